@@ -1,0 +1,61 @@
+#include "storage/fault_injection.h"
+
+namespace whistle::storage {
+namespace {
+
+class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file, const FaultInjectionFs& fs)
+      : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (fs_.fail_syncs()) return Injected();
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (fs_.fail_syncs()) return Injected();
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (fs_.fail_syncs()) return Injected();
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (fs_.fail_syncs()) return Injected();
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  static rocksdb::IOStatus Injected() { return rocksdb::IOStatus::IOError("injected sync failure"); }
+  const FaultInjectionFs& fs_;
+};
+
+}  // namespace
+
+FaultInjectionFs::FaultInjectionFs(const std::shared_ptr<rocksdb::FileSystem>& base)
+    : FileSystemWrapper(base) {}
+
+rocksdb::IOStatus FaultInjectionFs::NewWritableFile(const std::string& f,
+                                                    const rocksdb::FileOptions& options,
+                                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                                    rocksdb::IODebugContext* dbg) {
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  auto s = target()->NewWritableFile(f, options, &file, dbg);
+  if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(file), *this);
+  return s;
+}
+
+rocksdb::IOStatus FaultInjectionFs::ReopenWritableFile(const std::string& f,
+                                                       const rocksdb::FileOptions& options,
+                                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                                       rocksdb::IODebugContext* dbg) {
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  auto s = target()->ReopenWritableFile(f, options, &file, dbg);
+  if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(file), *this);
+  return s;
+}
+
+}  // namespace whistle::storage

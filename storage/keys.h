@@ -1,0 +1,48 @@
+// Key encoding for whistle's column families.
+//
+// On disk: the column family names and every key layout below are frozen; do not change them.
+// Integers are big-endian so that RocksDB's bytewise order is numeric order.
+//
+//   events       id(8)                      -> pb::Event
+//   history      id(8) event_seq(4)         -> pb::Record
+//   log          seq(8)                     -> pb::Record      (the change feed)
+//   timers       due_ms(8) id(8)            -> ""              (due_ms is >= 0)
+//   idempotency  request id (bytes)         -> pb::IdempotencyEntry
+//   indexes      tag(1) name 0x00 state(1) id(8) -> ""         (tags below)
+//   meta         ASCII name                 -> value           (see dispatcher/engine_state.h)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace whistle::storage {
+
+void PutFixed64BE(std::string* dst, uint64_t v);
+void PutFixed32BE(std::string* dst, uint32_t v);
+// REQUIRES: p points at >= 8 (or 4) readable bytes.
+uint64_t DecodeFixed64BE(const char* p);
+uint32_t DecodeFixed32BE(const char* p);
+
+std::string EventKey(uint64_t id);
+std::string HistoryKey(uint64_t id, uint32_t event_seq);
+std::string HistoryPrefix(uint64_t id);
+std::string LogKey(uint64_t seq);
+std::string TimerKey(int64_t due_ms, uint64_t id);
+// REQUIRES: key.size() == 16
+void DecodeTimerKey(std::string_view key, int64_t* due_ms, uint64_t* id);
+
+// Secondary index tags. On disk: frozen.
+enum class IndexTag : char {
+  kDepartment = 'D',  // departments offered, leading or assisting
+  kRegion = 'R',      // every region containing the event's grid
+  kLevel = 'L',       // current handling level (name = decimal level number)
+};
+// tag name 0x00 state id
+std::string IndexKey(IndexTag tag, std::string_view name, int state, uint64_t id);
+// tag name 0x00 [state]: every key of that name (and state, when state >= 0)
+std::string IndexPrefix(IndexTag tag, std::string_view name, int state = -1);
+// The event id at the end of an index key. REQUIRES: key.size() >= 8.
+uint64_t IndexKeyId(std::string_view key);
+
+}  // namespace whistle::storage

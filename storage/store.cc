@@ -1,0 +1,150 @@
+#include "storage/store.h"
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+namespace whistle::storage {
+namespace {
+
+constexpr std::string_view kCfNames[kCfCount] = {"events", "history",  "log", "timers",
+                                                 "idempotency", "indexes", "meta"};
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  return Unavailable(fmt::format("{}: {}", what, s.ToString()));
+}
+
+}  // namespace
+
+std::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+
+// --- WriteBatch ---
+
+WriteBatch::WriteBatch(const Store& store)
+    : store_(store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+WriteBatch::~WriteBatch() = default;
+
+void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
+  // A WriteBatch only fails on its own size limit, which we never set.
+  auto s = batch_->Put(store_.handle(cf), rocksdb::Slice(key.data(), key.size()),
+                       rocksdb::Slice(value.data(), value.size()));
+  if (!s.ok()) throw std::logic_error("WriteBatch::Put: " + s.ToString());
+}
+
+void WriteBatch::Delete(Cf cf, std::string_view key) {
+  auto s = batch_->Delete(store_.handle(cf), rocksdb::Slice(key.data(), key.size()));
+  if (!s.ok()) throw std::logic_error("WriteBatch::Delete: " + s.ToString());
+}
+
+void WriteBatch::Clear() { batch_->Clear(); }
+size_t WriteBatch::count() const { return static_cast<size_t>(batch_->Count()); }
+size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
+
+// --- Cursor ---
+
+Cursor::Cursor(std::unique_ptr<rocksdb::Iterator> it) : it_(std::move(it)) {}
+Cursor::~Cursor() = default;
+void Cursor::Seek(std::string_view key) { it_->Seek(rocksdb::Slice(key.data(), key.size())); }
+void Cursor::SeekToFirst() { it_->SeekToFirst(); }
+bool Cursor::Valid() const { return it_->Valid(); }
+void Cursor::Next() { it_->Next(); }
+std::string_view Cursor::key() const { return it_->key().ToStringView(); }
+std::string_view Cursor::value() const { return it_->value().ToStringView(); }
+Status Cursor::status() const { return FromRocks(it_->status(), "iterating"); }
+
+// --- Store ---
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  if (options.env != nullptr) db_options.env = options.env;
+  // Keep the default WAL recovery mode (kPointInTimeRecovery): see the header.
+  db_options.IncreaseParallelism(2);
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (auto name : kCfNames) descriptors.emplace_back(std::string(name), cf_options);
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, fmt::format("opening store at '{}'", path));
+
+  std::unique_ptr<Store> store(new Store());
+  store->db_.reset(raw);
+  // handles[0] is the default column family, which whistle does not use.
+  store->handles_.assign(handles.begin() + 1, handles.end());
+  s = store->db_->DestroyColumnFamilyHandle(handles[0]);
+  if (!s.ok()) return FromRocks(s, "releasing the default column family");
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (auto* h : handles_) {
+    // Nothing useful can be done about a failure here; the DB is closing anyway.
+    (void)db_->DestroyColumnFamilyHandle(h);
+  }
+  (void)db_->Close();
+}
+
+Status Store::Write(WriteBatch& batch) {
+  if (!sticky_.ok()) return sticky_;
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  auto s = db_->Write(options, batch.batch_.get());
+  if (!s.ok()) {
+    sticky_ = Unavailable(fmt::format(
+        "store write failed, refusing all writes until restart: {}", s.ToString()));
+    return sticky_;
+  }
+  return Status::Ok();
+}
+
+Status Store::health() const { return sticky_; }
+
+Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), handle(cf), rocksdb::Slice(key.data(), key.size()),
+                    &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, fmt::format("reading {}", CfName(cf)));
+  return std::optional<std::string>(std::move(value));
+}
+
+std::unique_ptr<Cursor> Store::NewCursor(Cf cf) const {
+  return std::make_unique<Cursor>(
+      std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf))));
+}
+
+Status Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocks(s, "creating checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush = 0: flush memtables so the copy holds everything written so far.
+  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  return FromRocks(s, fmt::format("checkpoint to '{}'", dir));
+}
+
+uint64_t Store::ApproximateLiveBytes() const {
+  uint64_t total = 0;
+  for (auto* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
+  }
+  return total;
+}
+
+}  // namespace whistle::storage

@@ -1,0 +1,121 @@
+// Store: whistle's state in one RocksDB database with one column family per kind of data.
+//
+// Durability contract: Write() returns OK only after the batch is in the write-ahead log and the
+// log is fsynced, so anything acknowledged after a successful Write survives kill -9 and a power
+// cut. If a Write ever fails, the store is poisoned: every later Write returns UNAVAILABLE with
+// the first error (sticky), because RocksDB may hold part of a batch in memory that never reached
+// disk and the engine's in-memory state has moved past the disk. Recovery is a restart.
+//
+// Threading: Write is called by the engine thread only. Get, NewCursor and Checkpoint are safe from
+// any thread (RocksDB reads are thread-safe), but see a batch only after its Write returns.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "whistle/status.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Env;
+class Iterator;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace whistle::storage {
+
+// On disk: the names (CfName) are frozen; the enum order is not persisted.
+enum class Cf : int { kEvents, kHistory, kLog, kTimers, kIdempotency, kIndexes, kMeta };
+inline constexpr int kCfCount = 7;
+std::string_view CfName(Cf cf);
+
+struct StoreOptions {
+  // Environment for all file I/O; tests pass one wrapping a fault-injecting FileSystem
+  // (storage/fault_injection.h). nullptr = the default Env. Not owned; must outlive the Store.
+  rocksdb::Env* env = nullptr;
+  // Size of the shared block cache for reads.
+  size_t block_cache_bytes = 64 << 20;
+};
+
+class Store;
+
+// A set of changes applied atomically by Store::Write, bound to the store that made its handles.
+// Not thread-safe.
+class WriteBatch {
+ public:
+  explicit WriteBatch(const Store& store);
+  ~WriteBatch();
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+
+  void Put(Cf cf, std::string_view key, std::string_view value);
+  void Delete(Cf cf, std::string_view key);
+  void Clear();
+  size_t count() const;
+  size_t byte_size() const;
+
+ private:
+  friend class Store;
+  const Store& store_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+};
+
+// An ordered cursor over one column family. Not thread-safe; keep it on one thread.
+class Cursor {
+ public:
+  explicit Cursor(std::unique_ptr<rocksdb::Iterator> it);
+  ~Cursor();
+  void Seek(std::string_view key);
+  void SeekToFirst();
+  bool Valid() const;
+  void Next();
+  // REQUIRES: Valid(). Views stay valid until the cursor moves.
+  std::string_view key() const;
+  std::string_view value() const;
+  // The first I/O or corruption error met while iterating, if any.
+  Status status() const;
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+class Store {
+ public:
+  // Opens (creating if missing) the database at `path` with all column families. Recovery uses
+  // RocksDB's default kPointInTimeRecovery: a torn tail of the log is dropped, nothing before it.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const StoreOptions& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies `batch` atomically and durably (WAL + fsync). See the durability contract above.
+  Status Write(WriteBatch& batch);
+  // OK until a Write has failed; then that first failure.
+  Status health() const;
+
+  // The value at `key`, or nullopt when absent. I/O errors come back as UNAVAILABLE.
+  Result<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
+  std::unique_ptr<Cursor> NewCursor(Cf cf) const;
+
+  // A consistent, openable copy of the database in `dir` (which must not exist yet), made with
+  // hard links where possible. Usable as a backup while the engine keeps running.
+  Status Checkpoint(const std::string& dir) const;
+
+  // The on-disk size of live data, for operators.
+  uint64_t ApproximateLiveBytes() const;
+
+ private:
+  friend class WriteBatch;
+  Store() = default;
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf; owned, destroyed before db_
+  Status sticky_;
+};
+
+}  // namespace whistle::storage

@@ -1,0 +1,145 @@
+#include "storage/store.h"
+
+#include <doctest/doctest.h>
+#include <rocksdb/env.h>
+
+#include "storage/fault_injection.h"
+#include "storage/keys.h"
+#include "tests/testing/temp_dir.h"
+
+namespace whistle::storage {
+namespace {
+
+using testing::TempDir;
+
+std::unique_ptr<Store> OpenOrDie(const std::string& path, const StoreOptions& options = {}) {
+  auto store = Store::Open(path, options);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  return std::move(store).value();
+}
+
+std::optional<std::string> GetOrDie(const Store& store, Cf cf, std::string_view key) {
+  auto v = store.Get(cf, key);
+  REQUIRE(v.ok());
+  return *v;
+}
+
+TEST_CASE("a written batch is readable after the store is closed and reopened") {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.Sub("db"));
+    WriteBatch batch(*store);
+    batch.Put(Cf::kEvents, EventKey(7), "seven");
+    batch.Put(Cf::kLog, LogKey(1), "first");
+    REQUIRE(store->Write(batch).ok());
+  }
+  auto store = OpenOrDie(dir.Sub("db"));
+  CHECK(GetOrDie(*store, Cf::kEvents, EventKey(7)) == "seven");
+  CHECK(GetOrDie(*store, Cf::kLog, LogKey(1)) == "first");
+}
+
+TEST_CASE("column families keep equal keys apart") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  WriteBatch batch(*store);
+  batch.Put(Cf::kEvents, "k", "event");
+  batch.Put(Cf::kMeta, "k", "meta");
+  REQUIRE(store->Write(batch).ok());
+  CHECK(GetOrDie(*store, Cf::kEvents, "k") == "event");
+  CHECK(GetOrDie(*store, Cf::kMeta, "k") == "meta");
+  CHECK_FALSE(GetOrDie(*store, Cf::kHistory, "k").has_value());
+}
+
+TEST_CASE("timer keys iterate in deadline order, then id order") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  WriteBatch batch(*store);
+  batch.Put(Cf::kTimers, TimerKey(5000, 2), "");
+  batch.Put(Cf::kTimers, TimerKey(300, 9), "");
+  batch.Put(Cf::kTimers, TimerKey(5000, 1), "");
+  batch.Put(Cf::kTimers, TimerKey(1LL << 40, 1), "");
+  REQUIRE(store->Write(batch).ok());
+
+  std::vector<std::pair<int64_t, uint64_t>> seen;
+  auto cursor = store->NewCursor(Cf::kTimers);
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+    int64_t due;
+    uint64_t id;
+    DecodeTimerKey(cursor->key(), &due, &id);
+    seen.emplace_back(due, id);
+  }
+  REQUIRE(cursor->status().ok());
+  CHECK(seen == std::vector<std::pair<int64_t, uint64_t>>{
+                    {300, 9}, {5000, 1}, {5000, 2}, {1LL << 40, 1}});
+}
+
+TEST_CASE("a failed sync makes every later write fail until the store is reopened") {
+  TempDir dir;
+  auto fs = std::make_shared<FaultInjectionFs>(rocksdb::FileSystem::Default());
+  auto env = rocksdb::NewCompositeEnv(fs);
+  {
+    auto store = OpenOrDie(dir.Sub("db"), {.env = env.get()});
+    WriteBatch ok_batch(*store);
+    ok_batch.Put(Cf::kEvents, EventKey(1), "kept");
+    REQUIRE(store->Write(ok_batch).ok());
+
+    fs->set_fail_syncs(true);
+    WriteBatch failing(*store);
+    failing.Put(Cf::kEvents, EventKey(2), "lost");
+    Status first = store->Write(failing);
+    CHECK(first.code() == pb::STATUS_UNAVAILABLE);
+
+    fs->set_fail_syncs(false);  // the disk is back, but the store stays poisoned
+    WriteBatch later(*store);
+    later.Put(Cf::kEvents, EventKey(3), "refused");
+    Status second = store->Write(later);
+    CHECK(second.code() == pb::STATUS_UNAVAILABLE);
+    CHECK(second.message() == first.message());
+    CHECK(store->health().code() == pb::STATUS_UNAVAILABLE);
+  }
+  auto store = OpenOrDie(dir.Sub("db"));
+  CHECK(store->health().ok());
+  CHECK(GetOrDie(*store, Cf::kEvents, EventKey(1)) == "kept");
+  CHECK_FALSE(GetOrDie(*store, Cf::kEvents, EventKey(3)).has_value());
+  WriteBatch after_restart(*store);
+  after_restart.Put(Cf::kEvents, EventKey(4), "accepted");
+  CHECK(store->Write(after_restart).ok());
+}
+
+TEST_CASE("a checkpoint opens as a copy that later writes do not touch") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  WriteBatch batch(*store);
+  batch.Put(Cf::kEvents, EventKey(1), "before");
+  REQUIRE(store->Write(batch).ok());
+  REQUIRE(store->Checkpoint(dir.Sub("backup")).ok());
+
+  WriteBatch after(*store);
+  after.Put(Cf::kEvents, EventKey(1), "after");
+  REQUIRE(store->Write(after).ok());
+
+  auto copy = OpenOrDie(dir.Sub("backup"));
+  CHECK(GetOrDie(*copy, Cf::kEvents, EventKey(1)) == "before");
+  CHECK(GetOrDie(*store, Cf::kEvents, EventKey(1)) == "after");
+}
+
+TEST_CASE("a checkpoint into an existing directory is refused") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  std::filesystem::create_directory(dir.Sub("taken"));
+  Status s = store->Checkpoint(dir.Sub("taken"));
+  CHECK(s.code() == pb::STATUS_UNAVAILABLE);
+  CHECK(s.message().find("taken") != std::string::npos);
+}
+
+TEST_CASE("index keys group by name, then state, then id") {
+  CHECK(IndexKey(IndexTag::kDepartment, "a", 2, 9) < IndexKey(IndexTag::kDepartment, "a", 3, 1));
+  CHECK(IndexKey(IndexTag::kDepartment, "a", 3, 1) < IndexKey(IndexTag::kDepartment, "ab", 0, 0));
+  std::string key = IndexKey(IndexTag::kRegion, "370602", 2, 42);
+  CHECK(key.rfind(IndexPrefix(IndexTag::kRegion, "370602", 2), 0) == 0);
+  CHECK(key.rfind(IndexPrefix(IndexTag::kRegion, "370602"), 0) == 0);
+  CHECK(IndexKeyId(key) == 42);
+}
+
+}  // namespace
+}  // namespace whistle::storage
