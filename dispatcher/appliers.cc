@@ -1,0 +1,249 @@
+#include "dispatcher/appliers.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "dispatcher/stats.h"
+#include "whistle/check.h"
+
+namespace whistle {
+namespace {
+
+using Bump = void (*)(pb::StatCounters&);
+
+// Adds to a counter for the given departments, the regions containing the event's grid, and the
+// level scope (when `level` is a handling level).
+void Count(EngineState& state, const pb::Record& r, const pb::Event& e,
+           const std::vector<std::string>& departments, pb::Level level, Bump bump) {
+  const City& city = state.city();
+  std::string month = MonthOf(r.at_ms(), city.settings().utc_offset_minutes());
+  for (const auto& d : departments) bump(state.MutableCounters(month, DepartmentScope(d)));
+  if (city.FindRegion(e.grid()) != nullptr) {
+    for (const pb::Region* region : city.Ancestry(e.grid())) {
+      bump(state.MutableCounters(month, RegionScope(region->code())));
+    }
+  }
+  if (IsHandlingLevel(level)) bump(state.MutableCounters(month, LevelScope(level)));
+}
+
+std::vector<std::string> Candidates(const pb::Event& e) {
+  return {e.candidates().begin(), e.candidates().end()};
+}
+
+void ClearClaim(pb::Event& e) {
+  e.clear_lead();
+  e.clear_claim_agent();
+  e.clear_assists();
+  e.clear_claimed_at_ms();
+}
+
+void RemoveValue(google::protobuf::RepeatedPtrField<std::string>* list, const std::string& v) {
+  list->erase(std::remove(list->begin(), list->end(), v), list->end());
+}
+
+// Missing a deadline (escalation or overdue) counts against whoever should have acted.
+void CountMissedDeadline(EngineState& state, const pb::Record& r, const pb::Event& e,
+                         pb::EscalationCause cause, const std::string& holder) {
+  if (cause == pb::ESCALATION_CLAIM_DEADLINE) {
+    Count(state, r, e, Candidates(e), e.level(),
+          [](pb::StatCounters& c) { c.set_claim_missed(c.claim_missed() + 1); });
+  } else if (!holder.empty() &&
+             (cause == pb::ESCALATION_RESOLVE_DEADLINE || cause == pb::ESCALATION_WHISTLE)) {
+    Count(state, r, e, {holder}, e.level(),
+          [](pb::StatCounters& c) { c.set_unresolved(c.unresolved() + 1); });
+  }
+}
+
+void ApplySubmitted(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.CreateEvent(r.event_id());
+  *e.mutable_report() = r.submitted().report();
+  e.set_grid(r.submitted().grid());
+  e.set_state(pb::STATE_SUBMITTED);
+  e.set_created_at_ms(r.at_ms());
+  Count(state, r, e, {}, pb::LEVEL_UNSPECIFIED,
+        [](pb::StatCounters& c) { c.set_submitted(c.submitted() + 1); });
+}
+
+void ApplyDispatched(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  const pb::Dispatched& d = r.dispatched();
+  if (d.level() != e.level()) e.clear_returned_by();  // returns count per level
+  e.set_state(pb::STATE_DISPATCHED);
+  e.set_level(d.level());
+  *e.mutable_candidates() = d.candidates();
+  ClearClaim(e);
+  e.set_dispatched_at_ms(r.at_ms());
+  e.set_claim_deadline_ms(d.claim_deadline_ms());
+  e.set_resolve_deadline_ms(d.resolve_deadline_ms());
+  e.set_mode(d.mode());
+  Count(state, r, e, Candidates(e), e.level(),
+        [](pb::StatCounters& c) { c.set_offered(c.offered() + 1); });
+}
+
+void ApplyClaimed(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  const pb::Claimed& c = r.claimed();
+  e.set_state(pb::STATE_CLAIMED);
+  e.set_lead(c.department());
+  e.set_claim_agent(c.agent());
+  e.set_claim_number(c.claim_number());
+  e.set_claimed_at_ms(r.at_ms());
+  if (c.in_time()) {
+    Count(state, r, e, {c.department()}, e.level(),
+          [](pb::StatCounters& s) { s.set_claimed_in_time(s.claimed_in_time() + 1); });
+  }
+}
+
+void ApplyAssistJoined(const pb::Record& r, EngineState& state) {
+  state.MutableEvent(r.event_id()).add_assists(r.assist_joined().department());
+}
+
+void ApplyReleased(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  e.set_state(pb::STATE_DISPATCHED);
+  ClearClaim(e);
+}
+
+void ApplyProgressed(const pb::Record& r, EngineState& state) {
+  state.MutableEvent(r.event_id()).set_state(pb::STATE_IN_PROGRESS);
+}
+
+void ApplyResolved(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  e.set_state(pb::STATE_RESOLVED);
+  e.set_resolved_at_ms(r.at_ms());
+  e.set_resolved_by(r.resolved().department());
+  Count(state, r, e, {r.resolved().department()}, e.level(),
+        [](pb::StatCounters& c) { c.set_resolved(c.resolved() + 1); });
+}
+
+void ApplyReturned(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  const std::string& department = r.returned().department();
+  e.add_returned_by(department);
+  RemoveValue(e.mutable_candidates(), department);
+  if (e.lead() == department) {
+    e.set_state(pb::STATE_DISPATCHED);
+    ClearClaim(e);
+  }
+  Count(state, r, e, {department}, pb::LEVEL_UNSPECIFIED,
+        [](pb::StatCounters& c) { c.set_returned(c.returned() + 1); });
+}
+
+void ApplyWhistled(const pb::Record& r, EngineState& state) {
+  // History only: the Escalated record that follows moves the event.
+  (void)state.MutableEvent(r.event_id());
+}
+
+void ApplyEscalated(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  const pb::Escalated& up = r.escalated();
+  WHISTLE_CHECK(up.from_level() == e.level(), "event %llu escalates from level %d but is at %d",
+                static_cast<unsigned long long>(e.id()), up.from_level(), e.level());
+  CountMissedDeadline(state, r, e, up.cause(), up.holder());
+  Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_escalated(c.escalated() + 1); });
+  e.set_escalations(e.escalations() + 1);
+  ClearClaim(e);
+}
+
+void ApplyMarkedOverdue(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  CountMissedDeadline(state, r, e, r.marked_overdue().cause(), r.marked_overdue().holder());
+  Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_overdue(c.overdue() + 1); });
+  e.set_overdue(true);
+  e.set_supervised(true);
+}
+
+void ApplySupervised(const pb::Record& r, EngineState& state) {
+  state.MutableEvent(r.event_id()).set_supervised(true);
+}
+
+void ApplyFeedbackGiven(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  const pb::FeedbackGiven& f = r.feedback_given();
+  *e.mutable_feedback() = f.feedback();
+  Bump bump = f.feedback().satisfied()
+                  ? Bump([](pb::StatCounters& c) { c.set_satisfied(c.satisfied() + 1); })
+                  : Bump([](pb::StatCounters& c) { c.set_unsatisfied(c.unsatisfied() + 1); });
+  Count(state, r, e, {f.resolved_by()}, e.level(), bump);
+}
+
+void ApplyReopened(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  e.set_state(pb::STATE_REOPENED);
+  e.set_reopen_count(e.reopen_count() + 1);
+  e.clear_resolved_at_ms();
+  e.clear_resolved_by();
+  e.clear_closed_at_ms();
+}
+
+void ApplyMergedInto(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  e.set_state(pb::STATE_MERGED);
+  e.set_merged_into(r.merged_into().into_event_id());
+  e.set_closed_at_ms(r.at_ms());
+  ClearClaim(e);
+}
+
+void ApplyReportLinked(const pb::Record& r, EngineState& state) {
+  *state.MutableEvent(r.event_id()).add_linked() = r.report_linked().link();
+}
+
+void ApplyCancelled(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  e.set_state(pb::STATE_CANCELLED);
+  e.set_closed_at_ms(r.at_ms());
+  ClearClaim(e);
+}
+
+void ApplyClosed(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  e.set_state(pb::STATE_CLOSED);
+  e.set_closed_at_ms(r.at_ms());
+  Count(state, r, e, {}, pb::LEVEL_UNSPECIFIED,
+        [](pb::StatCounters& c) { c.set_closed(c.closed() + 1); });
+}
+
+void ApplyDeadlinesReplanned(const pb::Record& r, EngineState& state) {
+  pb::Event& e = state.MutableEvent(r.event_id());
+  const pb::DeadlinesReplanned& d = r.deadlines_replanned();
+  e.set_mode(d.mode());
+  e.set_claim_deadline_ms(d.claim_deadline_ms());
+  e.set_resolve_deadline_ms(d.resolve_deadline_ms());
+}
+
+void ApplyModeChanged(const pb::Record& r, EngineState& state) {
+  state.SetMode(r.mode_changed().region(), r.mode_changed().mode());
+}
+
+}  // namespace
+
+void ApplyRecord(const pb::Record& r, EngineState& state) {
+  switch (r.body_case()) {
+    case pb::Record::kSubmitted: return ApplySubmitted(r, state);
+    case pb::Record::kDispatched: return ApplyDispatched(r, state);
+    case pb::Record::kClaimed: return ApplyClaimed(r, state);
+    case pb::Record::kAssistJoined: return ApplyAssistJoined(r, state);
+    case pb::Record::kReleased: return ApplyReleased(r, state);
+    case pb::Record::kProgressed: return ApplyProgressed(r, state);
+    case pb::Record::kResolved: return ApplyResolved(r, state);
+    case pb::Record::kReturned: return ApplyReturned(r, state);
+    case pb::Record::kWhistled: return ApplyWhistled(r, state);
+    case pb::Record::kEscalated: return ApplyEscalated(r, state);
+    case pb::Record::kMarkedOverdue: return ApplyMarkedOverdue(r, state);
+    case pb::Record::kSupervised: return ApplySupervised(r, state);
+    case pb::Record::kFeedbackGiven: return ApplyFeedbackGiven(r, state);
+    case pb::Record::kReopened: return ApplyReopened(r, state);
+    case pb::Record::kMergedInto: return ApplyMergedInto(r, state);
+    case pb::Record::kReportLinked: return ApplyReportLinked(r, state);
+    case pb::Record::kCancelled: return ApplyCancelled(r, state);
+    case pb::Record::kClosed: return ApplyClosed(r, state);
+    case pb::Record::kDeadlinesReplanned: return ApplyDeadlinesReplanned(r, state);
+    case pb::Record::kModeChanged: return ApplyModeChanged(r, state);
+    case pb::Record::BODY_NOT_SET: break;
+  }
+  WHISTLE_CHECK(false, "record %llu has no body", static_cast<unsigned long long>(r.seq()));
+}
+
+}  // namespace whistle

@@ -1,0 +1,31 @@
+// Appliers: the only code that changes an event. One per record type, run for new records and
+// (in tests and tools) for replays of the log, so the same history always yields the same state.
+//
+// An applier trusts its record: the processor already checked everything. A record that cannot
+// apply (an event that does not exist) is a broken invariant and aborts.
+//
+// Statistics are counted here too, so counts follow exactly what happened:
+//   Submitted         submitted            regions of the grid
+//   Dispatched        offered              each candidate, regions, level
+//   Claimed (in time) claimed_in_time      claimant, regions, level      (late claims count nothing)
+//   Escalated/MarkedOverdue
+//     claim deadline  claim_missed         each candidate, regions, level
+//     resolve deadline, whistle by holder
+//                     unresolved           holder, regions, level
+//                     escalated / overdue  regions, level
+//   Resolved          resolved             resolver, regions, level
+//   FeedbackGiven     satisfied|unsatisfied  resolver, regions, level
+//   Returned          returned             returning department
+//   Closed            closed               regions
+// Engine thread only.
+#pragma once
+
+#include "dispatcher/engine_state.h"
+#include "whistle/event.pb.h"
+
+namespace whistle {
+
+// Applies `record` (not yet logged: seq and event_seq may be unset) to `state`.
+void ApplyRecord(const pb::Record& record, EngineState& state);
+
+}  // namespace whistle

@@ -1,0 +1,62 @@
+#include "dispatcher/dispatch_planner.h"
+
+#include <algorithm>
+
+#include "whistle/check.h"
+
+namespace whistle {
+
+pb::Level NextLevel(pb::Level level) {
+  WHISTLE_CHECK(level >= pb::LEVEL_COMMUNITY && level < pb::LEVEL_CITY, "no level above %d",
+                static_cast<int>(level));
+  return static_cast<pb::Level>(level + 1);
+}
+
+pb::Dispatched PlanDispatch(const EngineState& state, std::string_view category,
+                            std::string_view grid, pb::Level level, int64_t dispatched_at_ms,
+                            const std::vector<std::string>& excluded) {
+  const City& city = state.city();
+  pb::Mode mode = state.ModeFor(grid);
+  const pb::SlaPolicy& sla = city.Sla(category, level, mode);
+  pb::Dispatched d;
+  d.set_level(level);
+  d.set_mode(mode);
+  d.set_claim_deadline_ms(dispatched_at_ms + sla.claim_seconds() * 1000);
+  d.set_resolve_deadline_ms(dispatched_at_ms + sla.resolve_seconds() * 1000);
+  for (const pb::Department* dep : city.Candidates(category, grid, level)) {
+    if (std::find(excluded.begin(), excluded.end(), dep->id()) == excluded.end()) {
+      d.add_candidates(dep->id());
+    }
+  }
+  return d;
+}
+
+pb::DeadlinesReplanned Replan(const City& city, const pb::Event& event, pb::Mode mode) {
+  const pb::SlaPolicy& sla = city.Sla(event.report().category(), event.level(), mode);
+  pb::DeadlinesReplanned r;
+  r.set_mode(mode);
+  r.set_claim_deadline_ms(event.dispatched_at_ms() + sla.claim_seconds() * 1000);
+  r.set_resolve_deadline_ms(event.dispatched_at_ms() + sla.resolve_seconds() * 1000);
+  return r;
+}
+
+void AppendClimb(const EngineState& state, const pb::Event& event, pb::EscalationCause cause,
+                 std::string_view holder, int64_t now_ms, const pb::Actor& actor,
+                 Decision* decision) {
+  if (event.level() == pb::LEVEL_CITY) {
+    auto* overdue = decision->Add(event.id(), now_ms, actor).mutable_marked_overdue();
+    overdue->set_cause(cause);
+    overdue->set_holder(std::string(holder));
+    return;
+  }
+  pb::Level next = NextLevel(event.level());
+  auto* up = decision->Add(event.id(), now_ms, actor).mutable_escalated();
+  up->set_from_level(event.level());
+  up->set_to_level(next);
+  up->set_cause(cause);
+  up->set_holder(std::string(holder));
+  *decision->Add(event.id(), now_ms, actor).mutable_dispatched() =
+      PlanDispatch(state, event.report().category(), event.grid(), next, now_ms);
+}
+
+}  // namespace whistle

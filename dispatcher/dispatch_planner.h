@@ -1,0 +1,39 @@
+// Routing and the ladder: whom an event is offered to at a level, with which deadlines, and the
+// records that move it up a level.
+//
+// Deadlines are counted from the moment of dispatch at a level, with the SLA of the event's
+// category at that level in the mode in force for its grid (EngineState::ModeFor).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dispatcher/city.h"
+#include "dispatcher/engine_state.h"
+#include "dispatcher/processors/processor.h"
+#include "whistle/event.pb.h"
+
+namespace whistle {
+
+// A Dispatched record body for `category` in `grid` at `level`, dispatched at `dispatched_at_ms`,
+// offered to the candidates minus `excluded`.
+// REQUIRES: grid and category known, IsHandlingLevel(level).
+pb::Dispatched PlanDispatch(const EngineState& state, std::string_view category,
+                            std::string_view grid, pb::Level level, int64_t dispatched_at_ms,
+                            const std::vector<std::string>& excluded = {});
+
+// Deadlines for an event's current dispatch re-planned under `mode` (from its dispatch time).
+pb::DeadlinesReplanned Replan(const City& city, const pb::Event& event, pb::Mode mode);
+
+// Appends the records that take `event` one level up (Escalated + Dispatched), or, at city level,
+// mark it overdue and supervised (MarkedOverdue). `holder` is the department that held the
+// claim, if any.
+void AppendClimb(const EngineState& state, const pb::Event& event, pb::EscalationCause cause,
+                 std::string_view holder, int64_t now_ms, const pb::Actor& actor,
+                 Decision* decision);
+
+// The level above `level`. REQUIRES: COMMUNITY <= level < CITY.
+pb::Level NextLevel(pb::Level level);
+
+}  // namespace whistle

@@ -1,0 +1,173 @@
+#include "dispatcher/engine.h"
+
+#include <fmt/format.h>
+
+#include "dispatcher/appliers.h"
+#include "dispatcher/rejections.h"
+#include "whistle/check.h"
+
+namespace whistle {
+namespace {
+
+// FNV-1a, 64 bit: stable across builds and machines, which std::hash is not. On disk: the
+// idempotency entries store it, so do not change it.
+uint64_t Fnv1a64(std::string_view bytes, uint64_t h = 14695981039346656037ull) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// What makes two requests "the same" for idempotency: the principal and the command itself.
+uint64_t Fingerprint(const Command& command) {
+  pb::Request payload = command.request;
+  payload.clear_request_id();
+  payload.clear_correlation_id();
+  std::string bytes;
+  payload.SerializeToString(&bytes);
+  return Fnv1a64(bytes, Fnv1a64(command.actor.principal() + '\0'));
+}
+
+}  // namespace
+
+pb::Response ErrorResponse(const Status& status, uint64_t correlation_id) {
+  pb::Response r;
+  r.set_correlation_id(correlation_id);
+  r.set_code(status.code());
+  r.set_message(status.message());
+  return r;
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_ptr<const City> city,
+                                             const Clock& clock, EngineOptions options) {
+  std::unique_ptr<Engine> engine(new Engine(store, std::move(city), clock, options));
+  if (Status s = engine->state_.Load(); !s.ok()) return s;
+  return engine;
+}
+
+Engine::Engine(storage::Store& store, std::shared_ptr<const City> city, const Clock& clock,
+               EngineOptions options)
+    : city_(std::move(city)), clock_(clock), options_(options), state_(store, *city_) {}
+
+std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
+  std::vector<pb::Response> replies;
+  replies.reserve(commands.size());
+  if (!health_.ok()) {
+    for (const auto& c : commands) replies.push_back(ErrorResponse(health_, c.request.correlation_id()));
+    timers_fired_last_batch_ = 0;
+    return replies;
+  }
+  int64_t now_ms = clock_.NowMs();
+  timers_fired_last_batch_ = FireTimers(now_ms);
+  for (const auto& c : commands) replies.push_back(Handle(c, now_ms));
+  if (Status s = state_.Commit(); !s.ok()) {
+    health_ = s;
+    for (size_t i = 0; i < replies.size(); ++i) {
+      replies[i] = ErrorResponse(s, commands[i].request.correlation_id());
+    }
+    timers_fired_last_batch_ = 0;
+  }
+  return replies;
+}
+
+pb::Response Engine::Execute(const Command& command) {
+  return std::move(Process(std::span<const Command>(&command, 1)).front());
+}
+
+size_t Engine::FireDueTimers() {
+  Process({});
+  return timers_fired_last_batch_;
+}
+
+bool Engine::HasDueTimers() const {
+  auto next = state_.NextTimerDue();
+  return next.has_value() && *next <= clock_.NowMs();
+}
+
+size_t Engine::FireTimers(int64_t now_ms) {
+  size_t fired = 0;
+  for (const DueTimer& t : state_.TakeDueTimers(now_ms, options_.max_timers_per_batch)) {
+    auto decision = registry_.deadlines().Decide(t, state_, now_ms);
+    // Reading a terminal event can fail on I/O; a due timer is only ever for an open event,
+    // which is in memory, so this cannot fail.
+    WHISTLE_CHECK(decision.ok(), "timer for event %llu: %s", static_cast<unsigned long long>(t.event_id),
+                  decision.status().ToString().c_str());
+    if (decision->records.empty()) continue;
+    (void)Apply(std::move(decision).value());
+    ++fired;
+  }
+  return fired;
+}
+
+pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
+  const pb::Request& request = command.request;
+  pb::Response reply;
+  if (const QueryProcessor* q = registry_.query(request.command_case())) {
+    auto answer = q->Answer(request, state_);
+    reply = answer.ok() ? std::move(answer).value() : ErrorResponse(answer.status());
+  } else if (const CommandProcessor* p = registry_.command(request.command_case())) {
+    reply = HandleCommand(*p, command, now_ms);
+  } else {
+    reply = ErrorResponse(BadRequest("the request carries no command"));
+  }
+  reply.set_correlation_id(request.correlation_id());
+  return reply;
+}
+
+pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Command& command,
+                                   int64_t now_ms) {
+  const std::string& request_id = command.request.request_id();
+  uint64_t fingerprint = 0;
+  if (!request_id.empty()) {
+    if (request_id.size() > kMaxIdBytes) {
+      return ErrorResponse(BadRequest(fmt::format("request_id is {} bytes; the limit is {}",
+                                                  request_id.size(), kMaxIdBytes)));
+    }
+    fingerprint = Fingerprint(command);
+    auto first = state_.FindIdempotency(request_id);
+    if (!first.ok()) return ErrorResponse(first.status());
+    if (first->has_value()) {
+      if ((*first)->payload_hash() != fingerprint) {
+        return ErrorResponse(IdempotencyMismatch(fmt::format(
+            "request id '{}' was already used for a different request", request_id)));
+      }
+      pb::Response again;
+      WHISTLE_CHECK(again.ParseFromString((*first)->response()), "stored response for '%s' is corrupt",
+                    request_id.c_str());
+      return again;
+    }
+  }
+
+  auto decision = processor.Decide(command, state_, now_ms);
+  if (!decision.ok()) return ErrorResponse(decision.status());
+  pb::Response reply = Apply(std::move(decision).value());
+  if (!request_id.empty()) {
+    pb::IdempotencyEntry entry;
+    entry.set_payload_hash(fingerprint);
+    reply.SerializeToString(entry.mutable_response());
+    state_.PutIdempotency(request_id, std::move(entry));
+  }
+  return reply;
+}
+
+pb::Response Engine::Apply(Decision decision) {
+  for (pb::Record& r : decision.records) {
+    ApplyRecord(r, state_);
+    state_.LogRecord(std::move(r));
+  }
+  state_.FinishCommand();
+
+  if (decision.reply) return std::move(*decision.reply);
+  pb::Response reply;
+  if (decision.reply_event_id != 0) {
+    auto event = state_.FindEvent(decision.reply_event_id);
+    WHISTLE_CHECK(event.ok() && *event != nullptr, "event %llu vanished while applying",
+                  static_cast<unsigned long long>(decision.reply_event_id));
+    *reply.mutable_event()->mutable_event() = **event;
+    reply.mutable_event()->set_linked_as_duplicate(decision.linked_as_duplicate);
+  }
+  return reply;
+}
+
+}  // namespace whistle

@@ -1,0 +1,87 @@
+// Engine: applies batches of commands to the state and makes each batch durable before answering.
+//
+//   Process(commands):
+//     1. timers due now (escalations, auto-close), each re-checked against the state
+//     2. each command in order: decide (processors) -> apply (appliers) -> reply built
+//     3. ONE synced WriteBatch for everything above (group commit)
+//     4. replies returned; committed_records() holds what to publish
+// A rejected command changes nothing. If the write fails, every reply of the batch becomes
+// UNAVAILABLE and the engine refuses everything until it is reopened (the store is poisoned, and
+// memory is ahead of the disk).
+//
+// Idempotency: a command with a request_id is answered once; a retry with the same id and the same
+// payload gets the first answer again (even after a restart), with a different payload
+// IDEMPOTENCY_MISMATCH. Queries ignore request ids.
+//
+// Threading: one thread owns the engine (the "engine thread"); nothing here takes a lock.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "dispatcher/city.h"
+#include "dispatcher/clock.h"
+#include "dispatcher/engine_state.h"
+#include "dispatcher/processors/processor.h"
+#include "dispatcher/registry.h"
+#include "storage/store.h"
+#include "whistle/status.h"
+#include "whistle/wire.pb.h"
+
+namespace whistle {
+
+struct EngineOptions {
+  // Timers handled per batch at most; the rest wait for the next batch (HasDueTimers says so).
+  size_t max_timers_per_batch = 10000;
+};
+
+class Engine {
+ public:
+  // Loads the state from `store` (which must outlive the engine) and rebuilds pending timers.
+  static Result<std::unique_ptr<Engine>> Open(storage::Store& store,
+                                              std::shared_ptr<const City> city, const Clock& clock,
+                                              EngineOptions options = {});
+
+  // One batch, as described above. Returns one response per command, in order.
+  std::vector<pb::Response> Process(std::span<const Command> commands);
+  // Process of a single command (tests, tools).
+  pb::Response Execute(const Command& command);
+  // Process with no commands: fires due timers. Returns how many fired.
+  size_t FireDueTimers();
+
+  // True when a timer is due at the clock's current time.
+  bool HasDueTimers() const;
+  // Due time of the earliest pending timer, if any.
+  std::optional<int64_t> NextTimerDue() const { return state_.NextTimerDue(); }
+
+  // What the last Process committed, in sequence order.
+  const std::vector<pb::Record>& committed_records() const { return state_.committed_records(); }
+  const EngineState& state() const { return state_; }
+  const City& city() const { return *city_; }
+  // OK, or the write failure that stopped the engine.
+  Status health() const { return health_; }
+
+ private:
+  Engine(storage::Store& store, std::shared_ptr<const City> city, const Clock& clock,
+         EngineOptions options);
+  pb::Response Handle(const Command& command, int64_t now_ms);
+  pb::Response HandleCommand(const CommandProcessor& processor, const Command& command,
+                             int64_t now_ms);
+  // Applies a decision's records and finishes the command. Returns the reply.
+  pb::Response Apply(Decision decision);
+  size_t FireTimers(int64_t now_ms);
+
+  std::shared_ptr<const City> city_;
+  const Clock& clock_;
+  EngineOptions options_;
+  EngineState state_;
+  Registry registry_;
+  Status health_;
+  size_t timers_fired_last_batch_ = 0;
+};
+
+// The reply for a failed status, with the request's correlation id.
+pb::Response ErrorResponse(const Status& status, uint64_t correlation_id = 0);
+
+}  // namespace whistle

@@ -1,0 +1,382 @@
+#include "dispatcher/engine_state.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "dispatcher/lifecycle.h"
+#include "storage/keys.h"
+#include "whistle/check.h"
+
+namespace whistle {
+
+using storage::Cf;
+
+namespace {
+
+// Meta keys. On disk: frozen.
+constexpr std::string_view kMetaLastSeq = "seq";
+constexpr std::string_view kMetaNextEventId = "next_id";
+constexpr std::string_view kMetaModePrefix = "mode/";
+constexpr std::string_view kMetaStatPrefix = "stat/";
+
+std::string Fixed64(uint64_t v) {
+  std::string s;
+  storage::PutFixed64BE(&s, v);
+  return s;
+}
+
+std::string LevelIndexName(pb::Level level) { return std::to_string(static_cast<int>(level)); }
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+EngineState::EngineState(storage::Store& store, const City& city)
+    : store_(store), city_(city), batch_(store) {}
+
+// ------------------------------------------------------------------------------------------ load
+
+Status EngineState::Load() {
+  if (Status s = LoadMeta(); !s.ok()) return s;
+  if (Status s = LoadOpenEvents(); !s.ok()) return s;
+  return LoadTimers();
+}
+
+Status EngineState::LoadMeta() {
+  auto cursor = store_.NewCursor(Cf::kMeta);
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+    std::string_view key = cursor->key();
+    std::string_view value = cursor->value();
+    if (key == kMetaLastSeq || key == kMetaNextEventId) {
+      WHISTLE_CHECK(value.size() == 8, "meta '%.*s' has %zu bytes", int(key.size()), key.data(),
+                    value.size());
+      (key == kMetaLastSeq ? last_seq_ : next_event_id_) = storage::DecodeFixed64BE(value.data());
+    } else if (StartsWith(key, kMetaModePrefix)) {
+      int mode = std::atoi(std::string(value).c_str());
+      WHISTLE_CHECK(pb::Mode_IsValid(mode), "meta '%.*s': bad mode", int(key.size()), key.data());
+      modes_[std::string(key.substr(kMetaModePrefix.size()))] = static_cast<pb::Mode>(mode);
+    } else if (StartsWith(key, kMetaStatPrefix)) {
+      pb::StatCounters c;
+      WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
+                    "meta '%.*s': corrupt counters", int(key.size()), key.data());
+      counters_[std::string(key.substr(kMetaStatPrefix.size()))] = std::move(c);
+    }
+  }
+  return cursor->status();
+}
+
+Status EngineState::LoadOpenEvents() {
+  for (pb::Level level : kLadder) {
+    for (pb::EventState state : {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS,
+                                 pb::STATE_RESOLVED}) {
+      std::string prefix = storage::IndexPrefix(storage::IndexTag::kLevel, LevelIndexName(level), state);
+      auto cursor = store_.NewCursor(Cf::kIndexes);
+      for (cursor->Seek(prefix); cursor->Valid() && StartsWith(cursor->key(), prefix); cursor->Next()) {
+        uint64_t id = storage::IndexKeyId(cursor->key());
+        auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
+        if (!value.ok()) return value.status();
+        WHISTLE_CHECK(value->has_value(), "index entry for event %llu, which is not stored",
+                      static_cast<unsigned long long>(id));
+        pb::Event& e = open_[id];
+        WHISTLE_CHECK(e.ParseFromString(**value), "event %llu is corrupt",
+                      static_cast<unsigned long long>(id));
+        WHISTLE_CHECK(e.state() == state && e.level() == level,
+                      "event %llu is indexed as %s but stored as %s",
+                      static_cast<unsigned long long>(id), pb::EventState_Name(state).c_str(),
+                      pb::EventState_Name(e.state()).c_str());
+        if (IsUnresolved(e.state())) {
+          unresolved_by_grid_category_[DuplicateKey(e.grid(), e.report().category())].insert(id);
+        }
+      }
+      if (Status s = cursor->status(); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Status EngineState::LoadTimers() {
+  size_t count = 0;
+  auto cursor = store_.NewCursor(Cf::kTimers);
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+    int64_t due;
+    uint64_t id;
+    storage::DecodeTimerKey(cursor->key(), &due, &id);
+    auto it = open_.find(id);
+    WHISTLE_CHECK(it != open_.end() && it->second.timer_due_ms() == due,
+                  "timer (%lld, %llu) does not match its event", static_cast<long long>(due),
+                  static_cast<unsigned long long>(id));
+    timers_.push({due, id});
+    ++count;
+  }
+  if (Status s = cursor->status(); !s.ok()) return s;
+  size_t expected = std::count_if(open_.begin(), open_.end(),
+                                  [](const auto& kv) { return kv.second.timer_due_ms() > 0; });
+  WHISTLE_CHECK(count == expected, "%zu stored timers for %zu events waiting on one", count,
+                expected);
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------------------------------ view
+
+Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
+  if (auto it = open_.find(id); it != open_.end()) return &it->second;
+  if (auto it = cold_.find(id); it != cold_.end()) return &it->second;
+  if (id == 0 || id >= next_event_id_) return static_cast<const pb::Event*>(nullptr);
+  auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return static_cast<const pb::Event*>(nullptr);
+  pb::Event& e = cold_[id];
+  WHISTLE_CHECK(e.ParseFromString(**value), "event %llu is corrupt",
+                static_cast<unsigned long long>(id));
+  return &e;
+}
+
+pb::Mode EngineState::ModeFor(std::string_view region) const {
+  if (modes_.empty()) return pb::MODE_NORMAL;
+  for (const pb::Region* r : city_.Ancestry(region)) {
+    if (auto it = modes_.find(r->code()); it != modes_.end()) return EffectiveMode(it->second);
+  }
+  return pb::MODE_NORMAL;
+}
+
+std::vector<const pb::Event*> EngineState::UnresolvedAt(std::string_view grid,
+                                                        std::string_view category) const {
+  std::vector<const pb::Event*> out;
+  auto it = unresolved_by_grid_category_.find(DuplicateKey(grid, category));
+  if (it == unresolved_by_grid_category_.end()) return out;
+  for (uint64_t id : it->second) {
+    auto found = open_.find(id);
+    WHISTLE_CHECK(found != open_.end(), "duplicate index names event %llu, which is not open",
+                  static_cast<unsigned long long>(id));
+    out.push_back(&found->second);
+  }
+  return out;
+}
+
+void EngineState::ForEachOpenEvent(const std::function<void(const pb::Event&)>& f) const {
+  for (const auto& [id, e] : open_) f(e);
+}
+
+const pb::StatCounters* EngineState::Counters(std::string_view month, std::string_view scope) const {
+  auto it = counters_.find(fmt::format("{}|{}", month, scope));
+  return it == counters_.end() ? nullptr : &it->second;
+}
+
+Result<std::optional<pb::IdempotencyEntry>> EngineState::FindIdempotency(
+    std::string_view request_id) const {
+  if (auto it = pending_idempotency_.find(std::string(request_id)); it != pending_idempotency_.end()) {
+    return std::optional<pb::IdempotencyEntry>(it->second);
+  }
+  auto value = store_.Get(Cf::kIdempotency, request_id);
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::optional<pb::IdempotencyEntry>();
+  pb::IdempotencyEntry entry;
+  WHISTLE_CHECK(entry.ParseFromString(**value), "idempotency entry '%s' is corrupt",
+                std::string(request_id).c_str());
+  return std::optional<pb::IdempotencyEntry>(std::move(entry));
+}
+
+std::optional<int64_t> EngineState::NextTimerDue() const {
+  if (timers_.empty()) return std::nullopt;
+  return timers_.top().due_ms;
+}
+
+// -------------------------------------------------------------------------------------- mutation
+
+pb::Event& EngineState::CreateEvent(uint64_t id) {
+  WHISTLE_CHECK(id == next_event_id_, "creating event %llu, expected %llu",
+                static_cast<unsigned long long>(id), static_cast<unsigned long long>(next_event_id_));
+  ++next_event_id_;
+  touched_.emplace(id, std::nullopt);
+  pb::Event& e = open_[id];
+  e.set_id(id);
+  return e;
+}
+
+pb::Event& EngineState::MutableEvent(uint64_t id) {
+  pb::Event* e = nullptr;
+  if (auto it = open_.find(id); it != open_.end()) {
+    e = &it->second;
+  } else if (auto c = cold_.find(id); c != cold_.end()) {
+    e = &c->second;
+  }
+  WHISTLE_CHECK(e != nullptr, "mutating event %llu, which was not read first",
+                static_cast<unsigned long long>(id));
+  touched_.try_emplace(id, *e);
+  return *e;
+}
+
+void EngineState::SetMode(const std::string& region, pb::Mode mode) {
+  modes_[region] = mode;
+  batch_.Put(Cf::kMeta, std::string(kMetaModePrefix) + region, std::to_string(static_cast<int>(mode)));
+}
+
+pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::string_view scope) {
+  std::string key = fmt::format("{}|{}", month, scope);
+  dirty_counters_.insert(key);
+  return counters_[key];
+}
+
+void EngineState::PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry) {
+  batch_.Put(Cf::kIdempotency, request_id, entry.SerializeAsString());
+  pending_idempotency_[request_id] = std::move(entry);
+}
+
+const pb::Record& EngineState::LogRecord(pb::Record record) {
+  record.set_seq(++last_seq_);
+  if (record.event_id() != 0) {
+    pb::Event& e = MutableEvent(record.event_id());
+    record.set_event_seq(e.history_size());
+    e.set_history_size(e.history_size() + 1);
+    batch_.Put(Cf::kHistory, storage::HistoryKey(record.event_id(), record.event_seq()),
+               record.SerializeAsString());
+  }
+  std::string bytes = record.SerializeAsString();
+  batch_.Put(Cf::kLog, storage::LogKey(record.seq()), bytes);
+  batch_records_.push_back(std::move(record));
+  return batch_records_.back();
+}
+
+void EngineState::PlanTimer(pb::Event* e) const {
+  int64_t due = 0;
+  pb::TimerKind kind = pb::TIMER_NONE;
+  if (e->state() == pb::STATE_DISPATCHED && !e->overdue()) {
+    due = e->claim_deadline_ms();
+    kind = pb::TIMER_CLAIM_DEADLINE;
+  } else if (IsClaimed(e->state()) && !e->overdue()) {
+    due = e->resolve_deadline_ms();
+    kind = pb::TIMER_RESOLVE_DEADLINE;
+  } else if (e->state() == pb::STATE_RESOLVED) {
+    due = e->resolved_at_ms() + city_.settings().auto_close_seconds() * 1000;
+    kind = pb::TIMER_AUTO_CLOSE;
+  }
+  e->set_timer_due_ms(due);
+  e->set_timer_kind(kind);
+}
+
+std::vector<std::string> EngineState::IndexKeys(const pb::Event& e) const {
+  using storage::IndexKey;
+  using storage::IndexTag;
+  std::vector<std::string> keys;
+  int state = static_cast<int>(e.state());
+  std::vector<std::string_view> departments(e.candidates().begin(), e.candidates().end());
+  if (!e.lead().empty()) departments.push_back(e.lead());
+  departments.insert(departments.end(), e.assists().begin(), e.assists().end());
+  std::sort(departments.begin(), departments.end());
+  departments.erase(std::unique(departments.begin(), departments.end()), departments.end());
+  for (auto d : departments) keys.push_back(IndexKey(IndexTag::kDepartment, d, state, e.id()));
+  if (city_.FindRegion(e.grid()) != nullptr) {
+    for (const pb::Region* r : city_.Ancestry(e.grid())) {
+      keys.push_back(IndexKey(IndexTag::kRegion, r->code(), state, e.id()));
+    }
+  }
+  keys.push_back(IndexKey(IndexTag::kLevel, LevelIndexName(e.level()), state, e.id()));
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+std::string EngineState::DuplicateKey(std::string_view grid, std::string_view category) {
+  return fmt::format("{}|{}", grid, category);
+}
+
+void EngineState::FinishCommand() {
+  for (auto& [id, before] : touched_) {
+    // Locate the event and keep it in the map its state belongs to.
+    pb::Event* e;
+    if (auto it = open_.find(id); it != open_.end()) {
+      e = &it->second;
+      if (!IsOpen(e->state())) {
+        e = &(cold_[id] = std::move(it->second));
+        open_.erase(it);
+      }
+    } else {
+      auto c = cold_.find(id);
+      WHISTLE_CHECK(c != cold_.end(), "touched event %llu vanished", static_cast<unsigned long long>(id));
+      e = &c->second;
+      if (IsOpen(e->state())) {
+        e = &(open_[id] = std::move(c->second));
+        cold_.erase(c);
+      }
+    }
+    WHISTLE_CHECK(e->state() != pb::STATE_SUBMITTED && e->state() != pb::STATE_REOPENED,
+                  "event %llu left at rest in a transient state", static_cast<unsigned long long>(id));
+    PlanTimer(e);
+
+    // Timer.
+    int64_t old_due = before ? before->timer_due_ms() : 0;
+    if (old_due != e->timer_due_ms()) {
+      if (old_due > 0) batch_.Delete(Cf::kTimers, storage::TimerKey(old_due, id));
+      if (e->timer_due_ms() > 0) {
+        batch_.Put(Cf::kTimers, storage::TimerKey(e->timer_due_ms(), id), "");
+        timers_.push({e->timer_due_ms(), id});
+      }
+    }
+
+    // Secondary indexes: delete what no longer holds, add what is new.
+    std::vector<std::string> old_keys = before ? IndexKeys(*before) : std::vector<std::string>{};
+    std::vector<std::string> new_keys = IndexKeys(*e);
+    std::vector<std::string> gone, added;
+    std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(), new_keys.end(),
+                        std::back_inserter(gone));
+    std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(), old_keys.end(),
+                        std::back_inserter(added));
+    for (const auto& k : gone) batch_.Delete(Cf::kIndexes, k);
+    for (const auto& k : added) batch_.Put(Cf::kIndexes, k, "");
+
+    // Duplicate index.
+    if (before && IsUnresolved(before->state())) {
+      auto key = DuplicateKey(before->grid(), before->report().category());
+      auto it = unresolved_by_grid_category_.find(key);
+      if (it != unresolved_by_grid_category_.end()) {
+        it->second.erase(id);
+        if (it->second.empty()) unresolved_by_grid_category_.erase(it);
+      }
+    }
+    if (IsUnresolved(e->state())) {
+      unresolved_by_grid_category_[DuplicateKey(e->grid(), e->report().category())].insert(id);
+    }
+
+    batch_.Put(Cf::kEvents, storage::EventKey(id), e->SerializeAsString());
+  }
+  touched_.clear();
+}
+
+std::vector<DueTimer> EngineState::TakeDueTimers(int64_t now_ms, size_t max) {
+  std::vector<DueTimer> due;
+  while (!timers_.empty() && timers_.top().due_ms <= now_ms && due.size() < max) {
+    TimerEntry t = timers_.top();
+    timers_.pop();
+    auto it = open_.find(t.id);
+    // Stale entries (the event moved on and planned another timer, or none) are skipped.
+    if (it == open_.end() || it->second.timer_due_ms() != t.due_ms) continue;
+    due.push_back({t.id, t.due_ms, it->second.timer_kind()});
+  }
+  return due;
+}
+
+Status EngineState::Commit() {
+  WHISTLE_CHECK(touched_.empty(), "Commit with a command left unfinished");
+  if (batch_.count() == 0) {
+    committed_records_.clear();
+    return Status::Ok();
+  }
+  batch_.Put(Cf::kMeta, kMetaLastSeq, Fixed64(last_seq_));
+  batch_.Put(Cf::kMeta, kMetaNextEventId, Fixed64(next_event_id_));
+  for (const auto& key : dirty_counters_) {
+    batch_.Put(Cf::kMeta, std::string(kMetaStatPrefix) + key, counters_[key].SerializeAsString());
+  }
+  Status s = store_.Write(batch_);
+  if (!s.ok()) return s;
+  batch_.Clear();
+  dirty_counters_.clear();
+  pending_idempotency_.clear();
+  cold_.clear();
+  committed_records_ = std::move(batch_records_);
+  batch_records_.clear();
+  return Status::Ok();
+}
+
+}  // namespace whistle

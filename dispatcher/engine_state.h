@@ -1,0 +1,152 @@
+// EngineState: everything the engine knows, and the one place it changes.
+//
+// Reads (the const methods) are the view processors decide on. Mutations are for appliers and the
+// engine only: they change memory and stage the same change in one storage::WriteBatch, which
+// Commit() writes with sync. Nothing is acknowledged before Commit() returns OK.
+//
+// What lives where:
+//   memory   open events (DISPATCHED, CLAIMED, IN_PROGRESS, RESOLVED), the timer heap, modes,
+//            statistics counters, the duplicate index (grid, category) -> unresolved events
+//   disk     all of it, plus closed/cancelled/merged events, history, the log, indexes and
+//            idempotency entries (storage/keys.h has the layout)
+// Events at rest in a terminal state are read from disk on demand and cached until the batch ends.
+//
+// Threading: engine thread only. Not copyable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "dispatcher/city.h"
+#include "storage/store.h"
+#include "whistle/event.pb.h"
+#include "whistle/status.h"
+
+namespace whistle {
+
+// A timer that has come due: the event's pending timer at load or when it was planned.
+struct DueTimer {
+  uint64_t event_id;
+  int64_t due_ms;
+  pb::TimerKind kind;
+};
+
+class EngineState {
+ public:
+  EngineState(storage::Store& store, const City& city);
+  EngineState(const EngineState&) = delete;
+  EngineState& operator=(const EngineState&) = delete;
+
+  // Loads counters, modes, open events and timers from the store (one ordered scan of the timers
+  // column family). Aborts on a broken invariant (a timer for an event that is not waiting on it).
+  // REQUIRES: called once, before anything else.
+  Status Load();
+
+  // ---------------------------------------------------------------- view (processors)
+  const City& city() const { return city_; }
+  const storage::Store& store() const { return store_; }
+
+  // The event, or nullptr when there is none. I/O errors come back as UNAVAILABLE.
+  Result<const pb::Event*> FindEvent(uint64_t id) const;
+  uint64_t next_event_id() const { return next_event_id_; }
+  uint64_t last_seq() const { return last_seq_; }
+  // The newest sequence number on disk: last_seq() less this batch's records.
+  uint64_t committed_seq() const { return last_seq_ - batch_records_.size(); }
+  // Records logged in this batch and not yet committed, in sequence order.
+  const std::vector<pb::Record>& pending_records() const { return batch_records_; }
+
+  // The mode in force for a region: the nearest of it and its ancestors with a mode set; NORMAL
+  // when none is. REQUIRES: region known.
+  pb::Mode ModeFor(std::string_view region) const;
+  const std::map<std::string, pb::Mode>& modes() const { return modes_; }
+
+  // Unresolved events (DISPATCHED, CLAIMED, IN_PROGRESS) at this grid and category, by id.
+  std::vector<const pb::Event*> UnresolvedAt(std::string_view grid, std::string_view category) const;
+  // Calls f for every open event, in no particular order.
+  void ForEachOpenEvent(const std::function<void(const pb::Event&)>& f) const;
+  size_t open_event_count() const { return open_.size(); }
+
+  // Counters for (month, scope), or nullptr when nothing was counted there.
+  const pb::StatCounters* Counters(std::string_view month, std::string_view scope) const;
+
+  // The stored first answer for a request id, if any (this batch's included).
+  Result<std::optional<pb::IdempotencyEntry>> FindIdempotency(std::string_view request_id) const;
+
+  // Due time of the earliest pending timer (possibly stale), or nullopt.
+  std::optional<int64_t> NextTimerDue() const;
+
+  // ---------------------------------------------------------------- mutation (appliers, engine)
+  // REQUIRES: id == next_event_id(). Returns the new, empty event with its id set.
+  pb::Event& CreateEvent(uint64_t id);
+  // REQUIRES: FindEvent(id) found the event earlier in this batch (or it was created).
+  pb::Event& MutableEvent(uint64_t id);
+  void SetMode(const std::string& region, pb::Mode mode);
+  pb::StatCounters& MutableCounters(std::string_view month, std::string_view scope);
+  void PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry);
+
+  // Gives `record` its global sequence number and its place in its event's history, and stages it
+  // in the history and log column families. REQUIRES: its event exists (unless event_id is 0).
+  const pb::Record& LogRecord(pb::Record record);
+
+  // Ends a command: stages every event it touched (state, index entries, timer) and keeps the
+  // in-memory indexes in step. Call after the appliers of one command's records.
+  void FinishCommand();
+
+  // Timers due at `now_ms` that still match their event, earliest first, at most `max`; removes
+  // them from the heap (the caller must act on each: the processor re-checks against the state).
+  std::vector<DueTimer> TakeDueTimers(int64_t now_ms, size_t max);
+
+  // Writes everything staged since the last Commit as one synced batch. On failure the state no
+  // longer matches the disk; the engine must refuse everything until restart.
+  Status Commit();
+  // Records logged by the batch that the last successful Commit wrote, in sequence order.
+  const std::vector<pb::Record>& committed_records() const { return committed_records_; }
+
+ private:
+  struct TimerEntry {
+    int64_t due_ms;
+    uint64_t id;
+    bool operator>(const TimerEntry& o) const {
+      return due_ms != o.due_ms ? due_ms > o.due_ms : id > o.id;
+    }
+  };
+
+  // The one pending timer an event should have, from its state.
+  void PlanTimer(pb::Event* e) const;
+  std::vector<std::string> IndexKeys(const pb::Event& e) const;
+  static std::string DuplicateKey(std::string_view grid, std::string_view category);
+  Status LoadMeta();
+  Status LoadOpenEvents();
+  Status LoadTimers();
+
+  storage::Store& store_;
+  const City& city_;
+  storage::WriteBatch batch_;
+
+  uint64_t next_event_id_ = 1;
+  uint64_t last_seq_ = 0;
+  std::unordered_map<uint64_t, pb::Event> open_;
+  // Terminal events read from disk or made terminal in this batch; cleared at Commit.
+  mutable std::unordered_map<uint64_t, pb::Event> cold_;
+  // Events touched by the current command, with their state before it (nullopt: created).
+  std::unordered_map<uint64_t, std::optional<pb::Event>> touched_;
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  std::map<std::string, pb::Mode> modes_;
+  std::unordered_map<std::string, std::set<uint64_t>> unresolved_by_grid_category_;
+  std::unordered_map<std::string, pb::StatCounters> counters_;  // key: month '|' scope
+  std::unordered_set<std::string> dirty_counters_;
+  std::unordered_map<std::string, pb::IdempotencyEntry> pending_idempotency_;
+  std::vector<pb::Record> batch_records_;
+  std::vector<pb::Record> committed_records_;
+};
+
+}  // namespace whistle

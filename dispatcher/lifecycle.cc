@@ -1,0 +1,56 @@
+#include "dispatcher/lifecycle.h"
+
+#include <array>
+
+#include <fmt/format.h>
+
+namespace whistle {
+namespace {
+
+constexpr int kStateCount = pb::EventState_ARRAYSIZE;
+
+// Rows: states in enum order. Columns: actions in enum order.
+//                          Clm Ass Rel Prg Res Ret Whi Sup Fbk Reo MSr MTg Can Rpl CDl RDl ACl
+constexpr bool kTable[kStateCount][kActionCount] = {
+    /* UNSPECIFIED */ {0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0},
+    /* SUBMITTED   */ {0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0},
+    /* DISPATCHED  */ {1,  0,  0,  0,  0,  1,  1,  1,  0,  0,  1,  1,  1,  1,  1,  0,  0},
+    /* CLAIMED     */ {0,  1,  1,  1,  1,  1,  1,  1,  0,  0,  1,  1,  1,  1,  0,  1,  0},
+    /* IN_PROGRESS */ {0,  1,  1,  1,  1,  1,  1,  1,  0,  0,  1,  1,  1,  1,  0,  1,  0},
+    /* RESOLVED    */ {0,  0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0,  0,  0,  0,  0,  1},
+    /* CLOSED      */ {0,  0,  0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0},
+    /* REOPENED    */ {0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0},
+    /* CANCELLED   */ {0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0},
+    /* MERGED      */ {0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0},
+};
+
+constexpr std::array<std::string_view, kActionCount> kActionNames = {
+    "claim",   "assist",       "release",      "report progress on", "resolve",
+    "return",  "whistle",      "supervise",    "give feedback on",   "reopen",
+    "merge",   "merge into",   "cancel",       "re-plan",            "escalate at the claim deadline of",
+    "escalate at the resolve deadline of", "auto-close"};
+
+}  // namespace
+
+std::string_view ActionName(Action action) { return kActionNames[static_cast<int>(action)]; }
+
+std::string_view StateName(pb::EventState state) {
+  const std::string& name = pb::EventState_Name(state);
+  std::string_view v = name;
+  if (v.rfind("STATE_", 0) == 0) v.remove_prefix(6);
+  return v;
+}
+
+bool Allows(pb::EventState state, Action action) {
+  int s = static_cast<int>(state);
+  if (s < 0 || s >= kStateCount) return false;
+  return kTable[s][static_cast<int>(action)];
+}
+
+Status CheckTransition(const pb::Event& event, Action action) {
+  if (Allows(event.state(), action)) return Status::Ok();
+  return IllegalTransition(fmt::format("cannot {} event {}: it is {}", ActionName(action),
+                                       event.id(), StateName(event.state())));
+}
+
+}  // namespace whistle

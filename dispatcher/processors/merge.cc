@@ -1,0 +1,32 @@
+#include <fmt/format.h>
+
+#include "dispatcher/processors/processors.h"
+#include "dispatcher/rejections.h"
+
+namespace whistle {
+
+Result<Decision> MergeProcessor::Decide(const Command& command, const EngineState& state,
+                                        int64_t now_ms) const {
+  const pb::MergeCommand& c = command.request.merge();
+  if (c.event_id() == c.into_event_id()) {
+    return BadRequest(fmt::format("cannot merge event {} into itself", c.event_id()));
+  }
+  auto source = RequireEvent(state, c.event_id());
+  if (!source.ok()) return source.status();
+  auto target = RequireEvent(state, c.into_event_id());
+  if (!target.ok()) return target.status();
+  if (Status s = CheckTransition(**source, Action::kMergeSource); !s.ok()) return s;
+  if (Status s = CheckTransition(**target, Action::kMergeTarget); !s.ok()) return s;
+
+  Decision d;
+  d.reply_event_id = c.into_event_id();
+  d.Add(c.event_id(), now_ms, command.actor).mutable_merged_into()->set_into_event_id(c.into_event_id());
+  pb::LinkedReport* link =
+      d.Add(c.into_event_id(), now_ms, command.actor).mutable_report_linked()->mutable_link();
+  link->set_event_id(c.event_id());
+  link->set_reporter((*source)->report().reporter());
+  link->set_at_ms(now_ms);
+  return d;
+}
+
+}  // namespace whistle

@@ -1,0 +1,55 @@
+// Every processor of the engine, one per command or query (processor.h has the contract).
+// registry.h maps wire commands to them; each is defined in its own file in this folder.
+#pragma once
+
+#include "dispatcher/processors/processor.h"
+
+namespace whistle {
+
+#define WHISTLE_COMMAND_PROCESSOR(Name)                                                    \
+  class Name final : public CommandProcessor {                                             \
+   public:                                                                                 \
+    Result<Decision> Decide(const Command& command, const EngineState& state,              \
+                            int64_t now_ms) const override;                                \
+  }
+
+#define WHISTLE_QUERY_PROCESSOR(Name)                                                      \
+  class Name final : public QueryProcessor {                                               \
+   public:                                                                                 \
+    Result<pb::Response> Answer(const pb::Request& request,                                \
+                                const EngineState& state) const override;                  \
+  }
+
+// Commands (each emits records).
+WHISTLE_COMMAND_PROCESSOR(SubmitProcessor);     // new event, or a duplicate linked to an open one
+WHISTLE_COMMAND_PROCESSOR(ClaimProcessor);      // claim (one winner) or join as assisting department
+WHISTLE_COMMAND_PROCESSOR(ReleaseProcessor);    // holder gives the claim back at the same level
+WHISTLE_COMMAND_PROCESSOR(ProgressProcessor);   // holder reports progress
+WHISTLE_COMMAND_PROCESSOR(ResolveProcessor);    // holder resolves
+WHISTLE_COMMAND_PROCESSOR(ReturnProcessor);     // 退单: re-route at the level, or climb
+WHISTLE_COMMAND_PROCESSOR(WhistleProcessor);    // 吹哨: explicit escalation
+WHISTLE_COMMAND_PROCESSOR(SuperviseProcessor);  // 督办
+WHISTLE_COMMAND_PROCESSOR(FeedbackProcessor);   // citizen's rating: close or reopen
+WHISTLE_COMMAND_PROCESSOR(ReopenProcessor);
+WHISTLE_COMMAND_PROCESSOR(MergeProcessor);
+WHISTLE_COMMAND_PROCESSOR(CancelProcessor);
+WHISTLE_COMMAND_PROCESSOR(SetModeProcessor);    // 平战结合: re-plans open events' deadlines
+
+// Queries (no records).
+WHISTLE_QUERY_PROCESSOR(GetProcessor);
+WHISTLE_QUERY_PROCESSOR(ListProcessor);
+WHISTLE_QUERY_PROCESSOR(StatsProcessor);
+WHISTLE_QUERY_PROCESSOR(LogProcessor);
+
+#undef WHISTLE_COMMAND_PROCESSOR
+#undef WHISTLE_QUERY_PROCESSOR
+
+// Timers: a deadline or quiet period that came due. Not a wire command: the engine feeds it
+// the timers it takes from the state, and it re-checks each against the current state (the event
+// may have moved on since), deciding nothing when the timer no longer applies.
+class DeadlineProcessor final {
+ public:
+  Result<Decision> Decide(const DueTimer& timer, const EngineState& state, int64_t now_ms) const;
+};
+
+}  // namespace whistle

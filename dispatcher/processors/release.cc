@@ -1,0 +1,25 @@
+#include "dispatcher/processors/processors.h"
+#include "dispatcher/rejections.h"
+
+namespace whistle {
+
+Result<Decision> ReleaseProcessor::Decide(const Command& command, const EngineState& state,
+                                          int64_t now_ms) const {
+  const pb::ReleaseCommand& c = command.request.release();
+  auto event = RequireEvent(state, c.event_id());
+  if (!event.ok()) return event.status();
+  const pb::Event& e = **event;
+  if (Status s = CheckTransitionWithClaim(e, Action::kRelease, c.claim_number()); !s.ok()) return s;
+  if (Status s = CheckCurrentClaim(e, Action::kRelease, c.claim_number()); !s.ok()) return s;
+  if (Status s = CheckText("reason", c.reason(), false); !s.ok()) return s;
+
+  Decision d;
+  d.reply_event_id = e.id();
+  pb::Released* released = d.Add(e.id(), now_ms, command.actor).mutable_released();
+  released->set_department(e.lead());
+  released->set_claim_number(c.claim_number());
+  released->set_reason(c.reason());
+  return d;
+}
+
+}  // namespace whistle

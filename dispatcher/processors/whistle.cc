@@ -1,0 +1,32 @@
+#include <fmt/format.h>
+
+#include "dispatcher/dispatch_planner.h"
+#include "dispatcher/processors/processors.h"
+#include "dispatcher/rejections.h"
+
+namespace whistle {
+
+Result<Decision> WhistleProcessor::Decide(const Command& command, const EngineState& state,
+                                          int64_t now_ms) const {
+  const pb::WhistleCommand& c = command.request.whistle();
+  auto event = RequireEvent(state, c.event_id());
+  if (!event.ok()) return event.status();
+  const pb::Event& e = **event;
+  if (auto dep = RequireDepartment(state.city(), c.department()); !dep.ok()) return dep.status();
+  if (Status s = CheckHandler(e, Action::kWhistle, c.department(), c.claim_number()); !s.ok()) return s;
+  if (Status s = CheckText("reason", c.reason(), true); !s.ok()) return s;
+  if (e.level() == pb::LEVEL_CITY) {
+    return IllegalTransition(fmt::format("cannot whistle event {}: it is already at city level", e.id()));
+  }
+
+  Decision d;
+  d.reply_event_id = e.id();
+  pb::Whistled* whistled = d.Add(e.id(), now_ms, command.actor).mutable_whistled();
+  whistled->set_department(c.department());
+  whistled->set_reason(c.reason());
+  AppendClimb(state, e, pb::ESCALATION_WHISTLE, IsClaimed(e.state()) ? e.lead() : "", now_ms,
+              command.actor, &d);
+  return d;
+}
+
+}  // namespace whistle

@@ -1,0 +1,36 @@
+#include "dispatcher/registry.h"
+
+namespace whistle {
+
+Registry::Registry() = default;
+
+const CommandProcessor* Registry::command(pb::Request::CommandCase c) const {
+  switch (c) {
+    case pb::Request::kSubmit: return &submit_;
+    case pb::Request::kClaim: return &claim_;
+    case pb::Request::kRelease: return &release_;
+    case pb::Request::kProgress: return &progress_;
+    case pb::Request::kResolve: return &resolve_;
+    case pb::Request::kReturnTask: return &return_;
+    case pb::Request::kWhistle: return &whistle_;
+    case pb::Request::kSupervise: return &supervise_;
+    case pb::Request::kFeedback: return &feedback_;
+    case pb::Request::kReopen: return &reopen_;
+    case pb::Request::kMerge: return &merge_;
+    case pb::Request::kCancel: return &cancel_;
+    case pb::Request::kSetMode: return &set_mode_;
+    default: return nullptr;
+  }
+}
+
+const QueryProcessor* Registry::query(pb::Request::CommandCase c) const {
+  switch (c) {
+    case pb::Request::kGet: return &get_;
+    case pb::Request::kList: return &list_;
+    case pb::Request::kStats: return &stats_;
+    case pb::Request::kLog: return &log_;
+    default: return nullptr;
+  }
+}
+
+}  // namespace whistle

@@ -1,0 +1,48 @@
+// Preconditions shared by the processors, and the one place rejection messages are worded.
+//
+// Messages name the event, the department and the state, e.g.
+//   "cannot claim event 1042: it is CLAIMED by 370602-water (claim 7)"
+// so an agent, an operator or a log reader knows what happened without looking anything up.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "dispatcher/city.h"
+#include "dispatcher/engine_state.h"
+#include "dispatcher/lifecycle.h"
+#include "whistle/status.h"
+
+namespace whistle {
+
+inline constexpr size_t kMaxTextBytes = 4096;     // notes, reasons, descriptions
+inline constexpr size_t kMaxIdBytes = 128;        // ids and codes
+
+// The event, or NOT_FOUND "no event 17".
+Result<const pb::Event*> RequireEvent(const EngineState& state, uint64_t id);
+// The department, or NOT_FOUND "unknown department 'x'".
+Result<const pb::Department*> RequireDepartment(const City& city, std::string_view id);
+
+// CheckTransition, except that an action quoting an older claim than the event's current one is
+// told its claim is STALE_CLAIM (the event moved on under it).
+Status CheckTransitionWithClaim(const pb::Event& event, Action action, uint64_t quoted_claim);
+// The quoted claim is the current one: STALE_CLAIM otherwise.
+Status CheckCurrentClaim(const pb::Event& event, Action action, uint64_t quoted_claim);
+// "cannot claim event 12: it is CLAIMED by water (claim 3)"
+Status AlreadyClaimedBy(const pb::Event& event);
+// The department is among the event's candidates at its level: NOT_ASSIGNED otherwise.
+Status CheckCandidate(const pb::Event& event, Action action, std::string_view department);
+
+// A free-text field: at most kMaxTextBytes, and non-empty when `required`.
+Status CheckText(std::string_view field, std::string_view value, bool required);
+
+}  // namespace whistle
+
+namespace whistle {
+
+// The department may act on the event's current dispatch (return, whistle): as the holder quoting
+// the current claim, or, while the event is unclaimed, as one of its candidates quoting no claim.
+Status CheckHandler(const pb::Event& event, Action action, std::string_view department,
+                    uint64_t quoted_claim);
+
+}  // namespace whistle

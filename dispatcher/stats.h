@@ -1,0 +1,34 @@
+// Statistics: the counters behind the three rates cities publish (响应率, 解决率, 满意率), kept per
+// (month, scope) where a scope is a department, a region or a level.
+//
+// Appliers add to counters as records are applied (appliers.cc says which record counts what);
+// queries read them. A month is the calendar month of the record's time in the city's local time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "whistle/config.pb.h"
+#include "whistle/event.pb.h"
+#include "whistle/wire.pb.h"
+
+namespace whistle {
+
+// "2026-11" for `at_ms` shifted by `utc_offset_minutes`.
+std::string MonthOf(int64_t at_ms, int32_t utc_offset_minutes);
+// True for "YYYY-MM" with a month 01..12.
+bool IsValidMonth(std::string_view month);
+
+// Scope names, as stored: "d:<department id>", "r:<region code>", "l:<level name>".
+std::string DepartmentScope(std::string_view department);
+std::string RegionScope(std::string_view region);
+std::string LevelScope(pb::Level level);
+
+// The rates from counters; a rate whose denominator is zero is left unset.
+pb::Rates RatesOf(const pb::StatCounters& c);
+
+// a += b, field by field.
+void AddCounters(pb::StatCounters* a, const pb::StatCounters& b);
+
+}  // namespace whistle

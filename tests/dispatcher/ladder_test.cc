@@ -1,0 +1,167 @@
+// The escalation ladder: community -> street -> county -> city -> overdue, on a manual clock.
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "dispatcher/sample_city.h"
+#include "tests/testing/engine_fixture.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::EngineFixture;
+using testing::kGrid1;
+
+// Moves the clock to just past the event's pending timer and fires it.
+void PassPendingDeadline(EngineFixture& f, uint64_t id) {
+  pb::Event e = f.EventOf(id);
+  REQUIRE(e.timer_due_ms() > 0);
+  f.clock.Set(e.timer_due_ms() + 1);
+  REQUIRE(f.engine().FireDueTimers() >= 1);
+}
+
+TEST_CASE("a report nobody claims climbs every level of the sample city and ends overdue at city") {
+  EngineFixture f(SampleCity());
+  const pb::Region* grid = f.city().grids()[17];
+  pb::Response submitted = f.Submit("water", grid->code());
+  REQUIRE_MESSAGE(submitted.code() == pb::STATUS_OK, submitted.message());
+  uint64_t id = submitted.event().event().id();
+
+  const pb::Level expected[] = {pb::LEVEL_STREET, pb::LEVEL_COUNTY, pb::LEVEL_CITY};
+  CHECK(f.EventOf(id).level() == pb::LEVEL_COMMUNITY);
+  for (pb::Level level : expected) {
+    PassPendingDeadline(f, id);
+    pb::Event e = f.EventOf(id);
+    CHECK(e.level() == level);
+    CHECK(e.state() == pb::STATE_DISPATCHED);
+    CHECK_FALSE(e.overdue());
+    // Offered to departments of the grid's own region at the new level.
+    REQUIRE(e.candidates_size() > 0);
+    for (const auto& d : e.candidates()) {
+      const pb::Department* dep = f.city().FindDepartment(d);
+      REQUIRE(dep != nullptr);
+      CHECK(dep->level() == level);
+      CHECK(f.city().Contains(dep->jurisdiction(), grid->code()));
+    }
+  }
+  PassPendingDeadline(f, id);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.level() == pb::LEVEL_CITY);
+  CHECK(e.overdue());
+  CHECK(e.supervised());
+  CHECK(e.escalations() == 3);
+  CHECK(e.timer_due_ms() == 0);  // nothing left to climb
+
+  // The history tells the same story, in order.
+  std::vector<pb::Record::BodyCase> bodies;
+  for (const auto& r : f.HistoryOf(id)) bodies.push_back(r.body_case());
+  CHECK(bodies == std::vector<pb::Record::BodyCase>{
+                      pb::Record::kSubmitted, pb::Record::kDispatched, pb::Record::kEscalated,
+                      pb::Record::kDispatched, pb::Record::kEscalated, pb::Record::kDispatched,
+                      pb::Record::kEscalated, pb::Record::kDispatched, pb::Record::kMarkedOverdue});
+}
+
+TEST_CASE("a deadline fires only once the clock reaches it") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  pb::Event e = f.EventOf(id);
+  CHECK(e.timer_kind() == pb::TIMER_CLAIM_DEADLINE);
+  CHECK(e.claim_deadline_ms() == testing::kStartMs + 30 * 60 * 1000);
+  f.clock.Set(e.claim_deadline_ms() - 1);
+  CHECK(f.engine().FireDueTimers() == 0);
+  CHECK(f.EventOf(id).level() == pb::LEVEL_COMMUNITY);
+  f.clock.Set(e.claim_deadline_ms());
+  CHECK(f.engine().FireDueTimers() == 1);
+  CHECK(f.EventOf(id).level() == pb::LEVEL_STREET);
+}
+
+TEST_CASE("an escalation's new deadlines count from the moment it climbed") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  f.clock.Advance(45min);  // 15 minutes past the community's 30-minute claim deadline
+  REQUIRE(f.engine().FireDueTimers() == 1);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.dispatched_at_ms() == testing::kStartMs + 45 * 60 * 1000);
+  CHECK(e.claim_deadline_ms() == e.dispatched_at_ms() + 60 * 60 * 1000);        // street: 1 h
+  CHECK(e.resolve_deadline_ms() == e.dispatched_at_ms() + 48 * 3600 * 1000LL);  // street: 48 h
+}
+
+TEST_CASE("a claimed event that misses its resolve deadline climbs and fences out the old claim") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  uint64_t claim = f.ClaimOk(id, "c1-committee");
+  f.clock.Advance(24h + 1ms);
+  REQUIRE(f.engine().FireDueTimers() == 1);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.level() == pb::LEVEL_STREET);
+  CHECK(e.state() == pb::STATE_DISPATCHED);
+  CHECK(e.lead().empty());
+
+  pb::Response late = f.Resolve(id, claim);
+  CHECK(late.code() == pb::STATUS_ILLEGAL_TRANSITION);
+  uint64_t street_claim = f.ClaimOk(id, "s-office");
+  CHECK(street_claim > claim);
+  pb::Response stale = f.Progress(id, claim);
+  CHECK(stale.code() == pb::STATUS_STALE_CLAIM);
+  CHECK(stale.message().find("s-office holds claim") != std::string::npos);
+}
+
+TEST_CASE("a claim made in time stops the claim deadline from firing") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  f.ClaimOk(id, "c1-water-unit");
+  f.clock.Advance(31min);
+  CHECK(f.engine().FireDueTimers() == 0);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.level() == pb::LEVEL_COMMUNITY);
+  CHECK(e.timer_kind() == pb::TIMER_RESOLVE_DEADLINE);
+}
+
+TEST_CASE("whistling escalates at once and counts against the holder") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  uint64_t claim = f.ClaimOk(id, "c1-committee");
+  pb::Response r = f.Whistle(id, "c1-committee", claim, "needs street enforcement");
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  pb::Event e = r.event().event();
+  CHECK(e.level() == pb::LEVEL_STREET);
+  CHECK(e.state() == pb::STATE_DISPATCHED);
+  auto history = f.HistoryOf(id);
+  REQUIRE(history.size() >= 3);
+  const pb::Record& up = history[history.size() - 2];
+  REQUIRE(up.has_escalated());
+  CHECK(up.escalated().cause() == pb::ESCALATION_WHISTLE);
+  CHECK(up.escalated().holder() == "c1-committee");
+}
+
+TEST_CASE("a candidate may whistle an unclaimed event up without claiming it") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  pb::Response r = f.Whistle(id, "c1-water-unit", 0);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.event().event().level() == pb::LEVEL_STREET);
+}
+
+TEST_CASE("whistling at city level is refused: there is no level above") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  for (int i = 0; i < 3; ++i) PassPendingDeadline(f, id);
+  REQUIRE(f.EventOf(id).level() == pb::LEVEL_CITY);
+  std::string before = f.Snapshot(id);
+  pb::Response r = f.Whistle(id, "city-bureau", 0);
+  CHECK(r.code() == pb::STATUS_ILLEGAL_TRANSITION);
+  CHECK(r.message() == "cannot whistle event 1: it is already at city level");
+  CHECK(f.Snapshot(id) == before);
+}
+
+TEST_CASE("a department that is not offered the event cannot whistle it") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  pb::Response r = f.Whistle(id, "c2-committee", 0);
+  CHECK(r.code() == pb::STATUS_NOT_ASSIGNED);
+  CHECK(r.message().find("c1-committee, c1-water-unit") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace whistle

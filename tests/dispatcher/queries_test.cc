@@ -1,0 +1,212 @@
+// Queries: Get with history, List by department/region/level with paging, Stats, Log.
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "dispatcher/stats.h"
+#include "tests/testing/engine_fixture.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::EngineFixture;
+using testing::kGrid1;
+
+pb::Response List(EngineFixture& f, pb::ListQuery q) {
+  pb::Request r;
+  *r.mutable_list() = std::move(q);
+  return f.Run(std::move(r));
+}
+
+pb::Response Stats(EngineFixture& f, pb::StatsQuery q) {
+  pb::Request r;
+  *r.mutable_stats() = std::move(q);
+  return f.Run(std::move(r));
+}
+
+std::vector<uint64_t> Ids(const pb::Response& r) {
+  std::vector<uint64_t> ids;
+  for (const auto& e : r.list().events()) ids.push_back(e.id());
+  return ids;
+}
+
+TEST_CASE("get with history returns every record of the event in order") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  uint64_t claim = f.ClaimOk(id, "c1-committee");
+  REQUIRE(f.Progress(id, claim, "valve closed").code() == pb::STATUS_OK);
+  auto history = f.HistoryOf(id);
+  REQUIRE(history.size() == 4);
+  for (uint32_t i = 0; i < history.size(); ++i) CHECK(history[i].event_seq() == i);
+  CHECK(history[3].progressed().note() == "valve closed");
+  CHECK(history[2].claimed().department() == "c1-committee");
+  CHECK(history[0].seq() < history[3].seq());
+}
+
+TEST_CASE("get of an unknown event is NOT_FOUND") {
+  EngineFixture f;
+  CHECK(f.Get(5).code() == pb::STATUS_NOT_FOUND);
+  CHECK(f.Get(0).code() == pb::STATUS_BAD_REQUEST);
+}
+
+TEST_CASE("a department's list pages through its events with a cursor") {
+  pb::CityConfig config = testing::TestCityConfig();
+  config.mutable_settings()->set_duplicate_window_seconds(0);
+  EngineFixture f(config);
+  for (int i = 0; i < 5; ++i) f.SubmitOk("water", kGrid1);
+  f.SubmitOk("water", testing::kGrid3);  // another community's
+
+  pb::ListQuery q;
+  q.set_department("c1-committee");
+  q.set_page_size(2);
+  std::vector<uint64_t> seen;
+  for (int page = 0; page < 5; ++page) {
+    pb::Response r = List(f, q);
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    for (uint64_t id : Ids(r)) seen.push_back(id);
+    if (r.list().next_cursor().empty()) break;
+    q.set_cursor(r.list().next_cursor());
+  }
+  CHECK(seen == std::vector<uint64_t>{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("a list filters by state, region and level") {
+  EngineFixture f;
+  uint64_t a = f.SubmitOk("water", kGrid1);
+  uint64_t b = f.SubmitOk("noise", kGrid1);
+  uint64_t c = f.SubmitOk("water", testing::kGrid3);
+  f.ClaimOk(b, "c1-committee");
+
+  pb::ListQuery claimed;
+  claimed.set_department("c1-committee");
+  claimed.set_state(pb::STATE_CLAIMED);
+  CHECK(Ids(List(f, claimed)) == std::vector<uint64_t>{b});
+
+  pb::ListQuery region;
+  region.set_region(testing::kCommunity2);
+  CHECK(Ids(List(f, region)) == std::vector<uint64_t>{c});
+  region.set_region(testing::kStreet);
+  CHECK(Ids(List(f, region)) == std::vector<uint64_t>{a, c, b});  // by state, then id
+
+  pb::ListQuery level;
+  level.set_level(pb::LEVEL_STREET);
+  CHECK(Ids(List(f, level)).empty());
+  f.clock.Advance(31min);
+  f.engine().FireDueTimers();  // a and c climb; b is claimed
+  CHECK(Ids(List(f, level)) == std::vector<uint64_t>{a, c});
+}
+
+TEST_CASE("a list refuses a missing scope, a foreign cursor and an oversized page") {
+  EngineFixture f;
+  CHECK(List(f, pb::ListQuery()).code() == pb::STATUS_BAD_REQUEST);
+  pb::ListQuery q;
+  q.set_department("c1-committee");
+  q.set_cursor("Rsomething-else");
+  CHECK(List(f, q).message() == "cursor does not belong to this listing");
+  q.clear_cursor();
+  q.set_page_size(101);
+  CHECK(List(f, q).message() == "page_size 101 is over the limit of 100");
+  q.set_department("nobody");
+  CHECK(List(f, q).code() == pb::STATUS_NOT_FOUND);
+}
+
+TEST_CASE("the three rates follow what each department did") {
+  EngineFixture f;
+  // 1: claimed in time by the committee, resolved, rated satisfied.
+  uint64_t one = f.SubmitOk("water", kGrid1);
+  REQUIRE(f.Resolve(one, f.ClaimOk(one, "c1-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(one, true).code() == pb::STATUS_OK);
+  // 2: nobody at the community claims; the street claims and misses its resolve deadline.
+  uint64_t two = f.SubmitOk("water", testing::kGrid2);
+  f.clock.Advance(31min);
+  REQUIRE(f.engine().FireDueTimers() == 1);
+  f.ClaimOk(two, "s-office");
+  f.clock.Advance(49h);
+  f.engine().FireDueTimers();
+  // 3: the other community resolves, the citizen is not satisfied.
+  uint64_t three = f.SubmitOk("noise", testing::kGrid3);
+  REQUIRE(f.Resolve(three, f.ClaimOk(three, "c2-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(three, false, 1).code() == pb::STATUS_OK);
+
+  auto rates = [&](auto set_scope) {
+    pb::StatsQuery q;
+    q.set_month("2026-11");
+    set_scope(q);
+    pb::Response r = Stats(f, q);
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    return r.stats();
+  };
+  pb::StatsResult committee = rates([](pb::StatsQuery& q) { q.set_department("c1-committee"); });
+  CHECK(committee.rates().response_rate() == doctest::Approx(0.5));
+  CHECK(committee.rates().resolution_rate() == doctest::Approx(1.0));
+  CHECK(committee.rates().satisfaction_rate() == doctest::Approx(1.0));
+
+  pb::StatsResult unit = rates([](pb::StatsQuery& q) { q.set_department("c1-water-unit"); });
+  CHECK(unit.rates().response_rate() == doctest::Approx(0.0));
+  CHECK_FALSE(unit.rates().has_resolution_rate());
+  CHECK_FALSE(unit.rates().has_satisfaction_rate());
+
+  pb::StatsResult street = rates([](pb::StatsQuery& q) { q.set_department("s-office"); });
+  CHECK(street.rates().response_rate() == doctest::Approx(1.0));
+  CHECK(street.rates().resolution_rate() == doctest::Approx(0.0));
+
+  pb::StatsResult community = rates([](pb::StatsQuery& q) { q.set_level(pb::LEVEL_COMMUNITY); });
+  CHECK(community.counters().claimed_in_time() == 2);
+  CHECK(community.counters().claim_missed() == 1);  // per event, not per candidate
+  CHECK(community.rates().response_rate() == doctest::Approx(2.0 / 3.0));
+  CHECK(community.rates().satisfaction_rate() == doctest::Approx(0.5));
+
+  pb::StatsResult c1 = rates([](pb::StatsQuery& q) { q.set_region(testing::kCommunity1); });
+  CHECK(c1.counters().submitted() == 2);
+  CHECK(c1.counters().escalated() == 2);  // two: community -> street, street -> county
+
+  pb::StatsQuery december;
+  december.set_month("2026-12");
+  december.set_department("c1-committee");
+  CHECK_FALSE(Stats(f, december).stats().has_counters());
+}
+
+TEST_CASE("stats refuse a malformed month and an unknown scope") {
+  EngineFixture f;
+  pb::StatsQuery q;
+  q.set_month("2026-13");
+  q.set_department("c1-committee");
+  CHECK(Stats(f, q).message() == "month '2026-13' is not YYYY-MM");
+  q.set_month("2026-11");
+  q.set_region("nowhere");
+  CHECK(Stats(f, q).code() == pb::STATUS_NOT_FOUND);
+}
+
+TEST_CASE("months are counted in the city's local time") {
+  // 2026-11-30 16:30 UTC is already December 1st in Beijing.
+  int64_t at = 1796056200000;
+  CHECK(MonthOf(at, 0) == "2026-11");
+  CHECK(MonthOf(at, 480) == "2026-12");
+}
+
+TEST_CASE("the log returns every record after a sequence number, then nothing") {
+  EngineFixture f;
+  f.SubmitOk();
+  f.ClaimOk(1, "c1-committee");
+  pb::Request r;
+  r.mutable_log()->set_after_seq(1);
+  pb::Response log = f.Run(r);
+  REQUIRE(log.code() == pb::STATUS_OK);
+  CHECK(log.log().last_seq() == 3);
+  REQUIRE(log.log().records_size() == 2);
+  CHECK(log.log().records(0).seq() == 2);
+  CHECK(log.log().records(1).has_claimed());
+  r.mutable_log()->set_after_seq(3);
+  CHECK(f.Run(r).log().records_size() == 0);
+}
+
+TEST_CASE("a request with no command is a bad request") {
+  EngineFixture f;
+  pb::Response r = f.Run(pb::Request());
+  CHECK(r.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(r.message() == "the request carries no command");
+}
+
+}  // namespace
+}  // namespace whistle

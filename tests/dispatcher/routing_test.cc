@@ -1,0 +1,282 @@
+// Submit, routing, returns, mode switches, reopen, merge and duplicates.
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "tests/testing/engine_fixture.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::EngineFixture;
+using testing::kGrid1;
+
+pb::Response SubmitAt(EngineFixture& f, double lon, double lat, const std::string& category = "water") {
+  pb::Request r;
+  pb::Report* report = r.mutable_submit()->mutable_report();
+  report->set_category(category);
+  report->mutable_position()->set_lon(lon);
+  report->mutable_position()->set_lat(lat);
+  return f.Run(std::move(r));
+}
+
+TEST_CASE("a report is offered to the departments of its community that answer its category") {
+  EngineFixture f;
+  pb::Event water = f.EventOf(f.SubmitOk("water", kGrid1));
+  CHECK(std::vector<std::string>(water.candidates().begin(), water.candidates().end()) ==
+        std::vector<std::string>{"c1-committee", "c1-water-unit"});
+  pb::Event noise = f.EventOf(f.SubmitOk("noise", kGrid1));
+  CHECK(std::vector<std::string>(noise.candidates().begin(), noise.candidates().end()) ==
+        std::vector<std::string>{"c1-committee"});
+}
+
+TEST_CASE("a report with only a position is placed in the grid that contains it") {
+  EngineFixture f;
+  pb::Response r = SubmitAt(f, 121.415, 37.505);  // inside the second grid
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.event().event().grid() == testing::kGrid2);
+}
+
+TEST_CASE("a position outside every grid is refused naming the position") {
+  EngineFixture f;
+  pb::Response r = SubmitAt(f, 116.4, 39.9);
+  CHECK(r.code() == pb::STATUS_NOT_FOUND);
+  CHECK(r.message() == "position (116.400000, 39.900000) is in no grid of the city");
+  CHECK(f.engine().state().next_event_id() == 1);
+}
+
+TEST_CASE("submit refuses unknown categories, unknown grids, non-grid regions and empty places") {
+  EngineFixture f;
+  CHECK(f.Submit("plumbing", kGrid1).message() == "unknown category 'plumbing'");
+  CHECK(f.Submit("water", "370602001001-99").message() == "unknown grid '370602001001-99'");
+  pb::Response community = f.Submit("water", testing::kCommunity1);
+  CHECK(community.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(community.message() == "region '370602001001' is a community, not a grid");
+  CHECK(f.Submit("water", "").message() == "a report needs a grid or a position");
+  CHECK(f.engine().state().next_event_id() == 1);
+}
+
+TEST_CASE("an oversized description is refused") {
+  EngineFixture f;
+  pb::Request r;
+  r.mutable_submit()->mutable_report()->set_category("water");
+  r.mutable_submit()->mutable_report()->set_grid(kGrid1);
+  r.mutable_submit()->mutable_report()->set_description(std::string(5000, 'x'));
+  pb::Response reply = f.Run(r);
+  CHECK(reply.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(reply.message() == "description is 5000 bytes; the limit is 4096");
+}
+
+TEST_CASE("a return re-routes to the remaining candidates with fresh deadlines") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("water", kGrid1);
+  f.clock.Advance(10min);
+  pb::Response r = f.Return(id, "c1-committee", 0, "water mains belong to the water company");
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  pb::Event e = r.event().event();
+  CHECK(e.level() == pb::LEVEL_COMMUNITY);
+  CHECK(std::vector<std::string>(e.candidates().begin(), e.candidates().end()) ==
+        std::vector<std::string>{"c1-water-unit"});
+  CHECK(e.returned_by(0) == "c1-committee");
+  CHECK(e.claim_deadline_ms() == testing::kStartMs + 40 * 60 * 1000);
+  CHECK(f.Claim(id, "c1-committee").code() == pb::STATUS_NOT_ASSIGNED);
+}
+
+TEST_CASE("when every candidate returns the event it climbs to the next level") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("water", kGrid1);
+  REQUIRE(f.Return(id, "c1-committee", 0).code() == pb::STATUS_OK);
+  uint64_t claim = f.ClaimOk(id, "c1-water-unit");
+  pb::Response r = f.Return(id, "c1-water-unit", claim, "needs the street");
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.event().event().level() == pb::LEVEL_STREET);
+  CHECK(r.event().event().returned_by_size() == 0);
+  auto history = f.HistoryOf(id);
+  CHECK(history[history.size() - 2].escalated().cause() == pb::ESCALATION_ALL_RETURNED);
+}
+
+TEST_CASE("a return needs a reason") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  pb::Response r = f.Return(id, "c1-committee", 0, "");
+  CHECK(r.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(r.message() == "reason is required");
+}
+
+TEST_CASE("the last candidate at city level cannot return the event") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("water", kGrid1);
+  for (int i = 0; i < 3; ++i) {
+    f.clock.Set(f.EventOf(id).timer_due_ms());
+    REQUIRE(f.engine().FireDueTimers() == 1);
+  }
+  REQUIRE(f.EventOf(id).level() == pb::LEVEL_CITY);
+  pb::Response r = f.Return(id, "city-bureau", 0);
+  CHECK(r.code() == pb::STATUS_ILLEGAL_TRANSITION);
+  CHECK(r.message() == "cannot return event 1: 'city-bureau' is its last candidate at city level; ask a supervisor");
+}
+
+TEST_CASE("switching a region to emergency re-plans open events' deadlines from their dispatch time") {
+  EngineFixture f;
+  uint64_t inside = f.SubmitOk("water", kGrid1);
+  uint64_t outside_region = f.SubmitOk("water", testing::kGrid3);
+  f.clock.Advance(5min);
+  pb::Response r = f.SetMode(testing::kCommunity1, pb::MODE_EMERGENCY);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.mode().replanned_events() == 1);
+
+  pb::Event e = f.EventOf(inside);
+  CHECK(e.mode() == pb::MODE_EMERGENCY);
+  CHECK(e.claim_deadline_ms() == testing::kStartMs + 30 * 60 * 1000 / 4);
+  CHECK(e.resolve_deadline_ms() == testing::kStartMs + 24 * 3600 * 1000LL / 4);
+  CHECK(f.EventOf(outside_region).mode() == pb::MODE_NORMAL);
+
+  // New reports in the region are planned in emergency mode at once.
+  pb::Event fresh = f.EventOf(f.SubmitOk("noise", testing::kGrid2));
+  CHECK(fresh.mode() == pb::MODE_EMERGENCY);
+
+  // And back to normal.
+  REQUIRE(f.SetMode(testing::kCommunity1, pb::MODE_NORMAL).mode().replanned_events() == 2);
+  CHECK(f.EventOf(inside).claim_deadline_ms() == testing::kStartMs + 30 * 60 * 1000);
+}
+
+TEST_CASE("a mode switch whose shorter deadline has already passed escalates on the next tick") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("water", kGrid1);
+  f.clock.Advance(10min);  // emergency claim deadline is 7.5 min after dispatch
+  REQUIRE(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).code() == pb::STATUS_OK);
+  CHECK(f.engine().FireDueTimers() == 1);
+  CHECK(f.EventOf(id).level() == pb::LEVEL_STREET);
+}
+
+TEST_CASE("mode is refused for grids, unknown regions and an unspecified mode") {
+  EngineFixture f;
+  CHECK(f.SetMode(kGrid1, pb::MODE_EMERGENCY).code() == pb::STATUS_BAD_REQUEST);
+  CHECK(f.SetMode("999999", pb::MODE_EMERGENCY).code() == pb::STATUS_NOT_FOUND);
+  CHECK(f.SetMode(testing::kCity, pb::MODE_UNSPECIFIED).code() == pb::STATUS_BAD_REQUEST);
+}
+
+TEST_CASE("the mode survives a restart") {
+  EngineFixture f;
+  REQUIRE(f.SetMode(testing::kStreet, pb::MODE_EMERGENCY).code() == pb::STATUS_OK);
+  f.Restart();
+  CHECK(f.EventOf(f.SubmitOk()).mode() == pb::MODE_EMERGENCY);
+}
+
+TEST_CASE("unsatisfied feedback reopens the event at the level that resolved it") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  REQUIRE(f.Whistle(id, "c1-committee", 0).code() == pb::STATUS_OK);
+  uint64_t claim = f.ClaimOk(id, "s-office");
+  REQUIRE(f.Resolve(id, claim).code() == pb::STATUS_OK);
+  f.clock.Advance(1h);
+  pb::Response r = f.Feedback(id, false, 2);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  pb::Event e = r.event().event();
+  CHECK(e.state() == pb::STATE_DISPATCHED);
+  CHECK(e.level() == pb::LEVEL_STREET);
+  CHECK(e.reopen_count() == 1);
+  CHECK(e.dispatched_at_ms() == testing::kStartMs + 3600 * 1000);
+  CHECK(e.feedback().score() == 2);
+  CHECK(f.ClaimOk(id, "s-office") == claim + 1);
+}
+
+TEST_CASE("satisfied feedback closes; a score out of range is refused") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  REQUIRE(f.Resolve(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+  pb::Response bad = f.Feedback(id, true, 6);
+  CHECK(bad.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(bad.message() == "score 6 is out of range: give 1 to 5");
+  CHECK(f.Feedback(id, true, 5).event().event().state() == pb::STATE_CLOSED);
+}
+
+TEST_CASE("a resolved event without feedback closes after the quiet period") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  REQUIRE(f.Resolve(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+  f.clock.Advance(72h - 1ms);
+  CHECK(f.engine().FireDueTimers() == 0);
+  f.clock.Advance(1ms);
+  CHECK(f.engine().FireDueTimers() == 1);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.state() == pb::STATE_CLOSED);
+  CHECK(f.HistoryOf(id).back().closed().cause() == pb::CLOSE_QUIET_PERIOD);
+}
+
+TEST_CASE("a closed event can be reopened and is dispatched again") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  REQUIRE(f.Resolve(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(id, true).code() == pb::STATUS_OK);
+  f.Restart();  // the closed event now lives only on disk
+  pb::Response r = f.Reopen(id, "leaking again");
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.event().event().state() == pb::STATE_DISPATCHED);
+  CHECK(f.engine().state().open_event_count() == 1);
+}
+
+TEST_CASE("a repeat report of the same category in the same grid is linked to the open event") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("water", kGrid1, "worker-a");
+  f.clock.Advance(30min);
+  pb::Response again = f.Submit("water", kGrid1, "citizen-b");
+  REQUIRE(again.code() == pb::STATUS_OK);
+  CHECK(again.event().linked_as_duplicate());
+  CHECK(again.event().event().id() == id);
+  REQUIRE(again.event().event().linked_size() == 1);
+  CHECK(again.event().event().linked(0).reporter() == "citizen-b");
+  CHECK(f.engine().state().next_event_id() == 2);
+}
+
+TEST_CASE("reports outside the duplicate window, grid, category or distance make new events") {
+  EngineFixture f;
+  uint64_t first = f.SubmitOk("water", kGrid1);
+  CHECK(f.SubmitOk("noise", kGrid1) != first);
+  CHECK(f.SubmitOk("water", testing::kGrid2) != first);
+  f.clock.Advance(2h + 1ms);
+  CHECK(f.SubmitOk("water", kGrid1) != first);
+
+  f.clock.Advance(2h + 1ms);  // a report without a position matches any in its grid: start afresh
+  uint64_t near = SubmitAt(f, 121.4010, 37.5010).event().event().id();
+  CHECK(SubmitAt(f, 121.4011, 37.5011).event().event().id() == near);  // ~14 m away
+  CHECK(SubmitAt(f, 121.4090, 37.5090).event().event().id() != near);  // ~1.1 km away
+}
+
+TEST_CASE("merge closes the duplicate into the target and links its reporter") {
+  EngineFixture f;
+  uint64_t a = f.SubmitOk("water", kGrid1, "worker-a");
+  uint64_t b = f.SubmitOk("water", testing::kGrid2, "worker-b");
+  pb::Response r = f.Merge(b, a);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.event().event().id() == a);
+  CHECK(r.event().event().linked(0).event_id() == b);
+  pb::Event merged = f.EventOf(b);
+  CHECK(merged.state() == pb::STATE_MERGED);
+  CHECK(merged.merged_into() == a);
+  CHECK(merged.timer_due_ms() == 0);
+  CHECK(f.Merge(a, a).code() == pb::STATUS_BAD_REQUEST);
+  CHECK(f.Merge(a, 99).code() == pb::STATUS_NOT_FOUND);
+}
+
+TEST_CASE("cancel needs a reason and stops every timer") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  CHECK(f.Cancel(id, "").code() == pb::STATUS_BAD_REQUEST);
+  REQUIRE(f.Cancel(id, "duplicate of a hotline order").code() == pb::STATUS_OK);
+  f.clock.Advance(1000h);
+  CHECK(f.engine().FireDueTimers() == 0);
+  CHECK(f.EventOf(id).state() == pb::STATE_CANCELLED);
+}
+
+TEST_CASE("supervise flags the event and records the note") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  REQUIRE(f.Supervise(id, "the district head is watching").code() == pb::STATUS_OK);
+  CHECK(f.EventOf(id).supervised());
+  CHECK(f.HistoryOf(id).back().supervised().note() == "the district head is watching");
+}
+
+}  // namespace
+}  // namespace whistle
