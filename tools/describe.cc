@@ -1,0 +1,110 @@
+#include "tools/describe.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "dispatcher/lifecycle.h"
+
+namespace whistle {
+namespace {
+
+std::string_view CauseText(pb::EscalationCause cause) {
+  switch (cause) {
+    case pb::ESCALATION_CLAIM_DEADLINE: return "claim deadline missed";
+    case pb::ESCALATION_RESOLVE_DEADLINE: return "resolve deadline missed";
+    case pb::ESCALATION_WHISTLE: return "whistle blown";
+    case pb::ESCALATION_ALL_RETURNED: return "every department returned it";
+    default: return "unknown cause";
+  }
+}
+
+std::string Departments(const City& city, const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  std::vector<std::string> labels;
+  for (const auto& id : ids) labels.push_back(DepartmentLabel(city, id));
+  return fmt::format("{}", fmt::join(labels, ", "));
+}
+
+std::string Body(const City& city, const pb::Record& r) {
+  switch (r.body_case()) {
+    case pb::Record::kSubmitted: {
+      const auto& s = r.submitted();
+      const pb::Category* c = city.FindCategory(s.report().category());
+      return fmt::format("submitted by {}: {} in grid {}", s.report().reporter().empty() ? "anonymous" : s.report().reporter(),
+                         c ? c->name() : s.report().category(), s.grid());
+    }
+    case pb::Record::kDispatched:
+      return fmt::format("dispatched at {} level to {}", LevelName(r.dispatched().level()),
+                         Departments(city, r.dispatched().candidates()));
+    case pb::Record::kClaimed:
+      return fmt::format("claimed by {} (claim {}{})", DepartmentLabel(city, r.claimed().department()),
+                         r.claimed().claim_number(), r.claimed().in_time() ? "" : ", late");
+    case pb::Record::kAssistJoined:
+      return fmt::format("{} joins to assist", DepartmentLabel(city, r.assist_joined().department()));
+    case pb::Record::kReleased:
+      return fmt::format("released by {}", DepartmentLabel(city, r.released().department()));
+    case pb::Record::kProgressed:
+      return fmt::format("progress: {}", r.progressed().note());
+    case pb::Record::kResolved:
+      return fmt::format("resolved by {}: {}", DepartmentLabel(city, r.resolved().department()), r.resolved().note());
+    case pb::Record::kReturned:
+      return fmt::format("returned by {}: {}", DepartmentLabel(city, r.returned().department()), r.returned().reason());
+    case pb::Record::kWhistled:
+      return fmt::format("whistle blown by {}: {}", DepartmentLabel(city, r.whistled().department()), r.whistled().reason());
+    case pb::Record::kEscalated:
+      return fmt::format("escalated {} -> {} ({})", LevelName(r.escalated().from_level()),
+                         LevelName(r.escalated().to_level()), CauseText(r.escalated().cause()));
+    case pb::Record::kMarkedOverdue:
+      return fmt::format("OVERDUE at city level ({}); flagged for supervision", CauseText(r.marked_overdue().cause()));
+    case pb::Record::kSupervised:
+      return fmt::format("supervised: {}", r.supervised().note());
+    case pb::Record::kFeedbackGiven:
+      return fmt::format("feedback: {} ({}/5)", r.feedback_given().feedback().satisfied() ? "satisfied" : "NOT satisfied",
+                         r.feedback_given().feedback().score());
+    case pb::Record::kReopened:
+      return fmt::format("reopened: {}", r.reopened().reason());
+    case pb::Record::kMergedInto:
+      return fmt::format("merged into event {}", r.merged_into().into_event_id());
+    case pb::Record::kReportLinked:
+      return r.report_linked().link().event_id() != 0
+                 ? fmt::format("event {} merged in", r.report_linked().link().event_id())
+                 : fmt::format("repeat report linked from {}", r.report_linked().link().reporter());
+    case pb::Record::kCancelled:
+      return fmt::format("cancelled: {}", r.cancelled().reason());
+    case pb::Record::kClosed:
+      return r.closed().cause() == pb::CLOSE_SATISFIED ? "closed" : "closed after the quiet period";
+    case pb::Record::kDeadlinesReplanned:
+      return fmt::format("deadlines re-planned for {} mode",
+                         r.deadlines_replanned().mode() == pb::MODE_EMERGENCY ? "emergency" : "normal");
+    case pb::Record::kModeChanged:
+      return fmt::format("region {} switched to {} mode", r.mode_changed().region(),
+                         r.mode_changed().mode() == pb::MODE_EMERGENCY ? "emergency" : "normal");
+    case pb::Record::BODY_NOT_SET:
+      break;
+  }
+  return "(empty record)";
+}
+
+}  // namespace
+
+std::string LocalTime(int64_t at_ms, int32_t utc_offset_minutes) {
+  using namespace std::chrono;
+  auto local = sys_time<milliseconds>(milliseconds(at_ms)) + minutes(utc_offset_minutes);
+  auto day = floor<days>(local);
+  year_month_day ymd{day};
+  hh_mm_ss hms{floor<minutes>(local - day)};
+  return fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     hms.hours().count(), hms.minutes().count());
+}
+
+std::string DepartmentLabel(const City& city, const std::string& id) {
+  const pb::Department* d = city.FindDepartment(id);
+  return d ? fmt::format("{} ({})", d->name(), id) : id;
+}
+
+std::string DescribeRecord(const City& city, const pb::Record& r) {
+  return fmt::format("{}  {}", LocalTime(r.at_ms(), city.settings().utc_offset_minutes()), Body(city, r));
+}
+
+}  // namespace whistle
