@@ -1,0 +1,18 @@
+// Replay: rebuild state from the change feed alone.
+//
+// Runs every record of `source`'s log, in sequence order, through the same appliers the engine
+// uses, into `target` (whose store must be empty). Because appliers are the only code that
+// changes state, the result must equal `source` in every column family but `idempotency` (retry
+// answers are not records). Tests use it to prove that; operators can use it to rebuild indexes.
+#pragma once
+
+#include "dispatcher/engine_state.h"
+#include "storage/store.h"
+#include "whistle/status.h"
+
+namespace whistle {
+
+// REQUIRES: target was Load()ed from an empty store. Commits `target` as it goes.
+Status ReplayLog(const storage::Store& source, EngineState& target);
+
+}  // namespace whistle
