@@ -44,6 +44,15 @@ Status CheckCurrentClaim(const pb::Event& event, Action action, uint64_t quoted_
                                 event.claim_number()));
 }
 
+Result<const pb::Event*> RequireHeldEvent(const EngineState& state, uint64_t id, Action action,
+                                          uint64_t quoted_claim) {
+  auto event = RequireEvent(state, id);
+  if (!event.ok()) return event;
+  if (Status s = CheckTransitionWithClaim(**event, action, quoted_claim); !s.ok()) return s;
+  if (Status s = CheckCurrentClaim(**event, action, quoted_claim); !s.ok()) return s;
+  return event;
+}
+
 Status AlreadyClaimedBy(const pb::Event& event) {
   return AlreadyClaimed(fmt::format("cannot claim event {}: it is {} by {} (claim {})", event.id(),
                                     StateName(event.state()), event.lead(), event.claim_number()));

@@ -28,6 +28,10 @@ Result<const pb::Department*> RequireDepartment(const City& city, std::string_vi
 Status CheckTransitionWithClaim(const pb::Event& event, Action action, uint64_t quoted_claim);
 // The quoted claim is the current one: STALE_CLAIM otherwise.
 Status CheckCurrentClaim(const pb::Event& event, Action action, uint64_t quoted_claim);
+// The event, allowing `action` and held under `quoted_claim`: RequireEvent, then
+// CheckTransitionWithClaim, then CheckCurrentClaim.
+Result<const pb::Event*> RequireHeldEvent(const EngineState& state, uint64_t id, Action action,
+                                          uint64_t quoted_claim);
 // "cannot claim event 12: it is CLAIMED by water (claim 3)"
 Status AlreadyClaimedBy(const pb::Event& event);
 // The department is among the event's candidates at its level: NOT_ASSIGNED otherwise.

@@ -4,7 +4,6 @@
 //                   [--communities=N] [--grids=N] [--units=N] [--seed=N]
 //
 // The output is checked with City::Build before it is written, so a generated file always loads.
-#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -15,6 +14,7 @@
 #include "dispatcher/city.h"
 #include "dispatcher/city_loader.h"
 #include "dispatcher/sample_city.h"
+#include "tools/flags.h"
 
 namespace {
 
@@ -25,74 +25,47 @@ constexpr char kUsage[] =
     "Writes the sample city configuration (default: JSON to stdout).\n";
 
 int Usage(std::string_view problem) {
-  if (!problem.empty()) std::cerr << "whistle-gencity: " << problem << "\n";
-  std::cerr << kUsage;
+  std::cerr << "whistle-gencity: " << problem << "\n" << kUsage;
   return 2;
-}
-
-template <typename T>
-bool ParseNumber(std::string_view text, T* out) {
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
-  return ec == std::errc() && ptr == end;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  auto flags = whistle::Flags::Parse(argc, argv);
+  if (!flags.ok()) return Usage(flags.status().message());
+  if (auto help = flags->TakeBool("help"); help.ok() && *help) return std::cout << kUsage, 0;
   whistle::SampleCityOptions options;
-  whistle::ConfigFormat format = whistle::ConfigFormat::kJson;
-  std::string out;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
-    const size_t eq = arg.find('=');
-    if (arg.substr(0, 2) != "--" || eq == std::string_view::npos) {
-      return Usage("bad argument '" + std::string(arg) + "'");
-    }
-    const std::string_view name = arg.substr(2, eq - 2);
-    const std::string_view value = arg.substr(eq + 1);
-    int* count = nullptr;
-    if (name == "format") {
-      if (value == "json") {
-        format = whistle::ConfigFormat::kJson;
-      } else if (value == "text") {
-        format = whistle::ConfigFormat::kText;
-      } else if (value == "binary") {
-        format = whistle::ConfigFormat::kBinary;
-      } else {
-        return Usage("--format must be json, text or binary");
-      }
-      continue;
-    } else if (name == "out") {
-      if (value.empty()) return Usage("--out needs a file name");
-      out = value;
-      continue;
-    } else if (name == "seed") {
-      if (!ParseNumber(value, &options.seed)) return Usage("--seed must be a non-negative number");
-      continue;
-    } else if (name == "counties") {
-      count = &options.counties;
-    } else if (name == "streets") {
-      count = &options.streets;
-    } else if (name == "communities") {
-      count = &options.communities;
-    } else if (name == "grids") {
-      count = &options.grids;
-    } else if (name == "units") {
-      count = &options.registered_units;
-    } else {
-      return Usage("unknown flag '--" + std::string(name) + "'");
-    }
-    // Units may be zero; every level of the tree needs at least one node.
-    const int min = name == "units" ? 0 : 1;
-    if (!ParseNumber(value, count) || *count < min) {
-      return Usage("--" + std::string(name) + " must be a number >= " + std::to_string(min));
-    }
+  const std::string format_name = flags->TakeString("format", "json");
+  const std::string out = flags->TakeString("out");
+  auto seed = flags->TakeInt("seed", static_cast<int64_t>(options.seed), 0, INT64_MAX);
+  // Units may be zero; every level of the tree needs at least one node.
+  auto counties = flags->TakeInt("counties", options.counties, 1, 1 << 20);
+  auto streets = flags->TakeInt("streets", options.streets, 1, 1 << 20);
+  auto communities = flags->TakeInt("communities", options.communities, 1, 1 << 20);
+  auto grids = flags->TakeInt("grids", options.grids, 1, 1 << 24);
+  auto units = flags->TakeInt("units", options.registered_units, 0, 1 << 24);
+  for (const whistle::Status& s : {seed.status(), counties.status(), streets.status(),
+                                   communities.status(), grids.status(), units.status(),
+                                   flags->CheckAllTaken()}) {
+    if (!s.ok()) return Usage(s.message());
   }
+  whistle::ConfigFormat format;
+  if (format_name == "json") {
+    format = whistle::ConfigFormat::kJson;
+  } else if (format_name == "text") {
+    format = whistle::ConfigFormat::kText;
+  } else if (format_name == "binary") {
+    format = whistle::ConfigFormat::kBinary;
+  } else {
+    return Usage("--format must be json, text or binary");
+  }
+  options.seed = static_cast<uint64_t>(*seed);
+  options.counties = static_cast<int>(*counties);
+  options.streets = static_cast<int>(*streets);
+  options.communities = static_cast<int>(*communities);
+  options.grids = static_cast<int>(*grids);
+  options.registered_units = static_cast<int>(*units);
 
   whistle::pb::CityConfig config = whistle::SampleCity(options);
   // SampleCity clamps counts the codes cannot express; say so rather than surprise.

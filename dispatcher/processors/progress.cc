@@ -6,11 +6,9 @@ namespace whistle {
 Result<Decision> ProgressProcessor::Decide(const Command& command, const EngineState& state,
                                            int64_t now_ms) const {
   const pb::ProgressCommand& c = command.request.progress();
-  auto event = RequireEvent(state, c.event_id());
+  auto event = RequireHeldEvent(state, c.event_id(), Action::kProgress, c.claim_number());
   if (!event.ok()) return event.status();
   const pb::Event& e = **event;
-  if (Status s = CheckTransitionWithClaim(e, Action::kProgress, c.claim_number()); !s.ok()) return s;
-  if (Status s = CheckCurrentClaim(e, Action::kProgress, c.claim_number()); !s.ok()) return s;
   if (Status s = CheckText("note", c.note(), false); !s.ok()) return s;
 
   Decision d;

@@ -6,11 +6,9 @@ namespace whistle {
 Result<Decision> ReleaseProcessor::Decide(const Command& command, const EngineState& state,
                                           int64_t now_ms) const {
   const pb::ReleaseCommand& c = command.request.release();
-  auto event = RequireEvent(state, c.event_id());
+  auto event = RequireHeldEvent(state, c.event_id(), Action::kRelease, c.claim_number());
   if (!event.ok()) return event.status();
   const pb::Event& e = **event;
-  if (Status s = CheckTransitionWithClaim(e, Action::kRelease, c.claim_number()); !s.ok()) return s;
-  if (Status s = CheckCurrentClaim(e, Action::kRelease, c.claim_number()); !s.ok()) return s;
   if (Status s = CheckText("reason", c.reason(), false); !s.ok()) return s;
 
   Decision d;

@@ -6,11 +6,9 @@ namespace whistle {
 Result<Decision> ResolveProcessor::Decide(const Command& command, const EngineState& state,
                                           int64_t now_ms) const {
   const pb::ResolveCommand& c = command.request.resolve();
-  auto event = RequireEvent(state, c.event_id());
+  auto event = RequireHeldEvent(state, c.event_id(), Action::kResolve, c.claim_number());
   if (!event.ok()) return event.status();
   const pb::Event& e = **event;
-  if (Status s = CheckTransitionWithClaim(e, Action::kResolve, c.claim_number()); !s.ok()) return s;
-  if (Status s = CheckCurrentClaim(e, Action::kResolve, c.claim_number()); !s.ok()) return s;
   // What was done is what the citizen is asked to rate (办理结果): required.
   if (Status s = CheckText("note", c.note(), true); !s.ok()) return s;
 
