@@ -42,17 +42,20 @@ void RemoveValue(google::protobuf::RepeatedPtrField<std::string>* list, const st
   list->erase(std::remove(list->begin(), list->end(), v), list->end());
 }
 
-// Missing a deadline (escalation or overdue) counts against whoever should have acted.
-void CountMissedDeadline(EngineState& state, const pb::Record& r, const pb::Event& e,
-                         pb::EscalationCause cause, const std::string& holder) {
-  if (cause == pb::ESCALATION_CLAIM_DEADLINE) {
-    Count(state, r, e, Candidates(e), e.level(),
-          [](pb::StatCounters& c) { c.set_claim_missed(c.claim_missed() + 1); });
-  } else if (!holder.empty() &&
-             (cause == pb::ESCALATION_RESOLVE_DEADLINE || cause == pb::ESCALATION_WHISTLE)) {
-    Count(state, r, e, {holder}, e.level(),
-          [](pb::StatCounters& c) { c.set_unresolved(c.unresolved() + 1); });
-  }
+// A claim deadline passing unanswered counts against every candidate, once per dispatch (a
+// dispatch someone claimed in time and then released was answered).
+void CountClaimMissed(EngineState& state, const pb::Record& r, const pb::Event& e) {
+  if (e.responded()) return;
+  Count(state, r, e, Candidates(e), e.level(),
+        [](pb::StatCounters& c) { c.set_claim_missed(c.claim_missed() + 1); });
+}
+
+// A holder whose claim climbs away (resolve deadline, own whistle) did not resolve it.
+void CountUnresolved(EngineState& state, const pb::Record& r, const pb::Event& e,
+                     const std::string& holder) {
+  if (holder.empty()) return;
+  Count(state, r, e, {holder}, e.level(),
+        [](pb::StatCounters& c) { c.set_unresolved(c.unresolved() + 1); });
 }
 
 void ApplySubmitted(const pb::Record& r, EngineState& state) {
@@ -74,6 +77,7 @@ void ApplyDispatched(const pb::Record& r, EngineState& state) {
   *e.mutable_candidates() = d.candidates();
   ClearClaim(e);
   e.set_dispatched_at_ms(r.at_ms());
+  e.set_responded(false);
   e.set_claim_deadline_ms(d.claim_deadline_ms());
   e.set_resolve_deadline_ms(d.resolve_deadline_ms());
   e.set_mode(d.mode());
@@ -89,9 +93,15 @@ void ApplyClaimed(const pb::Record& r, EngineState& state) {
   e.set_claim_agent(c.agent());
   e.set_claim_number(c.claim_number());
   e.set_claimed_at_ms(r.at_ms());
-  if (c.in_time()) {
+  if (c.in_time() && !e.responded()) {
     Count(state, r, e, {c.department()}, e.level(),
           [](pb::StatCounters& s) { s.set_claimed_in_time(s.claimed_in_time() + 1); });
+    e.set_responded(true);
+  } else if (!c.in_time() && !e.overdue() && !e.responded()) {
+    // Late, and no timer has counted the miss yet (at city level MarkedOverdue already has).
+    Count(state, r, e, {c.department()}, e.level(),
+          [](pb::StatCounters& s) { s.set_claim_missed(s.claim_missed() + 1); });
+    e.set_responded(true);
   }
 }
 
@@ -141,7 +151,10 @@ void ApplyEscalated(const pb::Record& r, EngineState& state) {
   const pb::Escalated& up = r.escalated();
   WHISTLE_CHECK(up.from_level() == e.level(), "event %llu escalates from level %d but is at %d",
                 static_cast<unsigned long long>(e.id()), up.from_level(), e.level());
-  CountMissedDeadline(state, r, e, up.cause(), up.holder());
+  if (up.cause() == pb::ESCALATION_CLAIM_DEADLINE) CountClaimMissed(state, r, e);
+  if (up.cause() == pb::ESCALATION_RESOLVE_DEADLINE || up.cause() == pb::ESCALATION_WHISTLE) {
+    CountUnresolved(state, r, e, up.holder());
+  }
   Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_escalated(c.escalated() + 1); });
   e.set_escalations(e.escalations() + 1);
   ClearClaim(e);
@@ -149,7 +162,8 @@ void ApplyEscalated(const pb::Record& r, EngineState& state) {
 
 void ApplyMarkedOverdue(const pb::Record& r, EngineState& state) {
   pb::Event& e = state.MutableEvent(r.event_id());
-  CountMissedDeadline(state, r, e, r.marked_overdue().cause(), r.marked_overdue().holder());
+  // A holder past the city's resolve deadline may still resolve: only the claim miss is final.
+  if (r.marked_overdue().cause() == pb::ESCALATION_CLAIM_DEADLINE) CountClaimMissed(state, r, e);
   Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_overdue(c.overdue() + 1); });
   e.set_overdue(true);
   e.set_supervised(true);
@@ -173,6 +187,10 @@ void ApplyReopened(const pb::Record& r, EngineState& state) {
   pb::Event& e = state.MutableEvent(r.event_id());
   e.set_state(pb::STATE_REOPENED);
   e.set_reopen_count(e.reopen_count() + 1);
+  // It starts over at its level: new deadlines that must fire, every department offered again.
+  // A supervision flag stays.
+  e.set_overdue(false);
+  e.clear_returned_by();
   e.clear_resolved_at_ms();
   e.clear_resolved_by();
   e.clear_closed_at_ms();

@@ -7,15 +7,19 @@
 // Statistics are counted here too, so counts follow exactly what happened:
 //   Submitted         submitted            regions of the grid
 //   Dispatched        offered              each candidate, regions, level
-//   Claimed (in time) claimed_in_time      claimant, regions, level      (late claims count nothing)
-//   Escalated/MarkedOverdue
-//     claim deadline  claim_missed         each candidate, regions, level
+//   Claimed in time   claimed_in_time      claimant, regions, level     } once per dispatch: a
+//   Claimed late      claim_missed         claimant, regions, level     } re-claim counts nothing
+//   Escalated
+//     claim deadline  claim_missed         each candidate, regions, level (unless answered)
 //     resolve deadline, whistle by holder
 //                     unresolved           holder, regions, level
-//                     escalated / overdue  regions, level
+//                     escalated            regions, level
+//   MarkedOverdue     overdue              regions, level; claim deadline: also claim_missed as
+//                                          above (a holder past the resolve deadline may still
+//                                          resolve, so it is not counted unresolved)
 //   Resolved          resolved             resolver, regions, level
 //   FeedbackGiven     satisfied|unsatisfied  resolver, regions, level
-//   Returned          returned             returning department
+//   Returned          returned             returning department, regions
 //   Closed            closed               regions
 // Engine thread only.
 #pragma once

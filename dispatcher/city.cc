@@ -38,10 +38,6 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // "a street's parent must be a county": the level one above `level`.
 pb::Level LevelAbove(pb::Level level) { return static_cast<pb::Level>(level + 1); }
 
@@ -53,25 +49,25 @@ std::string CodeProblem(std::string_view code, pb::Level level, std::string_view
       return {};
     case pb::LEVEL_COUNTY:
       if (code.size() != 6 || !AllDigits(code)) return "a county code must be 6 digits";
-      if (!StartsWith(code, parent.substr(0, 4))) {
+      if (!code.starts_with(parent.substr(0, 4))) {
         return fmt::format("a county code must share the city's first 4 digits '{}'",
                            parent.substr(0, 4));
       }
       return {};
     case pb::LEVEL_STREET:
       if (code.size() != 9 || !AllDigits(code)) return "a street code must be 9 digits";
-      if (!StartsWith(code, parent)) {
+      if (!code.starts_with(parent)) {
         return fmt::format("a street code must start with its county's code '{}'", parent);
       }
       return {};
     case pb::LEVEL_COMMUNITY:
       if (code.size() != 12 || !AllDigits(code)) return "a community code must be 12 digits";
-      if (!StartsWith(code, parent)) {
+      if (!code.starts_with(parent)) {
         return fmt::format("a community code must start with its street's code '{}'", parent);
       }
       return {};
     case pb::LEVEL_GRID:
-      if (code.size() < parent.size() + 2 || !StartsWith(code, parent) ||
+      if (code.size() < parent.size() + 2 || !code.starts_with(parent) ||
           code[parent.size()] != '-' || !AllDigits(code.substr(parent.size() + 1))) {
         return fmt::format("a grid code must be its community's code '{}', '-' and digits", parent);
       }
@@ -335,6 +331,11 @@ Status City::ValidateSlas() const {
     if (sla.claim_seconds() <= 0) {
       return BadRequest(
           fmt::format("{}: claim_seconds must be positive, got {}", node, sla.claim_seconds()));
+    }
+    // A year is far beyond any SLA; the bound keeps deadline arithmetic (ms) far from overflow.
+    constexpr int64_t kMaxSlaSeconds = 366LL * 24 * 3600;
+    if (sla.resolve_seconds() > kMaxSlaSeconds) {
+      return BadRequest(fmt::format("{}: resolve_seconds {} is over a year", node, sla.resolve_seconds()));
     }
     if (sla.resolve_seconds() < sla.claim_seconds()) {
       return BadRequest(fmt::format("{}: resolve_seconds {} is less than claim_seconds {}", node,

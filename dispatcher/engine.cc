@@ -1,6 +1,8 @@
 #include "dispatcher/engine.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "dispatcher/appliers.h"
 #include "dispatcher/rejections.h"
@@ -24,8 +26,15 @@ uint64_t Fingerprint(const Command& command) {
   pb::Request payload = command.request;
   payload.clear_request_id();
   payload.clear_correlation_id();
+  // Unknown fields are dropped and serialization is deterministic, so the same request gives the
+  // same bytes however the client's library ordered them.
+  payload.DiscardUnknownFields();
   std::string bytes;
-  payload.SerializeToString(&bytes);
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream out(&stream);
+  out.SetSerializationDeterministic(true);
+  payload.SerializeToCodedStream(&out);
+  out.Trim();
   return Fnv1a64(bytes, Fnv1a64(command.actor.principal() + '\0'));
 }
 
@@ -81,6 +90,7 @@ size_t Engine::FireDueTimers() {
 }
 
 bool Engine::HasDueTimers() const {
+  if (!health_.ok()) return false;  // a stopped engine fires nothing
   auto next = state_.NextTimerDue();
   return next.has_value() && *next <= clock_.NowMs();
 }
@@ -118,14 +128,22 @@ pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
 pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Command& command,
                                    int64_t now_ms) {
   const std::string& request_id = command.request.request_id();
+  // A report must be safe to retry: an UNAVAILABLE answer means "outcome unknown" (the batch
+  // may have reached the disk before its sync failed), and only the request id makes the
+  // retry harmless.
+  if (request_id.empty() && command.request.has_submit()) {
+    return ErrorResponse(BadRequest("submit needs a request_id, the key that makes retries safe"));
+  }
   uint64_t fingerprint = 0;
+  // Ids are scoped by principal: two clients that both say "req-1" do not collide.
+  std::string idempotency_key = fmt::format("{}\x1f{}", command.actor.principal(), request_id);
   if (!request_id.empty()) {
     if (request_id.size() > kMaxIdBytes) {
       return ErrorResponse(BadRequest(fmt::format("request_id is {} bytes; the limit is {}",
                                                   request_id.size(), kMaxIdBytes)));
     }
     fingerprint = Fingerprint(command);
-    auto first = state_.FindIdempotency(request_id);
+    auto first = state_.FindIdempotency(idempotency_key);
     if (!first.ok()) return ErrorResponse(first.status());
     if (first->has_value()) {
       if ((*first)->payload_hash() != fingerprint) {
@@ -146,7 +164,7 @@ pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Comm
     pb::IdempotencyEntry entry;
     entry.set_payload_hash(fingerprint);
     reply.SerializeToString(entry.mutable_response());
-    state_.PutIdempotency(request_id, std::move(entry));
+    state_.PutIdempotency(idempotency_key, std::move(entry));
   }
   return reply;
 }
@@ -166,6 +184,12 @@ pb::Response Engine::Apply(Decision decision) {
                   static_cast<unsigned long long>(decision.reply_event_id));
     *reply.mutable_event()->mutable_event() = **event;
     reply.mutable_event()->set_linked_as_duplicate(decision.linked_as_duplicate);
+    if (decision.linked_as_duplicate) {
+      // The answer goes to a different reporter: it must not carry the first one's contact.
+      pb::Report* first = reply.mutable_event()->mutable_event()->mutable_report();
+      first->clear_contact_name();
+      first->clear_contact_phone();
+    }
   }
   return reply;
 }

@@ -9,9 +9,11 @@
 // UNAVAILABLE and the engine refuses everything until it is reopened (the store is poisoned, and
 // memory is ahead of the disk).
 //
-// Idempotency: a command with a request_id is answered once; a retry with the same id and the same
-// payload gets the first answer again (even after a restart), with a different payload
-// IDEMPOTENCY_MISMATCH. Queries ignore request ids.
+// Idempotency: a command with a request_id is answered once; a retry by the same principal with
+// the same id and the same payload gets the first answer again (even after a restart), with a
+// different payload IDEMPOTENCY_MISMATCH. Submit must carry one. Queries ignore request ids.
+// UNAVAILABLE means "outcome unknown": the batch may have reached the disk before its sync failed,
+// so a client retries with the same request id once the dispatcher is back.
 //
 // Threading: one thread owns the engine (the "engine thread"); nothing here takes a lock.
 #pragma once

@@ -28,10 +28,6 @@ std::string Fixed64(uint64_t v) {
 
 std::string LevelIndexName(pb::Level level) { return std::to_string(static_cast<int>(level)); }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 }  // namespace
 
 EngineState::EngineState(storage::Store& store, const City& city)
@@ -42,7 +38,32 @@ EngineState::EngineState(storage::Store& store, const City& city)
 Status EngineState::Load() {
   if (Status s = LoadMeta(); !s.ok()) return s;
   if (Status s = LoadOpenEvents(); !s.ok()) return s;
+  if (Status s = CheckOpenEventsAgainstCity(); !s.ok()) return s;
   return LoadTimers();
+}
+
+Status EngineState::CheckOpenEventsAgainstCity() const {
+  std::vector<std::string> problems;
+  for (const auto& [id, e] : open_) {
+    std::string problem;
+    if (city_.FindCategory(e.report().category()) == nullptr) {
+      problem = fmt::format("category '{}' is gone", e.report().category());
+    } else if (const pb::Region* g = city_.FindRegion(e.grid()); g == nullptr || g->level() != pb::LEVEL_GRID) {
+      problem = fmt::format("grid '{}' is gone", e.grid());
+    } else {
+      for (const auto& d : e.candidates()) {
+        if (city_.FindDepartment(d) == nullptr) problem = fmt::format("department '{}' is gone", d);
+      }
+    }
+    if (!problem.empty()) problems.push_back(fmt::format("event {}: {}", id, problem));
+  }
+  if (problems.empty()) return Status::Ok();
+  std::sort(problems.begin(), problems.end());
+  return BadRequest(fmt::format(
+      "the city configuration no longer covers {} open event(s); restore what they need or close "
+      "them first: {}{}",
+      problems.size(), fmt::join(problems.begin(), problems.begin() + std::min<size_t>(5, problems.size()), "; "),
+      problems.size() > 5 ? "; ..." : ""));
 }
 
 Status EngineState::LoadMeta() {
@@ -54,11 +75,11 @@ Status EngineState::LoadMeta() {
       WHISTLE_CHECK(value.size() == 8, "meta '%.*s' has %zu bytes", int(key.size()), key.data(),
                     value.size());
       (key == kMetaLastSeq ? last_seq_ : next_event_id_) = storage::DecodeFixed64BE(value.data());
-    } else if (StartsWith(key, kMetaModePrefix)) {
+    } else if (key.starts_with(kMetaModePrefix)) {
       int mode = std::atoi(std::string(value).c_str());
       WHISTLE_CHECK(pb::Mode_IsValid(mode), "meta '%.*s': bad mode", int(key.size()), key.data());
       modes_[std::string(key.substr(kMetaModePrefix.size()))] = static_cast<pb::Mode>(mode);
-    } else if (StartsWith(key, kMetaStatPrefix)) {
+    } else if (key.starts_with(kMetaStatPrefix)) {
       pb::StatCounters c;
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
@@ -74,7 +95,7 @@ Status EngineState::LoadOpenEvents() {
                                  pb::STATE_RESOLVED}) {
       std::string prefix = storage::IndexPrefix(storage::IndexTag::kLevel, LevelIndexName(level), state);
       auto cursor = store_.NewCursor(Cf::kIndexes);
-      for (cursor->Seek(prefix); cursor->Valid() && StartsWith(cursor->key(), prefix); cursor->Next()) {
+      for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
         uint64_t id = storage::IndexKeyId(cursor->key());
         auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
         if (!value.ok()) return value.status();
@@ -134,9 +155,10 @@ Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
   return &e;
 }
 
-pb::Mode EngineState::ModeFor(std::string_view region) const {
-  if (modes_.empty()) return pb::MODE_NORMAL;
+pb::Mode EngineState::ModeFor(std::string_view region, const ModeOverride* change) const {
+  if (modes_.empty() && change == nullptr) return pb::MODE_NORMAL;
   for (const pb::Region* r : city_.Ancestry(region)) {
+    if (change != nullptr && r->code() == change->region) return EffectiveMode(change->mode);
     if (auto it = modes_.find(r->code()); it != modes_.end()) return EffectiveMode(it->second);
   }
   return pb::MODE_NORMAL;
@@ -262,12 +284,7 @@ std::vector<std::string> EngineState::IndexKeys(const pb::Event& e) const {
   using storage::IndexTag;
   std::vector<std::string> keys;
   int state = static_cast<int>(e.state());
-  std::vector<std::string_view> departments(e.candidates().begin(), e.candidates().end());
-  if (!e.lead().empty()) departments.push_back(e.lead());
-  departments.insert(departments.end(), e.assists().begin(), e.assists().end());
-  std::sort(departments.begin(), departments.end());
-  departments.erase(std::unique(departments.begin(), departments.end()), departments.end());
-  for (auto d : departments) keys.push_back(IndexKey(IndexTag::kDepartment, d, state, e.id()));
+  for (auto d : InvolvedDepartments(e)) keys.push_back(IndexKey(IndexTag::kDepartment, d, state, e.id()));
   if (city_.FindRegion(e.grid()) != nullptr) {
     for (const pb::Region* r : city_.Ancestry(e.grid())) {
       keys.push_back(IndexKey(IndexTag::kRegion, r->code(), state, e.id()));
@@ -359,8 +376,9 @@ std::vector<DueTimer> EngineState::TakeDueTimers(int64_t now_ms, size_t max) {
 
 Status EngineState::Commit() {
   WHISTLE_CHECK(touched_.empty(), "Commit with a command left unfinished");
+  committed_records_.clear();  // nothing of this batch is published unless it is written
   if (batch_.count() == 0) {
-    committed_records_.clear();
+    cold_.clear();
     return Status::Ok();
   }
   batch_.Put(Cf::kMeta, kMetaLastSeq, Fixed64(last_seq_));

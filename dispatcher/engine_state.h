@@ -48,6 +48,8 @@ class EngineState {
 
   // Loads counters, modes, open events and timers from the store (one ordered scan of the timers
   // column family). Aborts on a broken invariant (a timer for an event that is not waiting on it).
+  // Refuses (BAD_REQUEST) a city configuration that no longer knows an open event's grid,
+  // category or departments: serving would crash on the event's next deadline.
   // REQUIRES: called once, before anything else.
   Status Load();
 
@@ -56,6 +58,8 @@ class EngineState {
   const storage::Store& store() const { return store_; }
 
   // The event, or nullptr when there is none. I/O errors come back as UNAVAILABLE.
+  // A terminal event read from disk is cached until the batch ends (this is why the engine
+  // thread only may call it, const or not). The pointer is valid until the command finishes.
   Result<const pb::Event*> FindEvent(uint64_t id) const;
   uint64_t next_event_id() const { return next_event_id_; }
   uint64_t last_seq() const { return last_seq_; }
@@ -65,8 +69,12 @@ class EngineState {
   const std::vector<pb::Record>& pending_records() const { return batch_records_; }
 
   // The mode in force for a region: the nearest of it and its ancestors with a mode set; NORMAL
-  // when none is. REQUIRES: region known.
-  pb::Mode ModeFor(std::string_view region) const;
+  // when none is. With `change`, as if that region's mode were already set. REQUIRES: region known.
+  struct ModeOverride {
+    std::string_view region;
+    pb::Mode mode;
+  };
+  pb::Mode ModeFor(std::string_view region, const ModeOverride* change = nullptr) const;
   const std::map<std::string, pb::Mode>& modes() const { return modes_; }
 
   // Unresolved events (DISPATCHED, CLAIMED, IN_PROGRESS) at this grid and category, by id.
@@ -94,7 +102,9 @@ class EngineState {
   void PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry);
 
   // Gives `record` its global sequence number and its place in its event's history, and stages it
-  // in the history and log column families. REQUIRES: its event exists (unless event_id is 0).
+  // in the history and log column families. Call after the record's applier (a Submitted record's
+  // applier creates the event). REQUIRES: its event exists (unless event_id is 0).
+  // The reference is valid until the next LogRecord.
   const pb::Record& LogRecord(pb::Record record);
 
   // Ends a command: stages every event it touched (state, index entries, timer) and keeps the
@@ -127,6 +137,7 @@ class EngineState {
   Status LoadMeta();
   Status LoadOpenEvents();
   Status LoadTimers();
+  Status CheckOpenEventsAgainstCity() const;
 
   storage::Store& store_;
   const City& city_;

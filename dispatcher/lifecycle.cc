@@ -1,5 +1,6 @@
 #include "dispatcher/lifecycle.h"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -39,6 +40,15 @@ std::string_view StateName(pb::EventState state) {
   std::string_view v = name;
   if (v.rfind("STATE_", 0) == 0) v.remove_prefix(6);
   return v;
+}
+
+std::vector<std::string_view> InvolvedDepartments(const pb::Event& e) {
+  std::vector<std::string_view> out(e.candidates().begin(), e.candidates().end());
+  if (!e.lead().empty()) out.push_back(e.lead());
+  out.insert(out.end(), e.assists().begin(), e.assists().end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 bool Allows(pb::EventState state, Action action) {

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "whistle/event.pb.h"
 #include "whistle/status.h"
@@ -72,6 +73,9 @@ inline bool IsOpen(pb::EventState s) {
 inline bool IsClaimed(pb::EventState s) {
   return s == pb::STATE_CLAIMED || s == pb::STATE_IN_PROGRESS;
 }
+// Every department an event involves (candidates, lead, assists), sorted, without repeats.
+std::vector<std::string_view> InvolvedDepartments(const pb::Event& event);
+
 // Open and still waiting for someone to act (not yet resolved).
 inline bool IsUnresolved(pb::EventState s) {
   return s == pb::STATE_DISPATCHED || IsClaimed(s);

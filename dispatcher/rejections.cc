@@ -5,6 +5,17 @@
 #include <fmt/format.h>
 
 namespace whistle {
+namespace {
+
+Status StaleClaimOn(const pb::Event& e, Action action, uint64_t quoted_claim) {
+  return StaleClaim(fmt::format("cannot {} event {}: claim {} is stale (the event is {} at {} level)",
+                                ActionName(action), e.id(), quoted_claim, StateName(e.state()),
+                                LevelName(e.level())));
+}
+
+std::string_view Clip(std::string_view id) { return id.substr(0, kMaxIdBytes); }
+
+}  // namespace
 
 Result<const pb::Event*> RequireEvent(const EngineState& state, uint64_t id) {
   if (id == 0) return BadRequest("event_id is required");
@@ -17,18 +28,14 @@ Result<const pb::Event*> RequireEvent(const EngineState& state, uint64_t id) {
 Result<const pb::Department*> RequireDepartment(const City& city, std::string_view id) {
   if (id.empty()) return BadRequest("department is required");
   const pb::Department* d = city.FindDepartment(id);
-  if (d == nullptr) {
-    return NotFound(fmt::format("unknown department '{}'", id.substr(0, kMaxIdBytes)));
-  }
+  if (d == nullptr) return NotFound(fmt::format("unknown department '{}'", Clip(id)));
   return d;
 }
 
 Status CheckTransitionWithClaim(const pb::Event& event, Action action, uint64_t quoted_claim) {
   if (Allows(event.state(), action)) return Status::Ok();
   if (quoted_claim != 0 && quoted_claim < event.claim_number()) {
-    return StaleClaim(fmt::format("cannot {} event {}: claim {} is stale (the event is {} at {} level)",
-                                  ActionName(action), event.id(), quoted_claim,
-                                  StateName(event.state()), LevelName(event.level())));
+    return StaleClaimOn(event, action, quoted_claim);
   }
   return CheckTransition(event, action);
 }
@@ -53,6 +60,22 @@ Result<const pb::Event*> RequireHeldEvent(const EngineState& state, uint64_t id,
   return event;
 }
 
+Status CheckHandler(const pb::Event& e, Action action, std::string_view department,
+                    uint64_t quoted_claim) {
+  if (Status s = CheckTransitionWithClaim(e, action, quoted_claim); !s.ok()) return s;
+  if (IsClaimed(e.state())) {
+    if (department != e.lead()) {
+      return NotAssigned(fmt::format("cannot {} event {}: department '{}' does not hold it; {} does "
+                                     "(claim {})",
+                                     ActionName(action), e.id(), Clip(department), e.lead(),
+                                     e.claim_number()));
+    }
+    return CheckCurrentClaim(e, action, quoted_claim);
+  }
+  if (quoted_claim != 0) return StaleClaimOn(e, action, quoted_claim);
+  return CheckCandidate(e, action, department);
+}
+
 Status AlreadyClaimedBy(const pb::Event& event) {
   return AlreadyClaimed(fmt::format("cannot claim event {}: it is {} by {} (claim {})", event.id(),
                                     StateName(event.state()), event.lead(), event.claim_number()));
@@ -63,7 +86,7 @@ Status CheckCandidate(const pb::Event& event, Action action, std::string_view de
   if (std::find(c.begin(), c.end(), department) != c.end()) return Status::Ok();
   return NotAssigned(fmt::format("cannot {} event {}: department '{}' is not offered it at {} level "
                                  "(offered to: {})",
-                                 ActionName(action), event.id(), department.substr(0, kMaxIdBytes),
+                                 ActionName(action), event.id(), Clip(department),
                                  LevelName(event.level()), fmt::join(c, ", ")));
 }
 
@@ -73,31 +96,6 @@ Status CheckText(std::string_view field, std::string_view value, bool required) 
     return BadRequest(fmt::format("{} is {} bytes; the limit is {}", field, value.size(), kMaxTextBytes));
   }
   return Status::Ok();
-}
-
-}  // namespace whistle
-
-namespace whistle {
-
-Status CheckHandler(const pb::Event& e, Action action, std::string_view department,
-                    uint64_t quoted_claim) {
-  if (Status s = CheckTransitionWithClaim(e, action, quoted_claim); !s.ok()) return s;
-  if (IsClaimed(e.state())) {
-    if (Status s = CheckCurrentClaim(e, action, quoted_claim); !s.ok()) return s;
-    if (department != e.lead()) {
-      return NotAssigned(fmt::format("cannot {} event {}: department '{}' does not hold it; {} does "
-                                     "(claim {})",
-                                     ActionName(action), e.id(), department.substr(0, kMaxIdBytes),
-                                     e.lead(), e.claim_number()));
-    }
-    return Status::Ok();
-  }
-  if (quoted_claim != 0) {
-    return StaleClaim(fmt::format("cannot {} event {}: claim {} is stale (the event is {} at {} level)",
-                                  ActionName(action), e.id(), quoted_claim, StateName(e.state()),
-                                  LevelName(e.level())));
-  }
-  return CheckCandidate(e, action, department);
 }
 
 }  // namespace whistle

@@ -3,6 +3,9 @@
 // Messages name the event, the department and the state, e.g.
 //   "cannot claim event 1042: it is CLAIMED by 370602-water (claim 7)"
 // so an agent, an operator or a log reader knows what happened without looking anything up.
+//
+// A claim number is a fencing token, not a credential: it proves a command is about the current
+// claim, not who sent it. Who may act is the authorisation layer's question (issue "Security").
 #pragma once
 
 #include <cstdint>
@@ -15,8 +18,8 @@
 
 namespace whistle {
 
-inline constexpr size_t kMaxTextBytes = 4096;     // notes, reasons, descriptions
-inline constexpr size_t kMaxIdBytes = 128;        // ids and codes
+inline constexpr size_t kMaxTextBytes = 4096;  // notes, reasons, descriptions
+inline constexpr size_t kMaxIdBytes = 128;     // ids and codes
 
 // The event, or NOT_FOUND "no event 17".
 Result<const pb::Event*> RequireEvent(const EngineState& state, uint64_t id);
@@ -32,6 +35,10 @@ Status CheckCurrentClaim(const pb::Event& event, Action action, uint64_t quoted_
 // CheckTransitionWithClaim, then CheckCurrentClaim.
 Result<const pb::Event*> RequireHeldEvent(const EngineState& state, uint64_t id, Action action,
                                           uint64_t quoted_claim);
+// The department may act on the event's current dispatch (return, whistle): as the holder quoting
+// the current claim, or, while the event is unclaimed, as one of its candidates quoting no claim.
+Status CheckHandler(const pb::Event& event, Action action, std::string_view department,
+                    uint64_t quoted_claim);
 // "cannot claim event 12: it is CLAIMED by water (claim 3)"
 Status AlreadyClaimedBy(const pb::Event& event);
 // The department is among the event's candidates at its level: NOT_ASSIGNED otherwise.
@@ -39,14 +46,5 @@ Status CheckCandidate(const pb::Event& event, Action action, std::string_view de
 
 // A free-text field: at most kMaxTextBytes, and non-empty when `required`.
 Status CheckText(std::string_view field, std::string_view value, bool required);
-
-}  // namespace whistle
-
-namespace whistle {
-
-// The department may act on the event's current dispatch (return, whistle): as the holder quoting
-// the current claim, or, while the event is unclaimed, as one of its candidates quoting no claim.
-Status CheckHandler(const pb::Event& event, Action action, std::string_view department,
-                    uint64_t quoted_claim);
 
 }  // namespace whistle

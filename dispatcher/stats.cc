@@ -44,14 +44,4 @@ pb::Rates RatesOf(const pb::StatCounters& c) {
   return r;
 }
 
-void AddCounters(pb::StatCounters* a, const pb::StatCounters& b) {
-  // Reflection keeps this in step with the message as fields are added.
-  const auto* desc = pb::StatCounters::descriptor();
-  const auto* refl = pb::StatCounters::GetReflection();
-  for (int i = 0; i < desc->field_count(); ++i) {
-    const auto* f = desc->field(i);
-    refl->SetUInt64(a, f, refl->GetUInt64(*a, f) + refl->GetUInt64(b, f));
-  }
-}
-
 }  // namespace whistle

@@ -28,7 +28,4 @@ std::string LevelScope(pb::Level level);
 // The rates from counters; a rate whose denominator is zero is left unset.
 pb::Rates RatesOf(const pb::StatCounters& c);
 
-// a += b, field by field.
-void AddCounters(pb::StatCounters* a, const pb::StatCounters& b);
-
 }  // namespace whistle

@@ -10,13 +10,13 @@ class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    if (fs_.fail_syncs()) return Injected();
+    if (fs_.fail_writes()) return Injected();
     return FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& info,
                            rocksdb::IODebugContext* dbg) override {
-    if (fs_.fail_syncs()) return Injected();
+    if (fs_.fail_writes()) return Injected();
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
@@ -29,7 +29,7 @@ class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
-  static rocksdb::IOStatus Injected() { return rocksdb::IOStatus::IOError("injected sync failure"); }
+  static rocksdb::IOStatus Injected() { return rocksdb::IOStatus::IOError("injected I/O failure"); }
   const FaultInjectionFs& fs_;
 };
 

@@ -1,10 +1,12 @@
-// FaultInjectionFs: a rocksdb::FileSystem wrapper that fails syncs on demand, for tests and the
-// crash checker. It wraps the real file system (no mock): everything else reaches the disk.
+// FaultInjectionFs: a rocksdb::FileSystem wrapper that fails writes or syncs on demand, for tests
+// and the crash checker. It wraps the real file system (no mock): everything else reaches the disk.
 //
 //   auto fs = std::make_shared<FaultInjectionFs>(rocksdb::FileSystem::Default());
 //   auto env = rocksdb::NewCompositeEnv(fs);
 //   Store::Open(path, {.env = env.get()});
-//   fs->set_fail_syncs(true);   // the next synced Write fails with an I/O error
+//   fs->set_fail_writes(true);  // nothing more reaches the files: a Write fails, leaving no trace
+//   fs->set_fail_syncs(true);   // bytes reach the files but fsync fails: a Write fails, yet its
+//                               // batch may be recovered after a restart (outcome unknown)
 //
 // Thread-safe: the switch is atomic; RocksDB may call from background threads.
 #pragma once
@@ -23,9 +25,12 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   static const char* kClassName() { return "WhistleFaultInjectionFs"; }
   const char* Name() const override { return kClassName(); }
 
-  // While true, Sync/Fsync/Append on files opened for writing fail with an I/O error.
+  // While true, Append, Sync and Fsync on files opened for writing fail with an I/O error.
+  void set_fail_writes(bool fail) { fail_writes_.store(fail); }
+  // While true, Sync and Fsync fail; Append still writes.
   void set_fail_syncs(bool fail) { fail_syncs_.store(fail); }
-  bool fail_syncs() const { return fail_syncs_.load(); }
+  bool fail_writes() const { return fail_writes_.load(); }
+  bool fail_syncs() const { return fail_syncs_.load() || fail_writes_.load(); }
 
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
@@ -35,6 +40,7 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
                                        rocksdb::IODebugContext* dbg) override;
 
  private:
+  std::atomic<bool> fail_writes_{false};
   std::atomic<bool> fail_syncs_{false};
 };
 

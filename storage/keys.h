@@ -6,8 +6,8 @@
 //   events       id(8)                      -> pb::Event
 //   history      id(8) event_seq(4)         -> pb::Record
 //   log          seq(8)                     -> pb::Record      (the change feed)
-//   timers       due_ms(8) id(8)            -> ""              (due_ms is >= 0)
-//   idempotency  request id (bytes)         -> pb::IdempotencyEntry
+//   timers       due_ms(8) id(8)            -> ""              (due_ms > 0)
+//   idempotency  principal 0x1f request id  -> pb::IdempotencyEntry
 //   indexes      tag(1) name 0x00 state(1) id(8) -> ""         (tags below)
 //   meta         ASCII name                 -> value           (see dispatcher/engine_state.h)
 #pragma once

@@ -138,13 +138,4 @@ Status Store::Checkpoint(const std::string& dir) const {
   return FromRocks(s, fmt::format("checkpoint to '{}'", dir));
 }
 
-uint64_t Store::ApproximateLiveBytes() const {
-  uint64_t total = 0;
-  for (auto* h : handles_) {
-    uint64_t v = 0;
-    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
-  }
-  return total;
-}
-
 }  // namespace whistle::storage

@@ -105,9 +105,6 @@ class Store {
   // hard links where possible. Usable as a backup while the engine keeps running.
   Status Checkpoint(const std::string& dir) const;
 
-  // The on-disk size of live data, for operators.
-  uint64_t ApproximateLiveBytes() const;
-
  private:
   friend class WriteBatch;
   Store() = default;

@@ -39,7 +39,7 @@ Result<Decision> ClaimProcessor::Decide(const Command& command, const EngineStat
   claimed->set_department(c.department());
   claimed->set_agent(c.agent());
   claimed->set_claim_number(e.claim_number() + 1);
-  claimed->set_in_time(now_ms <= e.claim_deadline_ms());
+  claimed->set_in_time(now_ms < e.claim_deadline_ms());  // the deadline fires at due <= now
   return d;
 }
 

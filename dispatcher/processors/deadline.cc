@@ -1,3 +1,5 @@
+#include <optional>
+
 #include "dispatcher/dispatch_planner.h"
 #include "dispatcher/processors/processors.h"
 #include "dispatcher/rejections.h"
@@ -12,11 +14,12 @@ pb::Actor TimerActor() {
   return a;
 }
 
-Action ActionFor(pb::TimerKind kind) {
+std::optional<Action> ActionFor(pb::TimerKind kind) {
   switch (kind) {
     case pb::TIMER_CLAIM_DEADLINE: return Action::kClaimDeadline;
     case pb::TIMER_RESOLVE_DEADLINE: return Action::kResolveDeadline;
-    default: return Action::kAutoClose;
+    case pb::TIMER_AUTO_CLOSE: return Action::kAutoClose;
+    default: return std::nullopt;
   }
 }
 
@@ -30,7 +33,7 @@ Result<Decision> DeadlineProcessor::Decide(const DueTimer& timer, const EngineSt
   const pb::Event* e = *event;
   // The event may have moved on since the timer was taken: then it no longer applies.
   if (e == nullptr || e->timer_due_ms() != timer.due_ms || e->timer_kind() != timer.kind ||
-      timer.due_ms > now_ms || !Allows(e->state(), ActionFor(timer.kind))) {
+      timer.due_ms > now_ms || !ActionFor(timer.kind) || !Allows(e->state(), *ActionFor(timer.kind))) {
     return d;
   }
   d.reply_event_id = e->id();

@@ -30,7 +30,7 @@ struct Decision {
   std::vector<pb::Record> records;  // seq and event_seq are assigned when logged
   uint64_t reply_event_id = 0;      // the reply carries this event's view
   bool linked_as_duplicate = false;
-  std::optional<pb::Response> reply;  // a ready reply instead of an event view
+  std::optional<pb::Response> reply;  // a ready reply; when set, reply_event_id is not used
 
   // Appends a record for `event_id` at `now_ms` by `actor`; fill its body through the result.
   pb::Record& Add(uint64_t event_id, int64_t now_ms, const pb::Actor& actor);

@@ -16,16 +16,12 @@ constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kDefaultLogRecords = 1000;
 constexpr uint32_t kMaxLogRecords = 10000;
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 pb::Response Ok() { return pb::Response(); }
 
 Status ReadHistory(const EngineState& state, uint64_t id, google::protobuf::RepeatedPtrField<pb::Record>* out) {
   std::string prefix = storage::HistoryPrefix(id);
   auto cursor = state.store().NewCursor(storage::Cf::kHistory);
-  for (cursor->Seek(prefix); cursor->Valid() && StartsWith(cursor->key(), prefix); cursor->Next()) {
+  for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
     if (!out->Add()->ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
       return Internal(fmt::format("history of event {} is corrupt", id));
     }
@@ -68,10 +64,8 @@ Result<pb::Response> ListProcessor::Answer(const pb::Request& request, const Eng
       if (auto d = RequireDepartment(city, q.department()); !d.ok()) return d.status();
       prefix = storage::IndexPrefix(storage::IndexTag::kDepartment, q.department(), state_filter);
       in_scope = [&](const pb::Event& e) {
-        auto has = [&](const auto& list) {
-          return std::find(list.begin(), list.end(), q.department()) != list.end();
-        };
-        return e.lead() == q.department() || has(e.candidates()) || has(e.assists());
+        auto involved = InvolvedDepartments(e);
+        return std::binary_search(involved.begin(), involved.end(), std::string_view(q.department()));
       };
       break;
     }
@@ -90,7 +84,7 @@ Result<pb::Response> ListProcessor::Answer(const pb::Request& request, const Eng
     case pb::ListQuery::SCOPE_NOT_SET:
       return BadRequest("list needs a department, a region or a level");
   }
-  if (!q.cursor().empty() && !StartsWith(q.cursor(), prefix)) {
+  if (!q.cursor().empty() && !std::string_view(q.cursor()).starts_with(prefix)) {
     return BadRequest("cursor does not belong to this listing");
   }
   uint32_t limit = static_cast<uint32_t>(city.settings().max_page_size());
@@ -103,7 +97,7 @@ Result<pb::Response> ListProcessor::Answer(const pb::Request& request, const Eng
   cursor->Seek(q.cursor().empty() ? prefix : q.cursor());
   if (!q.cursor().empty() && cursor->Valid() && cursor->key() == q.cursor()) cursor->Next();
   std::string last_key;
-  for (; cursor->Valid() && StartsWith(cursor->key(), prefix); cursor->Next()) {
+  for (; cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
     if (static_cast<uint32_t>(result->events_size()) == page) {
       result->set_next_cursor(last_key);
       break;
@@ -163,6 +157,7 @@ Result<pb::Response> LogProcessor::Answer(const pb::Request& request, const Engi
   pb::LogResult* result = reply.mutable_log();
   uint64_t last = state.committed_seq();
   result->set_last_seq(last);
+  if (q.after_seq() >= last) return reply;
   auto cursor = state.store().NewCursor(storage::Cf::kLog);
   for (cursor->Seek(storage::LogKey(q.after_seq() + 1));
        cursor->Valid() && static_cast<uint32_t>(result->records_size()) < max; cursor->Next()) {

@@ -7,22 +7,6 @@
 #include "dispatcher/rejections.h"
 
 namespace whistle {
-namespace {
-
-// The mode in force for `grid` once `region` is set to `mode`.
-pb::Mode ModeAfter(const EngineState& state, const std::string& grid, const std::string& region,
-                   pb::Mode mode) {
-  for (const pb::Region* r : state.city().Ancestry(grid)) {
-    if (r->code() == region) return mode;
-    if (auto it = state.modes().find(r->code()); it != state.modes().end()) {
-      return EffectiveMode(it->second);
-    }
-  }
-  return pb::MODE_NORMAL;
-}
-
-}  // namespace
-
 Result<Decision> SetModeProcessor::Decide(const Command& command, const EngineState& state,
                                           int64_t now_ms) const {
   const pb::SetModeCommand& c = command.request.set_mode();
@@ -45,18 +29,20 @@ Result<Decision> SetModeProcessor::Decide(const Command& command, const EngineSt
   changed->set_mode(c.mode());
 
   // Re-plan, from their dispatch time, the deadlines of unresolved events whose mode changes.
-  std::vector<const pb::Event*> affected;
+  const EngineState::ModeOverride change{c.region(), c.mode()};
+  std::vector<std::pair<uint64_t, pb::Mode>> affected;
   state.ForEachOpenEvent([&](const pb::Event& e) {
-    if (Allows(e.state(), Action::kReplan) && !e.overdue() && city.Contains(c.region(), e.grid()) &&
-        ModeAfter(state, e.grid(), c.region(), c.mode()) != EffectiveMode(e.mode())) {
-      affected.push_back(&e);
+    if (!Allows(e.state(), Action::kReplan) || e.overdue() || !city.Contains(c.region(), e.grid())) {
+      return;
     }
+    // A nearer region's own mode still wins over the one being set.
+    pb::Mode in_force = state.ModeFor(e.grid(), &change);
+    if (in_force != EffectiveMode(e.mode())) affected.emplace_back(e.id(), in_force);
   });
-  // Deterministic record order, whatever the hash map's.
-  std::sort(affected.begin(), affected.end(),
-            [](const pb::Event* a, const pb::Event* b) { return a->id() < b->id(); });
-  for (const pb::Event* e : affected) {
-    *d.Add(e->id(), now_ms, command.actor).mutable_deadlines_replanned() = Replan(city, *e, c.mode());
+  std::sort(affected.begin(), affected.end());  // deterministic record order
+  for (auto [id, mode] : affected) {
+    auto e = state.FindEvent(id);
+    *d.Add(id, now_ms, command.actor).mutable_deadlines_replanned() = Replan(city, **e, mode);
   }
 
   pb::Response reply;

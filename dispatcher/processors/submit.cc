@@ -34,6 +34,13 @@ Status CheckReportFields(const pb::Report& r) {
 
 // The grid a report is placed in: the named grid, or the one containing its position.
 Result<std::string> PlaceReport(const City& city, const pb::Report& r) {
+  if (r.has_position()) {
+    const pb::Point& p = r.position();
+    if (!std::isfinite(p.lon()) || !std::isfinite(p.lat()) || std::abs(p.lon()) > 180 ||
+        std::abs(p.lat()) > 90) {
+      return BadRequest(fmt::format("position ({}, {}) is not a WGS-84 coordinate", p.lon(), p.lat()));
+    }
+  }
   if (!r.grid().empty()) {
     const pb::Region* region = city.FindRegion(r.grid());
     if (region == nullptr) {
@@ -47,10 +54,6 @@ Result<std::string> PlaceReport(const City& city, const pb::Report& r) {
   }
   if (!r.has_position()) return BadRequest("a report needs a grid or a position");
   const pb::Point& p = r.position();
-  if (!std::isfinite(p.lon()) || !std::isfinite(p.lat()) || std::abs(p.lon()) > 180 ||
-      std::abs(p.lat()) > 90) {
-    return BadRequest(fmt::format("position ({}, {}) is not a WGS-84 coordinate", p.lon(), p.lat()));
-  }
   const pb::Region* grid = city.LocateGrid(p);
   if (grid == nullptr) {
     return NotFound(fmt::format("position ({:.6f}, {:.6f}) is in no grid of the city", p.lon(), p.lat()));

@@ -5,11 +5,11 @@
 // client unchanged. Exceptions are kept for programmer errors and start-up failures.
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <utility>
 #include <variant>
 
+#include "whistle/check.h"
 #include "whistle/wire.pb.h"
 
 namespace whistle {
@@ -51,7 +51,7 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    assert(!std::get<Status>(v_).ok() && "a Result holding a Status must hold an error");
+    WHISTLE_CHECK(!std::get<Status>(v_).ok(), "a Result holding a Status must hold an error");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }

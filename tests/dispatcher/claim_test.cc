@@ -154,5 +154,16 @@ TEST_CASE("resolve requires a note saying what was done") {
   CHECK(r.message() == "note is required");
 }
 
+TEST_CASE("claiming, releasing and claiming again counts one response for the dispatch") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  REQUIRE(f.Release(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+  f.ClaimOk(id, "c1-committee");
+  pb::Request stats;
+  stats.mutable_stats()->set_level(pb::LEVEL_COMMUNITY);
+  stats.mutable_stats()->set_month("2026-11");
+  CHECK(f.Run(stats).stats().counters().claimed_in_time() == 1);
+}
+
 }  // namespace
 }  // namespace whistle

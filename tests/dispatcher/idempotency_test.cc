@@ -70,8 +70,28 @@ TEST_CASE("a rejected request is not remembered: the retry is decided afresh") {
   EngineFixture f;
   pb::Response rejected = f.Submit("plumbing", testing::kGrid1, "worker", "req-2");
   CHECK(rejected.code() == pb::STATUS_NOT_FOUND);
-  pb::Response fixed = f.Submit("water", testing::kGrid1, "worker", "req-3");
+  pb::Response fixed = f.Submit("water", testing::kGrid1, "worker", "req-2");  // same id, fixed
   CHECK(fixed.code() == pb::STATUS_OK);
+}
+
+TEST_CASE("request ids belong to their principal: two clients may both say req-1") {
+  EngineFixture f;
+  pb::Response a = f.Submit("water", testing::kGrid1, "worker-a", "req-1");
+  pb::Response b = f.Submit("noise", testing::kGrid2, "worker-b", "req-1");
+  REQUIRE(a.code() == pb::STATUS_OK);
+  REQUIRE_MESSAGE(b.code() == pb::STATUS_OK, b.message());
+  CHECK(a.event().event().id() != b.event().event().id());
+}
+
+TEST_CASE("a submit without a request id is refused: it could not be retried safely") {
+  EngineFixture f;
+  Command c{testing::TestActor(), {}};
+  c.request.mutable_submit()->mutable_report()->set_category("water");
+  c.request.mutable_submit()->mutable_report()->set_grid(testing::kGrid1);
+  pb::Response r = f.engine().Execute(c);
+  CHECK(r.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(r.message() == "submit needs a request_id, the key that makes retries safe");
+  CHECK(f.engine().state().next_event_id() == 1);
 }
 
 }  // namespace

@@ -133,6 +133,10 @@ TEST_CASE("whistling escalates at once and counts against the holder") {
   REQUIRE(up.has_escalated());
   CHECK(up.escalated().cause() == pb::ESCALATION_WHISTLE);
   CHECK(up.escalated().holder() == "c1-committee");
+  pb::Request stats;
+  stats.mutable_stats()->set_department("c1-committee");
+  stats.mutable_stats()->set_month("2026-11");
+  CHECK(f.Run(stats).stats().counters().unresolved() == 1);
 }
 
 TEST_CASE("a candidate may whistle an unclaimed event up without claiming it") {
@@ -161,6 +165,21 @@ TEST_CASE("a department that is not offered the event cannot whistle it") {
   pb::Response r = f.Whistle(id, "c2-committee", 0);
   CHECK(r.code() == pb::STATUS_NOT_ASSIGNED);
   CHECK(r.message().find("c1-committee, c1-water-unit") != std::string::npos);
+}
+
+TEST_CASE("an overdue event that is reopened has deadlines that fire again") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  for (int i = 0; i < 4; ++i) PassPendingDeadline(f, id);
+  REQUIRE(f.EventOf(id).overdue());
+  REQUIRE(f.Resolve(id, f.ClaimOk(id, "city-bureau")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(id, false, 1).code() == pb::STATUS_OK);
+  pb::Event e = f.EventOf(id);
+  CHECK_FALSE(e.overdue());
+  CHECK(e.supervised());
+  CHECK(e.timer_kind() == pb::TIMER_CLAIM_DEADLINE);
+  PassPendingDeadline(f, id);
+  CHECK(f.EventOf(id).overdue());
 }
 
 }  // namespace

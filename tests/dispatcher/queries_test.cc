@@ -199,6 +199,8 @@ TEST_CASE("the log returns every record after a sequence number, then nothing") 
   CHECK(log.log().records(1).has_claimed());
   r.mutable_log()->set_after_seq(3);
   CHECK(f.Run(r).log().records_size() == 0);
+  r.mutable_log()->set_after_seq(UINT64_MAX);
+  CHECK(f.Run(r).log().records_size() == 0);
 }
 
 TEST_CASE("a request with no command is a bad request") {

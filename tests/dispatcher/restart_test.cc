@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <rocksdb/env.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "storage/fault_injection.h"
@@ -14,8 +15,8 @@ using namespace std::chrono_literals;
 using testing::EngineFixture;
 
 struct Picture {
-  std::vector<std::string> events;  // each event with its history, serialized
-  std::optional<int64_t> next_timer;
+  std::vector<std::string> events;  // each event with its history, as the engine answers Get
+  testing::KeyValues timers;        // the pending deadlines on disk
   size_t open_events;
   uint64_t last_seq;
   bool operator==(const Picture&) const = default;
@@ -24,7 +25,7 @@ struct Picture {
 Picture Take(EngineFixture& f, uint64_t last_id) {
   Picture p;
   for (uint64_t id = 1; id <= last_id; ++id) p.events.push_back(f.Snapshot(id));
-  p.next_timer = f.engine().NextTimerDue();
+  p.timers = testing::Dump(f.store(), storage::Cf::kTimers);
   p.open_events = f.engine().state().open_event_count();
   p.last_seq = f.engine().state().last_seq();
   return p;
@@ -33,6 +34,7 @@ Picture Take(EngineFixture& f, uint64_t last_id) {
 TEST_CASE("state, history and pending deadlines are identical after a restart") {
   EngineFixture f;
   uint64_t dispatched = f.SubmitOk("water", testing::kGrid1);
+  f.clock.Advance(7min);  // deadlines at different times
   uint64_t claimed = f.SubmitOk("noise", testing::kGrid1);
   f.ClaimOk(claimed, "c1-committee");
   uint64_t resolved = f.SubmitOk("water", testing::kGrid2);
@@ -47,6 +49,10 @@ TEST_CASE("state, history and pending deadlines are identical after a restart") 
   Picture after = Take(f, closed);
   CHECK(after == before);
   CHECK(after.open_events == 3);
+  CHECK(after.timers.size() == 3);  // two deadlines and one quiet period
+  // And the deadlines still fire after the restart, at their time.
+  f.clock.Set(f.EventOf(dispatched).claim_deadline_ms());
+  CHECK(f.engine().FireDueTimers() == 1);
 }
 
 TEST_CASE("a deadline that passed while the process was down fires exactly once after start") {
@@ -94,6 +100,7 @@ TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything 
 
   auto submit = [](Engine& engine, const std::string& grid) {
     Command c{testing::TestActor(), {}};
+    c.request.set_request_id("submit-" + grid);
     c.request.mutable_submit()->mutable_report()->set_category("water");
     c.request.mutable_submit()->mutable_report()->set_grid(grid);
     return engine.Execute(c);
@@ -105,10 +112,12 @@ TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything 
     REQUIRE(engine.ok());
     REQUIRE(submit(**engine, testing::kGrid1).code() == pb::STATUS_OK);
 
-    fs->set_fail_syncs(true);
+    fs->set_fail_writes(true);
     pb::Response failed = submit(**engine, testing::kGrid2);
     CHECK(failed.code() == pb::STATUS_UNAVAILABLE);
-    fs->set_fail_syncs(false);
+    CHECK((*engine)->committed_records().empty());  // nothing of the failed batch to publish
+    CHECK_FALSE((*engine)->HasDueTimers());
+    fs->set_fail_writes(false);
     pb::Response refused = submit(**engine, testing::kGrid3);
     CHECK(refused.code() == pb::STATUS_UNAVAILABLE);
     CHECK((*engine)->health().code() == pb::STATUS_UNAVAILABLE);
@@ -120,7 +129,75 @@ TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything 
   CHECK((*engine)->state().open_event_count() == 1);
   pb::Response next = submit(**engine, testing::kGrid2);
   REQUIRE(next.code() == pb::STATUS_OK);
-  CHECK(next.event().event().id() == 2);  // the unacknowledged submit left no trace
+  CHECK(next.event().event().id() == 2);  // the batch never reached the files: no trace
+}
+
+TEST_CASE("after a failed sync the outcome is unknown, and a retry with the same id makes one event") {
+  testing::TempDir dir;
+  auto fs = std::make_shared<storage::FaultInjectionFs>(rocksdb::FileSystem::Default());
+  auto env = rocksdb::NewCompositeEnv(fs);
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  ManualClock clock(testing::kStartMs);
+  Command report{testing::TestActor(pb::ROLE_REPORTER, "worker"), {}};
+  report.request.set_request_id("order-1");
+  report.request.mutable_submit()->mutable_report()->set_category("water");
+  report.request.mutable_submit()->mutable_report()->set_grid(testing::kGrid1);
+  {
+    auto store = storage::Store::Open(dir.Sub("db"), {.env = env.get()});
+    REQUIRE(store.ok());
+    auto engine = Engine::Open(**store, *city, clock);
+    REQUIRE(engine.ok());
+    fs->set_fail_syncs(true);  // the bytes reach the log file, the fsync fails
+    CHECK((*engine)->Execute(report).code() == pb::STATUS_UNAVAILABLE);
+    fs->set_fail_syncs(false);
+  }
+  auto store = storage::Store::Open(dir.Sub("db"));
+  REQUIRE(store.ok());
+  auto engine = Engine::Open(**store, *city, clock);
+  REQUIRE(engine.ok());
+  pb::Response retry = (*engine)->Execute(report);
+  REQUIRE_MESSAGE(retry.code() == pb::STATUS_OK, retry.message());
+  CHECK(retry.event().event().id() == 1);
+  CHECK((*engine)->state().next_event_id() == 2);  // one event, whether the first try landed or not
+}
+
+TEST_CASE("a configuration that drops what an open event needs is refused at start, naming it") {
+  testing::TempDir dir;
+  ManualClock clock(testing::kStartMs);
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  {
+    auto store = storage::Store::Open(dir.Sub("db"));
+    REQUIRE(store.ok());
+    auto engine = Engine::Open(**store, *city, clock);
+    REQUIRE(engine.ok());
+    Command c{testing::TestActor(), {}};
+    c.request.set_request_id("r");
+    c.request.mutable_submit()->mutable_report()->set_category("noise");
+    c.request.mutable_submit()->mutable_report()->set_grid(testing::kGrid1);
+    REQUIRE((*engine)->Execute(c).code() == pb::STATUS_OK);
+  }
+  pb::CityConfig smaller = testing::TestCityConfig();
+  auto* cats = smaller.mutable_categories();
+  cats->erase(std::remove_if(cats->begin(), cats->end(), [](const auto& c) { return c.code() == "noise"; }),
+              cats->end());
+  auto* sla = smaller.mutable_sla();
+  sla->erase(std::remove_if(sla->begin(), sla->end(), [](const auto& s) { return s.category() == "noise"; }),
+             sla->end());
+  for (auto& d : *smaller.mutable_departments()) {
+    auto* c = d.mutable_categories();
+    c->erase(std::remove(c->begin(), c->end(), "noise"), c->end());
+  }
+  smaller.mutable_departments()->erase(smaller.mutable_departments()->end() - 1);  // city-police
+  auto reduced = City::Build(smaller);
+  REQUIRE_MESSAGE(reduced.ok(), reduced.status().ToString());
+  auto store = storage::Store::Open(dir.Sub("db"));
+  REQUIRE(store.ok());
+  auto engine = Engine::Open(**store, *reduced, clock);
+  REQUIRE_FALSE(engine.ok());
+  CHECK(engine.status().code() == pb::STATUS_BAD_REQUEST);
+  CHECK(engine.status().message().find("event 1: category 'noise' is gone") != std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "tests/testing/engine_fixture.h"
 
@@ -265,6 +266,8 @@ TEST_CASE("cancel needs a reason and stops every timer") {
   uint64_t id = f.SubmitOk();
   CHECK(f.Cancel(id, "").code() == pb::STATUS_BAD_REQUEST);
   REQUIRE(f.Cancel(id, "duplicate of a hotline order").code() == pb::STATUS_OK);
+  CHECK(testing::Dump(f.store(), storage::Cf::kTimers).empty());
+  f.Restart();
   f.clock.Advance(1000h);
   CHECK(f.engine().FireDueTimers() == 0);
   CHECK(f.EventOf(id).state() == pb::STATE_CANCELLED);
@@ -276,6 +279,46 @@ TEST_CASE("supervise flags the event and records the note") {
   REQUIRE(f.Supervise(id, "the district head is watching").code() == pb::STATUS_OK);
   CHECK(f.EventOf(id).supervised());
   CHECK(f.HistoryOf(id).back().supervised().note() == "the district head is watching");
+}
+
+TEST_CASE("a position that is not a coordinate is refused even with a grid") {
+  EngineFixture f;
+  pb::Request r;
+  pb::Report* report = r.mutable_submit()->mutable_report();
+  report->set_category("water");
+  report->set_grid(kGrid1);
+  report->mutable_position()->set_lon(std::nan(""));
+  report->mutable_position()->set_lat(37.5);
+  pb::Response reply = f.Run(r);
+  CHECK(reply.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(reply.message().find("is not a WGS-84 coordinate") != std::string::npos);
+}
+
+TEST_CASE("a repeat reporter is not shown the first reporter's contact") {
+  EngineFixture f;
+  pb::Request first;
+  pb::Report* report = first.mutable_submit()->mutable_report();
+  report->set_category("water");
+  report->set_grid(kGrid1);
+  report->set_contact_name("张三");
+  report->set_contact_phone("13800000000");
+  REQUIRE(f.Run(first).code() == pb::STATUS_OK);
+  pb::Response again = f.Submit("water", kGrid1, "citizen-b");
+  REQUIRE(again.event().linked_as_duplicate());
+  CHECK(again.event().event().report().contact_name().empty());
+  CHECK(again.event().event().report().contact_phone().empty());
+  CHECK(f.EventOf(1).report().contact_phone() == "13800000000");  // stored, not lost
+}
+
+TEST_CASE("a nearer region's own mode wins over a mode switched above it") {
+  EngineFixture f;
+  REQUIRE(f.SetMode(testing::kCommunity1, pb::MODE_NORMAL).code() == pb::STATUS_OK);
+  uint64_t kept = f.SubmitOk("water", kGrid1);
+  uint64_t switched = f.SubmitOk("water", testing::kGrid3);
+  pb::Response r = f.SetMode(testing::kStreet, pb::MODE_EMERGENCY);
+  CHECK(r.mode().replanned_events() == 1);
+  CHECK(f.EventOf(kept).mode() == pb::MODE_NORMAL);
+  CHECK(f.EventOf(switched).mode() == pb::MODE_EMERGENCY);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ TEST_CASE("timer keys iterate in deadline order, then id order") {
                     {300, 9}, {5000, 1}, {5000, 2}, {1LL << 40, 1}});
 }
 
-TEST_CASE("a failed sync makes every later write fail until the store is reopened") {
+TEST_CASE("a failed write makes every later write fail until the store is reopened") {
   TempDir dir;
   auto fs = std::make_shared<FaultInjectionFs>(rocksdb::FileSystem::Default());
   auto env = rocksdb::NewCompositeEnv(fs);
@@ -83,13 +83,13 @@ TEST_CASE("a failed sync makes every later write fail until the store is reopene
     ok_batch.Put(Cf::kEvents, EventKey(1), "kept");
     REQUIRE(store->Write(ok_batch).ok());
 
-    fs->set_fail_syncs(true);
+    fs->set_fail_writes(true);
     WriteBatch failing(*store);
     failing.Put(Cf::kEvents, EventKey(2), "lost");
     Status first = store->Write(failing);
     CHECK(first.code() == pb::STATUS_UNAVAILABLE);
 
-    fs->set_fail_syncs(false);  // the disk is back, but the store stays poisoned
+    fs->set_fail_writes(false);  // the disk is back, but the store stays poisoned
     WriteBatch later(*store);
     later.Put(Cf::kEvents, EventKey(3), "refused");
     Status second = store->Write(later);

@@ -1,8 +1,25 @@
 #include "tests/testing/engine_fixture.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 namespace whistle::testing {
+
+KeyValues Dump(const storage::Store& store, storage::Cf cf) {
+  KeyValues out;
+  auto cursor = store.NewCursor(cf);
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+    out.emplace_back(std::string(cursor->key()), std::string(cursor->value()));
+  }
+  REQUIRE(cursor->status().ok());
+  return out;
+}
+
+std::vector<KeyValues> DumpAll(const storage::Store& store) {
+  std::vector<KeyValues> all;
+  for (int cf = 0; cf < storage::kCfCount; ++cf) all.push_back(Dump(store, static_cast<storage::Cf>(cf)));
+  return all;
+}
 
 pb::Actor TestActor(pb::Role role, const std::string& principal) {
   pb::Actor a;
@@ -39,6 +56,10 @@ void EngineFixture::Restart() {
 }
 
 pb::Response EngineFixture::Run(pb::Request request, const pb::Actor& actor) {
+  // Submit must carry a retry key; tests that do not care get a fresh one.
+  if (request.has_submit() && request.request_id().empty()) {
+    request.set_request_id(fmt::format("fixture-{}", ++requests_));
+  }
   return engine_->Execute(Command{actor, std::move(request)});
 }
 

@@ -18,6 +18,12 @@ namespace whistle::testing {
 // 2026-11-23 09:00 in Beijing (01:00 UTC).
 inline constexpr int64_t kStartMs = 1795395600000;
 
+// Every key and value of a column family, in order.
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+KeyValues Dump(const storage::Store& store, storage::Cf cf);
+// Every column family: equal before and after means nothing at all was written.
+std::vector<KeyValues> DumpAll(const storage::Store& store);
+
 pb::Actor TestActor(pb::Role role = pb::ROLE_SUPERVISOR, const std::string& principal = "tester");
 
 class EngineFixture {
@@ -34,7 +40,8 @@ class EngineFixture {
 
   ManualClock clock{kStartMs};
 
-  // Each helper runs one command as a batch of its own and returns the reply.
+  // Each helper runs one command as a batch of its own and returns the reply. A Submit without a
+  // request id is given a fresh one.
   pb::Response Run(pb::Request request, const pb::Actor& actor = TestActor());
   pb::Response Submit(const std::string& category, const std::string& grid,
                       const std::string& reporter = "grid-worker-1",
@@ -71,6 +78,7 @@ class EngineFixture {
   std::shared_ptr<const City> city_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Engine> engine_;
+  uint64_t requests_ = 0;
 };
 
 }  // namespace whistle::testing

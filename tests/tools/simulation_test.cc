@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "dispatcher/replay.h"
 #include "dispatcher/stats.h"
 #include "storage/store.h"
@@ -11,6 +13,7 @@
 namespace whistle {
 namespace {
 
+using testing::Dump;
 using testing::EngineFixture;
 
 SimulationOptions TwoBusyDays() {
@@ -20,17 +23,6 @@ SimulationOptions TwoBusyDays() {
   o.reports_per_day = 600;  // three grids: plenty of repeats, returns, whistles and escalations
   o.seed = 7;
   return o;
-}
-
-// Every key and value of a column family, in order.
-std::vector<std::pair<std::string, std::string>> Dump(const storage::Store& store, storage::Cf cf) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto cursor = store.NewCursor(cf);
-  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
-    out.emplace_back(std::string(cursor->key()), std::string(cursor->value()));
-  }
-  REQUIRE(cursor->status().ok());
-  return out;
 }
 
 TEST_CASE("a simulated city accounts for every report and keeps the engine healthy") {
@@ -62,6 +54,23 @@ TEST_CASE("the same seed gives the same city, record for record") {
 TEST_CASE("replaying the log through the appliers rebuilds the same state, indexes and counters") {
   EngineFixture f;
   Simulation(f.engine(), f.clock, TwoBusyDays()).Run();
+  // What the simulated agents never do: merge, cancel, assist, supervise, reopen a closed event
+  // read back from disk, switch modes. (Past the duplicate window, so these are new events.)
+  f.clock.Advance(std::chrono::hours(3));
+  uint64_t a = f.SubmitOk("noise", testing::kGrid3, "late-1");
+  uint64_t b = f.SubmitOk("water", testing::kGrid3, "late-2");
+  uint64_t c = f.SubmitOk("noise", testing::kGrid2, "late-3");
+  REQUIRE(f.Merge(b, a).code() == pb::STATUS_OK);
+  REQUIRE(f.Supervise(a).code() == pb::STATUS_OK);
+  REQUIRE(f.Cancel(c).code() == pb::STATUS_OK);
+  uint64_t d = f.SubmitOk("water", testing::kGrid1, "late-4");
+  REQUIRE(f.Resolve(d, f.ClaimOk(d, "c1-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Claim(a, "c2-committee").code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(d, true).code() == pb::STATUS_OK);
+  f.Restart();
+  REQUIRE(f.Reopen(d).code() == pb::STATUS_OK);
+  REQUIRE(f.Claim(d, "c1-water-unit").code() == pb::STATUS_OK);
+  REQUIRE(f.Claim(d, "c1-committee", /*assist=*/true).code() == pb::STATUS_OK);
   REQUIRE(f.SetMode(testing::kStreet, pb::MODE_EMERGENCY).code() == pb::STATUS_OK);
 
   testing::TempDir dir;
