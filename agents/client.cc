@@ -1,0 +1,117 @@
+#include "agents/client.h"
+
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace whistle {
+
+Client::Client(zmq::context_t& context, std::string front_endpoint, ClientOptions options)
+    : context_(context), endpoint_(std::move(front_endpoint)), options_(options) {}
+
+std::string Client::NewRequestId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
+
+void Client::Connect() {
+  socket_.emplace(context_, zmq::socket_type::dealer);
+  socket_->set(zmq::sockopt::linger, 0);
+  socket_->connect(endpoint_);
+}
+
+Result<pb::Response> Client::Call(pb::Request request) {
+  if (request.request_id().empty()) request.set_request_id(NewRequestId());
+  for (int attempt = 0; attempt < options_.attempts; ++attempt) {
+    if (!socket_) Connect();
+    uint64_t correlation = next_correlation_++;
+    request.set_correlation_id(correlation);
+    std::string bytes = request.SerializeAsString();
+    socket_->send(zmq::buffer(bytes), zmq::send_flags::none);
+    auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    bool answered = false;
+    while (!answered) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, left);
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t reply;
+      (void)socket_->recv(reply, zmq::recv_flags::none);
+      pb::Response response;
+      if (!response.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) continue;
+      if (response.correlation_id() != correlation && response.correlation_id() != 0) continue;  // stale
+      if (response.code() == pb::STATUS_BUSY) {
+        std::this_thread::sleep_for(options_.busy_pause);
+        answered = true;  // try again with the same request id
+        break;
+      }
+      return response;
+    }
+    if (!answered) socket_.reset();  // timed out: a fresh socket drops any late answer
+  }
+  return Unavailable(fmt::format("no answer from {} after {} attempts", endpoint_, options_.attempts));
+}
+
+Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
+                       uint64_t after_seq)
+    : sub_(context, zmq::socket_type::sub), front_(context, std::move(front_endpoint)), last_seq_(after_seq) {
+  sub_.set(zmq::sockopt::linger, 0);
+  sub_.set(zmq::sockopt::subscribe, "all");
+  sub_.connect(bus_endpoint);
+}
+
+Status Subscriber::CatchUp(uint64_t through) {
+  uint64_t from = last_seq_ + ready_.size();  // ready_ holds last_seq_+1 .. from
+  while (from < through) {
+    pb::Request r;
+    r.mutable_log()->set_after_seq(from);
+    auto answer = front_.Call(r);
+    if (!answer.ok()) return answer.status();
+    if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
+    if (answer->log().records_size() == 0) break;  // not committed yet as far as the log knows
+    for (const auto& record : answer->log().records()) {
+      if (record.seq() != from + 1) return Internal(fmt::format("log skipped from {} to {}", from, record.seq()));
+      ready_.push_back(record);
+      ++from;
+      ++caught_up_;
+      if (from >= through) break;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<pb::Record>> Subscriber::Next(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (ready_.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    zmq::pollitem_t item{sub_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::max(left, std::chrono::milliseconds(0)));
+    if (!(item.revents & ZMQ_POLLIN)) {
+      // Quiet bus: ask the log whether anything was missed (a subscriber that started late, or
+      // whose last messages were dropped).
+      if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
+      if (ready_.empty()) return std::optional<pb::Record>();
+      break;
+    }
+    zmq::message_t topic, body;
+    (void)sub_.recv(topic, zmq::recv_flags::none);
+    if (!topic.more()) continue;
+    (void)sub_.recv(body, zmq::recv_flags::none);
+    pb::Notification n;
+    if (!n.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
+    uint64_t seq = n.record().seq();
+    if (seq <= last_seq_) continue;  // already delivered (caught up earlier)
+    if (seq > last_seq_ + 1) {
+      if (Status s = CatchUp(seq - 1); !s.ok()) return s;
+    }
+    if (seq == last_seq_ + ready_.size() + 1) ready_.push_back(n.record());
+  }
+  pb::Record next = std::move(ready_.front());
+  ready_.pop_front();
+  last_seq_ = next.seq();
+  return std::optional<pb::Record>(std::move(next));
+}
+
+}  // namespace whistle

@@ -1,0 +1,77 @@
+// The C++ client of the dispatcher: requests with timeout and retry, and a subscription that
+// never misses a record.
+//
+// Client::Call sends one pb::Request on a DEALER socket and waits for the response with the same
+// correlation id. On timeout it drops the socket (stale answers die with it), reconnects and sends
+// the SAME request again: with its request id, a retry is applied at most once (engine.h).
+// BUSY answers are retried the same way, after a pause. Not thread-safe: one Client per thread.
+//
+// Subscriber delivers records in sequence order, each exactly once. It reads the bus ("all"
+// topic); when it sees a gap (or starts after records it has not seen) it reads the missing ones
+// from the front door's LogQuery before going on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "whistle/status.h"
+#include "whistle/wire.pb.h"
+
+namespace whistle {
+
+struct ClientOptions {
+  std::chrono::milliseconds timeout{2000};
+  int attempts = 5;
+  std::chrono::milliseconds busy_pause{100};
+};
+
+class Client {
+ public:
+  Client(zmq::context_t& context, std::string front_endpoint, ClientOptions options = {});
+
+  // The dispatcher's answer (whatever its code), or UNAVAILABLE when every attempt timed out.
+  // A request without a request id gets a fresh random one, so that retries are safe.
+  Result<pb::Response> Call(pb::Request request);
+  // A fresh request id: 128 random bits in hex.
+  static std::string NewRequestId();
+
+ private:
+  void Connect();
+
+  zmq::context_t& context_;
+  std::string endpoint_;
+  ClientOptions options_;
+  std::optional<zmq::socket_t> socket_;
+  uint64_t next_correlation_ = 1;
+};
+
+class Subscriber {
+ public:
+  // Delivers every record with seq > after_seq.
+  Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
+             uint64_t after_seq = 0);
+
+  // The next record in sequence order, or nullopt when none came within `timeout`.
+  // UNAVAILABLE when catching up through the front door failed.
+  Result<std::optional<pb::Record>> Next(std::chrono::milliseconds timeout);
+  uint64_t last_seq() const { return last_seq_; }
+  // Records fetched through the front door because the bus did not bring them.
+  uint64_t caught_up() const { return caught_up_; }
+
+ private:
+  // Reads records after last_seq_ up to `through` from the front door into ready_.
+  Status CatchUp(uint64_t through);
+
+  zmq::socket_t sub_;
+  Client front_;
+  uint64_t last_seq_;
+  uint64_t caught_up_ = 0;
+  std::deque<pb::Record> ready_;
+};
+
+}  // namespace whistle

@@ -1,0 +1,243 @@
+// The dispatcher as a real process on loopback: round trip, bad input, kill -9, SIGTERM.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "agents/client.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tests/testing/test_city.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::DispatcherProcess;
+
+pb::Request SubmitRequest(const std::string& grid, const std::string& request_id = "") {
+  pb::Request r;
+  r.set_request_id(request_id);
+  pb::Report* report = r.mutable_submit()->mutable_report();
+  report->set_category("water");
+  report->set_grid(grid);
+  report->set_reporter("grid-worker-7");
+  report->set_contact_phone("13900000000");
+  return r;
+}
+
+pb::Response CallOk(Client& client, pb::Request r) {
+  auto answer = client.Call(std::move(r));
+  REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+  REQUIRE_MESSAGE(answer->code() == pb::STATUS_OK, answer->message());
+  return *answer;
+}
+
+TEST_CASE("a report is routed, claimed, resolved, rated and closed; the subscriber sees it all in order") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  Subscriber subscriber(context, dispatcher.bus(), dispatcher.front());
+  Client client(context, dispatcher.front());
+
+  uint64_t id = CallOk(client, SubmitRequest(testing::kGrid1)).event().event().id();
+  pb::Request claim;
+  claim.mutable_claim()->set_event_id(id);
+  claim.mutable_claim()->set_department("c1-water-unit");
+  uint64_t n = CallOk(client, claim).event().event().claim_number();
+  pb::Request progress;
+  progress.mutable_progress()->set_event_id(id);
+  progress.mutable_progress()->set_claim_number(n);
+  CallOk(client, progress);
+  pb::Request resolve;
+  resolve.mutable_resolve()->set_event_id(id);
+  resolve.mutable_resolve()->set_claim_number(n);
+  resolve.mutable_resolve()->set_note("valve replaced");
+  CallOk(client, resolve);
+  pb::Request feedback;
+  feedback.mutable_feedback()->set_event_id(id);
+  feedback.mutable_feedback()->set_satisfied(true);
+  feedback.mutable_feedback()->set_score(5);
+  CHECK(CallOk(client, feedback).event().event().state() == pb::STATE_CLOSED);
+
+  std::vector<pb::Record::BodyCase> seen;
+  uint64_t expected_seq = 1;
+  while (seen.size() < 7) {
+    auto next = subscriber.Next(5s);
+    REQUIRE(next.ok());
+    REQUIRE(next->has_value());
+    CHECK((*next)->seq() == expected_seq++);
+    if ((*next)->has_submitted()) CHECK((*next)->submitted().report().contact_phone().empty());
+    seen.push_back((*next)->body_case());
+  }
+  CHECK(seen == std::vector<pb::Record::BodyCase>{
+                    pb::Record::kSubmitted, pb::Record::kDispatched, pb::Record::kClaimed,
+                    pb::Record::kProgressed, pb::Record::kResolved, pb::Record::kFeedbackGiven,
+                    pb::Record::kClosed});
+}
+
+// Sends raw frames on a DEALER socket and returns the answer, if any came within 3 s.
+std::optional<pb::Response> Raw(zmq::context_t& context, const std::string& front,
+                                std::vector<std::string> frames) {
+  zmq::socket_t s(context, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(front);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    s.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, 3000ms);
+  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+  zmq::message_t reply;
+  (void)s.recv(reply, zmq::recv_flags::none);
+  pb::Response r;
+  REQUIRE(r.ParseFromArray(reply.data(), static_cast<int>(reply.size())));
+  return r;
+}
+
+TEST_CASE("bad input from a raw socket gets an error reply and the dispatcher keeps serving") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+
+  auto garbage = Raw(context, dispatcher.front(), {"\xff\xff\xff\xff garbage"});
+  REQUIRE(garbage);
+  CHECK(garbage->code() == pb::STATUS_BAD_REQUEST);
+
+  std::string valid = SubmitRequest(testing::kGrid1, "x").SerializeAsString();
+  auto truncated = Raw(context, dispatcher.front(), {valid.substr(0, valid.size() - 5)});
+  REQUIRE(truncated);
+  CHECK(truncated->code() == pb::STATUS_BAD_REQUEST);
+
+  auto oversized = Raw(context, dispatcher.front(), {std::string(100 * 1024, 'a')});
+  REQUIRE(oversized);
+  CHECK(oversized->code() == pb::STATUS_TOO_LARGE);
+
+  // Field 99 is no command this dispatcher knows.
+  auto unknown = Raw(context, dispatcher.front(), {std::string("\x98\x06\x01", 3)});
+  REQUIRE(unknown);
+  CHECK(unknown->code() == pb::STATUS_BAD_REQUEST);
+  CHECK(unknown->message() == "the request carries no command");
+
+  auto two_frames = Raw(context, dispatcher.front(), {valid, valid});
+  REQUIRE(two_frames);
+  CHECK(two_frames->code() == pb::STATUS_BAD_REQUEST);
+
+  Client client(context, dispatcher.front());
+  pb::Request get;
+  get.mutable_get()->set_event_id(1);
+  auto answer = client.Call(get);
+  REQUIRE(answer.ok());
+  CHECK(answer->code() == pb::STATUS_NOT_FOUND);  // nothing bad was applied
+  CHECK(CallOk(client, SubmitRequest(testing::kGrid1)).event().event().id() == 1);
+}
+
+TEST_CASE("kill -9 under load from several reporters loses no acknowledged submit and duplicates none") {
+  pb::CityConfig city = testing::TestCityConfig();
+  city.mutable_settings()->set_duplicate_window_seconds(0);  // every report is its own event
+  DispatcherProcess dispatcher(city);
+  zmq::context_t context;
+  std::mutex mu;
+  std::map<std::string, uint64_t> acked;  // request id -> event id
+  std::atomic<bool> stop{false};
+  std::atomic<int> front_generation{0};
+  std::string front = dispatcher.front();
+
+  auto reporter = [&](int who) {
+    ClientOptions options;
+    options.timeout = 300ms;
+    options.attempts = 1;  // the test drives the retries across the restart itself
+    std::unique_ptr<Client> client;
+    int generation = -1;
+    for (int i = 0; !stop.load(); ++i) {
+      std::string request_id = fmt::format("reporter-{}-{}", who, i);
+      const char* grids[] = {testing::kGrid1, testing::kGrid2, testing::kGrid3};
+      // Retry this request id until acknowledged, across the restart.
+      while (!stop.load()) {
+        if (generation != front_generation.load()) {
+          std::lock_guard lock(mu);
+          client = std::make_unique<Client>(context, front, options);
+          generation = front_generation.load();
+        }
+        pb::Request r = SubmitRequest(grids[(who + i) % 3], request_id);
+        r.mutable_submit()->mutable_report()->set_category(i % 2 ? "water" : "noise");
+        auto answer = client->Call(r);
+        if (answer.ok() && answer->code() == pb::STATUS_OK) {
+          std::lock_guard lock(mu);
+          auto [it, inserted] = acked.emplace(request_id, answer->event().event().id());
+          CHECK(it->second == answer->event().event().id());  // a retry got the first answer
+          break;
+        }
+      }
+    }
+  };
+  std::vector<std::thread> reporters;
+  for (int i = 0; i < 4; ++i) reporters.emplace_back(reporter, i);
+  auto wait_for_acks = [&](size_t n) {
+    while (true) {
+      {
+        std::lock_guard lock(mu);
+        if (acked.size() >= n) return;
+      }
+      std::this_thread::yield();
+    }
+  };
+  wait_for_acks(200);
+  dispatcher.Kill();
+  size_t acked_before_kill;
+  {
+    std::lock_guard lock(mu);
+    acked_before_kill = acked.size();
+  }
+  dispatcher.Start();
+  {
+    std::lock_guard lock(mu);
+    front = dispatcher.front();
+    front_generation++;
+  }
+  wait_for_acks(acked_before_kill + 100);
+  stop = true;
+  for (auto& t : reporters) t.join();
+
+  // Every acknowledged submit is there, once, under the request id that made it.
+  Client client(context, dispatcher.front());
+  std::map<uint64_t, std::string> by_event;
+  for (const auto& [request_id, event_id] : acked) {
+    CHECK(by_event.emplace(event_id, request_id).second);  // no two requests share an event
+    pb::Request get;
+    get.mutable_get()->set_event_id(event_id);
+    get.mutable_get()->set_with_history(true);
+    CHECK(CallOk(client, get).event().history(0).submitted().request_id() == request_id);
+  }
+  // And nothing else was made twice: besides the acknowledged events there are at most the
+  // requests still in flight when the reporters stopped (one each).
+  size_t stored = 0;
+  for (uint64_t id = 1; id <= acked.size() + 8; ++id) {
+    pb::Request get;
+    get.mutable_get()->set_event_id(id);
+    auto r = client.Call(get);
+    REQUIRE(r.ok());
+    stored += r->code() == pb::STATUS_OK;
+  }
+  CHECK(stored >= acked.size());
+  CHECK(stored <= acked.size() + reporters.size());
+  CHECK(acked_before_kill >= 200);
+}
+
+TEST_CASE("SIGTERM finishes, exits 0, and a restart serves what was stored") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  {
+    Client client(context, dispatcher.front());
+    CallOk(client, SubmitRequest(testing::kGrid2, "before-stop"));
+  }
+  CHECK(dispatcher.Terminate() == 0);
+  dispatcher.Start();
+  Client client(context, dispatcher.front());
+  pb::Request get;
+  get.mutable_get()->set_event_id(1);
+  CHECK(CallOk(client, get).event().event().grid() == testing::kGrid2);
+}
+
+}  // namespace
+}  // namespace whistle

@@ -1,0 +1,83 @@
+#include "tests/integration/dispatcher_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "dispatcher/city_loader.h"
+#include "tests/testing/test_city.h"
+
+namespace whistle::testing {
+
+DispatcherProcess::DispatcherProcess(const pb::CityConfig& city, std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)) {
+  std::ofstream(dir_.Sub("city.json")) << FormatCityConfig(city, ConfigFormat::kJson);
+  Start();
+}
+
+DispatcherProcess::~DispatcherProcess() {
+  if (running()) Kill();
+}
+
+void DispatcherProcess::Start() {
+  std::string endpoints = dir_.Sub("endpoints");
+  std::filesystem::remove(endpoints);
+  std::vector<std::string> args = {
+      std::string(WHISTLE_BUILD_DIR) + "/dispatcher/whistle-dispatcher",
+      "--dev-no-auth",
+      "--data=" + data_dir(),
+      "--config=" + dir_.Sub("city.json"),
+      "--front=tcp://127.0.0.1:*",
+      "--bus=tcp://127.0.0.1:*",
+      "--endpoints-file=" + endpoints};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Wait for the endpoints file (written after both sockets are bound), at most 20 s.
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream in(endpoints);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("front=", 0) == 0) front_ = line.substr(6);
+      if (line.rfind("bus=", 0) == 0) bus_ = line.substr(4);
+    }
+    if (!front_.empty() && !bus_.empty() && in.eof()) return;
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("whistle-dispatcher exited during start-up");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("whistle-dispatcher did not bind within 20 s");
+}
+
+void DispatcherProcess::Kill() {
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int DispatcherProcess::Terminate() {
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace whistle::testing

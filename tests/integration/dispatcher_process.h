@@ -1,0 +1,38 @@
+// DispatcherProcess: a real whistle-dispatcher child process on loopback ports the OS picks,
+// with its own data directory and the test city. Kill() is kill -9; Terminate() is SIGTERM.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_city.h"
+
+namespace whistle::testing {
+
+class DispatcherProcess {
+ public:
+  // Writes `city` as JSON and starts the dispatcher; waits until its endpoints are bound.
+  explicit DispatcherProcess(const pb::CityConfig& city = TestCityConfig(),
+                             std::vector<std::string> extra_args = {});
+  ~DispatcherProcess();  // SIGKILL if still running
+
+  void Start();             // (again) on the same data directory; new ports
+  void Kill();              // SIGKILL, then reap
+  int Terminate();          // SIGTERM, then reap; returns the exit status
+  bool running() const { return pid_ > 0; }
+
+  const std::string& front() const { return front_; }
+  const std::string& bus() const { return bus_; }
+  std::string data_dir() const { return dir_.Sub("data"); }
+
+ private:
+  TempDir dir_;
+  std::vector<std::string> extra_args_;
+  pid_t pid_ = -1;
+  std::string front_, bus_;
+};
+
+}  // namespace whistle::testing
