@@ -29,6 +29,7 @@ const QueryProcessor* Registry::query(pb::Request::CommandCase c) const {
     case pb::Request::kList: return &list_;
     case pb::Request::kStats: return &stats_;
     case pb::Request::kLog: return &log_;
+    case pb::Request::kCheckpoint: return &checkpoint_;
     default: return nullptr;
   }
 }

@@ -33,6 +33,7 @@ class Registry {
   ListProcessor list_;
   StatsProcessor stats_;
   LogProcessor log_;
+  CheckpointProcessor checkpoint_;
   DeadlineProcessor deadlines_;
 };
 

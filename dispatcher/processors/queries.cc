@@ -1,4 +1,4 @@
-// The read-only queries: Get, List, Stats, Log.
+// The queries: Get, List, Stats, Log (read-only), and Checkpoint (writes a copy elsewhere).
 #include <algorithm>
 #include <functional>
 
@@ -168,6 +168,18 @@ Result<pb::Response> LogProcessor::Answer(const pb::Request& request, const Engi
     }
   }
   if (Status s = cursor->status(); !s.ok()) return s;
+  return reply;
+}
+
+Result<pb::Response> CheckpointProcessor::Answer(const pb::Request& request,
+                                                 const EngineState& state) const {
+  const std::string& dir = request.checkpoint().dir();
+  if (Status s = CheckText("dir", dir, true); !s.ok()) return s;
+  // Taken between batches' commits, so it holds exactly what was acknowledged before.
+  if (Status s = state.store().Checkpoint(dir); !s.ok()) return s;
+  pb::Response reply = Ok();
+  reply.mutable_checkpoint()->set_dir(dir);
+  reply.mutable_checkpoint()->set_last_seq(state.committed_seq());
   return reply;
 }
 

@@ -203,6 +203,22 @@ TEST_CASE("the log returns every record after a sequence number, then nothing") 
   CHECK(f.Run(r).log().records_size() == 0);
 }
 
+TEST_CASE("a checkpoint is an openable copy holding everything acknowledged") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  testing::TempDir dir;
+  pb::Request r;
+  r.mutable_checkpoint()->set_dir(dir.Sub("backup"));
+  pb::Response reply = f.Run(r);
+  REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
+  CHECK(reply.checkpoint().last_seq() == 2);
+  auto copy = storage::Store::Open(dir.Sub("backup"));
+  REQUIRE(copy.ok());
+  CHECK(testing::Dump(**copy, storage::Cf::kEvents) == testing::Dump(f.store(), storage::Cf::kEvents));
+  CHECK(f.Run(r).code() == pb::STATUS_UNAVAILABLE);  // the directory exists now
+  (void)id;
+}
+
 TEST_CASE("a request with no command is a bad request") {
   EngineFixture f;
   pb::Response r = f.Run(pb::Request());
