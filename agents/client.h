@@ -39,6 +39,7 @@ class Client {
   Result<pb::Response> Call(pb::Request request);
   // A fresh request id: 128 random bits in hex.
   static std::string NewRequestId();
+  const std::string& endpoint() const { return endpoint_; }
 
  private:
   void Connect();

@@ -1,5 +1,7 @@
 #include "dispatcher/city_loader.h"
 
+#include "dispatcher/sample_city.h"
+
 #include <fmt/format.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
@@ -134,6 +136,13 @@ std::string FormatCityConfig(const pb::CityConfig& config, ConfigFormat format) 
       break;
   }
   return out;
+}
+
+Result<std::shared_ptr<const City>> LoadCity(const std::string& path) {
+  if (path.empty()) return City::Build(SampleCity());
+  auto config = ReadCityConfigFile(path);
+  if (!config.ok()) return config.status();
+  return City::Build(std::move(config).value());
 }
 
 }  // namespace whistle

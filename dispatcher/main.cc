@@ -19,7 +19,6 @@
 #include "dispatcher/city_loader.h"
 #include "dispatcher/clock.h"
 #include "dispatcher/engine.h"
-#include "dispatcher/sample_city.h"
 #include "dispatcher/server.h"
 #include "storage/store.h"
 #include "tools/flags.h"
@@ -73,15 +72,7 @@ int main(int argc, char** argv) {
   options.max_batch = static_cast<size_t>(*max_batch);
   options.busy_threshold = static_cast<size_t>(*busy);
 
-  pb::CityConfig config;
-  if (config_path.empty()) {
-    config = SampleCity();
-  } else {
-    auto loaded = ReadCityConfigFile(config_path);
-    if (!loaded.ok()) return Fail(loaded.status());
-    config = std::move(loaded).value();
-  }
-  auto city = City::Build(std::move(config));
+  auto city = LoadCity(config_path);
   if (!city.ok()) return Fail(city.status());
 
   std::filesystem::create_directories(data);

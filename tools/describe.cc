@@ -19,23 +19,17 @@ std::string_view CauseText(pb::EscalationCause cause) {
   }
 }
 
-std::string Departments(const City& city, const google::protobuf::RepeatedPtrField<std::string>& ids) {
-  std::vector<std::string> labels;
-  for (const auto& id : ids) labels.push_back(DepartmentLabel(city, id));
-  return fmt::format("{}", fmt::join(labels, ", "));
-}
-
-std::string Body(const City& city, const pb::Record& r) {
+std::string Body(const City* city, const pb::Record& r) {
   switch (r.body_case()) {
     case pb::Record::kSubmitted: {
       const auto& s = r.submitted();
-      const pb::Category* c = city.FindCategory(s.report().category());
+      const pb::Category* c = city ? city->FindCategory(s.report().category()) : nullptr;
       return fmt::format("submitted by {}: {} in grid {}", s.report().reporter().empty() ? "anonymous" : s.report().reporter(),
                          c ? c->name() : s.report().category(), s.grid());
     }
     case pb::Record::kDispatched:
       return fmt::format("dispatched at {} level to {}", LevelName(r.dispatched().level()),
-                         Departments(city, r.dispatched().candidates()));
+                         DepartmentLabels(city, r.dispatched().candidates()));
     case pb::Record::kClaimed:
       return fmt::format("claimed by {} (claim {}{})", DepartmentLabel(city, r.claimed().department()),
                          r.claimed().claim_number(), r.claimed().in_time() ? "" : ", late");
@@ -99,12 +93,32 @@ std::string LocalTime(int64_t at_ms, int32_t utc_offset_minutes) {
 }
 
 std::string DepartmentLabel(const City& city, const std::string& id) {
-  const pb::Department* d = city.FindDepartment(id);
+  return DepartmentLabel(&city, id);
+}
+
+std::string DepartmentLabel(const City* city, const std::string& id) {
+  const pb::Department* d = city ? city->FindDepartment(id) : nullptr;
   return d ? fmt::format("{} ({})", d->name(), id) : id;
 }
 
+std::string DepartmentLabels(const City* city,
+                             const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  std::vector<std::string> labels;
+  for (const auto& id : ids) labels.push_back(DepartmentLabel(city, id));
+  return fmt::format("{}", fmt::join(labels, ", "));
+}
+
+std::string CategoryLabel(const City* city, const std::string& code) {
+  const pb::Category* c = city ? city->FindCategory(code) : nullptr;
+  return c ? fmt::format("{} ({})", c->name(), code) : code;
+}
+
 std::string DescribeRecord(const City& city, const pb::Record& r) {
-  return fmt::format("{}  {}", LocalTime(r.at_ms(), city.settings().utc_offset_minutes()), Body(city, r));
+  return DescribeRecord(&city, city.settings().utc_offset_minutes(), r);
+}
+
+std::string DescribeRecord(const City* city, int32_t utc_offset_minutes, const pb::Record& r) {
+  return fmt::format("{}  {}", LocalTime(r.at_ms(), utc_offset_minutes), Body(city, r));
 }
 
 }  // namespace whistle

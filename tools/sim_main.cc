@@ -13,7 +13,6 @@
 
 #include "dispatcher/city.h"
 #include "dispatcher/city_loader.h"
-#include "dispatcher/sample_city.h"
 #include "storage/store.h"
 #include "tools/flags.h"
 #include "tools/simulation.h"
@@ -48,15 +47,7 @@ int main(int argc, char** argv) {
     if (!s.ok()) return std::cerr << "whistle-sim: " << s.message() << "\n" << kUsage, 2;
   }
 
-  pb::CityConfig config;
-  if (config_path.empty()) {
-    config = SampleCity();
-  } else {
-    auto loaded = ReadCityConfigFile(config_path);
-    if (!loaded.ok()) return Fail(loaded.status());
-    config = std::move(loaded).value();
-  }
-  auto city = City::Build(std::move(config));
+  auto city = LoadCity(config_path);
   if (!city.ok()) return Fail(city.status());
 
   if (*fresh) std::filesystem::remove_all(data);

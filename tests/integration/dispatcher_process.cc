@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -14,6 +15,33 @@
 #include "tests/testing/test_city.h"
 
 namespace whistle::testing {
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (!stdout_path.empty()) {
+      FILE* out = std::fopen(stdout_path.c_str(), "w");
+      if (out == nullptr) _exit(126);
+      dup2(fileno(out), 1);
+    }
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int WaitFor(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string Binary(const std::string& relative) { return std::string(WHISTLE_BUILD_DIR) + "/" + relative; }
 
 DispatcherProcess::DispatcherProcess(const pb::CityConfig& city, std::vector<std::string> extra_args)
     : extra_args_(std::move(extra_args)) {
@@ -29,7 +57,7 @@ void DispatcherProcess::Start() {
   std::string endpoints = dir_.Sub("endpoints");
   std::filesystem::remove(endpoints);
   std::vector<std::string> args = {
-      std::string(WHISTLE_BUILD_DIR) + "/dispatcher/whistle-dispatcher",
+      Binary("dispatcher/whistle-dispatcher"),
       "--dev-no-auth",
       "--data=" + data_dir(),
       "--config=" + dir_.Sub("city.json"),
@@ -37,15 +65,7 @@ void DispatcherProcess::Start() {
       "--bus=tcp://127.0.0.1:*",
       "--endpoints-file=" + endpoints};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  pid_ = Spawn(args, "");
   // Wait for the endpoints file (written after both sockets are bound), at most 20 s.
   for (int i = 0; i < 2000; ++i) {
     std::ifstream in(endpoints);
@@ -74,10 +94,9 @@ void DispatcherProcess::Kill() {
 
 int DispatcherProcess::Terminate() {
   kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  int status = WaitFor(pid_);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status;
 }
 
 }  // namespace whistle::testing

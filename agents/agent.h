@@ -1,0 +1,84 @@
+// Agent: a department's duty desk (or many departments' at once) on the bus.
+//
+// It follows every record in sequence order (Subscriber: no record is missed or seen twice, even
+// across drops and restarts of the bus), and reacts to what concerns its departments:
+//   offered a task (Dispatched)  -> claim it after a delay, or return it, or let it lapse
+//   won a claim (Claimed)        -> report progress, then resolve, whistle, or let it lapse
+// The behaviour (delays as shares of the deadline window, shares of returns, whistles and lapses)
+// is configurable so that a simulated city really climbs its ladder. Delays are drawn in the
+// dispatcher's (possibly scaled) time and waited in real time divided by `time_scale`.
+// Not thread-safe: one Agent per thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agents/client.h"
+
+namespace whistle {
+
+struct AgentBehaviour {
+  double lapse_share = 0.1;       // offers left to reach the claim deadline
+  double return_share = 0.03;     // offers returned as "not ours" (never at city level)
+  double whistle_share = 0.03;    // claims escalated by the holder (never at city level)
+  double unresolved_share = 0.05; // claims left to reach the resolve deadline
+  bool claim_only = false;        // claim at once and do nothing more (claim races)
+  double time_scale = 1;          // dispatcher time runs this many times faster than real time
+  uint64_t seed = 1;
+};
+
+struct AgentCounts {
+  uint64_t offers = 0, claims_won = 0, claims_lost = 0, returns = 0, whistles = 0, resolves = 0;
+  uint64_t refused = 0;  // other rejections: the event moved on before the action landed
+  std::map<std::string, uint64_t> lost_to;  // ALREADY_CLAIMED messages name the winner
+};
+
+class Agent {
+ public:
+  Agent(zmq::context_t& context, const std::string& front, const std::string& bus, std::string name,
+        std::set<std::string> departments, AgentBehaviour behaviour);
+
+  // Takes the snapshot: tasks offered to its departments before it started (List), then follows
+  // the log from the newest record on. Call once before RunUntil.
+  Status Start();
+  // Runs until `until` (steady clock) or until `done` returns true, checked between records.
+  Status RunUntil(std::chrono::steady_clock::time_point until,
+                  const std::function<bool(const AgentCounts&)>& done = nullptr);
+  const AgentCounts& counts() const { return counts_; }
+
+ private:
+  struct Action {
+    std::chrono::steady_clock::time_point at;
+    uint64_t order;
+    pb::Request request;
+    bool operator>(const Action& o) const { return at != o.at ? at > o.at : order > o.order; }
+  };
+
+  double Uniform();
+  std::chrono::steady_clock::time_point After(int64_t simulated_ms) const;
+  void Schedule(std::chrono::steady_clock::time_point at, pb::Request request);
+  void React(const pb::Record& record);
+  void Perform(const pb::Request& request);
+
+  std::string name_;
+  std::set<std::string> departments_;
+  AgentBehaviour behaviour_;
+  Client client_;
+  zmq::context_t& context_;
+  std::string bus_;
+  std::optional<Subscriber> subscriber_;
+  uint64_t rng_;
+  uint64_t order_ = 0;
+  std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;
+  std::map<uint64_t, pb::Dispatched> dispatch_;  // current dispatch of events offered to us
+  AgentCounts counts_;
+};
+
+}  // namespace whistle

@@ -1,0 +1,121 @@
+// Many processes at once: agents racing for claims, a subscriber stopped and resumed.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+#include <map>
+#include <sstream>
+
+#include "agents/client.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace whistle {
+namespace {
+
+using testing::Binary;
+using testing::DispatcherProcess;
+
+pb::CityConfig NoDuplicates() {
+  pb::CityConfig city = testing::TestCityConfig();
+  city.mutable_settings()->set_duplicate_window_seconds(0);
+  return city;
+}
+
+void SubmitMany(Client& client, int n) {
+  for (int i = 0; i < n; ++i) {
+    pb::Request r;
+    pb::Report* report = r.mutable_submit()->mutable_report();
+    report->set_category("water");
+    report->set_grid(testing::kGrid1);
+    auto answer = client.Call(r);
+    REQUIRE(answer.ok());
+    REQUIRE(answer->code() == pb::STATUS_OK);
+  }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_CASE("16 agents in separate processes race for 1,000 events: exactly one winner each") {
+  DispatcherProcess dispatcher(NoDuplicates());
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  constexpr int kEvents = 1000, kAgents = 16;
+  testing::TempDir dir;
+  std::vector<pid_t> agents;
+  for (int i = 0; i < kAgents; ++i) {
+    agents.push_back(testing::Spawn(
+        {Binary("agents/whistle-agent"), "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(),
+         "--departments=c1-committee,c1-water-unit", "--claim-only",
+         fmt::format("--until-claims={}", kEvents), "--duration-s=120", fmt::format("--name=agent-{}", i),
+         fmt::format("--seed={}", i)},
+        dir.Sub(fmt::format("agent-{}.out", i))));
+  }
+  // Every agent follows the bus before the first event exists, so each sees every offer.
+  for (int i = 0; i < kAgents; ++i) {
+    while (ReadFile(dir.Sub(fmt::format("agent-{}.out", i))).find(" ready") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  SubmitMany(client, kEvents);
+  for (pid_t pid : agents) CHECK(testing::WaitFor(pid) == 0);
+
+  uint64_t won = 0, lost = 0;
+  for (int i = 0; i < kAgents; ++i) {
+    std::string out = ReadFile(dir.Sub(fmt::format("agent-{}.out", i)));
+    unsigned long long w = 0, l = 0;
+    auto at = out.find(" won ");
+    REQUIRE(at != std::string::npos);
+    REQUIRE(std::sscanf(out.c_str() + at, " won %llu lost %llu", &w, &l) == 2);
+    won += w;
+    lost += l;
+    CAPTURE(out);
+    CHECK(out.find("refused 0") != std::string::npos);
+    if (l > 0) CHECK(out.find("it is CLAIMED by c1-") != std::string::npos);  // losers are told who won
+  }
+  CHECK(won == kEvents);
+  CHECK(lost == static_cast<uint64_t>(kEvents) * (kAgents - 1));
+
+  for (uint64_t id = 1; id <= kEvents; ++id) {
+    pb::Request get;
+    get.mutable_get()->set_event_id(id);
+    get.mutable_get()->set_with_history(true);
+    auto r = client.Call(get);
+    REQUIRE(r.ok());
+    int claims = 0;
+    for (const auto& h : r->event().history()) claims += h.has_claimed();
+    CHECK(claims == 1);
+  }
+}
+
+TEST_CASE("a subscriber stopped while records are published gets every sequence number once after it resumes") {
+  DispatcherProcess dispatcher(NoDuplicates());
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  constexpr int kReports = 3000;  // two records each: far past the bus's high-water mark
+  testing::TempDir dir;
+  pid_t subscriber = testing::Spawn({Binary("tests/whistle-test-subscriber"), "--front=" + dispatcher.front(),
+                                     "--bus=" + dispatcher.bus(), fmt::format("--until={}", 2 * kReports)},
+                                    dir.Sub("seqs"));
+  SubmitMany(client, 10);
+  kill(subscriber, SIGSTOP);
+  SubmitMany(client, kReports - 10);
+  kill(subscriber, SIGCONT);
+  REQUIRE(testing::WaitFor(subscriber) == 0);
+
+  std::istringstream seqs(ReadFile(dir.Sub("seqs")));
+  uint64_t expected = 1, seq;
+  while (seqs >> seq) CHECK(seq == expected++);
+  CHECK(expected == 2 * kReports + 1);
+}
+
+}  // namespace
+}  // namespace whistle

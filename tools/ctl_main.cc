@@ -1,0 +1,74 @@
+// whistlectl: the operator's command line client of a running whistle-dispatcher.
+//
+//   whistlectl [--front=ENDPOINT] [--json] [--timeout-ms=N] [--attempts=N] [--config=FILE]
+//              COMMAND [command flags]          (whistlectl help lists the commands)
+//
+// One command, one request (tools/ctl.h builds it and formats the answer). Exit status: 0 done,
+// 1 refused by the dispatcher ("whistlectl: NOT_FOUND: no event 17" on stderr), 2 usage error,
+// 3 no answer. After no answer the outcome is unknown; a command that changes state is sent with
+// a request id, printed then, so repeating it with --request-id applies it at most once.
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include <zmq.hpp>
+
+#include "agents/client.h"
+#include "dispatcher/city.h"
+#include "dispatcher/city_loader.h"
+#include "tools/ctl.h"
+
+namespace {
+
+int UsageError(const whistle::Status& s) {
+  std::cerr << "whistlectl: " << s.message() << "\n\n" << whistle::CtlUsage();
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace whistle;
+  auto line = ParseCtlCommandLine(argc, argv);
+  if (!line.ok()) return UsageError(line.status());
+  if (line->help) return std::cout << CtlUsage(), 0;
+  auto request = BuildRequest(line->command, line->flags);
+  if (!request.ok()) return UsageError(request.status());
+
+  // Names and local time come from the city configuration when given; ids and +08:00 otherwise.
+  std::shared_ptr<const City> city;
+  if (!line->config_path.empty()) {
+    auto config = ReadCityConfigFile(line->config_path);
+    if (!config.ok()) return std::cerr << "whistlectl: " << config.status().ToString() << "\n", 2;
+    auto built = City::Build(std::move(config).value());
+    if (!built.ok()) return std::cerr << "whistlectl: " << built.status().ToString() << "\n", 2;
+    city = std::move(built).value();
+  }
+
+  // A fixed request id, so that the Client's retries and the operator's repeat are one command.
+  if (request->request_id().empty()) request->set_request_id(Client::NewRequestId());
+  zmq::context_t context(1);
+  ClientOptions options;
+  options.timeout = std::chrono::milliseconds(line->timeout_ms);
+  options.attempts = static_cast<int>(line->attempts);
+  Client client(context, line->front, options);
+  auto response = client.Call(*request);
+  if (!response.ok()) {
+    std::cerr << "whistlectl: " << response.status().ToString() << "\n";
+    if (CtlCommandWrites(line->command)) {
+      std::cerr << "whistlectl: the outcome is unknown; repeat the command with --request-id="
+                << request->request_id() << " to apply it at most once\n";
+    }
+    return 3;
+  }
+
+  bool ok = response->code() == pb::STATUS_OK;
+  if (ok || line->json) {
+    std::cout << FormatResponse(line->command, *response, city.get(), line->json);
+  }
+  if (!ok) {
+    std::cerr << "whistlectl: " << Status(response->code(), response->message()).ToString() << "\n";
+    return 1;
+  }
+  return 0;
+}
