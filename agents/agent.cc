@@ -1,8 +1,8 @@
 #include "agents/agent.h"
 
-#include <thread>
-
 #include <fmt/format.h>
+
+#include <thread>
 
 namespace whistle {
 
@@ -14,19 +14,13 @@ Agent::Agent(zmq::context_t& context, const std::string& front, const std::strin
       client_(context, front),
       context_(context),
       bus_(bus),
-      rng_(behaviour.seed * 0x9E3779B97F4A7C15ull + 7) {}
+      rng_(behaviour.seed) {}
 
-double Agent::Uniform() {
-  uint64_t z = (rng_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
-}
+double Agent::Uniform() { return rng_.Uniform(); }
 
 std::chrono::steady_clock::time_point Agent::After(int64_t simulated_ms) const {
-  auto real = std::chrono::microseconds(
-      static_cast<int64_t>(static_cast<double>(std::max<int64_t>(simulated_ms, 0)) * 1000 / behaviour_.time_scale));
+  auto real = std::chrono::microseconds(static_cast<int64_t>(
+      static_cast<double>(std::max<int64_t>(simulated_ms, 0)) * 1000 / behaviour_.time_scale));
   return std::chrono::steady_clock::now() + real;
 }
 
@@ -43,29 +37,43 @@ Status Agent::Start() {
   subscriber_.emplace(context_, bus_, client_.endpoint(), answer->log().last_seq());
   // What was offered before we came: treat it like any new offer, once per event (an event
   // offered to two of our departments is in both lists).
+  // Work this agent claimed before a restart (same name) is carried on.
   std::set<uint64_t> seen;
   for (const auto& department : departments_) {
-    pb::Request list;
-    list.mutable_list()->set_department(department);
-    list.mutable_list()->set_state(pb::STATE_DISPATCHED);
-    do {
-      auto page = client_.Call(list);
-      if (!page.ok()) return page.status();
-      if (page->code() != pb::STATUS_OK) return Status(page->code(), page->message());
-      for (const auto& e : page->list().events()) {
-        if (!seen.insert(e.id()).second) continue;
-        pb::Record offer;
-        offer.set_event_id(e.id());
-        offer.set_at_ms(e.dispatched_at_ms());
-        pb::Dispatched* d = offer.mutable_dispatched();
-        d->set_level(e.level());
-        *d->mutable_candidates() = e.candidates();
-        d->set_claim_deadline_ms(e.claim_deadline_ms());
-        d->set_resolve_deadline_ms(e.resolve_deadline_ms());
-        React(offer);
-      }
-      list.mutable_list()->set_cursor(page->list().next_cursor());
-    } while (!list.list().cursor().empty());
+    for (pb::EventState state : {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS}) {
+      pb::Request list;
+      list.mutable_list()->set_department(department);
+      list.mutable_list()->set_state(state);
+      do {
+        auto page = client_.Call(list);
+        if (!page.ok()) return page.status();
+        if (page->code() != pb::STATUS_OK) return Status(page->code(), page->message());
+        for (const auto& e : page->list().events()) {
+          if (!seen.insert(e.id()).second) continue;
+          pb::Record offer;
+          offer.set_event_id(e.id());
+          offer.set_at_ms(e.dispatched_at_ms());
+          pb::Dispatched* d = offer.mutable_dispatched();
+          d->set_level(e.level());
+          *d->mutable_candidates() = e.candidates();
+          d->set_claim_deadline_ms(e.claim_deadline_ms());
+          d->set_resolve_deadline_ms(e.resolve_deadline_ms());
+          if (state == pb::STATE_DISPATCHED) {
+            React(offer);
+          } else if (e.claim_agent() == name_ && departments_.contains(e.lead())) {
+            dispatch_[e.id()] = *d;
+            pb::Record claimed;
+            claimed.set_event_id(e.id());
+            claimed.set_at_ms(e.claimed_at_ms());
+            claimed.mutable_claimed()->set_department(e.lead());
+            claimed.mutable_claimed()->set_agent(name_);
+            claimed.mutable_claimed()->set_claim_number(e.claim_number());
+            React(claimed);
+          }
+        }
+        list.mutable_list()->set_cursor(page->list().next_cursor());
+      } while (!list.list().cursor().empty());
+    }
   }
   return Status::Ok();
 }
@@ -122,7 +130,8 @@ void Agent::React(const pb::Record& r) {
     double u = Uniform();
     pb::Request next;
     if (u < behaviour_.unresolved_share) return;
-    if (u < behaviour_.unresolved_share + behaviour_.whistle_share && it->second.level() != pb::LEVEL_CITY) {
+    if (u < behaviour_.unresolved_share + behaviour_.whistle_share &&
+        it->second.level() != pb::LEVEL_CITY) {
       next.mutable_whistle()->set_event_id(id);
       next.mutable_whistle()->set_department(department);
       next.mutable_whistle()->set_claim_number(claim);
@@ -157,10 +166,18 @@ void Agent::Perform(const pb::Request& request) {
         ++counts_.refused;
       }
       return;
-    case pb::Request::kReturnTask: (ok ? counts_.returns : counts_.refused)++; return;
-    case pb::Request::kWhistle: (ok ? counts_.whistles : counts_.refused)++; return;
-    case pb::Request::kResolve: (ok ? counts_.resolves : counts_.refused)++; return;
-    default: if (!ok) ++counts_.refused; return;
+    case pb::Request::kReturnTask:
+      (ok ? counts_.returns : counts_.refused)++;
+      return;
+    case pb::Request::kWhistle:
+      (ok ? counts_.whistles : counts_.refused)++;
+      return;
+    case pb::Request::kResolve:
+      (ok ? counts_.resolves : counts_.refused)++;
+      return;
+    default:
+      if (!ok) ++counts_.refused;
+      return;
   }
 }
 
@@ -176,7 +193,8 @@ Status Agent::RunUntil(std::chrono::steady_clock::time_point until,
     }
     auto wait = std::chrono::milliseconds(50);
     if (!actions_.empty()) {
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(actions_.top().at - now));
+      wait = std::min(
+          wait, std::chrono::duration_cast<std::chrono::milliseconds>(actions_.top().at - now));
     }
     auto next = subscriber_->Next(std::max(wait, std::chrono::milliseconds(0)));
     if (!next.ok()) return next.status();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agents/client.h"
+#include "whistle/random.h"
 
 namespace whistle {
 
@@ -45,8 +46,9 @@ class Agent {
   Agent(zmq::context_t& context, const std::string& front, const std::string& bus, std::string name,
         std::set<std::string> departments, AgentBehaviour behaviour);
 
-  // Takes the snapshot: tasks offered to its departments before it started (List), then follows
-  // the log from the newest record on. Call once before RunUntil.
+  // Takes the snapshot: tasks offered to its departments before it started, and tasks it (by
+  // name) claimed before a restart (List); then follows the log from the newest record on.
+  // Call once before RunUntil.
   Status Start();
   // Runs until `until` (steady clock) or until `done` returns true, checked between records.
   Status RunUntil(std::chrono::steady_clock::time_point until,
@@ -74,7 +76,7 @@ class Agent {
   zmq::context_t& context_;
   std::string bus_;
   std::optional<Subscriber> subscriber_;
-  uint64_t rng_;
+  SplitMix64 rng_;
   uint64_t order_ = 0;
   std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;
   std::map<uint64_t, pb::Dispatched> dispatch_;  // current dispatch of events offered to us

@@ -3,11 +3,12 @@
 //   one report:  whistle-report --front=ENDPOINT --category=CODE (--grid=CODE | --lon=X --lat=Y)
 //                               [--description=TEXT] [--reporter=ID]
 //   generator:   whistle-report --front=ENDPOINT --rate=PER_SECOND --duration-s=S
-//                               [--config=FILE] [--seed=N] [--reporter=ID]
+//                               [--config=FILE] [--seed=N] [--reporter=ID] [--latencies-out=FILE]
 //
 // The generator draws grids and categories from the city (the sample city unless --config) and
 // prints acknowledgements and ack latency percentiles (p50, p99, p99.9, max) when it ends.
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "agents/client.h"
 #include "dispatcher/city_loader.h"
 #include "tools/flags.h"
+#include "whistle/random.h"
 
 int main(int argc, char** argv) {
   using namespace whistle;
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   std::string description = flags->TakeString("description");
   std::string reporter = flags->TakeString("reporter", "grid-worker");
   std::string config = flags->TakeString("config");
+  std::string latencies_out = flags->TakeString("latencies-out");
   bool has_position = flags->Has("lon") || flags->Has("lat");
   auto lon = flags->TakeDouble("lon", 0, -180, 180);
   auto lat = flags->TakeDouble("lat", 0, -90, 90);
@@ -71,13 +74,8 @@ int main(int argc, char** argv) {
 
   auto city = LoadCity(config);
   if (!city.ok()) return std::cerr << "whistle-report: " << city.status().ToString() << "\n", 1;
-  uint64_t state = static_cast<uint64_t>(*seed) * 0x9E3779B97F4A7C15ull + 11;
-  auto uniform = [&] {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-  };
+  SplitMix64 rng(static_cast<uint64_t>(*seed));
+  auto uniform = [&] { return rng.Uniform(); };
   const auto& categories = (*city)->config().categories();
   std::vector<double> latencies_ms;
   uint64_t refused = 0, failed = 0;
@@ -94,11 +92,16 @@ int main(int argc, char** argv) {
     report->set_grid((*city)->grids()[static_cast<size_t>(uniform() * (*city)->grid_count())]->code());
     report->set_reporter(reporter);
     report->set_source(pb::SOURCE_GRID_APP);
+    report->set_description("generated report");
     auto answer = client.Call(r);
     // Latency from the intended send time, so a slow dispatcher cannot hide behind a slow sender.
     latencies_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - intended).count());
     if (!answer.ok()) ++failed;
     else if (answer->code() != pb::STATUS_OK) ++refused;
+  }
+  if (!latencies_out.empty()) {  // for an orchestrator that merges several reporters' figures
+    std::ofstream out(latencies_out);
+    for (double ms : latencies_ms) out << ms << "\n";
   }
   std::sort(latencies_ms.begin(), latencies_ms.end());
   auto at = [&](double q) {

@@ -8,6 +8,7 @@
 // caller can bind port 0 (tcp://127.0.0.1:*) and read the ports back. --time-scale runs simulated
 // time F times faster than real time (demonstrations only). SIGTERM or SIGINT: finish the batch
 // in hand, flush, exit 0. After kill -9, start again: the store recovers and serving resumes.
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -79,7 +80,17 @@ int main(int argc, char** argv) {
   auto store = storage::Store::Open(data);
   if (!store.ok()) return Fail(store.status());
   SystemClock wall;
-  ScaledClock scaled(wall, wall.NowMs(), *scale);
+  // Scaled time carries on from the newest record, so a resumed demonstration never goes back.
+  int64_t start_ms = wall.NowMs();
+  if (*scale != 1) {
+    auto last = (*store)->NewCursor(storage::Cf::kLog);
+    last->SeekToLast();
+    pb::Record record;
+    if (last->Valid() && record.ParseFromArray(last->value().data(), static_cast<int>(last->value().size()))) {
+      start_ms = std::max(start_ms, record.at_ms());
+    }
+  }
+  ScaledClock scaled(wall, start_ms, *scale);
   const Clock& clock = *scale == 1 ? static_cast<const Clock&>(wall) : scaled;
   auto engine = Engine::Open(**store, *city, clock);
   if (!engine.ok()) return Fail(engine.status());

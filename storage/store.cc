@@ -50,6 +50,7 @@ Cursor::Cursor(std::unique_ptr<rocksdb::Iterator> it) : it_(std::move(it)) {}
 Cursor::~Cursor() = default;
 void Cursor::Seek(std::string_view key) { it_->Seek(rocksdb::Slice(key.data(), key.size())); }
 void Cursor::SeekToFirst() { it_->SeekToFirst(); }
+void Cursor::SeekToLast() { it_->SeekToLast(); }
 bool Cursor::Valid() const { return it_->Valid(); }
 void Cursor::Next() { it_->Next(); }
 std::string_view Cursor::key() const { return it_->key().ToStringView(); }

@@ -71,6 +71,7 @@ class Cursor {
   ~Cursor();
   void Seek(std::string_view key);
   void SeekToFirst();
+  void SeekToLast();
   bool Valid() const;
   void Next();
   // REQUIRES: Valid(). Views stay valid until the cursor moves.

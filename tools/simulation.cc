@@ -35,16 +35,9 @@ void Line(std::string& out, fmt::format_string<Args...> format, Args&&... args) 
 }  // namespace
 
 Simulation::Simulation(Engine& engine, ManualClock& clock, SimulationOptions options)
-    : engine_(engine), clock_(clock), options_(options), rng_(options.seed * 0x9E3779B97F4A7C15ull + 1) {}
+    : engine_(engine), clock_(clock), options_(options), rng_(options.seed) {}
 
-double Simulation::Uniform() {
-  // splitmix64: small, fast and the same everywhere (std:: distributions are not).
-  uint64_t z = (rng_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
-}
+double Simulation::Uniform() { return rng_.Uniform(); }
 
 uint64_t Simulation::Poisson(double mean) {
   if (mean > 30) {  // normal approximation; exact enough for arrival counts

@@ -14,6 +14,7 @@
 
 #include "dispatcher/clock.h"
 #include "dispatcher/engine.h"
+#include "whistle/random.h"
 
 namespace whistle {
 
@@ -72,7 +73,7 @@ class Simulation {
   Engine& engine_;
   ManualClock& clock_;
   SimulationOptions options_;
-  uint64_t rng_;
+  SplitMix64 rng_;
   uint64_t action_seq_ = 0;
   std::vector<Action> actions_;  // a min-heap on (at_ms, seq)
   std::vector<std::pair<std::string, std::string>> recent_;  // (grid, category) of recent reports

@@ -13,33 +13,9 @@
 
 #include "dispatcher/city_loader.h"
 #include "tests/testing/test_city.h"
+#include "tools/process.h"
 
 namespace whistle::testing {
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path) {
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    if (!stdout_path.empty()) {
-      FILE* out = std::fopen(stdout_path.c_str(), "w");
-      if (out == nullptr) _exit(126);
-      dup2(fileno(out), 1);
-    }
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitFor(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 std::string Binary(const std::string& relative) { return std::string(WHISTLE_BUILD_DIR) + "/" + relative; }
 
@@ -65,7 +41,7 @@ void DispatcherProcess::Start() {
       "--bus=tcp://127.0.0.1:*",
       "--endpoints-file=" + endpoints};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  pid_ = Spawn(args, "");
+  pid_ = whistle::Spawn(args, "");
   // Wait for the endpoints file (written after both sockets are bound), at most 20 s.
   for (int i = 0; i < 2000; ++i) {
     std::ifstream in(endpoints);

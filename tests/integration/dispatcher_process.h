@@ -12,10 +12,6 @@
 
 namespace whistle::testing {
 
-// Starts `args` (args[0] the binary) with stdout to `stdout_path`. Returns the pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path);
-// Waits for `pid`; its exit status, or 128 + signal.
-int WaitFor(pid_t pid);
 // A binary of this build, e.g. Binary("agents/whistle-agent").
 std::string Binary(const std::string& relative);
 

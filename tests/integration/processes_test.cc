@@ -12,6 +12,7 @@
 #include "agents/client.h"
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tools/process.h"
 
 namespace whistle {
 namespace {
@@ -52,7 +53,7 @@ TEST_CASE("16 agents in separate processes race for 1,000 events: exactly one wi
   testing::TempDir dir;
   std::vector<pid_t> agents;
   for (int i = 0; i < kAgents; ++i) {
-    agents.push_back(testing::Spawn(
+    agents.push_back(Spawn(
         {Binary("agents/whistle-agent"), "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(),
          "--departments=c1-committee,c1-water-unit", "--claim-only",
          fmt::format("--until-claims={}", kEvents), "--duration-s=120", fmt::format("--name=agent-{}", i),
@@ -66,7 +67,7 @@ TEST_CASE("16 agents in separate processes race for 1,000 events: exactly one wi
     }
   }
   SubmitMany(client, kEvents);
-  for (pid_t pid : agents) CHECK(testing::WaitFor(pid) == 0);
+  for (pid_t pid : agents) CHECK(WaitFor(pid) == 0);
 
   uint64_t won = 0, lost = 0;
   for (int i = 0; i < kAgents; ++i) {
@@ -102,14 +103,14 @@ TEST_CASE("a subscriber stopped while records are published gets every sequence 
   Client client(context, dispatcher.front());
   constexpr int kReports = 3000;  // two records each: far past the bus's high-water mark
   testing::TempDir dir;
-  pid_t subscriber = testing::Spawn({Binary("tests/whistle-test-subscriber"), "--front=" + dispatcher.front(),
+  pid_t subscriber = Spawn({Binary("tests/whistle-test-subscriber"), "--front=" + dispatcher.front(),
                                      "--bus=" + dispatcher.bus(), fmt::format("--until={}", 2 * kReports)},
                                     dir.Sub("seqs"));
   SubmitMany(client, 10);
   kill(subscriber, SIGSTOP);
   SubmitMany(client, kReports - 10);
   kill(subscriber, SIGCONT);
-  REQUIRE(testing::WaitFor(subscriber) == 0);
+  REQUIRE(WaitFor(subscriber) == 0);
 
   std::istringstream seqs(ReadFile(dir.Sub("seqs")));
   uint64_t expected = 1, seq;

@@ -1,0 +1,257 @@
+// whistle-city: the main job. A city at work as separate processes on this machine:
+//
+//   whistle-dispatcher   the engine on ZeroMQ, simulated time running --time-scale times faster
+//   whistle-agent x4     the duty desks of every department, one process per level
+//   whistle-report xN    grid workers and the hotline reporting problems across the city
+//   this process         watches the bus (live progress line), plays the citizens who rate
+//                        results, and ends with a report
+//
+//   whistle-city [--data=data/city] [--duration-s=60] [--time-scale=1440] [--reporters=4]
+//                [--reports-per-day=4000] [--config=FILE] [--seed=N]
+//
+// One minute at the default scale is one day of the city. The data stays in --data; run again
+// and the city carries on where it stopped.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <queue>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "agents/client.h"
+#include "dispatcher/city_loader.h"
+#include "dispatcher/stats.h"
+#include "tools/describe.h"
+#include "tools/flags.h"
+#include "tools/process.h"
+#include "whistle/random.h"
+
+namespace {
+
+using namespace whistle;
+using Clock = std::chrono::steady_clock;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Polls until `path` contains `needle` or the child `pid` exits; false when it exited.
+bool WaitForText(const std::string& path, const std::string& needle, pid_t pid) {
+  for (int i = 0; i < 6000; ++i) {
+    if (ReadFile(path).find(needle) != std::string::npos) return true;
+    if (kill(pid, 0) != 0) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+struct Tally {
+  uint64_t submitted = 0, linked = 0, claimed = 0, resolved = 0, closed = 0, overdue = 0, feedback = 0;
+  std::map<int, uint64_t> escalated_to;
+  int64_t first_ms = 0, last_ms = 0;
+};
+
+void Count(Tally& t, const pb::Record& r) {
+  if (t.first_ms == 0) t.first_ms = r.at_ms();
+  t.last_ms = r.at_ms();
+  switch (r.body_case()) {
+    case pb::Record::kSubmitted: ++t.submitted; break;
+    case pb::Record::kReportLinked: t.linked += r.report_linked().link().event_id() == 0; break;
+    case pb::Record::kClaimed: ++t.claimed; break;
+    case pb::Record::kResolved: ++t.resolved; break;
+    case pb::Record::kClosed: ++t.closed; break;
+    case pb::Record::kMarkedOverdue: ++t.overdue; break;
+    case pb::Record::kFeedbackGiven: ++t.feedback; break;
+    case pb::Record::kEscalated: ++t.escalated_to[r.escalated().to_level()]; break;
+    default: break;
+  }
+}
+
+int Fail(const std::string& what) {
+  std::cerr << "whistle-city: " << what << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto flags = Flags::Parse(argc, argv);
+  if (!flags.ok()) return std::cerr << "whistle-city: " << flags.status().message() << "\n", 2;
+  std::string data = flags->TakeString("data", "data/city");
+  std::string config = flags->TakeString("config");
+  auto duration = flags->TakeDouble("duration-s", 60, 1, 86400);
+  auto scale = flags->TakeDouble("time-scale", 1440, 1, 1e6);
+  auto reporters = flags->TakeInt("reporters", 4, 1, 64);
+  auto per_day = flags->TakeDouble("reports-per-day", 4000, 1, 1e8);
+  auto seed = flags->TakeInt("seed", 1, 0, INT64_MAX);
+  for (const Status& s : {duration.status(), scale.status(), reporters.status(), per_day.status(),
+                          seed.status(), flags->CheckAllTaken()}) {
+    if (!s.ok()) return std::cerr << "whistle-city: " << s.message() << "\n", 2;
+  }
+  auto city = LoadCity(config);
+  if (!city.ok()) return Fail(city.status().ToString());
+  int offset = (*city)->settings().utc_offset_minutes();
+
+  std::string logs = data + "/logs";
+  std::filesystem::create_directories(logs);
+  std::string bin = SelfDirectory() + "/..";
+  std::string scale_flag = fmt::format("--time-scale={}", *scale);
+  std::vector<std::string> config_flag;
+  if (!config.empty()) config_flag.push_back("--config=" + config);
+
+  // The dispatcher.
+  std::string endpoints = data + "/endpoints";
+  std::filesystem::remove(endpoints);
+  std::vector<std::string> dargs = {bin + "/dispatcher/whistle-dispatcher", "--dev-no-auth",
+                                    "--data=" + data + "/store", "--front=tcp://127.0.0.1:*",
+                                    "--bus=tcp://127.0.0.1:*", "--endpoints-file=" + endpoints, scale_flag};
+  dargs.insert(dargs.end(), config_flag.begin(), config_flag.end());
+  pid_t dispatcher = Spawn(dargs, logs + "/dispatcher.log", /*merge_stderr=*/true);
+  if (!WaitForText(endpoints, "bus=", dispatcher)) return Fail("the dispatcher did not start: see " + logs + "/dispatcher.log");
+  std::string front, bus;
+  for (std::istringstream in(ReadFile(endpoints)); in;) {
+    std::string line;
+    std::getline(in, line);
+    if (line.rfind("front=", 0) == 0) front = line.substr(6);
+    if (line.rfind("bus=", 0) == 0) bus = line.substr(4);
+  }
+
+  // Where the log stands: this run's figures start after it.
+  zmq::context_t context;
+  Client client(context, front);
+  pb::Request tail;
+  tail.mutable_log()->set_after_seq(UINT64_MAX);
+  auto where = client.Call(tail);
+  if (!where.ok()) return Fail(where.status().ToString());
+  Subscriber subscriber(context, bus, front, where->log().last_seq());
+
+  // Agents first (they must be following the bus before reports arrive), then reporters.
+  std::vector<pid_t> agents, reporter_pids;
+  for (pb::Level level : kLadder) {
+    std::string name = std::string(LevelName(level));
+    std::vector<std::string> args = {bin + "/agents/whistle-agent", "--front=" + front, "--bus=" + bus,
+                                     "--all-departments", "--level=" + name, "--name=" + name + "-desks",
+                                     scale_flag, fmt::format("--duration-s={}", *duration + 3),
+                                     fmt::format("--seed={}", *seed + static_cast<int>(level))};
+    args.insert(args.end(), config_flag.begin(), config_flag.end());
+    agents.push_back(Spawn(args, logs + "/agent-" + name + ".log", true));
+    if (!WaitForText(logs + "/agent-" + name + ".log", " ready", agents.back())) {
+      return Fail("an agent did not start: see " + logs + "/agent-" + name + ".log");
+    }
+  }
+  double rate = *per_day / 86400.0 * *scale / static_cast<double>(*reporters);
+  for (int i = 0; i < *reporters; ++i) {
+    std::vector<std::string> args = {bin + "/agents/whistle-report", "--front=" + front,
+                                     fmt::format("--rate={}", rate), fmt::format("--duration-s={}", *duration),
+                                     fmt::format("--seed={}", *seed * 100 + i), fmt::format("--reporter=reporter-{}", i),
+                                     fmt::format("--latencies-out={}/latencies-{}", logs, i)};
+    args.insert(args.end(), config_flag.begin(), config_flag.end());
+    reporter_pids.push_back(Spawn(args, fmt::format("{}/reporter-{}.log", logs, i), true));
+  }
+  std::cout << fmt::format("whistle-city: {} ({} grids, {} departments), {} s of real time at x{} "
+                           "(one real second is {:.0f} city minutes); processes: dispatcher, {} agents, "
+                           "{} reporters; logs in {}\n",
+                           (*city)->config().name(), (*city)->grid_count(), (*city)->config().departments_size(),
+                           *duration, *scale, *scale / 60, agents.size(), reporter_pids.size(), logs);
+
+  // Watch the bus; play the citizens who rate resolved work.
+  Tally tally;
+  SplitMix64 rng(static_cast<uint64_t>(*seed) + 0xC171);
+  auto uniform = [&] { return rng.Uniform(); };
+  std::priority_queue<std::pair<Clock::time_point, uint64_t>, std::vector<std::pair<Clock::time_point, uint64_t>>,
+                      std::greater<>> ratings;
+  bool tty = isatty(1);
+  auto start = Clock::now();
+  auto end = start + std::chrono::milliseconds(static_cast<int64_t>(*duration * 1000));
+  auto next_line = start;
+  while (Clock::now() < end) {
+    auto next = subscriber.Next(std::chrono::milliseconds(100));
+    if (!next.ok()) return Fail(next.status().ToString());
+    if (next->has_value()) {
+      const pb::Record& r = **next;
+      Count(tally, r);
+      if (r.has_resolved() && uniform() < 0.7) {  // a citizen answers within a few city hours
+        auto delay = std::chrono::milliseconds(static_cast<int64_t>(uniform() * 4 * 3600 * 1000 / *scale));
+        ratings.push({Clock::now() + delay, r.event_id()});
+      }
+    }
+    while (!ratings.empty() && ratings.top().first <= Clock::now()) {
+      pb::Request f;
+      f.mutable_feedback()->set_event_id(ratings.top().second);
+      bool satisfied = uniform() < 0.85;
+      f.mutable_feedback()->set_satisfied(satisfied);
+      f.mutable_feedback()->set_score(satisfied ? 5 : 2);
+      ratings.pop();
+      (void)client.Call(f);  // refused when the event moved on: a citizen too late to matter
+    }
+    if (Clock::now() >= next_line) {
+      std::string line = fmt::format(
+          "  {:>4.0f} s  city time {}  reports {}  claimed {}  resolved {}  closed {}  escalated {}  overdue {}",
+          std::chrono::duration<double>(Clock::now() - start).count(),
+          tally.last_ms ? LocalTime(tally.last_ms, offset) : std::string("-"), tally.submitted + tally.linked,
+          tally.claimed, tally.resolved, tally.closed,
+          tally.escalated_to[pb::LEVEL_STREET] + tally.escalated_to[pb::LEVEL_COUNTY] + tally.escalated_to[pb::LEVEL_CITY],
+          tally.overdue);
+      std::cout << (tty ? "\r" + line : line + "\n") << std::flush;
+      next_line += tty ? std::chrono::seconds(1) : std::chrono::seconds(10);
+    }
+  }
+  if (tty) std::cout << "\n";
+
+  for (pid_t pid : reporter_pids) WaitFor(pid);
+  for (pid_t pid : agents) {
+    kill(pid, SIGTERM);
+    WaitFor(pid);
+  }
+
+  // The report.
+  std::vector<double> latencies;
+  for (int i = 0; i < *reporters; ++i) {
+    std::istringstream in(ReadFile(fmt::format("{}/latencies-{}", logs, i)));
+    for (double ms; in >> ms;) latencies.push_back(ms);
+  }
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double q) {
+    return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<size_t>(q * latencies.size()))];
+  };
+  std::cout << fmt::format("\nwhistle-city report: city time {} to {}\n", LocalTime(tally.first_ms, offset),
+                           LocalTime(tally.last_ms, offset));
+  std::cout << fmt::format("  reports {} -> new events {}, repeats linked to open events {}\n",
+                           tally.submitted + tally.linked, tally.submitted, tally.linked);
+  std::cout << fmt::format("  claimed {}, resolved {}, rated {}, closed {}\n", tally.claimed, tally.resolved,
+                           tally.feedback, tally.closed);
+  std::cout << fmt::format("  escalations: to street {}, to county {}, to city {}; overdue at city level {}\n",
+                           tally.escalated_to[pb::LEVEL_STREET], tally.escalated_to[pb::LEVEL_COUNTY],
+                           tally.escalated_to[pb::LEVEL_CITY], tally.overdue);
+  std::string month = MonthOf(tally.last_ms ? tally.last_ms : 0, offset);
+  std::cout << fmt::format("  rates for {} by level     响应率 response   解决率 resolution   满意率 satisfaction\n", month);
+  auto rate_text = [](bool has, double v) { return has ? fmt::format("{:6.1f}%", 100 * v) : std::string("     -"); };
+  for (pb::Level level : kLadder) {
+    pb::Request q;
+    q.mutable_stats()->set_level(level);
+    q.mutable_stats()->set_month(month);
+    auto r = client.Call(q);
+    if (!r.ok() || r->code() != pb::STATUS_OK) continue;
+    const pb::Rates& rates = r->stats().rates();
+    std::cout << fmt::format("    {:<10}                {}          {}            {}\n", LevelName(level),
+                             rate_text(rates.has_response_rate(), rates.response_rate()),
+                             rate_text(rates.has_resolution_rate(), rates.resolution_rate()),
+                             rate_text(rates.has_satisfaction_rate(), rates.satisfaction_rate()));
+  }
+  std::cout << fmt::format("  ack latency of {} reports: p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, max {:.2f} ms\n",
+                           latencies.size(), pct(0.5), pct(0.99), pct(0.999), latencies.empty() ? 0.0 : latencies.back());
+  kill(dispatcher, SIGTERM);
+  int status = WaitFor(dispatcher);
+  std::cout << fmt::format("  data in {} (run again to carry on); dispatcher exited {}\n", data, status);
+  return status == 0 ? 0 : 1;
+}

@@ -1,0 +1,20 @@
+// Child processes for the orchestrating tools and the integration tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace whistle {
+
+// Starts `args` (args[0] the binary's path) with stdout (and stderr, when `merge_stderr`)
+// written to `stdout_path` ("" keeps the parent's). Returns the pid; throws on fork failure.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path,
+            bool merge_stderr = false);
+// Waits for `pid`: its exit status, or 128 + the signal that ended it.
+int WaitFor(pid_t pid);
+// The directory holding the running executable (from /proc/self/exe).
+std::string SelfDirectory();
+
+}  // namespace whistle
