@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's two set-up commands (README.md), for a fresh Debian 12 machine, run as root:
 #
-#   bash deploy/bootstrap.sh run [whistle-sim flags]   install, build, run the main job
+#   bash deploy/bootstrap.sh run [whistle-city flags]  install, build, run the main job
 #   bash deploy/bootstrap.sh test                      install, build, run the whole test suite
 #
 # `test` builds twice: an optimised build with warnings as errors, and a debug build with
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: bash deploy/bootstrap.sh run [whistle-sim flags] | test" >&2; exit 2; }
+usage() { echo "usage: bash deploy/bootstrap.sh run [whistle-city flags] | test" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 what=$1; shift
 
@@ -25,7 +25,7 @@ configure_and_build() {  # dir, cmake args...
 case "$what" in
   run)
     configure_and_build build/release -DCMAKE_BUILD_TYPE=Release
-    exec ./build/release/tools/whistle-sim "$@"
+    exec ./build/release/tools/whistle-city "$@"
     ;;
   test)
     [ $# -eq 0 ] || usage

@@ -1,8 +1,12 @@
 // whistle-dispatcher: the engine on ZeroMQ.
 //
-//   whistle-dispatcher --dev-no-auth [--data=DIR] [--config=FILE] [--front=ENDPOINT]
-//                      [--bus=ENDPOINT] [--endpoints-file=PATH] [--time-scale=F]
-//                      [--max-batch=N] [--busy-threshold=N]
+//   whistle-dispatcher [--daemon-config=FILE] --dev-no-auth [--data=DIR] [--config=FILE]
+//                      [--front=ENDPOINT] [--bus=ENDPOINT] [--endpoints-file=PATH]
+//                      [--time-scale=F] [--max-request-bytes=N] [--max-batch=N]
+//                      [--busy-window=N]
+//
+// --daemon-config reads a whistle.pb.DispatcherConfig in text format (proto/whistle/daemon.proto;
+// deploy/whistle-dispatcher.textproto documents every option); flags override it.
 //
 // --endpoints-file writes the bound endpoints ("front=...\nbus=...\n") once both are bound, so a
 // caller can bind port 0 (tcp://127.0.0.1:*) and read the ports back. --time-scale runs simulated
@@ -13,6 +17,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include <google/protobuf/text_format.h>
 
 #include <fmt/format.h>
 
@@ -23,13 +30,15 @@
 #include "dispatcher/server.h"
 #include "storage/store.h"
 #include "tools/flags.h"
+#include "whistle/daemon.pb.h"
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: whistle-dispatcher --dev-no-auth [--data=DIR] [--config=FILE] [--front=ENDPOINT]\n"
-    "                          [--bus=ENDPOINT] [--endpoints-file=PATH] [--time-scale=F]\n"
-    "                          [--max-batch=N] [--busy-threshold=N]\n";
+    "usage: whistle-dispatcher [--daemon-config=FILE] --dev-no-auth [--data=DIR] [--config=FILE]\n"
+    "                          [--front=ENDPOINT] [--bus=ENDPOINT] [--endpoints-file=PATH]\n"
+    "                          [--time-scale=F] [--max-request-bytes=N] [--max-batch=N]\n"
+    "                          [--busy-window=N]\n";
 
 whistle::Server* g_server = nullptr;
 
@@ -42,36 +51,76 @@ int Fail(const whistle::Status& s) {
   return 1;
 }
 
+using namespace whistle;
+
+// The daemon's options: the file (when given), then flags of the same names on top.
+Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
+  pb::DispatcherConfig c;
+  c.set_data_dir("data/dispatcher");
+  c.set_front_endpoint("tcp://127.0.0.1:5570");
+  c.set_bus_endpoint("tcp://127.0.0.1:5571");
+  if (std::string file = flags.TakeString("daemon-config"); !file.empty()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return BadRequest(fmt::format("cannot read daemon config '{}'", file));
+    pb::DispatcherConfig from_file;
+    if (!google::protobuf::TextFormat::ParseFromString(text.str(), &from_file)) {
+      return BadRequest(fmt::format("daemon config '{}' is not a whistle.pb.DispatcherConfig in text "
+                                    "format (the parser's complaint is on stderr)", file));
+    }
+    c.MergeFrom(from_file);
+  }
+  if (flags.Has("data")) c.set_data_dir(flags.TakeString("data"));
+  if (flags.Has("config")) c.set_city_config(flags.TakeString("config"));
+  if (flags.Has("front")) c.set_front_endpoint(flags.TakeString("front"));
+  if (flags.Has("bus")) c.set_bus_endpoint(flags.TakeString("bus"));
+  if (flags.Has("endpoints-file")) c.set_endpoints_file(flags.TakeString("endpoints-file"));
+  auto scale = flags.TakeDouble("time-scale", c.time_scale() == 0 ? 1 : c.time_scale(), 1e-3, 1e6);
+  auto bytes = flags.TakeInt("max-request-bytes", c.max_request_bytes() ? c.max_request_bytes() : 65536, 256, 1 << 20);
+  auto batch = flags.TakeInt("max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
+  auto busy = flags.TakeInt("busy-window", c.busy_window() ? c.busy_window() : 4096, 0, 1 << 24);
+  auto dev = flags.TakeBool("dev-no-auth");
+  for (const Status& s : {scale.status(), bytes.status(), batch.status(), busy.status(), dev.status(),
+                          flags.CheckAllTaken()}) {
+    if (!s.ok()) return s;
+  }
+  c.set_time_scale(*scale);
+  c.set_max_request_bytes(static_cast<uint32_t>(*bytes));
+  c.set_max_batch(static_cast<uint32_t>(*batch));
+  c.set_busy_window(static_cast<uint32_t>(*busy));
+  if (*dev) c.set_dev_no_auth(true);
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace whistle;
   auto flags = Flags::Parse(argc, argv);
   if (!flags.ok()) return std::cerr << "whistle-dispatcher: " << flags.status().message() << "\n" << kUsage, 2;
-  ServerOptions options;
-  std::string data = flags->TakeString("data", "data/dispatcher");
-  std::string config_path = flags->TakeString("config");
-  options.front_endpoint = flags->TakeString("front", options.front_endpoint);
-  options.bus_endpoint = flags->TakeString("bus", options.bus_endpoint);
-  std::string endpoints_file = flags->TakeString("endpoints-file");
-  auto scale = flags->TakeDouble("time-scale", 1, 1e-3, 1e6);
-  auto max_batch = flags->TakeInt("max-batch", static_cast<int64_t>(options.max_batch), 1, 1 << 20);
-  auto busy = flags->TakeInt("busy-threshold", static_cast<int64_t>(options.busy_threshold), 0, 1 << 24);
-  auto dev = flags->TakeBool("dev-no-auth");
-  for (const Status& s : {scale.status(), max_batch.status(), busy.status(), dev.status(), flags->CheckAllTaken()}) {
-    if (!s.ok()) return std::cerr << "whistle-dispatcher: " << s.message() << "\n" << kUsage, 2;
-  }
-  if (!*dev) {
+  auto options_or = ReadOptions(*flags);
+  if (!options_or.ok()) return std::cerr << "whistle-dispatcher: " << options_or.status().message() << "\n" << kUsage, 2;
+  const pb::DispatcherConfig& cfg = *options_or;
+  if (!cfg.dev_no_auth()) {
     // Fail closed: CURVE keys and the ZAP handler are the Security issue's; until then nobody
     // runs a dispatcher without saying out loud that it accepts anyone.
     std::cerr << "whistle-dispatcher: authentication is not built yet; start with --dev-no-auth "
-                 "only on a trusted machine\n";
+                 "(or dev_no_auth: true) only on a trusted machine\n";
     return 2;
   }
+  ServerOptions options;
+  options.front_endpoint = cfg.front_endpoint();
+  options.bus_endpoint = cfg.bus_endpoint();
+  options.max_request_bytes = cfg.max_request_bytes();
+  options.max_batch = cfg.max_batch();
+  options.busy_window = cfg.busy_window();
   std::cerr << "whistle-dispatcher: WARNING: --dev-no-auth: every client is trusted as '"
             << options.dev_principal << "'\n";
-  options.max_batch = static_cast<size_t>(*max_batch);
-  options.busy_threshold = static_cast<size_t>(*busy);
+  const std::string& data = cfg.data_dir();
+  const std::string& config_path = cfg.city_config();
+  const std::string& endpoints_file = cfg.endpoints_file();
+  const double time_scale = cfg.time_scale();
 
   auto city = LoadCity(config_path);
   if (!city.ok()) return Fail(city.status());
@@ -82,7 +131,7 @@ int main(int argc, char** argv) {
   SystemClock wall;
   // Scaled time carries on from the newest record, so a resumed demonstration never goes back.
   int64_t start_ms = wall.NowMs();
-  if (*scale != 1) {
+  if (time_scale != 1) {
     auto last = (*store)->NewCursor(storage::Cf::kLog);
     last->SeekToLast();
     pb::Record record;
@@ -90,8 +139,8 @@ int main(int argc, char** argv) {
       start_ms = std::max(start_ms, record.at_ms());
     }
   }
-  ScaledClock scaled(wall, start_ms, *scale);
-  const Clock& clock = *scale == 1 ? static_cast<const Clock&>(wall) : scaled;
+  ScaledClock scaled(wall, start_ms, time_scale);
+  const Clock& clock = time_scale == 1 ? static_cast<const Clock&>(wall) : scaled;
   auto engine = Engine::Open(**store, *city, clock);
   if (!engine.ok()) return Fail(engine.status());
 

@@ -81,7 +81,7 @@ void Server::Turn() {
 
   std::vector<Pending> batch;
   size_t drained = 0;
-  while (drained < options_.busy_threshold + options_.max_batch) {
+  while (drained < options_.busy_window + options_.max_batch) {
     std::vector<zmq::message_t> frames;
     zmq::message_t frame;
     if (!front_.recv(frame, zmq::recv_flags::dontwait)) break;

@@ -7,8 +7,10 @@
 // Each turn of the loop: wait for requests or the next timer; drain what is waiting (bounded);
 // apply it as ONE engine batch (one synced write); send the replies; publish the records.
 // Bad frames (not a Request, too large) are answered BAD_REQUEST / TOO_LARGE at once and never
-// reach the engine. Past `busy_threshold` requests in one drain, further Submits are answered BUSY;
-// claims, progress, resolves and timers are never shed.
+// reach the engine. Overload: a turn takes at most `max_batch` requests into its batch; when more
+// are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at
+// once (the client retries with the same request id) and keeps the rest in the batch: claims,
+// progress, resolves and timers are never shed, and nothing is dropped silently.
 //
 // Topics: "all" (every record), "d/<department>" (records of events the department is offered,
 // leads or assists), "e/<event id>". A subscriber that sees a gap in sequence numbers, or starts
@@ -34,7 +36,7 @@ struct ServerOptions {
   std::string bus_endpoint = "tcp://127.0.0.1:5571";
   size_t max_request_bytes = 64 * 1024;  // larger requests get TOO_LARGE
   size_t max_batch = 512;                // requests applied in one batch
-  size_t busy_threshold = 4096;          // requests drained in one turn before Submits get BUSY
+  size_t busy_window = 4096;             // requests read past a full batch; their Submits get BUSY
   // Without authentication (the Security issue), every request acts as this principal.
   std::string dev_principal = "dev";
 };

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -237,6 +238,76 @@ TEST_CASE("SIGTERM finishes, exits 0, and a restart serves what was stored") {
   pb::Request get;
   get.mutable_get()->set_event_id(1);
   CHECK(CallOk(client, get).event().event().grid() == testing::kGrid2);
+}
+
+TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags overriding it") {
+  DispatcherProcess dispatcher(testing::TestCityConfig(),
+                               {"--daemon-config=" + std::string(WHISTLE_SOURCE_DIR) +
+                                "/deploy/whistle-dispatcher.textproto"});
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  CHECK(CallOk(client, SubmitRequest(testing::kGrid3)).event().event().grid() == testing::kGrid3);
+}
+
+TEST_CASE("a burst of submits past the busy threshold is answered BUSY, never dropped; claims are never shed") {
+  pb::CityConfig city = testing::TestCityConfig();
+  city.mutable_settings()->set_duplicate_window_seconds(0);
+  DispatcherProcess dispatcher(city, {"--max-batch=4", "--busy-window=1000"});
+  zmq::context_t context;
+  zmq::socket_t s(context, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(dispatcher.front());
+  constexpr int kBurst = 400;
+  for (int i = 0; i < kBurst; ++i) {
+    pb::Request r = SubmitRequest(testing::kGrid1, fmt::format("burst-{}", i));
+    r.set_correlation_id(i + 1);
+    s.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
+  }
+  std::map<int, int> codes;
+  std::set<uint64_t> answered;
+  while (answered.size() < kBurst) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, 10s);
+    REQUIRE((item.revents & ZMQ_POLLIN));  // every request is answered
+    zmq::message_t m;
+    (void)s.recv(m, zmq::recv_flags::none);
+    pb::Response r;
+    REQUIRE(r.ParseFromArray(m.data(), static_cast<int>(m.size())));
+    CHECK(answered.insert(r.correlation_id()).second);
+    ++codes[r.code()];
+  }
+  CHECK(codes[pb::STATUS_OK] + codes[pb::STATUS_BUSY] == kBurst);
+  CHECK(codes[pb::STATUS_OK] > 0);
+  CHECK(codes[pb::STATUS_BUSY] > 0);
+
+  // Exactly the acknowledged submits exist; then a burst of claims is applied in full.
+  Client client(context, dispatcher.front());
+  int events = codes[pb::STATUS_OK];
+  for (int id = 1; id <= events; ++id) {
+    pb::Request claim;
+    claim.set_correlation_id(100000 + id);
+    claim.mutable_claim()->set_event_id(id);
+    claim.mutable_claim()->set_department("c1-committee");
+    s.send(zmq::buffer(claim.SerializeAsString()), zmq::send_flags::none);
+  }
+  int claimed = 0;
+  for (int i = 0; i < events; ++i) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, 10s);
+    REQUIRE((item.revents & ZMQ_POLLIN));
+    zmq::message_t m;
+    (void)s.recv(m, zmq::recv_flags::none);
+    pb::Response r;
+    REQUIRE(r.ParseFromArray(m.data(), static_cast<int>(m.size())));
+    CHECK(r.code() != pb::STATUS_BUSY);
+    claimed += r.code() == pb::STATUS_OK;
+  }
+  CHECK(claimed == events);
+  pb::Request get;
+  get.mutable_get()->set_event_id(events + 1);
+  auto beyond = client.Call(get);
+  REQUIRE(beyond.ok());
+  CHECK(beyond->code() == pb::STATUS_NOT_FOUND);  // nothing BUSY was applied
 }
 
 }  // namespace
