@@ -19,6 +19,7 @@ Agent::Agent(zmq::context_t& context, const std::string& front, const std::strin
 double Agent::Uniform() { return rng_.Uniform(); }
 
 std::chrono::steady_clock::time_point Agent::After(int64_t simulated_ms) const {
+  if (behaviour_.eager) return std::chrono::steady_clock::now();
   auto real = std::chrono::microseconds(static_cast<int64_t>(
       static_cast<double>(std::max<int64_t>(simulated_ms, 0)) * 1000 / behaviour_.time_scale));
   return std::chrono::steady_clock::now() + real;

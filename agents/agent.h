@@ -31,6 +31,7 @@ struct AgentBehaviour {
   double whistle_share = 0.03;    // claims escalated by the holder (never at city level)
   double unresolved_share = 0.05; // claims left to reach the resolve deadline
   bool claim_only = false;        // claim at once and do nothing more (claim races)
+  bool eager = false;             // act at once: claim, report progress and resolve without delay
   double time_scale = 1;          // dispatcher time runs this many times faster than real time
   uint64_t seed = 1;
 };

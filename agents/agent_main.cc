@@ -4,7 +4,9 @@
 //                 [--level=community|street|county|city] [--config=FILE])
 //                 [--name=NAME] [--duration-s=60] [--time-scale=1] [--seed=N]
 //                 [--lapse-share=0.1] [--return-share=0.03] [--whistle-share=0.03]
-//                 [--unresolved-share=0.05] [--claim-only] [--until-claims=N]
+//                 [--unresolved-share=0.05] [--claim-only] [--eager] [--until-claims=N]
+//
+// --eager acts at once (claim, progress, resolve without waiting); the shares still apply.
 //
 // Prints one line of counts when it ends (after --duration-s, or once --until-claims claims
 // were decided, won or lost).
@@ -40,9 +42,10 @@ int main(int argc, char** argv) {
   auto whistle = flags->TakeDouble("whistle-share", b.whistle_share, 0, 1);
   auto unresolved = flags->TakeDouble("unresolved-share", b.unresolved_share, 0, 1);
   auto claim_only = flags->TakeBool("claim-only");
+  auto eager = flags->TakeBool("eager");
   auto until_claims = flags->TakeInt("until-claims", 0, 0, INT64_MAX);
   for (const Status& s : {all.status(), duration.status(), scale.status(), seed.status(), lapse.status(),
-                          ret.status(), whistle.status(), unresolved.status(), claim_only.status(),
+                          ret.status(), whistle.status(), unresolved.status(), claim_only.status(), eager.status(),
                           until_claims.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return usage(s.message());
   }
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
   b.whistle_share = *whistle;
   b.unresolved_share = *unresolved;
   b.claim_only = *claim_only;
+  b.eager = *eager;
 
   std::set<std::string> departments;
   for (size_t start = 0; start < list.size();) {

@@ -154,6 +154,11 @@ void Server::Publish() {
           n.add_departments(std::string(d));
           topics.push_back(fmt::format("d/{}", d));
         }
+        if (engine_.city().FindRegion((*e)->grid()) != nullptr) {
+          for (const pb::Region* r : engine_.city().Ancestry((*e)->grid())) {
+            topics.push_back(fmt::format("r/{}", r->code()));
+          }
+        }
       }
     }
     std::string bytes = n.SerializeAsString();

@@ -13,7 +13,8 @@
 // progress, resolves and timers are never shed, and nothing is dropped silently.
 //
 // Topics: "all" (every record), "d/<department>" (records of events the department is offered,
-// leads or assists), "e/<event id>". A subscriber that sees a gap in sequence numbers, or starts
+// leads or assists), "r/<region code>" (events in the region: grid, community, street, county,
+// city), "e/<event id>". A subscriber that sees a gap in sequence numbers, or starts
 // late, reads what it missed through the front door (LogQuery).
 //
 // Threading: Run() on one thread; Stop() from any thread or a signal handler.

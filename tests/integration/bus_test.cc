@@ -240,6 +240,35 @@ TEST_CASE("SIGTERM finishes, exits 0, and a restart serves what was stored") {
   CHECK(CallOk(client, get).event().event().grid() == testing::kGrid2);
 }
 
+TEST_CASE("a region's topic carries only the events inside it") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  zmq::socket_t sub(context, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::subscribe, std::string("r/") + testing::kCommunity2);
+  sub.connect(dispatcher.bus());
+  Client client(context, dispatcher.front());
+  // A slow joiner misses what is published before its subscription reaches the publisher:
+  // publish until the first matching notification arrives.
+  uint64_t inside = 0;
+  for (int i = 0; inside == 0 && i < 100; ++i) {
+    CallOk(client, SubmitRequest(testing::kGrid1, fmt::format("outside-{}", i)));
+    uint64_t id = CallOk(client, SubmitRequest(testing::kGrid3, fmt::format("inside-{}", i))).event().event().id();
+    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, 100ms);
+    while (item.revents & ZMQ_POLLIN) {
+      zmq::message_t topic, body;
+      (void)sub.recv(topic, zmq::recv_flags::none);
+      (void)sub.recv(body, zmq::recv_flags::none);
+      pb::Notification n;
+      REQUIRE(n.ParseFromArray(body.data(), static_cast<int>(body.size())));
+      CHECK(n.grid() == testing::kGrid3);
+      inside = id;
+      zmq::poll(&item, 1, 0ms);
+    }
+  }
+  CHECK(inside != 0);
+}
+
 TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags overriding it") {
   DispatcherProcess dispatcher(testing::TestCityConfig(),
                                {"--daemon-config=" + std::string(WHISTLE_SOURCE_DIR) +

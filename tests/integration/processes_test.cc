@@ -45,6 +45,56 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+TEST_CASE("a report sent by whistle-report is claimed by the right department's whistle-agent, resolved, rated and closed") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  Subscriber subscriber(context, dispatcher.bus(), dispatcher.front());
+  testing::TempDir dir;
+  pid_t agent = Spawn({Binary("agents/whistle-agent"), "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(),
+                       "--departments=c1-committee,c1-water-unit", "--eager", "--lapse-share=0",
+                       "--return-share=0", "--whistle-share=0", "--unresolved-share=0", "--duration-s=60",
+                       "--name=community-desk"},
+                      dir.Sub("agent.out"));
+  while (ReadFile(dir.Sub("agent.out")).find(" ready") == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_t report = Spawn({Binary("agents/whistle-report"), "--front=" + dispatcher.front(), "--category=water",
+                        "--grid=" + std::string(testing::kGrid1), "--description=pipe burst"},
+                       dir.Sub("report.out"));
+  REQUIRE(WaitFor(report) == 0);
+  CHECK(ReadFile(dir.Sub("report.out")).find("event 1 ") == 0);
+
+  std::vector<pb::Record> seen;
+  Client client(context, dispatcher.front());
+  while (seen.empty() || !seen.back().has_closed()) {
+    auto next = subscriber.Next(std::chrono::seconds(10));
+    REQUIRE(next.ok());
+    REQUIRE(next->has_value());
+    CHECK((*next)->seq() == seen.size() + 1);  // every notification, in order
+    seen.push_back(**next);
+    if (seen.back().has_resolved()) {  // the citizen rates the result
+      pb::Request f;
+      f.mutable_feedback()->set_event_id(1);
+      f.mutable_feedback()->set_satisfied(true);
+      f.mutable_feedback()->set_score(5);
+      auto answer = client.Call(f);
+      REQUIRE(answer.ok());
+      REQUIRE(answer->code() == pb::STATUS_OK);
+    }
+  }
+  kill(agent, SIGTERM);
+  WaitFor(agent);
+  std::vector<pb::Record::BodyCase> bodies;
+  for (const auto& r : seen) bodies.push_back(r.body_case());
+  CHECK(bodies == std::vector<pb::Record::BodyCase>{
+                      pb::Record::kSubmitted, pb::Record::kDispatched, pb::Record::kClaimed,
+                      pb::Record::kProgressed, pb::Record::kResolved, pb::Record::kFeedbackGiven,
+                      pb::Record::kClosed});
+  const std::string& claimant = seen[2].claimed().department();
+  CHECK((claimant == "c1-committee" || claimant == "c1-water-unit"));
+  CHECK(seen[2].claimed().agent() == "community-desk");
+}
+
 TEST_CASE("16 agents in separate processes race for 1,000 events: exactly one winner each") {
   DispatcherProcess dispatcher(NoDuplicates());
   zmq::context_t context;
