@@ -12,6 +12,7 @@
 // One minute at the default scale is one day of the city. The data stays in --data; run again
 // and the city carries on where it stopped.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,7 +50,8 @@ std::string ReadFile(const std::string& path) {
 bool WaitForText(const std::string& path, const std::string& needle, pid_t pid) {
   for (int i = 0; i < 6000; ++i) {
     if (ReadFile(path).find(needle) != std::string::npos) return true;
-    if (kill(pid, 0) != 0) return false;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return false;  // it exited (and is reaped)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
