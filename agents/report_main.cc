@@ -16,6 +16,7 @@
 
 #include "agents/client.h"
 #include "dispatcher/city_loader.h"
+#include "tools/describe.h"
 #include "tools/flags.h"
 #include "whistle/random.h"
 
@@ -104,12 +105,10 @@ int main(int argc, char** argv) {
     for (double ms : latencies_ms) out << ms << "\n";
   }
   std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto at = [&](double q) {
-    return latencies_ms.empty() ? 0.0 : latencies_ms[std::min(latencies_ms.size() - 1, static_cast<size_t>(q * latencies_ms.size()))];
-  };
   std::cout << fmt::format("reporter {}: sent {} acknowledged {} refused {} unanswered {}; ack latency ms "
                            "p50 {:.2f} p99 {:.2f} p99.9 {:.2f} max {:.2f}\n",
                            reporter, latencies_ms.size(), latencies_ms.size() - refused - failed, refused,
-                           failed, at(0.5), at(0.99), at(0.999), latencies_ms.empty() ? 0.0 : latencies_ms.back());
+                           failed, Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
+                           Percentile(latencies_ms, 0.999), Percentile(latencies_ms, 1));
   return failed == 0 ? 0 : 3;
 }

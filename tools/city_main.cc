@@ -39,17 +39,10 @@ namespace {
 using namespace whistle;
 using Clock = std::chrono::steady_clock;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Polls until `path` contains `needle` or the child `pid` exits; false when it exited.
 bool WaitForText(const std::string& path, const std::string& needle, pid_t pid) {
   for (int i = 0; i < 6000; ++i) {
-    if (ReadFile(path).find(needle) != std::string::npos) return true;
+    if (ReadWholeFile(path).find(needle) != std::string::npos) return true;
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) return false;  // it exited (and is reaped)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -121,12 +114,7 @@ int main(int argc, char** argv) {
   pid_t dispatcher = Spawn(dargs, logs + "/dispatcher.log", /*merge_stderr=*/true);
   if (!WaitForText(endpoints, "bus=", dispatcher)) return Fail("the dispatcher did not start: see " + logs + "/dispatcher.log");
   std::string front, bus;
-  for (std::istringstream in(ReadFile(endpoints)); in;) {
-    std::string line;
-    std::getline(in, line);
-    if (line.rfind("front=", 0) == 0) front = line.substr(6);
-    if (line.rfind("bus=", 0) == 0) bus = line.substr(4);
-  }
+  ReadEndpoints(endpoints, &front, &bus);
 
   // Where the log stands: this run's figures start after it.
   zmq::context_t context;
@@ -219,13 +207,10 @@ int main(int argc, char** argv) {
   // The report.
   std::vector<double> latencies;
   for (int i = 0; i < *reporters; ++i) {
-    std::istringstream in(ReadFile(fmt::format("{}/latencies-{}", logs, i)));
+    std::istringstream in(ReadWholeFile(fmt::format("{}/latencies-{}", logs, i)));
     for (double ms; in >> ms;) latencies.push_back(ms);
   }
   std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double q) {
-    return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<size_t>(q * latencies.size()))];
-  };
   std::cout << fmt::format("\nwhistle-city report: city time {} to {}\n", LocalTime(tally.first_ms, offset),
                            LocalTime(tally.last_ms, offset));
   std::cout << fmt::format("  reports {} -> new events {}, repeats linked to open events {}\n",
@@ -236,22 +221,18 @@ int main(int argc, char** argv) {
                            tally.escalated_to[pb::LEVEL_STREET], tally.escalated_to[pb::LEVEL_COUNTY],
                            tally.escalated_to[pb::LEVEL_CITY], tally.overdue);
   std::string month = MonthOf(tally.last_ms ? tally.last_ms : 0, offset);
-  std::cout << fmt::format("  rates for {} by level     响应率 response   解决率 resolution   满意率 satisfaction\n", month);
-  auto rate_text = [](bool has, double v) { return has ? fmt::format("{:6.1f}%", 100 * v) : std::string("     -"); };
+  std::cout << RatesHeader(month);
   for (pb::Level level : kLadder) {
     pb::Request q;
     q.mutable_stats()->set_level(level);
     q.mutable_stats()->set_month(month);
     auto r = client.Call(q);
     if (!r.ok() || r->code() != pb::STATUS_OK) continue;
-    const pb::Rates& rates = r->stats().rates();
-    std::cout << fmt::format("    {:<10}                {}          {}            {}\n", LevelName(level),
-                             rate_text(rates.has_response_rate(), rates.response_rate()),
-                             rate_text(rates.has_resolution_rate(), rates.resolution_rate()),
-                             rate_text(rates.has_satisfaction_rate(), rates.satisfaction_rate()));
+    std::cout << RatesRow(level, r->stats().rates());
   }
   std::cout << fmt::format("  ack latency of {} reports: p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, max {:.2f} ms\n",
-                           latencies.size(), pct(0.5), pct(0.99), pct(0.999), latencies.empty() ? 0.0 : latencies.back());
+                           latencies.size(), Percentile(latencies, 0.5), Percentile(latencies, 0.99),
+                           Percentile(latencies, 0.999), Percentile(latencies, 1));
   kill(dispatcher, SIGTERM);
   int status = WaitFor(dispatcher);
   std::cout << fmt::format("  data in {} (run again to carry on); dispatcher exited {}\n", data, status);

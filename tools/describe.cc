@@ -1,5 +1,6 @@
 #include "tools/describe.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -119,6 +120,23 @@ std::string DescribeRecord(const City& city, const pb::Record& r) {
 
 std::string DescribeRecord(const City* city, int32_t utc_offset_minutes, const pb::Record& r) {
   return fmt::format("{}  {}", LocalTime(r.at_ms(), utc_offset_minutes), Body(city, r));
+}
+
+double Percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0.0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())))];
+}
+
+std::string RatesHeader(std::string_view month) {
+  return fmt::format("  rates for {} by level     响应率 response   解决率 resolution   满意率 satisfaction\n", month);
+}
+
+std::string RatesRow(pb::Level level, const pb::Rates& r) {
+  auto pct = [](bool has, double v) { return has ? fmt::format("{:6.1f}%", 100 * v) : std::string("     -"); };
+  return fmt::format("    {:<10}                {}          {}            {}\n", LevelName(level),
+                     pct(r.has_response_rate(), r.response_rate()),
+                     pct(r.has_resolution_rate(), r.resolution_rate()),
+                     pct(r.has_satisfaction_rate(), r.satisfaction_rate()));
 }
 
 }  // namespace whistle

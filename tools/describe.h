@@ -5,9 +5,12 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "dispatcher/city.h"
 #include "whistle/event.pb.h"
+#include "whistle/wire.pb.h"
 
 namespace whistle {
 
@@ -22,6 +25,13 @@ std::string DepartmentLabels(const City* city,
                              const google::protobuf::RepeatedPtrField<std::string>& ids);
 // A category's name with its code: "供排水 (water)"; the code alone when unknown or no city.
 std::string CategoryLabel(const City* city, const std::string& code);
+// The q-quantile (0..1) of an ascending `sorted` series; 0 when it is empty.
+double Percentile(const std::vector<double>& sorted, double q);
+// "  rates for 2026-11 by level     响应率 ..." and one row per level: the three rates as
+// percentages, "-" where a rate has nothing to count yet.
+std::string RatesHeader(std::string_view month);
+std::string RatesRow(pb::Level level, const pb::Rates& rates);
+
 // One line for a record: "2026-11-23 09:42  escalated community -> street (claim deadline
 // missed)", in the city's local time.
 std::string DescribeRecord(const City& city, const pb::Record& record);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace whistle {
@@ -36,6 +38,22 @@ int WaitFor(pid_t pid) {
     if (errno != EINTR) return -1;
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool ReadEndpoints(const std::string& path, std::string* front, std::string* bus) {
+  std::istringstream in(ReadWholeFile(path));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("front=", 0) == 0) *front = line.substr(6);
+    if (line.rfind("bus=", 0) == 0) *bus = line.substr(4);
+  }
+  return !front->empty() && !bus->empty();
 }
 
 std::string SelfDirectory() {

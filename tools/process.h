@@ -14,6 +14,12 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path
             bool merge_stderr = false);
 // Waits for `pid`: its exit status, or 128 + the signal that ended it.
 int WaitFor(pid_t pid);
+// The whole file, or "" when it cannot be read (a child's output that is not there yet).
+std::string ReadWholeFile(const std::string& path);
+// The endpoints whistle-dispatcher --endpoints-file wrote ("front=..." and "bus=..." lines).
+// false until both are there.
+bool ReadEndpoints(const std::string& path, std::string* front, std::string* bus);
+
 // The directory holding the running executable (from /proc/self/exe).
 std::string SelfDirectory();
 

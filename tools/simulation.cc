@@ -249,22 +249,17 @@ std::string FormatReport(const SimulationReport& report, const Engine& engine) {
 
   std::string month = MonthOf(report.end_ms - 1, offset);
   out += '\n';
-  Line(out, "  rates for {} by level     响应率 response   解决率 resolution   满意率 satisfaction", month);
-  auto pct = [](bool has, double v) { return has ? fmt::format("{:6.1f}%", 100 * v) : std::string("     -"); };
+  out += RatesHeader(month);
   for (pb::Level level : kLadder) {
     const pb::StatCounters* c = engine.state().Counters(month, LevelScope(level));
-    pb::Rates r = c ? RatesOf(*c) : pb::Rates();
-    Line(out, "    {:<10}                {}          {}            {}", LevelName(level),
-         pct(r.has_response_rate(), r.response_rate()), pct(r.has_resolution_rate(), r.resolution_rate()),
-         pct(r.has_satisfaction_rate(), r.satisfaction_rate()));
+    out += RatesRow(level, c ? RatesOf(*c) : pb::Rates());
   }
 
   std::vector<double> ms = report.batch_ms;
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))]; };
   out += '\n';
   Line(out, "  {:.2f} s of wall time; batch (decide, apply, fsync) p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms",
-       report.wall_seconds, at(0.5), at(0.99), ms.empty() ? 0.0 : ms.back());
+       report.wall_seconds, Percentile(ms, 0.5), Percentile(ms, 0.99), Percentile(ms, 1));
 
   for (uint64_t id : report.sample_events) {
     out += '\n';

@@ -90,13 +90,19 @@ TEST_CASE("the duplicate index is rebuilt on start: a repeat report after a rest
   CHECK(again.event().event().id() == id);
 }
 
-TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything until reopened") {
+// A store directory, a file system that fails on demand, the test city and a manual clock.
+struct FaultyDisk {
   testing::TempDir dir;
-  auto fs = std::make_shared<storage::FaultInjectionFs>(rocksdb::FileSystem::Default());
-  auto env = rocksdb::NewCompositeEnv(fs);
-  auto city = City::Build(testing::TestCityConfig());
-  REQUIRE(city.ok());
-  ManualClock clock(testing::kStartMs);
+  std::shared_ptr<storage::FaultInjectionFs> fs =
+      std::make_shared<storage::FaultInjectionFs>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  std::shared_ptr<const City> city = City::Build(testing::TestCityConfig()).value();
+  ManualClock clock{testing::kStartMs};
+};
+
+TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything until reopened") {
+  FaultyDisk disk;
+  auto& [dir, fs, env, city, clock] = disk;
 
   auto submit = [](Engine& engine, const std::string& grid) {
     Command c{testing::TestActor(), {}};
@@ -108,7 +114,7 @@ TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything 
   {
     auto store = storage::Store::Open(dir.Sub("db"), {.env = env.get()});
     REQUIRE(store.ok());
-    auto engine = Engine::Open(**store, *city, clock);
+    auto engine = Engine::Open(**store, city, clock);
     REQUIRE(engine.ok());
     REQUIRE(submit(**engine, testing::kGrid1).code() == pb::STATUS_OK);
 
@@ -124,7 +130,7 @@ TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything 
   }
   auto store = storage::Store::Open(dir.Sub("db"));
   REQUIRE(store.ok());
-  auto engine = Engine::Open(**store, *city, clock);
+  auto engine = Engine::Open(**store, city, clock);
   REQUIRE(engine.ok());
   CHECK((*engine)->state().open_event_count() == 1);
   pb::Response next = submit(**engine, testing::kGrid2);
@@ -133,12 +139,8 @@ TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything 
 }
 
 TEST_CASE("after a failed sync the outcome is unknown, and a retry with the same id makes one event") {
-  testing::TempDir dir;
-  auto fs = std::make_shared<storage::FaultInjectionFs>(rocksdb::FileSystem::Default());
-  auto env = rocksdb::NewCompositeEnv(fs);
-  auto city = City::Build(testing::TestCityConfig());
-  REQUIRE(city.ok());
-  ManualClock clock(testing::kStartMs);
+  FaultyDisk disk;
+  auto& [dir, fs, env, city, clock] = disk;
   Command report{testing::TestActor(pb::ROLE_REPORTER, "worker"), {}};
   report.request.set_request_id("order-1");
   report.request.mutable_submit()->mutable_report()->set_category("water");
@@ -146,7 +148,7 @@ TEST_CASE("after a failed sync the outcome is unknown, and a retry with the same
   {
     auto store = storage::Store::Open(dir.Sub("db"), {.env = env.get()});
     REQUIRE(store.ok());
-    auto engine = Engine::Open(**store, *city, clock);
+    auto engine = Engine::Open(**store, city, clock);
     REQUIRE(engine.ok());
     fs->set_fail_syncs(true);  // the bytes reach the log file, the fsync fails
     CHECK((*engine)->Execute(report).code() == pb::STATUS_UNAVAILABLE);
@@ -154,7 +156,7 @@ TEST_CASE("after a failed sync the outcome is unknown, and a retry with the same
   }
   auto store = storage::Store::Open(dir.Sub("db"));
   REQUIRE(store.ok());
-  auto engine = Engine::Open(**store, *city, clock);
+  auto engine = Engine::Open(**store, city, clock);
   REQUIRE(engine.ok());
   pb::Response retry = (*engine)->Execute(report);
   REQUIRE_MESSAGE(retry.code() == pb::STATUS_OK, retry.message());

@@ -32,6 +32,8 @@ DispatcherProcess::~DispatcherProcess() {
 void DispatcherProcess::Start() {
   std::string endpoints = dir_.Sub("endpoints");
   std::filesystem::remove(endpoints);
+  front_.clear();  // a restart binds new ports: never hand out the old ones
+  bus_.clear();
   std::vector<std::string> args = {
       Binary("dispatcher/whistle-dispatcher"),
       "--dev-no-auth",
@@ -44,13 +46,8 @@ void DispatcherProcess::Start() {
   pid_ = whistle::Spawn(args, "");
   // Wait for the endpoints file (written after both sockets are bound), at most 20 s.
   for (int i = 0; i < 2000; ++i) {
-    std::ifstream in(endpoints);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("front=", 0) == 0) front_ = line.substr(6);
-      if (line.rfind("bus=", 0) == 0) bus_ = line.substr(4);
-    }
-    if (!front_.empty() && !bus_.empty() && in.eof()) return;
+    // The file is written whole and renamed into place, so a complete read is the whole file.
+    if (whistle::ReadEndpoints(endpoints, &front_, &bus_)) return;
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

@@ -38,13 +38,6 @@ void SubmitMany(Client& client, int n) {
   }
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST_CASE("a report sent by whistle-report is claimed by the right department's whistle-agent, resolved, rated and closed") {
   DispatcherProcess dispatcher;
   zmq::context_t context;
@@ -55,14 +48,14 @@ TEST_CASE("a report sent by whistle-report is claimed by the right department's 
                        "--return-share=0", "--whistle-share=0", "--unresolved-share=0", "--duration-s=60",
                        "--name=community-desk"},
                       dir.Sub("agent.out"));
-  while (ReadFile(dir.Sub("agent.out")).find(" ready") == std::string::npos) {
+  while (ReadWholeFile(dir.Sub("agent.out")).find(" ready") == std::string::npos) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   pid_t report = Spawn({Binary("agents/whistle-report"), "--front=" + dispatcher.front(), "--category=water",
                         "--grid=" + std::string(testing::kGrid1), "--description=pipe burst"},
                        dir.Sub("report.out"));
   REQUIRE(WaitFor(report) == 0);
-  CHECK(ReadFile(dir.Sub("report.out")).find("event 1 ") == 0);
+  CHECK(ReadWholeFile(dir.Sub("report.out")).find("event 1 ") == 0);
 
   std::vector<pb::Record> seen;
   Client client(context, dispatcher.front());
@@ -112,7 +105,7 @@ TEST_CASE("16 agents in separate processes race for 1,000 events: exactly one wi
   }
   // Every agent follows the bus before the first event exists, so each sees every offer.
   for (int i = 0; i < kAgents; ++i) {
-    while (ReadFile(dir.Sub(fmt::format("agent-{}.out", i))).find(" ready") == std::string::npos) {
+    while (ReadWholeFile(dir.Sub(fmt::format("agent-{}.out", i))).find(" ready") == std::string::npos) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
@@ -121,7 +114,7 @@ TEST_CASE("16 agents in separate processes race for 1,000 events: exactly one wi
 
   uint64_t won = 0, lost = 0;
   for (int i = 0; i < kAgents; ++i) {
-    std::string out = ReadFile(dir.Sub(fmt::format("agent-{}.out", i)));
+    std::string out = ReadWholeFile(dir.Sub(fmt::format("agent-{}.out", i)));
     unsigned long long w = 0, l = 0;
     auto at = out.find(" won ");
     REQUIRE(at != std::string::npos);
@@ -162,7 +155,7 @@ TEST_CASE("a subscriber stopped while records are published gets every sequence 
   kill(subscriber, SIGCONT);
   REQUIRE(WaitFor(subscriber) == 0);
 
-  std::istringstream seqs(ReadFile(dir.Sub("seqs")));
+  std::istringstream seqs(ReadWholeFile(dir.Sub("seqs")));
   uint64_t expected = 1, seq;
   while (seqs >> seq) CHECK(seq == expected++);
   CHECK(expected == 2 * kReports + 1);
