@@ -10,6 +10,7 @@ packages=(
   libzmq3-dev cppzmq-dev
   libfmt-dev
   doctest-dev
+  libcpp-httplib-dev nlohmann-json3-dev
 )
 
 missing=()

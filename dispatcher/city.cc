@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "dispatcher/attributes.h"
+
 namespace whistle {
 namespace {
 
@@ -269,6 +271,7 @@ Status City::ValidateCategories() const {
     if (category_index_.find(c.code())->second != i) {
       return BadRequest(fmt::format("category '{}': duplicate code", c.code()));
     }
+    if (Status s = ValidateAttributeDefinitions(c); !s.ok()) return s;
   }
   return Status::Ok();
 }

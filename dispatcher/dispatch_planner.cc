@@ -12,11 +12,17 @@ pb::Level NextLevel(pb::Level level) {
   return static_cast<pb::Level>(level + 1);
 }
 
-pb::Dispatched PlanDispatch(const EngineState& state, std::string_view category,
+pb::Mode PlanningMode(const EngineState& state, const pb::Report& report, std::string_view grid,
+                      const EngineState::ModeOverride* change) {
+  return report.urgent() ? pb::MODE_EMERGENCY : state.ModeFor(grid, change);
+}
+
+pb::Dispatched PlanDispatch(const EngineState& state, const pb::Report& report,
                             std::string_view grid, pb::Level level, int64_t dispatched_at_ms,
                             const std::vector<std::string>& excluded) {
   const City& city = state.city();
-  pb::Mode mode = state.ModeFor(grid);
+  const std::string& category = report.category();
+  pb::Mode mode = PlanningMode(state, report, grid);
   const pb::SlaPolicy& sla = city.Sla(category, level, mode);
   pb::Dispatched d;
   d.set_level(level);
@@ -56,7 +62,7 @@ void AppendClimb(const EngineState& state, const pb::Event& event, pb::Escalatio
   up->set_cause(cause);
   up->set_holder(std::string(holder));
   *decision->Add(event.id(), now_ms, actor).mutable_dispatched() =
-      PlanDispatch(state, event.report().category(), event.grid(), next, now_ms);
+      PlanDispatch(state, event.report(), event.grid(), next, now_ms);
 }
 
 }  // namespace whistle

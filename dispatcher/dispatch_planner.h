@@ -2,7 +2,8 @@
 // records that move it up a level.
 //
 // Deadlines are counted from the moment of dispatch at a level, with the SLA of the event's
-// category at that level in the mode in force for its grid (EngineState::ModeFor).
+// category at that level in the mode in force for its grid (EngineState::ModeFor), or in
+// emergency mode for an urgent report.
 #pragma once
 
 #include <string>
@@ -16,10 +17,15 @@
 
 namespace whistle {
 
-// A Dispatched record body for `category` in `grid` at `level`, dispatched at `dispatched_at_ms`,
-// offered to the candidates minus `excluded`.
+// The mode `report`'s deadlines are planned with in `grid`: EMERGENCY when it is urgent,
+// otherwise the grid's mode (as if `change` were applied, when given).
+pb::Mode PlanningMode(const EngineState& state, const pb::Report& report, std::string_view grid,
+                      const EngineState::ModeOverride* change = nullptr);
+
+// A Dispatched record body for `report`'s category in `grid` at `level`, dispatched at
+// `dispatched_at_ms`, offered to the candidates minus `excluded`.
 // REQUIRES: grid and category known, IsHandlingLevel(level).
-pb::Dispatched PlanDispatch(const EngineState& state, std::string_view category,
+pb::Dispatched PlanDispatch(const EngineState& state, const pb::Report& report,
                             std::string_view grid, pb::Level level, int64_t dispatched_at_ms,
                             const std::vector<std::string>& excluded = {});
 

@@ -1,11 +1,15 @@
 #include "dispatcher/engine.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "dispatcher/appliers.h"
+#include "dispatcher/privacy.h"
 #include "dispatcher/rejections.h"
+#include "storage/keys.h"
 #include "whistle/check.h"
 
 namespace whistle {
@@ -67,7 +71,9 @@ std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
     timers_fired_last_batch_ = 0;
     return replies;
   }
-  int64_t now_ms = clock_.NowMs();
+  // Never earlier than the newest record: the log stays in time order even if the system clock
+  // steps back, which LogQuery's from_ms and the gateway's date filters rely on.
+  int64_t now_ms = std::max(clock_.NowMs(), state_.last_record_ms());
   timers_fired_last_batch_ = FireTimers(now_ms);
   for (const auto& c : commands) replies.push_back(Handle(c, now_ms));
   if (Status s = state_.Commit(); !s.ok()) {
@@ -114,7 +120,7 @@ pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
   const pb::Request& request = command.request;
   pb::Response reply;
   if (const QueryProcessor* q = registry_.query(request.command_case())) {
-    auto answer = q->Answer(request, state_);
+    auto answer = q->Answer(command, state_);
     reply = answer.ok() ? std::move(answer).value() : ErrorResponse(answer.status());
   } else if (const CommandProcessor* p = registry_.command(request.command_case())) {
     reply = HandleCommand(*p, command, now_ms);
@@ -135,8 +141,7 @@ pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Comm
     return ErrorResponse(BadRequest("submit needs a request_id, the key that makes retries safe"));
   }
   uint64_t fingerprint = 0;
-  // Ids are scoped by principal: two clients that both say "req-1" do not collide.
-  std::string idempotency_key = fmt::format("{}\x1f{}", command.actor.principal(), request_id);
+  std::string idempotency_key = storage::IdempotencyKey(command.actor.principal(), request_id);
   if (!request_id.empty()) {
     if (request_id.size() > kMaxIdBytes) {
       return ErrorResponse(BadRequest(fmt::format("request_id is {} bytes; the limit is {}",
@@ -186,9 +191,7 @@ pb::Response Engine::Apply(Decision decision) {
     reply.mutable_event()->set_linked_as_duplicate(decision.linked_as_duplicate);
     if (decision.linked_as_duplicate) {
       // The answer goes to a different reporter: it must not carry the first one's contact.
-      pb::Report* first = reply.mutable_event()->mutable_event()->mutable_report();
-      first->clear_contact_name();
-      first->clear_contact_phone();
+      StripPersonalData(reply.mutable_event()->mutable_event()->mutable_report());
     }
   }
   return reply;

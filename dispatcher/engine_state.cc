@@ -37,6 +37,7 @@ EngineState::EngineState(storage::Store& store, const City& city)
 
 Status EngineState::Load() {
   if (Status s = LoadMeta(); !s.ok()) return s;
+  if (Status s = LoadLastRecordTime(); !s.ok()) return s;
   if (Status s = LoadOpenEvents(); !s.ok()) return s;
   if (Status s = CheckOpenEventsAgainstCity(); !s.ok()) return s;
   return LoadTimers();
@@ -85,6 +86,18 @@ Status EngineState::LoadMeta() {
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
       counters_[std::string(key.substr(kMetaStatPrefix.size()))] = std::move(c);
     }
+  }
+  return cursor->status();
+}
+
+Status EngineState::LoadLastRecordTime() {
+  auto cursor = store_.NewCursor(Cf::kLog);
+  cursor->SeekToLast();
+  if (cursor->Valid()) {
+    pb::Record last;
+    WHISTLE_CHECK(last.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size())),
+                  "the newest log record is corrupt");
+    last_record_ms_ = last.at_ms();
   }
   return cursor->status();
 }
@@ -249,6 +262,7 @@ void EngineState::PutIdempotency(const std::string& request_id, pb::IdempotencyE
 
 const pb::Record& EngineState::LogRecord(pb::Record record) {
   record.set_seq(++last_seq_);
+  last_record_ms_ = std::max(last_record_ms_, record.at_ms());
   if (record.event_id() != 0) {
     pb::Event& e = MutableEvent(record.event_id());
     record.set_event_seq(e.history_size());

@@ -63,6 +63,8 @@ class EngineState {
   Result<const pb::Event*> FindEvent(uint64_t id) const;
   uint64_t next_event_id() const { return next_event_id_; }
   uint64_t last_seq() const { return last_seq_; }
+  // The time of the newest record logged (0 before the first).
+  int64_t last_record_ms() const { return last_record_ms_; }
   // The newest sequence number on disk: last_seq() less this batch's records.
   uint64_t committed_seq() const { return last_seq_ - batch_records_.size(); }
   // Records logged in this batch and not yet committed, in sequence order.
@@ -135,6 +137,7 @@ class EngineState {
   std::vector<std::string> IndexKeys(const pb::Event& e) const;
   static std::string DuplicateKey(std::string_view grid, std::string_view category);
   Status LoadMeta();
+  Status LoadLastRecordTime();
   Status LoadOpenEvents();
   Status LoadTimers();
   Status CheckOpenEventsAgainstCity() const;
@@ -145,6 +148,7 @@ class EngineState {
 
   uint64_t next_event_id_ = 1;
   uint64_t last_seq_ = 0;
+  int64_t last_record_ms_ = 0;
   std::unordered_map<uint64_t, pb::Event> open_;
   // Terminal events read from disk or made terminal in this batch; cleared at Commit.
   mutable std::unordered_map<uint64_t, pb::Event> cold_;

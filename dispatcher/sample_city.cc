@@ -234,6 +234,44 @@ constexpr CategorySpec kCategories[] = {
     {"elderly", "养老服务", "Elderly and social services", pb::SEVERITY_MEDIUM},
 };
 
+// The questions the sample city asks of some categories (Open311 service attributes). None is
+// required, so grid workers and the simulation may report without answering them.
+void AddSampleAttributes(pb::Category* category) {
+  using Attribute = pb::ServiceAttribute;
+  auto add = [&](const char* code, Attribute::Datatype type, bool required, const char* question,
+                 std::vector<std::pair<const char*, const char*>> values) {
+    Attribute* a = category->add_attributes();
+    a->set_code(code);
+    a->set_datatype(type);
+    a->set_required(required);
+    a->set_description(question);
+    a->set_order(category->attributes_size());
+    for (auto [key, name] : values) {
+      pb::AttributeValue* v = a->add_values();
+      v->set_key(key);
+      v->set_name(name);
+    }
+  };
+  std::string_view code = category->code();
+  category->set_group(code == "water" || code == "gas" || code == "roads" ? "infrastructure"
+                                                                          : "community");
+  if (code == "water") {
+    category->set_description("供水、排水管道漏水、爆管、积水、停水 / leaks, bursts, flooding, outages");
+    add("kind", Attribute::DATATYPE_SINGLEVALUELIST, false, "问题类型 / What is wrong?",
+        {{"leak", "漏水"}, {"burst", "爆管"}, {"flooding", "积水"}, {"outage", "停水"}});
+    add("households", Attribute::DATATYPE_NUMBER, false, "受影响户数 / Households affected", {});
+  } else if (code == "safety") {
+    category->set_description("楼道、围墙、电线等安全隐患 / stairways, walls, wiring and other hazards");
+    add("hazards", Attribute::DATATYPE_MULTIVALUELIST, false, "隐患 / Which hazards?",
+        {{"collapse", "坍塌"}, {"fire", "火灾隐患"}, {"electric", "电线裸露"}, {"fall", "高空坠物"}});
+    add("injured", Attribute::DATATYPE_SINGLEVALUELIST, false, "是否有人受伤 / Anyone hurt?",
+        {{"yes", "是"}, {"no", "否"}});
+  } else if (code == "noise") {
+    category->set_description("施工、商铺、邻里噪声 / construction, shops, neighbours");
+    add("since", Attribute::DATATYPE_DATETIME, false, "开始时间 / Since when?", {});
+  }
+}
+
 struct DepartmentSpec {
   const char* key;
   const char* name;
@@ -475,6 +513,7 @@ pb::CityConfig SampleCity(const SampleCityOptions& options) {
     category->set_name(c.name);
     category->set_name_en(c.name_en);
     category->set_severity(c.severity);
+    AddSampleAttributes(category);
   }
 
   // Departments, top down.

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "dispatcher/lifecycle.h"
+#include "dispatcher/privacy.h"
 
 namespace whistle {
 namespace {
@@ -139,8 +140,7 @@ void Server::Publish() {
     pb::Notification n;
     *n.mutable_record() = record;
     if (n.record().has_submitted()) {  // personal data is stored, never published
-      n.mutable_record()->mutable_submitted()->mutable_report()->clear_contact_name();
-      n.mutable_record()->mutable_submitted()->mutable_report()->clear_contact_phone();
+      StripPersonalData(n.mutable_record()->mutable_submitted()->mutable_report());
     }
     std::vector<std::string> topics = {"all"};
     if (record.event_id() != 0) {

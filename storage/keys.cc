@@ -72,4 +72,13 @@ std::string IndexKey(IndexTag tag, std::string_view name, int state, uint64_t id
 
 uint64_t IndexKeyId(std::string_view key) { return DecodeFixed64BE(key.data() + key.size() - 8); }
 
+std::string IdempotencyKey(std::string_view principal, std::string_view request_id) {
+  std::string k;
+  k.reserve(principal.size() + 1 + request_id.size());
+  k.append(principal);
+  k.push_back('\x1f');
+  k.append(request_id);
+  return k;
+}
+
 }  // namespace whistle::storage

@@ -45,4 +45,8 @@ std::string IndexPrefix(IndexTag tag, std::string_view name, int state = -1);
 // The event id at the end of an index key. REQUIRES: key.size() >= 8.
 uint64_t IndexKeyId(std::string_view key);
 
+// principal 0x1f request_id: request ids are scoped by principal, so two clients that both say
+// "req-1" do not collide.
+std::string IdempotencyKey(std::string_view principal, std::string_view request_id);
+
 }  // namespace whistle::storage

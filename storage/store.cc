@@ -53,6 +53,10 @@ void Cursor::SeekToFirst() { it_->SeekToFirst(); }
 void Cursor::SeekToLast() { it_->SeekToLast(); }
 bool Cursor::Valid() const { return it_->Valid(); }
 void Cursor::Next() { it_->Next(); }
+void Cursor::SeekForPrev(std::string_view key) {
+  it_->SeekForPrev(rocksdb::Slice(key.data(), key.size()));
+}
+void Cursor::Prev() { it_->Prev(); }
 std::string_view Cursor::key() const { return it_->key().ToStringView(); }
 std::string_view Cursor::value() const { return it_->value().ToStringView(); }
 Status Cursor::status() const { return FromRocks(it_->status(), "iterating"); }

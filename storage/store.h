@@ -72,8 +72,11 @@ class Cursor {
   void Seek(std::string_view key);
   void SeekToFirst();
   void SeekToLast();
+  // The last key at or before `key`.
+  void SeekForPrev(std::string_view key);
   bool Valid() const;
   void Next();
+  void Prev();
   // REQUIRES: Valid(). Views stay valid until the cursor moves.
   std::string_view key() const;
   std::string_view value() const;

@@ -266,9 +266,9 @@ std::string FormatReport(const SimulationReport& report, const Engine& engine) {
     Line(out, "  the story of event {}:", id);
     auto found = engine.state().FindEvent(id);
     if (!found.ok() || *found == nullptr) continue;
-    pb::Request get;
-    get.mutable_get()->set_event_id(id);
-    get.mutable_get()->set_with_history(true);
+    Command get;
+    get.request.mutable_get()->set_event_id(id);
+    get.request.mutable_get()->set_with_history(true);
     auto history = GetProcessor().Answer(get, engine.state());
     if (!history.ok()) continue;
     for (const auto& r : history->event().history()) Line(out, "    {}", DescribeRecord(city, r));

@@ -33,7 +33,7 @@ Result<Decision> FeedbackProcessor::Decide(const Command& command, const EngineS
   // Not satisfied: the level that resolved it takes it again, with fresh deadlines.
   d.Add(e.id(), now_ms, command.actor).mutable_reopened()->set_reason("unsatisfied feedback");
   *d.Add(e.id(), now_ms, command.actor).mutable_dispatched() =
-      PlanDispatch(state, e.report().category(), e.grid(), e.level(), now_ms);
+      PlanDispatch(state, e.report(), e.grid(), e.level(), now_ms);
   return d;
 }
 

@@ -47,7 +47,8 @@ class CommandProcessor {
 class QueryProcessor {
  public:
   virtual ~QueryProcessor() = default;
-  virtual Result<pb::Response> Answer(const pb::Request& request, const EngineState& state) const = 0;
+  // Answers `command` (a query) for its principal from `state`.
+  virtual Result<pb::Response> Answer(const Command& command, const EngineState& state) const = 0;
 };
 
 }  // namespace whistle

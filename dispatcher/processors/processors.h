@@ -16,7 +16,7 @@ namespace whistle {
 #define WHISTLE_QUERY_PROCESSOR(Name)                                                      \
   class Name final : public QueryProcessor {                                               \
    public:                                                                                 \
-    Result<pb::Response> Answer(const pb::Request& request,                                \
+    Result<pb::Response> Answer(const Command& command,                                    \
                                 const EngineState& state) const override;                  \
   }
 

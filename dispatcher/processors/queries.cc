@@ -15,6 +15,10 @@ namespace {
 constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kDefaultLogRecords = 1000;
 constexpr uint32_t kMaxLogRecords = 10000;
+constexpr int kMaxListFilterValues = 32;
+// Entries one List may look at: a narrow filter over a big store answers a short page (with a
+// next_cursor) instead of holding the engine thread.
+constexpr uint32_t kMaxScannedPerPage = 20000;
 
 pb::Response Ok() { return pb::Response(); }
 
@@ -33,28 +37,170 @@ Status ReadHistory(const EngineState& state, uint64_t id, google::protobuf::Repe
   return Status::Ok();
 }
 
+// The first sequence number in [lo, hi] whose record is at or after `from_ms`, or hi + 1: a
+// binary search, since the engine writes records in time order (Engine::Process).
+Result<uint64_t> FirstRecordAtOrAfter(storage::Cursor& cursor, uint64_t lo, uint64_t hi,
+                                      int64_t from_ms) {
+  uint64_t end = hi + 1;
+  while (lo < end) {
+    uint64_t mid = lo + (end - lo) / 2;
+    cursor.Seek(storage::LogKey(mid));
+    pb::Record r;
+    if (!cursor.Valid()) {
+      if (Status s = cursor.status(); !s.ok()) return s;
+      return Internal(fmt::format("the log has no record {}", mid));
+    }
+    if (!r.ParseFromArray(cursor.value().data(), static_cast<int>(cursor.value().size()))) {
+      return Internal("the log is corrupt");
+    }
+    if (r.at_ms() < from_ms) {
+      lo = mid + 1;
+    } else {
+      end = mid;
+    }
+  }
+  return lo;
+}
+
 }  // namespace
 
-Result<pb::Response> GetProcessor::Answer(const pb::Request& request, const EngineState& state) const {
-  const pb::GetQuery& q = request.get();
-  auto event = RequireEvent(state, q.event_id());
+Result<pb::Response> GetProcessor::Answer(const Command& command, const EngineState& state) const {
+  const pb::GetQuery& q = command.request.get();
+  uint64_t id = q.event_id();
+  if (!q.submit_request_id().empty()) {
+    if (id != 0) return BadRequest("get takes an event_id or a submit_request_id, not both");
+    // The first answer to that Submit, kept for idempotency, names the event it created.
+    auto first = state.FindIdempotency(
+        storage::IdempotencyKey(command.actor.principal(), q.submit_request_id()));
+    if (!first.ok()) return first.status();
+    pb::Response answer;
+    if (!first->has_value() || !answer.ParseFromString((*first)->response()) ||
+        !answer.has_event()) {
+      return NotFound(fmt::format("no report was submitted with request id '{}'",
+                                  q.submit_request_id().substr(0, kMaxIdBytes)));
+    }
+    id = answer.event().event().id();
+  }
+  auto event = RequireEvent(state, id);
   if (!event.ok()) return event.status();
   pb::Response reply = Ok();
   pb::EventView* view = reply.mutable_event();
   *view->mutable_event() = **event;
   if (q.with_history()) {
-    if (Status s = ReadHistory(state, q.event_id(), view->mutable_history()); !s.ok()) return s;
+    if (Status s = ReadHistory(state, id, view->mutable_history()); !s.ok()) return s;
   }
   return reply;
 }
 
-Result<pb::Response> ListProcessor::Answer(const pb::Request& request, const EngineState& state) const {
-  const pb::ListQuery& q = request.list();
-  const City& city = state.city();
-  if (q.state() != pb::STATE_UNSPECIFIED && !IsOpen(q.state()) && q.state() != pb::STATE_CLOSED &&
-      q.state() != pb::STATE_CANCELLED && q.state() != pb::STATE_MERGED) {
+namespace {
+
+bool IsRestingState(pb::EventState s) {
+  return IsOpen(s) || s == pb::STATE_CLOSED || s == pb::STATE_CANCELLED || s == pb::STATE_MERGED;
+}
+
+// The filters every listing applies on top of its scope.
+struct ListFilter {
+  const pb::ListQuery& q;
+
+  bool Matches(const pb::Event& e) const {
+    if (q.state() != pb::STATE_UNSPECIFIED && e.state() != q.state()) return false;
+    if (!q.states().empty() &&
+        std::find(q.states().begin(), q.states().end(), e.state()) == q.states().end()) {
+      return false;
+    }
+    if (!q.categories().empty() && std::find(q.categories().begin(), q.categories().end(),
+                                             e.report().category()) == q.categories().end()) {
+      return false;
+    }
+    if (q.created_from_ms() != 0 && e.created_at_ms() < q.created_from_ms()) return false;
+    if (q.created_before_ms() != 0 && e.created_at_ms() >= q.created_before_ms()) return false;
+    return true;
+  }
+};
+
+Status CheckListFilters(const pb::ListQuery& q, const City& city) {
+  if (q.state() != pb::STATE_UNSPECIFIED && !IsRestingState(q.state())) {
     return BadRequest(fmt::format("no event rests in state {}", StateName(q.state())));
   }
+  if (q.state() != pb::STATE_UNSPECIFIED && !q.states().empty()) {
+    return BadRequest("list takes a state or a set of states, not both");
+  }
+  if (q.states_size() > kMaxListFilterValues || q.categories_size() > kMaxListFilterValues) {
+    return BadRequest(fmt::format("at most {} states and {} categories", kMaxListFilterValues,
+                                  kMaxListFilterValues));
+  }
+  for (int s : q.states()) {
+    auto st = static_cast<pb::EventState>(s);
+    if (!pb::EventState_IsValid(s) || !IsRestingState(st)) {
+      return BadRequest(fmt::format("no event rests in state {}", s));
+    }
+  }
+  for (const std::string& c : q.categories()) {
+    if (city.FindCategory(c) == nullptr) {
+      return NotFound(fmt::format("unknown category '{}'", c.substr(0, kMaxIdBytes)));
+    }
+  }
+  if (q.created_from_ms() < 0 || q.created_before_ms() < 0) {
+    return BadRequest("created_from_ms and created_before_ms are Unix milliseconds");
+  }
+  return Status::Ok();
+}
+
+// Every event, newest first: a backwards walk of the events column family. Ids grow with
+// creation time, so the walk stops at the first event created before created_from_ms.
+Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, uint32_t page) {
+  ListFilter filter{q};
+  if (!q.cursor().empty() && q.cursor().size() != 8) {
+    return BadRequest("cursor does not belong to this listing");
+  }
+  pb::Response reply = Ok();
+  pb::ListResult* result = reply.mutable_list();
+  auto cursor = state.store().NewCursor(storage::Cf::kEvents);
+  if (q.cursor().empty()) {
+    cursor->SeekToLast();
+  } else {
+    cursor->SeekForPrev(q.cursor());
+    if (cursor->Valid() && cursor->key() == q.cursor()) cursor->Prev();
+  }
+  std::string last_key;
+  uint32_t scanned = 0;
+  for (; cursor->Valid(); cursor->Prev()) {
+    if (static_cast<uint32_t>(result->events_size()) == page || scanned == kMaxScannedPerPage) {
+      // A page cut short by the scan budget still says where to go on.
+      result->set_next_cursor(last_key);
+      break;
+    }
+    ++scanned;
+    last_key = std::string(cursor->key());
+    auto event = state.FindEvent(storage::DecodeFixed64BE(cursor->key().data()));
+    if (!event.ok()) return event.status();
+    const pb::Event* e = *event;
+    if (e == nullptr) continue;
+    if (q.created_from_ms() != 0 && e->created_at_ms() < q.created_from_ms()) break;
+    if (filter.Matches(*e)) *result->add_events() = *e;
+  }
+  if (Status s = cursor->status(); !s.ok()) return s;
+  return reply;
+}
+
+}  // namespace
+
+Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineState& state) const {
+  const pb::ListQuery& q = command.request.list();
+  const City& city = state.city();
+  if (Status s = CheckListFilters(q, city); !s.ok()) return s;
+  uint32_t limit = static_cast<uint32_t>(city.settings().max_page_size());
+  uint32_t page = q.page_size() == 0 ? std::min(kDefaultPageSize, limit) : q.page_size();
+  auto check_page = [&]() -> Status {
+    if (page <= limit) return Status::Ok();
+    return BadRequest(fmt::format("page_size {} is over the limit of {}", page, limit));
+  };
+  if (q.scope_case() == pb::ListQuery::kCity) {
+    if (!q.city()) return BadRequest("city must be true when given");
+    if (Status s = check_page(); !s.ok()) return s;
+    return ListCity(q, state, page);
+  }
+  // With one state the index prefix narrows the walk; with several, the filter does.
   int state_filter = q.state() == pb::STATE_UNSPECIFIED ? -1 : static_cast<int>(q.state());
 
   std::string prefix;
@@ -81,40 +227,43 @@ Result<pb::Response> ListProcessor::Answer(const pb::Request& request, const Eng
       prefix = storage::IndexPrefix(storage::IndexTag::kLevel, std::to_string(q.level()), state_filter);
       in_scope = [&](const pb::Event& e) { return e.level() == q.level(); };
       break;
+    case pb::ListQuery::kCity:
     case pb::ListQuery::SCOPE_NOT_SET:
-      return BadRequest("list needs a department, a region or a level");
+      return BadRequest("list needs a department, a region, a level or the whole city");
   }
   if (!q.cursor().empty() && !std::string_view(q.cursor()).starts_with(prefix)) {
     return BadRequest("cursor does not belong to this listing");
   }
-  uint32_t limit = static_cast<uint32_t>(city.settings().max_page_size());
-  uint32_t page = q.page_size() == 0 ? std::min(kDefaultPageSize, limit) : q.page_size();
-  if (page > limit) return BadRequest(fmt::format("page_size {} is over the limit of {}", page, limit));
+  if (Status s = check_page(); !s.ok()) return s;
 
+  ListFilter filter{q};
   pb::Response reply = Ok();
   pb::ListResult* result = reply.mutable_list();
   auto cursor = state.store().NewCursor(storage::Cf::kIndexes);
   cursor->Seek(q.cursor().empty() ? prefix : q.cursor());
   if (!q.cursor().empty() && cursor->Valid() && cursor->key() == q.cursor()) cursor->Next();
   std::string last_key;
+  uint32_t scanned = 0;
   for (; cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
-    if (static_cast<uint32_t>(result->events_size()) == page) {
+    if (static_cast<uint32_t>(result->events_size()) == page || scanned == kMaxScannedPerPage) {
       result->set_next_cursor(last_key);
       break;
     }
+    ++scanned;
     last_key = std::string(cursor->key());
     auto event = state.FindEvent(storage::IndexKeyId(cursor->key()));
     if (!event.ok()) return event.status();
     const pb::Event* e = *event;
     // The index is as of the last commit; skip entries this batch has already made stale.
-    if (e == nullptr || !in_scope(*e) || (state_filter >= 0 && e->state() != q.state())) continue;
+    if (e == nullptr || !in_scope(*e) || !filter.Matches(*e)) continue;
     *result->add_events() = *e;
   }
   if (Status s = cursor->status(); !s.ok()) return s;
   return reply;
 }
 
-Result<pb::Response> StatsProcessor::Answer(const pb::Request& request, const EngineState& state) const {
+Result<pb::Response> StatsProcessor::Answer(const Command& command, const EngineState& state) const {
+  const pb::Request& request = command.request;
   const pb::StatsQuery& q = request.stats();
   const City& city = state.city();
   if (!IsValidMonth(q.month())) {
@@ -147,7 +296,8 @@ Result<pb::Response> StatsProcessor::Answer(const pb::Request& request, const En
   return reply;
 }
 
-Result<pb::Response> LogProcessor::Answer(const pb::Request& request, const EngineState& state) const {
+Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineState& state) const {
+  const pb::Request& request = command.request;
   const pb::LogQuery& q = request.log();
   uint32_t max = q.max_records() == 0 ? kDefaultLogRecords : q.max_records();
   if (max > kMaxLogRecords) {
@@ -158,8 +308,15 @@ Result<pb::Response> LogProcessor::Answer(const pb::Request& request, const Engi
   uint64_t last = state.committed_seq();
   result->set_last_seq(last);
   if (q.after_seq() >= last) return reply;
+  if (q.from_ms() < 0) return BadRequest("from_ms is Unix milliseconds");
   auto cursor = state.store().NewCursor(storage::Cf::kLog);
-  for (cursor->Seek(storage::LogKey(q.after_seq() + 1));
+  uint64_t first = q.after_seq() + 1;
+  if (q.from_ms() > 0) {
+    auto found = FirstRecordAtOrAfter(*cursor, first, last, q.from_ms());
+    if (!found.ok()) return found.status();
+    first = *found;
+  }
+  for (cursor->Seek(storage::LogKey(first));
        cursor->Valid() && static_cast<uint32_t>(result->records_size()) < max; cursor->Next()) {
     if (storage::DecodeFixed64BE(cursor->key().data()) > last) break;
     if (!result->add_records()->ParseFromArray(cursor->value().data(),
@@ -171,8 +328,9 @@ Result<pb::Response> LogProcessor::Answer(const pb::Request& request, const Engi
   return reply;
 }
 
-Result<pb::Response> CheckpointProcessor::Answer(const pb::Request& request,
+Result<pb::Response> CheckpointProcessor::Answer(const Command& command,
                                                  const EngineState& state) const {
+  const pb::Request& request = command.request;
   const std::string& dir = request.checkpoint().dir();
   if (Status s = CheckText("dir", dir, true); !s.ok()) return s;
   // Taken between batches' commits, so it holds exactly what was acknowledged before.

@@ -17,7 +17,7 @@ Result<Decision> ReopenProcessor::Decide(const Command& command, const EngineSta
   d.reply_event_id = e.id();
   d.Add(e.id(), now_ms, command.actor).mutable_reopened()->set_reason(c.reason());
   *d.Add(e.id(), now_ms, command.actor).mutable_dispatched() =
-      PlanDispatch(state, e.report().category(), e.grid(), e.level(), now_ms);
+      PlanDispatch(state, e.report(), e.grid(), e.level(), now_ms);
   return d;
 }
 

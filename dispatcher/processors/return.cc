@@ -19,7 +19,7 @@ Result<Decision> ReturnProcessor::Decide(const Command& command, const EngineSta
 
   std::vector<std::string> excluded(e.returned_by().begin(), e.returned_by().end());
   excluded.push_back(c.department());
-  pb::Dispatched rerouted = PlanDispatch(state, e.report().category(), e.grid(), e.level(), now_ms,
+  pb::Dispatched rerouted = PlanDispatch(state, e.report(), e.grid(), e.level(), now_ms,
                                          excluded);
   if (rerouted.candidates().empty() && e.level() == pb::LEVEL_CITY) {
     return IllegalTransition(fmt::format(

@@ -35,8 +35,8 @@ Result<Decision> SetModeProcessor::Decide(const Command& command, const EngineSt
     if (!Allows(e.state(), Action::kReplan) || e.overdue() || !city.Contains(c.region(), e.grid())) {
       return;
     }
-    // A nearer region's own mode still wins over the one being set.
-    pb::Mode in_force = state.ModeFor(e.grid(), &change);
+    // A nearer region's own mode still wins over the one being set; urgent reports stay urgent.
+    pb::Mode in_force = PlanningMode(state, e.report(), e.grid(), &change);
     if (in_force != EffectiveMode(e.mode())) affected.emplace_back(e.id(), in_force);
   });
   std::sort(affected.begin(), affected.end());  // deterministic record order

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "dispatcher/attributes.h"
 #include "dispatcher/dispatch_planner.h"
 #include "dispatcher/processors/processors.h"
 #include "dispatcher/rejections.h"
@@ -10,6 +11,8 @@ namespace whistle {
 namespace {
 
 constexpr int kMaxMediaUrls = 16;
+constexpr int kMaxAttributeAnswers = 32;
+constexpr int kMaxAttributeValues = 32;
 
 Status CheckReportFields(const pb::Report& r) {
   for (auto [field, value] : {std::pair<std::string_view, const std::string&>{"description", r.description()},
@@ -18,7 +21,11 @@ Status CheckReportFields(const pb::Report& r) {
   }
   for (auto [field, value] : {std::pair<std::string_view, const std::string&>{"reporter", r.reporter()},
                               {"contact_name", r.contact_name()},
-                              {"contact_phone", r.contact_phone()}}) {
+                              {"contact_phone", r.contact_phone()},
+                              {"contact_email", r.contact_email()},
+                              {"address_id", r.address_id()},
+                              {"device_id", r.device_id()},
+                              {"account_id", r.account_id()}}) {
     if (value.size() > kMaxIdBytes) {
       return BadRequest(fmt::format("{} is {} bytes; the limit is {}", field, value.size(), kMaxIdBytes));
     }
@@ -28,6 +35,17 @@ Status CheckReportFields(const pb::Report& r) {
   }
   for (const auto& url : r.media_urls()) {
     if (Status s = CheckText("media url", url, true); !s.ok()) return s;
+  }
+  if (r.attributes_size() > kMaxAttributeAnswers) {
+    return BadRequest(fmt::format("{} attributes; the limit is {}", r.attributes_size(), kMaxAttributeAnswers));
+  }
+  for (const pb::AttributeAnswer& a : r.attributes()) {
+    if (a.values_size() > kMaxAttributeValues) {
+      return BadRequest(fmt::format("attribute has {} values; the limit is {}", a.values_size(), kMaxAttributeValues));
+    }
+    for (const std::string& v : a.values()) {
+      if (Status s = CheckText("attribute value", v, false); !s.ok()) return s;
+    }
   }
   return Status::Ok();
 }
@@ -89,6 +107,9 @@ Result<Decision> SubmitProcessor::Decide(const Command& command, const EngineSta
     return NotFound(fmt::format("unknown category '{}'", report.category().substr(0, kMaxIdBytes)));
   }
   if (Status s = CheckReportFields(report); !s.ok()) return s;
+  if (Status s = CheckAnswers(*city.FindCategory(report.category()), report.attributes()); !s.ok()) {
+    return s;
+  }
   auto grid = PlaceReport(city, report);
   if (!grid.ok()) return grid.status();
 
@@ -97,6 +118,7 @@ Result<Decision> SubmitProcessor::Decide(const Command& command, const EngineSta
     pb::LinkedReport* link = d.Add(open->id(), now_ms, command.actor).mutable_report_linked()->mutable_link();
     link->set_reporter(report.reporter());
     link->set_at_ms(now_ms);
+    link->set_request_id(command.request.request_id());
     d.reply_event_id = open->id();
     d.linked_as_duplicate = true;
     return d;
@@ -108,7 +130,7 @@ Result<Decision> SubmitProcessor::Decide(const Command& command, const EngineSta
   submitted->set_grid(*grid);
   submitted->set_request_id(command.request.request_id());
   *d.Add(id, now_ms, command.actor).mutable_dispatched() =
-      PlanDispatch(state, report.category(), *grid, pb::LEVEL_COMMUNITY, now_ms);
+      PlanDispatch(state, report, *grid, pb::LEVEL_COMMUNITY, now_ms);
   d.reply_event_id = id;
   return d;
 }

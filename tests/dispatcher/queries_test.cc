@@ -226,5 +226,175 @@ TEST_CASE("a request with no command is a bad request") {
   CHECK(r.message() == "the request carries no command");
 }
 
+TEST_CASE("the whole city lists newest first, filtered by time, category and states, in pages") {
+  pb::CityConfig config = testing::TestCityConfig();
+  config.mutable_settings()->set_duplicate_window_seconds(0);
+  EngineFixture f(config);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(f.SubmitOk(i % 2 == 0 ? "water" : "noise", i < 3 ? kGrid1 : testing::kGrid3));
+    f.clock.Advance(1min);
+  }
+  uint64_t claim = f.ClaimOk(ids[0], "c1-committee");
+  REQUIRE(f.Resolve(ids[0], claim).code() == pb::STATUS_OK);
+  REQUIRE(f.Cancel(ids[1]).code() == pb::STATUS_OK);
+
+  pb::ListQuery q;
+  q.set_city(true);
+  CHECK(Ids(List(f, q)) == std::vector<uint64_t>{ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]});
+
+  q.add_categories("water");
+  CHECK(Ids(List(f, q)) == std::vector<uint64_t>{ids[4], ids[2], ids[0]});
+  q.add_states(pb::STATE_RESOLVED);
+  q.add_states(pb::STATE_CANCELLED);
+  CHECK(Ids(List(f, q)) == std::vector<uint64_t>{ids[0]});
+  q.clear_categories();
+  CHECK(Ids(List(f, q)) == std::vector<uint64_t>{ids[1], ids[0]});
+
+  // [start + 1 min, start + 4 min): the second, third and fourth reports.
+  pb::ListQuery window;
+  window.set_city(true);
+  window.set_created_from_ms(testing::kStartMs + 60 * 1000);
+  window.set_created_before_ms(testing::kStartMs + 4 * 60 * 1000);
+  CHECK(Ids(List(f, window)) == std::vector<uint64_t>{ids[3], ids[2], ids[1]});
+
+  // Pages of two walk the whole city exactly once.
+  pb::ListQuery paged;
+  paged.set_city(true);
+  paged.set_page_size(2);
+  std::vector<uint64_t> seen;
+  for (int page = 0; page < 10; ++page) {
+    pb::Response r = List(f, paged);
+    REQUIRE(r.code() == pb::STATUS_OK);
+    for (uint64_t id : Ids(r)) seen.push_back(id);
+    if (r.list().next_cursor().empty()) break;
+    paged.set_cursor(r.list().next_cursor());
+  }
+  CHECK(seen == std::vector<uint64_t>{ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]});
+
+  // The same filters narrow a department's listing.
+  pb::ListQuery dept;
+  dept.set_department("c1-committee");
+  dept.add_categories("noise");
+  CHECK(Ids(List(f, dept)) == std::vector<uint64_t>{ids[1]});
+}
+
+TEST_CASE("list filters that cannot match anything are refused") {
+  EngineFixture f;
+  pb::ListQuery q;
+  q.set_city(true);
+  q.add_categories("fireworks");
+  CHECK(List(f, q).code() == pb::STATUS_NOT_FOUND);
+  q.clear_categories();
+  q.add_states(pb::STATE_SUBMITTED);
+  CHECK(List(f, q).code() == pb::STATUS_BAD_REQUEST);
+  q.clear_states();
+  q.add_states(static_cast<pb::EventState>(99));
+  CHECK(List(f, q).code() == pb::STATUS_BAD_REQUEST);
+  q.clear_states();
+  q.set_state(pb::STATE_CLOSED);
+  q.add_states(pb::STATE_CANCELLED);
+  CHECK(List(f, q).message() == "list takes a state or a set of states, not both");
+  pb::ListQuery bad_cursor;
+  bad_cursor.set_city(true);
+  bad_cursor.set_cursor("xyz");
+  CHECK(List(f, bad_cursor).code() == pb::STATUS_BAD_REQUEST);
+  pb::ListQuery negative;
+  negative.set_city(true);
+  negative.set_created_from_ms(-1);
+  CHECK(List(f, negative).code() == pb::STATUS_BAD_REQUEST);
+}
+
+TEST_CASE("a report is found again by its submit request id, only by the principal that sent it") {
+  EngineFixture f;
+  pb::Response submitted = f.Submit("water", kGrid1, "app-1", "token-abc");
+  REQUIRE(submitted.code() == pb::STATUS_OK);
+  pb::Request get;
+  get.mutable_get()->set_submit_request_id("token-abc");
+  pb::Response found = f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-1"));
+  REQUIRE_MESSAGE(found.code() == pb::STATUS_OK, found.message());
+  CHECK(found.event().event().id() == submitted.event().event().id());
+
+  CHECK(f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-2")).code() == pb::STATUS_NOT_FOUND);
+  get.mutable_get()->set_submit_request_id("token-unknown");
+  pb::Response unknown = f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-1"));
+  CHECK(unknown.code() == pb::STATUS_NOT_FOUND);
+  CHECK(unknown.message() == "no report was submitted with request id 'token-unknown'");
+  // A request id that was used for something other than a Submit names no report.
+  pb::Request claim;
+  claim.set_request_id("claim-1");
+  claim.mutable_claim()->set_event_id(submitted.event().event().id());
+  claim.mutable_claim()->set_department("c2-committee");
+  REQUIRE(f.Run(claim, testing::TestActor(pb::ROLE_AGENT, "app-1")).code() != pb::STATUS_OK);
+  get.mutable_get()->set_submit_request_id("claim-1");
+  CHECK(f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-1")).code() == pb::STATUS_NOT_FOUND);
+  get.mutable_get()->set_event_id(1);
+  CHECK(f.Run(get).code() == pb::STATUS_BAD_REQUEST);
+}
+
+TEST_CASE("the log starts at the first record at or after a time") {
+  pb::CityConfig config = testing::TestCityConfig();
+  config.mutable_settings()->set_duplicate_window_seconds(0);
+  EngineFixture f(config);
+  for (int i = 0; i < 5; ++i) {  // records 2i+1, 2i+2 at start + i minutes
+    f.SubmitOk();
+    f.clock.Advance(1min);
+  }
+  pb::Request r;
+  for (int minute = 0; minute <= 5; ++minute) {
+    CAPTURE(minute);
+    r.mutable_log()->set_from_ms(testing::kStartMs + minute * 60 * 1000 - (minute == 0 ? 0 : 1));
+    pb::Response log = f.Run(r);
+    REQUIRE(log.code() == pb::STATUS_OK);
+    REQUIRE(log.log().records_size() == 2 * (5 - minute));
+    if (minute < 5) CHECK(log.log().records(0).seq() == static_cast<uint64_t>(2 * minute + 1));
+  }
+  // after_seq still applies: the later of the two starts wins.
+  r.mutable_log()->set_from_ms(testing::kStartMs);
+  r.mutable_log()->set_after_seq(6);
+  CHECK(f.Run(r).log().records(0).seq() == 7);
+}
+
+// A clock that can be set anywhere, as a system clock stepped back by NTP would be.
+class SteppingClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return now_ms; }
+  int64_t now_ms = testing::kStartMs;
+};
+
+TEST_CASE("the engine's time never runs backwards in the log, across a restart too") {
+  testing::TempDir dir;
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  SteppingClock clock;
+  auto submit = [&](Engine& engine, const char* category, const char* grid, const char* id) {
+    pb::Request r;
+    r.set_request_id(id);
+    r.mutable_submit()->mutable_report()->set_category(category);
+    r.mutable_submit()->mutable_report()->set_grid(grid);
+    pb::Response reply = engine.Execute({testing::TestActor(), r});
+    REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
+    return reply.event().event().created_at_ms();
+  };
+  int64_t first = 0;
+  {
+    auto store = storage::Store::Open(dir.Sub("db"));
+    REQUIRE(store.ok());
+    auto engine = Engine::Open(**store, *city, clock);
+    REQUIRE(engine.ok());
+    clock.now_ms += 2 * 3600 * 1000;
+    first = submit(**engine, "water", kGrid1, "a");
+    clock.now_ms -= 2 * 3600 * 1000;  // the system clock stepped back two hours
+    CHECK(submit(**engine, "noise", kGrid1, "b") == first);
+  }
+  auto store = storage::Store::Open(dir.Sub("db"));
+  REQUIRE(store.ok());
+  auto engine = Engine::Open(**store, *city, clock);
+  REQUIRE(engine.ok());
+  CHECK(submit(**engine, "noise", testing::kGrid3, "c") == first);
+  clock.now_ms += 3 * 3600 * 1000;
+  CHECK(submit(**engine, "water", testing::kGrid3, "d") == clock.now_ms);
+}
+
 }  // namespace
 }  // namespace whistle
