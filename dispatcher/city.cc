@@ -81,6 +81,17 @@ std::string CodeProblem(std::string_view code, pb::Level level, std::string_view
 
 }  // namespace
 
+std::string_view LevelNameZh(pb::Level level) {
+  switch (level) {
+    case pb::LEVEL_GRID: return "网格";
+    case pb::LEVEL_COMMUNITY: return "社区";
+    case pb::LEVEL_STREET: return "街道";
+    case pb::LEVEL_COUNTY: return "区县";
+    case pb::LEVEL_CITY: return "市";
+    default: return "未知层级";
+  }
+}
+
 std::string_view LevelName(pb::Level level) {
   switch (level) {
     case pb::LEVEL_GRID:

@@ -27,6 +27,8 @@ inline constexpr pb::Level kLadder[] = {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, p
 inline bool IsHandlingLevel(pb::Level l) { return l >= pb::LEVEL_COMMUNITY && l <= pb::LEVEL_CITY; }
 // "community", "street", ...
 std::string_view LevelName(pb::Level level);
+// "社区", "街道", ... as city staff say them.
+std::string_view LevelNameZh(pb::Level level);
 // MODE_UNSPECIFIED reads as MODE_NORMAL everywhere.
 inline pb::Mode EffectiveMode(pb::Mode m) { return m == pb::MODE_EMERGENCY ? m : pb::MODE_NORMAL; }
 

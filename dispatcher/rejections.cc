@@ -90,10 +90,10 @@ Status CheckCandidate(const pb::Event& event, Action action, std::string_view de
                                  LevelName(event.level()), fmt::join(c, ", ")));
 }
 
-Status CheckText(std::string_view field, std::string_view value, bool required) {
+Status CheckText(std::string_view field, std::string_view value, bool required, size_t max_bytes) {
   if (required && value.empty()) return BadRequest(fmt::format("{} is required", field));
-  if (value.size() > kMaxTextBytes) {
-    return BadRequest(fmt::format("{} is {} bytes; the limit is {}", field, value.size(), kMaxTextBytes));
+  if (value.size() > max_bytes) {
+    return BadRequest(fmt::format("{} is {} bytes; the limit is {}", field, value.size(), max_bytes));
   }
   return Status::Ok();
 }

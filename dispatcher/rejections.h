@@ -18,7 +18,9 @@
 
 namespace whistle {
 
-inline constexpr size_t kMaxTextBytes = 4096;  // notes, reasons, descriptions
+inline constexpr size_t kMaxTextBytes = 4096;  // notes, reasons, addresses
+// A report's description: Open311 allows 4,000 characters, which in UTF-8 may take 16,000 bytes.
+inline constexpr size_t kMaxDescriptionBytes = 16000;
 inline constexpr size_t kMaxIdBytes = 128;     // ids and codes
 
 // The event, or NOT_FOUND "no event 17".
@@ -44,7 +46,8 @@ Status AlreadyClaimedBy(const pb::Event& event);
 // The department is among the event's candidates at its level: NOT_ASSIGNED otherwise.
 Status CheckCandidate(const pb::Event& event, Action action, std::string_view department);
 
-// A free-text field: at most kMaxTextBytes, and non-empty when `required`.
-Status CheckText(std::string_view field, std::string_view value, bool required);
+// A free-text field: at most `max_bytes`, and non-empty when `required`.
+Status CheckText(std::string_view field, std::string_view value, bool required,
+                 size_t max_bytes = kMaxTextBytes);
 
 }  // namespace whistle

@@ -15,10 +15,8 @@ constexpr int kMaxAttributeAnswers = 32;
 constexpr int kMaxAttributeValues = 32;
 
 Status CheckReportFields(const pb::Report& r) {
-  for (auto [field, value] : {std::pair<std::string_view, const std::string&>{"description", r.description()},
-                              {"address", r.address()}}) {
-    if (Status s = CheckText(field, value, false); !s.ok()) return s;
-  }
+  if (Status s = CheckText("description", r.description(), false, kMaxDescriptionBytes); !s.ok()) return s;
+  if (Status s = CheckText("address", r.address(), false); !s.ok()) return s;
   for (auto [field, value] : {std::pair<std::string_view, const std::string&>{"reporter", r.reporter()},
                               {"contact_name", r.contact_name()},
                               {"contact_phone", r.contact_phone()},

@@ -58,15 +58,21 @@ TEST_CASE("submit refuses unknown categories, unknown grids, non-grid regions an
   CHECK(f.engine().state().next_event_id() == 1);
 }
 
-TEST_CASE("an oversized description is refused") {
+TEST_CASE("a description of 4,000 Chinese characters is kept; a longer one is refused") {
   EngineFixture f;
   pb::Request r;
+  r.set_request_id("long");
   r.mutable_submit()->mutable_report()->set_category("water");
   r.mutable_submit()->mutable_report()->set_grid(kGrid1);
-  r.mutable_submit()->mutable_report()->set_description(std::string(5000, 'x'));
+  std::string four_thousand;
+  for (int i = 0; i < 4000; ++i) four_thousand += "漏";  // 3 bytes each
+  r.mutable_submit()->mutable_report()->set_description(four_thousand);
+  CHECK(f.Run(r).code() == pb::STATUS_OK);
+  r.set_request_id("too-long");
+  r.mutable_submit()->mutable_report()->set_description(std::string(16001, 'x'));
   pb::Response reply = f.Run(r);
   CHECK(reply.code() == pb::STATUS_BAD_REQUEST);
-  CHECK(reply.message() == "description is 5000 bytes; the limit is 4096");
+  CHECK(reply.message() == "description is 16001 bytes; the limit is 16000");
 }
 
 TEST_CASE("a return re-routes to the remaining candidates with fresh deadlines") {
