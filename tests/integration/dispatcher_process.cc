@@ -19,6 +19,19 @@ namespace whistle::testing {
 
 std::string Binary(const std::string& relative) { return std::string(WHISTLE_BUILD_DIR) + "/" + relative; }
 
+void WaitUntilReady(pid_t* pid, const std::string& what, const std::function<bool()>& ready) {
+  for (int i = 0; i < 2000; ++i) {
+    if (ready()) return;
+    int status;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
+      throw std::runtime_error(what + " exited during start-up");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error(what + " was not ready within 20 s");
+}
+
 DispatcherProcess::DispatcherProcess(const pb::CityConfig& city, std::vector<std::string> extra_args)
     : extra_args_(std::move(extra_args)) {
   std::ofstream(dir_.Sub("city.json")) << FormatCityConfig(city, ConfigFormat::kJson);
@@ -29,33 +42,30 @@ DispatcherProcess::~DispatcherProcess() {
   if (running()) Kill();
 }
 
-void DispatcherProcess::Start() {
+void DispatcherProcess::Start() { StartOn("tcp://127.0.0.1:*", "tcp://127.0.0.1:*"); }
+
+void DispatcherProcess::StartOnSamePorts() {
+  if (front_.empty() || bus_.empty()) throw std::logic_error("StartOnSamePorts before a first Start");
+  StartOn(front_, bus_);
+}
+
+void DispatcherProcess::StartOn(const std::string& front, const std::string& bus) {
   std::string endpoints = dir_.Sub("endpoints");
   std::filesystem::remove(endpoints);
-  front_.clear();  // a restart binds new ports: never hand out the old ones
-  bus_.clear();
   std::vector<std::string> args = {
       Binary("dispatcher/whistle-dispatcher"),
       "--dev-no-auth",
       "--data=" + data_dir(),
       "--config=" + dir_.Sub("city.json"),
-      "--front=tcp://127.0.0.1:*",
-      "--bus=tcp://127.0.0.1:*",
+      "--front=" + front,
+      "--bus=" + bus,
       "--endpoints-file=" + endpoints};
+  front_.clear();  // a restart on new ports must never hand out the old ones
+  bus_.clear();
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = whistle::Spawn(args, "");
-  // Wait for the endpoints file (written after both sockets are bound), at most 20 s.
-  for (int i = 0; i < 2000; ++i) {
-    // The file is written whole and renamed into place, so a complete read is the whole file.
-    if (whistle::ReadEndpoints(endpoints, &front_, &bus_)) return;
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("whistle-dispatcher exited during start-up");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  throw std::runtime_error("whistle-dispatcher did not bind within 20 s");
+  // The endpoints file is written after both sockets are bound, whole and renamed into place.
+  WaitUntilReady(&pid_, "whistle-dispatcher", [&] { return whistle::ReadEndpoints(endpoints, &front_, &bus_); });
 }
 
 void DispatcherProcess::Kill() {

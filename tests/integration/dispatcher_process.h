@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ namespace whistle::testing {
 // A binary of this build, e.g. Binary("agents/whistle-agent").
 std::string Binary(const std::string& relative);
 
+// Polls `ready` every 10 ms until it is true. Throws std::runtime_error naming `what` when the
+// child `*pid` exits first (and sets *pid to -1) or 20 s pass.
+void WaitUntilReady(pid_t* pid, const std::string& what, const std::function<bool()>& ready);
+
 class DispatcherProcess {
  public:
   // Writes `city` as JSON and starts the dispatcher; waits until its endpoints are bound.
@@ -23,6 +28,9 @@ class DispatcherProcess {
   ~DispatcherProcess();  // SIGKILL if still running
 
   void Start();             // (again) on the same data directory; new ports
+  // Again on the ports of the last start, as a daemon with fixed endpoints restarts. The old
+  // process must be gone (Kill or Terminate).
+  void StartOnSamePorts();
   void Kill();              // SIGKILL, then reap
   int Terminate();          // SIGTERM, then reap; returns the exit status
   bool running() const { return pid_ > 0; }
@@ -32,6 +40,8 @@ class DispatcherProcess {
   std::string data_dir() const { return dir_.Sub("data"); }
 
  private:
+  void StartOn(const std::string& front, const std::string& bus);
+
   TempDir dir_;
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;

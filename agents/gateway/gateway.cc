@@ -1,0 +1,231 @@
+#include "agents/gateway/gateway.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <regex>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "agents/gateway/callback_sender.h"
+#include "agents/gateway/gateway_store.h"
+#include "agents/gateway/order_tracker.h"
+
+namespace whistle::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint32_t kDefaultMaxBodyBytes = 64 * 1024;
+constexpr uint32_t kDefaultCallbackTimeoutMs = 5000;
+constexpr uint32_t kDefaultMaxBackoffMs = 60000;
+constexpr size_t kMinApiKeyBytes = 16;
+constexpr size_t kFollowBatch = 512;
+
+// Compares without an early exit, so the time taken says nothing about where keys differ.
+bool SameKey(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+int HttpStatusFor(pb::StatusCode code) {
+  switch (code) {
+    case pb::STATUS_OK: return 200;
+    case pb::STATUS_BAD_REQUEST: return 400;
+    case pb::STATUS_NOT_FOUND: return 404;
+    case pb::STATUS_UNAUTHENTICATED: return 401;
+    case pb::STATUS_PERMISSION_DENIED: return 403;
+    case pb::STATUS_TOO_LARGE: return 413;
+    case pb::STATUS_BUSY:
+    case pb::STATUS_UNAVAILABLE: return 503;
+    case pb::STATUS_ILLEGAL_TRANSITION:
+    case pb::STATUS_ALREADY_CLAIMED:
+    case pb::STATUS_STALE_CLAIM:
+    case pb::STATUS_NOT_ASSIGNED:
+    case pb::STATUS_IDEMPOTENCY_MISMATCH: return 409;
+    default: return 500;
+  }
+}
+
+Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig c, const City& city) {
+  if (c.listen_address().empty()) c.set_listen_address("127.0.0.1");
+  if (c.port() > 65535) return BadRequest(fmt::format("port {} is not a TCP port", c.port()));
+  if (c.front_endpoint().empty() || c.bus_endpoint().empty()) {
+    return BadRequest("the gateway needs the dispatcher's front_endpoint and bus_endpoint");
+  }
+  if (c.data_dir().empty()) c.set_data_dir("data/gateway");
+  if (c.max_body_bytes() == 0) c.set_max_body_bytes(kDefaultMaxBodyBytes);
+  if (c.jurisdiction_id().empty()) c.set_jurisdiction_id(city.config().city_code());
+  if (c.callback_timeout_ms() == 0) c.set_callback_timeout_ms(kDefaultCallbackTimeoutMs);
+  if (c.callback_max_backoff_ms() == 0) c.set_callback_max_backoff_ms(kDefaultMaxBackoffMs);
+  for (int i = 0; i < c.clients_size(); ++i) {
+    const pb::GatewayClient& client = c.clients(i);
+    std::string node = fmt::format("client #{} '{}'", i, client.name());
+    if (!IsValidClientName(client.name())) {
+      return BadRequest(node + ": a name is 1..32 characters of a-z, 0-9, _ and -");
+    }
+    if (client.api_key().size() < kMinApiKeyBytes) {
+      return BadRequest(fmt::format("{}: an api_key has at least {} characters", node, kMinApiKeyBytes));
+    }
+    if (client.kind() != pb::GatewayClient::KIND_OPEN311 && client.kind() != pb::GatewayClient::KIND_HOTLINE) {
+      return BadRequest(node + ": kind must be KIND_OPEN311 or KIND_HOTLINE");
+    }
+    if (client.kind() == pb::GatewayClient::KIND_HOTLINE && !client.callback_url().starts_with("http://") &&
+        !client.callback_url().starts_with("https://")) {
+      return BadRequest(node + ": a hotline client needs an http:// or https:// callback_url");
+    }
+    for (int j = 0; j < i; ++j) {
+      if (c.clients(j).name() == client.name()) return BadRequest(node + ": duplicate name");
+      if (c.clients(j).api_key() == client.api_key()) return BadRequest(node + ": api_key is shared");
+    }
+  }
+  return c;
+}
+
+// Clients for the HTTP threads: a Client is single-threaded, so each request borrows one.
+class Gateway::ClientPool {
+ public:
+  ClientPool(zmq::context_t& context, std::string front) : context_(context), front_(std::move(front)) {}
+
+  Result<pb::Response> Call(pb::Request request) {
+    std::unique_ptr<Client> client;
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        client = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    // About 10 s of retries with the same request id ride out a dispatcher restart.
+    if (!client) client = std::make_unique<Client>(context_, front_, ClientOptions{2000ms, 5, 100ms});
+    auto answer = client->Call(std::move(request));
+    std::lock_guard lock(mu_);
+    idle_.push_back(std::move(client));
+    return answer;
+  }
+
+ private:
+  zmq::context_t& context_;
+  std::string front_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Client>> idle_;
+};
+
+Gateway::Gateway(pb::GatewayConfig config, std::shared_ptr<const City> city)
+    : config_(std::move(config)), city_(std::move(city)) {}
+
+Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
+                                                std::shared_ptr<const City> city) {
+  auto checked = CheckGatewayConfig(std::move(config), *city);
+  if (!checked.ok()) return checked.status();
+  std::unique_ptr<Gateway> g(new Gateway(std::move(checked).value(), std::move(city)));
+  auto store = GatewayStore::Open(g->config_.data_dir());
+  if (!store.ok()) return store.status();
+  g->store_ = std::move(store).value();
+  g->clients_ = std::make_unique<ClientPool>(g->context_, g->config_.front_endpoint());
+  for (const pb::GatewayClient& client : g->config_.clients()) {
+    if (client.kind() != pb::GatewayClient::KIND_HOTLINE) continue;
+    auto sender = CallbackSender::Start(
+        *g->store_, SenderOptionsFor(g->config_, client, g->city_->settings().utc_offset_minutes()));
+    if (!sender.ok()) return sender.status();
+    g->senders_.push_back(std::move(sender).value());
+  }
+
+  g->http_ = std::make_unique<httplib::Server>();
+  g->Route();
+  int port = static_cast<int>(g->config_.port());
+  if (port == 0) {
+    port = g->http_->bind_to_any_port(g->config_.listen_address());
+  } else if (!g->http_->bind_to_port(g->config_.listen_address(), port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    return Unavailable(fmt::format("cannot listen on {}:{}", g->config_.listen_address(), g->config_.port()));
+  }
+  g->port_ = port;
+  g->started_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  Gateway* self = g.get();
+  g->http_thread_ = std::thread([self] { self->http_->listen_after_bind(); });
+  // httplib's stop() does nothing before the accept loop runs: wait for it, so Stop() always
+  // stops.
+  while (!g->http_->is_running()) std::this_thread::sleep_for(1ms);
+  g->follower_ = std::thread([self] { self->Follow(); });
+  return g;
+}
+
+Gateway::~Gateway() { Stop(); }
+
+std::string Gateway::base_url() const {
+  return fmt::format("http://{}:{}", config_.listen_address(), port_);
+}
+
+void Gateway::Wait() {
+  if (http_thread_.joinable()) http_thread_.join();
+}
+
+void Gateway::Stop() {
+  std::lock_guard lock(stop_mu_);
+  if (stopping_.exchange(true)) return;
+  if (http_) http_->stop();
+  if (http_thread_.joinable() && http_thread_.get_id() != std::this_thread::get_id()) http_thread_.join();
+  if (follower_.joinable()) follower_.join();
+  for (auto& s : senders_) s->Stop();
+}
+
+Result<pb::Response> Gateway::Call(pb::Request request) { return clients_->Call(std::move(request)); }
+
+const pb::GatewayClient* Gateway::Authenticate(const httplib::Request& req) const {
+  std::string key = req.get_param_value("api_key");
+  if (key.empty()) key = req.get_header_value("X-Api-Key");
+  if (key.empty()) {
+    std::string auth = req.get_header_value("Authorization");
+    if (auth.starts_with("Bearer ")) key = auth.substr(7);
+  }
+  if (key.empty()) return nullptr;
+  const pb::GatewayClient* found = nullptr;
+  for (const pb::GatewayClient& c : config_.clients()) {
+    if (SameKey(c.api_key(), key)) found = &c;  // no early exit: every key is compared
+  }
+  return found;
+}
+
+// Follows the dispatcher's change feed into the store; a lost dispatcher is waited for, and
+// following resumes after the stored cursor.
+void Gateway::Follow() {
+  while (!stopping_.load()) {
+    Subscriber subscriber(context_, config_.bus_endpoint(), config_.front_endpoint(), store_->cursor());
+    std::vector<pb::Record> batch;
+    bool healthy = true;
+    while (healthy && !stopping_.load()) {
+      auto next = subscriber.Next(batch.empty() ? 200ms : 0ms);
+      if (!next.ok()) {
+        std::fprintf(stderr, "whistle-gateway: following the dispatcher: %s; trying again\n",
+                     next.status().ToString().c_str());
+        healthy = false;
+      } else if (next->has_value()) {
+        batch.push_back(std::move(**next));
+        if (batch.size() < kFollowBatch) continue;
+      }
+      if (batch.empty()) continue;
+      if (Status s = store_->Apply(batch); !s.ok()) {
+        // The store refuses every write from now on; the operator must restart the gateway.
+        std::fprintf(stderr, "whistle-gateway: cannot record hotline changes: %s\n", s.ToString().c_str());
+        return;
+      }
+      batch.clear();
+      for (auto& sender : senders_) sender->Notify();
+    }
+    for (int i = 0; i < 10 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
+  }
+}
+
+}  // namespace whistle::gateway

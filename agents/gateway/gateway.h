@@ -1,0 +1,105 @@
+// Gateway: whistle's HTTP door. Open311 GeoReport v2 for citizens' apps and the 12345 hotline's
+// work orders, served over HTTP/1.1 and forwarded to the dispatcher as an ordinary bus client.
+//
+//   HTTP clients ──► httplib::Server (thread pool) ──► ClientPool ──► dispatcher front door
+//   dispatcher bus ──► follower thread ──► GatewayStore.Apply (orders, outbox, cursor)
+//                                           └──► CallbackSender per hotline client ──► POST
+//
+// Every endpoint is listed in docs/GATEWAY.md with a curl session. Bad input gets a 4xx with an
+// error document (Open311's error array, or {"error": …} on the hotline's JSON API) and creates
+// nothing. The dispatcher may restart at any time: requests in flight are retried with the same
+// request id (agents/client.h) and answered 503 only when it stays away; the follower resumes
+// from its stored cursor.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "agents/client.h"
+#include "dispatcher/city.h"
+#include "whistle/gateway.pb.h"
+#include "whistle/status.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace whistle::gateway {
+
+class CallbackSender;
+class GatewayStore;
+
+// Checks a configuration: client names and keys well formed and unique, hotline clients with a
+// callback URL. Fills defaults (listen address, body limit, jurisdiction, timeouts).
+Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig config, const City& city);
+
+class Gateway {
+ public:
+  // Opens the store, binds the HTTP port and starts serving, following and delivering.
+  // Fails (UNAVAILABLE / BAD_REQUEST) when the store cannot open or the port cannot be bound.
+  static Result<std::unique_ptr<Gateway>> Start(pb::GatewayConfig config,
+                                                std::shared_ptr<const City> city);
+  ~Gateway();  // Stop()
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  int port() const { return port_; }
+  // "http://address:port"
+  std::string base_url() const;
+  // Blocks until Stop() is called from another thread (or a signal handler's thread).
+  void Wait();
+  // Stops serving, following and delivering; idempotent.
+  void Stop();
+
+ private:
+  Gateway(pb::GatewayConfig config, std::shared_ptr<const City> city);
+  class ClientPool;
+  struct Reply;
+
+  void Route();
+  void Follow();  // the follower thread
+  // The client whose key the request carries (api_key parameter, X-Api-Key header or Bearer
+  // token), if any.
+  const pb::GatewayClient* Authenticate(const httplib::Request& req) const;
+  Result<pb::Response> Call(pb::Request request);
+
+  // Open311 (open311_routes.cc).
+  void Open311Discovery(const httplib::Request& req, httplib::Response& res);
+  void Open311Services(const httplib::Request& req, httplib::Response& res);
+  void Open311ServiceDefinition(const httplib::Request& req, httplib::Response& res);
+  void Open311PostRequest(const httplib::Request& req, httplib::Response& res);
+  void Open311GetRequests(const httplib::Request& req, httplib::Response& res);
+  void Open311GetRequest(const httplib::Request& req, httplib::Response& res);
+  void Open311Token(const httplib::Request& req, httplib::Response& res);
+  void Open311Updates(const httplib::Request& req, httplib::Response& res);
+  // Hotline (hotline_routes.cc).
+  void HotlinePostOrder(const httplib::Request& req, httplib::Response& res);
+  void HotlineGetOrder(const httplib::Request& req, httplib::Response& res);
+
+  pb::GatewayConfig config_;
+  std::shared_ptr<const City> city_;
+  zmq::context_t context_;
+  std::unique_ptr<ClientPool> clients_;
+  std::unique_ptr<GatewayStore> store_;
+  std::vector<std::unique_ptr<CallbackSender>> senders_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+  int64_t started_ms_ = 0;  // Open311 discovery's changeset: the configuration was read then
+  std::thread http_thread_;
+  std::thread follower_;
+  std::atomic<bool> stopping_{false};
+  std::mutex stop_mu_;
+};
+
+// The HTTP status for a dispatcher status code: 400, 404, 409, 413, 403, 401, 503, 500.
+int HttpStatusFor(pb::StatusCode code);
+
+}  // namespace whistle::gateway

@@ -1,0 +1,105 @@
+// whistle-gateway: the HTTP door to the dispatcher (agents/gateway/gateway.h, docs/GATEWAY.md).
+//
+//   whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS] [--front=ENDPOINT]
+//                   [--bus=ENDPOINT] [--dispatcher-endpoints=FILE] [--data=DIR] [--config=CITY]
+//                   [--endpoints-file=PATH]
+//
+// The text-format configuration (whistle.pb.GatewayConfig, documented field by field in
+// deploy/whistle-gateway.textproto) holds the API clients; flags override its other fields.
+// --dispatcher-endpoints reads the front and bus endpoints from the file whistle-dispatcher's
+// --endpoints-file wrote. SIGTERM or SIGINT stops it cleanly (exit 0).
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <google/protobuf/text_format.h>
+
+#include "agents/gateway/gateway.h"
+#include "dispatcher/city_loader.h"
+#include "tools/flags.h"
+#include "tools/process.h"
+
+namespace whistle {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS]\n"
+    "                       [--front=ENDPOINT --bus=ENDPOINT | --dispatcher-endpoints=FILE]\n"
+    "                       [--data=DIR] [--config=CITY] [--endpoints-file=PATH]\n";
+
+Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
+  pb::GatewayConfig c;
+  if (std::string file = flags.TakeString("gateway-config"); !file.empty()) {
+    if (!std::filesystem::is_regular_file(file)) {
+      return BadRequest(fmt::format("cannot read gateway config '{}'", file));
+    }
+    std::string text = ReadWholeFile(file);
+    if (!google::protobuf::TextFormat::ParseFromString(text, &c)) {
+      return BadRequest(fmt::format("gateway config '{}' is not a whistle.pb.GatewayConfig in text format "
+                                    "(the parser's complaint is on stderr)", file));
+    }
+  }
+  if (std::string file = flags.TakeString("dispatcher-endpoints"); !file.empty()) {
+    std::string front, bus;
+    if (!ReadEndpoints(file, &front, &bus)) {
+      return BadRequest(fmt::format("'{}' holds no front= and bus= lines", file));
+    }
+    c.set_front_endpoint(front);
+    c.set_bus_endpoint(bus);
+  }
+  if (flags.Has("front")) c.set_front_endpoint(flags.TakeString("front"));
+  if (flags.Has("bus")) c.set_bus_endpoint(flags.TakeString("bus"));
+  if (flags.Has("listen")) c.set_listen_address(flags.TakeString("listen"));
+  if (flags.Has("data")) c.set_data_dir(flags.TakeString("data"));
+  if (flags.Has("config")) c.set_city_config(flags.TakeString("config"));
+  if (flags.Has("endpoints-file")) c.set_endpoints_file(flags.TakeString("endpoints-file"));
+  auto port = flags.TakeInt("port", c.port(), 0, 65535);
+  if (!port.ok()) return port.status();
+  c.set_port(static_cast<uint32_t>(*port));
+  if (Status s = flags.CheckAllTaken(); !s.ok()) return s;
+  return c;
+}
+
+int Fail(const Status& s) {
+  std::cerr << "whistle-gateway: " << s.ToString() << "\n";
+  return 1;
+}
+
+}  // namespace
+}  // namespace whistle
+
+int main(int argc, char** argv) {
+  using namespace whistle;
+  auto flags = Flags::Parse(argc, argv);
+  if (!flags.ok()) return std::cerr << "whistle-gateway: " << flags.status().message() << "\n" << kUsage, 2;
+  auto config = ReadConfig(*flags);
+  if (!config.ok()) return std::cerr << "whistle-gateway: " << config.status().message() << "\n" << kUsage, 2;
+  auto city = LoadCity(config->city_config());
+  if (!city.ok()) return Fail(city.status());
+
+  // Signals are taken by sigwait below, never by a handler racing the server's threads.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::filesystem::create_directories(config->data_dir().empty() ? "data/gateway" : config->data_dir());
+  auto gateway = gateway::Gateway::Start(*config, *city);
+  if (!gateway.ok()) return Fail(gateway.status());
+  if (!config->endpoints_file().empty()) {
+    std::string tmp = config->endpoints_file() + ".tmp";  // whole, then renamed
+    std::ofstream(tmp) << "http=" << (*gateway)->base_url() << "\n";
+    std::filesystem::rename(tmp, config->endpoints_file());
+  }
+  std::cerr << fmt::format("whistle-gateway: serving {} on {} for {} client(s); dispatcher at {}\n",
+                           (*city)->config().name(), (*gateway)->base_url(), config->clients_size(),
+                           config->front_endpoint());
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  (*gateway)->Stop();
+  std::cerr << "whistle-gateway: stopped\n";
+  return 0;
+}

@@ -1,0 +1,65 @@
+// Every endpoint of the gateway, in one table, and the error documents for what no handler
+// answered (unknown paths, bodies over the limit, a handler that threw).
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "agents/gateway/gateway.h"
+#include "agents/gateway/open311.h"
+#include "agents/gateway/responses.h"
+
+namespace whistle::gateway {
+
+void Gateway::Route() {
+  httplib::Server& s = *http_;
+  using Req = const httplib::Request&;
+  using Res = httplib::Response&;
+  const std::string fmt = R"(\.(xml|json))";
+  const std::string v2 = "/open311/v2";
+  s.Get(v2 + "/discovery" + fmt, [this](Req q, Res r) { Open311Discovery(q, r); });
+  s.Get(v2 + "/services" + fmt, [this](Req q, Res r) { Open311Services(q, r); });
+  s.Get(v2 + R"(/services/([^/]+))" + fmt, [this](Req q, Res r) { Open311ServiceDefinition(q, r); });
+  s.Post(v2 + "/requests" + fmt, [this](Req q, Res r) { Open311PostRequest(q, r); });
+  s.Get(v2 + "/requests" + fmt, [this](Req q, Res r) { Open311GetRequests(q, r); });
+  s.Get(v2 + R"(/requests/([^/]+))" + fmt, [this](Req q, Res r) { Open311GetRequest(q, r); });
+  s.Get(v2 + R"(/tokens/([^/]+))" + fmt, [this](Req q, Res r) { Open311Token(q, r); });
+  s.Get(v2 + "/servicerequestupdates" + fmt, [this](Req q, Res r) { Open311Updates(q, r); });
+  s.Post("/hotline/v1/orders", [this](Req q, Res r) { HotlinePostOrder(q, r); });
+  s.Get(R"(/hotline/v1/orders/([^/]+))", [this](Req q, Res r) { HotlineGetOrder(q, r); });
+  s.Get("/healthz", [](Req, Res r) { r.set_content("ok\n", "text/plain"); });
+
+  s.set_payload_max_length(config_.max_body_bytes());
+  s.set_read_timeout(10, 0);
+  s.set_write_timeout(10, 0);
+  s.set_keep_alive_timeout(5);
+  // A handler that throws has a bug; say so, and keep serving.
+  s.set_exception_handler([](Req q, Res r, std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    std::fprintf(stderr, "whistle-gateway: %s %s threw: %s\n", q.method.c_str(), q.path.c_str(), what.c_str());
+    r.status = 500;
+    r.body.clear();
+  });
+  // Errors no handler described (404 for unknown paths, 413 over the body limit, 500 above).
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](Req q, Res r) {
+    if (!r.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message;
+    switch (r.status) {
+      case 404: message = fmt::format("no endpoint {} {}", q.method, q.path); break;
+      case 413: message = "the request body is over the limit"; break;
+      case 405: message = "method not allowed"; break;
+      case 500: message = "internal error; the gateway logged it"; break;
+      default: message = fmt::format("HTTP {}", r.status);
+    }
+    WriteError(q, r, r.status, message);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+}
+
+}  // namespace whistle::gateway

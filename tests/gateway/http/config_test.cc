@@ -1,0 +1,104 @@
+// The gateway's configuration: what CheckGatewayConfig refuses, and the documented file starting
+// a real whistle-gateway.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <signal.h>
+
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <httplib.h>
+
+#include "agents/gateway/gateway.h"
+#include "tests/gateway/http/gateway_process.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_city.h"
+#include "tools/process.h"
+
+namespace whistle {
+namespace {
+
+pb::GatewayConfig Valid() {
+  pb::GatewayConfig c;
+  c.set_front_endpoint("tcp://127.0.0.1:5570");
+  c.set_bus_endpoint("tcp://127.0.0.1:5571");
+  pb::GatewayClient* app = c.add_clients();
+  app->set_name("app");
+  app->set_api_key("0123456789abcdef");
+  app->set_kind(pb::GatewayClient::KIND_OPEN311);
+  pb::GatewayClient* hotline = c.add_clients();
+  hotline->set_name("hotline");
+  hotline->set_api_key("fedcba9876543210");
+  hotline->set_kind(pb::GatewayClient::KIND_HOTLINE);
+  hotline->set_callback_url("http://127.0.0.1:9080/cb");
+  return c;
+}
+
+TEST_CASE("a gateway configuration gets its defaults, and every mistake is named") {
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  auto ok = gateway::CheckGatewayConfig(Valid(), **city);
+  REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
+  CHECK(ok->listen_address() == "127.0.0.1");
+  CHECK(ok->max_body_bytes() == 65536);
+  CHECK(ok->jurisdiction_id() == (*city)->config().city_code());
+
+  struct Case {
+    std::function<void(pb::GatewayConfig&)> edit;
+    const char* says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {[](auto& g) { g.clear_front_endpoint(); }, "front_endpoint"},
+           {[](auto& g) { g.mutable_clients(0)->set_name("App One"); }, "a name is 1..32 characters"},
+           {[](auto& g) { g.mutable_clients(0)->set_api_key("short"); }, "at least 16 characters"},
+           {[](auto& g) { g.mutable_clients(1)->set_name("app"); }, "duplicate name"},
+           {[](auto& g) { g.mutable_clients(1)->set_api_key("0123456789abcdef"); }, "api_key is shared"},
+           {[](auto& g) { g.mutable_clients(1)->clear_callback_url(); }, "callback_url"},
+           {[](auto& g) { g.mutable_clients(0)->set_kind(pb::GatewayClient::KIND_UNSPECIFIED); }, "kind"},
+           {[](auto& g) { g.set_port(70000); }, "not a TCP port"},
+       }) {
+    pb::GatewayConfig config = Valid();
+    c.edit(config);
+    auto checked = gateway::CheckGatewayConfig(config, **city);
+    CAPTURE(c.says);
+    REQUIRE_FALSE(checked.ok());
+    CHECK(checked.status().message().find(c.says) != std::string::npos);
+  }
+}
+
+TEST_CASE("the documented configuration starts a gateway that serves and stops on SIGTERM") {
+  testing::DispatcherProcess dispatcher(testing::TestCityConfig());
+  testing::TempDir dir;
+  std::string endpoints = dir.Sub("endpoints");
+  pid_t pid = Spawn({testing::Binary("agents/gateway/whistle-gateway"),
+                     std::string("--gateway-config=") + WHISTLE_SOURCE_DIR + "/deploy/whistle-gateway.textproto",
+                     "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(), "--port=0",
+                     "--data=" + dir.Sub("data"), "--endpoints-file=" + endpoints},
+                    "");
+  int port = 0;
+  testing::WaitUntilReady(&pid, "whistle-gateway", [&] { return (port = testing::ReadGatewayPort(endpoints)) > 0; });
+  REQUIRE(port > 0);
+  httplib::Client http("127.0.0.1", port);
+  auto health = http.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  auto services = http.Get("/open311/v2/services.json");
+  REQUIRE(services);
+  CHECK(services->status == 200);
+  kill(pid, SIGTERM);
+  CHECK(WaitFor(pid) == 0);
+}
+
+TEST_CASE("whistle-gateway refuses a configuration it cannot use, with exit code 2") {
+  testing::TempDir dir;
+  std::string bad = dir.Sub("bad.textproto");
+  std::ofstream(bad) << "port: \"not a number\"\n";
+  CHECK(WaitFor(Spawn({testing::Binary("agents/gateway/whistle-gateway"), "--gateway-config=" + bad}, "")) == 2);
+  CHECK(WaitFor(Spawn({testing::Binary("agents/gateway/whistle-gateway"), "--no-such-flag"}, "")) == 2);
+}
+
+}  // namespace
+}  // namespace whistle

@@ -1,0 +1,82 @@
+#include "tests/gateway/http/gateway_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "dispatcher/city_loader.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tools/process.h"
+
+namespace whistle::testing {
+
+int ReadGatewayPort(const std::string& endpoints_file) {
+  std::string text = ReadWholeFile(endpoints_file);  // "http=http://127.0.0.1:PORT\n", or nothing yet
+  auto colon = text.rfind(':');
+  if (!text.starts_with("http=") || colon == std::string::npos) return 0;
+  return std::atoi(text.c_str() + colon + 1);
+}
+
+GatewayProcess::GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,
+                               std::string callback_url, uint32_t max_body_bytes) {
+  std::ofstream(dir_.Sub("city.json")) << FormatCityConfig(city, ConfigFormat::kJson);
+  std::ofstream(dir_.Sub("gateway.textproto")) << fmt::format(
+      R"(front_endpoint: "{}"
+bus_endpoint: "{}"
+data_dir: "{}"
+city_config: "{}"
+max_body_bytes: {}
+callback_timeout_ms: 2000
+callback_max_backoff_ms: 200
+clients {{ name: "app-1" api_key: "{}" kind: KIND_OPEN311 }}
+clients {{ name: "app-2" api_key: "{}" kind: KIND_OPEN311 }}
+clients {{ name: "hotline" api_key: "{}" kind: KIND_HOTLINE callback_url: "{}" }}
+)",
+      front, bus, dir_.Sub("data"), dir_.Sub("city.json"), max_body_bytes, kApp1Key, kApp2Key,
+      kHotlineKey, callback_url);
+  Start();
+}
+
+GatewayProcess::~GatewayProcess() {
+  if (pid_ > 0) Kill();
+}
+
+void GatewayProcess::Start() {
+  std::string endpoints = dir_.Sub("endpoints");
+  std::filesystem::remove(endpoints);
+  pid_ = Spawn({Binary("agents/gateway/whistle-gateway"), "--gateway-config=" + dir_.Sub("gateway.textproto"),
+                fmt::format("--port={}", port_), "--endpoints-file=" + endpoints},
+               "");
+  WaitUntilReady(&pid_, "whistle-gateway", [&] { return (port_ = ReadGatewayPort(endpoints)) > 0; });
+}
+
+void GatewayProcess::Kill() {
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int GatewayProcess::Terminate() {
+  kill(pid_, SIGTERM);
+  int status = WaitFor(pid_);
+  pid_ = -1;
+  return status;
+}
+
+httplib::Client GatewayProcess::Http() const {
+  httplib::Client client("127.0.0.1", port_);
+  client.set_keep_alive(false);
+  client.set_read_timeout(15, 0);
+  client.set_connection_timeout(5, 0);
+  return client;
+}
+
+}  // namespace whistle::testing

@@ -1,0 +1,45 @@
+// GatewayProcess: a real whistle-gateway child process in front of a DispatcherProcess, on a port
+// the OS picks, with an Open311 app ("app-1"), a second Open311 app ("app-2") and the 12345
+// hotline ("hotline") as clients. Kill() is kill -9.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include <httplib.h>
+
+#include "tests/testing/temp_dir.h"
+#include "whistle/config.pb.h"
+
+namespace whistle::testing {
+
+inline constexpr char kApp1Key[] = "app-1-key-0123456789";
+inline constexpr char kApp2Key[] = "app-2-key-0123456789";
+inline constexpr char kHotlineKey[] = "hotline-key-0123456789";
+
+// The port in a file whistle-gateway --endpoints-file wrote; 0 until it is there.
+int ReadGatewayPort(const std::string& endpoints_file);
+
+class GatewayProcess {
+ public:
+  // `city` must be the dispatcher's; `callback_url` is the hotline's receiver.
+  GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,
+                 std::string callback_url, uint32_t max_body_bytes = 4096);
+  ~GatewayProcess();  // SIGKILL if still running
+
+  void Start();  // (again) on the same data directory and port
+  void Kill();
+  int Terminate();  // SIGTERM, then reap; the exit status
+
+  int port() const { return port_; }
+  // A client of this gateway (keep-alive off, 15 s timeouts).
+  httplib::Client Http() const;
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace whistle::testing

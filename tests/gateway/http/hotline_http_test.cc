@@ -1,0 +1,265 @@
+// The 12345 hotline's work orders over real HTTP, with callbacks to a receiver in this process
+// that fails the first deliveries, and a dispatcher that restarts underneath.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/client.h"
+#include "tests/gateway/http/gateway_process.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tests/testing/test_city.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::DispatcherProcess;
+using testing::GatewayProcess;
+
+// The hotline system's callback endpoint: answers 500 to the first `fail_first` deliveries.
+class Receiver {
+ public:
+  explicit Receiver(int fail_first) : fail_left_(fail_first) {
+    server_.Post("/callbacks", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      ++attempts_;
+      if (fail_left_ > 0) {
+        --fail_left_;
+        res.status = 500;
+        return;
+      }
+      json body = json::parse(req.body);
+      received_.push_back(body);
+      CHECK(req.get_header_value("X-Whistle-Change-Id") == body["change_id"]);
+      res.status = 204;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(1ms);  // else stop() would not stop it
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/callbacks", port_); }
+
+  // The deliveries of `order_no` after dropping repeats of a change id, waiting up to 20 s for
+  // at least `count`.
+  std::vector<json> Changes(const std::string& order_no, size_t count) {
+    for (int i = 0; i < 200; ++i) {
+      std::vector<json> out = Deduped(order_no);
+      if (out.size() >= count) return out;
+      std::this_thread::sleep_for(100ms);
+    }
+    return Deduped(order_no);
+  }
+  int attempts() {
+    std::lock_guard lock(mu_);
+    return attempts_;
+  }
+
+ private:
+  std::vector<json> Deduped(const std::string& order_no) {
+    std::lock_guard lock(mu_);
+    std::vector<json> out;
+    std::set<std::string> seen;
+    for (const json& c : received_) {
+      if (c["order_no"] == order_no && seen.insert(c["change_id"].get<std::string>()).second) out.push_back(c);
+    }
+    return out;
+  }
+
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  int fail_left_;
+  int attempts_ = 0;
+  std::vector<json> received_;
+};
+
+std::string Order(const std::string& order_no, const std::string& description = "楼道水管爆裂") {
+  return json{{"order_no", order_no},
+              {"category", "water"},
+              {"description", description},
+              {"urgency", "urgent"},
+              {"location", {{"lat", 37.505}, {"long", 121.405}}},
+              {"caller", {{"name", "王芳"}, {"phone", "13800000000"}}}}
+      .dump();
+}
+
+httplib::Headers Key(const char* key = testing::kHotlineKey) { return {{"X-Api-Key", key}}; }
+
+struct World {
+  explicit World(int fail_first) : receiver(fail_first) {}
+  Receiver receiver;
+  DispatcherProcess dispatcher{testing::TestCityConfig()};
+  GatewayProcess gateway{testing::TestCityConfig(), dispatcher.front(), dispatcher.bus(), receiver.url()};
+  zmq::context_t context;
+
+  json PostOrder(const std::string& body, int expect) {
+    auto res = gateway.Http().Post("/hotline/v1/orders", Key(), body, "application/json");
+    REQUIRE(res);
+    CHECK_MESSAGE(res->status == expect, res->body);
+    json doc = json::parse(res->body, nullptr, false);
+    REQUIRE_MESSAGE(!doc.is_discarded(), res->body);
+    return doc;
+  }
+  pb::Response Command(pb::Request r) {
+    Client agent(context, dispatcher.front());
+    auto answer = agent.Call(std::move(r));
+    REQUIRE(answer.ok());
+    REQUIRE_MESSAGE(answer->code() == pb::STATUS_OK, answer->message());
+    return *answer;
+  }
+  uint64_t Claim(uint64_t id) {
+    pb::Request r;
+    r.mutable_claim()->set_event_id(id);
+    r.mutable_claim()->set_department("c1-water-unit");
+    return Command(r).event().event().claim_number();
+  }
+  void Resolve(uint64_t id, uint64_t claim) {
+    pb::Request r;
+    r.mutable_resolve()->set_event_id(id);
+    r.mutable_resolve()->set_claim_number(claim);
+    r.mutable_resolve()->set_note("pipe replaced");
+    Command(r);
+  }
+  void Feedback(uint64_t id) {
+    pb::Request r;
+    r.mutable_feedback()->set_event_id(id);
+    r.mutable_feedback()->set_satisfied(true);
+    r.mutable_feedback()->set_score(5);
+    Command(r);
+  }
+};
+
+std::vector<std::string> Statuses(const std::vector<json>& changes) {
+  std::vector<std::string> out;
+  for (const json& c : changes) out.push_back(c["status"]);
+  return out;
+}
+
+TEST_CASE("a work order is created once, however often it is posted, and read back without the caller") {
+  World w(0);
+  json first = w.PostOrder(Order("12345-0001"), 201);
+  CHECK(first["order_no"] == "12345-0001");
+  CHECK(first["status"] == "open");
+  CHECK(first["level"] == "community");
+  json again = w.PostOrder(Order("12345-0001"), 201);
+  CHECK(again["event_id"] == first["event_id"]);
+  json conflict = w.PostOrder(Order("12345-0001", "another problem"), 409);
+  CHECK(conflict["error"]["code"] == 409);
+
+  auto res = w.gateway.Http().Get("/hotline/v1/orders/12345-0001", Key());
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  json view = json::parse(res->body);
+  CHECK(view["event_id"] == first["event_id"]);
+  CHECK(res->body.find("13800000000") == std::string::npos);
+  CHECK(res->body.find("王芳") == std::string::npos);
+  // Urgent: emergency deadlines.
+  pb::Request get;
+  get.mutable_get()->set_event_id(std::stoull(first["event_id"].get<std::string>()));
+  pb::Event e = w.Command(get).event().event();
+  CHECK(e.mode() == pb::MODE_EMERGENCY);
+  CHECK(e.report().contact_phone() == "13800000000");  // stored, for the hotline to call back
+
+  pb::Request all;
+  all.mutable_list()->set_city(true);
+  CHECK(w.Command(all).list().events_size() == 1);
+
+  auto unknown = w.gateway.Http().Get("/hotline/v1/orders/12345-9999", Key());
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+}
+
+TEST_CASE("bad orders and bad keys get their 4xx and create nothing") {
+  World w(0);
+  struct Case {
+    std::string body;
+    int status;
+    const char* says;
+  };
+  std::vector<Case> cases = {
+      {"{not json", 400, "not JSON"},
+      {"[1,2]", 400, "object"},
+      {R"({"category":"water","grid":"370602001001-01"})", 400, "order_no"},
+      {R"({"order_no":"a","grid":"370602001001-01"})", 400, "category"},
+      {R"({"order_no":"a","category":"fireworks","grid":"370602001001-01"})", 400, "fireworks"},
+      {R"({"order_no":"a","category":"water"})", 400, "location"},
+      {R"({"order_no":"a","category":"water","location":{"lat":30,"long":120}})", 400, "outside the city"},
+      {R"({"order_no":"a","category":"water","grid":"nowhere"})", 400, "not a grid"},
+      {R"({"order_no":"a","category":"water","grid":"370602001001-01","urgency":"asap"})", 400, "urgency"},
+      {R"({"order_no":7,"category":"water","grid":"370602001001-01"})", 400, "order_no"},
+      {json{{"order_no", std::string(65, 'x')}, {"category", "water"}, {"grid", "370602001001-01"}}.dump(), 400,
+       "order_no"},
+      {json{{"order_no", "big"}, {"category", "water"}, {"grid", "370602001001-01"},
+            {"description", std::string(5000, 'x')}}
+           .dump(),
+       413, "over the limit"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.body.substr(0, 120));
+    json error = w.PostOrder(c.body, c.status);
+    CHECK(error["error"]["code"] == c.status);
+    CHECK_MESSAGE(error["error"]["message"].get<std::string>().find(c.says) != std::string::npos, error.dump());
+  }
+  const std::string good = Order("12345-0002");
+  auto no_key = w.gateway.Http().Post("/hotline/v1/orders", good, "application/json");
+  REQUIRE(no_key);
+  CHECK(no_key->status == 401);
+  auto wrong = w.gateway.Http().Post("/hotline/v1/orders", Key("wrong-key-0123456789"), good, "application/json");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 403);
+  auto open311_key = w.gateway.Http().Post("/hotline/v1/orders", Key(testing::kApp1Key), good, "application/json");
+  REQUIRE(open311_key);
+  CHECK(open311_key->status == 403);
+
+  pb::Request all;
+  all.mutable_list()->set_city(true);
+  CHECK(w.Command(all).list().events_size() == 0);
+}
+
+TEST_CASE("every status change of an order is called back once, through failures and restarts") {
+  World w(3);  // the hotline's receiver fails the first three deliveries
+  json order = w.PostOrder(Order("12345-0100"), 201);
+  uint64_t id = std::stoull(order["event_id"].get<std::string>());
+  uint64_t claim = w.Claim(id);
+  w.Resolve(id, claim);
+  auto changes = w.receiver.Changes("12345-0100", 2);
+  CHECK(Statuses(changes) == std::vector<std::string>{"claimed", "resolved"});
+  CHECK(w.receiver.attempts() >= 5);
+  CHECK(changes[0]["event_id"] == order["event_id"]);
+  CHECK(changes[0]["department"] == "c1-water-unit");
+
+  // The dispatcher dies and comes back on the same endpoints; the gateway carries on.
+  w.dispatcher.Kill();
+  w.dispatcher.StartOnSamePorts();
+  w.Feedback(id);  // satisfied: closed
+  changes = w.receiver.Changes("12345-0100", 3);
+  CHECK(Statuses(changes) == std::vector<std::string>{"claimed", "resolved", "closed"});
+  CHECK(changes[2]["closure"] == "satisfied");
+  json second = w.PostOrder(Order("12345-0101", "水表漏水"), 201);
+  uint64_t id2 = std::stoull(second["event_id"].get<std::string>());
+
+  // The gateway dies; changes made while it is down are called back when it returns.
+  w.gateway.Kill();
+  w.Claim(id2);
+  w.gateway.Start();
+  changes = w.receiver.Changes("12345-0101", 1);
+  CHECK(Statuses(changes) == std::vector<std::string>{"claimed"});
+  // Nothing else was called back: no progress notes, no duplicates after dedupe, no gaps.
+  CHECK(Statuses(w.receiver.Changes("12345-0100", 3)).size() == 3);
+}
+
+}  // namespace
+}  // namespace whistle
