@@ -29,9 +29,13 @@ case "$what" in
     ;;
   test)
     [ $# -eq 0 ] || usage
-    configure_and_build build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISTLE_WERROR=ON
+    # -g1: line tables and function names, enough for backtraces and sanitizer reports, and
+    # compiles about a quarter faster than full debug information.
+    configure_and_build build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISTLE_WERROR=ON \
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
     ctest --test-dir build/ci -j "$jobs" --output-on-failure
-    configure_and_build build/asan -DCMAKE_BUILD_TYPE=Debug -DWHISTLE_SANITIZE=ON -DWHISTLE_WERROR=ON
+    configure_and_build build/asan -DCMAKE_BUILD_TYPE=Debug -DWHISTLE_SANITIZE=ON -DWHISTLE_WERROR=ON \
+      "-DCMAKE_CXX_FLAGS_DEBUG=-g1"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build/asan -j "$jobs" --output-on-failure
     ;;
