@@ -81,6 +81,11 @@ std::string CodeProblem(std::string_view code, pb::Level level, std::string_view
 
 }  // namespace
 
+bool IsWgs84(const pb::Point& p) {
+  return std::isfinite(p.lon()) && std::isfinite(p.lat()) && std::abs(p.lon()) <= 180 &&
+         std::abs(p.lat()) <= 90;
+}
+
 std::string_view LevelNameZh(pb::Level level) {
   switch (level) {
     case pb::LEVEL_GRID: return "网格";

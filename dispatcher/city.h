@@ -32,6 +32,8 @@ std::string_view LevelNameZh(pb::Level level);
 // MODE_UNSPECIFIED reads as MODE_NORMAL everywhere.
 inline pb::Mode EffectiveMode(pb::Mode m) { return m == pb::MODE_EMERGENCY ? m : pb::MODE_NORMAL; }
 
+// A finite WGS-84 coordinate: |lat| <= 90, |lon| <= 180.
+bool IsWgs84(const pb::Point& p);
 // Great-circle distance in metres (haversine on a spherical Earth, R = 6371008.8 m).
 double DistanceMeters(const pb::Point& a, const pb::Point& b);
 // Point in a simple polygon by ray casting; points on an edge may fall either side.

@@ -31,17 +31,23 @@ bool Take(std::string_view s, size_t* pos, char c) {
 
 }  // namespace
 
-std::string FormatIso8601(int64_t at_ms, int32_t utc_offset_minutes) {
+LocalCalendar ToLocalCalendar(int64_t at_ms, int32_t utc_offset_minutes) {
   using namespace std::chrono;
   auto local = sys_time<milliseconds>(milliseconds(at_ms)) + minutes(utc_offset_minutes);
   auto day = floor<days>(local);
   year_month_day ymd{day};
   hh_mm_ss hms{floor<seconds>(local - day)};
+  return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+          static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+          static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count())};
+}
+
+std::string FormatIso8601(int64_t at_ms, int32_t utc_offset_minutes) {
+  LocalCalendar t = ToLocalCalendar(at_ms, utc_offset_minutes);
   int32_t off = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}{}{:02d}:{:02d}",
-                     static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                     static_cast<unsigned>(ymd.day()), hms.hours().count(), hms.minutes().count(),
-                     hms.seconds().count(), utc_offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}{}{:02d}:{:02d}", t.year, t.month,
+                     t.day, t.hour, t.minute, t.second, utc_offset_minutes < 0 ? '-' : '+',
+                     off / 60, off % 60);
 }
 
 Result<int64_t> ParseIso8601(std::string_view text, int32_t default_offset_minutes) {

@@ -1,4 +1,5 @@
-// ISO 8601 date-times with a zone, as Open311 and the hotline exchange them.
+// Local calendar time, and ISO 8601 date-times with a zone as Open311 and the hotline exchange
+// them.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,15 @@
 #include "whistle/status.h"
 
 namespace whistle {
+
+// The calendar fields of `at_ms` (Unix milliseconds) in local time at `utc_offset_minutes`.
+struct LocalCalendar {
+  int year;
+  unsigned month;  // 1..12
+  unsigned day;    // 1..31
+  int hour, minute, second;
+};
+LocalCalendar ToLocalCalendar(int64_t at_ms, int32_t utc_offset_minutes);
 
 // "2026-11-23T10:05:00+08:00": `at_ms` (Unix milliseconds) in local time at `utc_offset_minutes`,
 // to the second (milliseconds are dropped, as Open311 shows them).

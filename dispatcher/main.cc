@@ -17,9 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-
-#include <google/protobuf/text_format.h>
 
 #include <fmt/format.h>
 
@@ -60,16 +57,7 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   c.set_front_endpoint("tcp://127.0.0.1:5570");
   c.set_bus_endpoint("tcp://127.0.0.1:5571");
   if (std::string file = flags.TakeString("daemon-config"); !file.empty()) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) return BadRequest(fmt::format("cannot read daemon config '{}'", file));
-    pb::DispatcherConfig from_file;
-    if (!google::protobuf::TextFormat::ParseFromString(text.str(), &from_file)) {
-      return BadRequest(fmt::format("daemon config '{}' is not a whistle.pb.DispatcherConfig in text "
-                                    "format (the parser's complaint is on stderr)", file));
-    }
-    c.MergeFrom(from_file);
+    if (Status s = MergeTextFormatFile(file, &c); !s.ok()) return s;
   }
   if (flags.Has("data")) c.set_data_dir(flags.TakeString("data"));
   if (flags.Has("config")) c.set_city_config(flags.TakeString("config"));

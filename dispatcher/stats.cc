@@ -1,19 +1,15 @@
 #include "dispatcher/stats.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
 
 #include "dispatcher/city.h"
+#include "dispatcher/iso8601.h"
 
 namespace whistle {
 
 std::string MonthOf(int64_t at_ms, int32_t utc_offset_minutes) {
-  using namespace std::chrono;
-  auto local = sys_time<milliseconds>(milliseconds(at_ms)) + minutes(utc_offset_minutes);
-  year_month_day ymd{floor<days>(local)};
-  return fmt::format("{:04d}-{:02d}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()));
+  LocalCalendar t = ToLocalCalendar(at_ms, utc_offset_minutes);
+  return fmt::format("{:04d}-{:02d}", t.year, t.month);
 }
 
 bool IsValidMonth(std::string_view m) {

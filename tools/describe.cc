@@ -1,10 +1,10 @@
 #include "tools/describe.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include <fmt/format.h>
 
+#include "dispatcher/iso8601.h"
 #include "dispatcher/lifecycle.h"
 
 namespace whistle {
@@ -83,14 +83,8 @@ std::string Body(const City* city, const pb::Record& r) {
 }  // namespace
 
 std::string LocalTime(int64_t at_ms, int32_t utc_offset_minutes) {
-  using namespace std::chrono;
-  auto local = sys_time<milliseconds>(milliseconds(at_ms)) + minutes(utc_offset_minutes);
-  auto day = floor<days>(local);
-  year_month_day ymd{day};
-  hh_mm_ss hms{floor<minutes>(local - day)};
-  return fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     hms.hours().count(), hms.minutes().count());
+  LocalCalendar t = ToLocalCalendar(at_ms, utc_offset_minutes);
+  return fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}", t.year, t.month, t.day, t.hour, t.minute);
 }
 
 std::string DepartmentLabel(const City& city, const std::string& id) {

@@ -2,7 +2,13 @@
 
 #include <charconv>
 
+#include <fstream>
+#include <memory>
+#include <sstream>
+
 #include <fmt/format.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/text_format.h>
 
 namespace whistle {
 
@@ -66,6 +72,20 @@ Result<double> Flags::TakeDouble(std::string_view name, double fallback, double 
 Status Flags::CheckAllTaken() const {
   if (values_.empty()) return Status::Ok();
   return BadRequest(fmt::format("unknown flag --{}", values_.begin()->first));
+}
+
+Status MergeTextFormatFile(const std::string& path, google::protobuf::Message* out) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return BadRequest(fmt::format("cannot read '{}'", path));
+  std::unique_ptr<google::protobuf::Message> from_file(out->New());
+  if (!google::protobuf::TextFormat::ParseFromString(text.str(), from_file.get())) {
+    return BadRequest(fmt::format("'{}' is not a {} in text format (the parser's complaint is on stderr)",
+                                  path, out->GetTypeName()));
+  }
+  out->MergeFrom(*from_file);
+  return Status::Ok();
 }
 
 }  // namespace whistle

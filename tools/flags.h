@@ -10,7 +10,16 @@
 
 #include "whistle/status.h"
 
+namespace google::protobuf {
+class Message;
+}  // namespace google::protobuf
+
 namespace whistle {
+
+// Merges the protobuf text-format file at `path` into `out` (a daemon's option file). BAD_REQUEST
+// names the file and the message type when it cannot be read or parsed (the parser's complaint
+// goes to stderr).
+Status MergeTextFormatFile(const std::string& path, google::protobuf::Message* out);
 
 class Flags {
  public:

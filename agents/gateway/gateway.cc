@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <regex>
 
 #include <fmt/format.h>
@@ -126,6 +127,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
   auto checked = CheckGatewayConfig(std::move(config), *city);
   if (!checked.ok()) return checked.status();
   std::unique_ptr<Gateway> g(new Gateway(std::move(checked).value(), std::move(city)));
+  std::error_code ec;
+  std::filesystem::create_directories(g->config_.data_dir(), ec);  // Open names any failure
   auto store = GatewayStore::Open(g->config_.data_dir());
   if (!store.ok()) return store.status();
   g->store_ = std::move(store).value();

@@ -14,7 +14,6 @@
 #include <iostream>
 
 #include <fmt/format.h>
-#include <google/protobuf/text_format.h>
 
 #include "agents/gateway/gateway.h"
 #include "dispatcher/city_loader.h"
@@ -32,14 +31,7 @@ constexpr char kUsage[] =
 Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
   pb::GatewayConfig c;
   if (std::string file = flags.TakeString("gateway-config"); !file.empty()) {
-    if (!std::filesystem::is_regular_file(file)) {
-      return BadRequest(fmt::format("cannot read gateway config '{}'", file));
-    }
-    std::string text = ReadWholeFile(file);
-    if (!google::protobuf::TextFormat::ParseFromString(text, &c)) {
-      return BadRequest(fmt::format("gateway config '{}' is not a whistle.pb.GatewayConfig in text format "
-                                    "(the parser's complaint is on stderr)", file));
-    }
+    if (Status s = MergeTextFormatFile(file, &c); !s.ok()) return s;
   }
   if (std::string file = flags.TakeString("dispatcher-endpoints"); !file.empty()) {
     std::string front, bus;
@@ -86,7 +78,6 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  std::filesystem::create_directories(config->data_dir().empty() ? "data/gateway" : config->data_dir());
   auto gateway = gateway::Gateway::Start(*config, *city);
   if (!gateway.ok()) return Fail(gateway.status());
   if (!config->endpoints_file().empty()) {

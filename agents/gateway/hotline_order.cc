@@ -1,7 +1,5 @@
 #include "agents/gateway/hotline_order.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
 
 #include "agents/gateway/order_tracker.h"
@@ -40,8 +38,7 @@ Status ReadLocation(const json& order, const City& city, pb::Report* report) {
     pb::Point p;
     p.set_lat(lat->get<double>());
     p.set_lon(lon->get<double>());
-    if (!std::isfinite(p.lat()) || !std::isfinite(p.lon()) || std::abs(p.lat()) > 90 ||
-        std::abs(p.lon()) > 180) {
+    if (!IsWgs84(p)) {
       return BadRequest("'location' is not a WGS-84 coordinate");
     }
     if (city.LocateGrid(p) == nullptr) {

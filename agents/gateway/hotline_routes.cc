@@ -38,15 +38,12 @@ void Gateway::HotlinePostOrder(const httplib::Request& req, httplib::Response& r
   pb::Request request;
   request.set_request_id(HotlineRequestId(client->name(), order->order_no));
   *request.mutable_submit()->mutable_report() = order->report;
-  auto answer = Call(std::move(request));
-  if (!answer.ok()) return WriteStatus(req, res, answer.status());
-  if (answer->code() == pb::STATUS_IDEMPOTENCY_MISMATCH) {
+  auto answer = ExpectOk(Call(std::move(request)));
+  if (!answer.ok() && answer.status().code() == pb::STATUS_IDEMPOTENCY_MISMATCH) {
     return WriteError(req, res, 409,
                       fmt::format("order '{}' was already posted with different contents", order->order_no));
   }
-  if (answer->code() != pb::STATUS_OK) {
-    return WriteStatus(req, res, Status(answer->code(), answer->message()));
-  }
+  if (!answer.ok()) return WriteStatus(req, res, answer.status());
   const pb::EventView& view = answer->event();
   WriteJson(res, 201, HotlineOrderView(order->order_no, view.event(), view.linked_as_duplicate(), *city_));
 }
@@ -58,14 +55,11 @@ void Gateway::HotlineGetOrder(const httplib::Request& req, httplib::Response& re
   if (!IsValidOrderNo(order_no)) return WriteError(req, res, 400, "not an order number");
   pb::Request request;
   request.mutable_get()->set_submit_request_id(HotlineRequestId(client->name(), order_no));
-  auto answer = Call(std::move(request));
-  if (!answer.ok()) return WriteStatus(req, res, answer.status());
-  if (answer->code() == pb::STATUS_NOT_FOUND) {
+  auto answer = ExpectOk(Call(std::move(request)));
+  if (!answer.ok() && answer.status().code() == pb::STATUS_NOT_FOUND) {
     return WriteError(req, res, 404, fmt::format("no order '{}'", order_no));
   }
-  if (answer->code() != pb::STATUS_OK) {
-    return WriteStatus(req, res, Status(answer->code(), answer->message()));
-  }
+  if (!answer.ok()) return WriteStatus(req, res, answer.status());
   const pb::Event& e = answer->event().event();
   // The order joined another report's event when its event was created for someone else.
   bool linked = e.report().reporter() != order_no || e.report().source() != pb::SOURCE_HOTLINE;

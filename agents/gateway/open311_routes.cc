@@ -43,13 +43,6 @@ Result<int64_t> PositiveParam(const httplib::Request& req, const char* name, int
   return v;
 }
 
-// The dispatcher's answer, with a non-OK code turned into an error Status.
-Result<pb::Response> Expect(Result<pb::Response> answer) {
-  if (!answer.ok()) return answer.status();
-  if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
-  return answer;
-}
-
 std::vector<pb::EventState> StatesFor(const open311::RequestQuery& q) {
   if (q.open && q.closed) return {};
   if (q.open) return {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS};
@@ -94,7 +87,7 @@ void Gateway::Open311PostRequest(const httplib::Request& req, httplib::Response&
   pb::Request request;
   request.set_request_id(std::string(kOpen311RequestPrefix) + token);
   *request.mutable_submit()->mutable_report() = *report;
-  auto answer = Expect(Call(std::move(request)));
+  auto answer = ExpectOk(Call(std::move(request)));
   if (!answer.ok()) return WriteStatus(req, res, answer.status());
   const pb::EventView& view = answer->event();
   std::string notice =
@@ -116,7 +109,7 @@ void Gateway::Open311GetRequest(const httplib::Request& req, httplib::Response& 
   pb::Request request;
   request.mutable_get()->set_event_id(*id);
   request.mutable_get()->set_with_history(true);
-  auto answer = Expect(Call(std::move(request)));
+  auto answer = ExpectOk(Call(std::move(request)));
   if (!answer.ok()) return WriteStatus(req, res, answer.status());
   open311::RequestExtras extras;
   for (const pb::Record& r : answer->event().history()) {
@@ -144,10 +137,9 @@ void Gateway::Open311GetRequests(const httplib::Request& req, httplib::Response&
     for (uint64_t id : q->ids) {
       pb::Request request;
       request.mutable_get()->set_event_id(id);
-      auto answer = Call(std::move(request));
+      auto answer = ExpectOk(Call(std::move(request)));
+      if (!answer.ok() && answer.status().code() == pb::STATUS_NOT_FOUND) continue;  // unknown ids are left out
       if (!answer.ok()) return WriteStatus(req, res, answer.status());
-      if (answer->code() == pb::STATUS_NOT_FOUND) continue;
-      if (answer->code() != pb::STATUS_OK) return WriteStatus(req, res, Status(answer->code(), answer->message()));
       doc.push_back(open311::RequestDocument(answer->event().event(), *city_, offset, lang));
     }
     return WriteOpen311(req, res, 200, doc, open311::kRequestsRoot);
@@ -169,7 +161,7 @@ void Gateway::Open311GetRequests(const httplib::Request& req, httplib::Response&
   while (static_cast<int64_t>(doc.size()) < *page_size) {
     pb::Request request;
     *request.mutable_list() = list;
-    auto answer = Expect(Call(std::move(request)));
+    auto answer = ExpectOk(Call(std::move(request)));
     if (!answer.ok()) return WriteStatus(req, res, answer.status());
     for (const pb::Event& e : answer->list().events()) {
       if (skip > 0) {
@@ -188,7 +180,7 @@ void Gateway::Open311Token(const httplib::Request& req, httplib::Response& res) 
   std::string token = req.matches[1];
   pb::Request request;
   request.mutable_get()->set_submit_request_id(std::string(kOpen311RequestPrefix) + token);
-  auto answer = Expect(Call(std::move(request)));
+  auto answer = ExpectOk(Call(std::move(request)));
   if (!answer.ok()) {
     if (answer.status().code() == pb::STATUS_NOT_FOUND) {
       return WriteError(req, res, 404, fmt::format("no request has token '{}'", token.substr(0, 64)));
@@ -214,7 +206,7 @@ void Gateway::Open311Updates(const httplib::Request& req, httplib::Response& res
   for (uint32_t pages = 0; pages < kMaxLogPagesPerUpdatesQuery; ++pages) {
     pb::Request request;
     *request.mutable_log() = log;
-    auto answer = Expect(Call(std::move(request)));
+    auto answer = ExpectOk(Call(std::move(request)));
     if (!answer.ok()) return WriteStatus(req, res, answer.status());
     const auto& records = answer->log().records();
     for (const pb::Record& r : records) {

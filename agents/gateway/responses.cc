@@ -31,6 +31,12 @@ void WriteError(const httplib::Request& req, httplib::Response& res, int status,
   }
 }
 
+Result<pb::Response> ExpectOk(Result<pb::Response> answer) {
+  if (!answer.ok()) return answer.status();
+  if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
+  return answer;
+}
+
 void WriteStatus(const httplib::Request& req, httplib::Response& res, const Status& status) {
   WriteError(req, res, HttpStatusFor(status.code()), status.message());
 }

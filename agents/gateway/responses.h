@@ -28,6 +28,9 @@ void WriteJson(httplib::Response& res, int status, const nlohmann::json& doc);
 void WriteError(const httplib::Request& req, httplib::Response& res, int status,
                 std::string_view message);
 
+// The dispatcher's answer, with a non-OK code turned into an error Status.
+Result<pb::Response> ExpectOk(Result<pb::Response> answer);
+
 // The dispatcher's rejection as an HTTP error (HttpStatusFor).
 void WriteStatus(const httplib::Request& req, httplib::Response& res, const Status& status);
 

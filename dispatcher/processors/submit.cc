@@ -1,5 +1,3 @@
-#include <cmath>
-
 #include <fmt/format.h>
 
 #include "dispatcher/attributes.h"
@@ -52,8 +50,7 @@ Status CheckReportFields(const pb::Report& r) {
 Result<std::string> PlaceReport(const City& city, const pb::Report& r) {
   if (r.has_position()) {
     const pb::Point& p = r.position();
-    if (!std::isfinite(p.lon()) || !std::isfinite(p.lat()) || std::abs(p.lon()) > 180 ||
-        std::abs(p.lat()) > 90) {
+    if (!IsWgs84(p)) {
       return BadRequest(fmt::format("position ({}, {}) is not a WGS-84 coordinate", p.lon(), p.lat()));
     }
   }
