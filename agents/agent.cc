@@ -11,7 +11,7 @@ Agent::Agent(zmq::context_t& context, const std::string& front, const std::strin
     : name_(std::move(name)),
       departments_(std::move(departments)),
       behaviour_(behaviour),
-      client_(context, front),
+      client_(context, front, ClientOptions{.credentials = behaviour.credentials}),
       context_(context),
       bus_(bus),
       rng_(behaviour.seed) {}
@@ -35,7 +35,7 @@ Status Agent::Start() {
   tail.mutable_log()->set_after_seq(UINT64_MAX);
   auto answer = client_.Call(tail);
   if (!answer.ok()) return answer.status();
-  subscriber_.emplace(context_, bus_, client_.endpoint(), answer->log().last_seq());
+  subscriber_.emplace(context_, bus_, client_.endpoint(), answer->log().last_seq(), behaviour_.credentials);
   // What was offered before we came: treat it like any new offer, once per event (an event
   // offered to two of our departments is in both lists).
   // Work this agent claimed before a restart (same name) is carried on.

@@ -34,6 +34,7 @@ struct AgentBehaviour {
   bool eager = false;             // act at once: claim, report progress and resolve without delay
   double time_scale = 1;          // dispatcher time runs this many times faster than real time
   uint64_t seed = 1;
+  ClientCredentials credentials;  // the desk's key: a principal acting for its departments
 };
 
 struct AgentCounts {

@@ -2,10 +2,11 @@
 //
 //   whistle-agent --front=ENDPOINT --bus=ENDPOINT (--departments=ID,ID,... | --all-departments
 //                 [--level=community|street|county|city] [--config=FILE])
-//                 [--name=NAME] [--duration-s=60] [--time-scale=1] [--seed=N]
+//                 [--key=FILE] [--name=NAME] [--duration-s=60] [--time-scale=1] [--seed=N]
 //                 [--lapse-share=0.1] [--return-share=0.03] [--whistle-share=0.03]
 //                 [--unresolved-share=0.05] [--claim-only] [--eager] [--until-claims=N]
 //
+// --key is the desk's CURVE key file: a principal of role agent acting for the departments.
 // --eager acts at once (claim, progress, resolve without waiting); the shares still apply.
 //
 // Prints one line of counts when it ends (after --duration-s, or once --until-claims claims
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   std::string level_name = flags->TakeString("level");
   std::string config = flags->TakeString("config");
   std::string name = flags->TakeString("name", "agent");
+  std::string key_file = flags->TakeString("key");
   auto all = flags->TakeBool("all-departments");
   auto duration = flags->TakeDouble("duration-s", 60, 0, 1e7);
   AgentBehaviour b;
@@ -58,13 +60,11 @@ int main(int argc, char** argv) {
   b.claim_only = *claim_only;
   b.eager = *eager;
 
-  std::set<std::string> departments;
-  for (size_t start = 0; start < list.size();) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    if (comma > start) departments.insert(list.substr(start, comma - start));
-    start = comma + 1;
-  }
+  auto credentials = ReadCredentials(key_file);
+  if (!credentials.ok()) return usage(credentials.status().ToString());
+  b.credentials = std::move(credentials).value();
+  std::vector<std::string> listed = SplitCommaList(list);
+  std::set<std::string> departments(listed.begin(), listed.end());
   if (*all) {
     auto city = LoadCity(config);
     if (!city.ok()) return std::cerr << "whistle-agent: " << city.status().ToString() << "\n", 1;

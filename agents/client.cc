@@ -15,16 +15,28 @@ std::string Client::NewRequestId() {
   return fmt::format("{:016x}{:016x}", rng(), rng());
 }
 
-void Client::Connect() {
+Status Client::Connect() {
   socket_.emplace(context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
-  socket_->connect(endpoint_);
+  ApplyCredentials(*socket_, options_.credentials);
+  // Waiting for the handshake costs nothing extra (the first request would wait for it anyway)
+  // and tells a refused key from a dispatcher that is down. A timeout leaves the socket
+  // connecting: the request is queued and the usual timeout applies.
+  if (ConnectAndAwaitHandshake(context_, *socket_, endpoint_, options_.timeout) == Handshake::kRefused) {
+    socket_.reset();
+    return Unauthenticated(fmt::format("{} refused this client's key{}", endpoint_,
+                                       options_.credentials ? "" : " (it has none: the dispatcher "
+                                                                   "expects CURVE)"));
+  }
+  return Status::Ok();
 }
 
 Result<pb::Response> Client::Call(pb::Request request) {
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
   for (int attempt = 0; attempt < options_.attempts; ++attempt) {
-    if (!socket_) Connect();
+    if (!socket_) {
+      if (Status s = Connect(); !s.ok()) return s;
+    }
     uint64_t correlation = next_correlation_++;
     request.set_correlation_id(correlation);
     std::string bytes = request.SerializeAsString();
@@ -55,9 +67,12 @@ Result<pb::Response> Client::Call(pb::Request request) {
 }
 
 Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-                       uint64_t after_seq)
-    : sub_(context, zmq::socket_type::sub), front_(context, std::move(front_endpoint)), last_seq_(after_seq) {
+                       uint64_t after_seq, ClientCredentials credentials)
+    : sub_(context, zmq::socket_type::sub),
+      front_(context, std::move(front_endpoint), ClientOptions{.credentials = credentials}),
+      last_seq_(after_seq) {
   sub_.set(zmq::sockopt::linger, 0);
+  ApplyCredentials(sub_, credentials);
   sub_.set(zmq::sockopt::subscribe, "all");
   sub_.connect(bus_endpoint);
 }

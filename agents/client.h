@@ -5,6 +5,8 @@
 // correlation id. On timeout it drops the socket (stale answers die with it), reconnects and sends
 // the SAME request again: with its request id, a retry is applied at most once (engine.h).
 // BUSY answers are retried the same way, after a pause. Not thread-safe: one Client per thread.
+// With credentials (a key file) it connects with CURVE; a dispatcher that refuses the key at the
+// handshake makes Call return UNAUTHENTICATED at once instead of timing out.
 //
 // Subscriber delivers records in sequence order, each exactly once. It reads the bus ("all"
 // topic); when it sees a gap (or starts after records it has not seen) it reads the missing ones
@@ -19,6 +21,7 @@
 
 #include <zmq.hpp>
 
+#include "whistle/curve_keys.h"
 #include "whistle/status.h"
 #include "whistle/wire.pb.h"
 
@@ -28,6 +31,7 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{2000};
   int attempts = 5;
   std::chrono::milliseconds busy_pause{100};
+  ClientCredentials credentials;  // none: a --dev-no-auth dispatcher
 };
 
 class Client {
@@ -42,7 +46,8 @@ class Client {
   const std::string& endpoint() const { return endpoint_; }
 
  private:
-  void Connect();
+  // A fresh socket, connected; UNAUTHENTICATED when the dispatcher refused the key.
+  Status Connect();
 
   zmq::context_t& context_;
   std::string endpoint_;
@@ -53,9 +58,9 @@ class Client {
 
 class Subscriber {
  public:
-  // Delivers every record with seq > after_seq.
+  // Delivers every record with seq > after_seq. The credentials serve both sockets.
   Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-             uint64_t after_seq = 0);
+             uint64_t after_seq = 0, ClientCredentials credentials = {});
 
   // The next record in sequence order, or nullopt when none came within `timeout`.
   // UNAVAILABLE when catching up through the front door failed.

@@ -5,6 +5,8 @@
 //   generator:   whistle-report --front=ENDPOINT --rate=PER_SECOND --duration-s=S
 //                               [--config=FILE] [--seed=N] [--reporter=ID] [--latencies-out=FILE]
 //
+// Both take [--key=FILE]: the reporter's CURVE key file (a principal of role reporter).
+//
 // The generator draws grids and categories from the city (the sample city unless --config) and
 // prints acknowledgements and ack latency percentiles (p50, p99, p99.9, max) when it ends.
 #include <algorithm>
@@ -35,6 +37,8 @@ int main(int argc, char** argv) {
   std::string reporter = flags->TakeString("reporter", "grid-worker");
   std::string config = flags->TakeString("config");
   std::string latencies_out = flags->TakeString("latencies-out");
+  auto credentials = ReadCredentials(flags->TakeString("key"));
+  if (!credentials.ok()) return usage(credentials.status().ToString());
   bool has_position = flags->Has("lon") || flags->Has("lat");
   auto lon = flags->TakeDouble("lon", 0, -180, 180);
   auto lat = flags->TakeDouble("lat", 0, -90, 90);
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
     if (!s.ok()) return usage(s.message());
   }
   zmq::context_t context;
-  Client client(context, front);
+  Client client(context, front, ClientOptions{.credentials = *credentials});
 
   if (*rate == 0) {  // one report
     if (category.empty() || (grid.empty() && !has_position)) return usage("give --category and --grid or --lon/--lat");

@@ -64,6 +64,7 @@ void ApplySubmitted(const pb::Record& r, EngineState& state) {
   e.set_grid(r.submitted().grid());
   e.set_state(pb::STATE_SUBMITTED);
   e.set_created_at_ms(r.at_ms());
+  e.set_submitted_by(r.actor().principal());
   Count(state, r, e, {}, pb::LEVEL_UNSPECIFIED,
         [](pb::StatCounters& c) { c.set_submitted(c.submitted() + 1); });
 }
@@ -235,6 +236,20 @@ void ApplyModeChanged(const pb::Record& r, EngineState& state) {
   state.SetMode(r.mode_changed().region(), r.mode_changed().mode());
 }
 
+void ApplyPrincipalCreated(const pb::Record& r, EngineState& state) {
+  state.PutPrincipal(r.principal_created().principal());
+}
+
+void ApplyPrincipalRevoked(const pb::Record& r, EngineState& state) {
+  const pb::Principal* p = state.FindPrincipal(r.principal_revoked().name());
+  WHISTLE_CHECK(p != nullptr, "record %llu revokes unknown principal '%s'",
+                static_cast<unsigned long long>(r.seq()), r.principal_revoked().name().c_str());
+  pb::Principal revoked = *p;
+  revoked.set_revoked_at_ms(r.at_ms());
+  revoked.set_revoked_by(r.actor().principal());
+  state.PutPrincipal(std::move(revoked));
+}
+
 }  // namespace
 
 void ApplyRecord(const pb::Record& r, EngineState& state) {
@@ -259,6 +274,8 @@ void ApplyRecord(const pb::Record& r, EngineState& state) {
     case pb::Record::kClosed: return ApplyClosed(r, state);
     case pb::Record::kDeadlinesReplanned: return ApplyDeadlinesReplanned(r, state);
     case pb::Record::kModeChanged: return ApplyModeChanged(r, state);
+    case pb::Record::kPrincipalCreated: return ApplyPrincipalCreated(r, state);
+    case pb::Record::kPrincipalRevoked: return ApplyPrincipalRevoked(r, state);
     case pb::Record::BODY_NOT_SET: break;
   }
   WHISTLE_CHECK(false, "record %llu has no body", static_cast<unsigned long long>(r.seq()));

@@ -7,23 +7,15 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "dispatcher/appliers.h"
+#include "dispatcher/authorization.h"
 #include "dispatcher/privacy.h"
 #include "dispatcher/rejections.h"
 #include "storage/keys.h"
 #include "whistle/check.h"
+#include "whistle/hash.h"
 
 namespace whistle {
 namespace {
-
-// FNV-1a, 64 bit: stable across builds and machines, which std::hash is not. On disk: the
-// idempotency entries store it, so do not change it.
-uint64_t Fnv1a64(std::string_view bytes, uint64_t h = 14695981039346656037ull) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 // What makes two requests "the same" for idempotency: the principal and the command itself.
 uint64_t Fingerprint(const Command& command) {
@@ -119,7 +111,9 @@ size_t Engine::FireTimers(int64_t now_ms) {
 pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
   const pb::Request& request = command.request;
   pb::Response reply;
-  if (const QueryProcessor* q = registry_.query(request.command_case())) {
+  if (Status allowed = Authorize(command.actor, request, state_); !allowed.ok()) {
+    reply = ErrorResponse(allowed);
+  } else if (const QueryProcessor* q = registry_.query(request.command_case())) {
     auto answer = q->Answer(command, state_);
     reply = answer.ok() ? std::move(answer).value() : ErrorResponse(answer.status());
   } else if (const CommandProcessor* p = registry_.command(request.command_case())) {
@@ -127,6 +121,7 @@ pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
   } else {
     reply = ErrorResponse(BadRequest("the request carries no command"));
   }
+  if (!MaySeePersonalData(command.actor)) StripPersonalData(&reply);
   reply.set_correlation_id(request.correlation_id());
   return reply;
 }

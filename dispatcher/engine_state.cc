@@ -19,6 +19,7 @@ constexpr std::string_view kMetaLastSeq = "seq";
 constexpr std::string_view kMetaNextEventId = "next_id";
 constexpr std::string_view kMetaModePrefix = "mode/";
 constexpr std::string_view kMetaStatPrefix = "stat/";
+constexpr std::string_view kMetaPrincipalPrefix = "principal/";
 
 std::string Fixed64(uint64_t v) {
   std::string s;
@@ -85,6 +86,12 @@ Status EngineState::LoadMeta() {
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
       counters_[std::string(key.substr(kMetaStatPrefix.size()))] = std::move(c);
+    } else if (key.starts_with(kMetaPrincipalPrefix)) {
+      pb::Principal p;
+      WHISTLE_CHECK(p.ParseFromArray(value.data(), static_cast<int>(value.size())),
+                    "meta '%.*s': corrupt principal", int(key.size()), key.data());
+      if (p.revoked_at_ms() == 0) active_principal_by_key_[p.public_key()] = p.name();
+      principals_[p.name()] = std::move(p);
     }
   }
   return cursor->status();
@@ -247,6 +254,26 @@ pb::Event& EngineState::MutableEvent(uint64_t id) {
 void EngineState::SetMode(const std::string& region, pb::Mode mode) {
   modes_[region] = mode;
   batch_.Put(Cf::kMeta, std::string(kMetaModePrefix) + region, std::to_string(static_cast<int>(mode)));
+}
+
+const pb::Principal* EngineState::FindPrincipal(std::string_view name) const {
+  auto it = principals_.find(name);
+  return it == principals_.end() ? nullptr : &it->second;
+}
+
+const pb::Principal* EngineState::FindActivePrincipalByKey(std::string_view public_key) const {
+  auto it = active_principal_by_key_.find(std::string(public_key));
+  return it == active_principal_by_key_.end() ? nullptr : FindPrincipal(it->second);
+}
+
+void EngineState::PutPrincipal(pb::Principal principal) {
+  batch_.Put(Cf::kMeta, std::string(kMetaPrincipalPrefix) + principal.name(),
+             principal.SerializeAsString());
+  auto& slot = principals_[principal.name()];
+  if (!slot.public_key().empty()) active_principal_by_key_.erase(slot.public_key());
+  if (principal.revoked_at_ms() == 0) active_principal_by_key_[principal.public_key()] = principal.name();
+  slot = std::move(principal);
+  ++principals_version_;
 }
 
 pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::string_view scope) {

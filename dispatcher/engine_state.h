@@ -6,7 +6,7 @@
 //
 // What lives where:
 //   memory   open events (DISPATCHED, CLAIMED, IN_PROGRESS, RESOLVED), the timer heap, modes,
-//            statistics counters, the duplicate index (grid, category) -> unresolved events
+//            principals, statistics counters, the duplicate index (grid, category) -> unresolved events
 //   disk     all of it, plus closed/cancelled/merged events, history, the log, indexes and
 //            idempotency entries (storage/keys.h has the layout)
 // Events at rest in a terminal state are read from disk on demand and cached until the batch ends.
@@ -79,6 +79,14 @@ class EngineState {
   pb::Mode ModeFor(std::string_view region, const ModeOverride* change = nullptr) const;
   const std::map<std::string, pb::Mode>& modes() const { return modes_; }
 
+  // Principals, revoked ones included, by name; nullptr when unknown.
+  const pb::Principal* FindPrincipal(std::string_view name) const;
+  // The active (not revoked) principal with this raw 32-byte CURVE public key, or nullptr.
+  const pb::Principal* FindActivePrincipalByKey(std::string_view public_key) const;
+  const std::map<std::string, pb::Principal, std::less<>>& principals() const { return principals_; }
+  // Grows whenever a principal is created or revoked (the ZAP handler's copy follows it).
+  uint64_t principals_version() const { return principals_version_; }
+
   // Unresolved events (DISPATCHED, CLAIMED, IN_PROGRESS) at this grid and category, by id.
   std::vector<const pb::Event*> UnresolvedAt(std::string_view grid, std::string_view category) const;
   // Calls f for every open event, in no particular order.
@@ -100,6 +108,8 @@ class EngineState {
   // REQUIRES: FindEvent(id) found the event earlier in this batch (or it was created).
   pb::Event& MutableEvent(uint64_t id);
   void SetMode(const std::string& region, pb::Mode mode);
+  // Creates or replaces (revocation) the principal of that name.
+  void PutPrincipal(pb::Principal principal);
   pb::StatCounters& MutableCounters(std::string_view month, std::string_view scope);
   void PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry);
 
@@ -156,6 +166,9 @@ class EngineState {
   std::unordered_map<uint64_t, std::optional<pb::Event>> touched_;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   std::map<std::string, pb::Mode> modes_;
+  std::map<std::string, pb::Principal, std::less<>> principals_;
+  std::unordered_map<std::string, std::string> active_principal_by_key_;  // raw key -> name
+  uint64_t principals_version_ = 0;
   std::unordered_map<std::string, std::set<uint64_t>> unresolved_by_grid_category_;
   std::unordered_map<std::string, pb::StatCounters> counters_;  // key: month '|' scope
   std::unordered_set<std::string> dirty_counters_;

@@ -1,9 +1,13 @@
 // whistle-dispatcher: the engine on ZeroMQ.
 //
-//   whistle-dispatcher [--daemon-config=FILE] --dev-no-auth [--data=DIR] [--config=FILE]
-//                      [--front=ENDPOINT] [--bus=ENDPOINT] [--endpoints-file=PATH]
-//                      [--time-scale=F] [--max-request-bytes=N] [--max-batch=N]
-//                      [--busy-window=N]
+//   whistle-dispatcher [--daemon-config=FILE] [--keys=DIR | --dev-no-auth] [--data=DIR]
+//                      [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]
+//                      [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]
+//                      [--max-batch=N] [--busy-window=N]
+//
+// Clients authenticate with CURVE keys (server.h, first_start.h): the first start makes
+// <keys>/server.key and the first admin's <keys>/admin.key. --dev-no-auth trusts everyone and says
+// so loudly; it is for a developer's machine only.
 //
 // --daemon-config reads a whistle.pb.DispatcherConfig in text format (proto/whistle/daemon.proto;
 // deploy/whistle-dispatcher.textproto documents every option); flags override it.
@@ -24,6 +28,7 @@
 #include "dispatcher/city_loader.h"
 #include "dispatcher/clock.h"
 #include "dispatcher/engine.h"
+#include "dispatcher/first_start.h"
 #include "dispatcher/server.h"
 #include "storage/store.h"
 #include "tools/flags.h"
@@ -32,10 +37,10 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: whistle-dispatcher [--daemon-config=FILE] --dev-no-auth [--data=DIR] [--config=FILE]\n"
-    "                          [--front=ENDPOINT] [--bus=ENDPOINT] [--endpoints-file=PATH]\n"
-    "                          [--time-scale=F] [--max-request-bytes=N] [--max-batch=N]\n"
-    "                          [--busy-window=N]\n";
+    "usage: whistle-dispatcher [--daemon-config=FILE] [--keys=DIR | --dev-no-auth] [--data=DIR]\n"
+    "                          [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]\n"
+    "                          [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]\n"
+    "                          [--max-batch=N] [--busy-window=N]\n";
 
 whistle::Server* g_server = nullptr;
 
@@ -56,6 +61,7 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   c.set_data_dir("data/dispatcher");
   c.set_front_endpoint("tcp://127.0.0.1:5570");
   c.set_bus_endpoint("tcp://127.0.0.1:5571");
+  c.set_keys_dir("data/keys");
   if (std::string file = flags.TakeString("daemon-config"); !file.empty()) {
     if (Status s = MergeTextFormatFile(file, &c); !s.ok()) return s;
   }
@@ -63,6 +69,7 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   if (flags.Has("config")) c.set_city_config(flags.TakeString("config"));
   if (flags.Has("front")) c.set_front_endpoint(flags.TakeString("front"));
   if (flags.Has("bus")) c.set_bus_endpoint(flags.TakeString("bus"));
+  if (flags.Has("keys")) c.set_keys_dir(flags.TakeString("keys"));
   if (flags.Has("endpoints-file")) c.set_endpoints_file(flags.TakeString("endpoints-file"));
   auto scale = flags.TakeDouble("time-scale", c.time_scale() == 0 ? 1 : c.time_scale(), 1e-3, 1e6);
   auto bytes = flags.TakeInt("max-request-bytes", c.max_request_bytes() ? c.max_request_bytes() : 65536, 256, 1 << 20);
@@ -90,21 +97,21 @@ int main(int argc, char** argv) {
   auto options_or = ReadOptions(*flags);
   if (!options_or.ok()) return std::cerr << "whistle-dispatcher: " << options_or.status().message() << "\n" << kUsage, 2;
   const pb::DispatcherConfig& cfg = *options_or;
-  if (!cfg.dev_no_auth()) {
-    // Fail closed: CURVE keys and the ZAP handler are the Security issue's; until then nobody
-    // runs a dispatcher without saying out loud that it accepts anyone.
-    std::cerr << "whistle-dispatcher: authentication is not built yet; start with --dev-no-auth "
-                 "(or dev_no_auth: true) only on a trusted machine\n";
-    return 2;
-  }
   ServerOptions options;
   options.front_endpoint = cfg.front_endpoint();
   options.bus_endpoint = cfg.bus_endpoint();
   options.max_request_bytes = cfg.max_request_bytes();
   options.max_batch = cfg.max_batch();
   options.busy_window = cfg.busy_window();
-  std::cerr << "whistle-dispatcher: WARNING: --dev-no-auth: every client is trusted as '"
-            << options.dev_principal << "'\n";
+  if (cfg.dev_no_auth()) {
+    std::cerr << "whistle-dispatcher: WARNING: --dev-no-auth: NO AUTHENTICATION. Every client, from "
+                 "anywhere the front door is reachable, may do everything as '"
+              << options.dev_principal << "'. Never run this way outside a developer's machine.\n";
+  } else {
+    auto key = LoadOrCreateServerKey(cfg.keys_dir());
+    if (!key.ok()) return Fail(key.status());
+    options.server_key = std::move(key).value();
+  }
   const std::string& data = cfg.data_dir();
   const std::string& config_path = cfg.city_config();
   const std::string& endpoints_file = cfg.endpoints_file();
@@ -132,6 +139,18 @@ int main(int argc, char** argv) {
   auto engine = Engine::Open(**store, *city, clock);
   if (!engine.ok()) return Fail(engine.status());
 
+  if (options.server_key) {
+    bool created = false;
+    if (Status s = EnsureAdmin(**engine, cfg.keys_dir(), *options.server_key, &created); !s.ok()) {
+      return Fail(s);
+    }
+    if (created) {
+      std::cerr << fmt::format("whistle-dispatcher: registered the first admin; its key file is "
+                               "{}/admin.key (whistlectl --key=... principal-create)\n",
+                               cfg.keys_dir());
+    }
+  }
+
   zmq::context_t context(1);
   auto server = Server::Start(context, **engine, options);
   if (!server.ok()) return Fail(server.status());
@@ -141,10 +160,12 @@ int main(int argc, char** argv) {
     std::ofstream(tmp) << "front=" << (*server)->front_endpoint() << "\nbus=" << (*server)->bus_endpoint() << "\n";
     std::filesystem::rename(tmp, endpoints_file);
   }
-  std::cerr << fmt::format("whistle-dispatcher: {} ({} grids), data in {}, front {}, bus {}, {} open events\n",
+  std::cerr << fmt::format("whistle-dispatcher: {} ({} grids), data in {}, front {}, bus {}, {} open events, {}\n",
                            (*city)->config().name(), (*city)->grid_count(), data,
                            (*server)->front_endpoint(), (*server)->bus_endpoint(),
-                           (*engine)->state().open_event_count());
+                           (*engine)->state().open_event_count(),
+                           options.server_key ? fmt::format("CURVE server key {}", options.server_key->public_key())
+                                              : std::string("NO AUTHENTICATION"));
   g_server = server->get();
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);

@@ -1,6 +1,13 @@
 #include "dispatcher/privacy.h"
 
 namespace whistle {
+namespace {
+
+void StripRecord(pb::Record* record) {
+  if (record->has_submitted()) StripPersonalData(record->mutable_submitted()->mutable_report());
+}
+
+}  // namespace
 
 void StripPersonalData(pb::Report* report) {
   report->clear_contact_name();
@@ -8,6 +15,29 @@ void StripPersonalData(pb::Report* report) {
   report->clear_contact_email();
   report->clear_device_id();
   report->clear_account_id();
+}
+
+void StripPersonalData(pb::Response* response) {
+  switch (response->result_case()) {
+    case pb::Response::kEvent:
+      StripPersonalData(response->mutable_event()->mutable_event()->mutable_report());
+      for (pb::Record& r : *response->mutable_event()->mutable_history()) StripRecord(&r);
+      break;
+    case pb::Response::kList:
+      for (pb::Event& e : *response->mutable_list()->mutable_events()) {
+        StripPersonalData(e.mutable_report());
+      }
+      break;
+    case pb::Response::kLog:
+      for (pb::Record& r : *response->mutable_log()->mutable_records()) StripRecord(&r);
+      break;
+    default:
+      break;  // nothing else carries a report
+  }
+}
+
+bool MaySeePersonalData(const pb::Actor& actor) {
+  return actor.role() == pb::ROLE_ADMIN || actor.role() == pb::ROLE_DEV;
 }
 
 }  // namespace whistle

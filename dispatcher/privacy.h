@@ -1,13 +1,18 @@
 // Personal data in a report: the reporter's contact details and device and account ids. The
 // store keeps them (the hotline may need to call back); nothing published or answered to a third
-// party carries them.
+// party carries them. Only admins (and a --dev-no-auth dispatcher's clients) are answered them.
 #pragma once
 
 #include "whistle/event.pb.h"
+#include "whistle/wire.pb.h"
 
 namespace whistle {
 
 // Clears every personal field of `report`: contact name, phone and email, device and account id.
 void StripPersonalData(pb::Report* report);
+// Clears them from every report in a response: event views, their history, lists, the log.
+void StripPersonalData(pb::Response* response);
+// Whether answers to this actor may carry personal data.
+bool MaySeePersonalData(const pb::Actor& actor);
 
 }  // namespace whistle

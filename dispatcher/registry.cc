@@ -19,6 +19,8 @@ const CommandProcessor* Registry::command(pb::Request::CommandCase c) const {
     case pb::Request::kMerge: return &merge_;
     case pb::Request::kCancel: return &cancel_;
     case pb::Request::kSetMode: return &set_mode_;
+    case pb::Request::kCreatePrincipal: return &create_principal_;
+    case pb::Request::kRevokePrincipal: return &revoke_principal_;
     default: return nullptr;
   }
 }
@@ -30,6 +32,9 @@ const QueryProcessor* Registry::query(pb::Request::CommandCase c) const {
     case pb::Request::kStats: return &stats_;
     case pb::Request::kLog: return &log_;
     case pb::Request::kCheckpoint: return &checkpoint_;
+    case pb::Request::kDigest: return &digest_;
+    case pb::Request::kListPrincipals: return &list_principals_;
+    case pb::Request::kWhoami: return &whoami_;
     default: return nullptr;
   }
 }

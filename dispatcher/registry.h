@@ -29,11 +29,16 @@ class Registry {
   MergeProcessor merge_;
   CancelProcessor cancel_;
   SetModeProcessor set_mode_;
+  CreatePrincipalProcessor create_principal_;
+  RevokePrincipalProcessor revoke_principal_;
   GetProcessor get_;
   ListProcessor list_;
   StatsProcessor stats_;
   LogProcessor log_;
   CheckpointProcessor checkpoint_;
+  DigestProcessor digest_;
+  ListPrincipalsProcessor list_principals_;
+  WhoAmIProcessor whoami_;
   DeadlineProcessor deadlines_;
 };
 

@@ -13,8 +13,6 @@ Status StaleClaimOn(const pb::Event& e, Action action, uint64_t quoted_claim) {
                                 LevelName(e.level())));
 }
 
-std::string_view Clip(std::string_view id) { return id.substr(0, kMaxIdBytes); }
-
 }  // namespace
 
 Result<const pb::Event*> RequireEvent(const EngineState& state, uint64_t id) {

@@ -23,6 +23,9 @@ inline constexpr size_t kMaxTextBytes = 4096;  // notes, reasons, addresses
 inline constexpr size_t kMaxDescriptionBytes = 16000;
 inline constexpr size_t kMaxIdBytes = 128;     // ids and codes
 
+// An id a client sent, cut to kMaxIdBytes for an error message.
+inline std::string_view Clip(std::string_view id) { return id.substr(0, kMaxIdBytes); }
+
 // The event, or NOT_FOUND "no event 17".
 Result<const pb::Event*> RequireEvent(const EngineState& state, uint64_t id);
 // The department, or NOT_FOUND "unknown department 'x'".

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -38,18 +40,33 @@ void SendReply(zmq::socket_t& front, const zmq::message_t& identity, const pb::R
 Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& engine,
                                               ServerOptions options) {
   std::unique_ptr<Server> server(new Server(context, engine, std::move(options)));
+  const ServerOptions& o = server->options_;
+  if (o.server_key) {
+    if (!zmq_has("curve")) return Unavailable("this libzmq has no CURVE support");
+    auto zap = ZapHandler::Start(context);
+    if (!zap.ok()) return zap.status();
+    server->zap_ = std::move(zap).value();
+    server->SyncKeys();
+  }
   try {
+    for (zmq::socket_t* socket : {&server->front_, &server->bus_}) {
+      socket->set(zmq::sockopt::linger, 0);
+      socket->set(zmq::sockopt::handshake_ivl, o.handshake_ms);
+      socket->set(zmq::sockopt::heartbeat_ivl, o.heartbeat_ms);
+      socket->set(zmq::sockopt::heartbeat_timeout, o.heartbeat_timeout_ms);
+      if (o.server_key) MakeCurveServer(*socket, *o.server_key, kZapDomain);
+    }
     server->front_.set(zmq::sockopt::router_mandatory, 1);
     server->front_.set(zmq::sockopt::maxmsgsize, kMaxMessageBytesBackstop);
-    server->front_.set(zmq::sockopt::linger, 0);
-    server->front_.bind(server->options_.front_endpoint);
+    server->front_.bind(o.front_endpoint);
     server->front_endpoint_ = server->front_.get(zmq::sockopt::last_endpoint);
-    server->bus_.set(zmq::sockopt::linger, 0);
-    server->bus_.bind(server->options_.bus_endpoint);
+    server->bus_.bind(o.bus_endpoint);
     server->bus_endpoint_ = server->bus_.get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
-    return Unavailable(fmt::format("cannot bind {} / {}: {}", server->options_.front_endpoint,
-                                   server->options_.bus_endpoint, e.what()));
+    return Unavailable(fmt::format("cannot bind {} / {}: {}", o.front_endpoint, o.bus_endpoint, e.what()));
+  }
+  if (o.server_key) {
+    if (Status s = server->SelfTest(); !s.ok()) return s;
   }
   return server;
 }
@@ -57,8 +74,61 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
 Server::Server(zmq::context_t& context, Engine& engine, ServerOptions options)
     : engine_(engine),
       options_(std::move(options)),
+      context_(context),
       front_(context, zmq::socket_type::router),
       bus_(context, zmq::socket_type::pub) {}
+
+Status Server::SelfTest() {
+  // A key nobody registered must not complete a handshake on either socket. libzmq would let
+  // it in if the ZAP handler were missing or misconfigured, so this is checked, not assumed.
+  const pb::KeyFile& server_key = *options_.server_key;
+  for (auto [type, endpoint] : {std::pair{zmq::socket_type::dealer, front_endpoint_},
+                                std::pair{zmq::socket_type::sub, bus_endpoint_}}) {
+    pb::KeyFile stranger = NewKeyPair("self-test");
+    stranger.set_server_public_key(server_key.public_key());
+    zmq::socket_t probe(context_, type);
+    probe.set(zmq::sockopt::linger, 0);
+    MakeCurveClient(probe, stranger);
+    Handshake outcome = ConnectAndAwaitHandshake(context_, probe, endpoint, std::chrono::seconds(10));
+    if (outcome != Handshake::kRefused) {
+      return Unavailable(fmt::format(
+          "start-up self-test: a client with an unknown key was {} on {}; refusing to serve",
+          outcome == Handshake::kSucceeded ? "let in" : "neither refused nor let in", endpoint));
+    }
+  }
+  return Status::Ok();
+}
+
+void Server::SyncKeys() {
+  const EngineState& state = engine_.state();
+  if (!zap_ || zap_keys_version_ == state.principals_version()) return;
+  std::unordered_map<std::string, std::string> keys;
+  for (const auto& [name, p] : state.principals()) {
+    if (p.revoked_at_ms() == 0) keys.emplace(p.public_key(), name);
+  }
+  zap_->SetKeys(std::move(keys));
+  zap_keys_version_ = state.principals_version();
+}
+
+Result<pb::Actor> Server::ActorOf(zmq::message_t& payload) const {
+  pb::Actor actor;
+  if (!options_.server_key) {
+    actor.set_role(pb::ROLE_DEV);
+    actor.set_principal(options_.dev_principal);
+    return actor;
+  }
+  const char* user_id = payload.gets("User-Id");
+  const pb::Principal* p = user_id == nullptr ? nullptr : engine_.state().FindPrincipal(user_id);
+  if (p == nullptr || p->revoked_at_ms() != 0) {
+    return Unauthenticated(fmt::format("principal '{}' is {}", user_id == nullptr ? "" : user_id,
+                                       p == nullptr ? "unknown" : "revoked"));
+  }
+  actor.set_role(p->role());
+  actor.set_principal(p->name());
+  if (p->departments_size() == 1) actor.set_department(p->departments(0));  // for the record
+  actor.set_region(p->region());
+  return actor;
+}
 
 Status Server::Run() {
   while (!stop_.load() && engine_.health().ok()) Turn();
@@ -101,7 +171,7 @@ void Server::Turn() {
       }
       continue;
     }
-    const zmq::message_t& payload = frames[1];
+    zmq::message_t& payload = frames[1];
     if (payload.size() > options_.max_request_bytes) {
       SendReply(front_, frames[0],
                 ErrorResponse({pb::STATUS_TOO_LARGE,
@@ -120,8 +190,12 @@ void Server::Turn() {
                               p.command.request.correlation_id()));
       continue;
     }
-    p.command.actor.set_role(pb::ROLE_ADMIN);
-    p.command.actor.set_principal(options_.dev_principal);
+    auto actor = ActorOf(payload);
+    if (!actor.ok()) {
+      SendReply(front_, p.identity, ErrorResponse(actor.status(), p.command.request.correlation_id()));
+      continue;
+    }
+    p.command.actor = std::move(actor).value();
     batch.push_back(std::move(p));
   }
   if (batch.empty() && !engine_.HasDueTimers()) return;
@@ -132,6 +206,7 @@ void Server::Turn() {
   std::vector<pb::Response> replies = engine_.Process(commands);  // one synced write
   for (size_t i = 0; i < replies.size(); ++i) SendReply(front_, batch[i].identity, replies[i]);
   Publish();
+  SyncKeys();
 }
 
 void Server::Publish() {

@@ -17,17 +17,29 @@
 // city), "e/<event id>". A subscriber that sees a gap in sequence numbers, or starts
 // late, reads what it missed through the front door (LogQuery).
 //
+// Authentication: with a server key, both sockets are CURVE servers with the ZAP domain
+// "whistle" and a ZapHandler (zap.h) lets in the active principals' keys. Each request acts as
+// the principal named by its connection's User-Id, looked up again in the engine's table for
+// every request, so a revoked key stops working at once, on connections already open too
+// (UNAUTHENTICATED). Start() refuses to serve unless a client with an unknown key is refused on
+// both sockets. Without a server key (--dev-no-auth) every request acts as "dev", role ROLE_DEV.
+// Half-open connections: handshakes must finish within `handshake_ms`, and a peer that stops
+// answering ZMTP heartbeats is dropped after `heartbeat_timeout_ms`.
+//
 // Threading: Run() on one thread; Stop() from any thread or a signal handler.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <zmq.hpp>
 
 #include "dispatcher/engine.h"
+#include "dispatcher/zap.h"
+#include "whistle/curve_keys.h"
 #include "whistle/status.h"
 
 namespace whistle {
@@ -38,8 +50,13 @@ struct ServerOptions {
   size_t max_request_bytes = 64 * 1024;  // larger requests get TOO_LARGE
   size_t max_batch = 512;                // requests applied in one batch
   size_t busy_window = 4096;             // requests read past a full batch; their Submits get BUSY
-  // Without authentication (the Security issue), every request acts as this principal.
+  // The dispatcher's CURVE key pair; nullopt = --dev-no-auth: no authentication, every request
+  // acts as `dev_principal` with ROLE_DEV.
+  std::optional<pb::KeyFile> server_key;
   std::string dev_principal = "dev";
+  int handshake_ms = 10000;
+  int heartbeat_ms = 10000;
+  int heartbeat_timeout_ms = 30000;
 };
 
 class Server {
@@ -60,9 +77,19 @@ class Server {
   Server(zmq::context_t& context, Engine& engine, ServerOptions options);
   void Turn();
   void Publish();
+  // Proves that a client with an unknown key is refused on both sockets.
+  Status SelfTest();
+  // Gives the ZAP handler the active principals' keys when they changed.
+  void SyncKeys();
+  // The actor a request acts as: the principal its connection authenticated as. UNAUTHENTICATED
+  // when the principal is unknown or revoked.
+  Result<pb::Actor> ActorOf(zmq::message_t& payload) const;
 
   Engine& engine_;
   ServerOptions options_;
+  zmq::context_t& context_;
+  std::unique_ptr<ZapHandler> zap_;  // before the sockets: they must close first
+  uint64_t zap_keys_version_ = UINT64_MAX;
   zmq::socket_t front_;
   zmq::socket_t bus_;
   std::string front_endpoint_;

@@ -10,7 +10,9 @@
 //                [--reports-per-day=4000] [--config=FILE] [--seed=N]
 //
 // One minute at the default scale is one day of the city. The data stays in --data; run again
-// and the city carries on where it stopped.
+// and the city carries on where it stopped. Every process authenticates with its own CURVE key
+// (made on the first run in <data>/keys: the dispatcher's, the first admin's, one per level's
+// desks, the grid workers' and the hotline's).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "agents/client.h"
+#include "agents/principals.h"
 #include "dispatcher/city_loader.h"
 #include "dispatcher/stats.h"
 #include "tools/describe.h"
@@ -107,7 +110,10 @@ int main(int argc, char** argv) {
   // The dispatcher.
   std::string endpoints = data + "/endpoints";
   std::filesystem::remove(endpoints);
-  std::vector<std::string> dargs = {bin + "/dispatcher/whistle-dispatcher", "--dev-no-auth",
+  // Real keys: the dispatcher makes its own and the first admin's on first start; the admin
+  // then registers the desks, the grid workers and the hotline, each with its key file.
+  std::string keys = data + "/keys";
+  std::vector<std::string> dargs = {bin + "/dispatcher/whistle-dispatcher", "--keys=" + keys,
                                     "--data=" + data + "/store", "--front=tcp://127.0.0.1:*",
                                     "--bus=tcp://127.0.0.1:*", "--endpoints-file=" + endpoints, scale_flag};
   dargs.insert(dargs.end(), config_flag.begin(), config_flag.end());
@@ -116,20 +122,46 @@ int main(int argc, char** argv) {
   std::string front, bus;
   ReadEndpoints(endpoints, &front, &bus);
 
-  // Where the log stands: this run's figures start after it.
   zmq::context_t context;
-  Client client(context, front);
+  auto admin_key = ReadCredentials(keys + "/admin.key");
+  if (!admin_key.ok()) return Fail(admin_key.status().ToString());
+  const std::string server_key = (*admin_key)->server_public_key();
+  Client admin(context, front, ClientOptions{.credentials = *admin_key});
+  auto ensure = [&](const std::string& name, pb::Role role, const std::vector<std::string>& departments) {
+    pb::Principal p;
+    p.set_name(name);
+    p.set_role(role);
+    for (const auto& d : departments) p.add_departments(d);
+    p.set_note("whistle-city");
+    return EnsurePrincipal(admin, server_key, std::move(p), keys + "/" + name + ".key");
+  };
+  auto hotline_key = ensure("hotline-12345", pb::ROLE_HOTLINE, {});
+  auto reporters_key = ensure("grid-workers", pb::ROLE_REPORTER, {});
+  for (const auto* k : {&hotline_key, &reporters_key}) {
+    if (!k->ok()) return Fail("cannot register the city's principals: " + k->status().ToString());
+  }
+
+  // Where the log stands: this run's figures start after it. This process plays the citizens,
+  // who rate results through the hotline.
+  Client client(context, front, ClientOptions{.credentials = *hotline_key});
   pb::Request tail;
   tail.mutable_log()->set_after_seq(UINT64_MAX);
   auto where = client.Call(tail);
   if (!where.ok()) return Fail(where.status().ToString());
-  Subscriber subscriber(context, bus, front, where->log().last_seq());
+  Subscriber subscriber(context, bus, front, where->log().last_seq(), *hotline_key);
 
   // Agents first (they must be following the bus before reports arrive), then reporters.
   std::vector<pid_t> agents, reporter_pids;
   for (pb::Level level : kLadder) {
     std::string name = std::string(LevelName(level));
+    std::vector<std::string> desk_departments;
+    for (const auto& d : (*city)->config().departments()) {
+      if (d.level() == level) desk_departments.push_back(d.id());
+    }
+    auto desk_key = ensure(name + "-desks", pb::ROLE_AGENT, desk_departments);
+    if (!desk_key.ok()) return Fail("cannot register the " + name + " desks: " + desk_key.status().ToString());
     std::vector<std::string> args = {bin + "/agents/whistle-agent", "--front=" + front, "--bus=" + bus,
+                                     "--key=" + keys + "/" + name + "-desks.key",
                                      "--all-departments", "--level=" + name, "--name=" + name + "-desks",
                                      scale_flag, fmt::format("--duration-s={}", *duration + 3),
                                      fmt::format("--seed={}", *seed + static_cast<int>(level))};
@@ -142,6 +174,7 @@ int main(int argc, char** argv) {
   double rate = *per_day / 86400.0 * *scale / static_cast<double>(*reporters);
   for (int i = 0; i < *reporters; ++i) {
     std::vector<std::string> args = {bin + "/agents/whistle-report", "--front=" + front,
+                                     "--key=" + keys + "/grid-workers.key",
                                      fmt::format("--rate={}", rate), fmt::format("--duration-s={}", *duration),
                                      fmt::format("--seed={}", *seed * 100 + i), fmt::format("--reporter=reporter-{}", i),
                                      fmt::format("--latencies-out={}/latencies-{}", logs, i)};

@@ -9,17 +9,21 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "dispatcher/authorization.h"
 #include "dispatcher/lifecycle.h"
 #include "tools/describe.h"
+#include "whistle/curve_keys.h"
 
 namespace whistle {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: whistlectl [--front=ENDPOINT] [--json] [--timeout-ms=N] [--attempts=N]\n"
+    "usage: whistlectl [--front=ENDPOINT] [--key=FILE] [--json] [--timeout-ms=N] [--attempts=N]\n"
     "                  [--config=FILE] COMMAND [command flags]\n"
     "\n"
     "  --front       the dispatcher's front door (default tcp://127.0.0.1:5570)\n"
+    "  --key         this client's CURVE key file (whistle.pb.KeyFile); without it, only a\n"
+    "                dispatcher started with --dev-no-auth answers\n"
     "  --json        print the whole response as one line of protobuf JSON\n"
     "  --timeout-ms  how long to wait for each attempt (default 2000)\n"
     "  --attempts    how many times to send the request before giving up (default 5)\n"
@@ -35,7 +39,7 @@ constexpr char kUsage[] =
     "  progress    --id=N --claim=N [--note=T]\n"
     "  resolve     --id=N --claim=N --note=T\n"
     "  return      --id=N --department=D [--claim=N] --reason=T\n"
-    "  whistle     --id=N --department=D [--claim=N] --reason=T\n"
+    "  whistle     --id=N [--department=D] [--claim=N] --reason=T  (no department: supervisor)\n"
     "  supervise   --id=N [--note=T]\n"
     "  feedback    --id=N --satisfied=true|false --score=1..5 [--comment=T]\n"
     "  reopen      --id=N --reason=T\n"
@@ -45,11 +49,19 @@ constexpr char kUsage[] =
     "  stats       (--department=D | --region=R | --level=L) --month=YYYY-MM\n"
     "  log         [--after=SEQ] [--max=N]\n"
     "  checkpoint  --dir=PATH   (on the dispatcher's machine; must not exist)\n"
+    "  digest      a hash of everything stored (equal before and after: nothing changed)\n"
+    "  whoami      the principal this key is\n"
+    "  principals  every principal, revoked ones too\n"
+    "  principal-create --name=N --role=reporter|agent|hotline|supervisor|admin\n"
+    "              [--department=D[,D...]] [--region=R] [--note=T] (--out=FILE | --public-key=Z85)\n"
+    "              --out makes a new key pair and writes the new principal's key file\n"
+    "  principal-revoke --name=N [--reason=T]\n"
     "  help\n"
     "\n"
     "  L: community|street|county|city\n"
     "  S: dispatched|claimed|in_progress|resolved|closed|cancelled|merged\n"
-    "  Every command from submit to mode also takes [--request-id=ID]: a command repeated\n"
+    "  Every command that changes state (submit to mode, principal-create, principal-revoke)\n"
+    "  also takes [--request-id=ID]: a command repeated\n"
     "  with the same id is applied at most once (after no answer, repeat it with the id\n"
     "  printed then).\n"
     "\n"
@@ -75,6 +87,11 @@ constexpr Named<pb::EventState> kStates[] = {{"dispatched", pb::STATE_DISPATCHED
                                              {"merged", pb::STATE_MERGED}};
 constexpr Named<pb::Mode> kModes[] = {{"normal", pb::MODE_NORMAL},
                                       {"emergency", pb::MODE_EMERGENCY}};
+constexpr Named<pb::Role> kRoles[] = {{"reporter", pb::ROLE_REPORTER},
+                                      {"agent", pb::ROLE_AGENT},
+                                      {"hotline", pb::ROLE_HOTLINE},
+                                      {"supervisor", pb::ROLE_SUPERVISOR},
+                                      {"admin", pb::ROLE_ADMIN}};
 
 // Takes a command's flags one by one and keeps the first problem, so a builder reads as the list
 // of its flags. Finish() reports that problem, or a flag nobody took.
@@ -283,7 +300,7 @@ void BuildReturn(FlagReader& r, pb::Request& req) {
 void BuildWhistle(FlagReader& r, pb::Request& req) {
   pb::WhistleCommand* c = req.mutable_whistle();
   c->set_event_id(r.Id("id"));
-  c->set_department(r.Text("department"));
+  c->set_department(r.OptionalText("department"));  // none: a supervisor's whistle
   c->set_claim_number(r.Number("claim", false, 1));
   c->set_reason(r.Text("reason"));
 }
@@ -339,6 +356,30 @@ void BuildCheckpoint(FlagReader& r, pb::Request& req) {
   req.mutable_checkpoint()->set_dir(r.Text("dir"));
 }
 
+void BuildDigest(FlagReader&, pb::Request& req) { req.mutable_digest(); }
+void BuildWhoAmI(FlagReader&, pb::Request& req) { req.mutable_whoami(); }
+void BuildPrincipals(FlagReader&, pb::Request& req) { req.mutable_list_principals(); }
+
+// The public key may be left out: ctl_main makes a key pair for --out and fills it in.
+void BuildPrincipalCreate(FlagReader& r, pb::Request& req) {
+  pb::Principal* p = req.mutable_create_principal()->mutable_principal();
+  p->set_name(r.Text("name"));
+  p->set_role(r.Choice("role", kRoles, true, pb::ROLE_UNSPECIFIED));
+  for (std::string& d : SplitCommaList(r.OptionalText("department"))) p->add_departments(std::move(d));
+  p->set_region(r.OptionalText("region"));
+  p->set_note(r.OptionalText("note"));
+  if (r.Has("public-key")) {
+    auto raw = DecodeZ85Key(r.Text("public-key"));
+    if (!raw.ok()) return r.Fail(BadRequest(fmt::format("--public-key: {}", raw.status().message())));
+    p->set_public_key(*raw);
+  }
+}
+
+void BuildPrincipalRevoke(FlagReader& r, pb::Request& req) {
+  req.mutable_revoke_principal()->set_name(r.Text("name"));
+  req.mutable_revoke_principal()->set_reason(r.OptionalText("reason"));
+}
+
 struct Command {
   std::string_view name;
   bool writes;  // changes state: takes --request-id
@@ -355,6 +396,10 @@ constexpr Command kCommands[] = {
     {"mode", true, BuildMode},         {"get", false, BuildGet},
     {"list", false, BuildList},        {"stats", false, BuildStats},
     {"log", false, BuildLog},          {"checkpoint", false, BuildCheckpoint},
+    {"digest", false, BuildDigest},    {"whoami", false, BuildWhoAmI},
+    {"principals", false, BuildPrincipals},
+    {"principal-create", true, BuildPrincipalCreate},
+    {"principal-revoke", true, BuildPrincipalRevoke},
 };
 
 const Command* FindCommand(std::string_view name) {
@@ -560,6 +605,23 @@ void AppendStats(const pb::StatsResult& stats, std::string& out) {
   b.AppendTo(out);
 }
 
+void AppendPrincipal(const pb::Principal& p, const Style& style, std::string& out) {
+  out += fmt::format("{}  {}", p.name(), RoleName(p.role()));
+  if (p.departments_size() == 1) out += fmt::format("  department {}", p.departments(0));
+  if (p.departments_size() > 1) out += fmt::format("  {} departments", p.departments_size());
+  out += fmt::format("  region {}", p.region().empty() ? "(whole city)" : p.region());
+  if (p.public_key().size() == kCurveKeyBytes) out += fmt::format("  key {}", EncodeZ85Key(p.public_key()));
+  if (p.created_at_ms() != 0) {
+    out += fmt::format("  created {} by {}", LocalTime(p.created_at_ms(), style.utc_offset_minutes),
+                       p.created_by());
+  }
+  if (p.revoked_at_ms() != 0) {
+    out += fmt::format("  REVOKED {} by {}", LocalTime(p.revoked_at_ms(), style.utc_offset_minutes),
+                       p.revoked_by());
+  }
+  out += "\n";
+}
+
 void AppendLog(const pb::LogResult& log, const Style& style, std::string& out) {
   for (const pb::Record& r : log.records()) {
     out += fmt::format("#{}  {}  {}\n", r.seq(),
@@ -613,16 +675,18 @@ Result<CtlCommandLine> ParseCtlCommandLine(int argc, const char* const* argv) {
   };
 
   auto front = take_text("front", kCtlDefaultFront);
+  auto key = take_text("key", "");
   auto json = take_bool("json");
   auto timeout = take_int("timeout-ms", line.timeout_ms, 1, 3'600'000);
   auto attempts = take_int("attempts", line.attempts, 1, 100);
   auto config = take_text("config", "");
   auto help = take_bool("help");
-  for (const Status& s : {front.status(), json.status(), timeout.status(), attempts.status(),
+  for (const Status& s : {front.status(), key.status(), json.status(), timeout.status(), attempts.status(),
                           config.status(), help.status(), globals->CheckAllTaken()}) {
     if (!s.ok()) return s;
   }
   line.front = *front;
+  line.key_path = *key;
   line.json = *json;
   line.timeout_ms = *timeout;
   line.attempts = *attempts;
@@ -689,6 +753,17 @@ std::string FormatResponse(std::string_view command, const pb::Response& respons
     case pb::Response::kCheckpoint:
       out += fmt::format("checkpoint in {} (through seq {})\n", response.checkpoint().dir(),
                          response.checkpoint().last_seq());
+      break;
+    case pb::Response::kPrincipal:
+      AppendPrincipal(response.principal(), style, out);
+      break;
+    case pb::Response::kPrincipals:
+      for (const pb::Principal& p : response.principals().principals()) AppendPrincipal(p, style, out);
+      break;
+    case pb::Response::kDigest:
+      out += fmt::format("digest {:016x} over {} entries, through seq {}\n",
+                         response.digest().digest(), response.digest().entries(),
+                         response.digest().last_seq());
       break;
     case pb::Response::RESULT_NOT_SET:
       out += fmt::format("{}: done\n", command);

@@ -1,8 +1,8 @@
 // whistlectl's logic, without sockets: a command line becomes one pb::Request, and the
 // dispatcher's pb::Response becomes text for an operator (or one line of JSON for a script).
 //
-//   whistlectl [--front=ENDPOINT] [--json] [--timeout-ms=N] [--attempts=N] [--config=FILE]
-//              COMMAND [command flags]
+//   whistlectl [--front=ENDPOINT] [--key=FILE] [--json] [--timeout-ms=N] [--attempts=N]
+//              [--config=FILE] COMMAND [command flags]
 //
 // ctl_main.cc only wires these to a Client and picks the exit status: 0 answered OK, 1 the
 // dispatcher refused (its message on stderr), 2 a usage error (CtlUsage() on stderr), 3 no answer.
@@ -30,6 +30,7 @@ std::string_view CtlUsage();
 // The command line split into the global options, the command word and the command's flags.
 struct CtlCommandLine {
   std::string front = kCtlDefaultFront;
+  std::string key_path;  // --key: this client's CURVE key file; "" = none (--dev-no-auth)
   bool json = false;
   int64_t timeout_ms = 2000;  // per attempt (ClientOptions::timeout)
   int64_t attempts = 5;

@@ -8,15 +8,18 @@
 // 3 no answer. After no answer the outcome is unknown; a command that changes state is sent with
 // a request id, printed then, so repeating it with --request-id applies it at most once.
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include <zmq.hpp>
 
 #include "agents/client.h"
+#include "agents/principals.h"
 #include "dispatcher/city.h"
 #include "dispatcher/city_loader.h"
 #include "tools/ctl.h"
+#include "whistle/curve_keys.h"
 
 namespace {
 
@@ -32,9 +35,24 @@ int main(int argc, char** argv) {
   auto line = ParseCtlCommandLine(argc, argv);
   if (!line.ok()) return UsageError(line.status());
   if (line->help) return std::cout << CtlUsage(), 0;
+  // principal-create --out=FILE: the new principal's key pair is made here and only its public
+  // half is sent; the key file is written first and removed if the dispatcher refuses.
+  std::string out_path = line->command == "principal-create" ? line->flags.TakeString("out") : "";
   auto request = BuildRequest(line->command, line->flags);
   if (!request.ok()) return UsageError(request.status());
-
+  auto credentials = ReadCredentials(line->key_path);
+  if (!credentials.ok()) return std::cerr << "whistlectl: " << credentials.status().ToString() << "\n", 2;
+  if (line->command == "principal-create") {
+    pb::Principal* p = request->mutable_create_principal()->mutable_principal();
+    if (p->public_key().empty() == out_path.empty()) {
+      return UsageError(BadRequest("principal-create takes --out=FILE (a new key pair) or "
+                                   "--public-key=Z85 (a key made elsewhere), not both"));
+    }
+    if (!out_path.empty() && !*credentials) {
+      return UsageError(BadRequest("--out needs --key: the new key file names the server's public "
+                                   "key from it"));
+    }
+  }
   // Names and local time come from the city configuration when given; ids and +08:00 otherwise.
   std::shared_ptr<const City> city;
   if (!line->config_path.empty()) {
@@ -51,10 +69,18 @@ int main(int argc, char** argv) {
   ClientOptions options;
   options.timeout = std::chrono::milliseconds(line->timeout_ms);
   options.attempts = static_cast<int>(line->attempts);
+  options.credentials = *credentials;
   Client client(context, line->front, options);
-  auto response = client.Call(*request);
+  auto response = out_path.empty() ? client.Call(*request)
+                                    : CreatePrincipalWithKeyFile(client, (*credentials)->server_public_key(),
+                                                                 *request, out_path);
   if (!response.ok()) {
     std::cerr << "whistlectl: " << response.status().ToString() << "\n";
+    if (response.status().code() == pb::STATUS_UNAUTHENTICATED) return 1;  // refused at the handshake
+    if (!out_path.empty()) {
+      std::cerr << "whistlectl: the key file " << out_path << " is kept: repeat with the same "
+                   "--request-id and --public-key from it\n";
+    }
     if (CtlCommandWrites(line->command)) {
       std::cerr << "whistlectl: the outcome is unknown; repeat the command with --request-id="
                 << request->request_id() << " to apply it at most once\n";
@@ -63,6 +89,9 @@ int main(int argc, char** argv) {
   }
 
   bool ok = response->code() == pb::STATUS_OK;
+  if (ok && !out_path.empty()) {
+    std::cerr << "whistlectl: wrote the new principal's key file " << out_path << " (keep it secret)\n";
+  }
   if (ok || line->json) {
     std::cout << FormatResponse(line->command, *response, city.get(), line->json);
   }

@@ -45,6 +45,9 @@ std::string Body(const City* city, const pb::Record& r) {
     case pb::Record::kReturned:
       return fmt::format("returned by {}: {}", DepartmentLabel(city, r.returned().department()), r.returned().reason());
     case pb::Record::kWhistled:
+      if (r.whistled().department().empty()) {
+        return fmt::format("whistle blown by supervisor {}: {}", r.actor().principal(), r.whistled().reason());
+      }
       return fmt::format("whistle blown by {}: {}", DepartmentLabel(city, r.whistled().department()), r.whistled().reason());
     case pb::Record::kEscalated:
       return fmt::format("escalated {} -> {} ({})", LevelName(r.escalated().from_level()),
@@ -74,6 +77,12 @@ std::string Body(const City* city, const pb::Record& r) {
     case pb::Record::kModeChanged:
       return fmt::format("region {} switched to {} mode", r.mode_changed().region(),
                          r.mode_changed().mode() == pb::MODE_EMERGENCY ? "emergency" : "normal");
+    case pb::Record::kPrincipalCreated:
+      return fmt::format("principal {} created by {}", r.principal_created().principal().name(),
+                         r.actor().principal());
+    case pb::Record::kPrincipalRevoked:
+      return fmt::format("principal {} revoked by {}", r.principal_revoked().name(),
+                         r.actor().principal());
     case pb::Record::BODY_NOT_SET:
       break;
   }

@@ -88,4 +88,14 @@ Status MergeTextFormatFile(const std::string& path, google::protobuf::Message* o
   return Status::Ok();
 }
 
+std::vector<std::string> SplitCommaList(std::string_view list) {
+  std::vector<std::string> items;
+  while (true) {
+    size_t comma = list.find(',');
+    if (std::string_view item = list.substr(0, comma); !item.empty()) items.emplace_back(item);
+    if (comma == std::string_view::npos) return items;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace whistle

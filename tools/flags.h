@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "whistle/status.h"
 
@@ -20,6 +21,9 @@ namespace whistle {
 // names the file and the message type when it cannot be read or parsed (the parser's complaint
 // goes to stderr).
 Status MergeTextFormatFile(const std::string& path, google::protobuf::Message* out);
+
+// The items of a comma-separated flag value ("a,b,c"), empty items dropped.
+std::vector<std::string> SplitCommaList(std::string_view list);
 
 class Flags {
  public:

@@ -37,6 +37,26 @@ void Line(std::string& out, fmt::format_string<Args...> format, Args&&... args) 
 Simulation::Simulation(Engine& engine, ManualClock& clock, SimulationOptions options)
     : engine_(engine), clock_(clock), options_(options), rng_(options.seed) {}
 
+namespace {
+
+// The principals the simulated city acts as: one agent per department, the hotline for citizens.
+pb::Actor AgentActor(const std::string& department) {
+  pb::Actor actor;
+  actor.set_role(pb::ROLE_AGENT);
+  actor.set_principal(department);
+  actor.set_department(department);
+  return actor;
+}
+
+pb::Actor HotlineActor() {
+  pb::Actor actor;
+  actor.set_role(pb::ROLE_HOTLINE);
+  actor.set_principal("hotline-12345");
+  return actor;
+}
+
+}  // namespace
+
 double Simulation::Uniform() { return rng_.Uniform(); }
 
 uint64_t Simulation::Poisson(double mean) {
@@ -51,10 +71,7 @@ uint64_t Simulation::Poisson(double mean) {
   return k;
 }
 
-void Simulation::Schedule(int64_t at_ms, pb::Request request, const std::string& principal) {
-  pb::Actor actor;
-  actor.set_role(pb::ROLE_AGENT);
-  actor.set_principal(principal);
+void Simulation::Schedule(int64_t at_ms, pb::Request request, pb::Actor actor) {
   actions_.push_back({at_ms, action_seq_++, Command{std::move(actor), std::move(request)}});
   std::push_heap(actions_.begin(), actions_.end(), std::greater<>());
 }
@@ -77,9 +94,11 @@ void Simulation::AddReports(int64_t from_ms, int64_t to_ms, std::vector<Command>
       if (recent_.size() > 200) recent_.erase(recent_.begin());
     }
     bool hotline = Uniform() < 0.3;
-    pb::Actor actor;
-    actor.set_role(hotline ? pb::ROLE_HOTLINE : pb::ROLE_REPORTER);
-    actor.set_principal(hotline ? "hotline-12345" : "grid-app");
+    pb::Actor actor = HotlineActor();
+    if (!hotline) {
+      actor.set_role(pb::ROLE_REPORTER);
+      actor.set_principal("grid-app");
+    }
     pb::Request request;
     request.set_request_id(fmt::format("sim-{}-{}-{}", options_.seed, from_ms, i));
     pb::Report* r = request.mutable_submit()->mutable_report();
@@ -116,14 +135,14 @@ void Simulation::React(const pb::Record& r) {
         q.mutable_return_task()->set_event_id(id);
         q.mutable_return_task()->set_department(department);
         q.mutable_return_task()->set_reason("not within our remit");
-        Schedule(now + static_cast<int64_t>(Uniform() * window * 0.5), std::move(q), department);
+        Schedule(now + static_cast<int64_t>(Uniform() * window * 0.5), std::move(q), AgentActor(department));
       } else if (u < options_.return_share + options_.claim_in_time_share || d.level() == pb::LEVEL_CITY) {
         // The city always takes it in the end, late if need be.
         q.mutable_claim()->set_event_id(id);
         q.mutable_claim()->set_department(department);
         q.mutable_claim()->set_agent(department + "-duty");
         double share = u < options_.return_share + options_.claim_in_time_share ? 0.05 + 0.9 * Uniform() : 1.2;
-        Schedule(now + static_cast<int64_t>(share * window), std::move(q), department);
+        Schedule(now + static_cast<int64_t>(share * window), std::move(q), AgentActor(department));
       }
       break;
     }
@@ -137,7 +156,7 @@ void Simulation::React(const pb::Record& r) {
       progress.mutable_progress()->set_event_id(id);
       progress.mutable_progress()->set_claim_number(claim);
       progress.mutable_progress()->set_note("on site");
-      Schedule(now + std::min<int64_t>(window / 10, 2 * kHour), std::move(progress), department);
+      Schedule(now + std::min<int64_t>(window / 10, 2 * kHour), std::move(progress), AgentActor(department));
       double u = Uniform();
       pb::Request next;
       if (u < options_.whistle_share && it->second.level() != pb::LEVEL_CITY) {
@@ -145,12 +164,12 @@ void Simulation::React(const pb::Record& r) {
         next.mutable_whistle()->set_department(department);
         next.mutable_whistle()->set_claim_number(claim);
         next.mutable_whistle()->set_reason("needs a higher level");
-        Schedule(now + window / 5, std::move(next), department);
+        Schedule(now + window / 5, std::move(next), AgentActor(department));
       } else if (u < options_.whistle_share + options_.resolve_in_time_share) {
         next.mutable_resolve()->set_event_id(id);
         next.mutable_resolve()->set_claim_number(claim);
         next.mutable_resolve()->set_note("handled on site");
-        Schedule(now + static_cast<int64_t>((0.15 + 0.8 * Uniform()) * window), std::move(next), department);
+        Schedule(now + static_cast<int64_t>((0.15 + 0.8 * Uniform()) * window), std::move(next), AgentActor(department));
       }
       break;
     }
@@ -161,7 +180,7 @@ void Simulation::React(const pb::Record& r) {
         bool satisfied = Uniform() < options_.satisfied_share;
         f.mutable_feedback()->set_satisfied(satisfied);
         f.mutable_feedback()->set_score(satisfied ? 4 + (Uniform() < 0.5) : 1 + static_cast<int>(Uniform() * 2));
-        Schedule(now + static_cast<int64_t>(Uniform() * 24 * kHour), std::move(f), "citizen");
+        Schedule(now + static_cast<int64_t>(Uniform() * 24 * kHour), std::move(f), HotlineActor());
       }
       break;
     case pb::Record::kEscalated:

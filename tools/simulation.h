@@ -66,7 +66,7 @@ class Simulation {
 
   double Uniform();                       // [0, 1)
   uint64_t Poisson(double mean);
-  void Schedule(int64_t at_ms, pb::Request request, const std::string& principal);
+  void Schedule(int64_t at_ms, pb::Request request, pb::Actor actor);
   void AddReports(int64_t from_ms, int64_t to_ms, std::vector<Command>* batch);
   void React(const pb::Record& record);
 

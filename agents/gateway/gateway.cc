@@ -93,7 +93,8 @@ Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig c, const City& ci
 // Clients for the HTTP threads: a Client is single-threaded, so each request borrows one.
 class Gateway::ClientPool {
  public:
-  ClientPool(zmq::context_t& context, std::string front) : context_(context), front_(std::move(front)) {}
+  ClientPool(zmq::context_t& context, std::string front, ClientCredentials credentials)
+      : context_(context), front_(std::move(front)), credentials_(std::move(credentials)) {}
 
   Result<pb::Response> Call(pb::Request request) {
     std::unique_ptr<Client> client;
@@ -105,7 +106,9 @@ class Gateway::ClientPool {
       }
     }
     // About 10 s of retries with the same request id ride out a dispatcher restart.
-    if (!client) client = std::make_unique<Client>(context_, front_, ClientOptions{2000ms, 5, 100ms});
+    if (!client) {
+      client = std::make_unique<Client>(context_, front_, ClientOptions{2000ms, 5, 100ms, credentials_});
+    }
     auto answer = client->Call(std::move(request));
     std::lock_guard lock(mu_);
     idle_.push_back(std::move(client));
@@ -115,6 +118,7 @@ class Gateway::ClientPool {
  private:
   zmq::context_t& context_;
   std::string front_;
+  ClientCredentials credentials_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Client>> idle_;
 };
@@ -132,7 +136,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
   auto store = GatewayStore::Open(g->config_.data_dir());
   if (!store.ok()) return store.status();
   g->store_ = std::move(store).value();
-  g->clients_ = std::make_unique<ClientPool>(g->context_, g->config_.front_endpoint());
+  auto credentials = ReadCredentials(g->config_.key_file());
+  if (!credentials.ok()) return credentials.status();
+  g->credentials_ = std::move(credentials).value();
+  g->clients_ = std::make_unique<ClientPool>(g->context_, g->config_.front_endpoint(), g->credentials_);
   for (const pb::GatewayClient& client : g->config_.clients()) {
     if (client.kind() != pb::GatewayClient::KIND_HOTLINE) continue;
     auto sender = CallbackSender::Start(
@@ -205,7 +212,8 @@ const pb::GatewayClient* Gateway::Authenticate(const httplib::Request& req) cons
 // following resumes after the stored cursor.
 void Gateway::Follow() {
   while (!stopping_.load()) {
-    Subscriber subscriber(context_, config_.bus_endpoint(), config_.front_endpoint(), store_->cursor());
+    Subscriber subscriber(context_, config_.bus_endpoint(), config_.front_endpoint(), store_->cursor(),
+                          credentials_);
     std::vector<pb::Record> batch;
     bool healthy = true;
     while (healthy && !stopping_.load()) {

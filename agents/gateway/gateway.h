@@ -87,6 +87,7 @@ class Gateway {
   pb::GatewayConfig config_;
   std::shared_ptr<const City> city_;
   zmq::context_t context_;
+  ClientCredentials credentials_;  // for the dispatcher; none when it runs --dev-no-auth
   std::unique_ptr<ClientPool> clients_;
   std::unique_ptr<GatewayStore> store_;
   std::vector<std::unique_ptr<CallbackSender>> senders_;

@@ -2,7 +2,7 @@
 //
 //   whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS] [--front=ENDPOINT]
 //                   [--bus=ENDPOINT] [--dispatcher-endpoints=FILE] [--data=DIR] [--config=CITY]
-//                   [--endpoints-file=PATH]
+//                   [--key=FILE] [--endpoints-file=PATH]
 //
 // The text-format configuration (whistle.pb.GatewayConfig, documented field by field in
 // deploy/whistle-gateway.textproto) holds the API clients; flags override its other fields.
@@ -26,7 +26,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS]\n"
     "                       [--front=ENDPOINT --bus=ENDPOINT | --dispatcher-endpoints=FILE]\n"
-    "                       [--data=DIR] [--config=CITY] [--endpoints-file=PATH]\n";
+    "                       [--key=FILE] [--data=DIR] [--config=CITY] [--endpoints-file=PATH]\n";
 
 Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
   pb::GatewayConfig c;
@@ -43,6 +43,7 @@ Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
   }
   if (flags.Has("front")) c.set_front_endpoint(flags.TakeString("front"));
   if (flags.Has("bus")) c.set_bus_endpoint(flags.TakeString("bus"));
+  if (flags.Has("key")) c.set_key_file(flags.TakeString("key"));
   if (flags.Has("listen")) c.set_listen_address(flags.TakeString("listen"));
   if (flags.Has("data")) c.set_data_dir(flags.TakeString("data"));
   if (flags.Has("config")) c.set_city_config(flags.TakeString("config"));

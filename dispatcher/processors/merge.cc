@@ -25,6 +25,7 @@ Result<Decision> MergeProcessor::Decide(const Command& command, const EngineStat
       d.Add(c.into_event_id(), now_ms, command.actor).mutable_report_linked()->mutable_link();
   link->set_event_id(c.event_id());
   link->set_reporter((*source)->report().reporter());
+  link->set_principal((*source)->submitted_by());
   link->set_at_ms(now_ms);
   return d;
 }

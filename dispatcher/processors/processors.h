@@ -34,6 +34,8 @@ WHISTLE_COMMAND_PROCESSOR(ReopenProcessor);
 WHISTLE_COMMAND_PROCESSOR(MergeProcessor);
 WHISTLE_COMMAND_PROCESSOR(CancelProcessor);
 WHISTLE_COMMAND_PROCESSOR(SetModeProcessor);    // 平战结合: re-plans open events' deadlines
+WHISTLE_COMMAND_PROCESSOR(CreatePrincipalProcessor);  // principals.cc: a key and what it may do
+WHISTLE_COMMAND_PROCESSOR(RevokePrincipalProcessor);
 
 // Queries (no records).
 WHISTLE_QUERY_PROCESSOR(GetProcessor);
@@ -41,6 +43,9 @@ WHISTLE_QUERY_PROCESSOR(ListProcessor);
 WHISTLE_QUERY_PROCESSOR(StatsProcessor);
 WHISTLE_QUERY_PROCESSOR(LogProcessor);
 WHISTLE_QUERY_PROCESSOR(CheckpointProcessor);  // a backup copy of the store
+WHISTLE_QUERY_PROCESSOR(DigestProcessor);      // a hash of everything stored
+WHISTLE_QUERY_PROCESSOR(ListPrincipalsProcessor);
+WHISTLE_QUERY_PROCESSOR(WhoAmIProcessor);
 
 #undef WHISTLE_COMMAND_PROCESSOR
 #undef WHISTLE_QUERY_PROCESSOR

@@ -8,6 +8,7 @@
 #include "dispatcher/rejections.h"
 #include "dispatcher/stats.h"
 #include "storage/keys.h"
+#include "whistle/hash.h"
 
 namespace whistle {
 namespace {
@@ -338,6 +339,30 @@ Result<pb::Response> CheckpointProcessor::Answer(const Command& command,
   pb::Response reply = Ok();
   reply.mutable_checkpoint()->set_dir(dir);
   reply.mutable_checkpoint()->set_last_seq(state.committed_seq());
+  return reply;
+}
+
+Result<pb::Response> DigestProcessor::Answer(const Command&, const EngineState& state) const {
+  // Between batches nothing else writes, so the column families are one consistent state.
+  uint64_t digest = Fnv1a64("whistle-digest-1");
+  uint64_t entries = 0;
+  for (int i = 0; i < storage::kCfCount; ++i) {
+    auto cf = static_cast<storage::Cf>(i);
+    digest = Fnv1a64(storage::CfName(cf), digest);
+    auto cursor = state.store().NewCursor(cf);
+    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+      std::string lengths;
+      storage::PutFixed32BE(&lengths, static_cast<uint32_t>(cursor->key().size()));
+      storage::PutFixed32BE(&lengths, static_cast<uint32_t>(cursor->value().size()));
+      digest = Fnv1a64(cursor->value(), Fnv1a64(cursor->key(), Fnv1a64(lengths, digest)));
+      ++entries;
+    }
+    if (Status s = cursor->status(); !s.ok()) return s;
+  }
+  pb::Response reply = Ok();
+  reply.mutable_digest()->set_digest(digest);
+  reply.mutable_digest()->set_entries(entries);
+  reply.mutable_digest()->set_last_seq(state.committed_seq());
   return reply;
 }
 

@@ -114,6 +114,7 @@ Result<Decision> SubmitProcessor::Decide(const Command& command, const EngineSta
     link->set_reporter(report.reporter());
     link->set_at_ms(now_ms);
     link->set_request_id(command.request.request_id());
+    link->set_principal(command.actor.principal());
     d.reply_event_id = open->id();
     d.linked_as_duplicate = true;
     return d;

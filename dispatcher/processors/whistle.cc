@@ -12,8 +12,16 @@ Result<Decision> WhistleProcessor::Decide(const Command& command, const EngineSt
   auto event = RequireEvent(state, c.event_id());
   if (!event.ok()) return event.status();
   const pb::Event& e = **event;
-  if (auto dep = RequireDepartment(state.city(), c.department()); !dep.ok()) return dep.status();
-  if (Status s = CheckHandler(e, Action::kWhistle, c.department(), c.claim_number()); !s.ok()) return s;
+  if (c.department().empty()) {
+    // A supervisor's whistle (authorization.h): the event climbs whoever holds it.
+    if (Status s = CheckTransition(e, Action::kWhistle); !s.ok()) return s;
+    if (c.claim_number() != 0) return BadRequest("a whistle without a department quotes no claim");
+  } else {
+    if (auto dep = RequireDepartment(state.city(), c.department()); !dep.ok()) return dep.status();
+    if (Status s = CheckHandler(e, Action::kWhistle, c.department(), c.claim_number()); !s.ok()) {
+      return s;
+    }
+  }
   if (Status s = CheckText("reason", c.reason(), true); !s.ok()) return s;
   if (e.level() == pb::LEVEL_CITY) {
     return IllegalTransition(fmt::format("cannot whistle event {}: it is already at city level", e.id()));

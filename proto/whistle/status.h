@@ -42,6 +42,8 @@ inline Status AlreadyClaimed(std::string m) { return {pb::STATUS_ALREADY_CLAIMED
 inline Status StaleClaim(std::string m) { return {pb::STATUS_STALE_CLAIM, std::move(m)}; }
 inline Status NotAssigned(std::string m) { return {pb::STATUS_NOT_ASSIGNED, std::move(m)}; }
 inline Status IdempotencyMismatch(std::string m) { return {pb::STATUS_IDEMPOTENCY_MISMATCH, std::move(m)}; }
+inline Status Unauthenticated(std::string m) { return {pb::STATUS_UNAUTHENTICATED, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {pb::STATUS_PERMISSION_DENIED, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {pb::STATUS_UNAVAILABLE, std::move(m)}; }
 inline Status Internal(std::string m) { return {pb::STATUS_INTERNAL, std::move(m)}; }
 

@@ -12,7 +12,7 @@ namespace {
 using testing::EngineFixture;
 
 Command ClaimCommand(uint64_t id, const std::string& department, const std::string& agent) {
-  Command c{testing::TestActor(pb::ROLE_AGENT, agent), {}};
+  Command c{testing::TestActor(pb::ROLE_AGENT, agent, department), {}};
   c.request.mutable_claim()->set_event_id(id);
   c.request.mutable_claim()->set_department(department);
   c.request.mutable_claim()->set_agent(agent);
@@ -83,9 +83,17 @@ TEST_CASE("a department that is not offered the event cannot claim it") {
 TEST_CASE("a claim by an unknown department is NOT_FOUND") {
   EngineFixture f;
   uint64_t id = f.SubmitOk();
-  pb::Response r = f.Claim(id, "ghost");
+  pb::Request claim;
+  claim.mutable_claim()->set_event_id(id);
+  claim.mutable_claim()->set_department("ghost");
+  pb::Response r = f.Run(claim);
   CHECK(r.code() == pb::STATUS_NOT_FOUND);
   CHECK(r.message() == "unknown department 'ghost'");
+  // An agent whose own department is gone from the configuration may do nothing.
+  pb::Response agent = f.Claim(id, "ghost");
+  CHECK(agent.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(agent.message() == "agent 'ghost-agent' of department 'ghost' may not claim: its department "
+                           "'ghost' is not in the city's configuration");
 }
 
 TEST_CASE("a claim for an unknown event is NOT_FOUND") {

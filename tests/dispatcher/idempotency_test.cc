@@ -53,7 +53,7 @@ TEST_CASE("the same request twice in one batch is applied once") {
 TEST_CASE("a retried claim returns the claim it won instead of 'already claimed'") {
   EngineFixture f;
   uint64_t id = f.SubmitOk();
-  Command c{testing::TestActor(pb::ROLE_AGENT, "agent-7"), {}};
+  Command c{testing::TestActor(pb::ROLE_AGENT, "agent-7", "c1-committee"), {}};
   c.request.set_request_id("claim-1");
   c.request.mutable_claim()->set_event_id(id);
   c.request.mutable_claim()->set_department("c1-committee");

@@ -21,10 +21,11 @@ std::vector<KeyValues> DumpAll(const storage::Store& store) {
   return all;
 }
 
-pb::Actor TestActor(pb::Role role, const std::string& principal) {
+pb::Actor TestActor(pb::Role role, const std::string& principal, const std::string& department) {
   pb::Actor a;
   a.set_role(role);
   a.set_principal(principal);
+  a.set_department(department);
   return a;
 }
 
@@ -82,7 +83,7 @@ pb::Response EngineFixture::Claim(uint64_t id, const std::string& department, bo
   r.mutable_claim()->set_department(department);
   r.mutable_claim()->set_agent(department + "-agent");
   r.mutable_claim()->set_assist(assist);
-  return Run(std::move(r), TestActor(pb::ROLE_AGENT, department + "-agent"));
+  return Run(std::move(r), TestActor(pb::ROLE_AGENT, department + "-agent", department));
 }
 
 pb::Response EngineFixture::Release(uint64_t id, uint64_t claim) {

@@ -24,7 +24,10 @@ KeyValues Dump(const storage::Store& store, storage::Cf cf);
 // Every column family: equal before and after means nothing at all was written.
 std::vector<KeyValues> DumpAll(const storage::Store& store);
 
-pb::Actor TestActor(pb::Role role = pb::ROLE_SUPERVISOR, const std::string& principal = "tester");
+// By default the --dev-no-auth role, which may do everything: most engine tests are about the
+// lifecycle, not about who may drive it (authorization_test.cc is).
+pb::Actor TestActor(pb::Role role = pb::ROLE_DEV, const std::string& principal = "tester",
+                    const std::string& department = "");
 
 class EngineFixture {
  public:

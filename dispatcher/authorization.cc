@@ -1,0 +1,297 @@
+#include "dispatcher/authorization.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "dispatcher/rejections.h"
+
+namespace whistle {
+namespace {
+
+using Case = pb::Request::CommandCase;
+
+// One row of the table in authorization.h.
+struct Row {
+  Scope reporter, agent, hotline, supervisor, admin;
+};
+
+constexpr Scope D = Scope::kDenied;
+constexpr Scope A = Scope::kAny;
+constexpr Scope O = Scope::kOwn;
+constexpr Scope R = Scope::kRegion;
+constexpr Scope P = Scope::kDepartment;  // P for the principal's department
+
+Row RowFor(Case command) {
+  switch (command) {
+    //                                     reporter agent hotline supervisor admin
+    case pb::Request::kSubmit:          return {R, D, A, D, D};
+    case pb::Request::kClaim:           return {D, P, D, D, D};
+    case pb::Request::kRelease:         return {D, P, D, D, D};
+    case pb::Request::kProgress:        return {D, P, D, D, D};
+    case pb::Request::kResolve:         return {D, P, D, D, D};
+    case pb::Request::kReturnTask:      return {D, P, D, D, D};
+    case pb::Request::kWhistle:         return {D, P, D, R, D};
+    case pb::Request::kSupervise:       return {D, D, D, R, D};
+    case pb::Request::kFeedback:        return {O, D, A, D, D};
+    case pb::Request::kReopen:          return {D, D, A, R, D};
+    case pb::Request::kMerge:           return {D, D, D, R, D};
+    case pb::Request::kCancel:          return {D, D, D, R, D};
+    case pb::Request::kSetMode:         return {D, D, D, D, A};
+    case pb::Request::kCreatePrincipal: return {D, D, D, D, A};
+    case pb::Request::kRevokePrincipal: return {D, D, D, D, A};
+    case pb::Request::kListPrincipals:  return {D, D, D, D, A};
+    case pb::Request::kCheckpoint:      return {D, D, D, D, A};
+    case pb::Request::kDigest:          return {D, D, D, D, A};
+    case pb::Request::kGet:             return {O, P, A, R, A};
+    case pb::Request::kList:            return {D, P, A, R, A};
+    case pb::Request::kStats:           return {D, P, A, R, A};
+    case pb::Request::kLog:             return {D, A, A, A, A};
+    case pb::Request::kWhoami:          return {A, A, A, A, A};
+    case pb::Request::COMMAND_NOT_SET:  return {A, A, A, A, A};  // the engine says BAD_REQUEST
+  }
+  return {D, D, D, D, D};  // a command added to the wire and not to this table
+}
+
+// The events a request names (two for a merge).
+std::vector<uint64_t> EventIds(const pb::Request& r) {
+  switch (r.command_case()) {
+    case pb::Request::kClaim: return {r.claim().event_id()};
+    case pb::Request::kRelease: return {r.release().event_id()};
+    case pb::Request::kProgress: return {r.progress().event_id()};
+    case pb::Request::kResolve: return {r.resolve().event_id()};
+    case pb::Request::kReturnTask: return {r.return_task().event_id()};
+    case pb::Request::kWhistle: return {r.whistle().event_id()};
+    case pb::Request::kSupervise: return {r.supervise().event_id()};
+    case pb::Request::kFeedback: return {r.feedback().event_id()};
+    case pb::Request::kReopen: return {r.reopen().event_id()};
+    case pb::Request::kMerge: return {r.merge().event_id(), r.merge().into_event_id()};
+    case pb::Request::kCancel: return {r.cancel().event_id()};
+    case pb::Request::kGet: return {r.get().event_id()};  // 0 with submit_request_id: own
+    default: return {};
+  }
+}
+
+class Check {
+ public:
+  Check(const pb::Actor& actor, const pb::Request& request, const EngineState& state)
+      : actor_(actor), request_(request), state_(state), city_(state.city()) {}
+
+  Status Run(Scope scope) {
+    switch (scope) {
+      case Scope::kDenied: return Deny("");
+      case Scope::kAny: return Status::Ok();
+      case Scope::kOwn: return ForEachEvent([&](const pb::Event& e) { return Own(e); });
+      case Scope::kRegion: return Region();
+      case Scope::kDepartment: return Department();
+    }
+    return Deny("");
+  }
+
+ private:
+  Status Deny(std::string_view why) const {
+    std::string who = fmt::format("{} '{}'", RoleName(actor_.role()), Clip(actor_.principal()));
+    if (!actor_.department().empty()) who += fmt::format(" of department '{}'", actor_.department());
+    if (why.empty()) {
+      return PermissionDenied(fmt::format("{} may not {}", who, CommandName(request_.command_case())));
+    }
+    return PermissionDenied(
+        fmt::format("{} may not {}: {}", who, CommandName(request_.command_case()), why));
+  }
+
+  bool InRegion(std::string_view code) const {
+    return actor_.region().empty() || city_.Contains(actor_.region(), code);
+  }
+
+  template <typename F>
+  Status ForEachEvent(F&& check) const {
+    for (uint64_t id : EventIds(request_)) {
+      if (id == 0) continue;  // Get by submit_request_id, or a missing id the processor rejects
+      auto event = state_.FindEvent(id);
+      if (!event.ok()) return event.status();
+      if (*event == nullptr) continue;  // NOT_FOUND comes from the processor
+      if (Status s = check(**event); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status Own(const pb::Event& e) const {
+    if (e.submitted_by() == actor_.principal()) return Status::Ok();
+    for (const pb::LinkedReport& link : e.linked()) {
+      if (link.principal() == actor_.principal()) return Status::Ok();
+    }
+    return Deny(fmt::format("event {} is not one of its reports", e.id()));
+  }
+
+  Status EventInRegion(const pb::Event& e) const {
+    if (InRegion(e.grid())) return Status::Ok();
+    return Deny(fmt::format("event {} (grid {}) is outside its region {}", e.id(), e.grid(),
+                            actor_.region()));
+  }
+
+  // A List or Stats scope: a department, a region, a level or the whole city.
+  Status ReadScope(std::string_view department, std::string_view region, bool city_wide) const {
+    if (!department.empty()) {
+      const pb::Department* d = city_.FindDepartment(department);
+      if (d == nullptr) return Status::Ok();  // the processor says NOT_FOUND
+      if (InRegion(d->jurisdiction())) return Status::Ok();
+      return Deny(fmt::format("department '{}' works outside its region {}", Clip(department),
+                              actor_.region()));
+    }
+    if (!region.empty()) {
+      if (city_.FindRegion(region) == nullptr || InRegion(region)) return Status::Ok();
+      return Deny(fmt::format("region {} is outside its region {}", Clip(region), actor_.region()));
+    }
+    if (city_wide && !actor_.region().empty()) {
+      return Deny(fmt::format("its region is {}, not the whole city", actor_.region()));
+    }
+    return Status::Ok();
+  }
+
+  Status Region() const {
+    const pb::Request& r = request_;
+    switch (r.command_case()) {
+      case pb::Request::kSubmit: {
+        const pb::Report& report = r.submit().report();
+        std::string_view grid = report.grid();
+        if (grid.empty() && report.has_position()) {
+          const pb::Region* located = city_.LocateGrid(report.position());
+          if (located != nullptr) grid = located->code();
+        }
+        // An unknown or missing place is the processor's to reject.
+        if (grid.empty() || city_.FindRegion(grid) == nullptr || InRegion(grid)) return Status::Ok();
+        return Deny(fmt::format("grid {} is outside its region {}", Clip(grid), actor_.region()));
+      }
+      case pb::Request::kList:
+        return ReadScope(r.list().department(), r.list().region(),
+                         r.list().has_level() || r.list().has_city());
+      case pb::Request::kStats:
+        return ReadScope(r.stats().department(), r.stats().region(), r.stats().has_level());
+      default:
+        return ForEachEvent([&](const pb::Event& e) { return EventInRegion(e); });
+    }
+  }
+
+  // The departments an agent acts for, sorted: its stored principal's, or, for an actor with no
+  // stored principal (engine tests, the simulation), the actor's own department.
+  std::vector<std::string_view> AgentDepartments() const {
+    std::vector<std::string_view> out;
+    if (const pb::Principal* p = state_.FindPrincipal(actor_.principal())) {
+      out.assign(p->departments().begin(), p->departments().end());
+    } else if (!actor_.department().empty()) {
+      out.push_back(actor_.department());
+    }
+    return out;
+  }
+
+  Status Department() const {
+    const std::vector<std::string_view> own = AgentDepartments();
+    if (own.empty()) return Deny("it acts for no department");
+    std::vector<const pb::Department*> known;
+    for (std::string_view id : own) {
+      if (const pb::Department* d = city_.FindDepartment(id)) known.push_back(d);
+    }
+    if (known.empty()) {
+      return Deny(fmt::format("its department '{}' is not in the city's configuration", Clip(own.front())));
+    }
+    auto within_jurisdiction = [&](std::string_view code) {
+      return std::any_of(known.begin(), known.end(),
+                         [&](const pb::Department* d) { return city_.Contains(d->jurisdiction(), code); });
+    };
+    const pb::Request& r = request_;
+    auto acts_for = [&](std::string_view department) -> Status {
+      if (std::binary_search(own.begin(), own.end(), department)) return Status::Ok();
+      return Deny(fmt::format("it does not act for department '{}'", Clip(department)));
+    };
+    auto in_scope = [&](const pb::Event& e) -> Status {
+      if (!within_jurisdiction(e.grid())) {
+        return Deny(fmt::format("event {} (grid {}) is outside its department's jurisdiction", e.id(),
+                                e.grid()));
+      }
+      return EventInRegion(e);
+    };
+    auto held = [&](const pb::Event& e) -> Status {
+      if (e.lead().empty() || !std::binary_search(own.begin(), own.end(), std::string_view(e.lead()))) {
+        return Deny(fmt::format("its department does not hold event {}", e.id()));
+      }
+      return EventInRegion(e);
+    };
+    auto named = [&](std::string_view department) -> Status {
+      if (Status s = acts_for(department); !s.ok()) return s;
+      return ForEachEvent([&](const pb::Event& e) { return EventInRegion(e); });
+    };
+    switch (r.command_case()) {
+      case pb::Request::kClaim: return named(r.claim().department());
+      case pb::Request::kReturnTask: return named(r.return_task().department());
+      case pb::Request::kWhistle: return named(r.whistle().department());
+      case pb::Request::kRelease:
+      case pb::Request::kProgress:
+      case pb::Request::kResolve:
+        return ForEachEvent(held);
+      case pb::Request::kGet:
+        return ForEachEvent(in_scope);
+      case pb::Request::kList:
+      case pb::Request::kStats: {
+        bool is_list = r.has_list();
+        std::string_view department = is_list ? r.list().department() : r.stats().department();
+        std::string_view region = is_list ? r.list().region() : r.stats().region();
+        if (!department.empty()) return acts_for(department);
+        if (region.empty()) return Deny("only its departments or a region within their jurisdiction");
+        if (city_.FindRegion(region) != nullptr && !within_jurisdiction(region)) {
+          return Deny(fmt::format("region {} is outside its department's jurisdiction", Clip(region)));
+        }
+        return ReadScope("", region, false);
+      }
+      default:
+        return Deny("");
+    }
+  }
+
+  const pb::Actor& actor_;
+  const pb::Request& request_;
+  const EngineState& state_;
+  const City& city_;
+};
+
+}  // namespace
+
+Scope ScopeFor(pb::Role role, Case command) {
+  Row row = RowFor(command);
+  switch (role) {
+    case pb::ROLE_REPORTER: return row.reporter;
+    case pb::ROLE_AGENT: return row.agent;
+    case pb::ROLE_HOTLINE: return row.hotline;
+    case pb::ROLE_SUPERVISOR: return row.supervisor;
+    case pb::ROLE_ADMIN: return row.admin;
+    case pb::ROLE_DEV: return Scope::kAny;
+    case pb::ROLE_SYSTEM:  // the dispatcher itself, registering the first admin at start-up
+      return command == pb::Request::kCreatePrincipal ? Scope::kAny : Scope::kDenied;
+    default: return Scope::kDenied;
+  }
+}
+
+Status Authorize(const pb::Actor& actor, const pb::Request& request, const EngineState& state) {
+  return Check(actor, request, state).Run(ScopeFor(actor.role(), request.command_case()));
+}
+
+std::string_view CommandName(Case command) {
+  if (command == pb::Request::COMMAND_NOT_SET) return "send an empty request";
+  const auto* field = pb::Request::descriptor()->FindFieldByNumber(static_cast<int>(command));
+  return field == nullptr ? std::string_view("do that") : std::string_view(field->name());
+}
+
+std::string_view RoleName(pb::Role role) {
+  switch (role) {
+    case pb::ROLE_REPORTER: return "reporter";
+    case pb::ROLE_AGENT: return "agent";
+    case pb::ROLE_HOTLINE: return "hotline";
+    case pb::ROLE_SUPERVISOR: return "supervisor";
+    case pb::ROLE_ADMIN: return "admin";
+    case pb::ROLE_SYSTEM: return "system";
+    case pb::ROLE_DEV: return "dev";
+    default: return "unknown role";
+  }
+}
+
+}  // namespace whistle

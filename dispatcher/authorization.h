@@ -1,0 +1,70 @@
+// Authorization: who may make which request, on what. Deny by default.
+//
+// The dispatcher's front door authenticates a connection (CURVE + ZAP, server.h) and names its
+// principal; the engine calls Authorize for every request, in batch order, before anything else
+// (idempotency included), so a denied request changes nothing and learns nothing.
+//
+// The table: the scope in which each role may make each request; "-" = denied.
+//
+//                      reporter  agent       hotline  supervisor  admin
+//   submit             region    -           any      -           -
+//   claim              -         department  -        -           -
+//   release            -         department  -        -           -
+//   progress           -         department  -        -           -
+//   resolve            -         department  -        -           -
+//   return_task        -         department  -        -           -
+//   whistle            -         department  -        region      -
+//   supervise          -         -           -        region      -
+//   feedback           own       -           any      -           -
+//   reopen             -         -           any      region      -
+//   merge, cancel      -         -           -        region      -
+//   set_mode           -         -           -        -           any
+//   create_principal, revoke_principal, list_principals, checkpoint, digest:   admin only (any)
+//   get                own       department  any      region      any
+//   list, stats        -         department  any      region      any
+//   log                -         any         any      any         any
+//   whoami             any       any         any      any         any
+//
+// Scopes:
+//   any         no further check
+//   own         the events named were submitted by the principal, or it sent a report linked to
+//               them; Get by submit_request_id is the principal's own by construction
+//   region      the events named lie in the principal's region (the whole city when it has
+//               none); Submit: the report's grid, or the grid its position falls in; List and
+//               Stats: the scope asked for lies in the region (a level or the whole city only
+//               for a principal without a region)
+//   department  commands: the department the command acts for is the principal's (claim, return
+//               and whistle name it; release, progress and resolve act for the claim holder) and
+//               the event lies in the principal's region; reads: events within the department's
+//               jurisdiction (and region), List and Stats of its own department or of a region
+//               within its jurisdiction
+// A supervisor's whistle names no department (WhistleCommand.department empty): it climbs the
+// event whoever holds it. ROLE_DEV (a --dev-no-auth dispatcher) may do everything; ROLE_SYSTEM
+// (the dispatcher itself; no principal has it) only create_principal, for the first admin;
+// ROLE_UNSPECIFIED nothing.
+//
+// Events that do not exist pass: the processor answers NOT_FOUND.
+#pragma once
+
+#include <string_view>
+
+#include "dispatcher/engine_state.h"
+#include "whistle/event.pb.h"
+#include "whistle/status.h"
+#include "whistle/wire.pb.h"
+
+namespace whistle {
+
+enum class Scope { kDenied, kAny, kOwn, kRegion, kDepartment };
+
+// The table above: the scope `role` may make requests of this kind in.
+Scope ScopeFor(pb::Role role, pb::Request::CommandCase command);
+
+// OK, or PERMISSION_DENIED saying who may not do what, and why.
+Status Authorize(const pb::Actor& actor, const pb::Request& request, const EngineState& state);
+
+// "claim", "set_mode", ...: the request's field name.
+std::string_view CommandName(pb::Request::CommandCase command);
+std::string_view RoleName(pb::Role role);
+
+}  // namespace whistle
