@@ -236,7 +236,11 @@ class Check {
         bool is_list = r.has_list();
         std::string_view department = is_list ? r.list().department() : r.stats().department();
         std::string_view region = is_list ? r.list().region() : r.stats().region();
-        if (!department.empty()) return acts_for(department);
+        if (!department.empty()) {
+          // A department's listing is not cut to a region: a region-scoped agent lists by region.
+          if (Status s = acts_for(department); !s.ok()) return s;
+          return ReadScope(department, "", false);
+        }
         if (region.empty()) return Deny("only its departments or a region within their jurisdiction");
         if (city_.FindRegion(region) != nullptr && !within_jurisdiction(region)) {
           return Deny(fmt::format("region {} is outside its department's jurisdiction", Clip(region)));

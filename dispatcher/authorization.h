@@ -2,7 +2,8 @@
 //
 // The dispatcher's front door authenticates a connection (CURVE + ZAP, server.h) and names its
 // principal; the engine calls Authorize for every request, in batch order, before anything else
-// (idempotency included), so a denied request changes nothing and learns nothing.
+// (idempotency included), so a denied request changes nothing and is answered nothing from the
+// state. (Events that do not exist are NOT_FOUND, so ids can be probed; they are sequential anyway.)
 //
 // The table: the scope in which each role may make each request; "-" = denied.
 //
@@ -36,14 +37,13 @@
 //   department  commands: the department the command acts for is the principal's (claim, return
 //               and whistle name it; release, progress and resolve act for the claim holder) and
 //               the event lies in the principal's region; reads: events within the department's
-//               jurisdiction (and region), List and Stats of its own department or of a region
-//               within its jurisdiction
+//               jurisdiction (and region), List and Stats of its own department (whose
+//               jurisdiction must lie in its region, if it has one) or of a region within its
+//               jurisdiction
 // A supervisor's whistle names no department (WhistleCommand.department empty): it climbs the
 // event whoever holds it. ROLE_DEV (a --dev-no-auth dispatcher) may do everything; ROLE_SYSTEM
 // (the dispatcher itself; no principal has it) only create_principal, for the first admin;
 // ROLE_UNSPECIFIED nothing.
-//
-// Events that do not exist pass: the processor answers NOT_FOUND.
 #pragma once
 
 #include <string_view>

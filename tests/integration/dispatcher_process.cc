@@ -32,8 +32,9 @@ void WaitUntilReady(pid_t* pid, const std::string& what, const std::function<boo
   throw std::runtime_error(what + " was not ready within 20 s");
 }
 
-DispatcherProcess::DispatcherProcess(const pb::CityConfig& city, std::vector<std::string> extra_args)
-    : extra_args_(std::move(extra_args)) {
+DispatcherProcess::DispatcherProcess(const pb::CityConfig& city, std::vector<std::string> extra_args,
+                                     Auth auth)
+    : extra_args_(std::move(extra_args)), auth_(auth) {
   std::ofstream(dir_.Sub("city.json")) << FormatCityConfig(city, ConfigFormat::kJson);
   Start();
 }
@@ -54,7 +55,7 @@ void DispatcherProcess::StartOn(const std::string& front, const std::string& bus
   std::filesystem::remove(endpoints);
   std::vector<std::string> args = {
       Binary("dispatcher/whistle-dispatcher"),
-      "--dev-no-auth",
+      auth_ == Auth::kKeys ? "--keys=" + keys_dir() : std::string("--dev-no-auth"),
       "--data=" + data_dir(),
       "--config=" + dir_.Sub("city.json"),
       "--front=" + front,

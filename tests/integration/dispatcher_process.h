@@ -20,11 +20,15 @@ std::string Binary(const std::string& relative);
 // child `*pid` exits first (and sets *pid to -1) or 20 s pass.
 void WaitUntilReady(pid_t* pid, const std::string& what, const std::function<bool()>& ready);
 
+// How the dispatcher authenticates: --dev-no-auth, or CURVE keys in keys_dir() (the first start
+// makes server.key and the first admin's admin.key there).
+enum class Auth { kDevNoAuth, kKeys };
+
 class DispatcherProcess {
  public:
   // Writes `city` as JSON and starts the dispatcher; waits until its endpoints are bound.
   explicit DispatcherProcess(const pb::CityConfig& city = TestCityConfig(),
-                             std::vector<std::string> extra_args = {});
+                             std::vector<std::string> extra_args = {}, Auth auth = Auth::kDevNoAuth);
   ~DispatcherProcess();  // SIGKILL if still running
 
   void Start();             // (again) on the same data directory; new ports
@@ -38,12 +42,16 @@ class DispatcherProcess {
   const std::string& front() const { return front_; }
   const std::string& bus() const { return bus_; }
   std::string data_dir() const { return dir_.Sub("data"); }
+  std::string keys_dir() const { return dir_.Sub("keys"); }
+  // Auth::kKeys: the first admin's key file.
+  std::string admin_key() const { return keys_dir() + "/admin.key"; }
 
  private:
   void StartOn(const std::string& front, const std::string& bus);
 
   TempDir dir_;
   std::vector<std::string> extra_args_;
+  Auth auth_;
   pid_t pid_ = -1;
   std::string front_, bus_;
 };

@@ -12,6 +12,7 @@
 #include <httplib.h>
 
 #include "agents/gateway/gateway.h"
+#include "agents/principals.h"
 #include "tests/gateway/http/gateway_process.h"
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/temp_dir.h"
@@ -90,6 +91,43 @@ TEST_CASE("the documented configuration starts a gateway that serves and stops o
   CHECK(services->status == 200);
   kill(pid, SIGTERM);
   CHECK(WaitFor(pid) == 0);
+}
+
+TEST_CASE("against a dispatcher with keys the gateway acts as its own hotline principal") {
+  testing::DispatcherProcess dispatcher(testing::TestCityConfig(), {}, testing::Auth::kKeys);
+  zmq::context_t context;
+  auto admin_key = ReadCredentials(dispatcher.admin_key());
+  REQUIRE(admin_key.ok());
+  Client admin(context, dispatcher.front(), ClientOptions{.credentials = *admin_key});
+  testing::TempDir dir;
+  pb::Principal principal;
+  principal.set_name("gateway-1");
+  principal.set_role(pb::ROLE_HOTLINE);
+  auto key = EnsurePrincipal(admin, (*admin_key)->server_public_key(), principal, dir.Sub("gateway.key"));
+  REQUIRE_MESSAGE(key.ok(), key.status().ToString());
+
+  testing::GatewayProcess gateway(testing::TestCityConfig(), dispatcher.front(), dispatcher.bus(),
+                                  "http://127.0.0.1:9/unused", 4096, dir.Sub("gateway.key"));
+  auto res = gateway.Http().Post(
+      "/open311/v2/requests.json",
+      fmt::format("api_key={}&service_code=water&address_id={}&description=Pipe+leaks&phone=13800000000",
+                  testing::kApp1Key, testing::kGrid1),
+      "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK_MESSAGE(res->status == 201, res->body);
+  pb::Request get;
+  get.mutable_get()->set_event_id(1);
+  auto answer = admin.Call(get);
+  REQUIRE(answer.ok());
+  REQUIRE_MESSAGE(answer->code() == pb::STATUS_OK, answer->message());
+  CHECK(answer->event().event().submitted_by() == "gateway-1");
+  CHECK(answer->event().event().report().contact_phone() == "13800000000");  // stored, for admins
+
+  // Its answers carry no personal data: the hotline role is not an admin.
+  auto view = gateway.Http().Get("/open311/v2/requests/1.json");
+  REQUIRE(view);
+  CHECK(view->status == 200);
+  CHECK(view->body.find("13800000000") == std::string::npos);
 }
 
 TEST_CASE("whistle-gateway refuses a configuration it cannot use, with exit code 2") {

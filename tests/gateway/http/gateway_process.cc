@@ -25,7 +25,8 @@ int ReadGatewayPort(const std::string& endpoints_file) {
 }
 
 GatewayProcess::GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,
-                               std::string callback_url, uint32_t max_body_bytes) {
+                               std::string callback_url, uint32_t max_body_bytes,
+                               const std::string& key_file) {
   std::ofstream(dir_.Sub("city.json")) << FormatCityConfig(city, ConfigFormat::kJson);
   std::ofstream(dir_.Sub("gateway.textproto")) << fmt::format(
       R"(front_endpoint: "{}"
@@ -38,9 +39,10 @@ callback_max_backoff_ms: 200
 clients {{ name: "app-1" api_key: "{}" kind: KIND_OPEN311 }}
 clients {{ name: "app-2" api_key: "{}" kind: KIND_OPEN311 }}
 clients {{ name: "hotline" api_key: "{}" kind: KIND_HOTLINE callback_url: "{}" }}
+key_file: "{}"
 )",
       front, bus, dir_.Sub("data"), dir_.Sub("city.json"), max_body_bytes, kApp1Key, kApp2Key,
-      kHotlineKey, callback_url);
+      kHotlineKey, callback_url, key_file);
   Start();
 }
 

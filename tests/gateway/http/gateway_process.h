@@ -23,9 +23,11 @@ int ReadGatewayPort(const std::string& endpoints_file);
 
 class GatewayProcess {
  public:
-  // `city` must be the dispatcher's; `callback_url` is the hotline's receiver.
+  // `city` must be the dispatcher's; `callback_url` is the hotline's receiver; `key_file` the
+  // gateway's CURVE key for a dispatcher with keys ("" for --dev-no-auth).
   GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,
-                 std::string callback_url, uint32_t max_body_bytes = 4096);
+                 std::string callback_url, uint32_t max_body_bytes = 4096,
+                 const std::string& key_file = "");
   ~GatewayProcess();  // SIGKILL if still running
 
   void Start();  // (again) on the same data directory and port

@@ -1,0 +1,399 @@
+// Security against a real whistle-dispatcher process with CURVE keys: only registered keys get
+// in, each principal does only what the authorization table allows, and hostile input changes
+// nothing (the store's digest is the same before and after) while the dispatcher keeps serving.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+
+#include "agents/client.h"
+#include "agents/principals.h"
+#include "dispatcher/server.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tests/testing/engine_fixture.h"
+#include "tests/testing/test_city.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Auth;
+using testing::DispatcherProcess;
+
+// A dispatcher with keys, an admin connection and helpers to register principals.
+struct SecureCity {
+  SecureCity() : dispatcher(testing::TestCityConfig(), {}, Auth::kKeys) {
+    auto key = ReadCredentials(dispatcher.admin_key());
+    REQUIRE_MESSAGE(key.ok(), key.status().ToString());
+    admin_key = *key;
+    admin.emplace(context, dispatcher.front(), Options(admin_key));
+  }
+
+  static ClientOptions Options(ClientCredentials credentials) {
+    ClientOptions o;
+    o.timeout = 1000ms;
+    o.attempts = 2;
+    o.credentials = std::move(credentials);
+    return o;
+  }
+
+  // Registers a principal and returns its key file.
+  pb::KeyFile Principal(const std::string& name, pb::Role role, const std::string& department = "") {
+    pb::Principal p;
+    p.set_name(name);
+    p.set_role(role);
+    if (!department.empty()) p.add_departments(department);
+    auto key = EnsurePrincipal(*admin, admin_key->server_public_key(), p, dir.Sub(name + ".key"));
+    REQUIRE_MESSAGE(key.ok(), key.status().ToString());
+    return *key;
+  }
+
+  Client As(const pb::KeyFile& key) { return Client(context, dispatcher.front(), Options(key)); }
+
+  uint64_t Digest() {
+    pb::Request r;
+    r.mutable_digest();
+    auto answer = admin->Call(r);
+    REQUIRE(answer.ok());
+    REQUIRE_MESSAGE(answer->code() == pb::STATUS_OK, answer->message());
+    return answer->digest().digest();
+  }
+
+  testing::TempDir dir;
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  ClientCredentials admin_key;
+  std::optional<Client> admin;
+};
+
+pb::Request Submit(const std::string& grid = testing::kGrid1) {
+  pb::Request r;
+  r.set_request_id(Client::NewRequestId());
+  pb::Report* report = r.mutable_submit()->mutable_report();
+  report->set_category("water");
+  report->set_grid(grid);
+  report->set_reporter("grid-worker-7");
+  report->set_contact_phone("13900000000");
+  return r;
+}
+
+pb::Response Answer(Client& client, pb::Request r) {
+  auto answer = client.Call(std::move(r));
+  REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+  return *answer;
+}
+
+pb::Response AnswerOk(Client& client, pb::Request r) {
+  pb::Response answer = Answer(client, std::move(r));
+  REQUIRE_MESSAGE(answer.code() == pb::STATUS_OK, answer.message());
+  return answer;
+}
+
+uint16_t PortOf(const std::string& endpoint) {
+  return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+}
+
+// Writes `bytes` on a plain TCP connection and reads until the peer closes it (true) or 5 s pass.
+bool RawTcpIsClosed(const std::string& endpoint, const std::string& bytes, std::string* got) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(PortOf(endpoint));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  (void)::write(fd, bytes.data(), bytes.size());
+  char buffer[4096];
+  bool closed = false;
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      closed = true;
+      break;
+    }
+    if (n < 0) break;  // timed out: still open
+    got->append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return closed;
+}
+
+// A ZMTP 3.0 greeting asking for the NULL mechanism (no CURVE at all).
+std::string NullGreeting() {
+  std::string g("\xff\0\0\0\0\0\0\0\x01\x7f", 10);
+  g += std::string("\x03\x00", 2);
+  std::string mechanism = "NULL";
+  mechanism.resize(20, '\0');
+  g += mechanism;
+  g += std::string(1, '\0');   // as-server
+  g += std::string(31, '\0');  // filler
+  return g;
+}
+
+TEST_CASE("unknown keys, clients without CURVE and raw TCP bytes are refused; nothing reaches the engine") {
+  SecureCity city;
+  uint64_t before = city.Digest();
+
+  pb::KeyFile stranger = NewKeyPair("stranger");
+  stranger.set_server_public_key(city.admin_key->server_public_key());
+  Client unknown = city.As(stranger);
+  auto refused = unknown.Call(Submit());
+  CHECK(refused.status().code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(refused.status().message().find("refused this client's key") != std::string::npos);
+
+  Client plain(city.context, city.dispatcher.front(), SecureCity::Options({}));
+  CHECK(plain.Call(Submit()).status().code() == pb::STATUS_UNAUTHENTICATED);
+
+  // The bus too: an unknown key's subscription never completes its handshake.
+  zmq::socket_t sub(city.context, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  MakeCurveClient(sub, stranger);
+  CHECK(ConnectAndAwaitHandshake(city.context, sub, city.dispatcher.bus(), 5s) == Handshake::kRefused);
+  zmq::socket_t plain_sub(city.context, zmq::socket_type::sub);
+  plain_sub.set(zmq::sockopt::linger, 0);
+  CHECK(ConnectAndAwaitHandshake(city.context, plain_sub, city.dispatcher.bus(), 5s) == Handshake::kRefused);
+
+  // Raw bytes: garbage, and a well-formed greeting that asks for no security. The server closes
+  // the connection without a single protobuf answer.
+  for (const std::string& bytes : {std::string("GET / HTTP/1.0\r\n\r\n"), std::string(4096, '\x01'),
+                                   NullGreeting()}) {
+    std::string got;
+    CHECK(RawTcpIsClosed(city.dispatcher.front(), bytes, &got));
+    pb::Response r;
+    CHECK_FALSE((got.size() > 64 && r.ParseFromString(got.substr(64)) && r.code() != pb::STATUS_OK));
+  }
+
+  CHECK(city.Digest() == before);
+  pb::Request whoami;
+  whoami.mutable_whoami();
+  CHECK(AnswerOk(*city.admin, whoami).principal().name() == "admin");
+}
+
+TEST_CASE("a revoked key is refused at once: at the handshake, and on a connection already open") {
+  SecureCity city;
+  pb::KeyFile worker = city.Principal("worker-1", pb::ROLE_REPORTER);
+  Client open = city.As(worker);
+  AnswerOk(open, Submit());
+
+  pb::Request revoke;
+  revoke.set_request_id("revoke-1");
+  revoke.mutable_revoke_principal()->set_name("worker-1");
+  revoke.mutable_revoke_principal()->set_reason("phone lost");
+  CHECK(AnswerOk(*city.admin, revoke).principal().revoked_at_ms() > 0);
+
+  uint64_t before = city.Digest();
+  pb::Response on_open = Answer(open, Submit());
+  CHECK(on_open.code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(on_open.message() == "principal 'worker-1' is revoked");
+  Client fresh = city.As(worker);
+  CHECK(fresh.Call(Submit()).status().code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(city.Digest() == before);
+
+  // The identity is the key's: another principal's name in a report changes nothing.
+  pb::KeyFile other = city.Principal("worker-2", pb::ROLE_REPORTER);
+  Client second = city.As(other);
+  pb::Request report = Submit(testing::kGrid3);
+  report.mutable_submit()->mutable_report()->set_reporter("worker-1");
+  pb::Response accepted = AnswerOk(second, report);
+  CHECK(accepted.event().event().submitted_by() == "worker-2");
+}
+
+TEST_CASE("a reporter cannot claim, department A cannot touch B's task, the hotline submits but does not resolve") {
+  SecureCity city;
+  Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
+  Client agent_a = city.As(city.Principal("desk-a", pb::ROLE_AGENT, "c1-committee"));
+  Client agent_b = city.As(city.Principal("desk-b", pb::ROLE_AGENT, "c2-committee"));
+  Client hotline = city.As(city.Principal("hotline", pb::ROLE_HOTLINE));
+
+  uint64_t id = AnswerOk(reporter, Submit()).event().event().id();
+  uint64_t before = city.Digest();
+
+  pb::Request claim;
+  claim.mutable_claim()->set_event_id(id);
+  claim.mutable_claim()->set_department("c1-committee");
+  pb::Response by_reporter = Answer(reporter, claim);
+  CHECK(by_reporter.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(by_reporter.message() == "reporter 'app-1' may not claim");
+  pb::Response b_for_a = Answer(agent_b, claim);
+  CHECK(b_for_a.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(b_for_a.message() == "agent 'desk-b' of department 'c2-committee' may not claim: it does not "
+                             "act for department 'c1-committee'");
+  CHECK(city.Digest() == before);
+
+  uint64_t claim_number = AnswerOk(agent_a, claim).event().event().claim_number();
+  before = city.Digest();
+  pb::Request resolve;
+  resolve.mutable_resolve()->set_event_id(id);
+  resolve.mutable_resolve()->set_claim_number(claim_number);
+  resolve.mutable_resolve()->set_note("fixed");
+  pb::Response b_resolves = Answer(agent_b, resolve);
+  CHECK(b_resolves.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(b_resolves.message().ends_with("its department does not hold event 1"));
+  pb::Response hotline_resolves = Answer(hotline, resolve);
+  CHECK(hotline_resolves.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(hotline_resolves.message() == "hotline 'hotline' may not resolve");
+  CHECK(city.Digest() == before);
+
+  AnswerOk(hotline, Submit(testing::kGrid2));
+  // Readers other than admins never see the reporter's phone.
+  pb::Request get;
+  get.mutable_get()->set_event_id(id);
+  get.mutable_get()->set_with_history(true);
+  CHECK(AnswerOk(agent_a, get).event().event().report().contact_phone().empty());
+  CHECK(AnswerOk(hotline, get).event().history(0).submitted().report().contact_phone().empty());
+  CHECK(AnswerOk(*city.admin, get).event().event().report().contact_phone() == "13900000000");
+  AnswerOk(agent_a, resolve);
+}
+
+// Sends raw frames on an authenticated DEALER socket; the answer, if one came within 3 s.
+std::optional<pb::Response> Raw(SecureCity& city, const pb::KeyFile& key,
+                                const std::vector<std::string>& frames) {
+  zmq::socket_t s(city.context, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  MakeCurveClient(s, key);
+  s.connect(city.dispatcher.front());
+  for (size_t i = 0; i < frames.size(); ++i) {
+    s.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, 3000ms);
+  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+  zmq::message_t reply;
+  (void)s.recv(reply, zmq::recv_flags::none);
+  pb::Response r;
+  REQUIRE(r.ParseFromArray(reply.data(), static_cast<int>(reply.size())));
+  return r;
+}
+
+TEST_CASE("malformed, truncated, oversized and out-of-range input each get their error and change nothing") {
+  SecureCity city;
+  AnswerOk(*city.admin, [] {
+    pb::Request r;
+    r.mutable_whoami();
+    return r;
+  }());
+  pb::KeyFile hotline_key = city.Principal("hotline", pb::ROLE_HOTLINE);
+  Client hotline = city.As(hotline_key);
+  AnswerOk(hotline, Submit());
+  uint64_t before = city.Digest();
+
+  std::string valid = Submit().SerializeAsString();
+  struct Case {
+    std::string what;
+    std::vector<std::string> frames;
+    pb::StatusCode code;
+  };
+  std::vector<Case> cases = {
+      {"garbage", {"\xff\xff\xff\xff garbage"}, pb::STATUS_BAD_REQUEST},
+      {"truncated", {valid.substr(0, valid.size() - 5)}, pb::STATUS_BAD_REQUEST},
+      {"oversized", {std::string(100 * 1024, 'a')}, pb::STATUS_TOO_LARGE},
+      {"two frames", {valid, valid}, pb::STATUS_BAD_REQUEST},
+      {"no command", {std::string("\x98\x06\x01", 3)}, pb::STATUS_BAD_REQUEST},
+  };
+  auto add = [&](std::string what, pb::Request r, pb::StatusCode code) {
+    if (r.request_id().empty()) r.set_request_id(Client::NewRequestId());
+    cases.push_back({std::move(what), {r.SerializeAsString()}, code});
+  };
+  // Submits go as the hotline (an admin may not submit); the rest as the admin.
+  pb::Request r;
+  r.mutable_get()->set_event_id(0);
+  add("event id 0", r, pb::STATUS_BAD_REQUEST);
+  r.mutable_get()->set_event_id(UINT64_MAX);
+  add("unknown event", r, pb::STATUS_NOT_FOUND);
+  r.Clear();
+  r.mutable_list()->set_department("c1-committee");
+  r.mutable_list()->set_page_size(1u << 30);
+  add("page size", r, pb::STATUS_BAD_REQUEST);
+  r.Clear();
+  r.mutable_log()->set_max_records(UINT32_MAX);
+  add("log size", r, pb::STATUS_BAD_REQUEST);
+  r.Clear();
+  r.mutable_set_mode()->set_region(testing::kCounty);
+  r.mutable_set_mode()->set_mode(static_cast<pb::Mode>(77));
+  add("mode out of range", r, pb::STATUS_BAD_REQUEST);
+  r = Submit();
+  r.mutable_submit()->mutable_report()->set_description(std::string(20000, 'x'));
+  add("description too long", r, pb::STATUS_BAD_REQUEST);
+  r = Submit();
+  for (int i = 0; i < 100; ++i) r.mutable_submit()->mutable_report()->add_media_urls("http://m/1.jpg");
+  add("too many media", r, pb::STATUS_BAD_REQUEST);
+  r = Submit();
+  r.mutable_submit()->mutable_report()->set_category(std::string(500, 'c'));
+  add("category too long", r, pb::STATUS_NOT_FOUND);
+  r = Submit();
+  r.mutable_submit()->mutable_report()->mutable_position()->set_lon(1000);
+  r.mutable_submit()->mutable_report()->clear_grid();
+  add("position out of range", r, pb::STATUS_BAD_REQUEST);
+  r = Submit();
+  r.set_request_id(std::string(1000, 'r'));
+  add("request id too long", r, pb::STATUS_BAD_REQUEST);
+  r = Submit();
+  for (int i = 0; i < 1000; ++i) {
+    pb::AttributeAnswer* a = r.mutable_submit()->mutable_report()->add_attributes();
+    a->set_code(fmt::format("a{}", i));
+    a->add_values("1");
+  }
+  add("too many attribute answers", r, pb::STATUS_BAD_REQUEST);
+  r.Clear();
+  r.mutable_list()->set_city(true);
+  for (int i = 0; i < 1000; ++i) r.mutable_list()->add_categories("water");
+  add("too many categories", r, pb::STATUS_BAD_REQUEST);
+  r.Clear();
+  r.mutable_create_principal()->mutable_principal()->set_name("x");
+  r.mutable_create_principal()->mutable_principal()->set_role(pb::ROLE_DEV);
+  add("a dev principal", r, pb::STATUS_BAD_REQUEST);
+
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    pb::Request parsed;
+    bool submit = c.frames.size() == 1 && parsed.ParseFromString(c.frames[0]) && parsed.has_submit();
+    auto answer = Raw(city, submit ? hotline_key : *city.admin_key, c.frames);
+    REQUIRE(answer.has_value());
+    CHECK(answer->code() == c.code);
+    CHECK_FALSE(answer->message().empty());
+  }
+  CHECK(city.Digest() == before);
+  AnswerOk(hotline, Submit());  // still serving
+}
+
+TEST_CASE("the server refuses to start when its ZAP handler cannot run") {
+  // Without a handler libzmq lets any CURVE key in: this is what the start-up self-test guards.
+  zmq::context_t context;
+  pb::KeyFile server_key = NewKeyPair("server");
+  zmq::socket_t open_door(context, zmq::socket_type::router);
+  open_door.set(zmq::sockopt::linger, 0);
+  MakeCurveServer(open_door, server_key, kZapDomain);
+  open_door.bind("tcp://127.0.0.1:*");
+  pb::KeyFile stranger = NewKeyPair("stranger");
+  stranger.set_server_public_key(server_key.public_key());
+  zmq::socket_t probe(context, zmq::socket_type::dealer);
+  probe.set(zmq::sockopt::linger, 0);
+  MakeCurveClient(probe, stranger);
+  CHECK(ConnectAndAwaitHandshake(context, probe, open_door.get(zmq::sockopt::last_endpoint), 5s) ==
+        Handshake::kSucceeded);
+
+  // Another handler holds the ZAP endpoint of the context: the server will not serve.
+  zmq::socket_t squatter(context, zmq::socket_type::rep);
+  squatter.set(zmq::sockopt::linger, 0);
+  squatter.bind("inproc://zeromq.zap.01");
+  testing::EngineFixture f;
+  ServerOptions options;
+  options.front_endpoint = "tcp://127.0.0.1:*";
+  options.bus_endpoint = "tcp://127.0.0.1:*";
+  options.server_key = server_key;
+  auto server = Server::Start(context, f.engine(), options);
+  REQUIRE_FALSE(server.ok());
+  CHECK(server.status().code() == pb::STATUS_UNAVAILABLE);
+  CHECK(server.status().message().find("ZAP") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace whistle
