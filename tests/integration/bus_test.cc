@@ -272,10 +272,21 @@ TEST_CASE("a region's topic carries only the events inside it") {
 TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags overriding it") {
   DispatcherProcess dispatcher(testing::TestCityConfig(),
                                {"--daemon-config=" + std::string(WHISTLE_SOURCE_DIR) +
-                                "/deploy/whistle-dispatcher.textproto"});
+                                "/deploy/whistle-dispatcher.textproto"},
+                               testing::Auth::kKeys);
   zmq::context_t context;
-  Client client(context, dispatcher.front());
-  CHECK(CallOk(client, SubmitRequest(testing::kGrid3)).event().event().grid() == testing::kGrid3);
+  auto admin_key = ReadCredentials(dispatcher.admin_key());  // made in --keys, not keys_dir
+  REQUIRE_MESSAGE(admin_key.ok(), admin_key.status().ToString());
+  Client admin(context, dispatcher.front(), ClientOptions{.credentials = *admin_key});
+  pb::Request whoami;
+  whoami.mutable_whoami();
+  CHECK(CallOk(admin, whoami).principal().role() == pb::ROLE_ADMIN);
+  // Its authentication is on: a client without a key is refused.
+  ClientOptions once;
+  once.timeout = 1000ms;
+  once.attempts = 1;
+  Client plain(context, dispatcher.front(), once);
+  CHECK(plain.Call(SubmitRequest(testing::kGrid3)).status().code() == pb::STATUS_UNAUTHENTICATED);
 }
 
 TEST_CASE("a burst of submits past the busy threshold is answered BUSY, never dropped; claims are never shed") {

@@ -70,14 +70,29 @@ TEST_CASE("a gateway configuration gets its defaults, and every mistake is named
   }
 }
 
+// An admin's client of `dispatcher` registers a hotline principal; its key file is returned.
+std::string GatewayKey(const testing::DispatcherProcess& dispatcher, const testing::TempDir& dir) {
+  zmq::context_t context;
+  auto admin_key = ReadCredentials(dispatcher.admin_key());
+  REQUIRE(admin_key.ok());
+  Client admin(context, dispatcher.front(), ClientOptions{.credentials = *admin_key});
+  pb::Principal principal;
+  principal.set_name("gateway-1");
+  principal.set_role(pb::ROLE_HOTLINE);
+  auto key = EnsurePrincipal(admin, (*admin_key)->server_public_key(), principal, dir.Sub("gateway.key"));
+  REQUIRE_MESSAGE(key.ok(), key.status().ToString());
+  return dir.Sub("gateway.key");
+}
+
 TEST_CASE("the documented configuration starts a gateway that serves and stops on SIGTERM") {
-  testing::DispatcherProcess dispatcher(testing::TestCityConfig());
+  testing::DispatcherProcess dispatcher(testing::TestCityConfig(), {}, testing::Auth::kKeys);
   testing::TempDir dir;
   std::string endpoints = dir.Sub("endpoints");
   pid_t pid = Spawn({testing::Binary("agents/gateway/whistle-gateway"),
                      std::string("--gateway-config=") + WHISTLE_SOURCE_DIR + "/deploy/whistle-gateway.textproto",
                      "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(), "--port=0",
-                     "--data=" + dir.Sub("data"), "--endpoints-file=" + endpoints},
+                     "--key=" + GatewayKey(dispatcher, dir), "--data=" + dir.Sub("data"),
+                     "--endpoints-file=" + endpoints},
                     "");
   int port = 0;
   testing::WaitUntilReady(&pid, "whistle-gateway", [&] { return (port = testing::ReadGatewayPort(endpoints)) > 0; });
@@ -95,19 +110,11 @@ TEST_CASE("the documented configuration starts a gateway that serves and stops o
 
 TEST_CASE("against a dispatcher with keys the gateway acts as its own hotline principal") {
   testing::DispatcherProcess dispatcher(testing::TestCityConfig(), {}, testing::Auth::kKeys);
-  zmq::context_t context;
-  auto admin_key = ReadCredentials(dispatcher.admin_key());
-  REQUIRE(admin_key.ok());
-  Client admin(context, dispatcher.front(), ClientOptions{.credentials = *admin_key});
   testing::TempDir dir;
-  pb::Principal principal;
-  principal.set_name("gateway-1");
-  principal.set_role(pb::ROLE_HOTLINE);
-  auto key = EnsurePrincipal(admin, (*admin_key)->server_public_key(), principal, dir.Sub("gateway.key"));
-  REQUIRE_MESSAGE(key.ok(), key.status().ToString());
-
   testing::GatewayProcess gateway(testing::TestCityConfig(), dispatcher.front(), dispatcher.bus(),
-                                  "http://127.0.0.1:9/unused", 4096, dir.Sub("gateway.key"));
+                                  "http://127.0.0.1:9/unused", 4096, GatewayKey(dispatcher, dir));
+  zmq::context_t context;
+  Client admin(context, dispatcher.front(), ClientOptions{.credentials = *ReadCredentials(dispatcher.admin_key())});
   auto res = gateway.Http().Post(
       "/open311/v2/requests.json",
       fmt::format("api_key={}&service_code=water&address_id={}&description=Pipe+leaks&phone=13800000000",
