@@ -78,23 +78,9 @@ TEST_CASE("a report is routed, claimed, resolved, rated and closed; the subscrib
                     pb::Record::kClosed});
 }
 
-// Sends raw frames on a DEALER socket and returns the answer, if any came within 3 s.
 std::optional<pb::Response> Raw(zmq::context_t& context, const std::string& front,
-                                std::vector<std::string> frames) {
-  zmq::socket_t s(context, zmq::socket_type::dealer);
-  s.set(zmq::sockopt::linger, 0);
-  s.connect(front);
-  for (size_t i = 0; i < frames.size(); ++i) {
-    s.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-  }
-  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-  zmq::poll(&item, 1, 3000ms);
-  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-  zmq::message_t reply;
-  (void)s.recv(reply, zmq::recv_flags::none);
-  pb::Response r;
-  REQUIRE(r.ParseFromArray(reply.data(), static_cast<int>(reply.size())));
-  return r;
+                                const std::vector<std::string>& frames) {
+  return testing::SendRawFrames(context, front, frames);
 }
 
 TEST_CASE("bad input from a raw socket gets an error reply and the dispatcher keeps serving") {

@@ -17,6 +17,28 @@
 
 namespace whistle::testing {
 
+std::optional<pb::Response> SendRawFrames(zmq::context_t& context, const std::string& front,
+                                          const std::vector<std::string>& frames,
+                                          const ClientCredentials& credentials) {
+  zmq::socket_t s(context, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  ApplyCredentials(s, credentials);
+  s.connect(front);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    s.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, std::chrono::milliseconds(10000));  // generous: CI machines are busy
+  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+  zmq::message_t reply;
+  (void)s.recv(reply, zmq::recv_flags::none);
+  pb::Response r;
+  if (!r.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) {
+    throw std::runtime_error("the dispatcher answered something that is not a whistle.pb.Response");
+  }
+  return r;
+}
+
 std::string Binary(const std::string& relative) { return std::string(WHISTLE_BUILD_DIR) + "/" + relative; }
 
 void WaitUntilReady(pid_t* pid, const std::string& what, const std::function<bool()>& ready) {

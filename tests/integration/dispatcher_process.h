@@ -5,13 +5,24 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <zmq.hpp>
+
 #include "tests/testing/temp_dir.h"
+#include "whistle/curve_keys.h"
+#include "whistle/wire.pb.h"
 #include "tests/testing/test_city.h"
 
 namespace whistle::testing {
+
+// Sends `frames` as one message on a fresh DEALER socket (CURVE with `credentials`, if any) and
+// returns the answer, if one came within 10 s: for bad input a Client would never send.
+std::optional<pb::Response> SendRawFrames(zmq::context_t& context, const std::string& front,
+                                          const std::vector<std::string>& frames,
+                                          const ClientCredentials& credentials = {});
 
 // A binary of this build, e.g. Binary("agents/whistle-agent").
 std::string Binary(const std::string& relative);

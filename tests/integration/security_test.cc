@@ -253,26 +253,6 @@ TEST_CASE("a reporter cannot claim, department A cannot touch B's task, the hotl
   AnswerOk(agent_a, resolve);
 }
 
-// Sends raw frames on an authenticated DEALER socket; the answer, if one came within 3 s.
-std::optional<pb::Response> Raw(SecureCity& city, const pb::KeyFile& key,
-                                const std::vector<std::string>& frames) {
-  zmq::socket_t s(city.context, zmq::socket_type::dealer);
-  s.set(zmq::sockopt::linger, 0);
-  MakeCurveClient(s, key);
-  s.connect(city.dispatcher.front());
-  for (size_t i = 0; i < frames.size(); ++i) {
-    s.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-  }
-  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-  zmq::poll(&item, 1, 3000ms);
-  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-  zmq::message_t reply;
-  (void)s.recv(reply, zmq::recv_flags::none);
-  pb::Response r;
-  REQUIRE(r.ParseFromArray(reply.data(), static_cast<int>(reply.size())));
-  return r;
-}
-
 TEST_CASE("malformed, truncated, oversized and out-of-range input each get their error and change nothing") {
   SecureCity city;
   AnswerOk(*city.admin, [] {
@@ -355,7 +335,8 @@ TEST_CASE("malformed, truncated, oversized and out-of-range input each get their
     CAPTURE(c.what);
     pb::Request parsed;
     bool submit = c.frames.size() == 1 && parsed.ParseFromString(c.frames[0]) && parsed.has_submit();
-    auto answer = Raw(city, submit ? hotline_key : *city.admin_key, c.frames);
+    auto answer = testing::SendRawFrames(city.context, city.dispatcher.front(), c.frames,
+                                         submit ? hotline_key : *city.admin_key);
     REQUIRE(answer.has_value());
     CHECK(answer->code() == c.code);
     CHECK_FALSE(answer->message().empty());
