@@ -37,7 +37,8 @@ Result<Decision> ClaimProcessor::Decide(const Command& command, const EngineStat
   if (Status s = CheckCandidate(e, Action::kClaim, c.department()); !s.ok()) return s;
   pb::Claimed* claimed = d.Add(e.id(), now_ms, command.actor).mutable_claimed();
   claimed->set_department(c.department());
-  claimed->set_agent(c.agent());
+  // Who claimed: the name the agent gives (the person on duty), else its authenticated principal.
+  claimed->set_agent(c.agent().empty() ? command.actor.principal() : c.agent());
   claimed->set_claim_number(e.claim_number() + 1);
   claimed->set_in_time(now_ms < e.claim_deadline_ms());  // the deadline fires at due <= now
   return d;

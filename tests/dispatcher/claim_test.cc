@@ -173,5 +173,15 @@ TEST_CASE("claiming, releasing and claiming again counts one response for the di
   CHECK(f.Run(stats).stats().counters().claimed_in_time() == 1);
 }
 
+TEST_CASE("a claim naming no agent records the claiming principal (found by fuzz_engine)") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  Command c = ClaimCommand(id, "c1-committee", "");
+  c.actor.set_principal("desk-7");
+  pb::Response r = f.engine().Execute(c);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(f.EventOf(id).claim_agent() == "desk-7");
+}
+
 }  // namespace
 }  // namespace whistle
