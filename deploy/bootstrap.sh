@@ -4,8 +4,9 @@
 #   bash deploy/bootstrap.sh run [whistle-city flags]  install, build, run the main job
 #   bash deploy/bootstrap.sh test                      install, build, run the whole test suite
 #
-# `test` builds twice: an optimised build with warnings as errors, and a debug build with
-# AddressSanitizer and UndefinedBehaviorSanitizer, and runs every test in both.
+# `test` builds three times: GCC optimised with warnings as errors (every test); Clang with
+# AddressSanitizer and UndefinedBehaviorSanitizer (every test again, plus the fuzz targets'
+# corpora and a brief fuzz of each); ThreadSanitizer (the multi-threaded parts' tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,13 +32,33 @@ case "$what" in
     [ $# -eq 0 ] || usage
     # -g1: line tables and function names, enough for backtraces and sanitizer reports, and
     # compiles about a quarter faster than full debug information.
+    # 1. GCC, optimised, warnings as errors: every test.
     configure_and_build build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISTLE_WERROR=ON \
       "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
     ctest --test-dir build/ci -j "$jobs" --output-on-failure
-    configure_and_build build/asan -DCMAKE_BUILD_TYPE=Debug -DWHISTLE_SANITIZE=ON -DWHISTLE_WERROR=ON \
-      "-DCMAKE_CXX_FLAGS_DEBUG=-g1"
+    # 2. Clang with AddressSanitizer and UndefinedBehaviorSanitizer: every test again, and the
+    #    libFuzzer targets (tests/fuzz): each replays its seeds and regressions, then fuzzes briefly.
+    configure_and_build build/asan -DCMAKE_BUILD_TYPE=Debug -DWHISTLE_WERROR=ON \
+      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+      -DWHISTLE_SANITIZE=ON -DWHISTLE_FUZZ=ON "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build/asan -j "$jobs" --output-on-failure
+    # 3. ThreadSanitizer on the multi-threaded parts: the dispatcher's ZAP handler thread, the
+    #    gateway's HTTP threads, client pool, follower and callback senders.
+    cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISTLE_WERROR=ON \
+      -DWHISTLE_TSAN=ON "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
+    cmake --build build/tsan -j "$jobs" --target hotline_tests gateway_http_tests
+    # Reports go to files, so that a race in a child process (a dispatcher or gateway the tests
+    # started) fails the run even when the test itself passed.
+    tsan_logs=build/tsan/reports
+    rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
+    TSAN_OPTIONS="halt_on_error=1 log_path=$PWD/$tsan_logs/report suppressions=$PWD/tests/tsan.supp" \
+      ctest --test-dir build/tsan -j "$jobs" --output-on-failure -R "^gateway(/hotline)?:"
+    if compgen -G "$tsan_logs/report.*" >/dev/null; then
+      cat "$tsan_logs"/report.*
+      echo "ThreadSanitizer reported the races above" >&2
+      exit 1
+    fi
     ;;
   *) usage ;;
 esac

@@ -11,6 +11,7 @@ packages=(
   libfmt-dev
   doctest-dev
   libcpp-httplib-dev nlohmann-json3-dev
+  clang-14 libclang-rt-14-dev llvm   # the sanitizer and fuzzing build (libFuzzer, llvm-symbolizer)
 )
 
 missing=()
