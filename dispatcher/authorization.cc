@@ -1,6 +1,7 @@
 #include "dispatcher/authorization.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -174,34 +175,31 @@ class Check {
   }
 
   // The departments an agent acts for, sorted: its stored principal's, or, for an actor with no
-  // stored principal (engine tests, the simulation), the actor's own department.
-  std::vector<std::string_view> AgentDepartments() const {
-    std::vector<std::string_view> out;
-    if (const pb::Principal* p = state_.FindPrincipal(actor_.principal())) {
-      out.assign(p->departments().begin(), p->departments().end());
-    } else if (!actor_.department().empty()) {
-      out.push_back(actor_.department());
-    }
-    return out;
+  // stored principal (engine tests, the simulation), the actor's own department. Not copied: a
+  // duty desk may act for thousands, and this runs for every request.
+  const google::protobuf::RepeatedPtrField<std::string>& AgentDepartments() {
+    if (const pb::Principal* p = state_.FindPrincipal(actor_.principal())) return p->departments();
+    if (!actor_.department().empty()) *single_department_.Add() = actor_.department();
+    return single_department_;
   }
 
-  Status Department() const {
-    const std::vector<std::string_view> own = AgentDepartments();
+  Status Department() {
+    const auto& own = AgentDepartments();
     if (own.empty()) return Deny("it acts for no department");
-    std::vector<const pb::Department*> known;
-    for (std::string_view id : own) {
-      if (const pb::Department* d = city_.FindDepartment(id)) known.push_back(d);
+    if (std::none_of(own.begin(), own.end(),
+                     [&](const std::string& id) { return city_.FindDepartment(id) != nullptr; })) {
+      return Deny(fmt::format("its department '{}' is not in the city's configuration", Clip(own.Get(0))));
     }
-    if (known.empty()) {
-      return Deny(fmt::format("its department '{}' is not in the city's configuration", Clip(own.front())));
-    }
+    // Reads only: whether `code` lies in the jurisdiction of any of its departments.
     auto within_jurisdiction = [&](std::string_view code) {
-      return std::any_of(known.begin(), known.end(),
-                         [&](const pb::Department* d) { return city_.Contains(d->jurisdiction(), code); });
+      return std::any_of(own.begin(), own.end(), [&](const std::string& id) {
+        const pb::Department* d = city_.FindDepartment(id);
+        return d != nullptr && city_.Contains(d->jurisdiction(), code);
+      });
     };
     const pb::Request& r = request_;
     auto acts_for = [&](std::string_view department) -> Status {
-      if (std::binary_search(own.begin(), own.end(), department)) return Status::Ok();
+      if (std::binary_search(own.begin(), own.end(), department, std::less<>())) return Status::Ok();
       return Deny(fmt::format("it does not act for department '{}'", Clip(department)));
     };
     auto in_scope = [&](const pb::Event& e) -> Status {
@@ -212,7 +210,7 @@ class Check {
       return EventInRegion(e);
     };
     auto held = [&](const pb::Event& e) -> Status {
-      if (e.lead().empty() || !std::binary_search(own.begin(), own.end(), std::string_view(e.lead()))) {
+      if (e.lead().empty() || !std::binary_search(own.begin(), own.end(), e.lead())) {
         return Deny(fmt::format("its department does not hold event {}", e.id()));
       }
       return EventInRegion(e);
@@ -256,6 +254,7 @@ class Check {
   const pb::Request& request_;
   const EngineState& state_;
   const City& city_;
+  google::protobuf::RepeatedPtrField<std::string> single_department_;
 };
 
 }  // namespace
