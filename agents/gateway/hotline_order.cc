@@ -65,7 +65,10 @@ Status ReadAttributes(const json& order, pb::Report* report) {
   auto attributes = order.find("attributes");
   if (attributes == order.end() || attributes->is_null()) return Status::Ok();
   if (!attributes->is_object()) return BadRequest("'attributes' must be an object");
-  for (const auto& [code, value] : attributes->items()) {
+  for (const auto& item : attributes->items()) {
+    // Named, not structured bindings: clang 14 cannot capture those in the lambda below.
+    const std::string& code = item.key();
+    const json& value = item.value();
     pb::AttributeAnswer* answer = report->add_attributes();
     answer->set_code(code);
     auto add = [&](const json& v) -> Status {

@@ -118,7 +118,10 @@ TEST_CASE("ReadCityConfigFile reads each format by its extension") {
       {"city.textproto", ConfigFormat::kText}, {"city.pbtxt", ConfigFormat::kText},
       {"city.binpb", ConfigFormat::kBinary},   {"city.pb", ConfigFormat::kBinary},
   };
-  for (const auto& [name, format] : files) {
+  for (const auto& file : files) {
+    // Named, not structured bindings: clang 14 cannot capture those (CAPTURE is a lambda).
+    const char* name = file.first;
+    const ConfigFormat format = file.second;
     CAPTURE(name);
     WriteFile(dir.Sub(name), FormatCityConfig(city, format));
     auto read = ReadCityConfigFile(dir.Sub(name));
