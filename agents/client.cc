@@ -1,5 +1,6 @@
 #include "agents/client.h"
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -15,14 +16,16 @@ std::string Client::NewRequestId() {
   return fmt::format("{:016x}{:016x}", rng(), rng());
 }
 
-Status Client::Connect() {
+Status Client::Connect(std::chrono::steady_clock::time_point deadline) {
   socket_.emplace(context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
   ApplyCredentials(*socket_, options_.credentials);
   // Waiting for the handshake costs nothing extra (the first request would wait for it anyway)
   // and tells a refused key from a dispatcher that is down. A timeout leaves the socket
   // connecting: the request is queued and the usual timeout applies.
-  if (ConnectAndAwaitHandshake(context_, *socket_, endpoint_, options_.timeout) == Handshake::kRefused) {
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (ConnectAndAwaitHandshake(context_, *socket_, endpoint_, std::max(wait, std::chrono::milliseconds(0))) ==
+      Handshake::kRefused) {
     socket_.reset();
     return Unauthenticated(fmt::format("{} refused this client's key{}", endpoint_,
                                        options_.credentials ? "" : " (it has none: the dispatcher "
@@ -34,14 +37,15 @@ Status Client::Connect() {
 Result<pb::Response> Client::Call(pb::Request request) {
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
   for (int attempt = 0; attempt < options_.attempts; ++attempt) {
+    // One attempt's time covers the handshake of a fresh socket too.
+    auto deadline = std::chrono::steady_clock::now() + options_.timeout;
     if (!socket_) {
-      if (Status s = Connect(); !s.ok()) return s;
+      if (Status s = Connect(deadline); !s.ok()) return s;
     }
     uint64_t correlation = next_correlation_++;
     request.set_correlation_id(correlation);
     std::string bytes = request.SerializeAsString();
     socket_->send(zmq::buffer(bytes), zmq::send_flags::none);
-    auto deadline = std::chrono::steady_clock::now() + options_.timeout;
     bool answered = false;
     while (!answered) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -46,8 +46,9 @@ class Client {
   const std::string& endpoint() const { return endpoint_; }
 
  private:
-  // A fresh socket, connected; UNAUTHENTICATED when the dispatcher refused the key.
-  Status Connect();
+  // A fresh socket, connected (waiting for the handshake until `deadline` at most);
+  // UNAUTHENTICATED when the dispatcher refused the key.
+  Status Connect(std::chrono::steady_clock::time_point deadline);
 
   zmq::context_t& context_;
   std::string endpoint_;

@@ -143,6 +143,9 @@ Handshake ConnectAndAwaitHandshake(zmq::context_t& context, zmq::socket_t& socke
     if (event.size() < 2) continue;
     uint16_t id;
     std::memcpy(&id, event.data(), sizeof id);
+    // NO_DETAIL is also what a connection lost mid-handshake reports (a dispatcher restarting):
+    // the socket reconnects by itself, so keep watching.
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) continue;
     outcome = id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED ? Handshake::kSucceeded : Handshake::kRefused;
   }
   zmq_socket_monitor(socket.handle(), nullptr, 0);

@@ -42,7 +42,9 @@ void MakeCurveClient(zmq::socket_t& socket, const pb::KeyFile& key);
 // The outcome of a socket's first handshake.
 enum class Handshake { kSucceeded, kRefused, kTimedOut };
 // Connects `socket` to `endpoint` and waits for its first handshake to finish, watching it with a
-// socket monitor. The dispatcher's start-up self-test and the security tests use it.
+// socket monitor: kRefused when the server refused the key (ZAP) or the mechanism (a client
+// without CURVE); a connection lost mid-handshake is waited out. The dispatcher's start-up
+// self-test, Client and the security tests use it.
 Handshake ConnectAndAwaitHandshake(zmq::context_t& context, zmq::socket_t& socket,
                                    const std::string& endpoint, std::chrono::milliseconds timeout);
 
