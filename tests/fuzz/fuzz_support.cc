@@ -1,37 +1,14 @@
 #include "tests/fuzz/fuzz_support.h"
 
-#include <google/protobuf/stubs/logging.h>
-#include <unistd.h>
+#include <google/protobuf/stubs/logging.h>  // SetLogHandler
 
 #include <cstdio>
-#include <cstdlib>
-#include <system_error>
 
 #include "tests/testing/engine_fixture.h"
 #include "tests/testing/test_city.h"
 #include "whistle/check.h"
 
 namespace whistle::fuzz {
-namespace {
-
-std::string ScratchBase() {
-  if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0') return tmp;
-  if (access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
-  return "/tmp";
-}
-
-}  // namespace
-
-ScratchDir::ScratchDir() {
-  std::string pattern = ScratchBase() + "/whistle-fuzz-XXXXXX";
-  WHISTLE_CHECK(mkdtemp(pattern.data()) != nullptr, "mkdtemp %s failed", pattern.c_str());
-  path_ = pattern;
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ignored;  // best effort: a leftover directory is not a finding
-  std::filesystem::remove_all(path_, ignored);
-}
 
 void QuietProtobufLogs() {
   google::protobuf::SetLogHandler(

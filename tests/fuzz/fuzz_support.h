@@ -13,24 +13,15 @@
 #include "dispatcher/clock.h"
 #include "dispatcher/engine.h"
 #include "storage/store.h"
+#include "tests/testing/temp_dir.h"
 #include "whistle/wire.pb.h"
 
 namespace whistle::fuzz {
 
-// A fresh directory under $TMPDIR, else /dev/shm (RAM: syncs cost nothing), else /tmp; removed
-// with everything in it on scope exit.
-class ScratchDir {
+// Scratch stores: under $TMPDIR, else /dev/shm (RAM), else /tmp; removed on scope exit.
+class ScratchDir : public testing::TempDir {
  public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+  ScratchDir() : TempDir(Place::kPreferRam, "whistle-fuzz") {}
 };
 
 // Every answer: a StatusCode of the closed set, a non-empty message when it is not OK, and the

@@ -18,17 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::DispatcherProcess;
 
-pb::Request SubmitRequest(const std::string& grid, const std::string& request_id = "") {
-  pb::Request r;
-  r.set_request_id(request_id);
-  pb::Report* report = r.mutable_submit()->mutable_report();
-  report->set_category("water");
-  report->set_grid(grid);
-  report->set_reporter("grid-worker-7");
-  report->set_contact_phone("13900000000");
-  return r;
-}
-
 pb::Response CallOk(Client& client, pb::Request r) {
   auto answer = client.Call(std::move(r));
   REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
@@ -42,7 +31,7 @@ TEST_CASE("a report is routed, claimed, resolved, rated and closed; the subscrib
   Subscriber subscriber(context, dispatcher.bus(), dispatcher.front());
   Client client(context, dispatcher.front());
 
-  uint64_t id = CallOk(client, SubmitRequest(testing::kGrid1)).event().event().id();
+  uint64_t id = CallOk(client, testing::WaterReport(testing::kGrid1)).event().event().id();
   pb::Request claim;
   claim.mutable_claim()->set_event_id(id);
   claim.mutable_claim()->set_department("c1-water-unit");
@@ -91,7 +80,7 @@ TEST_CASE("bad input from a raw socket gets an error reply and the dispatcher ke
   REQUIRE(garbage);
   CHECK(garbage->code() == pb::STATUS_BAD_REQUEST);
 
-  std::string valid = SubmitRequest(testing::kGrid1, "x").SerializeAsString();
+  std::string valid = testing::WaterReport(testing::kGrid1, "x").SerializeAsString();
   auto truncated = Raw(context, dispatcher.front(), {valid.substr(0, valid.size() - 5)});
   REQUIRE(truncated);
   CHECK(truncated->code() == pb::STATUS_BAD_REQUEST);
@@ -116,7 +105,7 @@ TEST_CASE("bad input from a raw socket gets an error reply and the dispatcher ke
   auto answer = client.Call(get);
   REQUIRE(answer.ok());
   CHECK(answer->code() == pb::STATUS_NOT_FOUND);  // nothing bad was applied
-  CHECK(CallOk(client, SubmitRequest(testing::kGrid1)).event().event().id() == 1);
+  CHECK(CallOk(client, testing::WaterReport(testing::kGrid1)).event().event().id() == 1);
 }
 
 TEST_CASE("kill -9 under load from several reporters loses no acknowledged submit and duplicates none") {
@@ -146,7 +135,7 @@ TEST_CASE("kill -9 under load from several reporters loses no acknowledged submi
           client = std::make_unique<Client>(context, front, options);
           generation = front_generation.load();
         }
-        pb::Request r = SubmitRequest(grids[(who + i) % 3], request_id);
+        pb::Request r = testing::WaterReport(grids[(who + i) % 3], request_id);
         r.mutable_submit()->mutable_report()->set_category(i % 2 ? "water" : "noise");
         auto answer = client->Call(r);
         if (answer.ok() && answer->code() == pb::STATUS_OK) {
@@ -216,7 +205,7 @@ TEST_CASE("SIGTERM finishes, exits 0, and a restart serves what was stored") {
   zmq::context_t context;
   {
     Client client(context, dispatcher.front());
-    CallOk(client, SubmitRequest(testing::kGrid2, "before-stop"));
+    CallOk(client, testing::WaterReport(testing::kGrid2, "before-stop"));
   }
   CHECK(dispatcher.Terminate() == 0);
   dispatcher.Start();
@@ -237,8 +226,8 @@ TEST_CASE("a region's topic carries only the events inside it") {
   // publish until the first matching notification arrives.
   uint64_t inside = 0;
   for (int i = 0; inside == 0 && i < 100; ++i) {
-    CallOk(client, SubmitRequest(testing::kGrid1, fmt::format("outside-{}", i)));
-    uint64_t id = CallOk(client, SubmitRequest(testing::kGrid3, fmt::format("inside-{}", i))).event().event().id();
+    CallOk(client, testing::WaterReport(testing::kGrid1, fmt::format("outside-{}", i)));
+    uint64_t id = CallOk(client, testing::WaterReport(testing::kGrid3, fmt::format("inside-{}", i))).event().event().id();
     zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, 100ms);
     while (item.revents & ZMQ_POLLIN) {
@@ -272,7 +261,7 @@ TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags
   once.timeout = 1000ms;
   once.attempts = 1;
   Client plain(context, dispatcher.front(), once);
-  CHECK(plain.Call(SubmitRequest(testing::kGrid3)).status().code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(plain.Call(testing::WaterReport(testing::kGrid3)).status().code() == pb::STATUS_UNAUTHENTICATED);
 }
 
 TEST_CASE("a burst of submits past the busy threshold is answered BUSY, never dropped; claims are never shed") {
@@ -285,7 +274,7 @@ TEST_CASE("a burst of submits past the busy threshold is answered BUSY, never dr
   s.connect(dispatcher.front());
   constexpr int kBurst = 400;
   for (int i = 0; i < kBurst; ++i) {
-    pb::Request r = SubmitRequest(testing::kGrid1, fmt::format("burst-{}", i));
+    pb::Request r = testing::WaterReport(testing::kGrid1, fmt::format("burst-{}", i));
     r.set_correlation_id(i + 1);
     s.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
   }

@@ -39,6 +39,17 @@ std::optional<pb::Response> SendRawFrames(zmq::context_t& context, const std::st
   return r;
 }
 
+pb::Request WaterReport(const std::string& grid, const std::string& request_id) {
+  pb::Request r;
+  r.set_request_id(request_id);
+  pb::Report* report = r.mutable_submit()->mutable_report();
+  report->set_category("water");
+  report->set_grid(grid);
+  report->set_reporter("grid-worker-7");
+  report->set_contact_phone("13900000000");
+  return r;
+}
+
 std::string Binary(const std::string& relative) { return std::string(WHISTLE_BUILD_DIR) + "/" + relative; }
 
 void WaitUntilReady(pid_t* pid, const std::string& what, const std::function<bool()>& ready) {

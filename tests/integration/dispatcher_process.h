@@ -24,6 +24,9 @@ std::optional<pb::Response> SendRawFrames(zmq::context_t& context, const std::st
                                           const std::vector<std::string>& frames,
                                           const ClientCredentials& credentials = {});
 
+// A Submit of a water report in `grid` by grid worker 7, with a contact phone (13900000000).
+pb::Request WaterReport(const std::string& grid, const std::string& request_id = "");
+
 // A binary of this build, e.g. Binary("agents/whistle-agent").
 std::string Binary(const std::string& relative);
 

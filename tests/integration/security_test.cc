@@ -72,15 +72,9 @@ struct SecureCity {
   std::optional<Client> admin;
 };
 
+// A report any test may send again: a fresh request id each time.
 pb::Request Submit(const std::string& grid = testing::kGrid1) {
-  pb::Request r;
-  r.set_request_id(Client::NewRequestId());
-  pb::Report* report = r.mutable_submit()->mutable_report();
-  report->set_category("water");
-  report->set_grid(grid);
-  report->set_reporter("grid-worker-7");
-  report->set_contact_phone("13900000000");
-  return r;
+  return testing::WaterReport(grid, Client::NewRequestId());
 }
 
 pb::Response Answer(Client& client, pb::Request r) {

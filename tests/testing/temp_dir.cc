@@ -1,14 +1,19 @@
 #include "tests/testing/temp_dir.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <stdexcept>
 #include <system_error>
 
 namespace whistle::testing {
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/whistle-test-XXXXXX";
+TempDir::TempDir(Place place, const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string base = tmp != nullptr && *tmp != '\0' ? tmp
+                     : place == Place::kPreferRam && access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm"
+                                                                                         : "/tmp";
+  std::string pattern = base + "/" + prefix + "-XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + pattern);
   path_ = pattern;
 }

@@ -1,4 +1,6 @@
 // TempDir: a fresh directory under $TMPDIR (or /tmp), removed with everything in it on scope exit.
+// With kPreferRam and no $TMPDIR, under /dev/shm when it is writable (the fuzzers: syncs cost
+// nothing there).
 #pragma once
 
 #include <filesystem>
@@ -8,7 +10,8 @@ namespace whistle::testing {
 
 class TempDir {
  public:
-  TempDir();
+  enum class Place { kDisk, kPreferRam };
+  explicit TempDir(Place place = Place::kDisk, const std::string& prefix = "whistle-test");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
