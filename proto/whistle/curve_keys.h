@@ -43,7 +43,10 @@ void MakeCurveClient(zmq::socket_t& socket, const pb::KeyFile& key);
 enum class Handshake { kSucceeded, kRefused, kTimedOut };
 // Connects `socket` to `endpoint` and waits for its first handshake to finish, watching it with a
 // socket monitor: kRefused when the server refused the key (ZAP) or the mechanism (a client
-// without CURVE); a connection lost mid-handshake is waited out. The dispatcher's start-up
+// without CURVE); a connection lost mid-handshake is waited out. A server refusing the mechanism
+// often closes before the client has read its greeting (the client sees a lost connection and
+// reconnects), so on a loaded machine that refusal can take several reconnect rounds (100 ms
+// each) to be recognised. The dispatcher's start-up
 // self-test, Client and the security tests use it.
 Handshake ConnectAndAwaitHandshake(zmq::context_t& context, zmq::socket_t& socket,
                                    const std::string& endpoint, std::chrono::milliseconds timeout);
