@@ -107,7 +107,8 @@ class TinyCity {
   pb::CityConfig config_;
 };
 
-constexpr int kCity = 0, kCounty = 1, kStreet = 2, kCommunity = 3, kGrid1 = 4, kGrid2 = 5;
+// Indexes of the regions in the test configuration's list (not region ids).
+constexpr int kCityAt = 0, kCountyAt = 1, kStreetAt = 2, kCommunityAt = 3, kGrid1At = 4, kGrid2At = 5;
 
 std::shared_ptr<const City> MustBuild(const pb::CityConfig& config) {
   auto city = City::Build(config);
@@ -140,7 +141,7 @@ TEST_CASE("the tiny test city builds") { CHECK(TinyCity().Error() == ""); }
 
 TEST_CASE("a config without a city region is rejected before its orphans are") {
   TinyCity t;
-  t.config().mutable_regions()->DeleteSubrange(kCity, 1);
+  t.config().mutable_regions()->DeleteSubrange(kCityAt, 1);
   CHECK(t.Error() == "no city region: exactly one region must be at city level");
 }
 
@@ -157,7 +158,7 @@ TEST_CASE("a second city region is rejected naming the root") {
 
 TEST_CASE("a city region with a parent is rejected") {
   TinyCity t;
-  t.region(kCity)->set_parent("370000");
+  t.region(kCityAt)->set_parent("370000");
   CHECK(t.Error() ==
         "region '370600' (city): the city region has no parent, but parent is '370000'");
 }
@@ -170,19 +171,19 @@ TEST_CASE("a city_code that differs from the city region is rejected") {
 
 TEST_CASE("a region whose parent is unknown is rejected naming both codes") {
   TinyCity t;
-  t.region(kStreet)->set_parent("370699");
+  t.region(kStreetAt)->set_parent("370699");
   CHECK(t.Error() == "region '370602001' (street): parent '370699' is not a known region");
 }
 
 TEST_CASE("a region without a parent is rejected") {
   TinyCity t;
-  t.region(kCommunity)->set_parent("");
+  t.region(kCommunityAt)->set_parent("");
   CHECK(t.Error() == "region '370602001001' (community): no parent");
 }
 
 TEST_CASE("a region whose parent is not exactly one level up is rejected naming both levels") {
   TinyCity t;
-  t.region(kStreet)->set_parent("370600");
+  t.region(kStreetAt)->set_parent("370600");
   CHECK(t.Error() ==
         "region '370602001' (street): parent '370600' is a city, but a street's parent must be a "
         "county");
@@ -196,51 +197,51 @@ TEST_CASE("a duplicate region code is rejected") {
 
 TEST_CASE("an empty region code is rejected naming its position") {
   TinyCity t;
-  t.region(kStreet)->set_code("");
+  t.region(kStreetAt)->set_code("");
   CHECK(t.Error() == "region #2: empty code");
 }
 
 TEST_CASE("a region without a level is rejected") {
   TinyCity t;
-  t.region(kCounty)->set_level(pb::LEVEL_UNSPECIFIED);
+  t.region(kCountyAt)->set_level(pb::LEVEL_UNSPECIFIED);
   CHECK(t.Error() == "region '370602': level is not set");
 }
 
 TEST_CASE("a city code that is not 6 digits is rejected") {
   TinyCity t;
-  t.region(kCity)->set_code("3706");
-  t.region(kCounty)->set_parent("3706");
+  t.region(kCityAt)->set_code("3706");
+  t.region(kCountyAt)->set_parent("3706");
   t.config().set_city_code("3706");
   CHECK(t.Error() == "region '3706' (city): a city code must be 6 digits");
 }
 
 TEST_CASE("a county code outside the city's first 4 digits is rejected") {
   TinyCity t;
-  t.region(kCounty)->set_code("370702");
-  t.region(kStreet)->set_parent("370702");
+  t.region(kCountyAt)->set_code("370702");
+  t.region(kStreetAt)->set_parent("370702");
   CHECK(t.Error() ==
         "region '370702' (county): a county code must share the city's first 4 digits '3706'");
 }
 
 TEST_CASE("a street code that does not start with its county's code is rejected") {
   TinyCity t;
-  t.region(kStreet)->set_code("370611001");
-  t.region(kCommunity)->set_parent("370611001");
+  t.region(kStreetAt)->set_code("370611001");
+  t.region(kCommunityAt)->set_parent("370611001");
   CHECK(t.Error() ==
         "region '370611001' (street): a street code must start with its county's code '370602'");
 }
 
 TEST_CASE("a community code that is not 12 digits is rejected") {
   TinyCity t;
-  t.region(kCommunity)->set_code("3706020010011");
-  t.region(kGrid1)->set_parent("3706020010011");
-  t.region(kGrid2)->set_parent("3706020010011");
+  t.region(kCommunityAt)->set_code("3706020010011");
+  t.region(kGrid1At)->set_parent("3706020010011");
+  t.region(kGrid2At)->set_parent("3706020010011");
   CHECK(t.Error() == "region '3706020010011' (community): a community code must be 12 digits");
 }
 
 TEST_CASE("a grid code without a digit suffix after its community's code is rejected") {
   TinyCity t;
-  t.region(kGrid1)->set_code("370602001001-");
+  t.region(kGrid1At)->set_code("370602001001-");
   CHECK(t.Error() ==
         "region '370602001001-' (grid): a grid code must be its community's code '370602001001', "
         "'-' and digits");
@@ -248,14 +249,14 @@ TEST_CASE("a grid code without a digit suffix after its community's code is reje
 
 TEST_CASE("a polygon with fewer than 3 vertices is rejected") {
   TinyCity t;
-  t.region(kGrid2)->mutable_polygon()->mutable_vertices()->DeleteSubrange(0, 2);
+  t.region(kGrid2At)->mutable_polygon()->mutable_vertices()->DeleteSubrange(0, 2);
   CHECK(t.Error() ==
         "region '370602001001-02' (grid): polygon has 2 vertices; at least 3 are needed");
 }
 
 TEST_CASE("a polygon vertex outside the globe is rejected") {
   TinyCity t;
-  t.region(kGrid1)->mutable_polygon()->mutable_vertices(1)->set_lat(91);
+  t.region(kGrid1At)->mutable_polygon()->mutable_vertices(1)->set_lat(91);
   CHECK(t.Error() ==
         "region '370602001001-01' (grid): polygon vertex #1 (lon 121.1, lat 91) is not a valid "
         "position");
@@ -263,7 +264,7 @@ TEST_CASE("a polygon vertex outside the globe is rejected") {
 
 TEST_CASE("a polygon vertex that is not a number is rejected") {
   TinyCity t;
-  t.region(kGrid1)->mutable_polygon()->mutable_vertices(0)->set_lon(
+  t.region(kGrid1At)->mutable_polygon()->mutable_vertices(0)->set_lon(
       std::numeric_limits<double>::quiet_NaN());
   CHECK(t.Error().find("region '370602001001-01' (grid): polygon vertex #0") == 0);
 }
@@ -460,7 +461,7 @@ TEST_CASE("the first problem in the order regions, categories, departments is re
   TinyCity t;
   t.AddDepartment("x", pb::LEVEL_STREET, "370699", {"water"});  // a department problem...
   t.AddCategory("");                                            // ...a category problem...
-  t.region(kGrid2)->set_parent("370602001999");                 // ...and a region problem
+  t.region(kGrid2At)->set_parent("370602001999");                 // ...and a region problem
   CHECK(t.Error() ==
         "region '370602001001-02' (grid): parent '370602001999' is not a known region");
 }
@@ -592,7 +593,7 @@ TEST_CASE("every sample grid's centre locates back to that grid") {
 TEST_CASE("LocateGrid handles a concave grid polygon") {
   TinyCity t;
   // An L shape: the square at (121.0, 37.0) minus its north-east quarter.
-  pb::Polygon* l = t.region(kGrid1)->mutable_polygon();
+  pb::Polygon* l = t.region(kGrid1At)->mutable_polygon();
   l->clear_vertices();
   const std::vector<std::pair<double, double>> corners = {
       {121.0, 37.0}, {121.1, 37.0}, {121.1, 37.05}, {121.05, 37.05}, {121.05, 37.1}, {121.0, 37.1}};
@@ -608,7 +609,7 @@ TEST_CASE("LocateGrid handles a concave grid polygon") {
 
 TEST_CASE("GridCentre is the mean of the polygon's vertices, false without a polygon") {
   TinyCity t;
-  t.region(kGrid2)->clear_polygon();
+  t.region(kGrid2At)->clear_polygon();
   auto city = MustBuild(t.config());
   pb::Point centre;
   REQUIRE(city->GridCentre("370602001001-01", &centre));

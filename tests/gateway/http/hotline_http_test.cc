@@ -98,8 +98,8 @@ std::string Order(const std::string& order_no, const std::string& description = 
 
 httplib::Headers Key(const char* key = testing::kHotlineKey) { return {{"X-Api-Key", key}}; }
 
-struct World {
-  explicit World(int fail_first) : receiver(fail_first) {}
+struct HotlineWorld {
+  explicit HotlineWorld(int fail_first) : receiver(fail_first) {}
   Receiver receiver;
   DispatcherProcess dispatcher{testing::TestCityConfig()};
   GatewayProcess gateway{testing::TestCityConfig(), dispatcher.front(), dispatcher.bus(), receiver.url()};
@@ -149,7 +149,7 @@ std::vector<std::string> Statuses(const std::vector<json>& changes) {
 }
 
 TEST_CASE("a work order is created once, however often it is posted, and read back without the caller") {
-  World w(0);
+  HotlineWorld w(0);
   json first = w.PostOrder(Order("12345-0001"), 201);
   CHECK(first["order_no"] == "12345-0001");
   CHECK(first["status"] == "open");
@@ -183,7 +183,7 @@ TEST_CASE("a work order is created once, however often it is posted, and read ba
 }
 
 TEST_CASE("bad orders and bad keys get their 4xx and create nothing") {
-  World w(0);
+  HotlineWorld w(0);
   struct Case {
     std::string body;
     int status;
@@ -230,7 +230,7 @@ TEST_CASE("bad orders and bad keys get their 4xx and create nothing") {
 }
 
 TEST_CASE("every status change of an order is called back once, through failures and restarts") {
-  World w(3);  // the hotline's receiver fails the first three deliveries
+  HotlineWorld w(3);  // the hotline's receiver fails the first three deliveries
   json order = w.PostOrder(Order("12345-0100"), 201);
   uint64_t id = std::stoull(order["event_id"].get<std::string>());
   uint64_t claim = w.Claim(id);

@@ -21,7 +21,7 @@ using testing::GatewayProcess;
 constexpr char kInGrid1[] = "lat=37.505&long=121.405";
 
 // The test city, with water asking a required "kind" and an optional multi-value "parts".
-pb::CityConfig City() {
+pb::CityConfig Open311HttpCity() {
   pb::CityConfig config = testing::TestCityConfig();
   config.mutable_settings()->set_duplicate_window_seconds(0);
   for (pb::Category& c : *config.mutable_categories()) {
@@ -40,9 +40,9 @@ pb::CityConfig City() {
   return config;
 }
 
-struct World {
-  DispatcherProcess dispatcher{City()};
-  GatewayProcess gateway{City(), dispatcher.front(), dispatcher.bus(), "http://127.0.0.1:9/unused"};
+struct Open311World {
+  DispatcherProcess dispatcher{Open311HttpCity()};
+  GatewayProcess gateway{Open311HttpCity(), dispatcher.front(), dispatcher.bus(), "http://127.0.0.1:9/unused"};
   zmq::context_t context;
   Client agent{context, dispatcher.front()};
 
@@ -95,7 +95,7 @@ struct World {
 };
 
 TEST_CASE("discovery, services and service definitions, in JSON and XML") {
-  World w;
+  Open311World w;
   json discovery = w.GetJson("/open311/v2/discovery.json");
   REQUIRE(discovery["endpoints"].is_array());
   CHECK(discovery["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2");
@@ -128,7 +128,7 @@ TEST_CASE("discovery, services and service definitions, in JSON and XML") {
 }
 
 TEST_CASE("a request is posted, found by id and token, and its status follows the agent's work") {
-  World w;
+  Open311World w;
   json posted = w.PostLeak("&account_id=acct-9");
   std::string id = posted["service_request_id"];
   std::string token = posted["token"];
@@ -182,7 +182,7 @@ TEST_CASE("a request is posted, found by id and token, and its status follows th
 }
 
 TEST_CASE("GET requests filters by id, service, status and dates, and pages") {
-  World w;
+  Open311World w;
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(w.PostLeak()["service_request_id"]);
   auto noise = w.Post("/open311/v2/requests.json",
@@ -237,7 +237,7 @@ TEST_CASE("GET requests filters by id, service, status and dates, and pages") {
 }
 
 TEST_CASE("every bad POST gets its 4xx and creates nothing") {
-  World w;
+  Open311World w;
   uint64_t before = w.LastSeq();
   struct Case {
     std::string form;

@@ -2,12 +2,12 @@
 #include <doctest/doctest.h>
 
 #include "agents/gateway/open311.h"
-#include "dispatcher/iso8601.h"
+#include "tests/gateway/open311/open311_testing.h"
 
 namespace whistle::open311 {
 namespace {
 
-int64_t Ms(std::string_view iso) { return *ParseIso8601(iso, 0); }
+using testing::Ms;
 
 // The XML after its declaration line, without the final newline.
 std::string Body(const Json& doc, std::string_view root = kRequestsRoot) {

@@ -2,31 +2,27 @@
 #include <doctest/doctest.h>
 
 #include "agents/gateway/open311.h"
-#include "dispatcher/iso8601.h"
 #include "tests/gateway/open311/open311_city.h"
+#include "tests/gateway/open311/open311_testing.h"
 
 namespace whistle::open311 {
 namespace {
 
-constexpr int32_t kChina = 480;
+using testing::kChina;
+using testing::Mentions;
+using testing::Ms;
 
-int64_t Ms(std::string_view iso) { return *ParseIso8601(iso, 0); }
-
-Result<RequestQuery> Parse(const Params& query) {
+Result<RequestQuery> ParseQuery(const Params& query) {
   static const auto city = testing::BuildOpen311City();
   return ParseRequestQuery(query, *city, kChina);
 }
 
 // The refusal's message. REQUIRES: the query is refused with BAD_REQUEST.
-std::string Refusal(const Params& query) {
-  auto q = Parse(query);
+std::string QueryRefusal(const Params& query) {
+  auto q = ParseQuery(query);
   REQUIRE_FALSE(q.ok());
   CHECK(q.status().code() == pb::STATUS_BAD_REQUEST);
   return q.status().message();
-}
-
-bool Mentions(const std::string& message, std::string_view what) {
-  return message.find(what) != std::string::npos;
 }
 
 TEST_CASE("request id is a decimal uint64") {
@@ -46,7 +42,7 @@ TEST_CASE("request id refuses anything but decimal digits that fit") {
 }
 
 TEST_CASE("query without parameters asks for everything") {
-  auto q = Parse({});
+  auto q = ParseQuery({});
   REQUIRE(q.ok());
   CHECK(q->ids.empty());
   CHECK(q->service_codes.empty());
@@ -57,17 +53,17 @@ TEST_CASE("query without parameters asks for everything") {
 }
 
 TEST_CASE("query reads comma lists with blanks and repeated parameters") {
-  auto q = Parse({{"service_request_id", "3, 1,,2"}, {"service_request_id", "9"}});
+  auto q = ParseQuery({{"service_request_id", "3, 1,,2"}, {"service_request_id", "9"}});
   REQUIRE(q.ok());
   CHECK(q->ids == std::vector<uint64_t>{3, 1, 2, 9});
 }
 
 TEST_CASE("query refuses an id that is not a number, naming it") {
-  CHECK(Mentions(Refusal({{"service_request_id", "1,abc"}}), "'abc'"));
+  CHECK(Mentions(QueryRefusal({{"service_request_id", "1,abc"}}), "'abc'"));
 }
 
 TEST_CASE("query ids override every other parameter") {
-  auto q = Parse({{"service_request_id", "5"},
+  auto q = ParseQuery({{"service_request_id", "5"},
                   {"service_code", "nonsense"},
                   {"status", "maybe"},
                   {"start_date", "yesterday"}});
@@ -79,67 +75,67 @@ TEST_CASE("query ids override every other parameter") {
 TEST_CASE("query refuses more ids than one answer may hold") {
   std::string ids;
   for (int i = 0; i <= kMaxSearchResults; ++i) ids += std::to_string(i) + ",";
-  CHECK(Mentions(Refusal({{"service_request_id", ids}}), "1001 service_request_ids"));
+  CHECK(Mentions(QueryRefusal({{"service_request_id", ids}}), "1001 service_request_ids"));
 }
 
 TEST_CASE("query reads service codes and refuses an unknown one") {
-  auto q = Parse({{"service_code", "water,noise"}});
+  auto q = ParseQuery({{"service_code", "water,noise"}});
   REQUIRE(q.ok());
   CHECK(q->service_codes == std::vector<std::string>{"water", "noise"});
-  CHECK(Mentions(Refusal({{"service_code", "water,potholes"}}), "service_code 'potholes'"));
+  CHECK(Mentions(QueryRefusal({{"service_code", "water,potholes"}}), "service_code 'potholes'"));
 }
 
 TEST_CASE("query status selects open, closed or both") {
-  auto open = Parse({{"status", "open"}});
+  auto open = ParseQuery({{"status", "open"}});
   REQUIRE(open.ok());
   CHECK(open->open);
   CHECK_FALSE(open->closed);
-  auto closed = Parse({{"status", "Closed"}});
+  auto closed = ParseQuery({{"status", "Closed"}});
   REQUIRE(closed.ok());
   CHECK_FALSE(closed->open);
   CHECK(closed->closed);
-  auto both = Parse({{"status", "open,closed"}});
+  auto both = ParseQuery({{"status", "open,closed"}});
   REQUIRE(both.ok());
   CHECK(both->open);
   CHECK(both->closed);
-  auto empty = Parse({{"status", ""}});
+  auto empty = ParseQuery({{"status", ""}});
   REQUIRE(empty.ok());
   CHECK(empty->open);
   CHECK(empty->closed);
 }
 
 TEST_CASE("query refuses a status other than open or closed") {
-  CHECK(Mentions(Refusal({{"status", "open,fixed"}}), "status 'fixed'"));
+  CHECK(Mentions(QueryRefusal({{"status", "open,fixed"}}), "status 'fixed'"));
 }
 
 TEST_CASE("query reads dates with a zone, and without one in the city's time") {
-  auto q = Parse({{"start_date", "2026-11-01T00:00:00Z"}, {"end_date", "2026-11-23"}});
+  auto q = ParseQuery({{"start_date", "2026-11-01T00:00:00Z"}, {"end_date", "2026-11-23"}});
   REQUIRE(q.ok());
   CHECK(*q->dates.start_ms == Ms("2026-11-01T00:00:00Z"));
   CHECK(*q->dates.end_ms == Ms("2026-11-22T16:00:00Z"));  // midnight at +08:00
 }
 
 TEST_CASE("query treats empty dates as absent") {
-  auto q = Parse({{"start_date", ""}, {"end_date", ""}});
+  auto q = ParseQuery({{"start_date", ""}, {"end_date", ""}});
   REQUIRE(q.ok());
   CHECK_FALSE(q->dates.start_ms.has_value());
   CHECK_FALSE(q->dates.end_ms.has_value());
 }
 
 TEST_CASE("query refuses a date that does not parse, naming the parameter") {
-  CHECK(Mentions(Refusal({{"start_date", "2026-13-01"}}), "start_date"));
-  CHECK(Mentions(Refusal({{"end_date", "soon"}}), "end_date"));
+  CHECK(Mentions(QueryRefusal({{"start_date", "2026-13-01"}}), "start_date"));
+  CHECK(Mentions(QueryRefusal({{"end_date", "soon"}}), "end_date"));
 }
 
 TEST_CASE("query refuses a start after the end") {
-  CHECK(Mentions(Refusal({{"start_date", "2026-11-02"}, {"end_date", "2026-11-01"}}),
+  CHECK(Mentions(QueryRefusal({{"start_date", "2026-11-02"}, {"end_date", "2026-11-01"}}),
                  "start_date is after end_date"));
 }
 
 TEST_CASE("query may span 90 days but not more") {
-  CHECK(Parse({{"start_date", "2026-01-01T00:00:00Z"}, {"end_date", "2026-04-01T00:00:00Z"}}).ok());
+  CHECK(ParseQuery({{"start_date", "2026-01-01T00:00:00Z"}, {"end_date", "2026-04-01T00:00:00Z"}}).ok());
   CHECK(Mentions(
-      Refusal({{"start_date", "2026-01-01T00:00:00Z"}, {"end_date", "2026-04-01T00:00:01Z"}}),
+      QueryRefusal({{"start_date", "2026-01-01T00:00:00Z"}, {"end_date", "2026-04-01T00:00:01Z"}}),
       "more than 90 days"));
 }
 

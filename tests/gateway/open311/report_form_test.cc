@@ -5,6 +5,7 @@
 
 #include "agents/gateway/open311.h"
 #include "tests/gateway/open311/open311_city.h"
+#include "tests/gateway/open311/open311_testing.h"
 
 namespace whistle::open311 {
 namespace {
@@ -14,6 +15,7 @@ using testing::kCommunity1;
 using testing::kGrid1;
 using testing::kGrid2;
 using testing::kGrid3;
+using testing::Mentions;
 
 // A valid water report at a point in grid 1.
 Params WaterForm() {
@@ -23,25 +25,21 @@ Params WaterForm() {
           {"attribute[kind]", "leak"}};
 }
 
-Result<pb::Report> Parse(const Params& form) {
+Result<pb::Report> ParseForm(const Params& form) {
   static const auto city = BuildOpen311City();
   return ParseReportForm(form, *city, "app-1");
 }
 
 // The refusal's message. REQUIRES: the form is refused with BAD_REQUEST.
-std::string Refusal(const Params& form) {
-  auto r = Parse(form);
+std::string FormRefusal(const Params& form) {
+  auto r = ParseForm(form);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == pb::STATUS_BAD_REQUEST);
   return r.status().message();
 }
 
-bool Mentions(const std::string& message, std::string_view what) {
-  return message.find(what) != std::string::npos;
-}
-
 TEST_CASE("form with a position becomes a report in the grid that contains it") {
-  auto r = Parse(WaterForm());
+  auto r = ParseForm(WaterForm());
   REQUIRE(r.ok());
   CHECK(r->category() == "water");
   CHECK(r->position().lat() == doctest::Approx(37.505));
@@ -62,7 +60,7 @@ TEST_CASE("form copies the reporter's details and text") {
                {"last_name", "Wei"},
                {"media_url", "https://img/1.jpg"},
                {"address_string", "幸福路 1 号"}});
-  auto r = Parse(form);
+  auto r = ParseForm(form);
   REQUIRE(r.ok());
   CHECK(r->description() == "水管漏水");
   CHECK(r->contact_email() == "a@b.cn");
@@ -79,22 +77,22 @@ TEST_CASE("form copies the reporter's details and text") {
 TEST_CASE("form contact name is trimmed when one name is missing") {
   Params form = WaterForm();
   form.insert({"last_name", "Wei"});
-  CHECK(Parse(form)->contact_name() == "Wei");
+  CHECK(ParseForm(form)->contact_name() == "Wei");
   form = WaterForm();
   form.insert({"first_name", "Li"});
-  CHECK(Parse(form)->contact_name() == "Li");
+  CHECK(ParseForm(form)->contact_name() == "Li");
 }
 
 TEST_CASE("form without service_code is refused") {
   Params form = WaterForm();
   form.erase("service_code");
-  CHECK(Mentions(Refusal(form), "service_code is required"));
+  CHECK(Mentions(FormRefusal(form), "service_code is required"));
 }
 
 TEST_CASE("form with an unknown service_code is refused naming it") {
   Params form = WaterForm();
   form.find("service_code")->second = "potholes";
-  CHECK(Mentions(Refusal(form), "service_code 'potholes'"));
+  CHECK(Mentions(FormRefusal(form), "service_code 'potholes'"));
 }
 
 TEST_CASE("form treats an empty parameter as absent") {
@@ -104,7 +102,7 @@ TEST_CASE("form treats an empty parameter as absent") {
                {"email", ""},
                {"attribute[households]", ""},
                {"service_code", ""}});
-  auto r = Parse(form);
+  auto r = ParseForm(form);
   REQUIRE(r.ok());
   CHECK(r->description().empty());
   CHECK(r->address_id().empty());
@@ -114,16 +112,16 @@ TEST_CASE("form treats an empty parameter as absent") {
 TEST_CASE("form refuses a single-valued parameter given twice") {
   Params form = WaterForm();
   form.insert({{"description", "a"}, {"description", "b"}});
-  CHECK(Mentions(Refusal(form), "description is given more than once"));
+  CHECK(Mentions(FormRefusal(form), "description is given more than once"));
 }
 
 TEST_CASE("form refuses lat without long and long without lat") {
   Params form = WaterForm();
   form.erase("long");
-  CHECK(Mentions(Refusal(form), "lat is given without long"));
+  CHECK(Mentions(FormRefusal(form), "lat is given without long"));
   form = WaterForm();
   form.erase("lat");
-  CHECK(Mentions(Refusal(form), "long is given without lat"));
+  CHECK(Mentions(FormRefusal(form), "long is given without lat"));
 }
 
 TEST_CASE("form refuses coordinates that are not finite numbers") {
@@ -131,7 +129,7 @@ TEST_CASE("form refuses coordinates that are not finite numbers") {
     CAPTURE(bad);
     Params form = WaterForm();
     form.find("lat")->second = bad;
-    auto r = Parse(form);
+    auto r = ParseForm(form);
     REQUIRE_FALSE(r.ok());
     CHECK((Mentions(r.status().message(), "lat") || Mentions(r.status().message(), "long")));
   }
@@ -140,22 +138,22 @@ TEST_CASE("form refuses coordinates that are not finite numbers") {
 TEST_CASE("form refuses coordinates out of range") {
   Params form = WaterForm();
   form.find("lat")->second = "91";
-  CHECK(Mentions(Refusal(form), "lat 91 is out of range"));
+  CHECK(Mentions(FormRefusal(form), "lat 91 is out of range"));
   form = WaterForm();
   form.find("long")->second = "-180.5";
-  CHECK(Mentions(Refusal(form), "long -180.5 is out of range"));
+  CHECK(Mentions(FormRefusal(form), "long -180.5 is out of range"));
 }
 
 TEST_CASE("form refuses a position outside every grid of the city") {
   Params form = WaterForm();
   form.find("lat")->second = "39.9";
   form.find("long")->second = "116.4";
-  CHECK(Mentions(Refusal(form), "outside the city"));
+  CHECK(Mentions(FormRefusal(form), "outside the city"));
 }
 
 TEST_CASE("form places a report by address_id, a grid code") {
   Params form = {{"service_code", "water"}, {"address_id", kGrid3}, {"attribute[kind]", "burst"}};
-  auto r = Parse(form);
+  auto r = ParseForm(form);
   REQUIRE(r.ok());
   CHECK(r->grid() == kGrid3);
   CHECK(r->address_id() == kGrid3);
@@ -165,7 +163,7 @@ TEST_CASE("form places a report by address_id, a grid code") {
 TEST_CASE("form address_id wins over the grid of its position") {
   Params form = WaterForm();  // a point in grid 1
   form.insert({"address_id", kGrid2});
-  auto r = Parse(form);
+  auto r = ParseForm(form);
   REQUIRE(r.ok());
   CHECK(r->grid() == kGrid2);
   CHECK(r->has_position());
@@ -173,14 +171,14 @@ TEST_CASE("form address_id wins over the grid of its position") {
 
 TEST_CASE("form refuses an address_id that is not a grid") {
   Params form = {{"service_code", "water"}, {"address_id", "nowhere"}, {"attribute[kind]", "leak"}};
-  CHECK(Mentions(Refusal(form), "address_id 'nowhere' is not a grid code"));
+  CHECK(Mentions(FormRefusal(form), "address_id 'nowhere' is not a grid code"));
   form.find("address_id")->second = kCommunity1;
-  CHECK(Mentions(Refusal(form), "is a community, not a grid"));
+  CHECK(Mentions(FormRefusal(form), "is a community, not a grid"));
 }
 
 TEST_CASE("form without any location is refused naming the three ways") {
   Params form = {{"service_code", "water"}, {"attribute[kind]", "leak"}};
-  const std::string message = Refusal(form);
+  const std::string message = FormRefusal(form);
   CHECK(Mentions(message, "lat and long"));
   CHECK(Mentions(message, "address_string"));
   CHECK(Mentions(message, "address_id"));
@@ -189,11 +187,11 @@ TEST_CASE("form without any location is refused naming the three ways") {
 TEST_CASE("form accepts a lone address_string that is a grid's code or name") {
   Params form = {
       {"service_code", "water"}, {"address_string", kGrid3}, {"attribute[kind]", "leak"}};
-  auto by_code = Parse(form);
+  auto by_code = ParseForm(form);
   REQUIRE(by_code.ok());
   CHECK(by_code->grid() == kGrid3);
   form.find("address_string")->second = "东山网格";
-  auto by_name = Parse(form);
+  auto by_name = ParseForm(form);
   REQUIRE(by_name.ok());
   CHECK(by_name->grid() == kGrid2);
   CHECK(by_name->address() == "东山网格");
@@ -202,7 +200,7 @@ TEST_CASE("form accepts a lone address_string that is a grid's code or name") {
 TEST_CASE("form refuses a lone address_string it cannot place, saying it cannot geocode") {
   Params form = {
       {"service_code", "water"}, {"address_string", "幸福路 1 号"}, {"attribute[kind]", "leak"}};
-  const std::string message = Refusal(form);
+  const std::string message = FormRefusal(form);
   CHECK(Mentions(message, "cannot geocode"));
   CHECK(Mentions(message, "address_id"));
 }
@@ -225,24 +223,24 @@ TEST_CASE("form description may hold 4000 characters but not 4001") {
   std::string text;
   for (int i = 0; i < 4000; ++i) text += "水";  // 3 bytes each: characters are counted, not bytes
   form.insert({"description", text});
-  CHECK(Parse(form).ok());
+  CHECK(ParseForm(form).ok());
   form.find("description")->second += "x";
-  CHECK(Mentions(Refusal(form), "description is 4001 characters"));
+  CHECK(Mentions(FormRefusal(form), "description is 4001 characters"));
 }
 
 TEST_CASE("form refuses text that is not utf-8, naming the field") {
   Params form = WaterForm();
   form.insert({"description", "bad \xFF byte"});
-  CHECK(Mentions(Refusal(form), "description is not valid UTF-8"));
+  CHECK(Mentions(FormRefusal(form), "description is not valid UTF-8"));
   form = WaterForm();
   form.find("attribute[kind]")->second = "\xC0\xAF";
-  CHECK(Mentions(Refusal(form), "attribute[kind] is not valid UTF-8"));
+  CHECK(Mentions(FormRefusal(form), "attribute[kind] is not valid UTF-8"));
 }
 
 TEST_CASE("form collects attribute answers in the category's order") {
   Params form = WaterForm();
   form.insert({"attribute[households]", "12"});
-  auto r = Parse(form);
+  auto r = ParseForm(form);
   REQUIRE(r.ok());
   REQUIRE(r->attributes_size() == 2);
   CHECK(r->attributes(0).code() == "kind");  // configured first, though "households" sorts first
@@ -256,7 +254,7 @@ TEST_CASE("form takes a multivaluelist from repeated attribute[code][] and attri
                  {"attribute[sources][]", "traffic"},
                  {"attribute[sources][]", "music"},
                  {"attribute[sources]", "building"}};
-  auto r = Parse(form);
+  auto r = ParseForm(form);
   REQUIRE(r.ok());
   REQUIRE(r->attributes_size() == 1);
   CHECK(r->attributes(0).code() == "sources");
@@ -269,23 +267,23 @@ TEST_CASE("form takes a multivaluelist from repeated attribute[code][] and attri
 TEST_CASE("form answers are checked against the category's attributes") {
   Params missing = WaterForm();
   missing.erase("attribute[kind]");
-  CHECK(Mentions(Refusal(missing), "attribute 'kind' is required"));
+  CHECK(Mentions(FormRefusal(missing), "attribute 'kind' is required"));
 
   Params wrong_key = WaterForm();
   wrong_key.find("attribute[kind]")->second = "flood";
-  CHECK(Mentions(Refusal(wrong_key), "'flood' is not one of its values"));
+  CHECK(Mentions(FormRefusal(wrong_key), "'flood' is not one of its values"));
 
   Params two = WaterForm();
   two.insert({"attribute[kind][]", "burst"});
-  CHECK(Mentions(Refusal(two), "takes exactly one value"));
+  CHECK(Mentions(FormRefusal(two), "takes exactly one value"));
 
   Params unknown = WaterForm();
   unknown.insert({"attribute[colour]", "red"});
-  CHECK(Mentions(Refusal(unknown), "no attribute 'colour'"));
+  CHECK(Mentions(FormRefusal(unknown), "no attribute 'colour'"));
 
   Params not_number = WaterForm();
   not_number.insert({"attribute[households]", "many"});
-  CHECK(Mentions(Refusal(not_number), "'many' is not a number"));
+  CHECK(Mentions(FormRefusal(not_number), "'many' is not a number"));
 }
 
 TEST_CASE("form refuses malformed attribute keys") {
@@ -294,14 +292,14 @@ TEST_CASE("form refuses malformed attribute keys") {
     CAPTURE(key);
     Params form = WaterForm();
     form.insert({key, "leak"});
-    CHECK(Mentions(Refusal(form), "malformed parameter"));
+    CHECK(Mentions(FormRefusal(form), "malformed parameter"));
   }
 }
 
 TEST_CASE("form ignores parameters it does not know") {
   Params form = WaterForm();
   form.insert({{"api_key", "secret"}, {"jurisdiction_id", "elsewhere"}, {"format", "json"}});
-  CHECK(Parse(form).ok());
+  CHECK(ParseForm(form).ok());
 }
 
 TEST_CASE("jurisdiction_id may be absent, empty or the one served") {

@@ -2,20 +2,19 @@
 #include <doctest/doctest.h>
 
 #include "agents/gateway/open311.h"
-#include "dispatcher/iso8601.h"
 #include "tests/gateway/open311/open311_city.h"
+#include "tests/gateway/open311/open311_testing.h"
 
 namespace whistle::open311 {
 namespace {
 
 using testing::BuildOpen311City;
+using testing::kChina;
 using testing::kGrid1;
 using testing::kGrid3;
+using testing::Ms;
 
-constexpr int32_t kChina = 480;
 constexpr int64_t kHourMs = 3600 * 1000;
-
-int64_t Ms(std::string_view iso) { return *ParseIso8601(iso, 0); }
 
 const City& TheCity() {
   static const auto city = BuildOpen311City();

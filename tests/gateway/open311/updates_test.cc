@@ -2,13 +2,13 @@
 #include <doctest/doctest.h>
 
 #include "agents/gateway/open311.h"
-#include "dispatcher/iso8601.h"
 #include "tests/gateway/open311/open311_city.h"
+#include "tests/gateway/open311/open311_testing.h"
 
 namespace whistle::open311 {
 namespace {
 
-constexpr int32_t kChina = 480;
+using testing::kChina;
 
 pb::Record NewRecord(uint32_t event_seq = 5) {
   pb::Record r;
