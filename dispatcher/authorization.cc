@@ -45,6 +45,7 @@ Row RowFor(Case command) {
     case pb::Request::kListPrincipals:  return {D, D, D, D, A};
     case pb::Request::kCheckpoint:      return {D, D, D, D, A};
     case pb::Request::kDigest:          return {D, D, D, D, A};
+    case pb::Request::kMetrics:         return {D, D, D, A, A};
     case pb::Request::kGet:             return {O, P, A, R, A};
     case pb::Request::kList:            return {D, P, A, R, A};
     case pb::Request::kStats:           return {D, P, A, R, A};

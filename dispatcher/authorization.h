@@ -24,6 +24,7 @@
 //   get                own       department  any      region      any
 //   list, stats        -         department  any      region      any
 //   log                -         any         any      any         any
+//   metrics            -         -           -        any         any
 //   whoami             any       any         any      any         any
 //
 // Scopes:

@@ -53,7 +53,12 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_
 
 Engine::Engine(storage::Store& store, std::shared_ptr<const City> city, const Clock& clock,
                EngineOptions options)
-    : city_(std::move(city)), clock_(clock), options_(options), state_(store, *city_) {}
+    : city_(std::move(city)),
+      store_(store),
+      clock_(clock),
+      options_(options),
+      state_(store, *city_),
+      registry_(options.test_plant_bug == PlantedBug::kClaimWithoutStateCheck) {}
 
 std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
   std::vector<pb::Response> replies;
@@ -95,7 +100,18 @@ bool Engine::HasDueTimers() const {
 
 size_t Engine::FireTimers(int64_t now_ms) {
   size_t fired = 0;
-  for (const DueTimer& t : state_.TakeDueTimers(now_ms, options_.max_timers_per_batch)) {
+  std::vector<DueTimer> due = state_.TakeDueTimers(now_ms, options_.max_timers_per_batch);
+  if (options_.test_plant_bug == PlantedBug::kTimerSeparateWrite && !due.empty()) {
+    // PLANTED BUG (test only, --test-plant-bug=timer-separate-write): the taken timers are
+    // deleted from disk at once, in a synced write of their own, "so that they can never fire
+    // twice"; their escalations reach the disk only with the batch's write. A crash in between
+    // (while this batch's commands run and its write syncs) leaves on disk events still waiting
+    // on timers that are gone. A failed write poisons the store, so the batch's write fails too.
+    storage::WriteBatch removal(store_);
+    for (const DueTimer& t : due) removal.Delete(storage::Cf::kTimers, storage::TimerKey(t.due_ms, t.event_id));
+    (void)store_.Write(removal);
+  }
+  for (const DueTimer& t : due) {
     auto decision = registry_.deadlines().Decide(t, state_, now_ms);
     // Reading a terminal event can fail on I/O; a due timer is only ever for an open event,
     // which is in memory, so this cannot fail.
@@ -118,6 +134,8 @@ pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
     reply = answer.ok() ? std::move(answer).value() : ErrorResponse(answer.status());
   } else if (const CommandProcessor* p = registry_.command(request.command_case())) {
     reply = HandleCommand(*p, command, now_ms);
+  } else if (request.has_metrics()) {
+    reply = ErrorResponse(BadRequest("metrics are the server's (server.h), not the engine's"));
   } else {
     reply = ErrorResponse(BadRequest("the request carries no command"));
   }

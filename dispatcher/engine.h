@@ -33,9 +33,24 @@
 
 namespace whistle {
 
+// TEST ONLY: bugs planted on purpose so that whistle-crashcheck (tools/crashcheck.h) can show
+// that it catches them (whistle-dispatcher --test-plant-bug). Never set outside that test.
+enum class PlantedBug {
+  kNone,
+  // The claim processor does not check whether someone already holds the claim (claim.cc).
+  kClaimWithoutStateCheck,
+  // A fired timer's removal is written (synced) on its own before the batch that holds its
+  // escalation, so a crash between the two writes leaves an event waiting on a timer that is
+  // gone (FireTimers).
+  kTimerSeparateWrite,
+};
+
 struct EngineOptions {
   // Timers handled per batch at most; the rest wait for the next batch (HasDueTimers says so).
   size_t max_timers_per_batch = 10000;
+  // TEST ONLY: see PlantedBug. (The third planted bug, ack-before-sync, is the store's:
+  // StoreOptions::test_ack_before_sync.)
+  PlantedBug test_plant_bug = PlantedBug::kNone;
 };
 
 class Engine {
@@ -61,6 +76,8 @@ class Engine {
   const std::vector<pb::Record>& committed_records() const { return state_.committed_records(); }
   const EngineState& state() const { return state_; }
   const City& city() const { return *city_; }
+  // Timers the last Process fired.
+  size_t timers_fired_last_batch() const { return timers_fired_last_batch_; }
   // OK, or the write failure that stopped the engine.
   Status health() const { return health_; }
 
@@ -75,6 +92,7 @@ class Engine {
   size_t FireTimers(int64_t now_ms);
 
   std::shared_ptr<const City> city_;
+  storage::Store& store_;  // only for the planted timer-separate-write bug; state_ owns the writes
   const Clock& clock_;
   EngineOptions options_;
   EngineState state_;

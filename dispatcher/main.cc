@@ -4,6 +4,7 @@
 //                      [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]
 //                      [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]
 //                      [--max-batch=N] [--busy-window=N]
+//                      [--test-power-cut-signal] [--test-plant-bug=BUG]
 //
 // Clients authenticate with CURVE keys (server.h, first_start.h): the first start makes
 // <keys>/server.key and the first admin's <keys>/admin.key. --dev-no-auth trusts everyone and says
@@ -16,6 +17,17 @@
 // caller can bind port 0 (tcp://127.0.0.1:*) and read the ports back. --time-scale runs simulated
 // time F times faster than real time (demonstrations only). SIGTERM or SIGINT: finish the batch
 // in hand, flush, exit 0. After kill -9, start again: the store recovers and serving resumes.
+//
+// TEST ONLY flags, for whistle-crashcheck (tools/crashcheck.h); never use them in production, and
+// the dispatcher says so loudly when they are on:
+//   --test-power-cut-signal  RocksDB writes through storage/power_cut_fs.h; SIGUSR1 cuts the
+//                            power: every file is cut back to its fsynced length and the process
+//                            exits at once with status 86 (storage::kPowerCutExitCode).
+//   --test-plant-bug=BUG     plants a known bug so the crash checker can show it finds it:
+//                            ack-before-sync (batches acknowledged without the fsync),
+//                            claim-without-state-check (a claim on a held event takes it over),
+//                            timer-separate-write (a fired timer's removal is written before, and
+//                            apart from, its escalation). See engine.h PlantedBug.
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
@@ -23,6 +35,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <rocksdb/env.h>
 
 #include "dispatcher/city.h"
 #include "dispatcher/city_loader.h"
@@ -30,6 +43,7 @@
 #include "dispatcher/engine.h"
 #include "dispatcher/first_start.h"
 #include "dispatcher/server.h"
+#include "storage/power_cut_fs.h"
 #include "storage/store.h"
 #include "tools/flags.h"
 #include "whistle/daemon.pb.h"
@@ -40,7 +54,10 @@ constexpr char kUsage[] =
     "usage: whistle-dispatcher [--daemon-config=FILE] [--keys=DIR | --dev-no-auth] [--data=DIR]\n"
     "                          [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]\n"
     "                          [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]\n"
-    "                          [--max-batch=N] [--busy-window=N]\n";
+    "                          [--max-batch=N] [--busy-window=N]\n"
+    "test only (whistle-crashcheck; never in production):\n"
+    "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
+    "  --test-plant-bug=BUG      ack-before-sync | claim-without-state-check | timer-separate-write\n";
 
 whistle::Server* g_server = nullptr;
 
@@ -54,6 +71,32 @@ int Fail(const whistle::Status& s) {
 }
 
 using namespace whistle;
+
+// The TEST ONLY flags (see the header comment). Command line only: never in a daemon config file.
+struct TestOptions {
+  bool power_cut_signal = false;
+  bool ack_before_sync = false;
+  PlantedBug plant_bug = PlantedBug::kNone;
+  std::string plant_bug_name;
+};
+
+Result<TestOptions> ReadTestOptions(Flags& flags) {
+  TestOptions t;
+  auto cut = flags.TakeBool("test-power-cut-signal");
+  if (!cut.ok()) return cut.status();
+  t.power_cut_signal = *cut;
+  t.plant_bug_name = flags.TakeString("test-plant-bug");
+  if (t.plant_bug_name == "ack-before-sync") {
+    t.ack_before_sync = true;
+  } else if (t.plant_bug_name == "claim-without-state-check") {
+    t.plant_bug = PlantedBug::kClaimWithoutStateCheck;
+  } else if (t.plant_bug_name == "timer-separate-write") {
+    t.plant_bug = PlantedBug::kTimerSeparateWrite;
+  } else if (!t.plant_bug_name.empty()) {
+    return BadRequest(fmt::format("--test-plant-bug: unknown bug '{}'", t.plant_bug_name));
+  }
+  return t;
+}
 
 // The daemon's options: the file (when given), then flags of the same names on top.
 Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
@@ -94,6 +137,9 @@ int main(int argc, char** argv) {
   using namespace whistle;
   auto flags = Flags::Parse(argc, argv);
   if (!flags.ok()) return std::cerr << "whistle-dispatcher: " << flags.status().message() << "\n" << kUsage, 2;
+  auto test_or = ReadTestOptions(*flags);
+  if (!test_or.ok()) return std::cerr << "whistle-dispatcher: " << test_or.status().message() << "\n" << kUsage, 2;
+  const TestOptions& test = *test_or;
   auto options_or = ReadOptions(*flags);
   if (!options_or.ok()) return std::cerr << "whistle-dispatcher: " << options_or.status().message() << "\n" << kUsage, 2;
   const pb::DispatcherConfig& cfg = *options_or;
@@ -120,8 +166,27 @@ int main(int argc, char** argv) {
   auto city = LoadCity(config_path);
   if (!city.ok()) return Fail(city.status());
 
+  storage::StoreOptions store_options;
+  std::unique_ptr<rocksdb::Env> power_cut_env;  // outlives the store
+  if (test.power_cut_signal) {
+    std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-power-cut-signal: SIGUSR1 cuts "
+                 "the power (unsynced bytes are lost, exit 86)\n";
+    auto fs = std::make_shared<storage::PowerCutFs>(rocksdb::FileSystem::Default());
+    power_cut_env = rocksdb::NewCompositeEnv(fs);
+    store_options.env = power_cut_env.get();
+    // Before the store and ZeroMQ start their threads, so that they all inherit the blocked signal.
+    storage::PowerCutOnSignal(fs, SIGUSR1);
+  }
+  if (!test.plant_bug_name.empty()) {
+    std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-plant-bug=" << test.plant_bug_name
+              << ": a known bug is planted on purpose; this dispatcher is broken\n";
+  }
+  store_options.test_ack_before_sync = test.ack_before_sync;
+  EngineOptions engine_options;
+  engine_options.test_plant_bug = test.plant_bug;
+
   std::filesystem::create_directories(data);
-  auto store = storage::Store::Open(data);
+  auto store = storage::Store::Open(data, store_options);
   if (!store.ok()) return Fail(store.status());
   SystemClock wall;
   // Scaled time carries on from the newest record, so a resumed demonstration never goes back.
@@ -136,7 +201,7 @@ int main(int argc, char** argv) {
   }
   ScaledClock scaled(wall, start_ms, time_scale);
   const Clock& clock = time_scale == 1 ? static_cast<const Clock&>(wall) : scaled;
-  auto engine = Engine::Open(**store, *city, clock);
+  auto engine = Engine::Open(**store, *city, clock, engine_options);
   if (!engine.ok()) return Fail(engine.status());
 
   if (options.server_key) {

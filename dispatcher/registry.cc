@@ -2,7 +2,7 @@
 
 namespace whistle {
 
-Registry::Registry() = default;
+Registry::Registry(bool test_claim_without_state_check) : claim_(test_claim_without_state_check) {}
 
 const CommandProcessor* Registry::command(pb::Request::CommandCase c) const {
   switch (c) {

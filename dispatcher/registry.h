@@ -8,7 +8,8 @@ namespace whistle {
 
 class Registry {
  public:
-  Registry();
+  // TEST ONLY: `test_claim_without_state_check` plants a bug (engine.h, PlantedBug).
+  explicit Registry(bool test_claim_without_state_check = false);
   // nullptr when the case is not a command (a query, or nothing).
   const CommandProcessor* command(pb::Request::CommandCase c) const;
   // nullptr when the case is not a query.

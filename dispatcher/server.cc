@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "dispatcher/authorization.h"
 #include "dispatcher/lifecycle.h"
 #include "dispatcher/privacy.h"
 
@@ -76,7 +77,8 @@ Server::Server(zmq::context_t& context, Engine& engine, ServerOptions options)
       options_(std::move(options)),
       context_(context),
       front_(context, zmq::socket_type::router),
-      bus_(context, zmq::socket_type::pub) {}
+      bus_(context, zmq::socket_type::pub),
+      metrics_(SystemClock().NowMs()) {}
 
 Status Server::SelfTest() {
   // A key nobody registered must not complete a handshake on either socket. libzmq would let
@@ -165,6 +167,7 @@ void Server::Turn() {
     ++drained;
     if (frames.size() != 2) {
       // [identity, payload] is the only shape; answer what we can and drop the rest.
+      metrics_.CountRejectedFrame();
       if (frames.size() > 2) {
         SendReply(front_, frames[0], ErrorResponse(BadRequest(fmt::format(
                                          "a request is one frame, got {}", frames.size() - 1))));
@@ -173,6 +176,7 @@ void Server::Turn() {
     }
     zmq::message_t& payload = frames[1];
     if (payload.size() > options_.max_request_bytes) {
+      metrics_.CountRejectedFrame();
       SendReply(front_, frames[0],
                 ErrorResponse({pb::STATUS_TOO_LARGE,
                                fmt::format("request is {} bytes; the limit is {}", payload.size(),
@@ -181,10 +185,13 @@ void Server::Turn() {
     }
     Pending p{std::move(frames[0]), {}};
     if (!p.command.request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      metrics_.CountRejectedFrame();
       SendReply(front_, p.identity, ErrorResponse(BadRequest("the request is not a whistle.pb.Request")));
       continue;
     }
     if (batch.size() >= options_.max_batch && p.command.request.has_submit()) {
+      metrics_.CountBusy();
+      metrics_.CountReply(p.command.request, pb::STATUS_BUSY);
       SendReply(front_, p.identity,
                 ErrorResponse({pb::STATUS_BUSY, "the dispatcher is busy: retry with the same request id"},
                               p.command.request.correlation_id()));
@@ -192,10 +199,23 @@ void Server::Turn() {
     }
     auto actor = ActorOf(payload);
     if (!actor.ok()) {
+      metrics_.CountReply(p.command.request, actor.status().code());
       SendReply(front_, p.identity, ErrorResponse(actor.status(), p.command.request.correlation_id()));
       continue;
     }
     p.command.actor = std::move(actor).value();
+    if (p.command.request.has_metrics()) {
+      pb::Response reply;
+      if (Status allowed = Authorize(p.command.actor, p.command.request, engine_.state()); !allowed.ok()) {
+        reply = ErrorResponse(allowed);
+      } else {
+        metrics_.Fill(engine_, reply.mutable_metrics());
+      }
+      reply.set_correlation_id(p.command.request.correlation_id());
+      metrics_.CountReply(p.command.request, reply.code());
+      SendReply(front_, p.identity, reply);
+      continue;
+    }
     batch.push_back(std::move(p));
   }
   if (batch.empty() && !engine_.HasDueTimers()) return;
@@ -203,8 +223,16 @@ void Server::Turn() {
   std::vector<Command> commands;
   commands.reserve(batch.size());
   for (auto& p : batch) commands.push_back(std::move(p.command));
+  auto started = std::chrono::steady_clock::now();
   std::vector<pb::Response> replies = engine_.Process(commands);  // one synced write
-  for (size_t i = 0; i < replies.size(); ++i) SendReply(front_, batch[i].identity, replies[i]);
+  metrics_.CountBatch(commands.size(),
+                      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - started).count()),
+                      engine_.timers_fired_last_batch());
+  for (size_t i = 0; i < replies.size(); ++i) {
+    metrics_.CountReply(commands[i].request, replies[i].code());
+    SendReply(front_, batch[i].identity, replies[i]);
+  }
   Publish();
   SyncKeys();
 }

@@ -26,6 +26,9 @@
 // Half-open connections: handshakes must finish within `handshake_ms`, and a peer that stops
 // answering ZMTP heartbeats is dropped after `heartbeat_timeout_ms`.
 //
+// Metrics (metrics.h): MetricsQuery is answered here, at once, after the same authorization as
+// every request; it is never part of a batch.
+//
 // Threading: Run() on one thread; Stop() from any thread or a signal handler.
 #pragma once
 
@@ -38,6 +41,7 @@
 #include <zmq.hpp>
 
 #include "dispatcher/engine.h"
+#include "dispatcher/metrics.h"
 #include "dispatcher/zap.h"
 #include "whistle/curve_keys.h"
 #include "whistle/status.h"
@@ -67,6 +71,7 @@ class Server {
   // The endpoints actually bound (a ":*" port resolved to the one the OS chose).
   const std::string& front_endpoint() const { return front_endpoint_; }
   const std::string& bus_endpoint() const { return bus_endpoint_; }
+  const ServerMetrics& metrics() const { return metrics_; }
 
   // Serves until Stop(): finishes the batch in hand, then returns. Returns the engine's health
   // (not OK when a write failed and the engine stopped).
@@ -95,6 +100,7 @@ class Server {
   std::string front_endpoint_;
   std::string bus_endpoint_;
   std::atomic<bool> stop_{false};
+  ServerMetrics metrics_;
 };
 
 }  // namespace whistle

@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -88,6 +90,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
 
   std::unique_ptr<Store> store(new Store());
   store->db_.reset(raw);
+  store->sync_writes_ = !options.test_ack_before_sync;
   // handles[0] is the default column family, which whistle does not use.
   store->handles_.assign(handles.begin() + 1, handles.end());
   s = store->db_->DestroyColumnFamilyHandle(handles[0]);
@@ -107,8 +110,11 @@ Store::~Store() {
 Status Store::Write(WriteBatch& batch) {
   if (!sticky_.ok()) return sticky_;
   rocksdb::WriteOptions options;
-  options.sync = true;
+  options.sync = sync_writes_;
+  auto start = std::chrono::steady_clock::now();
   auto s = db_->Write(options, batch.batch_.get());
+  write_micros_.Record(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
   if (!s.ok()) {
     sticky_ = Unavailable(fmt::format(
         "store write failed, refusing all writes until restart: {}", s.ToString()));

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "whistle/histogram.h"
 #include "whistle/status.h"
 
 namespace rocksdb {
@@ -39,6 +40,10 @@ struct StoreOptions {
   rocksdb::Env* env = nullptr;
   // Size of the shared block cache for reads.
   size_t block_cache_bytes = 64 << 20;
+  // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
+  // returns before its batch is fsynced, breaking the durability contract above. Such writes
+  // survive kill -9 (the OS has the bytes) but not a power cut. Never set outside that test.
+  bool test_ack_before_sync = false;
 };
 
 class Store;
@@ -100,6 +105,9 @@ class Store {
   Status Write(WriteBatch& batch);
   // OK until a Write has failed; then that first failure.
   Status health() const;
+  // How long each Write took (log append, fsync, memtable), in microseconds; its count is the
+  // number of synced writes. Readable from any thread (metrics).
+  const Histogram& write_micros() const { return write_micros_; }
 
   // The value at `key`, or nullopt when absent. I/O errors come back as UNAVAILABLE.
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
@@ -117,6 +125,8 @@ class Store {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf; owned, destroyed before db_
   Status sticky_;
+  bool sync_writes_ = true;  // false only under StoreOptions::test_ack_before_sync
+  Histogram write_micros_;
 };
 
 }  // namespace whistle::storage

@@ -50,6 +50,7 @@ constexpr char kUsage[] =
     "  log         [--after=SEQ] [--max=N]\n"
     "  checkpoint  --dir=PATH   (on the dispatcher's machine; must not exist)\n"
     "  digest      a hash of everything stored (equal before and after: nothing changed)\n"
+    "  metrics     the dispatcher's counters: replies, batches, synced writes (supervisor, admin)\n"
     "  whoami      the principal this key is\n"
     "  principals  every principal, revoked ones too\n"
     "  principal-create --name=N --role=reporter|agent|hotline|supervisor|admin\n"
@@ -357,6 +358,7 @@ void BuildCheckpoint(FlagReader& r, pb::Request& req) {
 }
 
 void BuildDigest(FlagReader&, pb::Request& req) { req.mutable_digest(); }
+void BuildMetrics(FlagReader&, pb::Request& req) { req.mutable_metrics(); }
 void BuildWhoAmI(FlagReader&, pb::Request& req) { req.mutable_whoami(); }
 void BuildPrincipals(FlagReader&, pb::Request& req) { req.mutable_list_principals(); }
 
@@ -397,7 +399,7 @@ constexpr Command kCommands[] = {
     {"list", false, BuildList},        {"stats", false, BuildStats},
     {"log", false, BuildLog},          {"checkpoint", false, BuildCheckpoint},
     {"digest", false, BuildDigest},    {"whoami", false, BuildWhoAmI},
-    {"principals", false, BuildPrincipals},
+    {"principals", false, BuildPrincipals}, {"metrics", false, BuildMetrics},
     {"principal-create", true, BuildPrincipalCreate},
     {"principal-revoke", true, BuildPrincipalRevoke},
 };
@@ -410,6 +412,29 @@ const Command* FindCommand(std::string_view name) {
 }
 
 // --- Output ---
+
+void AppendSummary(std::string_view name, const pb::HistogramSummary& h, std::string_view unit,
+                   std::string& out) {
+  out += fmt::format("{:<22} n {:>10}  p50 {}{}  p90 {}{}  p99 {}{}  p99.9 {}{}  max {}{}\n", name,
+                     h.count(), h.p50(), unit, h.p90(), unit, h.p99(), unit, h.p999(), unit,
+                     h.max(), unit);
+}
+
+void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::string& out) {
+  double per_write = m.synced_writes() == 0 ? 0 : static_cast<double>(m.commands()) / static_cast<double>(m.synced_writes());
+  out += fmt::format("since {}: {} requests in {} batches, {} synced writes ({:.1f} requests per "
+                     "write), {} open events, through seq {}\n",
+                     LocalTime(m.started_at_ms(), utc_offset_minutes), m.commands(), m.batches(), m.synced_writes(),
+                     per_write, m.open_events(), m.last_seq());
+  out += fmt::format("busy replies {}, rejected frames {}, timers fired {}\n", m.busy_replies(),
+                     m.rejected_frames(), m.timers_fired());
+  AppendSummary("batch size", m.batch_size(), "", out);
+  AppendSummary("batch time", m.batch_micros(), "us", out);
+  AppendSummary("synced write time", m.synced_write_micros(), "us", out);
+  for (const pb::CommandCount& c : m.by_command()) {
+    out += fmt::format("  {:<18} {:<26} {:>10}\n", c.command(), pb::StatusCode_Name(c.code()), c.count());
+  }
+}
 
 bool IsWide(uint32_t cp) {
   return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
@@ -764,6 +789,9 @@ std::string FormatResponse(std::string_view command, const pb::Response& respons
       out += fmt::format("digest {:016x} over {} entries, through seq {}\n",
                          response.digest().digest(), response.digest().entries(),
                          response.digest().last_seq());
+      break;
+    case pb::Response::kMetrics:
+      AppendMetrics(response.metrics(), style.utc_offset_minutes, out);
       break;
     case pb::Response::RESULT_NOT_SET:
       out += fmt::format("{}: done\n", command);

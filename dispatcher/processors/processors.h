@@ -22,7 +22,6 @@ namespace whistle {
 
 // Commands (each emits records).
 WHISTLE_COMMAND_PROCESSOR(SubmitProcessor);     // new event, or a duplicate linked to an open one
-WHISTLE_COMMAND_PROCESSOR(ClaimProcessor);      // claim (one winner) or join as assisting department
 WHISTLE_COMMAND_PROCESSOR(ReleaseProcessor);    // holder gives the claim back at the same level
 WHISTLE_COMMAND_PROCESSOR(ProgressProcessor);   // holder reports progress
 WHISTLE_COMMAND_PROCESSOR(ResolveProcessor);    // holder resolves
@@ -46,6 +45,21 @@ WHISTLE_QUERY_PROCESSOR(CheckpointProcessor);  // a backup copy of the store
 WHISTLE_QUERY_PROCESSOR(DigestProcessor);      // a hash of everything stored
 WHISTLE_QUERY_PROCESSOR(ListPrincipalsProcessor);
 WHISTLE_QUERY_PROCESSOR(WhoAmIProcessor);
+
+// Claim (one winner) or join as assisting department.
+class ClaimProcessor final : public CommandProcessor {
+ public:
+  // TEST ONLY: with `test_skip_claimed_check` (whistle-dispatcher
+  // --test-plant-bug=claim-without-state-check) a claim on an event someone already holds is
+  // accepted and takes the claim over: a bug planted for whistle-crashcheck to find.
+  explicit ClaimProcessor(bool test_skip_claimed_check = false)
+      : test_skip_claimed_check_(test_skip_claimed_check) {}
+  Result<Decision> Decide(const Command& command, const EngineState& state,
+                          int64_t now_ms) const override;
+
+ private:
+  bool test_skip_claimed_check_;
+};
 
 #undef WHISTLE_COMMAND_PROCESSOR
 #undef WHISTLE_QUERY_PROCESSOR

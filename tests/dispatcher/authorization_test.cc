@@ -245,6 +245,7 @@ std::map<std::string, Row> ExpectedTable() {
       {"list_principals",   {D, D, D, D, A}},
       {"checkpoint",        {D, D, D, D, A}},
       {"digest",            {D, D, D, D, A}},
+      {"metrics",           {D, D, D, A, A}},
       {"get",               {O, P, A, R, A}},
       {"list",              {D, P, A, R, A}},
       {"stats",             {D, P, A, R, A}},

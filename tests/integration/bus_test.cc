@@ -256,6 +256,17 @@ TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags
   pb::Request whoami;
   whoami.mutable_whoami();
   CHECK(CallOk(admin, whoami).principal().role() == pb::ROLE_ADMIN);
+  // The server answers metrics itself (an admin may ask): the whoami above is counted.
+  pb::Request metrics;
+  metrics.mutable_metrics();
+  pb::MetricsResult m = CallOk(admin, metrics).metrics();
+  CHECK(m.commands() >= 1);
+  CHECK(m.batches() >= 1);
+  bool whoami_counted = false;
+  for (const pb::CommandCount& c : m.by_command()) {
+    whoami_counted = whoami_counted || (c.command() == "whoami" && c.code() == pb::STATUS_OK && c.count() == 1);
+  }
+  CHECK(whoami_counted);
   // Its authentication is on: a client without a key is refused. The server often closes the
   // connection before the client has read its greeting (the client then reconnects and tries
   // again), so on a loaded machine the refusal may take several rounds: give it time.

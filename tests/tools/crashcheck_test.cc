@@ -1,0 +1,302 @@
+// The crash checker's history checks (tools/crashcheck.h) on hand-made histories: a clean one
+// passes, and each check fails on a history that breaks its rule.
+#include "tools/crashcheck.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+namespace whistle::crashcheck {
+namespace {
+
+constexpr int64_t kT0 = 1'000'000;
+constexpr int64_t kClaimMs = 60'000, kResolveMs = 150'000, kQuietMs = 120'000;
+
+// Builds a log the way the engine writes it: seqs in order, event_seqs per event.
+class LogBuilder {
+ public:
+  pb::Record& Add(uint64_t event_id, int64_t at_ms, bool timer = false) {
+    pb::Record& r = log_.emplace_back();
+    r.set_seq(log_.size());
+    r.set_event_id(event_id);
+    r.set_event_seq(event_seqs_[event_id]++);
+    r.set_at_ms(at_ms);
+    r.mutable_actor()->set_role(timer ? pb::ROLE_SYSTEM : pb::ROLE_DEV);
+    r.mutable_actor()->set_principal(timer ? "timer" : "dev");
+    return r;
+  }
+  void Submit(uint64_t id, int64_t at, const std::string& request_id) {
+    Add(id, at).mutable_submitted()->set_request_id(request_id);
+    Dispatch(id, at, pb::LEVEL_COMMUNITY);
+  }
+  void Dispatch(uint64_t id, int64_t at, pb::Level level, bool timer = false) {
+    pb::Dispatched* d = Add(id, at, timer).mutable_dispatched();
+    d->set_level(level);
+    d->set_claim_deadline_ms(at + kClaimMs);
+    d->set_resolve_deadline_ms(at + kResolveMs);
+  }
+  void Claim(uint64_t id, int64_t at, const std::string& department, const std::string& agent, uint64_t number) {
+    pb::Claimed* c = Add(id, at).mutable_claimed();
+    c->set_department(department);
+    c->set_agent(agent);
+    c->set_claim_number(number);
+  }
+  void Progress(uint64_t id, int64_t at, uint64_t number, const std::string& note) {
+    pb::Progressed* p = Add(id, at).mutable_progressed();
+    p->set_claim_number(number);
+    p->set_note(note);
+  }
+  void Resolve(uint64_t id, int64_t at, uint64_t number, const std::string& note) {
+    pb::Resolved* p = Add(id, at).mutable_resolved();
+    p->set_claim_number(number);
+    p->set_note(note);
+  }
+  void Escalate(uint64_t id, int64_t at, pb::Level from, pb::EscalationCause cause) {
+    pb::Escalated* e = Add(id, at, true).mutable_escalated();
+    e->set_from_level(from);
+    e->set_to_level(static_cast<pb::Level>(from + 1));
+    e->set_cause(cause);
+    Dispatch(id, at, static_cast<pb::Level>(from + 1), true);
+  }
+  std::vector<pb::Record>& log() { return log_; }
+
+ private:
+  std::vector<pb::Record> log_;
+  std::map<uint64_t, uint32_t> event_seqs_;
+};
+
+Op Acked(OpKind kind, const std::string& request_id, uint64_t event_id, uint64_t tick) {
+  Op op;
+  op.kind = kind;
+  op.client = "test";
+  op.request_id = request_id;
+  op.event_id = event_id;
+  op.outcome = Outcome::kOk;
+  op.ack_tick = tick;
+  return op;
+}
+
+Op AckedClaim(uint64_t event_id, const std::string& department, const std::string& agent, uint64_t number,
+              uint64_t tick) {
+  Op op = Acked(OpKind::kClaim, "claim-" + agent + std::to_string(tick), event_id, tick);
+  op.department = department;
+  op.agent = agent;
+  op.claim_number = number;
+  return op;
+}
+
+// A clean history: event 1 claimed, progressed and resolved in time; event 2 never claimed, so
+// it climbs at each claim deadline, in order, up to city level and overdue.
+struct Scenario {
+  LogBuilder log;
+  History history;
+
+  Scenario() {
+    log.Submit(1, kT0, "s1");
+    log.Submit(2, kT0, "s2");
+    log.Claim(1, kT0 + 10, "c1-committee", "desk-a", 1);
+    log.Progress(1, kT0 + 20, 1, "p1");
+    log.Resolve(1, kT0 + 30, 1, "r1");
+    int64_t t = kT0;
+    for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY}) {
+      t += kClaimMs;
+      log.Escalate(2, t, level, pb::ESCALATION_CLAIM_DEADLINE);
+    }
+    t += kClaimMs;
+    log.Add(2, t, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    log.Add(1, kT0 + 30 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+    history.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), Acked(OpKind::kSubmit, "s2", 2, 2),
+                   AckedClaim(1, "c1-committee", "desk-a", 1, 3), Acked(OpKind::kProgress, "p1", 1, 4),
+                   Acked(OpKind::kResolve, "r1", 1, 5)};
+    history.ops[3].claim_number = history.ops[4].claim_number = 1;
+    history.ack_cutoff = 5;
+  }
+
+  std::vector<Violation> Run() {
+    Observed observed;
+    observed.log = log.log();
+    CheckOptions options;
+    options.auto_close_ms = kQuietMs;
+    return Check(history, observed, options);
+  }
+};
+
+bool Has(const std::vector<Violation>& found, const std::string& check) {
+  return std::any_of(found.begin(), found.end(), [&](const Violation& v) { return v.check == check; });
+}
+
+std::string All(const std::vector<Violation>& found) {
+  std::string out;
+  for (const auto& v : found) out += FormatViolation(v) + "\n";
+  return out;
+}
+
+TEST_CASE("crashcheck: a clean history has no violation") {
+  Scenario s;
+  auto found = s.Run();
+  CHECK_MESSAGE(found.empty(), All(found));
+}
+
+TEST_CASE("crashcheck: an acknowledged submit missing from the log is a violation") {
+  Scenario s;
+  s.history.ops.push_back(Acked(OpKind::kSubmit, "s3", 3, 6));
+  s.history.ack_cutoff = 6;
+  auto found = s.Run();
+  CHECK(Has(found, "submit"));
+}
+
+TEST_CASE("crashcheck: a submit answered after the log was read may be missing") {
+  Scenario s;
+  s.history.ops.push_back(Acked(OpKind::kSubmit, "s3", 3, 6));  // ack_cutoff stays 5
+  auto found = s.Run();
+  CHECK_MESSAGE(found.empty(), All(found));
+}
+
+TEST_CASE("crashcheck: a submit applied twice is a violation") {
+  Scenario s;
+  s.log.Submit(3, kT0 + 40, "s1");
+  auto found = s.Run();
+  CHECK(Has(found, "submit"));
+}
+
+TEST_CASE("crashcheck: an acknowledged progress missing from the log is a violation") {
+  Scenario s;
+  Op op = Acked(OpKind::kProgress, "p-lost", 1, 5);
+  op.claim_number = 1;
+  s.history.ops.push_back(op);
+  auto found = s.Run();
+  CHECK(Has(found, "lost"));
+}
+
+TEST_CASE("crashcheck: a rejected resolve found in the log is a violation") {
+  Scenario s;
+  Op op = Acked(OpKind::kResolve, "r1", 1, 0);
+  op.outcome = Outcome::kRejected;
+  op.code = pb::STATUS_STALE_CLAIM;
+  s.history.ops[4] = op;
+  auto found = s.Run();
+  CHECK(Has(found, "rejected"));
+}
+
+TEST_CASE("crashcheck: a second claim while the event is held is a violation") {
+  Scenario s;
+  s.log.Claim(2, kT0 + 10, "c1-committee", "desk-a", 1);
+  s.log.Claim(2, kT0 + 11, "c1-water-unit", "unit", 2);
+  auto found = s.Run();
+  CHECK(Has(found, "holder"));
+}
+
+TEST_CASE("crashcheck: two clients told they won the same claim is a violation") {
+  Scenario s;
+  s.history.ops.push_back(AckedClaim(1, "c1-water-unit", "unit", 1, 5));
+  auto found = s.Run();
+  CHECK(Has(found, "holder"));
+}
+
+TEST_CASE("crashcheck: progress accepted with a stale claim number is a violation") {
+  Scenario s;
+  s.log.Claim(2, kT0 + 10, "c1-committee", "desk-a", 1);
+  s.log.Add(2, kT0 + 11).mutable_released()->set_claim_number(1);
+  s.log.Claim(2, kT0 + 12, "c1-water-unit", "unit", 2);
+  s.log.Progress(2, kT0 + 13, 1, "p-stale");
+  auto found = s.Run();
+  CHECK(Has(found, "stale-claim"));
+}
+
+TEST_CASE("crashcheck: a deadline that fires twice is a violation") {
+  Scenario s;
+  // Event 2's community claim deadline fires a second time (as after a lost timer removal).
+  auto& log = s.log.log();
+  auto first = std::find_if(log.begin(), log.end(), [](const pb::Record& r) { return r.has_escalated(); });
+  REQUIRE(first != log.end());
+  pb::Record again = *first;  // the first Escalated of event 2
+  LogBuilder& b = s.log;
+  pb::Record& r = b.Add(2, kT0 + 4 * kClaimMs + 1, true);
+  *r.mutable_escalated() = again.escalated();
+  auto found = s.Run();
+  CHECK(Has(found, "deadline"));
+}
+
+TEST_CASE("crashcheck: a deadline that fires early is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Escalate(1, kT0 + kClaimMs - 1, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE);
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1)};
+  Observed o;
+  o.log = b.log();
+  auto found = Check(h, o, {kQuietMs});
+  CHECK(Has(found, "deadline"));
+}
+
+TEST_CASE("crashcheck: a deadline passed by a later command without firing is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Submit(2, kT0 + kClaimMs + 5, "s2");  // a command stamped after event 1's claim deadline
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), Acked(OpKind::kSubmit, "s2", 2, 2)};
+  Observed o;
+  o.log = b.log();
+  auto found = Check(h, o, {kQuietMs});
+  CHECK(Has(found, "deadline"));
+}
+
+TEST_CASE("crashcheck: a level skipped on the ladder is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  pb::Escalated* e = b.Add(1, kT0 + kClaimMs, true).mutable_escalated();
+  e->set_from_level(pb::LEVEL_COMMUNITY);
+  e->set_to_level(pb::LEVEL_COUNTY);
+  e->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+  b.Dispatch(1, kT0 + kClaimMs, pb::LEVEL_COUNTY, true);
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1)};
+  Observed o;
+  o.log = b.log();
+  auto found = Check(h, o, {kQuietMs});
+  CHECK(Has(found, "ladder"));
+}
+
+TEST_CASE("crashcheck: a gap in the log's sequence numbers is a violation") {
+  Scenario s;
+  s.log.log().erase(s.log.log().begin() + 3);
+  auto found = s.Run();
+  CHECK(Has(found, "log"));
+}
+
+TEST_CASE("crashcheck: a published record the log no longer has is a violation") {
+  Scenario s;
+  pb::Record gone = s.log.log().back();
+  gone.set_seq(s.log.log().size() + 1);
+  s.history.published[gone.seq()] = gone;
+  auto found = s.Run();
+  CHECK(Has(found, "published"));
+}
+
+TEST_CASE("crashcheck: an event whose stored state differs from its log is a violation") {
+  Scenario s;
+  Observed o;
+  o.log = s.log.log();
+  for (uint64_t id : {1, 2}) {
+    pb::EventView& v = o.events[id];
+    v.mutable_event()->set_id(id);
+    for (const auto& r : o.log) {
+      if (r.event_id() == id) *v.add_history() = r;
+    }
+  }
+  o.events[1].mutable_event()->set_state(pb::STATE_CLOSED);
+  o.events[1].mutable_event()->set_level(pb::LEVEL_COMMUNITY);
+  o.events[1].mutable_event()->set_lead("c1-committee");
+  o.events[1].mutable_event()->set_claim_number(1);
+  o.events[2].mutable_event()->set_state(pb::STATE_DISPATCHED);
+  o.events[2].mutable_event()->set_level(pb::LEVEL_CITY);
+  CheckOptions options;
+  options.auto_close_ms = kQuietMs;
+  auto clean = Check(s.history, o, options);
+  CHECK_MESSAGE(clean.empty(), All(clean));
+  o.events[2].mutable_event()->set_level(pb::LEVEL_COUNTY);
+  CHECK(Has(Check(s.history, o, options), "event"));
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck

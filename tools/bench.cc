@@ -1,0 +1,503 @@
+#include "tools/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <zmq.hpp>
+
+#include "whistle/random.h"
+
+namespace whistle {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kDrain = std::chrono::seconds(10);
+
+int CommandsPerFlow(const BenchOptions& o) {
+  switch (o.mix) {
+    case BenchMix::kSubmit: return 1;
+    case BenchMix::kLifecycle: return 5;
+    case BenchMix::kClaimRace: return 1 + o.race_agents;
+    case BenchMix::kQueries: return 1;
+  }
+  return 1;
+}
+
+zmq::socket_t Connect(zmq::context_t& context, const BenchOptions& o) {
+  zmq::socket_t s(context, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  ApplyCredentials(s, o.credentials);
+  s.connect(o.front);
+  return s;
+}
+
+void Send(zmq::socket_t& socket, const pb::Request& request) {
+  std::string bytes = request.SerializeAsString();
+  socket.send(zmq::buffer(bytes), zmq::send_flags::none);
+}
+
+// One request and its answer on a fresh socket (metrics, seeding).
+Result<pb::Response> CallOnce(zmq::context_t& context, const BenchOptions& o, pb::Request request) {
+  zmq::socket_t s = Connect(context, o);
+  request.set_correlation_id(1);
+  Send(s, request);
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, std::chrono::milliseconds(10000));
+  if (!(item.revents & ZMQ_POLLIN)) return Unavailable(fmt::format("no answer from {}", o.front));
+  zmq::message_t reply;
+  (void)s.recv(reply, zmq::recv_flags::none);
+  pb::Response r;
+  if (!r.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) return Internal("unreadable answer");
+  if (r.code() != pb::STATUS_OK) return Status(r.code(), r.message());
+  return r;
+}
+
+Result<pb::MetricsResult> FetchMetrics(zmq::context_t& context, const BenchOptions& o) {
+  pb::Request r;
+  r.mutable_metrics();
+  auto answer = CallOnce(context, o, r);
+  if (!answer.ok()) return Status(answer.status().code(), "metrics: " + answer.status().message());
+  return answer->metrics();
+}
+
+// Events the queries mix reads: submitted before the timed run.
+struct Seeded {
+  std::vector<uint64_t> events;
+  std::vector<std::string> departments;
+};
+
+pb::Request NewSubmit(const BenchOptions& o, SplitMix64& rng, const std::string& request_id) {
+  pb::Request r;
+  r.set_request_id(request_id);
+  const City& city = *o.city;
+  const auto& categories = city.config().categories();
+  const pb::Region* grid = city.grids()[static_cast<size_t>(rng.Uniform() * city.grid_count())];
+  pb::Report* report = r.mutable_submit()->mutable_report();
+  report->set_category(categories[static_cast<int>(rng.Uniform() * categories.size())].code());
+  report->set_grid(grid->code());
+  // A random point of the grid (from its bounding box, kept when the city places it there).
+  double min_lon = 180, max_lon = -180, min_lat = 90, max_lat = -90;
+  for (const pb::Point& v : grid->polygon().vertices()) {
+    min_lon = std::min(min_lon, v.lon()), max_lon = std::max(max_lon, v.lon());
+    min_lat = std::min(min_lat, v.lat()), max_lat = std::max(max_lat, v.lat());
+  }
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    pb::Point p;
+    p.set_lon(min_lon + rng.Uniform() * (max_lon - min_lon));
+    p.set_lat(min_lat + rng.Uniform() * (max_lat - min_lat));
+    if (city.LocateGrid(p) == grid) {
+      *report->mutable_position() = p;
+      break;
+    }
+  }
+  report->set_source(pb::SOURCE_GRID_APP);
+  report->set_reporter("bench");
+  report->set_description("whistle-bench");
+  return r;
+}
+
+Result<Seeded> Seed(zmq::context_t& context, const BenchOptions& o) {
+  Seeded seeded;
+  zmq::socket_t s = Connect(context, o);
+  SplitMix64 rng(o.seed ^ 0x5eed);
+  constexpr int kWindow = 64;
+  int sent = 0, answered = 0;
+  std::vector<std::string> departments;
+  while (answered < o.query_events) {
+    while (sent < o.query_events && sent - answered < kWindow) {
+      pb::Request r = NewSubmit(o, rng, fmt::format("bench-{}-seed-{}", o.seed, sent));
+      r.set_correlation_id(static_cast<uint64_t>(++sent));
+      Send(s, r);
+    }
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(10000));
+    if (!(item.revents & ZMQ_POLLIN)) return Unavailable("seeding: no answer within 10 s");
+    zmq::message_t reply;
+    (void)s.recv(reply, zmq::recv_flags::none);
+    pb::Response r;
+    if (!r.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) return Internal("seeding: unreadable answer");
+    if (r.code() == pb::STATUS_BUSY) return Unavailable("seeding: the dispatcher is busy");
+    if (r.code() != pb::STATUS_OK) return Status(r.code(), "seeding: " + r.message());
+    ++answered;
+    const pb::Event& e = r.event().event();
+    seeded.events.push_back(e.id());
+    for (const auto& d : e.candidates()) departments.push_back(d);
+  }
+  std::sort(departments.begin(), departments.end());
+  departments.erase(std::unique(departments.begin(), departments.end()), departments.end());
+  seeded.departments = std::move(departments);
+  if (seeded.departments.empty()) return BadRequest("seeding: no event was offered to any department");
+  return seeded;
+}
+
+// One client: its sockets, its flows in flight, what it measured.
+class Worker {
+ public:
+  Worker(zmq::context_t& context, const BenchOptions& o, int index, const Seeded* seeded)
+      : o_(o), index_(index), seeded_(seeded), rng_(o.seed * 1000003 + static_cast<uint64_t>(index)) {
+    int sockets = o.mix == BenchMix::kClaimRace ? 1 + o.race_agents : 1;
+    for (int i = 0; i < sockets; ++i) sockets_.push_back(Connect(context, o));
+  }
+
+  void Run(Clock::time_point start, Clock::time_point measure_from, Clock::time_point end) {
+    measure_from_ = measure_from;
+    end_ = end;
+    const bool open = o_.rate > 0;
+    // Open loop: this client's share of the offered commands, as flows.
+    const double flows_per_s = open ? o_.rate / o_.clients / CommandsPerFlow(o_) : 0;
+    const auto interval = open ? std::chrono::duration<double>(1.0 / flows_per_s) : std::chrono::duration<double>(0);
+    // Spread the clients' schedules so they do not all send at the same instant.
+    Clock::time_point next = start + std::chrono::duration_cast<Clock::duration>(interval * (static_cast<double>(index_) / o_.clients));
+    if (!open) {
+      for (int i = 0; i < o_.window; ++i) StartFlow(NewSlot(), start);
+    }
+    std::vector<zmq::pollitem_t> items;
+    for (auto& s : sockets_) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
+    for (;;) {
+      Clock::time_point now = Clock::now();
+      if (open) {
+        for (; next <= now && next < end; next += std::chrono::duration_cast<Clock::duration>(interval)) {
+          StartFlow(NewSlot(), next);
+        }
+      }
+      if (now >= end && inflight_.empty()) break;
+      if (now >= end + kDrain) break;
+      auto wait = std::chrono::milliseconds(100);
+      if (open && next < end) {
+        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(next - now),
+                          std::chrono::milliseconds(0), wait);
+      }
+      zmq::poll(items.data(), items.size(), wait);
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (!(items[i].revents & ZMQ_POLLIN)) continue;
+        zmq::message_t reply;
+        while (sockets_[i].recv(reply, zmq::recv_flags::dontwait)) OnReply(reply);
+      }
+    }
+    unanswered_ += inflight_.size();
+  }
+
+  std::map<std::string, HistogramSnapshot> latency_us;
+  std::map<std::string, uint64_t> codes;
+  uint64_t commands = 0, flows = 0, races = 0, races_not_one_winner = 0, linked = 0;
+  uint64_t unanswered() const { return unanswered_; }
+
+ private:
+  struct Flow {
+    bool active = false;
+    int step = 0;
+    uint64_t event = 0;
+    uint64_t claim = 0;
+    std::string department;
+    int waiting = 0;   // claim-race: claims not yet answered
+    int winners = 0;
+  };
+  struct InFlight {
+    size_t slot;
+    size_t socket;
+    Clock::time_point sent;  // or intended, for an open-loop flow's first command
+    const char* kind;
+    pb::Request request;     // kept to send again after BUSY
+  };
+
+  size_t NewSlot() {
+    for (size_t i = 0; i < flows_.size(); ++i) {
+      if (!flows_[i].active) return i;
+    }
+    flows_.emplace_back();
+    return flows_.size() - 1;
+  }
+
+  void SendStep(size_t slot, size_t socket, const char* kind, pb::Request request, Clock::time_point sent) {
+    uint64_t correlation = ++next_correlation_;
+    request.set_correlation_id(correlation);
+    if (request.request_id().empty() && !request.has_get() && !request.has_list() && !request.has_stats()) {
+      request.set_request_id(fmt::format("bench-{}-{}-{}", o_.seed, index_, correlation));
+    }
+    Send(sockets_[socket], request);
+    inflight_.emplace(correlation, InFlight{slot, socket, sent, kind, std::move(request)});
+  }
+
+  void StartFlow(size_t slot, Clock::time_point intended) {
+    Flow& f = flows_[slot];
+    f = Flow{};
+    f.active = true;
+    if (o_.mix == BenchMix::kQueries) {
+      pb::Request r;
+      const char* kind = nullptr;
+      switch (query_turn_++ % 3) {
+        case 0:
+          kind = "get";
+          r.mutable_get()->set_event_id(Pick(seeded_->events));
+          r.mutable_get()->set_with_history(true);
+          break;
+        case 1:
+          kind = "list";
+          r.mutable_list()->set_department(Pick(seeded_->departments));
+          r.mutable_list()->set_page_size(50);
+          break;
+        default:
+          kind = "stats";
+          r.mutable_stats()->set_department(Pick(seeded_->departments));
+          r.mutable_stats()->set_month(o_.month);
+          break;
+      }
+      SendStep(slot, 0, kind, std::move(r), intended);
+      return;
+    }
+    SendStep(slot, 0, "submit", NewSubmit(o_, rng_, ""), intended);
+  }
+
+  template <typename T>
+  T Pick(const std::vector<T>& from) {
+    return from[static_cast<size_t>(rng_.Uniform() * from.size())];
+  }
+
+  void FinishFlow(Flow& f, Clock::time_point now) {
+    f.active = false;
+    if (now >= measure_from_ && now <= end_) ++flows;
+    if (o_.rate == 0 && now < end_) {
+      StartFlow(static_cast<size_t>(&f - flows_.data()), now);
+    }
+  }
+
+  void OnReply(const zmq::message_t& bytes) {
+    Clock::time_point now = Clock::now();
+    pb::Response r;
+    if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      ++codes["unreadable answer"];
+      return;
+    }
+    auto it = inflight_.find(r.correlation_id());
+    if (it == inflight_.end()) return;  // cannot happen: one socket per worker, ids unique
+    InFlight sent = std::move(it->second);
+    inflight_.erase(it);
+    if (r.code() == pb::STATUS_BUSY) {  // shed: the same request again, its clock still running
+      ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
+      Send(sockets_[sent.socket], sent.request);
+      inflight_.emplace(r.correlation_id(), std::move(sent));
+      return;
+    }
+    if (now >= measure_from_ && now <= end_) ++commands;
+    if (sent.sent >= measure_from_) {
+      latency_us[sent.kind].Add(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - sent.sent).count()));
+    }
+    ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
+    Flow& f = flows_[sent.slot];
+    Advance(f, sent.slot, r, now);
+  }
+
+  void Advance(Flow& f, size_t slot, const pb::Response& r, Clock::time_point now) {
+    const bool ok = r.code() == pb::STATUS_OK;
+    if (f.step == 0 && ok && r.event().linked_as_duplicate()) {
+      ++linked;
+      if (o_.mix != BenchMix::kSubmit) return FinishFlow(f, now);  // not ours to work or race for
+    }
+    if (o_.mix == BenchMix::kSubmit || o_.mix == BenchMix::kQueries) return FinishFlow(f, now);
+    if (o_.mix == BenchMix::kClaimRace) {
+      if (f.step == 0) {
+        if (!ok || r.event().event().candidates().empty()) return FinishFlow(f, now);
+        f.step = 1;
+        f.event = r.event().event().id();
+        f.department = r.event().event().candidates(0);
+        f.waiting = o_.race_agents;
+        for (int a = 0; a < o_.race_agents; ++a) {
+          pb::Request claim;
+          claim.mutable_claim()->set_event_id(f.event);
+          claim.mutable_claim()->set_department(f.department);
+          claim.mutable_claim()->set_agent(fmt::format("agent-{}-{}", index_, a));
+          SendStep(slot, static_cast<size_t>(1 + a), "claim", std::move(claim), now);
+        }
+        return;
+      }
+      if (ok) ++f.winners;
+      if (--f.waiting > 0) return;
+      ++races;
+      if (f.winners != 1) ++races_not_one_winner;
+      return FinishFlow(f, now);
+    }
+    // Lifecycle: submit -> claim -> progress -> resolve -> feedback.
+    if (!ok) return FinishFlow(f, now);
+    const pb::Event& e = r.event().event();
+    pb::Request next;
+    const char* kind = nullptr;
+    switch (f.step) {
+      case 0:
+        if (e.candidates().empty()) return FinishFlow(f, now);
+        f.event = e.id();
+        f.department = e.candidates(0);
+        next.mutable_claim()->set_event_id(f.event);
+        next.mutable_claim()->set_department(f.department);
+        next.mutable_claim()->set_agent(fmt::format("agent-{}", index_));
+        kind = "claim";
+        break;
+      case 1:
+        f.claim = e.claim_number();
+        next.mutable_progress()->set_event_id(f.event);
+        next.mutable_progress()->set_claim_number(f.claim);
+        next.mutable_progress()->set_note("on site");
+        kind = "progress";
+        break;
+      case 2:
+        next.mutable_resolve()->set_event_id(f.event);
+        next.mutable_resolve()->set_claim_number(f.claim);
+        next.mutable_resolve()->set_note("fixed");
+        kind = "resolve";
+        break;
+      case 3:
+        next.mutable_feedback()->set_event_id(f.event);
+        next.mutable_feedback()->set_satisfied(true);
+        next.mutable_feedback()->set_score(5);
+        kind = "feedback";
+        break;
+      default:
+        return FinishFlow(f, now);
+    }
+    ++f.step;
+    SendStep(slot, 0, kind, std::move(next), now);
+  }
+
+  const BenchOptions& o_;
+  int index_;
+  const Seeded* seeded_;
+  SplitMix64 rng_;
+  std::vector<zmq::socket_t> sockets_;
+  std::vector<Flow> flows_;
+  std::unordered_map<uint64_t, InFlight> inflight_;
+  uint64_t next_correlation_ = 0;
+  uint64_t query_turn_ = 0;
+  uint64_t unanswered_ = 0;
+  Clock::time_point measure_from_, end_;
+};
+
+std::string Ms(uint64_t micros) { return fmt::format("{:.3f}", static_cast<double>(micros) / 1000.0); }
+
+}  // namespace
+
+Result<BenchMix> ParseBenchMix(std::string_view name) {
+  for (BenchMix m : {BenchMix::kSubmit, BenchMix::kLifecycle, BenchMix::kClaimRace, BenchMix::kQueries}) {
+    if (BenchMixName(m) == name) return m;
+  }
+  return BadRequest(fmt::format("unknown mix '{}': submit, lifecycle, claim-race or queries", name));
+}
+
+std::string_view BenchMixName(BenchMix mix) {
+  switch (mix) {
+    case BenchMix::kSubmit: return "submit";
+    case BenchMix::kLifecycle: return "lifecycle";
+    case BenchMix::kClaimRace: return "claim-race";
+    case BenchMix::kQueries: return "queries";
+  }
+  return "?";
+}
+
+double BenchResult::CommandsPerSyncedWrite() const {
+  uint64_t writes = after.synced_writes() - before.synced_writes();
+  uint64_t requests = after.commands() - before.commands();
+  return writes == 0 ? 0 : static_cast<double>(requests) / static_cast<double>(writes);
+}
+
+Result<BenchResult> RunBench(const BenchOptions& o) {
+  if (o.city == nullptr || o.city->grid_count() == 0) return BadRequest("no city to report in");
+  if (o.clients < 1 || o.window < 1 || o.race_agents < 1) return BadRequest("clients, window and race agents must be >= 1");
+  zmq::context_t context(2);
+  BenchResult result;
+  // Checked first: the bench is useless without the dispatcher's counters.
+  if (auto m = FetchMetrics(context, o); !m.ok()) return m.status();
+  Seeded seeded;
+  if (o.mix == BenchMix::kQueries) {
+    auto s = Seed(context, o);
+    if (!s.ok()) return s.status();
+    seeded = std::move(s).value();
+  }
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < o.clients; ++i) workers.push_back(std::make_unique<Worker>(context, o, i, &seeded));
+  Clock::time_point start = Clock::now() + std::chrono::milliseconds(200);  // every socket connected
+  Clock::time_point measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup_s));
+  Clock::time_point end = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
+  std::vector<std::thread> threads;
+  for (auto& w : workers) {
+    threads.emplace_back([&w, start, measure_from, end] { w->Run(start, measure_from, end); });
+  }
+  std::this_thread::sleep_until(measure_from);
+  auto before = FetchMetrics(context, o);
+  std::this_thread::sleep_until(end);
+  auto after = FetchMetrics(context, o);
+  for (auto& t : threads) t.join();
+  if (!before.ok()) return before.status();
+  if (!after.ok()) return after.status();
+  result.before = std::move(before).value();
+  result.after = std::move(after).value();
+  result.seconds = o.duration_s;
+  for (auto& w : workers) {
+    result.commands += w->commands;
+    result.flows += w->flows;
+    result.races += w->races;
+    result.races_not_one_winner += w->races_not_one_winner;
+    result.linked += w->linked;
+    result.unanswered += w->unanswered();
+    for (auto& [kind, h] : w->latency_us) {
+      result.latency_us[kind].Merge(h);
+      result.all_latency_us.Merge(h);
+    }
+    for (auto& [code, n] : w->codes) result.codes[code] += n;
+  }
+  return result;
+}
+
+std::string FormatBench(const BenchOptions& o, const BenchResult& r) {
+  std::string out = fmt::format(
+      "mix {}, {} clients, {}, {:.0f} s measured after {:.0f} s warm-up\n", BenchMixName(o.mix),
+      o.clients, o.rate > 0 ? fmt::format("open loop at {:.0f} commands/s offered", o.rate)
+                            : fmt::format("closed loop, {} in flight each", o.window),
+      o.duration_s, o.warmup_s);
+  out += fmt::format("throughput {:.0f} commands/s ({} commands, {} flows); {}\n", r.throughput(), r.commands,
+                     r.flows, r.CommandsPerSyncedWrite() > 0
+                                  ? fmt::format("{:.1f} requests per synced write", r.CommandsPerSyncedWrite())
+                                  : std::string("no synced write"));
+  out += fmt::format("{:<10} {:>9} {:>9} {:>9} {:>9} {:>9}   (ms, from the {} send time)\n", "latency",
+                     "n", "p50", "p99", "p99.9", "max", o.rate > 0 ? "intended" : "actual");
+  auto row = [&](const std::string& name, const HistogramSnapshot& h) {
+    out += fmt::format("{:<10} {:>9} {:>9} {:>9} {:>9} {:>9}\n", name, h.count(), Ms(h.Percentile(0.5)),
+                       Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)), Ms(h.max()));
+  };
+  row("all", r.all_latency_us);
+  for (const auto& [kind, h] : r.latency_us) row(kind, h);
+  out += "answers, warm-up included:\n";
+  for (const auto& [code, n] : r.codes) out += fmt::format("  {:<40} {:>10}\n", code, n);
+  if (r.linked > 0) out += fmt::format("  submits linked to an open event as duplicates: {}\n", r.linked);
+  if (o.mix == BenchMix::kClaimRace) {
+    out += fmt::format("claim races: {}, with other than exactly one winner: {}\n", r.races, r.races_not_one_winner);
+  }
+  if (r.unanswered > 0) out += fmt::format("UNANSWERED: {}\n", r.unanswered);
+  const pb::HistogramSummary& w = r.after.synced_write_micros();
+  out += fmt::format("dispatcher (whole run): synced write p50 {} ms p99 {} ms; batch size p50 {} p99 {} max {}\n",
+                     Ms(w.p50()), Ms(w.p99()), r.after.batch_size().p50(), r.after.batch_size().p99(),
+                     r.after.batch_size().max());
+  return out;
+}
+
+std::string BenchJson(const BenchOptions& o, const BenchResult& r) {
+  std::string kinds;
+  for (const auto& [kind, h] : r.latency_us) {
+    kinds += fmt::format(R"({}"{}":{{"n":{},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{}}})",
+                         kinds.empty() ? "" : ",", kind, h.count(), Ms(h.Percentile(0.5)),
+                         Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)), Ms(h.max()));
+  }
+  const HistogramSnapshot& a = r.all_latency_us;
+  return fmt::format(
+      R"({{"mix":"{}","clients":{},"window":{},"rate":{},"seconds":{},"commands":{},"throughput":{:.0f},)"
+      R"("commands_per_synced_write":{:.2f},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{},)"
+      R"("races":{},"races_not_one_winner":{},"linked":{},"unanswered":{},"by_kind":{{{}}}}})",
+      BenchMixName(o.mix), o.clients, o.window, o.rate, o.duration_s, r.commands, r.throughput(),
+      r.CommandsPerSyncedWrite(), Ms(a.Percentile(0.5)), Ms(a.Percentile(0.99)), Ms(a.Percentile(0.999)),
+      Ms(a.max()), r.races, r.races_not_one_winner, r.linked, r.unanswered, kinds);
+}
+
+}  // namespace whistle

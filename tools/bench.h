@@ -1,0 +1,89 @@
+// The load generator behind whistle-bench: drives a running dispatcher over ZeroMQ and measures
+// what its clients see. Every acknowledgement it counts came after the dispatcher's synced write;
+// nothing here turns durability off.
+//
+// Each client is a thread with its own DEALER socket (its own connection). A client keeps
+// `window` flows in flight; a flow is one unit of the mix:
+//
+//   submit      one Submit
+//   lifecycle   Submit -> Claim -> Progress -> Resolve -> Feedback, each step sent when the
+//               previous one is acknowledged (5 commands)
+//   claim-race  Submit, then `race_agents` Claims of the new event sent at once from as many
+//               sockets, as different agents: exactly one must win, the rest get ALREADY_CLAIMED
+//   queries     one of Get (with history), List (a department's first page), Stats (a
+//               department's month), in turn, over events the bench submitted first
+//
+// Closed loop (rate == 0): a client starts its next flow as soon as one finishes. Open loop
+// (rate > 0): flows start on a fixed schedule of `rate` commands per second over all clients,
+// and a flow's first command's latency is measured from its INTENDED start, so a dispatcher that
+// falls behind cannot hide the queue (no coordinated omission). Later steps of a flow are sent
+// when the previous answer arrives and measured from then.
+//
+// Latencies are recorded only for commands sent after the warm-up; throughput counts the
+// commands answered between the end of the warm-up and the end of the run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dispatcher/city.h"
+#include "whistle/curve_keys.h"
+#include "whistle/histogram.h"
+#include "whistle/status.h"
+#include "whistle/wire.pb.h"
+
+namespace whistle {
+
+enum class BenchMix { kSubmit, kLifecycle, kClaimRace, kQueries };
+// "submit", "lifecycle", "claim-race", "queries".
+Result<BenchMix> ParseBenchMix(std::string_view name);
+std::string_view BenchMixName(BenchMix mix);
+
+struct BenchOptions {
+  std::string front;            // the dispatcher's front door
+  ClientCredentials credentials;  // none for a --dev-no-auth dispatcher
+  BenchMix mix = BenchMix::kSubmit;
+  int clients = 8;
+  int window = 1;               // flows in flight per client (closed loop)
+  double rate = 0;              // commands per second offered in total; 0 = closed loop
+  double duration_s = 10;
+  double warmup_s = 1;
+  uint64_t seed = 1;
+  int race_agents = 4;          // claim-race: claimants per event
+  int query_events = 2000;      // queries: events submitted before the timed run
+  // The dispatcher's city: each report goes to a random category at a random point of a random
+  // grid, so reports are not duplicates of each other (duplicate detection would link them to
+  // one event). Required.
+  std::shared_ptr<const City> city;
+  std::string month;            // queries: the month Stats asks for ("" = the current one)
+};
+
+struct BenchResult {
+  double seconds = 0;           // the measured interval (after the warm-up)
+  uint64_t commands = 0;        // commands answered in it, any status
+  uint64_t flows = 0;           // flows finished in it
+  std::map<std::string, HistogramSnapshot> latency_us;  // by command kind ("submit", "claim", ...)
+  HistogramSnapshot all_latency_us;
+  std::map<std::string, uint64_t> codes;               // "claim STATUS_ALREADY_CLAIMED" -> count
+  uint64_t unanswered = 0;      // no answer within 10 s of the end
+  uint64_t races = 0;           // claim-race: events raced for
+  uint64_t races_not_one_winner = 0;  // must be 0
+  uint64_t linked = 0;          // submits linked to an open event as duplicates (no race, no flow)
+  pb::MetricsResult before, after;  // the dispatcher's metrics around the measured interval
+  double throughput() const { return seconds > 0 ? static_cast<double>(commands) / seconds : 0; }
+  // Group commit achieved: requests the engine took per synced write, over the measured interval.
+  double CommandsPerSyncedWrite() const;
+};
+
+// Runs the benchmark. Fails when the dispatcher cannot be reached or refuses the metrics query
+// (the principal needs the supervisor or admin role, or a --dev-no-auth dispatcher).
+Result<BenchResult> RunBench(const BenchOptions& options);
+
+// A human-readable report, and one JSON object (for docs/BENCHMARKS.md and scripts).
+std::string FormatBench(const BenchOptions& options, const BenchResult& result);
+std::string BenchJson(const BenchOptions& options, const BenchResult& result);
+
+}  // namespace whistle

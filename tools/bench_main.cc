@@ -1,0 +1,127 @@
+// whistle-bench: load and latency of a dispatcher, as its clients see them (tools/bench.h).
+//
+//   whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]
+//                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
+//                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
+//                 [--query-events=N] [--json]
+//
+// Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
+// data directory under $TMPDIR with --dev-no-auth and the same --config, and stops it at the end;
+// --dispatcher-flags passes flags on (e.g. --dispatcher-flags='--max-batch=1024 --busy-window=0').
+// With --front it drives a dispatcher already running; its principal (--key) must be a supervisor
+// or admin, for the metrics. --rate=R runs an open loop at R commands/s offered; without it, a
+// closed loop of --clients x --window flows in flight. --json prints one JSON object instead.
+//
+// Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <ranges>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "dispatcher/city.h"
+#include "dispatcher/city_loader.h"
+#include "tools/bench.h"
+#include "tools/describe.h"
+#include "tools/flags.h"
+#include "tools/process.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]\n"
+    "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
+    "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
+    "                     [--query-events=N] [--json]\n";
+
+int Usage(std::string_view why) {
+  std::cerr << "whistle-bench: " << why << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace whistle;
+  auto flags = Flags::Parse(argc, argv);
+  if (!flags.ok()) return Usage(flags.status().message());
+  BenchOptions o;
+  o.front = flags->TakeString("front");
+  std::string config = flags->TakeString("config");
+  std::vector<std::string> dispatcher_flags;
+  for (const auto& f : std::views::split(flags->TakeString("dispatcher-flags"), ' ')) {
+    if (!f.empty()) dispatcher_flags.emplace_back(f.begin(), f.end());
+  }
+  auto credentials = ReadCredentials(flags->TakeString("key"));
+  auto mix = ParseBenchMix(flags->TakeString("mix", "submit"));
+  auto clients = flags->TakeInt("clients", 8, 1, 1024);
+  auto window = flags->TakeInt("window", 1, 1, 100000);
+  auto rate = flags->TakeDouble("rate", 0, 0, 1e7);
+  auto duration = flags->TakeDouble("duration-s", 10, 0.1, 86400);
+  auto warmup = flags->TakeDouble("warmup-s", 1, 0, 3600);
+  auto seed = flags->TakeInt("seed", 1, 0, INT64_MAX);
+  auto race_agents = flags->TakeInt("race-agents", 4, 1, 64);
+  auto query_events = flags->TakeInt("query-events", 2000, 1, 10000000);
+  auto json = flags->TakeBool("json");
+  for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
+                          duration.status(), warmup.status(), seed.status(), race_agents.status(),
+                          query_events.status(), json.status(), flags->CheckAllTaken()}) {
+    if (!s.ok()) return Usage(s.message());
+  }
+  o.credentials = *credentials;
+  o.mix = *mix;
+  o.clients = static_cast<int>(*clients);
+  o.window = static_cast<int>(*window);
+  o.rate = *rate;
+  o.duration_s = *duration;
+  o.warmup_s = *warmup;
+  o.seed = static_cast<uint64_t>(*seed);
+  o.race_agents = static_cast<int>(*race_agents);
+  o.query_events = static_cast<int>(*query_events);
+
+  auto city = LoadCity(config);
+  if (!city.ok()) return std::cerr << "whistle-bench: " << city.status().ToString() << "\n", 1;
+  o.city = *city;
+  o.month = LocalTime(std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count(),
+                      (*city)->settings().utc_offset_minutes()).substr(0, 7);
+
+  // Our own dispatcher, unless told where one runs.
+  pid_t dispatcher = 0;
+  std::string data;
+  if (o.front.empty()) {
+    data = (std::filesystem::temp_directory_path() / fmt::format("whistle-bench-{}", getpid())).string();
+    std::filesystem::remove_all(data);
+    std::filesystem::create_directories(data);
+    std::string endpoints = data + "/endpoints";
+    std::vector<std::string> args = {SelfDirectory() + "/../dispatcher/whistle-dispatcher", "--dev-no-auth",
+                                     "--data=" + data + "/store", "--front=tcp://127.0.0.1:*",
+                                     "--bus=tcp://127.0.0.1:*", "--endpoints-file=" + endpoints};
+    if (!config.empty()) args.push_back("--config=" + config);
+    args.insert(args.end(), dispatcher_flags.begin(), dispatcher_flags.end());
+    dispatcher = Spawn(args, data + "/dispatcher.log", /*merge_stderr=*/true);
+    std::string bus;
+    for (int i = 0; i < 300 && !ReadEndpoints(endpoints, &o.front, &bus); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (o.front.empty()) {
+      kill(dispatcher, SIGKILL);
+      WaitFor(dispatcher);
+      return std::cerr << "whistle-bench: the dispatcher did not start; see " << data << "/dispatcher.log\n", 1;
+    }
+  }
+
+  auto result = RunBench(o);
+  if (dispatcher != 0) {
+    kill(dispatcher, SIGTERM);
+    WaitFor(dispatcher);
+    std::filesystem::remove_all(data);
+  }
+  if (!result.ok()) return std::cerr << "whistle-bench: " << result.status().ToString() << "\n", 1;
+  std::cout << (*json ? BenchJson(o, *result) + "\n" : FormatBench(o, *result));
+  return result->races_not_one_winner == 0 && result->unanswered == 0 ? 0 : 1;
+}

@@ -1,0 +1,484 @@
+#include "tools/crashcheck.h"
+
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace whistle::crashcheck {
+namespace {
+
+bool Held(pb::EventState s) { return s == pb::STATE_CLAIMED || s == pb::STATE_IN_PROGRESS; }
+
+std::string_view Short(pb::EventState s) {
+  std::string_view name = pb::EventState_Name(s);
+  if (name.starts_with("STATE_")) name.remove_prefix(6);
+  return name;
+}
+
+std::string_view Short(pb::Level l) {
+  std::string_view name = pb::Level_Name(l);
+  if (name.starts_with("LEVEL_")) name.remove_prefix(6);
+  return name;
+}
+
+enum class TimerKind { kNone, kClaim, kResolve, kClose };
+
+std::string_view TimerName(TimerKind k) {
+  switch (k) {
+    case TimerKind::kClaim: return "claim deadline";
+    case TimerKind::kResolve: return "resolve deadline";
+    case TimerKind::kClose: return "quiet period";
+    case TimerKind::kNone: break;
+  }
+  return "no timer";
+}
+
+// One event, as replayed from its records (mirrors dispatcher/appliers.cc for what the checks
+// need, and EngineState::PlanTimer for its one pending timer).
+struct EventModel {
+  pb::EventState state = pb::STATE_UNSPECIFIED;
+  pb::Level level = pb::LEVEL_UNSPECIFIED;
+  bool overdue = false;
+  uint64_t claim_number = 0;
+  std::string lead, agent;
+  int64_t claim_deadline = 0, resolve_deadline = 0, resolved_at = 0;
+  uint32_t next_event_seq = 0;
+  bool dispatched_once = false;
+  std::optional<pb::Level> escalated_to;  // set by Escalated until its Dispatched
+  bool deadlines_modelled = true;
+  TimerKind timer = TimerKind::kNone;
+  int64_t timer_due = 0;
+  int64_t timer_set_ms = 0;  // the batch time of the record that planned it
+  std::vector<const pb::Record*> records;
+};
+
+class Checker {
+ public:
+  Checker(const History& history, const Observed& observed, const CheckOptions& options)
+      : history_(history), observed_(observed), options_(options) {}
+
+  std::vector<Violation> Run() {
+    ReplayLog();
+    CheckSubmits();
+    CheckTransitions();
+    CheckPublished();
+    if (!observed_.events.empty()) CheckEvents();
+    return std::move(violations_);
+  }
+
+ private:
+  void Add(std::string check, uint64_t event_id, uint64_t seq, std::string what) {
+    violations_.push_back({std::move(check), event_id, seq, std::move(what)});
+  }
+
+  // ------------------------------------------------------------------ the log, replayed in order
+  void ReplayLog() {
+    uint64_t expected_seq = 1;
+    for (const pb::Record& r : observed_.log) {
+      if (r.seq() != expected_seq) {
+        Add("log", r.event_id(), r.seq(),
+            fmt::format("sequence numbers jump from {} to {}", expected_seq - 1, r.seq()));
+      }
+      expected_seq = r.seq() + 1;
+      if (r.actor().role() != pb::ROLE_SYSTEM) CheckMissedDeadlines(r);
+      if (r.event_id() != 0) Apply(r);
+    }
+  }
+
+  // A command record at time T: every timer due at or before T, planned in an earlier batch, must
+  // have fired already (the engine fires due timers before a batch's commands).
+  void CheckMissedDeadlines(const pb::Record& r) {
+    while (!pending_.empty() && pending_.begin()->first <= r.at_ms()) {
+      auto [due, id] = *pending_.begin();
+      pending_.erase(pending_.begin());
+      const EventModel& m = events_[id];
+      if (m.timer_set_ms >= r.at_ms()) {
+        deferred_.emplace_back(due, id);  // planned in this batch (same time): not due yet here
+        continue;
+      }
+      Add("deadline", id, r.seq(),
+          fmt::format("its {} (due {}) passed without firing: record {} was stamped {} ms after it",
+                      TimerName(m.timer), due, r.seq(), r.at_ms() - due));
+    }
+    for (auto& d : deferred_) pending_.insert(d);
+    deferred_.clear();
+  }
+
+  void Apply(const pb::Record& r) {
+    const uint64_t id = r.event_id();
+    auto found = events_.find(id);
+    if (found == events_.end()) {
+      if (!r.has_submitted()) {
+        const auto* body = r.GetDescriptor()->FindFieldByNumber(r.body_case());
+        Add("log", id, r.seq(), fmt::format("first record of the event is not Submitted but {}",
+                                            body != nullptr ? body->name() : std::string("empty")));
+      }
+      found = events_.emplace(id, EventModel{}).first;
+    } else if (r.has_submitted()) {
+      Add("log", id, r.seq(), "a second Submitted record for the event");
+    }
+    EventModel& m = found->second;
+    m.records.push_back(&r);
+    if (r.event_seq() != m.next_event_seq) {
+      Add("log", id, r.seq(), fmt::format("event_seq {} where {} was next", r.event_seq(), m.next_event_seq));
+    }
+    m.next_event_seq = r.event_seq() + 1;
+
+    if (m.escalated_to && !r.has_dispatched()) {
+      Add("ladder", id, r.seq(), "an Escalated record not followed by its Dispatched");
+      m.escalated_to.reset();
+    }
+    switch (r.body_case()) {
+      case pb::Record::kSubmitted:
+        m.state = pb::STATE_SUBMITTED;
+        break;
+      case pb::Record::kDispatched: ApplyDispatched(r, m); break;
+      case pb::Record::kClaimed: ApplyClaimed(r, m); break;
+      case pb::Record::kReleased:
+        CheckFenced(r, m, "release", r.released().claim_number());
+        m.state = pb::STATE_DISPATCHED;
+        m.lead.clear();
+        m.agent.clear();
+        break;
+      case pb::Record::kProgressed:
+        CheckFenced(r, m, "progress", r.progressed().claim_number());
+        m.state = pb::STATE_IN_PROGRESS;
+        break;
+      case pb::Record::kResolved:
+        CheckFenced(r, m, "resolve", r.resolved().claim_number());
+        m.state = pb::STATE_RESOLVED;
+        m.resolved_at = r.at_ms();
+        break;
+      case pb::Record::kEscalated: ApplyEscalated(r, m); break;
+      case pb::Record::kMarkedOverdue:
+        if (m.level != pb::LEVEL_CITY) {
+          Add("ladder", id, r.seq(), fmt::format("marked overdue at {} level, not at city level", Short(m.level)));
+        }
+        CheckFired(r, m, r.marked_overdue().cause());
+        m.overdue = true;
+        break;
+      case pb::Record::kClosed:
+        if (r.closed().cause() == pb::CLOSE_QUIET_PERIOD) CheckFiredKind(r, m, TimerKind::kClose);
+        m.state = pb::STATE_CLOSED;
+        break;
+      case pb::Record::kAssistJoined:
+      case pb::Record::kSupervised:
+      case pb::Record::kFeedbackGiven:
+      case pb::Record::kReportLinked:
+        break;
+      case pb::Record::kReturned:
+        m.deadlines_modelled = false;
+        if (m.lead == r.returned().department()) {
+          m.state = pb::STATE_DISPATCHED;
+          m.lead.clear();
+          m.agent.clear();
+        }
+        break;
+      case pb::Record::kReopened:
+        m.deadlines_modelled = false;
+        m.state = pb::STATE_REOPENED;
+        m.overdue = false;
+        break;
+      case pb::Record::kMergedInto:
+        m.deadlines_modelled = false;
+        m.state = pb::STATE_MERGED;
+        m.lead.clear();
+        break;
+      case pb::Record::kCancelled:
+        m.deadlines_modelled = false;
+        m.state = pb::STATE_CANCELLED;
+        m.lead.clear();
+        break;
+      default:  // Whistled, DeadlinesReplanned: not caused by the workload
+        m.deadlines_modelled = false;
+        break;
+    }
+    Replan(id, m, r.at_ms());
+  }
+
+  void ApplyDispatched(const pb::Record& r, EventModel& m) {
+    const pb::Level level = r.dispatched().level();
+    pb::Level expected = m.escalated_to ? *m.escalated_to
+                         : m.dispatched_once ? m.level
+                                             : pb::LEVEL_COMMUNITY;
+    if (level != expected) {
+      Add("ladder", r.event_id(), r.seq(),
+          fmt::format("dispatched at {} level where {} level was next", Short(level), Short(expected)));
+    }
+    m.escalated_to.reset();
+    m.dispatched_once = true;
+    m.state = pb::STATE_DISPATCHED;
+    m.level = level;
+    m.lead.clear();
+    m.agent.clear();
+    m.claim_deadline = r.dispatched().claim_deadline_ms();
+    m.resolve_deadline = r.dispatched().resolve_deadline_ms();
+  }
+
+  void ApplyClaimed(const pb::Record& r, EventModel& m) {
+    const pb::Claimed& c = r.claimed();
+    if (Held(m.state)) {
+      Add("holder", r.event_id(), r.seq(),
+          fmt::format("claim {} by {}/{} while {}/{} holds claim {}", c.claim_number(), c.department(),
+                      c.agent(), m.lead, m.agent, m.claim_number));
+    } else if (m.state != pb::STATE_DISPATCHED) {
+      Add("holder", r.event_id(), r.seq(),
+          fmt::format("claim {} by {}/{} accepted while the event is {}", c.claim_number(),
+                      c.department(), c.agent(), Short(m.state)));
+    }
+    if (c.claim_number() != m.claim_number + 1) {
+      Add("holder", r.event_id(), r.seq(),
+          fmt::format("claim number {} after claim {} (they grow by one)", c.claim_number(), m.claim_number));
+    }
+    m.state = pb::STATE_CLAIMED;
+    m.lead = c.department();
+    m.agent = c.agent();
+    m.claim_number = c.claim_number();
+  }
+
+  void ApplyEscalated(const pb::Record& r, EventModel& m) {
+    const pb::Escalated& up = r.escalated();
+    if (up.from_level() != m.level) {
+      Add("ladder", r.event_id(), r.seq(),
+          fmt::format("escalated from {} level while at {} level", Short(up.from_level()), Short(m.level)));
+    }
+    if (m.level >= pb::LEVEL_CITY || up.to_level() != m.level + 1) {
+      Add("ladder", r.event_id(), r.seq(),
+          fmt::format("escalated from {} to {} level, not to the next one", Short(m.level), Short(up.to_level())));
+    }
+    CheckFired(r, m, up.cause());
+    m.escalated_to = up.to_level();
+    m.lead.clear();
+    m.agent.clear();
+  }
+
+  // Progress, resolve and release must quote the current claim of a held event.
+  void CheckFenced(const pb::Record& r, const EventModel& m, std::string_view what, uint64_t quoted) {
+    if (!Held(m.state)) {
+      Add("stale-claim", r.event_id(), r.seq(),
+          fmt::format("{} with claim {} accepted while nobody holds the event (it is {})", what, quoted,
+                      Short(m.state)));
+    } else if (quoted != m.claim_number) {
+      Add("stale-claim", r.event_id(), r.seq(),
+          fmt::format("{} accepted with claim {} while the current claim is {} ({}/{})", what, quoted,
+                      m.claim_number, m.lead, m.agent));
+    }
+  }
+
+  void CheckFired(const pb::Record& r, const EventModel& m, pb::EscalationCause cause) {
+    if (cause == pb::ESCALATION_CLAIM_DEADLINE) CheckFiredKind(r, m, TimerKind::kClaim);
+    if (cause == pb::ESCALATION_RESOLVE_DEADLINE) CheckFiredKind(r, m, TimerKind::kResolve);
+  }
+
+  void CheckFiredKind(const pb::Record& r, const EventModel& m, TimerKind kind) {
+    if (!m.deadlines_modelled) return;
+    if (m.timer != kind) {
+      Add("deadline", r.event_id(), r.seq(),
+          fmt::format("fired for its {} while {} was pending (a deadline fired twice, or never set)",
+                      TimerName(kind), TimerName(m.timer)));
+    } else if (r.at_ms() < m.timer_due) {
+      Add("deadline", r.event_id(), r.seq(),
+          fmt::format("fired for its {} {} ms early (due {}, fired {})", TimerName(kind),
+                      m.timer_due - r.at_ms(), m.timer_due, r.at_ms()));
+    }
+  }
+
+  // The event's one pending timer after a record (EngineState::PlanTimer).
+  void Replan(uint64_t id, EventModel& m, int64_t at_ms) {
+    TimerKind kind = TimerKind::kNone;
+    int64_t due = 0;
+    if (m.escalated_to) {
+      // Between Escalated and its Dispatched: the old timer is spent.
+    } else if (m.state == pb::STATE_DISPATCHED && !m.overdue) {
+      kind = TimerKind::kClaim;
+      due = m.claim_deadline;
+    } else if (Held(m.state) && !m.overdue) {
+      kind = TimerKind::kResolve;
+      due = m.resolve_deadline;
+    } else if (m.state == pb::STATE_RESOLVED) {
+      kind = TimerKind::kClose;
+      due = m.resolved_at + options_.auto_close_ms;
+    }
+    if (!m.deadlines_modelled) kind = TimerKind::kNone;
+    if (kind == m.timer && due == m.timer_due) return;
+    if (m.timer != TimerKind::kNone) pending_.erase({m.timer_due, id});
+    m.timer = kind;
+    m.timer_due = kind == TimerKind::kNone ? 0 : due;
+    m.timer_set_ms = at_ms;
+    if (kind != TimerKind::kNone) pending_.insert({m.timer_due, id});
+  }
+
+  // ------------------------------------------------------------------ the clients' operations
+  bool MustBeThere(const Op& op) const {
+    return op.outcome == Outcome::kOk && op.ack_tick != 0 && op.ack_tick <= history_.ack_cutoff;
+  }
+
+  void CheckSubmits() {
+    std::map<std::string, std::vector<const pb::Record*>> by_request;
+    for (const pb::Record& r : observed_.log) {
+      if (r.has_submitted()) by_request[r.submitted().request_id()].push_back(&r);
+    }
+    std::set<std::string> sent;
+    for (const Op& op : history_.ops) {
+      if (op.kind != OpKind::kSubmit) continue;
+      sent.insert(op.request_id);
+      auto it = by_request.find(op.request_id);
+      size_t n = it == by_request.end() ? 0 : it->second.size();
+      if (MustBeThere(op)) {
+        if (n == 0) {
+          Add("submit", op.event_id, 0,
+              fmt::format("acknowledged Submit {} (event {}) of {} is not in the log", op.request_id,
+                          op.event_id, op.client));
+        } else if (it->second.front()->event_id() != op.event_id) {
+          Add("submit", op.event_id, it->second.front()->seq(),
+              fmt::format("Submit {} was answered as event {} but the log has it as event {}",
+                          op.request_id, op.event_id, it->second.front()->event_id()));
+        }
+      } else if (op.outcome == Outcome::kRejected && n > 0) {
+        Add("submit", it->second.front()->event_id(), it->second.front()->seq(),
+            fmt::format("Submit {} was rejected ({}) yet is in the log", op.request_id,
+                        pb::StatusCode_Name(op.code)));
+      }
+    }
+    for (const auto& [request_id, records] : by_request) {
+      if (records.size() > 1) {
+        Add("submit", records[1]->event_id(), records[1]->seq(),
+            fmt::format("Submit {} is in the log {} times (events {} and {})", request_id,
+                        records.size(), records[0]->event_id(), records[1]->event_id()));
+      }
+      if (!sent.contains(request_id)) {
+        Add("submit", records[0]->event_id(), records[0]->seq(),
+            fmt::format("a Submit nobody sent (request id '{}')", request_id));
+      }
+    }
+  }
+
+  void CheckTransitions() {
+    // Progress, resolve and release records carry the request id as their note / reason.
+    std::map<std::string, const pb::Record*> by_note;
+    std::map<std::pair<uint64_t, uint64_t>, const pb::Record*> claims;  // (event, claim number)
+    for (const pb::Record& r : observed_.log) {
+      if (r.has_progressed()) by_note[r.progressed().note()] = &r;
+      if (r.has_resolved()) by_note[r.resolved().note()] = &r;
+      if (r.has_released()) by_note[r.released().reason()] = &r;
+      if (r.has_claimed()) claims[{r.event_id(), r.claimed().claim_number()}] = &r;
+    }
+    std::map<std::pair<uint64_t, uint64_t>, const Op*> winners;
+    for (const Op& op : history_.ops) {
+      if (op.kind == OpKind::kSubmit) continue;
+      if (op.kind == OpKind::kClaim) {
+        if (op.outcome != Outcome::kOk) continue;
+        auto key = std::make_pair(op.event_id, op.claim_number);
+        if (auto [it, fresh] = winners.emplace(key, &op); !fresh &&
+            (it->second->department != op.department || it->second->agent != op.agent)) {
+          Add("holder", op.event_id, 0,
+              fmt::format("both {}/{} and {}/{} were told they won claim {}", it->second->department,
+                          it->second->agent, op.department, op.agent, op.claim_number));
+        }
+        if (!MustBeThere(op)) continue;
+        auto c = claims.find(key);
+        if (c == claims.end()) {
+          Add("lost", op.event_id, 0,
+              fmt::format("acknowledged claim {} by {}/{} is not in the log", op.claim_number,
+                          op.department, op.agent));
+        } else if (c->second->claimed().department() != op.department || c->second->claimed().agent() != op.agent) {
+          Add("holder", op.event_id, c->second->seq(),
+              fmt::format("{}/{} was told it won claim {}, but the log gives it to {}/{}", op.department,
+                          op.agent, op.claim_number, c->second->claimed().department(),
+                          c->second->claimed().agent()));
+        }
+        continue;
+      }
+      auto it = by_note.find(op.request_id);
+      if (MustBeThere(op) && it == by_note.end()) {
+        Add("lost", op.event_id, 0,
+            fmt::format("acknowledged {} {} (claim {}) by {} is not in the log", OpKindName(op.kind),
+                        op.request_id, op.claim_number, op.client));
+      } else if (op.outcome == Outcome::kRejected && it != by_note.end()) {
+        Add("rejected", op.event_id, it->second->seq(),
+            fmt::format("{} {} was rejected ({}) yet is in the log", OpKindName(op.kind), op.request_id,
+                        pb::StatusCode_Name(op.code)));
+      }
+    }
+  }
+
+  void CheckPublished() {
+    for (const auto& [seq, record] : history_.published) {
+      if (seq == 0 || seq > observed_.log.size() || observed_.log[seq - 1].seq() != seq) {
+        Add("published", record.event_id(), seq,
+            fmt::format("published to subscribers, but not in the log (it has {} records)",
+                        observed_.log.size()));
+      } else if (observed_.log[seq - 1].SerializeAsString() != record.SerializeAsString()) {
+        Add("published", record.event_id(), seq,
+            "the log's record differs from the one published to subscribers");
+      }
+    }
+  }
+
+  void CheckEvents() {
+    for (const auto& [id, m] : events_) {
+      auto it = observed_.events.find(id);
+      if (it == observed_.events.end()) {
+        Add("event", id, 0, "in the log, but GetQuery does not find it");
+        continue;
+      }
+      const pb::EventView& view = it->second;
+      bool same = static_cast<size_t>(view.history_size()) == m.records.size();
+      for (size_t i = 0; same && i < m.records.size(); ++i) {
+        same = view.history(static_cast<int>(i)).SerializeAsString() == m.records[i]->SerializeAsString();
+      }
+      if (!same) {
+        Add("event", id, 0,
+            fmt::format("its history ({} records) differs from its records in the log ({})",
+                        view.history_size(), m.records.size()));
+      }
+      const pb::Event& e = view.event();
+      if (e.state() != m.state || e.level() != m.level || e.lead() != m.lead ||
+          e.claim_number() != m.claim_number) {
+        Add("event", id, 0,
+            fmt::format("stored as {} at {} level, lead '{}', claim {}; the log replays to {} at {} "
+                        "level, lead '{}', claim {}",
+                        Short(e.state()), Short(e.level()), e.lead(), e.claim_number(), Short(m.state),
+                        Short(m.level), m.lead, m.claim_number));
+      }
+    }
+  }
+
+  const History& history_;
+  const Observed& observed_;
+  const CheckOptions& options_;
+  std::map<uint64_t, EventModel> events_;
+  std::set<std::pair<int64_t, uint64_t>> pending_;  // (due, event) of modelled pending timers
+  std::vector<std::pair<int64_t, uint64_t>> deferred_;
+  std::vector<Violation> violations_;
+};
+
+}  // namespace
+
+std::string_view OpKindName(OpKind kind) {
+  switch (kind) {
+    case OpKind::kSubmit: return "submit";
+    case OpKind::kClaim: return "claim";
+    case OpKind::kProgress: return "progress";
+    case OpKind::kResolve: return "resolve";
+    case OpKind::kRelease: return "release";
+  }
+  return "?";
+}
+
+std::vector<Violation> Check(const History& history, const Observed& observed,
+                             const CheckOptions& options) {
+  return Checker(history, observed, options).Run();
+}
+
+std::string FormatViolation(const Violation& v) {
+  std::string where;
+  if (v.event_id != 0) where += fmt::format("event {}", v.event_id);
+  if (v.seq != 0) where += fmt::format("{}seq {}", where.empty() ? "" : ", ", v.seq);
+  return fmt::format("{}: {}{}{}", v.check, where, where.empty() ? "" : ": ", v.what);
+}
+
+}  // namespace whistle::crashcheck

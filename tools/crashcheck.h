@@ -1,0 +1,101 @@
+// The history checker of whistle-crashcheck: what the clients did and were told, against what the
+// restarted dispatcher has (its log and its events). Pure functions on plain data: no sockets, no
+// clock, so every check is unit-tested on hand-made histories (tests/tools/crashcheck_test.cc).
+//
+// Contract. Given
+//   - History: every operation the clients sent, with its outcome: kOk (answered OK), kRejected
+//     (answered with an error: it must have changed nothing), kUnknown (timed out or UNAVAILABLE,
+//     never resolved by a retry with the same request id: it may or may not have happened); and
+//     every record the subscriber was published, by sequence number;
+//   - Observed: the dispatcher's whole log (LogQuery from 0), read after History's `ack_cutoff`
+//     was taken, and optionally each event with its history (GetQuery) when the clients are quiet;
+// Check() returns one Violation per broken rule (empty = clean):
+//   log          the log's seqs are 1..N without a gap; each event's history starts with Submitted
+//                and its event_seqs count 0, 1, 2, ...
+//   submit       every acknowledged Submit is in the log exactly once (by request id), as the event
+//                it was answered with; no Submit is there twice; none that nobody sent
+//   lost         every acknowledged Claim / Progress / Resolve / Release is in the log (the record
+//                names its request id: Progressed/Resolved notes and Released reasons are the
+//                request id; a Claimed record is matched by event, claim number, department and
+//                agent); a rejected one is not
+//   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
+//                grow by one, and no two clients were told they won the same claim
+//   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
+//                current one, or on an event nobody holds
+//   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
+//                quiet-period close before its deadline or without a pending one, and none missing
+//                once a later command was stamped at or after the deadline (the engine fires due
+//                timers before the commands of a batch, so a command record at time T proves every
+//                timer due at T had its chance)
+//   ladder       levels climb strictly community -> street -> county -> city: every dispatch is at
+//                the level the event is at, or the next one right after an Escalated record
+//   published    every record the subscriber was published is in the log, byte for byte
+//   event        (with events) GetQuery's history equals the event's records in the log, and its
+//                state, level, lead and claim number equal those replayed from the log
+// Operations acknowledged after `ack_cutoff` (and published records not in the snapshot) may be
+// missing from a log read while clients still run; at the final check everything is before it.
+//
+// Model limits: records the workload never causes (Returned, Whistled, Reopened, MergedInto,
+// Cancelled, DeadlinesReplanned, ...) are applied to the state but switch the deadline checks off
+// for that event.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "whistle/event.pb.h"
+#include "whistle/wire.pb.h"
+
+namespace whistle::crashcheck {
+
+enum class OpKind { kSubmit, kClaim, kProgress, kResolve, kRelease };
+enum class Outcome { kOk, kRejected, kUnknown };
+
+std::string_view OpKindName(OpKind kind);
+
+struct Op {
+  OpKind kind = OpKind::kSubmit;
+  std::string client;       // who sent it ("reporter-1", "agent desk-a")
+  std::string request_id;   // also the note / reason of Progress, Resolve and Release
+  uint64_t event_id = 0;    // the event acted on; for an acknowledged Submit, the one created
+  std::string department;   // Claim
+  std::string agent;        // Claim
+  uint64_t claim_number = 0;  // quoted (Progress, Resolve, Release); won (an acknowledged Claim)
+  Outcome outcome = Outcome::kUnknown;
+  pb::StatusCode code = pb::STATUS_OK;  // the answer's code, when answered
+  uint64_t ack_tick = 0;    // when it was answered, on History's tick counter (0 = never)
+};
+
+struct History {
+  std::vector<Op> ops;
+  std::map<uint64_t, pb::Record> published;  // by seq
+  // Operations answered at or before this tick were answered before the log was read.
+  uint64_t ack_cutoff = 0;
+};
+
+struct Observed {
+  std::vector<pb::Record> log;             // the whole log, in seq order
+  std::map<uint64_t, pb::EventView> events;  // by id; empty = skip the "event" check
+};
+
+struct CheckOptions {
+  // The city's quiet period (EngineSettings.auto_close_seconds), in ms.
+  int64_t auto_close_ms = 0;
+};
+
+struct Violation {
+  std::string check;  // "log", "submit", "lost", "holder", "stale-claim", "deadline", "ladder", ...
+  uint64_t event_id = 0;
+  uint64_t seq = 0;   // the record concerned, when there is one
+  std::string what;
+};
+
+std::vector<Violation> Check(const History& history, const Observed& observed,
+                             const CheckOptions& options);
+
+// "deadline: event 12, seq 340: ..." one per line.
+std::string FormatViolation(const Violation& v);
+
+}  // namespace whistle::crashcheck

@@ -1,0 +1,409 @@
+// whistle-crashcheck: a Jepsen-style crash checker on one machine.
+//
+//   whistle-crashcheck [--cycles=N] [--power-cuts=N] [--seed=S] [--plant-bug=BUG] [--keep]
+//                      [--dispatcher=PATH]
+//
+// Starts whistle-dispatcher as a child (--dev-no-auth, a fresh data directory, the small city of
+// crashcheck_workload.h with scaled time) and runs reporters, racing agents and a subscriber as
+// threads of this process. Then, in a random order, --cycles times kill -9 and --power-cuts times
+// a power cut (SIGUSR1 to a dispatcher started with --test-power-cut-signal: storage/power_cut_fs.h),
+// each at a random moment, restarting the dispatcher on the same data directory and endpoints
+// while the clients carry on (unanswered requests are sent again with the same request id).
+// After every restart the log is checked against what the clients were told (crashcheck.h); at
+// the end, with the clients stopped, the log and every event with its history.
+//
+// --plant-bug passes --test-plant-bug to the dispatcher (ack-before-sync,
+// claim-without-state-check, timer-separate-write) to show the checker catches it.
+// Exit status: 0 clean; 1 violations found (each listed: check, event, seq, what); 2 bad flags;
+// 3 the harness itself failed (the dispatcher never started, the log could not be read).
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "agents/client.h"
+#include "dispatcher/city_loader.h"
+#include "storage/power_cut_fs.h"
+#include "tools/crashcheck.h"
+#include "tools/crashcheck_workload.h"
+#include "tools/flags.h"
+#include "tools/process.h"
+
+namespace {
+
+using namespace whistle;
+using namespace whistle::crashcheck;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kUsage[] =
+    "usage: whistle-crashcheck [--cycles=N] [--power-cuts=N] [--seed=S] [--plant-bug=BUG] [--keep]\n"
+    "                          [--dispatcher=PATH]\n"
+    "  --cycles=N       kill -9 faults (default 20)\n"
+    "  --power-cuts=N   power cuts: unsynced bytes lost, then the process ends (default 10)\n"
+    "  --seed=S         the random choices (fault order and moments, clients); default: random\n"
+    "  --plant-bug=BUG  TEST: start the dispatcher with a known bug planted: ack-before-sync,\n"
+    "                   claim-without-state-check or timer-separate-write; it must be caught\n"
+    "  --keep           keep the temporary directory (data, city, dispatcher logs)\n"
+    "  --dispatcher=P   the whistle-dispatcher binary (default: next to this one)\n"
+    "Exit status: 0 clean, 1 violations found, 2 bad flags, 3 the harness failed.\n";
+
+constexpr int kExitViolations = 1, kExitUsage = 2, kExitHarness = 3;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The dispatcher child: started on the same data directory and, after the first start, the same
+// endpoints; each start's stderr goes to its own file.
+class DispatcherChild {
+ public:
+  DispatcherChild(std::string binary, std::string dir, std::vector<std::string> extra)
+      : binary_(std::move(binary)), dir_(std::move(dir)), extra_(std::move(extra)) {}
+  ~DispatcherChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      WaitFor(pid_);
+    }
+  }
+
+  // Starts it and waits until its endpoints are bound. Error: how it failed, with its last words.
+  Status Start() {
+    std::string endpoints = dir_ + "/endpoints";
+    std::filesystem::remove(endpoints);
+    log_ = fmt::format("{}/dispatcher-{}.log", dir_, ++starts_);
+    std::vector<std::string> args = {binary_, "--dev-no-auth", "--data=" + dir_ + "/data",
+                                     "--config=" + dir_ + "/city.json",
+                                     "--front=" + (front_.empty() ? "tcp://127.0.0.1:*" : front_),
+                                     "--bus=" + (bus_.empty() ? "tcp://127.0.0.1:*" : bus_),
+                                     "--endpoints-file=" + endpoints,
+                                     fmt::format("--time-scale={}", time_scale_)};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    pid_ = Spawn(args, log_, /*merge_stderr=*/true);
+    for (int i = 0; i < 3000; ++i) {
+      std::string front, bus;
+      if (ReadEndpoints(endpoints, &front, &bus)) {
+        front_ = front;
+        bus_ = bus;
+        return Status::Ok();
+      }
+      if (auto status = Exited(); status) {
+        return Unavailable(fmt::format("whistle-dispatcher exited with status {} while starting: {}",
+                                       *status, LastWords()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return Unavailable("whistle-dispatcher was not ready within 30 s: " + LastWords());
+  }
+
+  // Its exit status if it has ended (reaped), else nullopt.
+  std::optional<int> Exited() {
+    int status = 0;
+    if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  // Sends `signo` and waits up to 20 s for the end. Returns the exit status (-1: it did not end,
+  // and was killed).
+  int SignalAndWait(int signo) {
+    kill(pid_, signo);
+    for (int i = 0; i < 2000; ++i) {
+      if (auto status = Exited(); status) return *status;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(pid_, SIGKILL);
+    WaitFor(pid_);
+    pid_ = -1;
+    return -1;
+  }
+
+  // The last lines of the current start's output.
+  std::string LastWords() const {
+    std::string out = ReadWholeFile(log_);
+    if (out.size() > 600) out = "..." + out.substr(out.size() - 600);
+    return out.empty() ? "(no output)" : out;
+  }
+
+  bool running() const { return pid_ > 0; }
+  // For the next Start.
+  void set_time_scale(double scale) { time_scale_ = scale; }
+  const std::string& front() const { return front_; }
+  const std::string& bus() const { return bus_; }
+
+ private:
+  std::string binary_, dir_;
+  std::vector<std::string> extra_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+  double time_scale_ = kTimeScale;
+  std::string log_, front_, bus_;
+};
+
+// The dispatcher's whole log and, with `events`, every event in it with its history.
+Result<Observed> Observe(Client& client, bool events, int* attempts = nullptr) {
+  int none = 0;
+  if (attempts == nullptr) attempts = &none;
+  Observed o;
+  while (true) {
+    pb::Request r;
+    r.mutable_log()->set_after_seq(o.log.empty() ? 0 : o.log.back().seq());
+    r.mutable_log()->set_max_records(10000);
+    auto answer = client.Call(r);
+    if (!answer.ok()) return answer.status();
+    if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
+    if (answer->log().records_size() == 0) break;
+    for (auto& record : *answer->mutable_log()->mutable_records()) o.log.push_back(std::move(record));
+  }
+  if (!events) return o;
+  std::set<uint64_t> ids;
+  for (const auto& record : o.log) {
+    if (record.event_id() != 0) ids.insert(record.event_id());
+  }
+  for (uint64_t id : ids) {
+    pb::Request r;
+    r.mutable_get()->set_event_id(id);
+    r.mutable_get()->set_with_history(true);
+    auto answer = client.Call(r);
+    if (!answer.ok()) return answer.status();
+    if (answer->code() == pb::STATUS_OK) o.events[id] = std::move(*answer->mutable_event());
+  }
+  // The first batch after a start may fire deadlines that fell due meanwhile, after the log was
+  // read: read again until the log stood still across the reads of the events.
+  auto again = Observe(client, /*events=*/false);
+  if (!again.ok()) return again.status();
+  if (again->log.size() != o.log.size() && ++*attempts < 5) return Observe(client, events, attempts);
+  return o;
+}
+
+struct Summary {
+  size_t events = 0, records = 0, escalations = 0, overdue = 0, quiet_closes = 0, claims = 0;
+};
+
+Summary Summarize(const Observed& o) {
+  Summary s;
+  std::set<uint64_t> ids;
+  for (const auto& r : o.log) {
+    if (r.event_id() != 0) ids.insert(r.event_id());
+    s.escalations += r.has_escalated();
+    s.overdue += r.has_marked_overdue();
+    s.quiet_closes += r.has_closed() && r.closed().cause() == pb::CLOSE_QUIET_PERIOD;
+    s.claims += r.has_claimed();
+  }
+  s.events = ids.size();
+  s.records = o.log.size();
+  return s;
+}
+
+std::string TempDirectory() {
+  const char* base = getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/whistle-crashcheck-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  return pattern;
+}
+
+struct Run {
+  int64_t cycles = 20, power_cuts = 10;
+  uint64_t seed = 0;
+  std::string plant_bug;
+  bool keep = false;
+  std::string dispatcher;
+};
+
+int Main(const Run& run) {
+  const auto started = Clock::now();
+  const std::string dir = TempDirectory();
+  std::ofstream(dir + "/city.json") << FormatCityConfig(CrashCheckCity(), ConfigFormat::kJson);
+  std::vector<std::string> extra;
+  if (run.power_cuts > 0) extra.push_back("--test-power-cut-signal");
+  if (!run.plant_bug.empty()) extra.push_back("--test-plant-bug=" + run.plant_bug);
+  std::cout << fmt::format("whistle-crashcheck: seed {}, {} kill -9 + {} power cuts{}, data in {}\n", run.seed,
+                           run.cycles, run.power_cuts,
+                           run.plant_bug.empty() ? "" : ", PLANTED BUG " + run.plant_bug, dir);
+
+  std::vector<Violation> violations;
+  int exit_code = 0;
+  std::string caught;
+  {
+    DispatcherChild dispatcher(run.dispatcher, dir, extra);
+    if (Status s = dispatcher.Start(); !s.ok()) {
+      std::cerr << "whistle-crashcheck: " << s.message() << "\n";
+      return kExitHarness;
+    }
+    zmq::context_t context;
+    Recorder recorder;
+    WorkloadOptions wo;
+    wo.front = dispatcher.front();
+    wo.bus = dispatcher.bus();
+    wo.seed = run.seed;
+    Workload workload(context, recorder, wo);
+    workload.Start();
+    ClientOptions co;
+    co.timeout = std::chrono::milliseconds(10000);
+    co.attempts = 3;
+    Client checker(context, dispatcher.front(), co);
+    CheckOptions check_options;
+    check_options.auto_close_ms = CrashCheckCity().settings().auto_close_seconds() * 1000;
+
+    std::mt19937_64 rng(run.seed);
+    std::vector<bool> cuts(static_cast<size_t>(run.cycles), false);
+    cuts.insert(cuts.end(), static_cast<size_t>(run.power_cuts), true);
+    std::shuffle(cuts.begin(), cuts.end(), rng);
+    double fault_seconds = 0;
+    size_t cycle = 0;
+    for (bool cut : cuts) {
+      ++cycle;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 700));
+      const auto fault_at = Clock::now();
+      const std::string what = fmt::format("cycle {} ({})", cycle, cut ? "power cut" : "kill -9");
+      if (auto status = dispatcher.Exited(); status) {
+        violations.push_back({"recovery", 0, 0, fmt::format("before {}: the dispatcher ended by itself "
+                                                            "with status {}: {}", what, *status,
+                                                            dispatcher.LastWords())});
+        caught = what;
+        break;
+      }
+      int status = dispatcher.SignalAndWait(cut ? SIGUSR1 : SIGKILL);
+      int expected = cut ? storage::kPowerCutExitCode : 128 + SIGKILL;
+      if (status != expected) {
+        violations.push_back({"recovery", 0, 0, fmt::format("{}: the dispatcher ended with status {}, not {}: {}",
+                                                            what, status, expected, dispatcher.LastWords())});
+        caught = what;
+        break;
+      }
+      if (Status s = dispatcher.Start(); !s.ok()) {
+        violations.push_back({"recovery", 0, 0, fmt::format("restart after {}: {}", what, s.message())});
+        caught = what;
+        break;
+      }
+      // Answers and publications before the log is read must be in it; Submits sent later may be.
+      const uint64_t cutoff = recorder.tick();
+      auto published = recorder.PublishedSnapshot();
+      auto observed = Observe(checker, /*events=*/false);
+      History history = recorder.Snapshot();
+      history.ack_cutoff = cutoff;
+      history.published = std::move(published);
+      if (!observed.ok()) {
+        std::cerr << "whistle-crashcheck: reading the log after " << what << ": " << observed.status().ToString() << "\n";
+        exit_code = kExitHarness;
+        break;
+      }
+      auto found = Check(history, *observed, check_options);
+      fault_seconds += Seconds(Clock::now() - fault_at);
+      Summary s = Summarize(*observed);
+      std::cout << fmt::format("  {:<22} restarted; log {} records, {} events, {} escalations; {} violations\n",
+                               what, s.records, s.events, s.escalations, found.size());
+      if (!found.empty()) {
+        violations = std::move(found);
+        caught = what;
+        break;
+      }
+    }
+    workload.Stop();
+    if (exit_code == 0 && violations.empty() && dispatcher.running()) {
+      // The final check reads the log and then every event: time must stand still meanwhile, or
+      // timers would fire in between. A clean stop (SIGTERM) and a start with time almost frozen
+      // (it carries on from the newest record; deadlines already due fire on the first batch).
+      int status = dispatcher.SignalAndWait(SIGTERM);
+      dispatcher.set_time_scale(1e-3);
+      Status restarted = status == 0 ? dispatcher.Start()
+                                     : Unavailable(fmt::format("SIGTERM ended it with status {}: {}", status,
+                                                               dispatcher.LastWords()));
+      if (!restarted.ok()) {
+        violations.push_back({"recovery", 0, 0, "the final clean restart: " + restarted.message()});
+        caught = "the final clean restart";
+      }
+    }
+    if (exit_code == 0 && violations.empty() && dispatcher.running()) {
+      History history = recorder.Snapshot();
+      auto observed = Observe(checker, /*events=*/true);
+      if (!observed.ok()) {
+        std::cerr << "whistle-crashcheck: reading the final state: " << observed.status().ToString() << "\n";
+        exit_code = kExitHarness;
+      } else {
+        violations = Check(history, *observed, check_options);
+        if (!violations.empty()) caught = "the final check";
+        Summary s = Summarize(*observed);
+        size_t ok = 0, rejected = 0, unknown = 0;
+        for (const Op& op : history.ops) {
+          (op.outcome == Outcome::kOk ? ok : op.outcome == Outcome::kRejected ? rejected : unknown)++;
+        }
+        std::cout << fmt::format(
+            "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
+            "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
+            "escalations, {} overdue marks, {} quiet-period closes; {} records published\n",
+            cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
+            history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.escalations,
+            s.overdue, s.quiet_closes, history.published.size());
+      }
+    }
+    for (const std::string& p : recorder.problems()) violations.push_back({"client", 0, 0, p});
+    if (dispatcher.running()) (void)dispatcher.SignalAndWait(SIGTERM);
+  }
+  if (!run.keep) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  if (!violations.empty()) {
+    std::cout << fmt::format("whistle-crashcheck: VIOLATIONS ({}), caught at {}:\n", violations.size(),
+                             caught.empty() ? "the clients" : caught);
+    size_t shown = 0;
+    for (const Violation& v : violations) {
+      if (++shown > 50) {
+        std::cout << fmt::format("  ... and {} more\n", violations.size() - 50);
+        break;
+      }
+      std::cout << "  " << FormatViolation(v) << "\n";
+    }
+    return kExitViolations;
+  }
+  if (exit_code != 0) return exit_code;
+  std::cout << "whistle-crashcheck: clean\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto flags = Flags::Parse(argc, argv);
+  auto usage = [](std::string_view problem) {
+    std::cerr << "whistle-crashcheck: " << problem << "\n" << kUsage;
+    return kExitUsage;
+  };
+  if (!flags.ok()) return usage(flags.status().message());
+  if (auto help = flags->TakeBool("help"); help.ok() && *help) return std::cout << kUsage, 0;
+  Run run;
+  auto cycles = flags->TakeInt("cycles", 20, 0, 1000000);
+  auto cuts = flags->TakeInt("power-cuts", 10, 0, 1000000);
+  auto seed = flags->TakeInt("seed", static_cast<int64_t>(std::random_device{}() >> 1), 0, INT64_MAX);
+  auto keep = flags->TakeBool("keep");
+  run.plant_bug = flags->TakeString("plant-bug");
+  const bool dispatcher_given = flags->Has("dispatcher");
+  run.dispatcher = flags->TakeString("dispatcher", SelfDirectory() + "/whistle-dispatcher");
+  for (const Status& s : {cycles.status(), cuts.status(), seed.status(), keep.status(), flags->CheckAllTaken()}) {
+    if (!s.ok()) return usage(s.message());
+  }
+  if (!run.plant_bug.empty() && run.plant_bug != "ack-before-sync" && run.plant_bug != "claim-without-state-check" &&
+      run.plant_bug != "timer-separate-write") {
+    return usage("--plant-bug must be ack-before-sync, claim-without-state-check or timer-separate-write");
+  }
+  run.cycles = *cycles;
+  run.power_cuts = *cuts;
+  run.seed = static_cast<uint64_t>(*seed);
+  run.keep = *keep;
+  // By default the one next to this binary (an installed tree); in the build tree it sits in the
+  // sibling dispatcher/ directory.
+  if (!dispatcher_given && !std::filesystem::exists(run.dispatcher)) {
+    run.dispatcher = SelfDirectory() + "/../dispatcher/whistle-dispatcher";
+  }
+  signal(SIGPIPE, SIG_IGN);
+  return Main(run);
+}

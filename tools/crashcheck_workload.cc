@@ -1,0 +1,329 @@
+#include "tools/crashcheck_workload.h"
+
+#include <chrono>
+#include <random>
+
+#include <fmt/format.h>
+
+namespace whistle::crashcheck {
+namespace {
+
+constexpr char kCity[] = "370600", kCounty[] = "370602", kStreet[] = "370602001";
+constexpr char kCommunity1[] = "370602001001", kCommunity2[] = "370602001002";
+const char* const kGrids[] = {"370602001001-01", "370602001001-02", "370602001002-01"};
+
+void AddRegion(pb::CityConfig* c, const std::string& code, pb::Level level, const std::string& parent) {
+  pb::Region* r = c->add_regions();
+  r->set_code(code);
+  r->set_name(code);
+  r->set_level(level);
+  r->set_parent(parent);
+}
+
+void AddDepartment(pb::CityConfig* c, const std::string& id, pb::Level level,
+                   const std::string& jurisdiction, const std::vector<std::string>& categories) {
+  pb::Department* d = c->add_departments();
+  d->set_id(id);
+  d->set_name(id);
+  d->set_level(level);
+  d->set_jurisdiction(jurisdiction);
+  for (const auto& cat : categories) d->add_categories(cat);
+}
+
+// The agents: (name, department). Two names for c1-committee and for s-office race each other;
+// the water unit races its committee for water reports; every level has someone.
+struct AgentSpec {
+  const char* name;
+  const char* department;
+};
+constexpr AgentSpec kAgents[] = {
+    {"desk-a", "c1-committee"}, {"desk-b", "c1-committee"}, {"unit", "c1-water-unit"},
+    {"desk-c2", "c2-committee"}, {"street-1", "s-office"},    {"street-2", "s-office"},
+    {"county", "k-bureau"},      {"city", "city-bureau"},     {"police", "city-police"},
+};
+
+}  // namespace
+
+pb::CityConfig CrashCheckCity() {
+  pb::CityConfig c;
+  c.set_city_code(kCity);
+  c.set_name("crashcheck city");
+  c.set_version(1);
+  AddRegion(&c, kCity, pb::LEVEL_CITY, "");
+  AddRegion(&c, kCounty, pb::LEVEL_COUNTY, kCity);
+  AddRegion(&c, kStreet, pb::LEVEL_STREET, kCounty);
+  AddRegion(&c, kCommunity1, pb::LEVEL_COMMUNITY, kStreet);
+  AddRegion(&c, kCommunity2, pb::LEVEL_COMMUNITY, kStreet);
+  AddRegion(&c, kGrids[0], pb::LEVEL_GRID, kCommunity1);
+  AddRegion(&c, kGrids[1], pb::LEVEL_GRID, kCommunity1);
+  AddRegion(&c, kGrids[2], pb::LEVEL_GRID, kCommunity2);
+  for (const char* code : {"water", "noise"}) {
+    pb::Category* cat = c.add_categories();
+    cat->set_code(code);
+    cat->set_name(code);
+    cat->set_name_en(code);
+    cat->set_severity(pb::SEVERITY_MEDIUM);
+  }
+  const std::vector<std::string> both = {"water", "noise"};
+  AddDepartment(&c, "c1-committee", pb::LEVEL_COMMUNITY, kCommunity1, both);
+  AddDepartment(&c, "c1-water-unit", pb::LEVEL_COMMUNITY, kCommunity1, {"water"});
+  AddDepartment(&c, "c2-committee", pb::LEVEL_COMMUNITY, kCommunity2, both);
+  AddDepartment(&c, "s-office", pb::LEVEL_STREET, kStreet, both);
+  AddDepartment(&c, "k-bureau", pb::LEVEL_COUNTY, kCounty, both);
+  AddDepartment(&c, "city-bureau", pb::LEVEL_CITY, kCity, both);
+  AddDepartment(&c, "city-police", pb::LEVEL_CITY, kCity, {"noise"});
+  // Simulated seconds; at kTimeScale 200 a claim deadline is 0.3 s of real time and a resolve
+  // deadline 0.75 s, so agents (who wait up to 0.4 s before claiming) miss some of each.
+  for (const std::string& cat : both) {
+    for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY, pb::LEVEL_CITY}) {
+      for (pb::Mode mode : {pb::MODE_NORMAL, pb::MODE_EMERGENCY}) {
+        pb::SlaPolicy* p = c.add_sla();
+        p->set_category(cat);
+        p->set_level(level);
+        p->set_mode(mode);
+        p->set_claim_seconds(60);
+        p->set_resolve_seconds(150);
+      }
+    }
+  }
+  pb::EngineSettings* settings = c.mutable_settings();
+  settings->set_duplicate_window_seconds(0);
+  settings->set_auto_close_seconds(120);
+  settings->set_utc_offset_minutes(480);
+  settings->set_max_page_size(100);
+  return c;
+}
+
+// ------------------------------------------------------------------------------------ Recorder
+
+size_t Recorder::Begin(Op op) {
+  std::lock_guard lock(mu_);
+  ops_.push_back(std::move(op));
+  return ops_.size() - 1;
+}
+
+void Recorder::Answer(size_t index, Outcome outcome, pb::StatusCode code, uint64_t event_id,
+                      uint64_t claim_number) {
+  std::lock_guard lock(mu_);
+  Op& op = ops_[index];
+  op.outcome = outcome;
+  op.code = code;
+  if (event_id != 0) op.event_id = event_id;
+  if (claim_number != 0) op.claim_number = claim_number;
+  // Under the lock, so a snapshot's cutoff never sees a tick whose operation it misses.
+  if (outcome != Outcome::kUnknown) op.ack_tick = ++tick_;
+}
+
+void Recorder::Published(pb::Record record) {
+  std::lock_guard lock(mu_);
+  published_[record.seq()] = std::move(record);
+}
+
+void Recorder::Problem(std::string what) {
+  std::lock_guard lock(mu_);
+  problems_.push_back(std::move(what));
+}
+
+History Recorder::Snapshot() const {
+  std::lock_guard lock(mu_);
+  History h;
+  h.ack_cutoff = tick_.load();
+  h.ops = ops_;
+  h.published = published_;
+  return h;
+}
+
+std::map<uint64_t, pb::Record> Recorder::PublishedSnapshot() const {
+  std::lock_guard lock(mu_);
+  return published_;
+}
+
+std::vector<std::string> Recorder::problems() const {
+  std::lock_guard lock(mu_);
+  return problems_;
+}
+
+size_t Recorder::op_count() const {
+  std::lock_guard lock(mu_);
+  return ops_.size();
+}
+
+// ------------------------------------------------------------------------------------ Workload
+
+Workload::Workload(zmq::context_t& context, Recorder& recorder, WorkloadOptions options)
+    : context_(context), recorder_(recorder), options_(std::move(options)) {}
+
+Workload::~Workload() { Stop(); }
+
+void Workload::Start() {
+  stop_ = false;
+  for (int i = 0; i < options_.reporters; ++i) threads_.emplace_back([this, i] { Reporter(i); });
+  uint64_t n = 0;
+  for (const AgentSpec& a : kAgents) {
+    threads_.emplace_back([this, a, seed = options_.seed * 1000 + ++n] { Agent(a.name, a.department, seed); });
+  }
+  threads_.emplace_back([this] { Follow(); });
+}
+
+void Workload::Stop() {
+  stop_ = true;
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Workload::Sleep(int ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!stop_ && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 20)));
+  }
+}
+
+std::optional<pb::Response> Workload::Send(Client& client, const pb::Request& request) {
+  // Once stopping, the dispatcher is up: give a request in hand 10 s more to be answered.
+  std::optional<std::chrono::steady_clock::time_point> give_up;
+  while (true) {
+    auto answer = client.Call(request);
+    if (answer.ok() && answer->code() != pb::STATUS_UNAVAILABLE) return std::move(answer).value();
+    if (stop_ && !give_up) give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    if (give_up && std::chrono::steady_clock::now() > *give_up) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+namespace {
+
+ClientOptions QuickClient() {
+  ClientOptions o;
+  o.timeout = std::chrono::milliseconds(400);
+  o.attempts = 1;  // Workload::Send retries with the same request id
+  o.busy_pause = std::chrono::milliseconds(20);
+  return o;
+}
+
+Outcome OutcomeOf(const std::optional<pb::Response>& r) {
+  if (!r) return Outcome::kUnknown;
+  return r->code() == pb::STATUS_OK ? Outcome::kOk : Outcome::kRejected;
+}
+
+}  // namespace
+
+void Workload::Reporter(int index) {
+  Client client(context_, options_.front, QuickClient());
+  std::mt19937_64 rng(options_.seed * 7919 + static_cast<uint64_t>(index));
+  const std::string name = fmt::format("reporter-{}", index);
+  while (!stop_) {
+    pb::Request r;
+    r.set_request_id(Client::NewRequestId());
+    pb::Report* report = r.mutable_submit()->mutable_report();
+    report->set_category(rng() % 2 ? "water" : "noise");
+    report->set_grid(kGrids[rng() % 3]);
+    report->set_reporter(name);
+    report->set_description("crashcheck report");
+    Op submit;
+    submit.kind = OpKind::kSubmit;
+    submit.client = name;
+    submit.request_id = r.request_id();
+    size_t op = recorder_.Begin(std::move(submit));
+    auto answer = Send(client, r);
+    recorder_.Answer(op, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE,
+                     answer && answer->code() == pb::STATUS_OK ? answer->event().event().id() : 0, 0);
+    Sleep(options_.report_pause_ms / 2 + static_cast<int>(rng() % static_cast<uint64_t>(options_.report_pause_ms)));
+  }
+}
+
+void Workload::Agent(std::string name, std::string department, uint64_t seed) {
+  Client client(context_, options_.front, QuickClient());
+  std::mt19937_64 rng(seed);
+  auto chance = [&](int percent) { return static_cast<int>(rng() % 100) < percent; };
+  const std::string who = "agent " + name;
+  // One command: recorded, sent until answered, its answer recorded. Returns the answer.
+  auto act = [&](OpKind kind, pb::Request r, uint64_t event_id, uint64_t claim_number) {
+    r.set_request_id(Client::NewRequestId());
+    switch (kind) {
+      case OpKind::kProgress: r.mutable_progress()->set_note(r.request_id()); break;
+      case OpKind::kResolve: r.mutable_resolve()->set_note(r.request_id()); break;
+      case OpKind::kRelease: r.mutable_release()->set_reason(r.request_id()); break;
+      default: break;
+    }
+    Op sent;
+    sent.kind = kind;
+    sent.client = who;
+    sent.request_id = r.request_id();
+    sent.event_id = event_id;
+    sent.department = department;
+    sent.agent = name;
+    sent.claim_number = claim_number;
+    size_t op = recorder_.Begin(std::move(sent));
+    auto answer = Send(client, r);
+    bool ok = answer && answer->code() == pb::STATUS_OK;
+    recorder_.Answer(op, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0,
+                     ok && kind == OpKind::kClaim ? answer->event().event().claim_number() : 0);
+    return answer;
+  };
+
+  while (!stop_) {
+    pb::Request list;
+    list.mutable_list()->set_department(department);
+    list.mutable_list()->set_state(pb::STATE_DISPATCHED);
+    list.mutable_list()->set_page_size(20);
+    auto offered = Send(client, list);
+    if (!offered || offered->code() != pb::STATUS_OK || offered->list().events_size() == 0) {
+      Sleep(30);
+      continue;
+    }
+    const auto& events = offered->list().events();
+    uint64_t id = events[static_cast<int>(rng() % static_cast<uint64_t>(events.size()))].id();
+    Sleep(static_cast<int>(rng() % 350));  // sometimes past the claim deadline (0.3 s)
+    if (stop_) break;
+    pb::Request claim;
+    claim.mutable_claim()->set_event_id(id);
+    claim.mutable_claim()->set_department(department);
+    claim.mutable_claim()->set_agent(name);
+    auto won = act(OpKind::kClaim, claim, id, 0);
+    if (!won || won->code() != pb::STATUS_OK) continue;
+    uint64_t number = won->event().event().claim_number();
+
+    Sleep(static_cast<int>(rng() % 250));
+    pb::Request progress;
+    progress.mutable_progress()->set_event_id(id);
+    // Now and then an old claim number, on purpose: the dispatcher must refuse it.
+    uint64_t quoted = number > 1 && chance(10) ? number - 1 : number;
+    progress.mutable_progress()->set_claim_number(quoted);
+    (void)act(OpKind::kProgress, progress, id, quoted);
+    Sleep(static_cast<int>(rng() % 350));  // sometimes past the resolve deadline
+    if (chance(10)) {
+      pb::Request release;
+      release.mutable_release()->set_event_id(id);
+      release.mutable_release()->set_claim_number(number);
+      (void)act(OpKind::kRelease, release, id, number);
+      continue;
+    }
+    pb::Request resolve;
+    resolve.mutable_resolve()->set_event_id(id);
+    resolve.mutable_resolve()->set_claim_number(number);
+    (void)act(OpKind::kResolve, resolve, id, number);
+  }
+}
+
+void Workload::Follow() {
+  uint64_t after = 0;
+  while (!stop_) {
+    Subscriber subscriber(context_, options_.bus, options_.front, after);
+    while (!stop_) {
+      auto next = subscriber.Next(std::chrono::milliseconds(200));
+      if (!next.ok()) {
+        // UNAVAILABLE: the dispatcher is down; anything else (a gap in the log) is a finding.
+        if (next.status().code() != pb::STATUS_UNAVAILABLE) {
+          recorder_.Problem(fmt::format("subscriber: {}", next.status().ToString()));
+        }
+        after = subscriber.last_seq();
+        break;
+      }
+      if (!next->has_value()) continue;
+      recorder_.Published(std::move(**next));
+    }
+    after = std::max(after, subscriber.last_seq());
+  }
+}
+
+}  // namespace whistle::crashcheck

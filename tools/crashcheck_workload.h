@@ -1,0 +1,103 @@
+// The clients of whistle-crashcheck: reporters, agents and a subscriber, as threads of the
+// checking process (only the dispatcher is killed), each logging what it sent and what it was
+// told into a Recorder (crashcheck.h History).
+//
+//   reporters  Submit reports (fresh request id each) at a steady pace
+//   agents     poll their department's offered events (List), claim one (racing: several agents
+//              per level, two names for one department, a registered unit against its
+//              committee), report progress, then resolve, or sometimes release; now and then
+//              they quote an old claim number on purpose, which must be refused
+//   subscriber follows the bus (Subscriber: bus + LogQuery catch-up) and keeps every record
+// A request without an answer (timeout, or UNAVAILABLE) is sent again with the SAME request id,
+// also after the dispatcher restarts, until answered; one still unanswered when the workload
+// stops is recorded as unknown. The dispatcher must keep the endpoints across restarts.
+//
+// Threading: Start, Stop and Snapshot from one controlling thread; the workers are internal.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "agents/client.h"
+#include "tools/crashcheck.h"
+#include "whistle/config.pb.h"
+
+namespace whistle::crashcheck {
+
+// The small city the checker runs: one street of two communities above a county and the city,
+// short SLAs (seconds of simulated time) so that, at kTimeScale, deadlines pass within a cycle.
+// Duplicate detection is off, so every Submit makes an event.
+pb::CityConfig CrashCheckCity();
+inline constexpr double kTimeScale = 200;  // the dispatcher's --time-scale
+
+// Thread-safe log of operations and published records, with the tick counter of answers.
+class Recorder {
+ public:
+  // Adds an unanswered operation; returns its index.
+  size_t Begin(Op op);
+  // The answer of operation `index`: outcome, code and what it taught (event id, claim number).
+  void Answer(size_t index, Outcome outcome, pb::StatusCode code, uint64_t event_id,
+              uint64_t claim_number);
+  void Published(pb::Record record);
+  void Problem(std::string what);  // a client saw something impossible (e.g. a gap in the log)
+
+  // The current tick: operations answered so far have ack_tick <= it.
+  uint64_t tick() const { return tick_.load(); }
+  // A copy of the operations so far, with ack_cutoff = the tick when the copy began, and of the
+  // published records. To check a log read while clients run: take the tick and the published
+  // records before reading the log, and the operations after (every Submit in the log was sent).
+  History Snapshot() const;
+  std::map<uint64_t, pb::Record> PublishedSnapshot() const;
+  std::vector<std::string> problems() const;
+  size_t op_count() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::atomic<uint64_t> tick_{0};
+  std::vector<Op> ops_;
+  std::map<uint64_t, pb::Record> published_;
+  std::vector<std::string> problems_;
+};
+
+struct WorkloadOptions {
+  std::string front, bus;
+  uint64_t seed = 1;
+  int reporters = 4;
+  int report_pause_ms = 25;  // between one reporter's Submits
+};
+
+class Workload {
+ public:
+  Workload(zmq::context_t& context, Recorder& recorder, WorkloadOptions options);
+  ~Workload();  // Stop()
+  void Start();
+  // Asks every worker to finish its current request (retrying it until answered, for a while)
+  // and joins them.
+  void Stop();
+
+ private:
+  void Reporter(int index);
+  void Agent(std::string name, std::string department, uint64_t seed);
+  void Follow();
+  // Sends `request` until answered (same request id every time) or stopping for long.
+  // nullopt: never answered (unknown).
+  std::optional<pb::Response> Send(Client& client, const pb::Request& request);
+  void Sleep(int ms);
+
+  zmq::context_t& context_;
+  Recorder& recorder_;
+  WorkloadOptions options_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace whistle::crashcheck
