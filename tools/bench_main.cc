@@ -18,7 +18,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
-#include <ranges>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
   o.front = flags->TakeString("front");
   std::string config = flags->TakeString("config");
   std::vector<std::string> dispatcher_flags;
-  for (const auto& f : std::views::split(flags->TakeString("dispatcher-flags"), ' ')) {
-    if (!f.empty()) dispatcher_flags.emplace_back(f.begin(), f.end());
+  {
+    std::istringstream words(flags->TakeString("dispatcher-flags"));
+    for (std::string word; words >> word;) dispatcher_flags.push_back(word);
   }
   auto credentials = ReadCredentials(flags->TakeString("key"));
   auto mix = ParseBenchMix(flags->TakeString("mix", "submit"));

@@ -48,7 +48,8 @@ TEST_CASE("bench: the lifecycle mix takes events through all five steps, each ac
     CHECK(Count(*r, std::string(kind) + " STATUS_OK") > 0);
     CHECK(r->latency_us.count(kind) == 1);
   }
-  for (const auto& [code, n] : r->codes) {
+  for (const auto& answered : r->codes) {  // "kind STATUS_X" -> count
+    const std::string& code = answered.first;
     CAPTURE(code);
     CHECK(code.ends_with("STATUS_OK"));
   }
