@@ -13,7 +13,6 @@
 // closed loop of --clients x --window flows in flight. --json prints one JSON object instead.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
-#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -95,9 +94,7 @@ int main(int argc, char** argv) {
   pid_t dispatcher = 0;
   std::string data;
   if (o.front.empty()) {
-    data = (std::filesystem::temp_directory_path() / fmt::format("whistle-bench-{}", getpid())).string();
-    std::filesystem::remove_all(data);
-    std::filesystem::create_directories(data);
+    data = MakeTempDirectory("whistle-bench");
     std::string endpoints = data + "/endpoints";
     std::vector<std::string> args = {SelfDirectory() + "/../dispatcher/whistle-dispatcher", "--dev-no-auth",
                                      "--data=" + data + "/store", "--front=tcp://127.0.0.1:*",

@@ -203,13 +203,6 @@ Summary Summarize(const Observed& o) {
   return s;
 }
 
-std::string TempDirectory() {
-  const char* base = getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/whistle-crashcheck-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-  return pattern;
-}
-
 struct Run {
   int64_t cycles = 20, power_cuts = 10;
   uint64_t seed = 0;
@@ -220,7 +213,7 @@ struct Run {
 
 int Main(const Run& run) {
   const auto started = Clock::now();
-  const std::string dir = TempDirectory();
+  const std::string dir = MakeTempDirectory("whistle-crashcheck");
   std::ofstream(dir + "/city.json") << FormatCityConfig(CrashCheckCity(), ConfigFormat::kJson);
   std::vector<std::string> extra;
   if (run.power_cuts > 0) extra.push_back("--test-power-cut-signal");

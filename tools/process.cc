@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -58,6 +59,13 @@ bool ReadEndpoints(const std::string& path, std::string* front, std::string* bus
 
 std::string SelfDirectory() {
   return std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+}
+
+std::string MakeTempDirectory(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot make a directory " + pattern);
+  return pattern;
 }
 
 }  // namespace whistle

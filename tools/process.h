@@ -23,4 +23,8 @@ bool ReadEndpoints(const std::string& path, std::string* front, std::string* bus
 // The directory holding the running executable (from /proc/self/exe).
 std::string SelfDirectory();
 
+// A new, empty directory "<$TMPDIR or /tmp>/<prefix>-XXXXXX" (mkdtemp: unique, mode 0700).
+// Throws std::runtime_error when it cannot be made (a start-up failure of the tool).
+std::string MakeTempDirectory(const std::string& prefix);
+
 }  // namespace whistle
