@@ -4,7 +4,8 @@
 //                      [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]
 //                      [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]
 //                      [--max-batch=N] [--busy-window=N]
-//                      [--test-power-cut-signal] [--test-plant-bug=BUG]
+//                      [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
+//                      [--test-plant-bug=BUG]
 //
 // Clients authenticate with CURVE keys (server.h, first_start.h): the first start makes
 // <keys>/server.key and the first admin's <keys>/admin.key. --dev-no-auth trusts everyone and says
@@ -23,6 +24,9 @@
 //   --test-power-cut-signal  RocksDB writes through storage/power_cut_fs.h; SIGUSR1 cuts the
 //                            power: every file is cut back to its fsynced length and the process
 //                            exits at once with status 86 (storage::kPowerCutExitCode).
+//   --test-power-cut-after-wal-syncs=N  the same power cut, by itself, right after the N-th
+//                            fsync of RocksDB's write-ahead log in this run (a cut during
+//                            recovery, at a chosen write: PowerCutFs::CutAfterWalSyncs).
 //   --test-plant-bug=BUG     plants a known bug so the crash checker can show it finds it:
 //                            ack-before-sync (batches acknowledged without the fsync),
 //                            claim-without-state-check (a claim on a held event takes it over),
@@ -57,6 +61,7 @@ constexpr char kUsage[] =
     "                          [--max-batch=N] [--busy-window=N]\n"
     "test only (whistle-crashcheck; never in production):\n"
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
+    "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
     "  --test-plant-bug=BUG      ack-before-sync | claim-without-state-check | timer-separate-write\n";
 
 whistle::Server* g_server = nullptr;
@@ -75,6 +80,7 @@ using namespace whistle;
 // The TEST ONLY flags (see the header comment). Command line only: never in a daemon config file.
 struct TestOptions {
   bool power_cut_signal = false;
+  int64_t power_cut_after_wal_syncs = 0;  // 0: none
   bool ack_before_sync = false;
   PlantedBug plant_bug = PlantedBug::kNone;
   std::string plant_bug_name;
@@ -85,6 +91,9 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
   auto cut = flags.TakeBool("test-power-cut-signal");
   if (!cut.ok()) return cut.status();
   t.power_cut_signal = *cut;
+  auto after = flags.TakeInt("test-power-cut-after-wal-syncs", 0, 1, 1'000'000'000);
+  if (!after.ok()) return after.status();
+  t.power_cut_after_wal_syncs = *after;
   t.plant_bug_name = flags.TakeString("test-plant-bug");
   if (t.plant_bug_name == "ack-before-sync") {
     t.ack_before_sync = true;
@@ -168,14 +177,22 @@ int main(int argc, char** argv) {
 
   storage::StoreOptions store_options;
   std::unique_ptr<rocksdb::Env> power_cut_env;  // outlives the store
-  if (test.power_cut_signal) {
-    std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-power-cut-signal: SIGUSR1 cuts "
-                 "the power (unsynced bytes are lost, exit 86)\n";
+  if (test.power_cut_signal || test.power_cut_after_wal_syncs > 0) {
     auto fs = std::make_shared<storage::PowerCutFs>(rocksdb::FileSystem::Default());
     power_cut_env = rocksdb::NewCompositeEnv(fs);
     store_options.env = power_cut_env.get();
-    // Before the store and ZeroMQ start their threads, so that they all inherit the blocked signal.
-    storage::PowerCutOnSignal(fs, SIGUSR1);
+    if (test.power_cut_signal) {
+      std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-power-cut-signal: SIGUSR1 cuts "
+                   "the power (unsynced bytes are lost, exit 86)\n";
+      // Before the store and ZeroMQ start their threads, so that they all inherit the blocked signal.
+      storage::PowerCutOnSignal(fs, SIGUSR1);
+    }
+    if (test.power_cut_after_wal_syncs > 0) {
+      std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: the power will be cut after write-ahead log "
+                   "sync "
+                << test.power_cut_after_wal_syncs << " (exit 86)\n";
+      fs->CutAfterWalSyncs(test.power_cut_after_wal_syncs);
+    }
   }
   if (!test.plant_bug_name.empty()) {
     std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-plant-bug=" << test.plant_bug_name

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "proto/whistle/check.h"
+
 namespace whistle::storage {
 namespace {
 
@@ -15,9 +17,10 @@ namespace {
 // file system's mutex across the real call, so a power cut sees each one finished or not started.
 class PowerCutWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  PowerCutWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::mutex& mu,
-                       std::shared_ptr<PowerCutFs::FileLengths> lengths)
-      : FSWritableFileOwnerWrapper(std::move(file)), mu_(mu), lengths_(std::move(lengths)) {}
+  PowerCutWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file, PowerCutFs& fs,
+                       std::shared_ptr<PowerCutFs::FileLengths> lengths, bool wal)
+      : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs), mu_(fs.mutex()), lengths_(std::move(lengths)),
+        wal_(wal) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
@@ -86,13 +89,21 @@ class PowerCutWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
     return lengths_->written;
   }
   void Synced(uint64_t target) {
-    std::lock_guard lock(mu_);
-    lengths_->synced = std::max(lengths_->synced, std::min(target, lengths_->written));
+    {
+      std::lock_guard lock(mu_);
+      lengths_->synced = std::max(lengths_->synced, std::min(target, lengths_->written));
+    }
+    if (wal_) fs_.WalSynced();  // may cut the power here, before the caller learns of the sync
   }
 
+  PowerCutFs& fs_;
   std::mutex& mu_;
   std::shared_ptr<PowerCutFs::FileLengths> lengths_;
+  const bool wal_;
 };
+
+// RocksDB names its write-ahead logs NNNNNN.log (the info log, LOG, is not written through here).
+bool IsWal(const std::string& path) { return path.size() > 4 && path.compare(path.size() - 4, 4, ".log") == 0; }
 
 }  // namespace
 
@@ -108,7 +119,7 @@ rocksdb::IOStatus PowerCutFs::Track(const std::string& f, uint64_t existing_byte
     // Bytes already there when the file is (re)opened are taken as durable (see the header).
     lengths->written = lengths->synced = existing_bytes;
   }
-  *r = std::make_unique<PowerCutWritableFile>(std::move(file), mu_, lengths);
+  *r = std::make_unique<PowerCutWritableFile>(std::move(file), *this, lengths, IsWal(f));
   return rocksdb::IOStatus::OK();
 }
 
@@ -168,6 +179,19 @@ std::optional<PowerCutFs::Lengths> PowerCutFs::LengthsOf(const std::string& path
   auto it = files_.find(path);
   if (it == files_.end()) return std::nullopt;
   return Lengths{it->second->synced, it->second->written};
+}
+
+void PowerCutFs::CutAfterWalSyncs(int64_t n) {
+  WHISTLE_CHECK(n > 0, "CutAfterWalSyncs(%lld): the count must be positive", static_cast<long long>(n));
+  cut_after_wal_syncs_.store(n);
+}
+
+void PowerCutFs::WalSynced() {
+  // Only the sync that brings the count from 1 to 0 cuts; unarmed (0) it stays 0.
+  int64_t left = cut_after_wal_syncs_.load();
+  while (left > 0 && !cut_after_wal_syncs_.compare_exchange_weak(left, left - 1)) {
+  }
+  if (left == 1) PowerCut();
 }
 
 void PowerCutFs::PowerCut() {

@@ -30,6 +30,8 @@
 // Thread-safe: RocksDB calls from its background threads; one mutex guards the bookkeeping.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,6 +54,16 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
 
   // Cuts the power: see the header comment. Never returns.
   [[noreturn]] void PowerCut();
+
+  // Arms a cut right after the n-th (n > 0) fsync of a write-ahead log from now completes: that
+  // sync's bytes are durable, but its caller never learns it, and nothing written after it is.
+  // What a power cut leaves on disk depends only on which syncs completed, so counting syncs
+  // reaches each distinct outcome on purpose, where a cut at a random moment reaches them in
+  // proportion to how long each lasts (and so rarely the short gap between two writes of one
+  // step). The crash checker uses it to cut during recovery, at the first writes after a start.
+  void CutAfterWalSyncs(int64_t n);
+  // Called by a write-ahead log's file after each completed sync.
+  void WalSynced();
 
   // Bytes of `path` an fsync made durable, and bytes appended, as this wrapper saw them; nullopt
   // for a file not written through it. For tests.
@@ -87,6 +99,7 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<FileLengths>> files_;  // by current path
+  std::atomic<int64_t> cut_after_wal_syncs_{0};  // syncs left before an armed cut; 0: not armed
 };
 
 // TEST ONLY. Blocks `signo` in the calling thread and starts a thread that waits for it and then

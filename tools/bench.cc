@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -164,13 +165,19 @@ class Worker {
           StartFlow(NewSlot(), next);
         }
       }
-      if (now >= end && inflight_.empty()) break;
+      if (now >= end && inflight_.empty() && busy_.empty()) break;
       if (now >= end + kDrain) break;
-      auto wait = std::chrono::milliseconds(100);
-      if (open && next < end) {
-        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(next - now),
-                          std::chrono::milliseconds(0), wait);
+      while (!busy_.empty() && busy_.front().first <= now) {
+        ResendAfterBusy(busy_.front().second);
+        busy_.pop_front();
       }
+      auto wait = std::chrono::milliseconds(100);
+      auto until = [&](Clock::time_point t) {
+        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(t - now), std::chrono::milliseconds(0),
+                          wait);
+      };
+      if (open && next < end) until(next);
+      if (!busy_.empty()) until(busy_.front().first);
       zmq::poll(items.data(), items.size(), wait);
       for (size_t i = 0; i < items.size(); ++i) {
         if (!(items[i].revents & ZMQ_POLLIN)) continue;
@@ -179,12 +186,15 @@ class Worker {
       }
     }
     unanswered_ += inflight_.size();
+    busy_pending_ += busy_.size();
   }
 
   std::map<std::string, HistogramSnapshot> latency_us;
   std::map<std::string, uint64_t> codes;
+  std::vector<std::string> acked_submits;  // request ids of Submits answered OK
   uint64_t commands = 0, flows = 0, races = 0, races_not_one_winner = 0, linked = 0;
   uint64_t unanswered() const { return unanswered_; }
+  uint64_t busy_pending() const { return busy_pending_; }
 
  private:
   struct Flow {
@@ -276,10 +286,10 @@ class Worker {
     if (it == inflight_.end()) return;  // cannot happen: one socket per worker, ids unique
     InFlight sent = std::move(it->second);
     inflight_.erase(it);
-    if (r.code() == pb::STATUS_BUSY) {  // shed: the same request again, its clock still running
+    if (r.code() == pb::STATUS_BUSY && o_.busy_pause_ms >= 0) {
+      // Shed: the same request again after the pause, its clock still running.
       ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
-      Send(sockets_[sent.socket], sent.request);
-      inflight_.emplace(r.correlation_id(), std::move(sent));
+      busy_.emplace_back(now + std::chrono::milliseconds(o_.busy_pause_ms), std::move(sent));
       return;
     }
     if (now >= measure_from_ && now <= end_) ++commands;
@@ -288,8 +298,15 @@ class Worker {
           std::chrono::duration_cast<std::chrono::microseconds>(now - sent.sent).count()));
     }
     ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
+    if (r.code() == pb::STATUS_OK && sent.request.has_submit()) acked_submits.push_back(sent.request.request_id());
     Flow& f = flows_[sent.slot];
     Advance(f, sent.slot, r, now);
+  }
+
+  void ResendAfterBusy(InFlight& sent) {
+    uint64_t correlation = sent.request.correlation_id();
+    Send(sockets_[sent.socket], sent.request);
+    inflight_.emplace(correlation, std::move(sent));
   }
 
   void Advance(Flow& f, size_t slot, const pb::Response& r, Clock::time_point now) {
@@ -371,7 +388,8 @@ class Worker {
   std::unordered_map<uint64_t, InFlight> inflight_;
   uint64_t next_correlation_ = 0;
   uint64_t query_turn_ = 0;
-  uint64_t unanswered_ = 0;
+  uint64_t unanswered_ = 0, busy_pending_ = 0;
+  std::deque<std::pair<Clock::time_point, InFlight>> busy_;  // to send again, in due order (one pause)
   Clock::time_point measure_from_, end_;
 };
 
@@ -442,11 +460,13 @@ Result<BenchResult> RunBench(const BenchOptions& o) {
     result.races_not_one_winner += w->races_not_one_winner;
     result.linked += w->linked;
     result.unanswered += w->unanswered();
+    result.busy_pending += w->busy_pending();
     for (auto& [kind, h] : w->latency_us) {
       result.latency_us[kind].Merge(h);
       result.all_latency_us.Merge(h);
     }
     for (auto& [code, n] : w->codes) result.codes[code] += n;
+    for (auto& id : w->acked_submits) result.acked_submits.push_back(std::move(id));
   }
   return result;
 }
@@ -476,6 +496,7 @@ std::string FormatBench(const BenchOptions& o, const BenchResult& r) {
     out += fmt::format("claim races: {}, with other than exactly one winner: {}\n", r.races, r.races_not_one_winner);
   }
   if (r.unanswered > 0) out += fmt::format("UNANSWERED: {}\n", r.unanswered);
+  if (r.busy_pending > 0) out += fmt::format("still waiting to retry after BUSY at the end: {}\n", r.busy_pending);
   const pb::HistogramSummary& w = r.after.synced_write_micros();
   out += fmt::format("dispatcher (whole run): synced write p50 {} ms p99 {} ms; batch size p50 {} p99 {} max {}\n",
                      Ms(w.p50()), Ms(w.p99()), r.after.batch_size().p50(), r.after.batch_size().p99(),
@@ -494,10 +515,10 @@ std::string BenchJson(const BenchOptions& o, const BenchResult& r) {
   return fmt::format(
       R"({{"mix":"{}","clients":{},"window":{},"rate":{},"seconds":{},"commands":{},"throughput":{:.0f},)"
       R"("commands_per_synced_write":{:.2f},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{},)"
-      R"("races":{},"races_not_one_winner":{},"linked":{},"unanswered":{},"by_kind":{{{}}}}})",
+      R"("races":{},"races_not_one_winner":{},"linked":{},"unanswered":{},"busy_pending":{},"by_kind":{{{}}}}})",
       BenchMixName(o.mix), o.clients, o.window, o.rate, o.duration_s, r.commands, r.throughput(),
       r.CommandsPerSyncedWrite(), Ms(a.Percentile(0.5)), Ms(a.Percentile(0.99)), Ms(a.Percentile(0.999)),
-      Ms(a.max()), r.races, r.races_not_one_winner, r.linked, r.unanswered, kinds);
+      Ms(a.max()), r.races, r.races_not_one_winner, r.linked, r.unanswered, r.busy_pending, kinds);
 }
 
 }  // namespace whistle

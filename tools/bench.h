@@ -53,6 +53,9 @@ struct BenchOptions {
   double warmup_s = 1;
   uint64_t seed = 1;
   int race_agents = 4;          // claim-race: claimants per event
+  // A command answered BUSY is sent again with the same request id after this pause, as the
+  // client library does (ClientOptions::busy_pause); < 0: never, the BUSY ends its flow.
+  int busy_pause_ms = 100;
   int query_events = 2000;      // queries: events submitted before the timed run
   // The dispatcher's city: each report goes to a random category at a random point of a random
   // grid, so reports are not duplicates of each other (duplicate detection would link them to
@@ -68,10 +71,14 @@ struct BenchResult {
   std::map<std::string, HistogramSnapshot> latency_us;  // by command kind ("submit", "claim", ...)
   HistogramSnapshot all_latency_us;
   std::map<std::string, uint64_t> codes;               // "claim STATUS_ALREADY_CLAIMED" -> count
-  uint64_t unanswered = 0;      // no answer within 10 s of the end
+  uint64_t unanswered = 0;      // sent and not answered within 10 s of the end
+  uint64_t busy_pending = 0;    // answered BUSY, waiting out the pause, when the drain ended
   uint64_t races = 0;           // claim-race: events raced for
   uint64_t races_not_one_winner = 0;  // must be 0
   uint64_t linked = 0;          // submits linked to an open event as duplicates (no race, no flow)
+  // The request ids of every Submit answered OK (warm-up included): a caller can check that
+  // each acknowledged report is stored, after a crash too.
+  std::vector<std::string> acked_submits;
   pb::MetricsResult before, after;  // the dispatcher's metrics around the measured interval
   double throughput() const { return seconds > 0 ? static_cast<double>(commands) / seconds : 0; }
   // Group commit achieved: requests the engine took per synced write, over the measured interval.

@@ -3,14 +3,16 @@
 //   whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]
 //                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
 //                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
-//                 [--query-events=N] [--json]
+//                 [--query-events=N] [--busy-pause-ms=N] [--json]
 //
 // Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
 // data directory under $TMPDIR with --dev-no-auth and the same --config, and stops it at the end;
 // --dispatcher-flags passes flags on (e.g. --dispatcher-flags='--max-batch=1024 --busy-window=0').
 // With --front it drives a dispatcher already running; its principal (--key) must be a supervisor
 // or admin, for the metrics. --rate=R runs an open loop at R commands/s offered; without it, a
-// closed loop of --clients x --window flows in flight. --json prints one JSON object instead.
+// closed loop of --clients x --window flows in flight. A command answered BUSY is sent again
+// after --busy-pause-ms (default 100, as the client library; -1: never, the BUSY ends its flow).
+// --json prints one JSON object instead.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
 
@@ -35,7 +37,7 @@ constexpr char kUsage[] =
     "usage: whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]\n"
     "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
     "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
-    "                     [--query-events=N] [--json]\n";
+    "                     [--query-events=N] [--busy-pause-ms=N] [--json]\n";
 
 int Usage(std::string_view why) {
   std::cerr << "whistle-bench: " << why << "\n" << kUsage;
@@ -66,10 +68,11 @@ int main(int argc, char** argv) {
   auto seed = flags->TakeInt("seed", 1, 0, INT64_MAX);
   auto race_agents = flags->TakeInt("race-agents", 4, 1, 64);
   auto query_events = flags->TakeInt("query-events", 2000, 1, 10000000);
+  auto busy_pause = flags->TakeInt("busy-pause-ms", 100, -1, 60000);
   auto json = flags->TakeBool("json");
   for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
                           duration.status(), warmup.status(), seed.status(), race_agents.status(),
-                          query_events.status(), json.status(), flags->CheckAllTaken()}) {
+                          query_events.status(), busy_pause.status(), json.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return Usage(s.message());
   }
   o.credentials = *credentials;
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   o.seed = static_cast<uint64_t>(*seed);
   o.race_agents = static_cast<int>(*race_agents);
   o.query_events = static_cast<int>(*query_events);
+  o.busy_pause_ms = static_cast<int>(*busy_pause);
 
   auto city = LoadCity(config);
   if (!city.ok()) return std::cerr << "whistle-bench: " << city.status().ToString() << "\n", 1;

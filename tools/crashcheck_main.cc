@@ -9,6 +9,8 @@
 // a power cut (SIGUSR1 to a dispatcher started with --test-power-cut-signal: storage/power_cut_fs.h),
 // each at a random moment, restarting the dispatcher on the same data directory and endpoints
 // while the clients carry on (unanswered requests are sent again with the same request id).
+// Every other power cut is followed by a second one during the recovery: the restarted
+// dispatcher cuts its own power right after its 1st, 2nd or 3rd write-ahead log sync (in turn).
 // After every restart the log is checked against what the clients were told (crashcheck.h); at
 // the end, with the clients stopped, the log and every event with its history.
 //
@@ -77,31 +79,28 @@ class DispatcherChild {
 
   // Starts it and waits until its endpoints are bound. Error: how it failed, with its last words.
   Status Start() {
-    std::string endpoints = dir_ + "/endpoints";
-    std::filesystem::remove(endpoints);
-    log_ = fmt::format("{}/dispatcher-{}.log", dir_, ++starts_);
-    std::vector<std::string> args = {binary_, "--dev-no-auth", "--data=" + dir_ + "/data",
-                                     "--config=" + dir_ + "/city.json",
-                                     "--front=" + (front_.empty() ? "tcp://127.0.0.1:*" : front_),
-                                     "--bus=" + (bus_.empty() ? "tcp://127.0.0.1:*" : bus_),
-                                     "--endpoints-file=" + endpoints,
-                                     fmt::format("--time-scale={}", time_scale_)};
-    args.insert(args.end(), extra_.begin(), extra_.end());
-    pid_ = Spawn(args, log_, /*merge_stderr=*/true);
-    for (int i = 0; i < 3000; ++i) {
-      std::string front, bus;
-      if (ReadEndpoints(endpoints, &front, &bus)) {
-        front_ = front;
-        bus_ = bus;
-        return Status::Ok();
-      }
-      if (auto status = Exited(); status) {
-        return Unavailable(fmt::format("whistle-dispatcher exited with status {} while starting: {}",
-                                       *status, LastWords()));
-      }
+    Spawn({});
+    if (auto ended = WaitReady(); ended.has_value()) {
+      return Unavailable(fmt::format("whistle-dispatcher exited with status {} while starting: {}", *ended,
+                                     LastWords()));
+    }
+    return ready_ ? Status::Ok() : Unavailable("whistle-dispatcher was not ready within 30 s: " + LastWords());
+  }
+
+  // Starts it armed to cut its own power right after its n-th write-ahead log sync (a cut during
+  // recovery: the first writes after a start are timers that fell due while it was down, and
+  // clients' retries) and waits for that end, cutting the power by signal if the n-th sync has not
+  // come in 10 s. Returns the exit status; *by_signal tells whether the fallback was needed.
+  int StartAndCutAfterWalSyncs(int64_t n, bool* by_signal) {
+    Spawn({fmt::format("--test-power-cut-after-wal-syncs={}", n)});
+    *by_signal = false;
+    if (auto ended = WaitReady(); ended.has_value()) return *ended;  // cut while it was starting
+    for (int i = 0; i < 1000; ++i) {
+      if (auto status = Exited(); status) return *status;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    return Unavailable("whistle-dispatcher was not ready within 30 s: " + LastWords());
+    *by_signal = true;
+    return SignalAndWait(SIGUSR1);
   }
 
   // Its exit status if it has ended (reaped), else nullopt.
@@ -140,8 +139,43 @@ class DispatcherChild {
   const std::string& bus() const { return bus_; }
 
  private:
+  void Spawn(const std::vector<std::string>& once) {
+    endpoints_ = dir_ + "/endpoints";
+    std::filesystem::remove(endpoints_);
+    ready_ = false;
+    log_ = fmt::format("{}/dispatcher-{}.log", dir_, ++starts_);
+    std::vector<std::string> args = {binary_, "--dev-no-auth", "--data=" + dir_ + "/data",
+                                     "--config=" + dir_ + "/city.json",
+                                     "--front=" + (front_.empty() ? "tcp://127.0.0.1:*" : front_),
+                                     "--bus=" + (bus_.empty() ? "tcp://127.0.0.1:*" : bus_),
+                                     "--endpoints-file=" + endpoints_,
+                                     fmt::format("--time-scale={}", time_scale_)};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    args.insert(args.end(), once.begin(), once.end());
+    pid_ = whistle::Spawn(args, log_, /*merge_stderr=*/true);
+  }
+
+  // Waits up to 30 s until the endpoints are bound (ready_ then). Returns the exit status if it
+  // ended first.
+  std::optional<int> WaitReady() {
+    for (int i = 0; i < 3000; ++i) {
+      std::string front, bus;
+      if (ReadEndpoints(endpoints_, &front, &bus)) {
+        front_ = front;
+        bus_ = bus;
+        ready_ = true;
+        return std::nullopt;
+      }
+      if (auto status = Exited(); status) return status;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+  }
+
   std::string binary_, dir_;
   std::vector<std::string> extra_;
+  std::string endpoints_;
+  bool ready_ = false;
   pid_t pid_ = -1;
   int starts_ = 0;
   double time_scale_ = kTimeScale;
@@ -246,17 +280,23 @@ int Main(const Run& run) {
     CheckOptions check_options;
     check_options.auto_close_ms = CrashCheckCity().settings().auto_close_seconds() * 1000;
 
+    // The faults in a random order. Every other power cut is followed by a second one during the
+    // recovery, at the k-th write-ahead log sync of the restarted dispatcher, k = 1, 2, 3, 1, ...
+    // (PowerCutFs::CutAfterWalSyncs says why counted syncs).
+    enum class Fault { kKill, kCut, kCutTwice };
     std::mt19937_64 rng(run.seed);
-    std::vector<bool> cuts(static_cast<size_t>(run.cycles), false);
-    cuts.insert(cuts.end(), static_cast<size_t>(run.power_cuts), true);
-    std::shuffle(cuts.begin(), cuts.end(), rng);
+    std::vector<Fault> faults(static_cast<size_t>(run.cycles), Fault::kKill);
+    for (int64_t i = 0; i < run.power_cuts; ++i) faults.push_back(i % 2 == 1 ? Fault::kCutTwice : Fault::kCut);
+    std::shuffle(faults.begin(), faults.end(), rng);
     double fault_seconds = 0;
     size_t cycle = 0;
-    for (bool cut : cuts) {
+    int64_t recovery_cuts = 0;
+    for (Fault fault : faults) {
       ++cycle;
       std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 700));
       const auto fault_at = Clock::now();
-      const std::string what = fmt::format("cycle {} ({})", cycle, cut ? "power cut" : "kill -9");
+      const bool cut = fault != Fault::kKill;
+      std::string what = fmt::format("cycle {} ({})", cycle, cut ? "power cut" : "kill -9");
       if (auto status = dispatcher.Exited(); status) {
         violations.push_back({"recovery", 0, 0, fmt::format("before {}: the dispatcher ended by itself "
                                                             "with status {}: {}", what, *status,
@@ -266,6 +306,13 @@ int Main(const Run& run) {
       }
       int status = dispatcher.SignalAndWait(cut ? SIGUSR1 : SIGKILL);
       int expected = cut ? storage::kPowerCutExitCode : 128 + SIGKILL;
+      if (status == expected && fault == Fault::kCutTwice) {
+        const int64_t k = 1 + recovery_cuts++ % 3;
+        what = fmt::format("cycle {} (power cut, again at WAL sync {} of the restart)", cycle, k);
+        bool by_signal = false;
+        status = dispatcher.StartAndCutAfterWalSyncs(k, &by_signal);
+        if (by_signal) what += " [by signal: too few syncs]";
+      }
       if (status != expected) {
         violations.push_back({"recovery", 0, 0, fmt::format("{}: the dispatcher ended with status {}, not {}: {}",
                                                             what, status, expected, dispatcher.LastWords())});
