@@ -65,20 +65,20 @@ std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
   replies.reserve(commands.size());
   if (!health_.ok()) {
     for (const auto& c : commands) replies.push_back(ErrorResponse(health_, c.request.correlation_id()));
-    timers_fired_last_batch_ = 0;
+    timer_lags_last_batch_ms_.clear();
     return replies;
   }
   // Never earlier than the newest record: the log stays in time order even if the system clock
   // steps back, which LogQuery's from_ms and the gateway's date filters rely on.
   int64_t now_ms = std::max(clock_.NowMs(), state_.last_record_ms());
-  timers_fired_last_batch_ = FireTimers(now_ms);
+  FireTimers(now_ms);
   for (const auto& c : commands) replies.push_back(Handle(c, now_ms));
   if (Status s = state_.Commit(); !s.ok()) {
     health_ = s;
     for (size_t i = 0; i < replies.size(); ++i) {
       replies[i] = ErrorResponse(s, commands[i].request.correlation_id());
     }
-    timers_fired_last_batch_ = 0;
+    timer_lags_last_batch_ms_.clear();
   }
   return replies;
 }
@@ -89,7 +89,7 @@ pb::Response Engine::Execute(const Command& command) {
 
 size_t Engine::FireDueTimers() {
   Process({});
-  return timers_fired_last_batch_;
+  return timers_fired_last_batch();
 }
 
 bool Engine::HasDueTimers() const {
@@ -98,8 +98,8 @@ bool Engine::HasDueTimers() const {
   return next.has_value() && *next <= clock_.NowMs();
 }
 
-size_t Engine::FireTimers(int64_t now_ms) {
-  size_t fired = 0;
+void Engine::FireTimers(int64_t now_ms) {
+  timer_lags_last_batch_ms_.clear();
   std::vector<DueTimer> due = state_.TakeDueTimers(now_ms, options_.max_timers_per_batch);
   if (options_.test_plant_bug == PlantedBug::kTimerSeparateWrite && !due.empty()) {
     // PLANTED BUG (test only, --test-plant-bug=timer-separate-write): the taken timers are
@@ -119,9 +119,8 @@ size_t Engine::FireTimers(int64_t now_ms) {
                   decision.status().ToString().c_str());
     if (decision->records.empty()) continue;
     (void)Apply(std::move(decision).value());
-    ++fired;
+    timer_lags_last_batch_ms_.push_back(now_ms - t.due_ms);
   }
-  return fired;
 }
 
 pb::Response Engine::Handle(const Command& command, int64_t now_ms) {

@@ -76,8 +76,10 @@ class Engine {
   const std::vector<pb::Record>& committed_records() const { return state_.committed_records(); }
   const EngineState& state() const { return state_; }
   const City& city() const { return *city_; }
-  // Timers the last Process fired.
-  size_t timers_fired_last_batch() const { return timers_fired_last_batch_; }
+  // Timers the last Process fired, and how late each one fired (batch time - due time, ms). Every
+  // Process resets them, a query's included.
+  size_t timers_fired_last_batch() const { return timer_lags_last_batch_ms_.size(); }
+  const std::vector<int64_t>& timer_lags_last_batch_ms() const { return timer_lags_last_batch_ms_; }
   // OK, or the write failure that stopped the engine.
   Status health() const { return health_; }
 
@@ -89,7 +91,7 @@ class Engine {
                              int64_t now_ms);
   // Applies a decision's records and finishes the command. Returns the reply.
   pb::Response Apply(Decision decision);
-  size_t FireTimers(int64_t now_ms);
+  void FireTimers(int64_t now_ms);
 
   std::shared_ptr<const City> city_;
   storage::Store& store_;  // only for the planted timer-separate-write bug; state_ owns the writes
@@ -98,7 +100,7 @@ class Engine {
   EngineState state_;
   Registry registry_;
   Status health_;
-  size_t timers_fired_last_batch_ = 0;
+  std::vector<int64_t> timer_lags_last_batch_ms_;
 };
 
 // The reply for a failed status, with the request's correlation id.

@@ -1,5 +1,7 @@
 #include "dispatcher/metrics.h"
 
+#include <algorithm>
+
 #include <google/protobuf/descriptor.h>
 
 namespace whistle {
@@ -12,12 +14,14 @@ void ServerMetrics::CountReply(const pb::Request& request, pb::StatusCode code) 
   replies_[static_cast<size_t>(kind)][static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
 }
 
-void ServerMetrics::CountBatch(size_t requests, uint64_t micros, size_t timers_fired) {
+void ServerMetrics::CountBatch(size_t requests, uint64_t micros, std::span<const int64_t> timer_lags_ms) {
   batches_.fetch_add(1, std::memory_order_relaxed);
   commands_.fetch_add(requests, std::memory_order_relaxed);
-  timers_fired_.fetch_add(timers_fired, std::memory_order_relaxed);
+  timers_fired_.fetch_add(timer_lags_ms.size(), std::memory_order_relaxed);
   batch_size_.Record(requests);
   batch_micros_.Record(micros);
+  // A timer fires no earlier than due; a clock that stepped back is counted as on time.
+  for (int64_t lag : timer_lags_ms) timer_lag_ms_.Record(static_cast<uint64_t>(std::max<int64_t>(lag, 0)));
 }
 
 void Summarize(const HistogramSnapshot& h, pb::HistogramSummary* out) {
@@ -51,6 +55,7 @@ void ServerMetrics::Fill(const Engine& engine, pb::MetricsResult* out) const {
   }
   Summarize(batch_size_.Snapshot(), out->mutable_batch_size());
   Summarize(batch_micros_.Snapshot(), out->mutable_batch_micros());
+  Summarize(timer_lag_ms_.Snapshot(), out->mutable_timer_lag_ms());
   HistogramSnapshot writes = engine.state().store().write_micros().Snapshot();
   out->set_synced_writes(writes.count());
   Summarize(writes, out->mutable_synced_write_micros());

@@ -4,7 +4,7 @@
 //   replies by request kind and status code   every answer the front door sent, BUSY included
 //   batches, their size and duration          one engine batch = one synced write (group commit)
 //   synced writes and their latency           from the store (storage/store.h)
-//   BUSY replies, rejected frames, timers fired
+//   BUSY replies, rejected frames, timers fired and how late (due time to the batch that fired)
 //
 // Threading: the engine thread records; Fill may run on any thread (relaxed atomics: each counter
 // is exact, counters read together may be a batch apart).
@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <span>
 
 #include "dispatcher/engine.h"
 #include "whistle/histogram.h"
@@ -25,7 +26,8 @@ class ServerMetrics {
   explicit ServerMetrics(int64_t started_at_ms) : started_at_ms_(started_at_ms) {}
 
   void CountReply(const pb::Request& request, pb::StatusCode code);
-  void CountBatch(size_t requests, uint64_t micros, size_t timers_fired);
+  // A batch of `requests`, `micros` long, that fired timers this late (ms each).
+  void CountBatch(size_t requests, uint64_t micros, std::span<const int64_t> timer_lags_ms);
   void CountBusy() { busy_.fetch_add(1, std::memory_order_relaxed); }
   void CountRejectedFrame() { rejected_frames_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -47,6 +49,7 @@ class ServerMetrics {
   std::atomic<uint64_t> rejected_frames_{0};
   Histogram batch_size_;
   Histogram batch_micros_;
+  Histogram timer_lag_ms_;
 };
 
 // A histogram's summary for the wire.

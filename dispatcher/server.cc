@@ -228,7 +228,7 @@ void Server::Turn() {
   metrics_.CountBatch(commands.size(),
                       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::steady_clock::now() - started).count()),
-                      engine_.timers_fired_last_batch());
+                      engine_.timer_lags_last_batch_ms());
   for (size_t i = 0; i < replies.size(); ++i) {
     metrics_.CountReply(commands[i].request, replies[i].code());
     SendReply(front_, batch[i].identity, replies[i]);

@@ -431,6 +431,7 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
   AppendSummary("batch size", m.batch_size(), "", out);
   AppendSummary("batch time", m.batch_micros(), "us", out);
   AppendSummary("synced write time", m.synced_write_micros(), "us", out);
+  AppendSummary("timer lag", m.timer_lag_ms(), "ms", out);
   for (const pb::CommandCount& c : m.by_command()) {
     out += fmt::format("  {:<18} {:<26} {:>10}\n", c.command(), pb::StatusCode_Name(c.code()), c.count());
   }

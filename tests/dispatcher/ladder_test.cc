@@ -1,6 +1,7 @@
 // The escalation ladder: community -> street -> county -> city -> overdue, on a manual clock.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "dispatcher/sample_city.h"
@@ -73,7 +74,23 @@ TEST_CASE("a deadline fires only once the clock reaches it") {
   CHECK(f.EventOf(id).level() == pb::LEVEL_COMMUNITY);
   f.clock.Set(e.claim_deadline_ms());
   CHECK(f.engine().FireDueTimers() == 1);
+  CHECK(f.engine().timer_lags_last_batch_ms() == std::vector<int64_t>{0});  // on the dot
   CHECK(f.EventOf(id).level() == pb::LEVEL_STREET);
+}
+
+TEST_CASE("the engine reports how late each timer fired") {
+  EngineFixture f;
+  uint64_t a = f.SubmitOk();
+  f.clock.Advance(1min);
+  f.SubmitOk("water", testing::kGrid3);  // another community's grid: not a duplicate
+  pb::Event first = f.EventOf(a);
+  f.clock.Set(first.claim_deadline_ms() + 60'000 + 250);  // both due: 1 min 250 ms and 250 ms late
+  CHECK(f.engine().FireDueTimers() == 2);
+  std::vector<int64_t> lags = f.engine().timer_lags_last_batch_ms();
+  std::sort(lags.begin(), lags.end());
+  CHECK(lags == std::vector<int64_t>{250, 60'250});
+  CHECK(f.engine().FireDueTimers() == 0);
+  CHECK(f.engine().timer_lags_last_batch_ms().empty());
 }
 
 TEST_CASE("an escalation's new deadlines count from the moment it climbed") {

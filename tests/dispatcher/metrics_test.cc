@@ -1,0 +1,36 @@
+// ServerMetrics: what the dispatcher counts for MetricsQuery (dispatcher/metrics.h).
+#include "dispatcher/metrics.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/testing/engine_fixture.h"
+
+namespace whistle {
+namespace {
+
+using testing::EngineFixture;
+
+TEST_CASE("metrics count batches, their requests and how late their timers fired") {
+  EngineFixture f;
+  f.SubmitOk();
+  ServerMetrics metrics(testing::kStartMs);
+  const std::vector<int64_t> lags = {0, 5, 120, -3};  // -3: a clock stepped back, counted as on time
+  metrics.CountBatch(7, 900, lags);
+  metrics.CountBatch(1, 100, {});
+  pb::MetricsResult m;
+  metrics.Fill(f.engine(), &m);
+  CHECK(m.started_at_ms() == testing::kStartMs);
+  CHECK(m.batches() == 2);
+  CHECK(m.commands() == 8);
+  CHECK(m.timers_fired() == 4);
+  CHECK(m.timer_lag_ms().count() == 4);
+  CHECK(m.timer_lag_ms().sum() == 125);
+  CHECK(m.timer_lag_ms().max() == 120);
+  CHECK(m.timer_lag_ms().p50() == 0);
+  CHECK(m.batch_size().max() == 7);
+  CHECK(m.open_events() == 1);
+  CHECK(m.synced_writes() >= 1);  // the fixture's submit
+}
+
+}  // namespace
+}  // namespace whistle
