@@ -20,6 +20,12 @@ constexpr std::string_view kMetaNextEventId = "next_id";
 constexpr std::string_view kMetaModePrefix = "mode/";
 constexpr std::string_view kMetaStatPrefix = "stat/";
 constexpr std::string_view kMetaPrincipalPrefix = "principal/";
+// The indexes' key layout (storage/keys.h), "2"; absent in stores written before layout 2, whose
+// indexes Load rebuilds.
+constexpr std::string_view kMetaIndexLayout = "index_layout";
+constexpr std::string_view kIndexLayout = "2";
+// Events per write while the indexes are rebuilt: bounds the batch's memory.
+constexpr size_t kRebuildEventsPerWrite = 10000;
 
 std::string Fixed64(uint64_t v) {
   std::string s;
@@ -31,6 +37,10 @@ std::string LevelIndexName(pb::Level level) { return std::to_string(static_cast<
 
 }  // namespace
 
+storage::IndexBucket IndexBucketOf(pb::EventState state) {
+  return IsOpen(state) ? storage::IndexBucket::kOpen : storage::IndexBucket::kTerminal;
+}
+
 EngineState::EngineState(storage::Store& store, const City& city)
     : store_(store), city_(city), batch_(store) {}
 
@@ -38,6 +48,9 @@ EngineState::EngineState(storage::Store& store, const City& city)
 
 Status EngineState::Load() {
   if (Status s = LoadMeta(); !s.ok()) return s;
+  if (index_layout_ != kIndexLayout) {
+    if (Status s = RebuildIndexes(); !s.ok()) return s;
+  }
   if (Status s = LoadLastRecordTime(); !s.ok()) return s;
   if (Status s = LoadOpenEvents(); !s.ok()) return s;
   if (Status s = CheckOpenEventsAgainstCity(); !s.ok()) return s;
@@ -86,6 +99,8 @@ Status EngineState::LoadMeta() {
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
       counters_[std::string(key.substr(kMetaStatPrefix.size()))] = std::move(c);
+    } else if (key == kMetaIndexLayout) {
+      index_layout_ = value;
     } else if (key.starts_with(kMetaPrincipalPrefix)) {
       pb::Principal p;
       WHISTLE_CHECK(p.ParseFromArray(value.data(), static_cast<int>(value.size())),
@@ -109,31 +124,65 @@ Status EngineState::LoadLastRecordTime() {
   return cursor->status();
 }
 
+// Every key of the indexes is deleted, then each stored event's keys are written, in writes of
+// kRebuildEventsPerWrite events; the layout mark goes last. A crash part way leaves the mark
+// unwritten and the next start does it all again.
+Status EngineState::RebuildIndexes() {
+  WHISTLE_CHECK(batch_.count() == 0, "RebuildIndexes with a batch staged");
+  {
+    auto cursor = store_.NewCursor(Cf::kIndexes);
+    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+      batch_.Delete(Cf::kIndexes, cursor->key());
+      if (batch_.count() >= kRebuildEventsPerWrite * 8) {
+        if (Status s = store_.Write(batch_); !s.ok()) return s;
+        batch_.Clear();
+      }
+    }
+    if (Status s = cursor->status(); !s.ok()) return s;
+  }
+  size_t events = 0;
+  auto cursor = store_.NewCursor(Cf::kEvents);
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+    pb::Event e;
+    WHISTLE_CHECK(e.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size())),
+                  "event %llu is corrupt", static_cast<unsigned long long>(storage::DecodeFixed64BE(cursor->key().data())));
+    for (const auto& k : IndexKeys(e)) batch_.Put(Cf::kIndexes, k, "");
+    if (++events % kRebuildEventsPerWrite == 0) {
+      if (Status s = store_.Write(batch_); !s.ok()) return s;
+      batch_.Clear();
+    }
+  }
+  if (Status s = cursor->status(); !s.ok()) return s;
+  batch_.Put(Cf::kMeta, kMetaIndexLayout, kIndexLayout);
+  Status s = store_.Write(batch_);
+  batch_.Clear();
+  if (!s.ok()) return s;
+  index_layout_ = kIndexLayout;
+  return Status::Ok();
+}
+
 Status EngineState::LoadOpenEvents() {
   for (pb::Level level : kLadder) {
-    for (pb::EventState state : {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS,
-                                 pb::STATE_RESOLVED}) {
-      std::string prefix = storage::IndexPrefix(storage::IndexTag::kLevel, LevelIndexName(level), state);
-      auto cursor = store_.NewCursor(Cf::kIndexes);
-      for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
-        uint64_t id = storage::IndexKeyId(cursor->key());
-        auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
-        if (!value.ok()) return value.status();
-        WHISTLE_CHECK(value->has_value(), "index entry for event %llu, which is not stored",
-                      static_cast<unsigned long long>(id));
-        pb::Event& e = open_[id];
-        WHISTLE_CHECK(e.ParseFromString(**value), "event %llu is corrupt",
-                      static_cast<unsigned long long>(id));
-        WHISTLE_CHECK(e.state() == state && e.level() == level,
-                      "event %llu is indexed as %s but stored as %s",
-                      static_cast<unsigned long long>(id), pb::EventState_Name(state).c_str(),
-                      pb::EventState_Name(e.state()).c_str());
-        if (IsUnresolved(e.state())) {
-          unresolved_by_grid_category_[DuplicateKey(e.grid(), e.report().category())].insert(id);
-        }
+    std::string prefix =
+        storage::IndexPrefix(storage::IndexTag::kLevel, LevelIndexName(level), storage::IndexBucket::kOpen);
+    auto cursor = store_.NewCursor(Cf::kIndexes);
+    for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
+      uint64_t id = storage::IndexKeyId(cursor->key());
+      auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
+      if (!value.ok()) return value.status();
+      WHISTLE_CHECK(value->has_value(), "index entry for event %llu, which is not stored",
+                    static_cast<unsigned long long>(id));
+      pb::Event& e = open_[id];
+      WHISTLE_CHECK(e.ParseFromString(**value), "event %llu is corrupt", static_cast<unsigned long long>(id));
+      WHISTLE_CHECK(IsOpen(e.state()) && e.level() == level,
+                    "event %llu is indexed as open at level %d but stored as %s at level %d",
+                    static_cast<unsigned long long>(id), static_cast<int>(level),
+                    pb::EventState_Name(e.state()).c_str(), static_cast<int>(e.level()));
+      if (IsUnresolved(e.state())) {
+        unresolved_by_grid_category_[DuplicateKey(e.grid(), e.report().category())].insert(id);
       }
-      if (Status s = cursor->status(); !s.ok()) return s;
     }
+    if (Status s = cursor->status(); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -324,14 +373,14 @@ std::vector<std::string> EngineState::IndexKeys(const pb::Event& e) const {
   using storage::IndexKey;
   using storage::IndexTag;
   std::vector<std::string> keys;
-  int state = static_cast<int>(e.state());
-  for (auto d : InvolvedDepartments(e)) keys.push_back(IndexKey(IndexTag::kDepartment, d, state, e.id()));
+  const storage::IndexBucket bucket = IndexBucketOf(e.state());
+  for (auto d : InvolvedDepartments(e)) keys.push_back(IndexKey(IndexTag::kDepartment, d, bucket, e.id()));
   if (city_.FindRegion(e.grid()) != nullptr) {
     for (const pb::Region* r : city_.Ancestry(e.grid())) {
-      keys.push_back(IndexKey(IndexTag::kRegion, r->code(), state, e.id()));
+      keys.push_back(IndexKey(IndexTag::kRegion, r->code(), bucket, e.id()));
     }
   }
-  keys.push_back(IndexKey(IndexTag::kLevel, LevelIndexName(e.level()), state, e.id()));
+  keys.push_back(IndexKey(IndexTag::kLevel, LevelIndexName(e.level()), bucket, e.id()));
   std::sort(keys.begin(), keys.end());
   return keys;
 }

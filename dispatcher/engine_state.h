@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "dispatcher/city.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "whistle/event.pb.h"
 #include "whistle/status.h"
@@ -40,6 +41,9 @@ struct DueTimer {
   pb::TimerKind kind;
 };
 
+// The part of the secondary indexes an event in this state is in.
+storage::IndexBucket IndexBucketOf(pb::EventState state);
+
 class EngineState {
  public:
   EngineState(storage::Store& store, const City& city);
@@ -47,7 +51,8 @@ class EngineState {
   EngineState& operator=(const EngineState&) = delete;
 
   // Loads counters, modes, open events and timers from the store (one ordered scan of the timers
-  // column family). Aborts on a broken invariant (a timer for an event that is not waiting on it).
+  // column family). A store whose indexes have an older key layout has them rebuilt from its
+  // events first (one scan of the events; storage/keys.h). Aborts on a broken invariant (a timer for an event that is not waiting on it).
   // Refuses (BAD_REQUEST) a city configuration that no longer knows an open event's grid,
   // category or departments: serving would crash on the event's next deadline.
   // REQUIRES: called once, before anything else.
@@ -147,6 +152,7 @@ class EngineState {
   std::vector<std::string> IndexKeys(const pb::Event& e) const;
   static std::string DuplicateKey(std::string_view grid, std::string_view category);
   Status LoadMeta();
+  Status RebuildIndexes();
   Status LoadLastRecordTime();
   Status LoadOpenEvents();
   Status LoadTimers();
@@ -158,6 +164,7 @@ class EngineState {
 
   uint64_t next_event_id_ = 1;
   uint64_t last_seq_ = 0;
+  std::string index_layout_;  // as stored in meta; "" before layout 2
   int64_t last_record_ms_ = 0;
   std::unordered_map<uint64_t, pb::Event> open_;
   // Terminal events read from disk or made terminal in this batch; cleared at Commit.

@@ -54,18 +54,23 @@ void DecodeTimerKey(std::string_view key, int64_t* due_ms, uint64_t* id) {
   *id = DecodeFixed64BE(key.data() + 8);
 }
 
-std::string IndexPrefix(IndexTag tag, std::string_view name, int state) {
+std::string IndexPrefix(IndexTag tag, std::string_view name) {
   std::string k;
   k.reserve(name.size() + 11);
   k.push_back(static_cast<char>(tag));
   k.append(name);
   k.push_back('\0');
-  if (state >= 0) k.push_back(static_cast<char>(state));
   return k;
 }
 
-std::string IndexKey(IndexTag tag, std::string_view name, int state, uint64_t id) {
-  std::string k = IndexPrefix(tag, name, state);
+std::string IndexPrefix(IndexTag tag, std::string_view name, IndexBucket bucket) {
+  std::string k = IndexPrefix(tag, name);
+  k.push_back(static_cast<char>(bucket));
+  return k;
+}
+
+std::string IndexKey(IndexTag tag, std::string_view name, IndexBucket bucket, uint64_t id) {
+  std::string k = IndexPrefix(tag, name, bucket);
   PutFixed64BE(&k, id);
   return k;
 }

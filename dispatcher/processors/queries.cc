@@ -1,6 +1,7 @@
 // The queries: Get, List, Stats, Log (read-only), and Checkpoint (writes a copy elsewhere).
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -201,15 +202,27 @@ Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineS
     if (Status s = check_page(); !s.ok()) return s;
     return ListCity(q, state, page);
   }
-  // With one state the index prefix narrows the walk; with several, the filter does.
-  int state_filter = q.state() == pb::STATE_UNSPECIFIED ? -1 : static_cast<int>(q.state());
+  // When every state asked for is in one bucket of the index (open or closed), the walk stays in
+  // that bucket; the filter picks the states within it.
+  std::optional<storage::IndexBucket> bucket;
+  if (q.state() != pb::STATE_UNSPECIFIED) bucket = IndexBucketOf(q.state());
+  if (!q.states().empty()) {
+    const storage::IndexBucket first = IndexBucketOf(static_cast<pb::EventState>(q.states(0)));
+    const bool one_bucket = std::all_of(q.states().begin(), q.states().end(), [&](int s) {
+      return IndexBucketOf(static_cast<pb::EventState>(s)) == first;
+    });
+    if (one_bucket) bucket = first;
+  }
+  auto prefix_of = [&](storage::IndexTag tag, std::string_view name) {
+    return bucket ? storage::IndexPrefix(tag, name, *bucket) : storage::IndexPrefix(tag, name);
+  };
 
   std::string prefix;
   std::function<bool(const pb::Event&)> in_scope;
   switch (q.scope_case()) {
     case pb::ListQuery::kDepartment: {
       if (auto d = RequireDepartment(city, q.department()); !d.ok()) return d.status();
-      prefix = storage::IndexPrefix(storage::IndexTag::kDepartment, q.department(), state_filter);
+      prefix = prefix_of(storage::IndexTag::kDepartment, q.department());
       in_scope = [&](const pb::Event& e) {
         auto involved = InvolvedDepartments(e);
         return std::binary_search(involved.begin(), involved.end(), std::string_view(q.department()));
@@ -220,12 +233,12 @@ Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineS
       if (city.FindRegion(q.region()) == nullptr) {
         return NotFound(fmt::format("unknown region '{}'", q.region().substr(0, kMaxIdBytes)));
       }
-      prefix = storage::IndexPrefix(storage::IndexTag::kRegion, q.region(), state_filter);
+      prefix = prefix_of(storage::IndexTag::kRegion, q.region());
       in_scope = [&](const pb::Event& e) { return city.Contains(q.region(), e.grid()); };
       break;
     case pb::ListQuery::kLevel:
       if (!IsHandlingLevel(q.level())) return BadRequest("level must be community, street, county or city");
-      prefix = storage::IndexPrefix(storage::IndexTag::kLevel, std::to_string(q.level()), state_filter);
+      prefix = prefix_of(storage::IndexTag::kLevel, std::to_string(q.level()));
       in_scope = [&](const pb::Event& e) { return e.level() == q.level(); };
       break;
     case pb::ListQuery::kCity:

@@ -87,7 +87,7 @@ TEST_CASE("a list filters by state, region and level") {
   region.set_region(testing::kCommunity2);
   CHECK(Ids(List(f, region)) == std::vector<uint64_t>{c});
   region.set_region(testing::kStreet);
-  CHECK(Ids(List(f, region)) == std::vector<uint64_t>{a, c, b});  // by state, then id
+  CHECK(Ids(List(f, region)) == std::vector<uint64_t>{a, b, c});  // open ones by id
 
   pb::ListQuery level;
   level.set_level(pb::LEVEL_STREET);

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "storage/fault_injection.h"
+#include "storage/keys.h"
 #include "tests/testing/engine_fixture.h"
 
 namespace whistle {
@@ -99,6 +100,57 @@ struct FaultyDisk {
   std::shared_ptr<const City> city = City::Build(testing::TestCityConfig()).value();
   ManualClock clock{testing::kStartMs};
 };
+
+// Stores written before index layout 2 keyed each index entry by the event's state, and had no
+// "index_layout" mark in meta. Such a store is rewritten here, in place, to what it was then.
+void RewriteToIndexLayout1(EngineFixture& f) {
+  storage::WriteBatch batch(f.store());
+  for (const auto& [key, value] : testing::Dump(f.store(), storage::Cf::kIndexes)) {
+    auto event = f.engine().state().FindEvent(storage::IndexKeyId(key));
+    REQUIRE(event.ok());
+    REQUIRE(*event != nullptr);
+    std::string old_key = key;
+    old_key[key.size() - 9] = static_cast<char>((*event)->state());  // the bucket byte held the state
+    batch.Delete(storage::Cf::kIndexes, key);
+    batch.Put(storage::Cf::kIndexes, old_key, value);
+  }
+  batch.Delete(storage::Cf::kMeta, "index_layout");
+  REQUIRE(f.store().Write(batch).ok());
+}
+
+TEST_CASE("a store with the old index layout has its indexes rebuilt on start") {
+  EngineFixture f;
+  uint64_t dispatched = f.SubmitOk("water", testing::kGrid1);
+  uint64_t claimed = f.SubmitOk("noise", testing::kGrid1);
+  f.ClaimOk(claimed, "c1-committee");
+  uint64_t closed = f.SubmitOk("water", testing::kGrid3);
+  REQUIRE(f.Resolve(closed, f.ClaimOk(closed, "c2-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(closed, true).code() == pb::STATUS_OK);
+  const testing::KeyValues indexes = testing::Dump(f.store(), storage::Cf::kIndexes);
+  REQUIRE(indexes.size() > 3);
+  Picture before = Take(f, closed);
+
+  RewriteToIndexLayout1(f);
+  REQUIRE(testing::Dump(f.store(), storage::Cf::kIndexes) != indexes);
+  f.Restart();
+  CHECK(testing::Dump(f.store(), storage::Cf::kIndexes) == indexes);
+  CHECK(Take(f, closed) == before);
+  CHECK(f.engine().state().open_event_count() == 2);
+  pb::Request list;
+  list.mutable_list()->set_department("c1-committee");
+  list.mutable_list()->set_state(pb::STATE_CLAIMED);
+  pb::Response r = f.Run(list);
+  REQUIRE(r.code() == pb::STATUS_OK);
+  REQUIRE(r.list().events_size() == 1);
+  CHECK(r.list().events(0).id() == claimed);
+  (void)dispatched;
+  // Marked as done: the next start does not rebuild (an entry planted now would be swept away).
+  storage::WriteBatch plant(f.store());
+  plant.Put(storage::Cf::kIndexes, storage::IndexKey(storage::IndexTag::kLevel, "9", storage::IndexBucket::kTerminal, 1), "");
+  REQUIRE(f.store().Write(plant).ok());
+  f.Restart();
+  CHECK(testing::Dump(f.store(), storage::Cf::kIndexes).size() == indexes.size() + 1);
+}
 
 TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything until reopened") {
   FaultyDisk disk;

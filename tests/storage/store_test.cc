@@ -132,11 +132,14 @@ TEST_CASE("a checkpoint into an existing directory is refused") {
   CHECK(s.message().find("taken") != std::string::npos);
 }
 
-TEST_CASE("index keys group by name, then state, then id") {
-  CHECK(IndexKey(IndexTag::kDepartment, "a", 2, 9) < IndexKey(IndexTag::kDepartment, "a", 3, 1));
-  CHECK(IndexKey(IndexTag::kDepartment, "a", 3, 1) < IndexKey(IndexTag::kDepartment, "ab", 0, 0));
-  std::string key = IndexKey(IndexTag::kRegion, "370602", 2, 42);
-  CHECK(key.rfind(IndexPrefix(IndexTag::kRegion, "370602", 2), 0) == 0);
+TEST_CASE("index keys group by name, then bucket, then id") {
+  constexpr IndexBucket kOpen = IndexBucket::kOpen, kTerminal = IndexBucket::kTerminal;
+  CHECK(IndexKey(IndexTag::kDepartment, "a", kOpen, 9) < IndexKey(IndexTag::kDepartment, "a", kTerminal, 1));  // open first
+  CHECK(IndexKey(IndexTag::kDepartment, "a", kOpen, 1) < IndexKey(IndexTag::kDepartment, "a", kOpen, 2));
+  CHECK(IndexKey(IndexTag::kDepartment, "a", kOpen, 1) < IndexKey(IndexTag::kDepartment, "ab", kTerminal, 0));
+  std::string key = IndexKey(IndexTag::kRegion, "370602", kOpen, 42);
+  CHECK(key.rfind(IndexPrefix(IndexTag::kRegion, "370602", kOpen), 0) == 0);
+  CHECK(key.rfind(IndexPrefix(IndexTag::kRegion, "370602", kTerminal), 0) != 0);
   CHECK(key.rfind(IndexPrefix(IndexTag::kRegion, "370602"), 0) == 0);
   CHECK(IndexKeyId(key) == 42);
 }

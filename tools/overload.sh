@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Overload at 2x and 10x capacity, a minute each, against one dispatcher (issue 5, "Overload";
+# figures in docs/BENCHMARKS.md). The correctness half (every request answered, BUSY only for
+# submits, nothing acknowledged lost across kill -9) is a test: tests/integration/bench_test.cc.
+#
+#   bash tools/overload.sh [BUILD_DIR] [SECONDS]        (defaults: build, 60)
+#
+# Starts a whistle-dispatcher (--dev-no-auth, the sample city, a fresh store under /tmp), samples
+# its resident memory every 0.2 s, and drives it with whistle-bench --front, the lifecycle mix in
+# open loop: first closed loop for 10 s to find the capacity C, then C/4 (normal), 2C, C/4, 10C,
+# C/4. Each phase prints the bench's report and the dispatcher's peak RSS during it.
+set -euo pipefail
+build=${1:-build}
+seconds=${2:-60}
+bench=$build/tools/whistle-bench
+dir=$(mktemp -d /tmp/whistle-overload.XXXXXX)
+trap 'kill -9 $pid $sampler 2>/dev/null || true; rm -rf "$dir"' EXIT
+
+"$build/dispatcher/whistle-dispatcher" --dev-no-auth --data="$dir/store" --front='tcp://127.0.0.1:*' \
+  --bus='tcp://127.0.0.1:*' --endpoints-file="$dir/endpoints" >"$dir/dispatcher.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q '^bus=' "$dir/endpoints" 2>/dev/null && break; sleep 0.1; done
+front=$(sed -n 's/^front=//p' "$dir/endpoints" 2>/dev/null)
+[ -n "$front" ] || { cat "$dir/dispatcher.log"; echo "overload: the dispatcher did not start" >&2; exit 1; }
+
+# The sampler keeps the highest VmRSS (kB) seen since the last reset of $dir/peak.
+echo 0 >"$dir/peak"
+( while kill -0 $pid 2>/dev/null; do
+    rss=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
+    peak=$(cat "$dir/peak")
+    [ "${rss:-0}" -gt "$peak" ] && echo "$rss" >"$dir/peak"
+    sleep 0.2
+  done ) &
+sampler=$!
+
+phase() {  # title, bench flags...
+  local title=$1; shift
+  echo 0 >"$dir/peak"
+  echo "== $title: whistle-bench --front --mix=lifecycle $*"
+  "$bench" --front="$front" --mix=lifecycle "$@" || echo "(whistle-bench exit $?: unanswered requests)"
+  echo "   dispatcher peak RSS during the phase: $(( $(cat "$dir/peak") / 1024 )) MiB"
+}
+
+capacity=$("$bench" --front="$front" --mix=lifecycle --clients=8 --window=32 --duration-s=10 --warmup-s=2 --json |
+           python3 -c 'import json,sys; print(int(json.load(sys.stdin)["throughput"]))')
+echo "== capacity (closed loop, 8 clients x 32 flows): $capacity commands/s"
+normal=$((capacity / 4))
+phase "normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
+phase "2x capacity" --clients=8 --rate=$((capacity * 2)) --duration-s="$seconds" --warmup-s=0
+phase "back to normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
+phase "10x capacity" --clients=8 --rate=$((capacity * 10)) --duration-s="$seconds" --warmup-s=0
+phase "back to normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
+echo "== dispatcher metrics"
+"$build/tools/whistlectl" --front="$front" metrics 2>/dev/null || true
