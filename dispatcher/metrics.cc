@@ -41,6 +41,7 @@ void ServerMetrics::Fill(const Engine& engine, pb::MetricsResult* out) const {
   out->set_timers_fired(timers_fired_.load(std::memory_order_relaxed));
   out->set_busy_replies(busy_.load(std::memory_order_relaxed));
   out->set_rejected_frames(rejected_frames_.load(std::memory_order_relaxed));
+  out->set_dropped_replies(dropped_replies_.load(std::memory_order_relaxed));
   for (int kind = 0; kind < kKinds; ++kind) {
     for (int code = 0; code < kCodes; ++code) {
       uint64_t n = replies_[static_cast<size_t>(kind)][static_cast<size_t>(code)].load(std::memory_order_relaxed);

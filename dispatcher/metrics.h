@@ -4,7 +4,7 @@
 //   replies by request kind and status code   every answer the front door sent, BUSY included
 //   batches, their size and duration          one engine batch = one synced write (group commit)
 //   synced writes and their latency           from the store (storage/store.h)
-//   BUSY replies, rejected frames, timers fired and how late (due time to the batch that fired)
+//   BUSY replies, rejected frames, answers dropped (the client's queue full), timers fired and how late (due time to the batch that fired)
 //
 // Threading: the engine thread records; Fill may run on any thread (relaxed atomics: each counter
 // is exact, counters read together may be a batch apart).
@@ -30,6 +30,7 @@ class ServerMetrics {
   void CountBatch(size_t requests, uint64_t micros, std::span<const int64_t> timer_lags_ms);
   void CountBusy() { busy_.fetch_add(1, std::memory_order_relaxed); }
   void CountRejectedFrame() { rejected_frames_.fetch_add(1, std::memory_order_relaxed); }
+  void CountDroppedReply() { dropped_replies_.fetch_add(1, std::memory_order_relaxed); }
 
   // Everything above, with the engine's open events and last sequence number and the store's
   // synced writes. Engine state is read without a lock: call on the engine thread.
@@ -47,6 +48,7 @@ class ServerMetrics {
   std::atomic<uint64_t> timers_fired_{0};
   std::atomic<uint64_t> busy_{0};
   std::atomic<uint64_t> rejected_frames_{0};
+  std::atomic<uint64_t> dropped_replies_{0};
   Histogram batch_size_;
   Histogram batch_micros_;
   Histogram timer_lag_ms_;

@@ -24,15 +24,21 @@ struct Pending {
   Command command;
 };
 
-void SendReply(zmq::socket_t& front, const zmq::message_t& identity, const pb::Response& r) {
+// Never waits for a client (Server::Answer says why). Returns whether the answer was queued: not
+// when the client's queue is full, nor when it has left (ROUTER_MANDATORY: EHOSTUNREACH).
+bool SendReply(zmq::socket_t& front, const zmq::message_t& identity, const pb::Response& r) {
   std::string bytes = r.SerializeAsString();
-  // ROUTER_MANDATORY: a peer that left makes send fail with EHOSTUNREACH; its answer is lost
-  // with it, and a retry with the same request id gets it again.
   try {
-    front.send(zmq::buffer(identity.data(), identity.size()), zmq::send_flags::sndmore);
-    front.send(zmq::buffer(bytes), zmq::send_flags::none);
+    // Both parts or neither: a full queue refuses the first part (the routing id); once that is
+    // taken, the second goes to the same queue, whose limit counts whole messages.
+    if (!front.send(zmq::buffer(identity.data(), identity.size()), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return false;
+    }
+    (void)front.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    return true;
   } catch (const zmq::error_t& e) {
     if (e.num() != EHOSTUNREACH) throw;
+    return false;
   }
 }
 
@@ -169,7 +175,7 @@ void Server::Turn() {
       // [identity, payload] is the only shape; answer what we can and drop the rest.
       metrics_.CountRejectedFrame();
       if (frames.size() > 2) {
-        SendReply(front_, frames[0], ErrorResponse(BadRequest(fmt::format(
+        Answer(frames[0], ErrorResponse(BadRequest(fmt::format(
                                          "a request is one frame, got {}", frames.size() - 1))));
       }
       continue;
@@ -177,7 +183,7 @@ void Server::Turn() {
     zmq::message_t& payload = frames[1];
     if (payload.size() > options_.max_request_bytes) {
       metrics_.CountRejectedFrame();
-      SendReply(front_, frames[0],
+      Answer(frames[0],
                 ErrorResponse({pb::STATUS_TOO_LARGE,
                                fmt::format("request is {} bytes; the limit is {}", payload.size(),
                                            options_.max_request_bytes)}));
@@ -186,13 +192,13 @@ void Server::Turn() {
     Pending p{std::move(frames[0]), {}};
     if (!p.command.request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
       metrics_.CountRejectedFrame();
-      SendReply(front_, p.identity, ErrorResponse(BadRequest("the request is not a whistle.pb.Request")));
+      Answer(p.identity, ErrorResponse(BadRequest("the request is not a whistle.pb.Request")));
       continue;
     }
     if (batch.size() >= options_.max_batch && p.command.request.has_submit()) {
       metrics_.CountBusy();
       metrics_.CountReply(p.command.request, pb::STATUS_BUSY);
-      SendReply(front_, p.identity,
+      Answer(p.identity,
                 ErrorResponse({pb::STATUS_BUSY, "the dispatcher is busy: retry with the same request id"},
                               p.command.request.correlation_id()));
       continue;
@@ -200,7 +206,7 @@ void Server::Turn() {
     auto actor = ActorOf(payload);
     if (!actor.ok()) {
       metrics_.CountReply(p.command.request, actor.status().code());
-      SendReply(front_, p.identity, ErrorResponse(actor.status(), p.command.request.correlation_id()));
+      Answer(p.identity, ErrorResponse(actor.status(), p.command.request.correlation_id()));
       continue;
     }
     p.command.actor = std::move(actor).value();
@@ -213,7 +219,7 @@ void Server::Turn() {
       }
       reply.set_correlation_id(p.command.request.correlation_id());
       metrics_.CountReply(p.command.request, reply.code());
-      SendReply(front_, p.identity, reply);
+      Answer(p.identity, reply);
       continue;
     }
     batch.push_back(std::move(p));
@@ -231,10 +237,14 @@ void Server::Turn() {
                       engine_.timer_lags_last_batch_ms());
   for (size_t i = 0; i < replies.size(); ++i) {
     metrics_.CountReply(commands[i].request, replies[i].code());
-    SendReply(front_, batch[i].identity, replies[i]);
+    Answer(batch[i].identity, replies[i]);
   }
   Publish();
   SyncKeys();
+}
+
+void Server::Answer(const zmq::message_t& identity, const pb::Response& r) {
+  if (!SendReply(front_, identity, r)) metrics_.CountDroppedReply();
 }
 
 void Server::Publish() {

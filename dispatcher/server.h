@@ -11,6 +11,11 @@
 // are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at
 // once (the client retries with the same request id) and keeps the rest in the batch: claims,
 // progress, resolves and timers are never shed, and nothing is dropped silently.
+// The server never waits for a client: the one engine thread serves everyone, so a client that
+// stops reading its answers must not stop it (nor deadlock with a client that blocks sending
+// while the server blocks answering it). When a client already has ZMQ_SNDHWM (1,000) answers
+// waiting, a new one is dropped and counted (MetricsResult.dropped_replies); the client gets it
+// by sending the request again with the same request id, as after any lost answer.
 //
 // Topics: "all" (every record), "d/<department>" (records of events the department is offered,
 // leads or assists), "r/<region code>" (events in the region: grid, community, street, county,
@@ -89,6 +94,8 @@ class Server {
   // The actor a request acts as: the principal its connection authenticated as. UNAUTHENTICATED
   // when the principal is unknown or revoked.
   Result<pb::Actor> ActorOf(zmq::message_t& payload) const;
+  // Sends one answer without waiting; counts it as dropped when the client's queue is full.
+  void Answer(const zmq::message_t& identity, const pb::Response& r);
 
   Engine& engine_;
   ServerOptions options_;

@@ -110,7 +110,7 @@ Result<Seeded> Seed(zmq::context_t& context, const BenchOptions& o) {
   std::vector<std::string> departments;
   while (answered < o.query_events) {
     while (sent < o.query_events && sent - answered < kWindow) {
-      pb::Request r = NewSubmit(o, rng, fmt::format("bench-{}-seed-{}", o.seed, sent));
+      pb::Request r = NewSubmit(o, rng, fmt::format("bench-{}-seed-{}", o.run_id, sent));
       r.set_correlation_id(static_cast<uint64_t>(++sent));
       Send(s, r);
     }
@@ -178,12 +178,10 @@ class Worker {
       };
       if (open && next < end) until(next);
       if (!busy_.empty()) until(busy_.front().first);
+      if (!received_.empty()) wait = std::chrono::milliseconds(0);
       zmq::poll(items.data(), items.size(), wait);
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (!(items[i].revents & ZMQ_POLLIN)) continue;
-        zmq::message_t reply;
-        while (sockets_[i].recv(reply, zmq::recv_flags::dontwait)) OnReply(reply);
-      }
+      ReadWaiting(items);
+      HandleReceived();
     }
     unanswered_ += inflight_.size();
     busy_pending_ += busy_.size();
@@ -226,9 +224,9 @@ class Worker {
     uint64_t correlation = ++next_correlation_;
     request.set_correlation_id(correlation);
     if (request.request_id().empty() && !request.has_get() && !request.has_list() && !request.has_stats()) {
-      request.set_request_id(fmt::format("bench-{}-{}-{}", o_.seed, index_, correlation));
+      request.set_request_id(fmt::format("bench-{}-{}-{}", o_.run_id, index_, correlation));
     }
-    Send(sockets_[socket], request);
+    SendWhileReading(socket, request);
     inflight_.emplace(correlation, InFlight{slot, socket, sent, kind, std::move(request)});
   }
 
@@ -275,8 +273,41 @@ class Worker {
     }
   }
 
-  void OnReply(const zmq::message_t& bytes) {
-    Clock::time_point now = Clock::now();
+  // Sends without ever blocking on a full queue: while the dispatcher is behind, the answers that
+  // arrive are read meanwhile (and handled later, by the main loop, at their arrival time). A
+  // client that stopped reading while it waited to send would have its answers dropped by the
+  // dispatcher once 1,000 are waiting (dispatcher/server.h).
+  void SendWhileReading(size_t socket, const pb::Request& request) {
+    const std::string bytes = request.SerializeAsString();
+    while (!sockets_[socket].send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+      std::vector<zmq::pollitem_t> items;
+      for (auto& s : sockets_) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
+      items[socket].events |= ZMQ_POLLOUT;
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+      ReadWaiting(items);
+    }
+  }
+
+  // Takes every answer waiting on the sockets `items` found readable, stamped with the time now.
+  void ReadWaiting(const std::vector<zmq::pollitem_t>& items) {
+    const Clock::time_point now = Clock::now();
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!(items[i].revents & ZMQ_POLLIN)) continue;
+      zmq::message_t reply;
+      while (sockets_[i].recv(reply, zmq::recv_flags::dontwait)) received_.emplace_back(std::move(reply), now);
+    }
+  }
+
+  // Handles the answers read so far, oldest first. Handling one may send (a flow's next step).
+  void HandleReceived() {
+    while (!received_.empty()) {
+      auto [reply, at] = std::move(received_.front());
+      received_.pop_front();
+      OnReply(reply, at);
+    }
+  }
+
+  void OnReply(const zmq::message_t& bytes, Clock::time_point now) {
     pb::Response r;
     if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       ++codes["unreadable answer"];
@@ -305,7 +336,7 @@ class Worker {
 
   void ResendAfterBusy(InFlight& sent) {
     uint64_t correlation = sent.request.correlation_id();
-    Send(sockets_[sent.socket], sent.request);
+    SendWhileReading(sent.socket, sent.request);
     inflight_.emplace(correlation, std::move(sent));
   }
 
@@ -390,6 +421,7 @@ class Worker {
   uint64_t query_turn_ = 0;
   uint64_t unanswered_ = 0, busy_pending_ = 0;
   std::deque<std::pair<Clock::time_point, InFlight>> busy_;  // to send again, in due order (one pause)
+  std::deque<std::pair<zmq::message_t, Clock::time_point>> received_;  // read, not yet handled
   Clock::time_point measure_from_, end_;
 };
 
@@ -420,7 +452,11 @@ double BenchResult::CommandsPerSyncedWrite() const {
   return writes == 0 ? 0 : static_cast<double>(requests) / static_cast<double>(writes);
 }
 
-Result<BenchResult> RunBench(const BenchOptions& o) {
+Result<BenchResult> RunBench(const BenchOptions& options) {
+  BenchOptions o = options;
+  if (o.run_id.empty()) {
+    o.run_id = fmt::format("{:x}", std::chrono::system_clock::now().time_since_epoch().count());
+  }
   if (o.city == nullptr || o.city->grid_count() == 0) return BadRequest("no city to report in");
   if (o.clients < 1 || o.window < 1 || o.race_agents < 1) return BadRequest("clients, window and race agents must be >= 1");
   zmq::context_t context(2);

@@ -52,6 +52,9 @@ struct BenchOptions {
   double duration_s = 10;
   double warmup_s = 1;
   uint64_t seed = 1;
+  // Every request id starts "bench-<run_id>-"; "" = one made from the clock, so that runs against
+  // the same dispatcher never reuse a request id (which would answer IDEMPOTENCY_MISMATCH).
+  std::string run_id;
   int race_agents = 4;          // claim-race: claimants per event
   // A command answered BUSY is sent again with the same request id after this pause, as the
   // client library does (ClientOptions::busy_pause); < 0: never, the BUSY ends its flow.

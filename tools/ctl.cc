@@ -426,8 +426,8 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
                      "write), {} open events, through seq {}\n",
                      LocalTime(m.started_at_ms(), utc_offset_minutes), m.commands(), m.batches(), m.synced_writes(),
                      per_write, m.open_events(), m.last_seq());
-  out += fmt::format("busy replies {}, rejected frames {}, timers fired {}\n", m.busy_replies(),
-                     m.rejected_frames(), m.timers_fired());
+  out += fmt::format("busy replies {}, rejected frames {}, dropped replies {}, timers fired {}\n",
+                     m.busy_replies(), m.rejected_frames(), m.dropped_replies(), m.timers_fired());
   AppendSummary("batch size", m.batch_size(), "", out);
   AppendSummary("batch time", m.batch_micros(), "us", out);
   AppendSummary("synced write time", m.synced_write_micros(), "us", out);

@@ -277,6 +277,67 @@ TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags
   CHECK(plain.Call(testing::WaterReport(testing::kGrid3)).status().code() == pb::STATUS_UNAUTHENTICATED);
 }
 
+TEST_CASE("a client that stops reading its answers cannot stall the dispatcher; what it misses is counted") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  ClientOptions patient;
+  patient.timeout = 30s;  // the sanitizer build is slow; without the fix no answer ever comes
+  patient.attempts = 1;
+  Client client(context, dispatcher.front(), patient);
+  pb::Request submit = testing::WaterReport(testing::kGrid1, "big");
+  submit.mutable_submit()->mutable_report()->set_description(std::string(15000, 'x'));
+  auto submitted = client.Call(submit);
+  REQUIRE(submitted.ok());
+  REQUIRE(submitted->code() == pb::STATUS_OK);
+
+  // A client asks for the 15 KB event 3,000 times and reads nothing: its answers fill the
+  // dispatcher's queue for it (1,000 answers) and the socket buffers between them.
+  zmq::socket_t greedy(context, zmq::socket_type::dealer);
+  greedy.set(zmq::sockopt::linger, 0);
+  greedy.set(zmq::sockopt::rcvhwm, 1);
+  greedy.set(zmq::sockopt::rcvbuf, 4096);
+  greedy.connect(dispatcher.front());
+  pb::Request get;
+  get.mutable_get()->set_event_id(submitted->event().event().id());
+  const std::string get_bytes = get.SerializeAsString();
+  constexpr int kAsked = 3000;
+  int sent = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s; sent < kAsked && std::chrono::steady_clock::now() < deadline;) {
+    if (greedy.send(zmq::buffer(get_bytes), zmq::send_flags::dontwait)) {
+      ++sent;
+    } else {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  REQUIRE(sent == kAsked);
+
+  // Everyone else is still served.
+  pb::Request whoami;
+  whoami.mutable_whoami();
+  auto answer = client.Call(whoami);
+  REQUIRE(answer.ok());
+  CHECK(answer->code() == pb::STATUS_OK);
+
+  // The greedy client finally reads: every request it sent was either answered or counted as
+  // dropped, none both and none neither.
+  int received = 0;
+  for (;;) {
+    zmq::pollitem_t item{greedy.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, 2s);
+    if (!(item.revents & ZMQ_POLLIN)) break;
+    zmq::message_t m;
+    while (greedy.recv(m, zmq::recv_flags::dontwait)) ++received;
+  }
+  pb::Request metrics;
+  metrics.mutable_metrics();
+  auto counted = client.Call(metrics);
+  REQUIRE(counted.ok());
+  REQUIRE(counted->code() == pb::STATUS_OK);
+  const uint64_t dropped = counted->metrics().dropped_replies();
+  CHECK(dropped > 0);
+  CHECK(static_cast<uint64_t>(received) + dropped == static_cast<uint64_t>(kAsked));
+}
+
 TEST_CASE("a burst of submits past the busy threshold is answered BUSY, never dropped; claims are never shed") {
   pb::CityConfig city = testing::TestCityConfig();
   city.mutable_settings()->set_duplicate_window_seconds(0);
