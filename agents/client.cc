@@ -11,6 +11,15 @@ namespace whistle {
 Client::Client(zmq::context_t& context, std::string front_endpoint, ClientOptions options)
     : context_(context), endpoint_(std::move(front_endpoint)), options_(options) {}
 
+std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_answers, uint64_t random) {
+  constexpr int kMaxDoublings = 5;  // 32 x first
+  const int doublings = std::clamp(busy_answers - 1, 0, kMaxDoublings);
+  // 52 bits: 0.5 + u stays below 1.5 (53 bits could round up to it).
+  const double factor = 0.5 + static_cast<double>(random >> 12) * 0x1.0p-52;  // [0.5, 1.5)
+  return std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(first.count() << doublings) * factor));
+}
+
 std::string Client::NewRequestId() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}{:016x}", rng(), rng());
@@ -36,6 +45,7 @@ Status Client::Connect(std::chrono::steady_clock::time_point deadline) {
 
 Result<pb::Response> Client::Call(pb::Request request) {
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
+  int busy_answers = 0;
   for (int attempt = 0; attempt < options_.attempts; ++attempt) {
     // One attempt's time covers the handshake of a fresh socket too.
     auto deadline = std::chrono::steady_clock::now() + options_.timeout;
@@ -59,7 +69,8 @@ Result<pb::Response> Client::Call(pb::Request request) {
       if (!response.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) continue;
       if (response.correlation_id() != correlation && response.correlation_id() != 0) continue;  // stale
       if (response.code() == pb::STATUS_BUSY) {
-        std::this_thread::sleep_for(options_.busy_pause);
+        static thread_local std::mt19937_64 jitter{std::random_device{}()};
+        std::this_thread::sleep_for(BusyBackoff(options_.busy_pause, ++busy_answers, jitter()));
         answered = true;  // try again with the same request id
         break;
       }

@@ -4,7 +4,9 @@
 // Client::Call sends one pb::Request on a DEALER socket and waits for the response with the same
 // correlation id. On timeout it drops the socket (stale answers die with it), reconnects and sends
 // the SAME request again: with its request id, a retry is applied at most once (engine.h).
-// BUSY answers are retried the same way, after a pause. Not thread-safe: one Client per thread.
+// BUSY answers are retried the same way, after a pause that doubles with each BUSY in a row and
+// is jittered (BusyBackoff), so that clients shed together do not all come back together and an
+// overloaded dispatcher is not kept busy answering BUSY. Not thread-safe: one Client per thread.
 // With credentials (a key file) it connects with CURVE; a dispatcher that refuses the key at the
 // handshake makes Call return UNAUTHENTICATED at once instead of timing out.
 //
@@ -27,10 +29,15 @@
 
 namespace whistle {
 
+// The pause before sending a request again after its `busy_answers`-th BUSY in a row (1, 2, ...):
+// `first` doubled each time, at most 32 x `first`, times a factor in [0.5, 1.5) taken from
+// `random` (any 64 random bits).
+std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_answers, uint64_t random);
+
 struct ClientOptions {
   std::chrono::milliseconds timeout{2000};
   int attempts = 5;
-  std::chrono::milliseconds busy_pause{100};
+  std::chrono::milliseconds busy_pause{100};  // the first pause after BUSY (BusyBackoff)
   ClientCredentials credentials;  // none: a --dev-no-auth dispatcher
 };
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "agents/client.h"
 #include "whistle/random.h"
 
 namespace whistle {
@@ -167,9 +168,10 @@ class Worker {
       }
       if (now >= end && inflight_.empty() && busy_.empty()) break;
       if (now >= end + kDrain) break;
-      while (!busy_.empty() && busy_.front().first <= now) {
-        ResendAfterBusy(busy_.front().second);
-        busy_.pop_front();
+      while (!busy_.empty() && busy_.begin()->first <= now) {
+        InFlight again = std::move(busy_.begin()->second);
+        busy_.erase(busy_.begin());
+        ResendAfterBusy(again);
       }
       auto wait = std::chrono::milliseconds(100);
       auto until = [&](Clock::time_point t) {
@@ -177,7 +179,7 @@ class Worker {
                           wait);
       };
       if (open && next < end) until(next);
-      if (!busy_.empty()) until(busy_.front().first);
+      if (!busy_.empty()) until(busy_.begin()->first);
       if (!received_.empty()) wait = std::chrono::milliseconds(0);
       zmq::poll(items.data(), items.size(), wait);
       ReadWaiting(items);
@@ -210,6 +212,7 @@ class Worker {
     Clock::time_point sent;  // or intended, for an open-loop flow's first command
     const char* kind;
     pb::Request request;     // kept to send again after BUSY
+    int busy_answers = 0;    // BUSY answers to it in a row
   };
 
   size_t NewSlot() {
@@ -320,7 +323,8 @@ class Worker {
     if (r.code() == pb::STATUS_BUSY && o_.busy_pause_ms >= 0) {
       // Shed: the same request again after the pause, its clock still running.
       ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
-      busy_.emplace_back(now + std::chrono::milliseconds(o_.busy_pause_ms), std::move(sent));
+      const auto pause = BusyBackoff(std::chrono::milliseconds(o_.busy_pause_ms), ++sent.busy_answers, rng_.Next());
+      busy_.emplace(now + pause, std::move(sent));
       return;
     }
     if (now >= measure_from_ && now <= end_) ++commands;
@@ -420,7 +424,7 @@ class Worker {
   uint64_t next_correlation_ = 0;
   uint64_t query_turn_ = 0;
   uint64_t unanswered_ = 0, busy_pending_ = 0;
-  std::deque<std::pair<Clock::time_point, InFlight>> busy_;  // to send again, in due order (one pause)
+  std::multimap<Clock::time_point, InFlight> busy_;  // to send again after BUSY, by when
   std::deque<std::pair<zmq::message_t, Clock::time_point>> received_;  // read, not yet handled
   Clock::time_point measure_from_, end_;
 };

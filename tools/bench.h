@@ -56,8 +56,9 @@ struct BenchOptions {
   // the same dispatcher never reuse a request id (which would answer IDEMPOTENCY_MISMATCH).
   std::string run_id;
   int race_agents = 4;          // claim-race: claimants per event
-  // A command answered BUSY is sent again with the same request id after this pause, as the
-  // client library does (ClientOptions::busy_pause); < 0: never, the BUSY ends its flow.
+  // A command answered BUSY is sent again with the same request id after a pause, as the client
+  // library does: this one first, doubling with each BUSY in a row, jittered (BusyBackoff in
+  // agents/client.h); < 0: never, the BUSY ends its flow.
   int busy_pause_ms = 100;
   int query_events = 2000;      // queries: events submitted before the timed run
   // The dispatcher's city: each report goes to a random category at a random point of a random

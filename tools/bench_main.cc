@@ -11,7 +11,8 @@
 // With --front it drives a dispatcher already running; its principal (--key) must be a supervisor
 // or admin, for the metrics. --rate=R runs an open loop at R commands/s offered; without it, a
 // closed loop of --clients x --window flows in flight. A command answered BUSY is sent again
-// after --busy-pause-ms (default 100, as the client library; -1: never, the BUSY ends its flow).
+// after --busy-pause-ms (default 100), doubling with each BUSY in a row and jittered, as the client
+// library does (-1: never, the BUSY ends its flow).
 // --json prints one JSON object instead.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
