@@ -42,7 +42,7 @@ enum class IndexTag : char {
 // Which part of an index an event is in. Layout 2 keys an index by bucket, not by the event's
 // state as layout 1 did (state(1) = the EventState number): an event then changes its index keys
 // only when it closes (and when it climbs or gains a department), not at every claim, progress
-// and resolve, which cut the memtable inserts of a lifecycle command by about a third.
+// and resolve (the lifecycle bench ran 42% faster: docs/BENCHMARKS.md).
 // Open sorts first, so a listing without a state filter starts with what is still open.
 enum class IndexBucket : char {
   kOpen = 'o',      // waiting for someone: dispatched, claimed, in progress, resolved
