@@ -41,10 +41,10 @@ struct StoreOptions {
   // Size of the shared block cache for reads.
   size_t block_cache_bytes = 64 << 20;
   // The write-ahead log kept for recovery, at most (RocksDB's max_total_wal_size). Every column
-  // family's unflushed writes pin the log files they are in, so one family written rarely (meta,
-  // timers) would otherwise keep every log since its oldest write, and a restart replays them all
-  // (1.2 GB after a simulated month). Past this size the families holding the oldest log are
-  // flushed, so a restart replays at most about this much.
+  // family's unflushed writes pin the log files they are in, so a family whose memtable fills
+  // slowly (meta: a few hundred bytes a batch) would otherwise keep every log since its last
+  // flush, and a restart replays them all (1.2 GB after a simulated month). Past this size the
+  // families holding the oldest log are flushed, so a restart replays at most about this much.
   uint64_t max_wal_bytes = 128 << 20;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes
