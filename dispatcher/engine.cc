@@ -63,9 +63,9 @@ Engine::Engine(storage::Store& store, std::shared_ptr<const City> city, const Cl
 std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
   std::vector<pb::Response> replies;
   replies.reserve(commands.size());
+  timer_lags_last_batch_ms_.clear();
   if (!health_.ok()) {
     for (const auto& c : commands) replies.push_back(ErrorResponse(health_, c.request.correlation_id()));
-    timer_lags_last_batch_ms_.clear();
     return replies;
   }
   // Never earlier than the newest record: the log stays in time order even if the system clock
@@ -99,7 +99,6 @@ bool Engine::HasDueTimers() const {
 }
 
 void Engine::FireTimers(int64_t now_ms) {
-  timer_lags_last_batch_ms_.clear();
   std::vector<DueTimer> due = state_.TakeDueTimers(now_ms, options_.max_timers_per_batch);
   if (options_.test_plant_bug == PlantedBug::kTimerSeparateWrite && !due.empty()) {
     // PLANTED BUG (test only, --test-plant-bug=timer-separate-write): the taken timers are

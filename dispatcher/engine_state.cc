@@ -24,8 +24,8 @@ constexpr std::string_view kMetaPrincipalPrefix = "principal/";
 // indexes Load rebuilds.
 constexpr std::string_view kMetaIndexLayout = "index_layout";
 constexpr std::string_view kIndexLayout = "2";
-// Events per write while the indexes are rebuilt: bounds the batch's memory.
-constexpr size_t kRebuildEventsPerWrite = 10000;
+// Keys per write while the indexes are rebuilt: bounds the batch's memory.
+constexpr size_t kRebuildKeysPerWrite = 100000;
 
 std::string Fixed64(uint64_t v) {
   std::string s;
@@ -125,38 +125,37 @@ Status EngineState::LoadLastRecordTime() {
 }
 
 // Every key of the indexes is deleted, then each stored event's keys are written, in writes of
-// kRebuildEventsPerWrite events; the layout mark goes last. A crash part way leaves the mark
+// about kRebuildKeysPerWrite keys; the layout mark goes last. A crash part way leaves the mark
 // unwritten and the next start does it all again.
 Status EngineState::RebuildIndexes() {
   WHISTLE_CHECK(batch_.count() == 0, "RebuildIndexes with a batch staged");
-  {
-    auto cursor = store_.NewCursor(Cf::kIndexes);
-    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
-      batch_.Delete(Cf::kIndexes, cursor->key());
-      if (batch_.count() >= kRebuildEventsPerWrite * 8) {
-        if (Status s = store_.Write(batch_); !s.ok()) return s;
-        batch_.Clear();
-      }
+  auto write = [this]() {
+    Status s = store_.Write(batch_);
+    batch_.Clear();
+    return s;
+  };
+  auto old_keys = store_.NewCursor(Cf::kIndexes);
+  for (old_keys->SeekToFirst(); old_keys->Valid(); old_keys->Next()) {
+    batch_.Delete(Cf::kIndexes, old_keys->key());
+    if (batch_.count() >= kRebuildKeysPerWrite) {
+      if (Status s = write(); !s.ok()) return s;
     }
-    if (Status s = cursor->status(); !s.ok()) return s;
   }
-  size_t events = 0;
-  auto cursor = store_.NewCursor(Cf::kEvents);
-  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+  if (Status s = old_keys->status(); !s.ok()) return s;
+  auto events = store_.NewCursor(Cf::kEvents);
+  for (events->SeekToFirst(); events->Valid(); events->Next()) {
     pb::Event e;
-    WHISTLE_CHECK(e.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size())),
-                  "event %llu is corrupt", static_cast<unsigned long long>(storage::DecodeFixed64BE(cursor->key().data())));
+    WHISTLE_CHECK(e.ParseFromArray(events->value().data(), static_cast<int>(events->value().size())),
+                  "event %llu is corrupt",
+                  static_cast<unsigned long long>(storage::DecodeFixed64BE(events->key().data())));
     for (const auto& k : IndexKeys(e)) batch_.Put(Cf::kIndexes, k, "");
-    if (++events % kRebuildEventsPerWrite == 0) {
-      if (Status s = store_.Write(batch_); !s.ok()) return s;
-      batch_.Clear();
+    if (batch_.count() >= kRebuildKeysPerWrite) {
+      if (Status s = write(); !s.ok()) return s;
     }
   }
-  if (Status s = cursor->status(); !s.ok()) return s;
+  if (Status s = events->status(); !s.ok()) return s;
   batch_.Put(Cf::kMeta, kMetaIndexLayout, kIndexLayout);
-  Status s = store_.Write(batch_);
-  batch_.Clear();
-  if (!s.ok()) return s;
+  if (Status s = write(); !s.ok()) return s;
   index_layout_ = kIndexLayout;
   return Status::Ok();
 }

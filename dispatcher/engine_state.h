@@ -52,7 +52,8 @@ class EngineState {
 
   // Loads counters, modes, open events and timers from the store (one ordered scan of the timers
   // column family). A store whose indexes have an older key layout has them rebuilt from its
-  // events first (one scan of the events; storage/keys.h). Aborts on a broken invariant (a timer for an event that is not waiting on it).
+  // events first (one scan of the events; storage/keys.h). Aborts on a broken invariant (a timer
+  // for an event that is not waiting on it).
   // Refuses (BAD_REQUEST) a city configuration that no longer knows an open event's grid,
   // category or departments: serving would crash on the event's next deadline.
   // REQUIRES: called once, before anything else.

@@ -17,7 +17,6 @@ void ServerMetrics::CountReply(const pb::Request& request, pb::StatusCode code) 
 void ServerMetrics::CountBatch(size_t requests, uint64_t micros, std::span<const int64_t> timer_lags_ms) {
   batches_.fetch_add(1, std::memory_order_relaxed);
   commands_.fetch_add(requests, std::memory_order_relaxed);
-  timers_fired_.fetch_add(timer_lags_ms.size(), std::memory_order_relaxed);
   batch_size_.Record(requests);
   batch_micros_.Record(micros);
   // A timer fires no earlier than due; a clock that stepped back is counted as on time.
@@ -38,7 +37,6 @@ void ServerMetrics::Fill(const Engine& engine, pb::MetricsResult* out) const {
   out->set_started_at_ms(started_at_ms_);
   out->set_batches(batches_.load(std::memory_order_relaxed));
   out->set_commands(commands_.load(std::memory_order_relaxed));
-  out->set_timers_fired(timers_fired_.load(std::memory_order_relaxed));
   out->set_busy_replies(busy_.load(std::memory_order_relaxed));
   out->set_rejected_frames(rejected_frames_.load(std::memory_order_relaxed));
   out->set_dropped_replies(dropped_replies_.load(std::memory_order_relaxed));
@@ -56,7 +54,9 @@ void ServerMetrics::Fill(const Engine& engine, pb::MetricsResult* out) const {
   }
   Summarize(batch_size_.Snapshot(), out->mutable_batch_size());
   Summarize(batch_micros_.Snapshot(), out->mutable_batch_micros());
-  Summarize(timer_lag_ms_.Snapshot(), out->mutable_timer_lag_ms());
+  HistogramSnapshot lags = timer_lag_ms_.Snapshot();
+  out->set_timers_fired(lags.count());
+  Summarize(lags, out->mutable_timer_lag_ms());
   HistogramSnapshot writes = engine.state().store().write_micros().Snapshot();
   out->set_synced_writes(writes.count());
   Summarize(writes, out->mutable_synced_write_micros());

@@ -4,7 +4,8 @@
 //   replies by request kind and status code   every answer the front door sent, BUSY included
 //   batches, their size and duration          one engine batch = one synced write (group commit)
 //   synced writes and their latency           from the store (storage/store.h)
-//   BUSY replies, rejected frames, answers dropped (the client's queue full), timers fired and how late (due time to the batch that fired)
+//   BUSY replies, rejected frames, answers dropped (the client's queue full)
+//   timers fired and how late each (due time to the batch that fired it)
 //
 // Threading: the engine thread records; Fill may run on any thread (relaxed atomics: each counter
 // is exact, counters read together may be a batch apart).
@@ -45,7 +46,6 @@ class ServerMetrics {
   std::array<std::array<std::atomic<uint64_t>, kCodes>, kKinds> replies_{};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> commands_{0};
-  std::atomic<uint64_t> timers_fired_{0};
   std::atomic<uint64_t> busy_{0};
   std::atomic<uint64_t> rejected_frames_{0};
   std::atomic<uint64_t> dropped_replies_{0};

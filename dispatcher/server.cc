@@ -24,24 +24,6 @@ struct Pending {
   Command command;
 };
 
-// Never waits for a client (Server::Answer says why). Returns whether the answer was queued: not
-// when the client's queue is full, nor when it has left (ROUTER_MANDATORY: EHOSTUNREACH).
-bool SendReply(zmq::socket_t& front, const zmq::message_t& identity, const pb::Response& r) {
-  std::string bytes = r.SerializeAsString();
-  try {
-    // Both parts or neither: a full queue refuses the first part (the routing id); once that is
-    // taken, the second goes to the same queue, whose limit counts whole messages.
-    if (!front.send(zmq::buffer(identity.data(), identity.size()), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-      return false;
-    }
-    (void)front.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
-    return true;
-  } catch (const zmq::error_t& e) {
-    if (e.num() != EHOSTUNREACH) throw;
-    return false;
-  }
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& engine,
@@ -175,18 +157,17 @@ void Server::Turn() {
       // [identity, payload] is the only shape; answer what we can and drop the rest.
       metrics_.CountRejectedFrame();
       if (frames.size() > 2) {
-        Answer(frames[0], ErrorResponse(BadRequest(fmt::format(
-                                         "a request is one frame, got {}", frames.size() - 1))));
+        Answer(frames[0], ErrorResponse(BadRequest(
+                              fmt::format("a request is one frame, got {}", frames.size() - 1))));
       }
       continue;
     }
     zmq::message_t& payload = frames[1];
     if (payload.size() > options_.max_request_bytes) {
       metrics_.CountRejectedFrame();
-      Answer(frames[0],
-                ErrorResponse({pb::STATUS_TOO_LARGE,
-                               fmt::format("request is {} bytes; the limit is {}", payload.size(),
-                                           options_.max_request_bytes)}));
+      Answer(frames[0], ErrorResponse({pb::STATUS_TOO_LARGE,
+                                       fmt::format("request is {} bytes; the limit is {}",
+                                                   payload.size(), options_.max_request_bytes)}));
       continue;
     }
     Pending p{std::move(frames[0]), {}};
@@ -199,8 +180,8 @@ void Server::Turn() {
       metrics_.CountBusy();
       metrics_.CountReply(p.command.request, pb::STATUS_BUSY);
       Answer(p.identity,
-                ErrorResponse({pb::STATUS_BUSY, "the dispatcher is busy: retry with the same request id"},
-                              p.command.request.correlation_id()));
+             ErrorResponse({pb::STATUS_BUSY, "the dispatcher is busy: retry with the same request id"},
+                           p.command.request.correlation_id()));
       continue;
     }
     auto actor = ActorOf(payload);
@@ -244,7 +225,20 @@ void Server::Turn() {
 }
 
 void Server::Answer(const zmq::message_t& identity, const pb::Response& r) {
-  if (!SendReply(front_, identity, r)) metrics_.CountDroppedReply();
+  std::string bytes = r.SerializeAsString();
+  try {
+    // Both parts or neither: a full queue refuses the first part (the routing id); once that is
+    // taken, the second goes to the same queue, whose limit counts whole messages.
+    if (front_.send(zmq::buffer(identity.data(), identity.size()),
+                    zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      (void)front_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+      return;
+    }
+  } catch (const zmq::error_t& e) {
+    // ROUTER_MANDATORY: a client that left makes the send fail with EHOSTUNREACH.
+    if (e.num() != EHOSTUNREACH) throw;
+  }
+  metrics_.CountDroppedReply();
 }
 
 void Server::Publish() {

@@ -94,7 +94,8 @@ class Server {
   // The actor a request acts as: the principal its connection authenticated as. UNAUTHENTICATED
   // when the principal is unknown or revoked.
   Result<pb::Actor> ActorOf(zmq::message_t& payload) const;
-  // Sends one answer without waiting; counts it as dropped when the client's queue is full.
+  // Sends one answer without waiting; counts it as dropped when the client's queue is full or
+  // the client has left.
   void Answer(const zmq::message_t& identity, const pb::Response& r);
 
   Engine& engine_;

@@ -232,9 +232,10 @@ Result<Observed> ObserveAll(Client& client, int* attempts = nullptr) {
   }
   // The first batch after a start may fire deadlines that fell due meanwhile, after the log was
   // read: read again until the log stood still across the reads of the events.
-  Observed again;
-  if (Status s = CatchUpLog(client, &again); !s.ok()) return s;
-  if (again.log.size() != o.log.size() && ++*attempts < 5) return ObserveAll(client, attempts);
+  const size_t read = o.log.size();
+  if (Status s = CatchUpLog(client, &o); !s.ok()) return s;
+  if (o.log.size() != read && ++*attempts < 5) return ObserveAll(client, attempts);
+  o.log.resize(read);  // the log as it was when the events were read
   return o;
 }
 

@@ -5,7 +5,7 @@
 #
 #   bash tools/overload.sh [BUILD_DIR] [SECONDS]        (defaults: build, 60)
 #
-# Starts a whistle-dispatcher (--dev-no-auth, the sample city, a fresh store under /tmp), samples
+# Starts a whistle-dispatcher (--dev-no-auth, the sample city, a fresh store under $TMPDIR), samples
 # its resident memory every 0.2 s, and drives it with whistle-bench --front, the lifecycle mix in
 # open loop: first closed loop for 10 s to find the capacity C, then C/4 (normal), 2C, C/4, 10C,
 # C/4. Each phase prints the bench's report and the dispatcher's peak RSS during it.
@@ -13,14 +13,22 @@ set -euo pipefail
 build=${1:-build}
 seconds=${2:-60}
 bench=$build/tools/whistle-bench
-dir=$(mktemp -d /tmp/whistle-overload.XXXXXX)
-trap 'kill -9 $pid $sampler 2>/dev/null || true; rm -rf "$dir"' EXIT
+dir=$(mktemp -d "${TMPDIR:-/tmp}/whistle-overload.XXXXXX")
+pid='' sampler=''
+cleanup() {  # the dispatcher and the sampler, whichever started, then the scratch directory
+  for p in $pid $sampler; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
 
 "$build/dispatcher/whistle-dispatcher" --dev-no-auth --data="$dir/store" --front='tcp://127.0.0.1:*' \
   --bus='tcp://127.0.0.1:*' --endpoints-file="$dir/endpoints" >"$dir/dispatcher.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '^bus=' "$dir/endpoints" 2>/dev/null && break; sleep 0.1; done
-front=$(sed -n 's/^front=//p' "$dir/endpoints" 2>/dev/null)
+for _ in $(seq 100); do
+  grep -q '^bus=' "$dir/endpoints" 2>/dev/null || ! kill -0 $pid 2>/dev/null && break
+  sleep 0.1
+done
+front=$(sed -n 's/^front=//p' "$dir/endpoints" 2>/dev/null || true)
 [ -n "$front" ] || { cat "$dir/dispatcher.log"; echo "overload: the dispatcher did not start" >&2; exit 1; }
 
 # The sampler keeps the highest VmRSS (kB) seen since the last reset of $dir/peak.
@@ -51,4 +59,4 @@ phase "back to normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
 phase "10x capacity" --clients=8 --rate=$((capacity * 10)) --duration-s="$seconds" --warmup-s=0
 phase "back to normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
 echo "== dispatcher metrics"
-"$build/tools/whistlectl" --front="$front" metrics 2>/dev/null || true
+"$build/tools/whistlectl" --front="$front" metrics
