@@ -15,7 +15,7 @@ using Case = pb::Request::CommandCase;
 
 // One row of the table in authorization.h.
 struct Row {
-  Scope reporter, agent, hotline, supervisor, admin;
+  Scope reporter, agent, hotline, supervisor, admin, console;
 };
 
 constexpr Scope D = Scope::kDenied;
@@ -26,34 +26,37 @@ constexpr Scope P = Scope::kDepartment;  // P for the principal's department
 
 Row RowFor(Case command) {
   switch (command) {
-    //                                     reporter agent hotline supervisor admin
-    case pb::Request::kSubmit:          return {R, D, A, D, D};
-    case pb::Request::kClaim:           return {D, P, D, D, D};
-    case pb::Request::kRelease:         return {D, P, D, D, D};
-    case pb::Request::kProgress:        return {D, P, D, D, D};
-    case pb::Request::kResolve:         return {D, P, D, D, D};
-    case pb::Request::kReturnTask:      return {D, P, D, D, D};
-    case pb::Request::kWhistle:         return {D, P, D, R, D};
-    case pb::Request::kSupervise:       return {D, D, D, R, D};
-    case pb::Request::kFeedback:        return {O, D, A, D, D};
-    case pb::Request::kReopen:          return {D, D, A, R, D};
-    case pb::Request::kMerge:           return {D, D, D, R, D};
-    case pb::Request::kCancel:          return {D, D, D, R, D};
-    case pb::Request::kSetMode:         return {D, D, D, D, A};
-    case pb::Request::kCreatePrincipal: return {D, D, D, D, A};
-    case pb::Request::kRevokePrincipal: return {D, D, D, D, A};
-    case pb::Request::kListPrincipals:  return {D, D, D, D, A};
-    case pb::Request::kCheckpoint:      return {D, D, D, D, A};
-    case pb::Request::kDigest:          return {D, D, D, D, A};
-    case pb::Request::kMetrics:         return {D, D, D, A, A};
-    case pb::Request::kGet:             return {O, P, A, R, A};
-    case pb::Request::kList:            return {D, P, A, R, A};
-    case pb::Request::kStats:           return {D, P, A, R, A};
-    case pb::Request::kLog:             return {D, A, A, A, A};
-    case pb::Request::kWhoami:          return {A, A, A, A, A};
-    case pb::Request::COMMAND_NOT_SET:  return {A, A, A, A, A};  // the engine says BAD_REQUEST
+    //                                     reporter agent hotline supervisor admin console
+    case pb::Request::kSubmit:          return {R, D, A, D, D, D};
+    case pb::Request::kClaim:           return {D, P, D, D, D, D};
+    case pb::Request::kRelease:         return {D, P, D, D, D, D};
+    case pb::Request::kProgress:        return {D, P, D, D, D, D};
+    case pb::Request::kResolve:         return {D, P, D, D, D, D};
+    case pb::Request::kReturnTask:      return {D, P, D, D, D, D};
+    case pb::Request::kWhistle:         return {D, P, D, R, D, D};
+    case pb::Request::kSupervise:       return {D, D, D, R, D, D};
+    case pb::Request::kFeedback:        return {O, D, A, D, D, D};
+    case pb::Request::kReopen:          return {D, D, A, R, D, D};
+    case pb::Request::kMerge:           return {D, D, D, R, D, D};
+    case pb::Request::kCancel:          return {D, D, D, R, D, D};
+    case pb::Request::kSetMode:         return {D, D, D, R, A, D};
+    case pb::Request::kCreatePrincipal: return {D, D, D, D, A, D};
+    case pb::Request::kRevokePrincipal: return {D, D, D, D, A, D};
+    case pb::Request::kListPrincipals:  return {D, D, D, D, A, D};
+    case pb::Request::kCheckpoint:      return {D, D, D, D, A, D};
+    case pb::Request::kDigest:          return {D, D, D, D, A, D};
+    case pb::Request::kMetrics:         return {D, D, D, A, A, D};
+    case pb::Request::kGet:             return {O, P, A, R, A, A};
+    case pb::Request::kList:            return {D, P, A, R, A, A};
+    case pb::Request::kStats:           return {D, P, A, R, A, A};
+    case pb::Request::kLog:             return {D, A, A, A, A, A};
+    case pb::Request::kWhoami:          return {A, A, A, A, A, A};
+    case pb::Request::kBoard:           return {D, D, D, R, A, A};
+    case pb::Request::kRanks:           return {D, D, D, R, A, A};
+    case pb::Request::kTicket:          return {A, A, A, A, A, D};
+    case pb::Request::COMMAND_NOT_SET:  return {A, A, A, A, A, A};  // the engine says BAD_REQUEST
   }
-  return {D, D, D, D, D};  // a command added to the wire and not to this table
+  return {D, D, D, D, D, D};  // a command added to the wire and not to this table
 }
 
 // The events a request names (two for a merge).
@@ -170,6 +173,12 @@ class Check {
                          r.list().has_level() || r.list().has_city());
       case pb::Request::kStats:
         return ReadScope(r.stats().department(), r.stats().region(), r.stats().has_level());
+      case pb::Request::kBoard:
+        return ReadScope("", r.board().region(), r.board().region().empty());
+      case pb::Request::kRanks:
+        return ReadScope("", r.ranks().region(), r.ranks().region().empty());
+      case pb::Request::kSetMode:
+        return ReadScope("", r.set_mode().region(), r.set_mode().region().empty());
       default:
         return ForEachEvent([&](const pb::Event& e) { return EventInRegion(e); });
     }
@@ -268,6 +277,7 @@ Scope ScopeFor(pb::Role role, Case command) {
     case pb::ROLE_HOTLINE: return row.hotline;
     case pb::ROLE_SUPERVISOR: return row.supervisor;
     case pb::ROLE_ADMIN: return row.admin;
+    case pb::ROLE_CONSOLE: return row.console;
     case pb::ROLE_DEV: return Scope::kAny;
     case pb::ROLE_SYSTEM:  // the dispatcher itself, registering the first admin at start-up
       return command == pb::Request::kCreatePrincipal ? Scope::kAny : Scope::kDenied;
@@ -292,6 +302,7 @@ std::string_view RoleName(pb::Role role) {
     case pb::ROLE_HOTLINE: return "hotline";
     case pb::ROLE_SUPERVISOR: return "supervisor";
     case pb::ROLE_ADMIN: return "admin";
+    case pb::ROLE_CONSOLE: return "console";
     case pb::ROLE_SYSTEM: return "system";
     case pb::ROLE_DEV: return "dev";
     default: return "unknown role";

@@ -7,25 +7,30 @@
 //
 // The table: the scope in which each role may make each request; "-" = denied.
 //
-//                      reporter  agent       hotline  supervisor  admin
-//   submit             region    -           any      -           -
-//   claim              -         department  -        -           -
-//   release            -         department  -        -           -
-//   progress           -         department  -        -           -
-//   resolve            -         department  -        -           -
-//   return_task        -         department  -        -           -
-//   whistle            -         department  -        region      -
-//   supervise          -         -           -        region      -
-//   feedback           own       -           any      -           -
-//   reopen             -         -           any      region      -
-//   merge, cancel      -         -           -        region      -
-//   set_mode           -         -           -        -           any
+//                      reporter  agent       hotline  supervisor  admin  console
+//   submit             region    -           any      -           -      -
+//   claim              -         department  -        -           -      -
+//   release            -         department  -        -           -      -
+//   progress           -         department  -        -           -      -
+//   resolve            -         department  -        -           -      -
+//   return_task        -         department  -        -           -      -
+//   whistle            -         department  -        region      -      -
+//   supervise          -         -           -        region      -      -
+//   feedback           own       -           any      -           -      -
+//   reopen             -         -           any      region      -      -
+//   merge, cancel      -         -           -        region      -      -
+//   set_mode           -         -           -        region      any    -
 //   create_principal, revoke_principal, list_principals, checkpoint, digest:   admin only (any)
-//   get                own       department  any      region      any
-//   list, stats        -         department  any      region      any
-//   log                -         any         any      any         any
-//   metrics            -         -           -        any         any
-//   whoami             any       any         any      any         any
+//   get                own       department  any      region      any    any
+//   list, stats        -         department  any      region      any    any
+//   board, ranks       -         -           -        region      any    any
+//   log                -         any         any      any         any    any
+//   metrics            -         -           -        any         any    -
+//   whoami             any       any         any      any         any    any
+//   ticket             any       any         any      any         any    -   (for itself only)
+//
+// The console acts for nobody by itself: a request it carries with an acting_ticket is
+// authorized as the ticket's principal, by that principal's row (server.h).
 //
 // Scopes:
 //   any         no further check
@@ -34,7 +39,8 @@
 //   region      the events named lie in the principal's region (the whole city when it has
 //               none); Submit: the report's grid, or the grid its position falls in; List and
 //               Stats: the scope asked for lies in the region (a level or the whole city only
-//               for a principal without a region)
+//               for a principal without a region); Board, Ranks and SetMode: the region asked
+//               for (the whole city only for a principal without a region)
 //   department  commands: the department the command acts for is the principal's (claim, return
 //               and whistle name it; release, progress and resolve act for the claim holder) and
 //               the event lies in the principal's region; reads: events within the department's

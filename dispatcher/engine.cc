@@ -132,8 +132,8 @@ pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
     reply = answer.ok() ? std::move(answer).value() : ErrorResponse(answer.status());
   } else if (const CommandProcessor* p = registry_.command(request.command_case())) {
     reply = HandleCommand(*p, command, now_ms);
-  } else if (request.has_metrics()) {
-    reply = ErrorResponse(BadRequest("metrics are the server's (server.h), not the engine's"));
+  } else if (request.has_metrics() || request.has_ticket()) {
+    reply = ErrorResponse(BadRequest("metrics and tickets are the server's (server.h), not the engine's"));
   } else {
     reply = ErrorResponse(BadRequest("the request carries no command"));
   }

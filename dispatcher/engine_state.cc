@@ -23,7 +23,7 @@ constexpr std::string_view kMetaPrincipalPrefix = "principal/";
 // The indexes' key layout (storage/keys.h), "2"; absent in stores written before layout 2, whose
 // indexes Load rebuilds.
 constexpr std::string_view kMetaIndexLayout = "index_layout";
-constexpr std::string_view kIndexLayout = "2";
+constexpr char kIndexLayout[] = "2";
 // Keys per write while the indexes are rebuilt: bounds the batch's memory.
 constexpr size_t kRebuildKeysPerWrite = 100000;
 
@@ -180,6 +180,7 @@ Status EngineState::LoadOpenEvents() {
       if (IsUnresolved(e.state())) {
         unresolved_by_grid_category_[DuplicateKey(e.grid(), e.report().category())].insert(id);
       }
+      open_tally_.Add(e);
     }
     if (Status s = cursor->status(); !s.ok()) return s;
   }
@@ -431,6 +432,9 @@ void EngineState::FinishCommand() {
                         std::back_inserter(added));
     for (const auto& k : gone) batch_.Delete(Cf::kIndexes, k);
     for (const auto& k : added) batch_.Put(Cf::kIndexes, k, "");
+
+    if (before && IsOpen(before->state())) open_tally_.Remove(*before);
+    if (IsOpen(e->state())) open_tally_.Add(*e);
 
     // Duplicate index.
     if (before && IsUnresolved(before->state())) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "dispatcher/city.h"
+#include "dispatcher/open_tally.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "whistle/event.pb.h"
@@ -98,6 +99,8 @@ class EngineState {
   // Calls f for every open event, in no particular order.
   void ForEachOpenEvent(const std::function<void(const pb::Event&)>& f) const;
   size_t open_event_count() const { return open_.size(); }
+  // Open events counted by level, state, overdue and supervised, city-wide and per grid.
+  const OpenTally& open_tally() const { return open_tally_; }
 
   // Counters for (month, scope), or nullptr when nothing was counted there.
   const pb::StatCounters* Counters(std::string_view month, std::string_view scope) const;
@@ -178,6 +181,7 @@ class EngineState {
   std::unordered_map<std::string, std::string> active_principal_by_key_;  // raw key -> name
   uint64_t principals_version_ = 0;
   std::unordered_map<std::string, std::set<uint64_t>> unresolved_by_grid_category_;
+  OpenTally open_tally_;
   std::unordered_map<std::string, pb::StatCounters> counters_;  // key: month '|' scope
   std::unordered_set<std::string> dirty_counters_;
   std::unordered_map<std::string, pb::IdempotencyEntry> pending_idempotency_;

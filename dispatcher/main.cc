@@ -3,7 +3,7 @@
 //   whistle-dispatcher [--daemon-config=FILE] [--keys=DIR | --dev-no-auth] [--data=DIR]
 //                      [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]
 //                      [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]
-//                      [--max-batch=N] [--busy-window=N]
+//                      [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]
 //                      [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
 //                      [--test-plant-bug=BUG]
 //
@@ -14,7 +14,10 @@
 // --daemon-config reads a whistle.pb.DispatcherConfig in text format (proto/whistle/daemon.proto;
 // deploy/whistle-dispatcher.textproto documents every option); flags override it.
 //
-// --endpoints-file writes the bound endpoints ("front=...\nbus=...\n") once both are bound, so a
+// --metrics-listen serves Prometheus's GET /metrics there (docs/OPERATIONS.md).
+//
+// --endpoints-file writes the bound endpoints ("front=...\nbus=...\n", and "metrics=URL" with
+// --metrics-listen) once they are bound, so a
 // caller can bind port 0 (tcp://127.0.0.1:*) and read the ports back. --time-scale runs simulated
 // time F times faster than real time (demonstrations only). SIGTERM or SIGINT: finish the batch
 // in hand, flush, exit 0. After kill -9, start again: the store recovers and serving resumes.
@@ -46,6 +49,7 @@
 #include "dispatcher/clock.h"
 #include "dispatcher/engine.h"
 #include "dispatcher/first_start.h"
+#include "dispatcher/metrics_http.h"
 #include "dispatcher/server.h"
 #include "storage/power_cut_fs.h"
 #include "storage/store.h"
@@ -58,7 +62,7 @@ constexpr char kUsage[] =
     "usage: whistle-dispatcher [--daemon-config=FILE] [--keys=DIR | --dev-no-auth] [--data=DIR]\n"
     "                          [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]\n"
     "                          [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]\n"
-    "                          [--max-batch=N] [--busy-window=N]\n"
+    "                          [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]\n"
     "test only (whistle-crashcheck; never in production):\n"
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
     "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
@@ -123,6 +127,7 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   if (flags.Has("bus")) c.set_bus_endpoint(flags.TakeString("bus"));
   if (flags.Has("keys")) c.set_keys_dir(flags.TakeString("keys"));
   if (flags.Has("endpoints-file")) c.set_endpoints_file(flags.TakeString("endpoints-file"));
+  if (flags.Has("metrics-listen")) c.set_metrics_listen(flags.TakeString("metrics-listen"));
   auto scale = flags.TakeDouble("time-scale", c.time_scale() == 0 ? 1 : c.time_scale(), 1e-3, 1e6);
   auto bytes = flags.TakeInt("max-request-bytes", c.max_request_bytes() ? c.max_request_bytes() : 65536, 256, 1 << 20);
   auto batch = flags.TakeInt("max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
@@ -236,10 +241,20 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   auto server = Server::Start(context, **engine, options);
   if (!server.ok()) return Fail(server.status());
+  std::unique_ptr<MetricsHttp> metrics_http;
+  if (!cfg.metrics_listen().empty()) {
+    const ServerMetrics& metrics = (*server)->metrics();
+    auto started = MetricsHttp::Start(cfg.metrics_listen(), [&metrics] { return metrics.Prometheus(); });
+    if (!started.ok()) return Fail(started.status());
+    metrics_http = std::move(started).value();
+  }
   if (!endpoints_file.empty()) {
     // Written whole, then renamed, so a reader never sees half a file.
     std::string tmp = endpoints_file + ".tmp";
-    std::ofstream(tmp) << "front=" << (*server)->front_endpoint() << "\nbus=" << (*server)->bus_endpoint() << "\n";
+    std::ofstream out(tmp);
+    out << "front=" << (*server)->front_endpoint() << "\nbus=" << (*server)->bus_endpoint() << "\n";
+    if (metrics_http) out << "metrics=" << metrics_http->url() << "\n";
+    out.close();
     std::filesystem::rename(tmp, endpoints_file);
   }
   std::cerr << fmt::format("whistle-dispatcher: {} ({} grids), data in {}, front {}, bus {}, {} open events, {}\n",
@@ -253,6 +268,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   Status s = (*server)->Run();
   g_server = nullptr;
+  if (metrics_http) metrics_http->Stop();
   if (!s.ok()) return Fail(s);
   std::cerr << "whistle-dispatcher: stopped\n";
   return 0;

@@ -1,10 +1,29 @@
 #include "dispatcher/metrics.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <google/protobuf/descriptor.h>
 
+#include "whistle/prometheus.h"
+
 namespace whistle {
+namespace {
+
+// Lower-case names, as whistlectl and the console spell them.
+std::string LevelLabel(pb::Level level) {
+  std::string s = pb::Level_Name(level).substr(6);  // LEVEL_
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string StateLabel(pb::EventState state) {
+  std::string s = pb::EventState_Name(state).substr(6);  // STATE_
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
 
 void ServerMetrics::CountReply(const pb::Request& request, pb::StatusCode code) {
   int kind = static_cast<int>(request.command_case());
@@ -33,7 +52,14 @@ void Summarize(const HistogramSnapshot& h, pb::HistogramSummary* out) {
   out->set_max(h.max());
 }
 
-void ServerMetrics::Fill(const Engine& engine, pb::MetricsResult* out) const {
+void ServerMetrics::ObserveEngine(const Engine& engine) {
+  std::lock_guard lock(engine_mu_);
+  open_ = engine.state().open_tally().city();
+  last_seq_ = engine.state().committed_seq();
+  store_write_micros_ = &engine.state().store().write_micros();
+}
+
+void ServerMetrics::Fill(pb::MetricsResult* out) const {
   out->set_started_at_ms(started_at_ms_);
   out->set_batches(batches_.load(std::memory_order_relaxed));
   out->set_commands(commands_.load(std::memory_order_relaxed));
@@ -57,11 +83,76 @@ void ServerMetrics::Fill(const Engine& engine, pb::MetricsResult* out) const {
   HistogramSnapshot lags = timer_lag_ms_.Snapshot();
   out->set_timers_fired(lags.count());
   Summarize(lags, out->mutable_timer_lag_ms());
-  HistogramSnapshot writes = engine.state().store().write_micros().Snapshot();
+  out->set_connected_clients(front_connections_.load(std::memory_order_relaxed));
+  out->set_bus_subscribers(bus_connections_.load(std::memory_order_relaxed));
+  std::lock_guard lock(engine_mu_);
+  HistogramSnapshot writes = store_write_micros_ ? store_write_micros_->Snapshot() : HistogramSnapshot();
   out->set_synced_writes(writes.count());
   Summarize(writes, out->mutable_synced_write_micros());
-  out->set_open_events(engine.state().open_event_count());
-  out->set_last_seq(engine.state().committed_seq());
+  out->set_open_events(open_.open);
+  out->set_overdue_events(open_.overdue);
+  out->set_supervised_events(open_.supervised);
+  out->set_last_seq(last_seq_);
+  for (size_t level = 0; level < OpenCounts::kLevels; ++level) {
+    for (size_t state = 0; state < OpenCounts::kStates; ++state) {
+      if (uint32_t n = open_.by_level_state[level][state]) {
+        pb::BoardCell* cell = out->add_open_by_level_state();
+        cell->set_level(static_cast<pb::Level>(level));
+        cell->set_state(static_cast<pb::EventState>(state));
+        cell->set_count(n);
+      }
+    }
+  }
+}
+
+std::string ServerMetrics::Prometheus() const {
+  pb::MetricsResult m;
+  Fill(&m);
+  PrometheusText out;
+  out.Gauge("whistle_start_time_seconds", "When the dispatcher started, seconds since the epoch.");
+  out.Sample("whistle_start_time_seconds", static_cast<double>(m.started_at_ms()) / 1e3);
+  out.Counter("whistle_replies_total", "Answers the front door sent, by request kind and status code.");
+  for (const pb::CommandCount& c : m.by_command()) {
+    out.Sample("whistle_replies_total", {{"command", c.command()}, {"code", pb::StatusCode_Name(c.code())}},
+               static_cast<double>(c.count()));
+  }
+  out.Counter("whistle_busy_replies_total", "Submits answered BUSY: shed under overload, to be retried.");
+  out.Sample("whistle_busy_replies_total", static_cast<double>(m.busy_replies()));
+  out.Counter("whistle_rejected_frames_total", "Messages refused before the engine: malformed, multi-frame or too large.");
+  out.Sample("whistle_rejected_frames_total", static_cast<double>(m.rejected_frames()));
+  out.Counter("whistle_dropped_replies_total", "Answers not sent because the client had 1,000 unread (or had left).");
+  out.Sample("whistle_dropped_replies_total", static_cast<double>(m.dropped_replies()));
+  out.Counter("whistle_batches_total", "Engine batches (each one synced write when it changed anything).");
+  out.Sample("whistle_batches_total", static_cast<double>(m.batches()));
+  out.Counter("whistle_engine_requests_total", "Requests that reached the engine, queries included.");
+  out.Sample("whistle_engine_requests_total", static_cast<double>(m.commands()));
+  out.Histogram("whistle_batch_size", "Requests per engine batch (group commit).", batch_size_.Snapshot(),
+                kCountBounds, 1);
+  out.Histogram("whistle_batch_seconds", "An engine batch, from decision to synced write.",
+                batch_micros_.Snapshot(), kMicrosBounds, 1e6);
+  {
+    std::lock_guard lock(engine_mu_);
+    HistogramSnapshot writes = store_write_micros_ ? store_write_micros_->Snapshot() : HistogramSnapshot();
+    out.Histogram("whistle_fsync_seconds", "One synced write of the store: log append and fsync.", writes,
+                  kMicrosBounds, 1e6);
+  }
+  out.Histogram("whistle_timer_lag_seconds", "How late each deadline or auto-close fired: due time to its batch.",
+                timer_lag_ms_.Snapshot(), kMillisBounds, 1e3);
+  out.Gauge("whistle_open_events", "Open events by handling level and state.");
+  for (const pb::BoardCell& c : m.open_by_level_state()) {
+    out.Sample("whistle_open_events", {{"level", LevelLabel(c.level())}, {"state", StateLabel(c.state())}},
+               c.count());
+  }
+  out.Gauge("whistle_overdue_events", "Open events that missed a deadline at city level.");
+  out.Sample("whistle_overdue_events", m.overdue_events());
+  out.Gauge("whistle_supervised_events", "Open events under supervision.");
+  out.Sample("whistle_supervised_events", m.supervised_events());
+  out.Gauge("whistle_connected_clients", "Connections open now, by socket.");
+  out.Sample("whistle_connected_clients", {{"socket", "front"}}, m.connected_clients());
+  out.Sample("whistle_connected_clients", {{"socket", "bus"}}, m.bus_subscribers());
+  out.Gauge("whistle_last_seq", "The newest record's sequence number on disk.");
+  out.Sample("whistle_last_seq", static_cast<double>(m.last_seq()));
+  return out.Take();
 }
 
 }  // namespace whistle

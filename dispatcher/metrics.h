@@ -6,15 +6,23 @@
 //   synced writes and their latency           from the store (storage/store.h)
 //   BUSY replies, rejected frames, answers dropped (the client's queue full)
 //   timers fired and how late each (due time to the batch that fired it)
+//   open events by level and state, overdue, supervised (the engine's, as of the last turn)
+//   connections on the front door and the bus
 //
-// Threading: the engine thread records; Fill may run on any thread (relaxed atomics: each counter
-// is exact, counters read together may be a batch apart).
+// Also rendered in Prometheus's text format for GET /metrics (metrics_http.h); docs/OPERATIONS.md
+// lists every metric.
+//
+// Threading: the engine thread records and calls ObserveEngine once a turn; Fill and
+// WritePrometheus may run on any thread (relaxed atomics: each counter is exact, counters read
+// together may be a batch apart; engine figures are those of the last ObserveEngine).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <span>
+#include <string>
 
 #include "dispatcher/engine.h"
 #include "whistle/histogram.h"
@@ -32,10 +40,25 @@ class ServerMetrics {
   void CountBusy() { busy_.fetch_add(1, std::memory_order_relaxed); }
   void CountRejectedFrame() { rejected_frames_.fetch_add(1, std::memory_order_relaxed); }
   void CountDroppedReply() { dropped_replies_.fetch_add(1, std::memory_order_relaxed); }
+  // Connections now open on the front door and the bus (socket monitor events).
+  void SetConnections(uint32_t front, uint32_t bus) {
+    front_connections_.store(front, std::memory_order_relaxed);
+    bus_connections_.store(bus, std::memory_order_relaxed);
+  }
 
-  // Everything above, with the engine's open events and last sequence number and the store's
-  // synced writes. Engine state is read without a lock: call on the engine thread.
-  void Fill(const Engine& engine, pb::MetricsResult* out) const;
+  // Copies what the engine knows (open events, last sequence number, the store's synced-write
+  // histogram) for Fill and WritePrometheus. Engine thread only.
+  void ObserveEngine(const Engine& engine);
+
+  // Everything above, as of the last ObserveEngine. Any thread.
+  void Fill(pb::MetricsResult* out) const;
+  // ObserveEngine, then Fill: on the engine thread.
+  void Fill(const Engine& engine, pb::MetricsResult* out) {
+    ObserveEngine(engine);
+    Fill(out);
+  }
+  // The same figures in Prometheus's text format, histograms with their buckets. Any thread.
+  std::string Prometheus() const;
 
  private:
   // Request oneof field numbers stay below 64 (wire.proto); status codes below 16.
@@ -49,9 +72,17 @@ class ServerMetrics {
   std::atomic<uint64_t> busy_{0};
   std::atomic<uint64_t> rejected_frames_{0};
   std::atomic<uint64_t> dropped_replies_{0};
+  std::atomic<uint32_t> front_connections_{0};
+  std::atomic<uint32_t> bus_connections_{0};
   Histogram batch_size_;
   Histogram batch_micros_;
   Histogram timer_lag_ms_;
+
+  // ObserveEngine's copy.
+  mutable std::mutex engine_mu_;
+  OpenCounts open_;
+  uint64_t last_seq_ = 0;
+  const Histogram* store_write_micros_ = nullptr;  // the store's: outlives the server
 };
 
 // A histogram's summary for the wire.

@@ -35,6 +35,8 @@ const QueryProcessor* Registry::query(pb::Request::CommandCase c) const {
     case pb::Request::kDigest: return &digest_;
     case pb::Request::kListPrincipals: return &list_principals_;
     case pb::Request::kWhoami: return &whoami_;
+    case pb::Request::kBoard: return &board_;
+    case pb::Request::kRanks: return &ranks_;
     default: return nullptr;
   }
 }

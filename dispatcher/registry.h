@@ -40,6 +40,8 @@ class Registry {
   DigestProcessor digest_;
   ListPrincipalsProcessor list_principals_;
   WhoAmIProcessor whoami_;
+  BoardProcessor board_;
+  RanksProcessor ranks_;
   DeadlineProcessor deadlines_;
 };
 

@@ -1,6 +1,7 @@
 #include "dispatcher/server.h"
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <unordered_map>
 #include <utility>
@@ -24,6 +25,29 @@ struct Pending {
   Command command;
 };
 
+pb::Actor ActorFor(const pb::Principal& p) {
+  pb::Actor actor;
+  actor.set_role(p.role());
+  actor.set_principal(p.name());
+  if (p.departments_size() == 1) actor.set_department(p.departments(0));  // for the record
+  actor.set_region(p.region());
+  return actor;
+}
+
+// Connections open on a socket, from its monitor's events (accepted less disconnected).
+void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open) {
+  while (true) {
+    zmq::message_t event, endpoint;
+    if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
+    if (event.more()) (void)monitor.recv(endpoint, zmq::recv_flags::none);
+    if (event.size() < sizeof(uint16_t)) continue;
+    uint16_t id;
+    std::memcpy(&id, event.data(), sizeof(id));
+    if (id == ZMQ_EVENT_ACCEPTED) ++*open;
+    if (id == ZMQ_EVENT_DISCONNECTED && *open > 0) --*open;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& engine,
@@ -44,6 +68,18 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
       socket->set(zmq::sockopt::heartbeat_ivl, o.heartbeat_ms);
       socket->set(zmq::sockopt::heartbeat_timeout, o.heartbeat_timeout_ms);
       if (o.server_key) MakeCurveServer(*socket, *o.server_key, kZapDomain);
+    }
+    // Connection counts for the metrics: each socket reports accepts and disconnects to a pair
+    // socket the loop polls (a unique inproc name per server: tests run several in a process).
+    int n = 0;
+    for (auto [socket, monitor] : {std::pair{&server->front_, &server->front_monitor_},
+                                   std::pair{&server->bus_, &server->bus_monitor_}}) {
+      std::string name = fmt::format("inproc://whistle-monitor-{}-{}", static_cast<void*>(server.get()), n++);
+      if (zmq_socket_monitor(socket->handle(), name.c_str(), ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+        throw zmq::error_t();
+      }
+      monitor->set(zmq::sockopt::linger, 0);
+      monitor->connect(name);
     }
     server->front_.set(zmq::sockopt::router_mandatory, 1);
     server->front_.set(zmq::sockopt::maxmsgsize, kMaxMessageBytesBackstop);
@@ -66,7 +102,13 @@ Server::Server(zmq::context_t& context, Engine& engine, ServerOptions options)
       context_(context),
       front_(context, zmq::socket_type::router),
       bus_(context, zmq::socket_type::pub),
-      metrics_(SystemClock().NowMs()) {}
+      front_monitor_(context, zmq::socket_type::pair),
+      bus_monitor_(context, zmq::socket_type::pair),
+      tickets_(options_.server_key ? TicketSigner::FromSecret(options_.server_key->secret_key())
+                                   : TicketSigner::Random()),
+      metrics_(SystemClock().NowMs()) {
+  metrics_.ObserveEngine(engine_);
+}
 
 Status Server::SelfTest() {
   // A key nobody registered must not complete a handshake on either socket. libzmq would let
@@ -100,24 +142,67 @@ void Server::SyncKeys() {
   zap_keys_version_ = state.principals_version();
 }
 
-Result<pb::Actor> Server::ActorOf(zmq::message_t& payload) const {
-  pb::Actor actor;
+Result<pb::Actor> Server::ActorOf(zmq::message_t& payload, const pb::Request& request) const {
+  pb::Actor connection;
   if (!options_.server_key) {
-    actor.set_role(pb::ROLE_DEV);
-    actor.set_principal(options_.dev_principal);
-    return actor;
+    connection.set_role(pb::ROLE_DEV);
+    connection.set_principal(options_.dev_principal);
+  } else {
+    const char* user_id = payload.gets("User-Id");
+    const pb::Principal* p = user_id == nullptr ? nullptr : engine_.state().FindPrincipal(user_id);
+    if (p == nullptr || p->revoked_at_ms() != 0) {
+      return Unauthenticated(fmt::format("principal '{}' is {}", user_id == nullptr ? "" : user_id,
+                                         p == nullptr ? "unknown" : "revoked"));
+    }
+    connection = ActorFor(*p);
   }
-  const char* user_id = payload.gets("User-Id");
-  const pb::Principal* p = user_id == nullptr ? nullptr : engine_.state().FindPrincipal(user_id);
-  if (p == nullptr || p->revoked_at_ms() != 0) {
-    return Unauthenticated(fmt::format("principal '{}' is {}", user_id == nullptr ? "" : user_id,
-                                       p == nullptr ? "unknown" : "revoked"));
+  if (request.acting_ticket().empty()) return connection;
+  // A console carrying a logged-in person's request: it acts as that person (tickets.h).
+  if (connection.role() != pb::ROLE_CONSOLE && connection.role() != pb::ROLE_DEV) {
+    return PermissionDenied(fmt::format("{} '{}' may not act on a ticket: only a console may",
+                                        RoleName(connection.role()), connection.principal()));
   }
-  actor.set_role(p->role());
-  actor.set_principal(p->name());
-  if (p->departments_size() == 1) actor.set_department(p->departments(0));  // for the record
-  actor.set_region(p->region());
+  auto claims = tickets_.Verify(request.acting_ticket(), SystemClock().NowMs());
+  if (!claims.ok()) return claims.status();
+  const pb::Principal* p = engine_.state().FindPrincipal(claims->principal);
+  if (p == nullptr || p->revoked_at_ms() != 0 || p->created_at_ms() != claims->principal_created_at_ms) {
+    return Unauthenticated(fmt::format("the ticket's principal '{}' is {}", claims->principal,
+                                       p == nullptr || p->created_at_ms() != claims->principal_created_at_ms
+                                           ? "unknown"
+                                           : "revoked"));
+  }
+  pb::Actor actor = ActorFor(*p);
+  actor.set_via(connection.principal());
   return actor;
+}
+
+pb::Response Server::IssueTicket(const pb::Actor& actor, const pb::TicketQuery& q) const {
+  constexpr uint32_t kDefaultHours = 12;
+  constexpr uint32_t kMaxHours = 24;
+  uint32_t hours = q.hours() == 0 ? kDefaultHours : q.hours();
+  if (hours > kMaxHours) return ErrorResponse(BadRequest(fmt::format("a ticket lasts at most {} hours", kMaxHours)));
+  std::string name = actor.principal();
+  if (actor.role() == pb::ROLE_DEV) {
+    // Nobody is anybody without authentication: a developer names whom to log in as.
+    if (q.principal().empty()) return ErrorResponse(BadRequest("--dev-no-auth: name the ticket's principal"));
+    name = q.principal();
+  } else if (!q.principal().empty() && q.principal() != name) {
+    return ErrorResponse(PermissionDenied(
+        fmt::format("{} '{}' may ask for a ticket for itself only", RoleName(actor.role()), name)));
+  }
+  if (!actor.via().empty()) return ErrorResponse(PermissionDenied("a ticket is not issued on a ticket"));
+  const pb::Principal* p = engine_.state().FindPrincipal(name);
+  if (p == nullptr || p->revoked_at_ms() != 0) {
+    return ErrorResponse(NotFound(fmt::format("no active principal '{}'", name.substr(0, 64))));
+  }
+  TicketClaims claims{p->name(), p->created_at_ms(), SystemClock().NowMs() + int64_t{hours} * 3600 * 1000};
+  pb::Response reply;
+  pb::TicketResult* t = reply.mutable_ticket();
+  t->set_ticket(tickets_.Issue(claims));
+  *t->mutable_principal() = *p;
+  t->mutable_principal()->clear_public_key();
+  t->set_expires_at_ms(claims.expires_at_ms);
+  return reply;
 }
 
 Status Server::Run() {
@@ -132,12 +217,19 @@ void Server::Turn() {
     int64_t until = *next - SystemClock().NowMs();
     wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, kMaxWaitMs));
   }
-  zmq::pollitem_t items[] = {{front_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{front_.handle(), 0, ZMQ_POLLIN, 0},
+                             {front_monitor_.handle(), 0, ZMQ_POLLIN, 0},
+                             {bus_monitor_.handle(), 0, ZMQ_POLLIN, 0}};
   try {
-    zmq::poll(items, 1, std::chrono::milliseconds(wait_ms));
+    zmq::poll(items, 3, std::chrono::milliseconds(wait_ms));
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;
     return;  // a signal: look at stop_ again
+  }
+  if (items[1].revents != 0 || items[2].revents != 0) {
+    CountConnectionEvents(front_monitor_, &front_connections_);
+    CountConnectionEvents(bus_monitor_, &bus_connections_);
+    metrics_.SetConnections(static_cast<uint32_t>(front_connections_), static_cast<uint32_t>(bus_connections_));
   }
 
   std::vector<Pending> batch;
@@ -184,17 +276,19 @@ void Server::Turn() {
                            p.command.request.correlation_id()));
       continue;
     }
-    auto actor = ActorOf(payload);
+    auto actor = ActorOf(payload, p.command.request);
     if (!actor.ok()) {
       metrics_.CountReply(p.command.request, actor.status().code());
       Answer(p.identity, ErrorResponse(actor.status(), p.command.request.correlation_id()));
       continue;
     }
     p.command.actor = std::move(actor).value();
-    if (p.command.request.has_metrics()) {
+    if (p.command.request.has_metrics() || p.command.request.has_ticket()) {
       pb::Response reply;
       if (Status allowed = Authorize(p.command.actor, p.command.request, engine_.state()); !allowed.ok()) {
         reply = ErrorResponse(allowed);
+      } else if (p.command.request.has_ticket()) {
+        reply = IssueTicket(p.command.actor, p.command.request.ticket());
       } else {
         metrics_.Fill(engine_, reply.mutable_metrics());
       }
@@ -205,7 +299,10 @@ void Server::Turn() {
     }
     batch.push_back(std::move(p));
   }
-  if (batch.empty() && !engine_.HasDueTimers()) return;
+  if (batch.empty() && !engine_.HasDueTimers()) {
+    if (drained > 0) metrics_.ObserveEngine(engine_);
+    return;
+  }
 
   std::vector<Command> commands;
   commands.reserve(batch.size());
@@ -222,6 +319,7 @@ void Server::Turn() {
   }
   Publish();
   SyncKeys();
+  metrics_.ObserveEngine(engine_);
 }
 
 void Server::Answer(const zmq::message_t& identity, const pb::Response& r) {

@@ -32,7 +32,10 @@
 // answering ZMTP heartbeats is dropped after `heartbeat_timeout_ms`.
 //
 // Metrics (metrics.h): MetricsQuery is answered here, at once, after the same authorization as
-// every request; it is never part of a batch.
+// every request; it is never part of a batch. So is TicketQuery (tickets.h), which needs the
+// server's key.
+// Console: a request from a console principal that carries an acting_ticket acts as the
+// ticket's principal, checked on every request (a revoked principal's tickets stop at once).
 //
 // Threading: Run() on one thread; Stop() from any thread or a signal handler.
 #pragma once
@@ -47,6 +50,7 @@
 
 #include "dispatcher/engine.h"
 #include "dispatcher/metrics.h"
+#include "dispatcher/tickets.h"
 #include "dispatcher/zap.h"
 #include "whistle/curve_keys.h"
 #include "whistle/status.h"
@@ -93,7 +97,11 @@ class Server {
   void SyncKeys();
   // The actor a request acts as: the principal its connection authenticated as. UNAUTHENTICATED
   // when the principal is unknown or revoked.
-  Result<pb::Actor> ActorOf(zmq::message_t& payload) const;
+  // A request with an acting_ticket from a console principal acts as the ticket's principal
+  // (tickets.h), with Actor.via naming the console.
+  Result<pb::Actor> ActorOf(zmq::message_t& payload, const pb::Request& request) const;
+  // The answer to a TicketQuery (already authorized).
+  pb::Response IssueTicket(const pb::Actor& actor, const pb::TicketQuery& q) const;
   // Sends one answer without waiting; counts it as dropped when the client's queue is full or
   // the client has left.
   void Answer(const zmq::message_t& identity, const pb::Response& r);
@@ -105,6 +113,11 @@ class Server {
   uint64_t zap_keys_version_ = UINT64_MAX;
   zmq::socket_t front_;
   zmq::socket_t bus_;
+  zmq::socket_t front_monitor_;  // socket monitor events: connections accepted and closed
+  zmq::socket_t bus_monitor_;
+  int64_t front_connections_ = 0;
+  int64_t bus_connections_ = 0;
+  TicketSigner tickets_;
   std::string front_endpoint_;
   std::string bus_endpoint_;
   std::atomic<bool> stop_{false};

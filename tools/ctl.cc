@@ -53,10 +53,15 @@ constexpr char kUsage[] =
     "  metrics     the dispatcher's counters: replies, batches, synced writes (supervisor, admin)\n"
     "  whoami      the principal this key is\n"
     "  principals  every principal, revoked ones too\n"
-    "  principal-create --name=N --role=reporter|agent|hotline|supervisor|admin\n"
+    "  principal-create --name=N --role=reporter|agent|hotline|supervisor|admin|console\n"
     "              [--department=D[,D...]] [--region=R] [--note=T] (--out=FILE | --public-key=Z85)\n"
     "              --out makes a new key pair and writes the new principal's key file\n"
     "  principal-revoke --name=N [--reason=T]\n"
+    "  board       [--region=R]  open events by level and state, overdue, supervised\n"
+    "  ranks       --month=YYYY-MM [--level=L] [--region=R]  the three rates of every\n"
+    "              department (or region of level L) that month\n"
+    "  console-ticket [--hours=1..24] [--name=N]  a ticket to log in to the operations\n"
+    "              console as this key's principal (--name: a --dev-no-auth dispatcher only)\n"
     "  help\n"
     "\n"
     "  L: community|street|county|city\n"
@@ -92,7 +97,8 @@ constexpr Named<pb::Role> kRoles[] = {{"reporter", pb::ROLE_REPORTER},
                                       {"agent", pb::ROLE_AGENT},
                                       {"hotline", pb::ROLE_HOTLINE},
                                       {"supervisor", pb::ROLE_SUPERVISOR},
-                                      {"admin", pb::ROLE_ADMIN}};
+                                      {"admin", pb::ROLE_ADMIN},
+                                      {"console", pb::ROLE_CONSOLE}};
 
 // Takes a command's flags one by one and keeps the first problem, so a builder reads as the list
 // of its flags. Finish() reports that problem, or a flag nobody took.
@@ -362,6 +368,24 @@ void BuildMetrics(FlagReader&, pb::Request& req) { req.mutable_metrics(); }
 void BuildWhoAmI(FlagReader&, pb::Request& req) { req.mutable_whoami(); }
 void BuildPrincipals(FlagReader&, pb::Request& req) { req.mutable_list_principals(); }
 
+void BuildBoard(FlagReader& r, pb::Request& req) { req.mutable_board()->set_region(r.OptionalText("region")); }
+
+void BuildRanks(FlagReader& r, pb::Request& req) {
+  pb::RanksQuery* q = req.mutable_ranks();
+  q->set_month(r.Text("month"));
+  q->set_region(r.OptionalText("region"));
+  if (r.Has("level")) {
+    q->set_region_level(r.Choice("level", kLevels, true, pb::LEVEL_UNSPECIFIED));
+  } else {
+    q->set_departments(true);
+  }
+}
+
+void BuildTicket(FlagReader& r, pb::Request& req) {
+  req.mutable_ticket()->set_principal(r.OptionalText("name"));
+  req.mutable_ticket()->set_hours(static_cast<uint32_t>(r.Number("hours", false, 1, 24)));
+}
+
 // The public key may be left out: ctl_main makes a key pair for --out and fills it in.
 void BuildPrincipalCreate(FlagReader& r, pb::Request& req) {
   pb::Principal* p = req.mutable_create_principal()->mutable_principal();
@@ -400,6 +424,8 @@ constexpr Command kCommands[] = {
     {"log", false, BuildLog},          {"checkpoint", false, BuildCheckpoint},
     {"digest", false, BuildDigest},    {"whoami", false, BuildWhoAmI},
     {"principals", false, BuildPrincipals}, {"metrics", false, BuildMetrics},
+    {"board", false, BuildBoard},      {"ranks", false, BuildRanks},
+    {"console-ticket", false, BuildTicket},
     {"principal-create", true, BuildPrincipalCreate},
     {"principal-revoke", true, BuildPrincipalRevoke},
 };
@@ -428,12 +454,49 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
                      per_write, m.open_events(), m.last_seq());
   out += fmt::format("busy replies {}, rejected frames {}, dropped replies {}, timers fired {}\n",
                      m.busy_replies(), m.rejected_frames(), m.dropped_replies(), m.timers_fired());
+  out += fmt::format("overdue {}, supervised {}, connections: front door {}, bus {}\n", m.overdue_events(),
+                     m.supervised_events(), m.connected_clients(), m.bus_subscribers());
   AppendSummary("batch size", m.batch_size(), "", out);
   AppendSummary("batch time", m.batch_micros(), "us", out);
   AppendSummary("synced write time", m.synced_write_micros(), "us", out);
   AppendSummary("timer lag", m.timer_lag_ms(), "ms", out);
   for (const pb::CommandCount& c : m.by_command()) {
     out += fmt::format("  {:<18} {:<26} {:>10}\n", c.command(), pb::StatusCode_Name(c.code()), c.count());
+  }
+}
+
+// Open events as a table: levels down, states across.
+void AppendBoard(const pb::BoardResult& b, std::string& out) {
+  out += fmt::format("{} open, {} overdue, {} supervised, through seq {}\n", b.open(), b.overdue(),
+                     b.supervised(), b.last_seq());
+  constexpr pb::EventState kOpenStates[] = {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS,
+                                            pb::STATE_RESOLVED};
+  out += fmt::format("{:<10}", "");
+  for (pb::EventState st : kOpenStates) out += fmt::format(" {:>12}", StateName(st));
+  out += "\n";
+  for (const auto& level : kLevels) {
+    out += fmt::format("{:<10}", level.name);
+    for (pb::EventState st : kOpenStates) {
+      uint32_t n = 0;
+      for (const pb::BoardCell& c : b.cells()) {
+        if (c.level() == level.value && c.state() == st) n = c.count();
+      }
+      out += fmt::format(" {:>12}", n);
+    }
+    out += "\n";
+  }
+  out += fmt::format("{} grids with open events\n", b.grids_size());
+}
+
+void AppendRanks(const pb::RanksResult& ranks, std::string& out) {
+  auto rate = [](bool has, double r) { return has ? fmt::format("{:.1f}%", r * 100) : std::string("-"); };
+  out += fmt::format("{}: {} ranked\n", ranks.month(), ranks.rows_size());
+  for (const pb::RankRow& row : ranks.rows()) {
+    const pb::Rates& r = row.rates();
+    out += fmt::format("  {:<28} 响应率 {:>6}  解决率 {:>6}  满意率 {:>6}  {}\n", row.scope(),
+                       rate(r.has_response_rate(), r.response_rate()),
+                       rate(r.has_resolution_rate(), r.resolution_rate()),
+                       rate(r.has_satisfaction_rate(), r.satisfaction_rate()), row.name());
   }
 }
 
@@ -793,6 +856,19 @@ std::string FormatResponse(std::string_view command, const pb::Response& respons
       break;
     case pb::Response::kMetrics:
       AppendMetrics(response.metrics(), style.utc_offset_minutes, out);
+      break;
+    case pb::Response::kBoard:
+      AppendBoard(response.board(), out);
+      break;
+    case pb::Response::kRanks:
+      AppendRanks(response.ranks(), out);
+      break;
+    case pb::Response::kTicket:
+      // The ticket alone on its first line, for scripts; then for whom and until when.
+      out += fmt::format("{}\nfor {} ({}), until {}; paste it into the console's login form\n",
+                         response.ticket().ticket(), response.ticket().principal().name(),
+                         RoleName(response.ticket().principal().role()),
+                         LocalTime(response.ticket().expires_at_ms(), style.utc_offset_minutes));
       break;
     case pb::Response::RESULT_NOT_SET:
       out += fmt::format("{}: done\n", command);

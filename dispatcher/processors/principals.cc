@@ -50,6 +50,9 @@ Status CheckScope(pb::Principal* p, const City& city) {
   if (std::adjacent_find(departments->begin(), departments->end()) != departments->end()) {
     return BadRequest("a department is named twice");
   }
+  if (p->role() == pb::ROLE_CONSOLE && !p->region().empty()) {
+    return BadRequest("a console reads the whole city: it has no region");
+  }
   const pb::Region* region = nullptr;
   if (!p->region().empty()) {
     region = city.FindRegion(p->region());
@@ -86,9 +89,10 @@ Result<Decision> CreatePrincipalProcessor::Decide(const Command& command, const 
     case pb::ROLE_HOTLINE:
     case pb::ROLE_SUPERVISOR:
     case pb::ROLE_ADMIN:
+    case pb::ROLE_CONSOLE:
       break;
     default:
-      return BadRequest("role must be reporter, agent, hotline, supervisor or admin");
+      return BadRequest("role must be reporter, agent, hotline, supervisor, admin or console");
   }
   if (Status s = CheckScope(&p, state.city()); !s.ok()) return s;
   if (p.public_key().size() != 32) {

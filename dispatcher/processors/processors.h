@@ -45,6 +45,8 @@ WHISTLE_QUERY_PROCESSOR(CheckpointProcessor);  // a backup copy of the store
 WHISTLE_QUERY_PROCESSOR(DigestProcessor);      // a hash of everything stored
 WHISTLE_QUERY_PROCESSOR(ListPrincipalsProcessor);
 WHISTLE_QUERY_PROCESSOR(WhoAmIProcessor);
+WHISTLE_QUERY_PROCESSOR(BoardProcessor);  // board.cc: open events by level, state and grid
+WHISTLE_QUERY_PROCESSOR(RanksProcessor);  // board.cc: the three rates of every department or region
 
 // Claim (one winner) or join as assisting department.
 class ClaimProcessor final : public CommandProcessor {

@@ -1,0 +1,43 @@
+// MetricsHttp: the dispatcher's Prometheus endpoint, GET /metrics on its own port
+// (whistle-dispatcher --metrics-listen=ADDRESS:PORT). It serves what `render` returns; the
+// dispatcher's render reads ServerMetrics, which is safe from this thread (metrics.h). Anything
+// else gets 404. It is read-only and carries no personal data; keep it on a management network.
+//
+// Threading: its own listening thread; Stop() (or the destructor) from any other thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "whistle/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace whistle {
+
+class MetricsHttp {
+ public:
+  // Listens on `address` ("127.0.0.1:9570"; port 0 = any free port). UNAVAILABLE when it cannot.
+  static Result<std::unique_ptr<MetricsHttp>> Start(const std::string& address,
+                                                    std::function<std::string()> render);
+  ~MetricsHttp();
+  MetricsHttp(const MetricsHttp&) = delete;
+  MetricsHttp& operator=(const MetricsHttp&) = delete;
+
+  // "http://address:port/metrics"
+  const std::string& url() const { return url_; }
+  void Stop();
+
+ private:
+  MetricsHttp() = default;
+
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  std::string url_;
+};
+
+}  // namespace whistle

@@ -1,0 +1,39 @@
+#include "dispatcher/open_tally.h"
+
+#include "whistle/check.h"
+
+namespace whistle {
+namespace {
+
+void Apply(OpenCounts& c, const pb::Event& e, int delta) {
+  auto bump = [delta](uint32_t& n) { n = static_cast<uint32_t>(static_cast<int64_t>(n) + delta); };
+  auto level = static_cast<size_t>(e.level());
+  auto state = static_cast<size_t>(e.state());
+  WHISTLE_CHECK(level < OpenCounts::kLevels && state < OpenCounts::kStates,
+                "event %llu has level %d state %d", static_cast<unsigned long long>(e.id()),
+                static_cast<int>(level), static_cast<int>(state));
+  bump(c.by_level_state[level][state]);
+  bump(c.open);
+  if (e.overdue()) bump(c.overdue);
+  if (e.supervised()) bump(c.supervised);
+}
+
+}  // namespace
+
+void OpenCounts::Add(const OpenCounts& other) {
+  for (int l = 0; l < kLevels; ++l) {
+    for (int s = 0; s < kStates; ++s) by_level_state[l][s] += other.by_level_state[l][s];
+  }
+  open += other.open;
+  overdue += other.overdue;
+  supervised += other.supervised;
+}
+
+void OpenTally::Change(const pb::Event& e, int delta) {
+  Apply(city_, e, delta);
+  auto it = by_grid_.try_emplace(e.grid()).first;
+  Apply(it->second, e, delta);
+  if (it->second.open == 0) by_grid_.erase(it);
+}
+
+}  // namespace whistle

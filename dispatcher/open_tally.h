@@ -1,0 +1,48 @@
+// OpenTally: how many open events there are, by level and state, overdue and supervised, per
+// grid. The engine keeps it in step with every command (EngineState::FinishCommand removes an
+// event's state before the command and adds its state after), so the operations console's board
+// and the metrics cost a pass over the grids with open events, never a scan of the events.
+//
+// Threading: engine thread only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "whistle/event.pb.h"
+
+namespace whistle {
+
+struct OpenCounts {
+  static constexpr int kLevels = 6;   // pb::Level values
+  static constexpr int kStates = 10;  // pb::EventState values
+
+  std::array<std::array<uint32_t, kStates>, kLevels> by_level_state{};
+  uint32_t open = 0;
+  uint32_t overdue = 0;
+  uint32_t supervised = 0;
+
+  void Add(const OpenCounts& other);
+  bool operator==(const OpenCounts&) const = default;
+};
+
+class OpenTally {
+ public:
+  // Counts an open event (REQUIRES: its state is open) / uncounts one counted before.
+  void Add(const pb::Event& e) { Change(e, +1); }
+  void Remove(const pb::Event& e) { Change(e, -1); }
+
+  const OpenCounts& city() const { return city_; }
+  // Grids with at least one open event.
+  const std::unordered_map<std::string, OpenCounts>& by_grid() const { return by_grid_; }
+
+ private:
+  void Change(const pb::Event& e, int delta);
+
+  OpenCounts city_;
+  std::unordered_map<std::string, OpenCounts> by_grid_;
+};
+
+}  // namespace whistle

@@ -1,0 +1,100 @@
+// The operations console's queries: Board (open events at a glance) and Ranks (the three rates
+// for every department or region of a month). Both read counters the engine keeps in step with
+// every command (open_tally.h, stats.h), never the events themselves.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "dispatcher/lifecycle.h"
+#include "dispatcher/processors/processors.h"
+#include "dispatcher/rejections.h"
+#include "dispatcher/stats.h"
+
+namespace whistle {
+
+Result<pb::Response> BoardProcessor::Answer(const Command& command, const EngineState& state) const {
+  const pb::BoardQuery& q = command.request.board();
+  const City& city = state.city();
+  if (!q.region().empty() && city.FindRegion(q.region()) == nullptr) {
+    return NotFound(fmt::format("unknown region '{}'", Clip(q.region())));
+  }
+  OpenCounts total;
+  pb::Response reply;
+  pb::BoardResult* board = reply.mutable_board();
+  const OpenTally& tally = state.open_tally();
+  if (q.region().empty()) total = tally.city();
+  for (const auto& [grid, counts] : tally.by_grid()) {
+    if (!q.region().empty()) {
+      if (!city.Contains(q.region(), grid)) continue;
+      total.Add(counts);
+    }
+    pb::GridCount* g = board->add_grids();
+    g->set_grid(grid);
+    g->set_open(counts.open);
+    g->set_overdue(counts.overdue);
+    g->set_supervised(counts.supervised);
+  }
+  std::sort(board->mutable_grids()->begin(), board->mutable_grids()->end(),
+            [](const pb::GridCount& a, const pb::GridCount& b) { return a.grid() < b.grid(); });
+  board->set_last_seq(state.last_seq());
+  board->set_open(total.open);
+  board->set_overdue(total.overdue);
+  board->set_supervised(total.supervised);
+  for (int level = 0; level < OpenCounts::kLevels; ++level) {
+    for (int s = 0; s < OpenCounts::kStates; ++s) {
+      uint32_t n = total.by_level_state[static_cast<size_t>(level)][static_cast<size_t>(s)];
+      if (n == 0) continue;
+      pb::BoardCell* cell = board->add_cells();
+      cell->set_level(static_cast<pb::Level>(level));
+      cell->set_state(static_cast<pb::EventState>(s));
+      cell->set_count(n);
+    }
+  }
+  return reply;
+}
+
+Result<pb::Response> RanksProcessor::Answer(const Command& command, const EngineState& state) const {
+  const pb::RanksQuery& q = command.request.ranks();
+  const City& city = state.city();
+  if (!IsValidMonth(q.month())) {
+    return BadRequest(fmt::format("month '{}' is not YYYY-MM", Clip(q.month())));
+  }
+  if (!q.region().empty() && city.FindRegion(q.region()) == nullptr) {
+    return NotFound(fmt::format("unknown region '{}'", Clip(q.region())));
+  }
+  pb::Response reply;
+  pb::RanksResult* ranks = reply.mutable_ranks();
+  ranks->set_month(q.month());
+  auto add = [&](const std::string& scope_id, const std::string& name, const std::string& key) {
+    const pb::StatCounters* c = state.Counters(q.month(), key);
+    if (c == nullptr) return;  // nothing happened there that month: nothing to rank
+    pb::RankRow* row = ranks->add_rows();
+    row->set_scope(scope_id);
+    row->set_name(name);
+    *row->mutable_counters() = *c;
+    *row->mutable_rates() = RatesOf(*c);
+  };
+  auto in_scope = [&](std::string_view code) { return q.region().empty() || city.Contains(q.region(), code); };
+  switch (q.of_case()) {
+    case pb::RanksQuery::kDepartments:
+      for (const pb::Department& d : city.config().departments()) {
+        if (in_scope(d.jurisdiction())) add(d.id(), d.name(), DepartmentScope(d.id()));
+      }
+      break;
+    case pb::RanksQuery::kRegionLevel:
+      if (!IsHandlingLevel(q.region_level())) {
+        return BadRequest("region_level must be community, street, county or city");
+      }
+      for (const pb::Region& r : city.config().regions()) {
+        if (r.level() == q.region_level() && in_scope(r.code())) add(r.code(), r.name(), RegionScope(r.code()));
+      }
+      break;
+    case pb::RanksQuery::OF_NOT_SET:
+      return BadRequest("ranks needs departments or a region_level");
+  }
+  std::sort(ranks->mutable_rows()->begin(), ranks->mutable_rows()->end(),
+            [](const pb::RankRow& a, const pb::RankRow& b) { return a.scope() < b.scope(); });
+  return reply;
+}
+
+}  // namespace whistle

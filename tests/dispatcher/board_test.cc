@@ -1,0 +1,230 @@
+// The operations console's queries: Board (open events counted by level, state and grid, kept
+// in step by the engine: open_tally.h) and Ranks (the three rates of every department or region).
+#include <map>
+#include <tuple>
+
+#include <doctest/doctest.h>
+
+#include "dispatcher/sample_city.h"
+#include "tests/testing/engine_fixture.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::EngineFixture;
+using testing::kCommunity1;
+using testing::kCommunity2;
+using testing::kGrid1;
+using testing::kGrid2;
+using testing::kGrid3;
+using testing::kStreet;
+using testing::TestActor;
+
+pb::BoardResult Board(EngineFixture& f, const std::string& region = "",
+                      const pb::Actor& actor = TestActor()) {
+  pb::Request r;
+  r.mutable_board()->set_region(region);
+  pb::Response reply = f.Run(r, actor);
+  REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
+  return reply.board();
+}
+
+// The board as a recount over every open event would have it.
+struct Recount {
+  std::map<std::pair<int, int>, uint32_t> cells;
+  std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>> grids;  // open, overdue, supervised
+  uint32_t open = 0, overdue = 0, supervised = 0;
+  bool operator==(const Recount&) const = default;
+};
+
+Recount RecountOpen(EngineFixture& f) {
+  Recount r;
+  f.engine().state().ForEachOpenEvent([&](const pb::Event& e) {
+    ++r.cells[{e.level(), e.state()}];
+    auto& [open, overdue, supervised] = r.grids[e.grid()];
+    ++open;
+    ++r.open;
+    if (e.overdue()) ++overdue, ++r.overdue;
+    if (e.supervised()) ++supervised, ++r.supervised;
+  });
+  return r;
+}
+
+Recount FromBoard(const pb::BoardResult& b) {
+  Recount r;
+  for (const pb::BoardCell& c : b.cells()) r.cells[{c.level(), c.state()}] = c.count();
+  for (const pb::GridCount& g : b.grids()) r.grids[g.grid()] = {g.open(), g.overdue(), g.supervised()};
+  r.open = b.open();
+  r.overdue = b.overdue();
+  r.supervised = b.supervised();
+  return r;
+}
+
+void CheckBoardMatchesEvents(EngineFixture& f) {
+  Recount expected = RecountOpen(f);
+  CHECK(FromBoard(Board(f)) == expected);
+}
+
+TEST_CASE("the board counts every open event by level, state and grid through the whole lifecycle") {
+  EngineFixture f(SampleCity());
+  const auto& grids = f.city().grids();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 12; ++i) {
+    pb::Response r = f.Submit(i % 2 ? "water" : "noise", grids[static_cast<size_t>(i * 37)]->code());
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    ids.push_back(r.event().event().id());
+  }
+  CheckBoardMatchesEvents(f);
+  CHECK(Board(f).open() == 12);
+
+  // Claim, progress, resolve, close by feedback, supervise, cancel: each moves the counts.
+  pb::Event e0 = f.EventOf(ids[0]);
+  uint64_t claim = f.ClaimOk(ids[0], e0.candidates(0));
+  CheckBoardMatchesEvents(f);
+  REQUIRE(f.Progress(ids[0], claim).code() == pb::STATUS_OK);
+  CheckBoardMatchesEvents(f);
+  REQUIRE(f.Resolve(ids[0], claim).code() == pb::STATUS_OK);
+  CheckBoardMatchesEvents(f);
+  REQUIRE(f.Feedback(ids[0], true).code() == pb::STATUS_OK);
+  CheckBoardMatchesEvents(f);
+  REQUIRE(f.Supervise(ids[1]).code() == pb::STATUS_OK);
+  CheckBoardMatchesEvents(f);
+  CHECK(Board(f).supervised() == 1);
+  REQUIRE(f.Cancel(ids[2]).code() == pb::STATUS_OK);
+  CheckBoardMatchesEvents(f);
+  CHECK(Board(f).open() == 10);
+
+  // Nobody claims the rest: they climb every level and end overdue at city level.
+  for (int step = 0; step < 12; ++step) {
+    f.clock.Advance(24h);
+    f.engine().FireDueTimers();
+    CheckBoardMatchesEvents(f);
+  }
+  pb::BoardResult board = Board(f);
+  CHECK(board.overdue() > 0);
+  bool at_city = false;
+  for (const pb::BoardCell& c : board.cells()) at_city = at_city || c.level() == pb::LEVEL_CITY;
+  CHECK(at_city);
+
+  // A restart rebuilds the same counts from the store.
+  f.Restart();
+  CheckBoardMatchesEvents(f);
+  CHECK(FromBoard(Board(f)) == FromBoard(board));
+}
+
+TEST_CASE("a board of a region counts only the grids in it") {
+  EngineFixture f;
+  f.SubmitOk("water", kGrid1);
+  f.SubmitOk("noise", kGrid2);
+  f.SubmitOk("water", kGrid3);
+  pb::BoardResult c1 = Board(f, kCommunity1);
+  CHECK(c1.open() == 2);
+  REQUIRE(c1.grids_size() == 2);
+  CHECK(c1.grids(0).grid() == kGrid1);
+  CHECK(c1.grids(1).grid() == kGrid2);
+  CHECK(Board(f, kCommunity2).open() == 1);
+  CHECK(Board(f, kStreet).open() == 3);
+  CHECK(Board(f).last_seq() == f.engine().state().last_seq());
+
+  pb::Request unknown;
+  unknown.mutable_board()->set_region("nowhere");
+  pb::Response reply = f.Run(unknown);
+  CHECK(reply.code() == pb::STATUS_NOT_FOUND);
+  CHECK(reply.message() == "unknown region 'nowhere'");
+}
+
+TEST_CASE("a supervisor sees the board of its region, not the city's") {
+  EngineFixture f;
+  f.SubmitOk("water", kGrid1);
+  pb::Actor sup = TestActor(pb::ROLE_SUPERVISOR, "sup-c1");
+  sup.set_region(kCommunity1);
+  CHECK(Board(f, kCommunity1, sup).open() == 1);
+  pb::Request city;
+  city.mutable_board();
+  pb::Response denied = f.Run(city, sup);
+  CHECK(denied.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(denied.message() == "supervisor 'sup-c1' may not board: its region is 370602001001, not the whole city");
+  pb::Request other;
+  other.mutable_board()->set_region(kCommunity2);
+  CHECK(f.Run(other, sup).code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(f.Run(city, TestActor(pb::ROLE_AGENT, "desk", "c1-committee")).code() == pb::STATUS_PERMISSION_DENIED);
+}
+
+pb::RanksResult Ranks(EngineFixture& f, pb::RanksQuery q) {
+  pb::Request r;
+  *r.mutable_ranks() = std::move(q);
+  pb::Response reply = f.Run(r);
+  REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
+  return reply.ranks();
+}
+
+TEST_CASE("ranks give every counted department's and region's rates for the month") {
+  EngineFixture f;
+  uint64_t a = f.SubmitOk("water", kGrid1);
+  uint64_t b = f.SubmitOk("water", kGrid3);
+  REQUIRE(f.Resolve(a, f.ClaimOk(a, "c1-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(a, true).code() == pb::STATUS_OK);
+  REQUIRE(f.Resolve(b, f.ClaimOk(b, "c2-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(b, false, 1).code() == pb::STATUS_OK);
+
+  pb::RanksQuery q;
+  q.set_month("2026-11");
+  q.set_departments(true);
+  pb::RanksResult departments = Ranks(f, q);
+  std::map<std::string, pb::RankRow> by_scope;
+  for (const pb::RankRow& row : departments.rows()) by_scope[row.scope()] = row;
+  REQUIRE(by_scope.count("c1-committee") == 1);
+  REQUIRE(by_scope.count("c2-committee") == 1);
+  const pb::RankRow& c1 = by_scope["c1-committee"];
+  CHECK(c1.rates().response_rate() == 1.0);
+  CHECK(c1.rates().satisfaction_rate() == 1.0);
+  CHECK(by_scope["c2-committee"].rates().satisfaction_rate() == 0.0);
+  CHECK(c1.name() == f.city().FindDepartment("c1-committee")->name());
+  // Each row is what Stats answers for that department.
+  pb::Request stats;
+  stats.mutable_stats()->set_department("c1-committee");
+  stats.mutable_stats()->set_month("2026-11");
+  CHECK(f.Run(stats).stats().counters().SerializeAsString() == c1.counters().SerializeAsString());
+
+  q.set_region_level(pb::LEVEL_COMMUNITY);
+  pb::RanksResult communities = Ranks(f, q);
+  REQUIRE(communities.rows_size() == 2);
+  CHECK(communities.rows(0).scope() == kCommunity1);
+  CHECK(communities.rows(1).scope() == kCommunity2);
+
+  q.set_region(kCommunity1);
+  REQUIRE(Ranks(f, q).rows_size() == 1);
+  q.set_month("2026-10");
+  CHECK(Ranks(f, q).rows_size() == 0);  // nothing happened then
+
+  pb::Request bad;
+  bad.mutable_ranks()->set_month("November");
+  bad.mutable_ranks()->set_departments(true);
+  CHECK(f.Run(bad).message() == "month 'November' is not YYYY-MM");
+  bad.mutable_ranks()->set_month("2026-11");
+  bad.mutable_ranks()->set_region_level(pb::LEVEL_GRID);
+  CHECK(f.Run(bad).code() == pb::STATUS_BAD_REQUEST);
+  bad.mutable_ranks()->clear_of();
+  CHECK(f.Run(bad).message() == "ranks needs departments or a region_level");
+}
+
+TEST_CASE("a supervisor switches the mode of its own region only") {
+  EngineFixture f;
+  pb::Actor sup = TestActor(pb::ROLE_SUPERVISOR, "sup-c1");
+  sup.set_region(kCommunity1);
+  pb::Request mode;
+  mode.set_request_id("mode-1");
+  mode.mutable_set_mode()->set_region(kCommunity1);
+  mode.mutable_set_mode()->set_mode(pb::MODE_EMERGENCY);
+  pb::Response ok = f.Run(mode, sup);
+  CHECK_MESSAGE(ok.code() == pb::STATUS_OK, ok.message());
+  mode.set_request_id("mode-2");
+  mode.mutable_set_mode()->set_region(kStreet);
+  pb::Response denied = f.Run(mode, sup);
+  CHECK(denied.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(denied.message() == "supervisor 'sup-c1' may not set_mode: region 370602001 is outside its region 370602001001");
+}
+
+}  // namespace
+}  // namespace whistle
