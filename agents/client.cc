@@ -103,7 +103,9 @@ Status Subscriber::CatchUp(uint64_t through) {
     if (answer->log().records_size() == 0) break;  // not committed yet as far as the log knows
     for (const auto& record : answer->log().records()) {
       if (record.seq() != from + 1) return Internal(fmt::format("log skipped from {} to {}", from, record.seq()));
-      ready_.push_back(record);
+      pb::Notification n;
+      *n.mutable_record() = record;  // the log has no state, level or grid after the record
+      ready_.push_back(std::move(n));
       ++from;
       ++caught_up_;
       if (from >= through) break;
@@ -113,6 +115,13 @@ Status Subscriber::CatchUp(uint64_t through) {
 }
 
 Result<std::optional<pb::Record>> Subscriber::Next(std::chrono::milliseconds timeout) {
+  auto next = NextNotification(timeout);
+  if (!next.ok()) return next.status();
+  if (!next->has_value()) return std::optional<pb::Record>();
+  return std::optional<pb::Record>(std::move(*(*next)->mutable_record()));
+}
+
+Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (ready_.empty()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -122,7 +131,7 @@ Result<std::optional<pb::Record>> Subscriber::Next(std::chrono::milliseconds tim
       // Quiet bus: ask the log whether anything was missed (a subscriber that started late, or
       // whose last messages were dropped).
       if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
-      if (ready_.empty()) return std::optional<pb::Record>();
+      if (ready_.empty()) return std::optional<pb::Notification>();
       break;
     }
     zmq::message_t topic, body;
@@ -136,12 +145,12 @@ Result<std::optional<pb::Record>> Subscriber::Next(std::chrono::milliseconds tim
     if (seq > last_seq_ + 1) {
       if (Status s = CatchUp(seq - 1); !s.ok()) return s;
     }
-    if (seq == last_seq_ + ready_.size() + 1) ready_.push_back(n.record());
+    if (seq == last_seq_ + ready_.size() + 1) ready_.push_back(std::move(n));
   }
-  pb::Record next = std::move(ready_.front());
+  pb::Notification next = std::move(ready_.front());
   ready_.pop_front();
-  last_seq_ = next.seq();
-  return std::optional<pb::Record>(std::move(next));
+  last_seq_ = next.record().seq();
+  return std::optional<pb::Notification>(std::move(next));
 }
 
 }  // namespace whistle

@@ -73,6 +73,9 @@ class Subscriber {
   // The next record in sequence order, or nullopt when none came within `timeout`.
   // UNAVAILABLE when catching up through the front door failed.
   Result<std::optional<pb::Record>> Next(std::chrono::milliseconds timeout);
+  // The same, with what the bus says of the record's event after it (state, level, grid,
+  // departments). Records read back from the log after a gap carry the record only.
+  Result<std::optional<pb::Notification>> NextNotification(std::chrono::milliseconds timeout);
   uint64_t last_seq() const { return last_seq_; }
   // Records fetched through the front door because the bus did not bring them.
   uint64_t caught_up() const { return caught_up_; }
@@ -85,7 +88,7 @@ class Subscriber {
   Client front_;
   uint64_t last_seq_;
   uint64_t caught_up_ = 0;
-  std::deque<pb::Record> ready_;
+  std::deque<pb::Notification> ready_;
 };
 
 }  // namespace whistle

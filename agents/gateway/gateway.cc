@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <cmath>
 #include <regex>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/gateway/callback_sender.h"
+#include "agents/gateway/console.h"
 #include "agents/gateway/gateway_store.h"
 #include "agents/gateway/order_tracker.h"
 
@@ -24,6 +26,10 @@ constexpr uint32_t kDefaultCallbackTimeoutMs = 5000;
 constexpr uint32_t kDefaultMaxBackoffMs = 60000;
 constexpr size_t kMinApiKeyBytes = 16;
 constexpr size_t kFollowBatch = 512;
+constexpr size_t kApiThreads = 8;
+constexpr uint32_t kDefaultConsoleStreams = 32;
+constexpr uint32_t kDefaultSessionHours = 12;
+constexpr uint32_t kMaxConsoleStreams = 1000;
 
 // Compares without an early exit, so the time taken says nothing about where keys differ.
 bool SameKey(std::string_view a, std::string_view b) {
@@ -66,6 +72,18 @@ Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig c, const City& ci
   if (c.jurisdiction_id().empty()) c.set_jurisdiction_id(city.config().city_code());
   if (c.callback_timeout_ms() == 0) c.set_callback_timeout_ms(kDefaultCallbackTimeoutMs);
   if (c.callback_max_backoff_ms() == 0) c.set_callback_max_backoff_ms(kDefaultMaxBackoffMs);
+  if (c.console().enabled()) {
+    pb::ConsoleConfig* console = c.mutable_console();
+    if (console->max_streams() == 0) console->set_max_streams(kDefaultConsoleStreams);
+    if (console->max_streams() > kMaxConsoleStreams) {
+      return BadRequest(fmt::format("console.max_streams is at most {}", kMaxConsoleStreams));
+    }
+    if (console->session_hours() == 0) console->set_session_hours(kDefaultSessionHours);
+    if (console->session_hours() > 24) return BadRequest("console.session_hours is at most 24");
+    if (!c.key_file().empty() && console->key_file().empty()) {
+      return BadRequest("console.key_file is required with a key_file: the console is a principal of role console");
+    }
+  }
   for (int i = 0; i < c.clients_size(); ++i) {
     const pb::GatewayClient& client = c.clients(i);
     std::string node = fmt::format("client #{} '{}'", i, client.name());
@@ -93,8 +111,8 @@ Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig c, const City& ci
 // Clients for the HTTP threads: a Client is single-threaded, so each request borrows one.
 class Gateway::ClientPool {
  public:
-  ClientPool(zmq::context_t& context, std::string front, ClientCredentials credentials)
-      : context_(context), front_(std::move(front)), credentials_(std::move(credentials)) {}
+  ClientPool(zmq::context_t& context, std::string front, ClientCredentials credentials, GatewayMetrics& metrics)
+      : context_(context), front_(std::move(front)), credentials_(std::move(credentials)), metrics_(metrics) {}
 
   Result<pb::Response> Call(pb::Request request) {
     std::unique_ptr<Client> client;
@@ -110,6 +128,7 @@ class Gateway::ClientPool {
       client = std::make_unique<Client>(context_, front_, ClientOptions{2000ms, 5, 100ms, credentials_});
     }
     auto answer = client->Call(std::move(request));
+    metrics_.CountDispatcherAnswer(answer.ok() ? answer->code() : answer.status().code());
     std::lock_guard lock(mu_);
     idle_.push_back(std::move(client));
     return answer;
@@ -119,6 +138,7 @@ class Gateway::ClientPool {
   zmq::context_t& context_;
   std::string front_;
   ClientCredentials credentials_;
+  GatewayMetrics& metrics_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Client>> idle_;
 };
@@ -139,7 +159,19 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
   auto credentials = ReadCredentials(g->config_.key_file());
   if (!credentials.ok()) return credentials.status();
   g->credentials_ = std::move(credentials).value();
-  g->clients_ = std::make_unique<ClientPool>(g->context_, g->config_.front_endpoint(), g->credentials_);
+  g->clients_ = std::make_unique<ClientPool>(g->context_, g->config_.front_endpoint(), g->credentials_, g->metrics_);
+  if (g->config_.console().enabled()) {
+    auto console_credentials = ReadCredentials(g->config_.console().key_file());
+    if (!console_credentials.ok()) return console_credentials.status();
+    g->console_clients_ = std::make_unique<ClientPool>(g->context_, g->config_.front_endpoint(),
+                                                       *console_credentials, g->metrics_);
+    g->sessions_ = std::make_unique<ConsoleSessions>(std::chrono::hours(g->config_.console().session_hours()));
+    g->city_json_ = CityJson(*g->city_).dump();
+    ClientPool* pool = g->console_clients_.get();
+    g->hub_ = std::make_unique<ConsoleHub>(
+        g->context_, g->config_.bus_endpoint(), g->config_.front_endpoint(), *console_credentials,
+        [pool](pb::Request r) { return pool->Call(std::move(r)); }, g->config_.console().max_streams());
+  }
   for (const pb::GatewayClient& client : g->config_.clients()) {
     if (client.kind() != pb::GatewayClient::KIND_HOTLINE) continue;
     auto sender = CallbackSender::Start(
@@ -149,6 +181,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
   }
 
   g->http_ = std::make_unique<httplib::Server>();
+  // Each open console page holds a thread for its stream: room for them besides the APIs.
+  size_t threads = kApiThreads + (g->hub_ ? g->config_.console().max_streams() : 0);
+  g->http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   g->Route();
   int port = static_cast<int>(g->config_.port());
   if (port == 0) {
@@ -185,6 +220,7 @@ void Gateway::Wait() {
 void Gateway::Stop() {
   std::lock_guard lock(stop_mu_);
   if (stopping_.exchange(true)) return;
+  if (hub_) hub_->Stop();  // ends every console stream, so their threads return
   if (http_) http_->stop();
   if (http_thread_.joinable() && http_thread_.get_id() != std::this_thread::get_id()) http_thread_.join();
   if (follower_.joinable()) follower_.join();
@@ -192,6 +228,35 @@ void Gateway::Stop() {
 }
 
 Result<pb::Response> Gateway::Call(pb::Request request) { return clients_->Call(std::move(request)); }
+
+std::string Gateway::Prometheus() {
+  PrometheusText out;
+  metrics_.WriteTo(out);
+  out.Gauge("whistle_gateway_feed_seq", "The dispatcher record the gateway's follower has applied.");
+  out.Sample("whistle_gateway_feed_seq", static_cast<double>(store_->cursor()));
+  out.Gauge("whistle_gateway_callbacks_pending", "Hotline callbacks waiting in the outbox.");
+  auto pending = store_->PendingCount();
+  out.Sample("whistle_gateway_callbacks_pending", pending.ok() ? static_cast<double>(*pending) : std::nan(""));
+  out.Counter("whistle_gateway_callbacks_delivered_total", "Hotline callbacks delivered, by client.");
+  for (const auto& sender : senders_) {
+    out.Sample("whistle_gateway_callbacks_delivered_total", {{"client", sender->client()}},
+               static_cast<double>(sender->delivered()));
+  }
+  out.Counter("whistle_gateway_callback_failures_total", "Hotline callback attempts that failed, by client.");
+  for (const auto& sender : senders_) {
+    out.Sample("whistle_gateway_callback_failures_total", {{"client", sender->client()}},
+               static_cast<double>(sender->failed_attempts()));
+  }
+  if (hub_) {
+    out.Gauge("whistle_gateway_console_streams", "Operations console pages open now.");
+    out.Sample("whistle_gateway_console_streams", static_cast<double>(hub_->streams()));
+    out.Gauge("whistle_gateway_console_sessions", "Operations console logins open now.");
+    out.Sample("whistle_gateway_console_sessions", static_cast<double>(sessions_->size()));
+    out.Counter("whistle_gateway_console_records_total", "Records pushed to the console's pages.");
+    out.Sample("whistle_gateway_console_records_total", static_cast<double>(hub_->records_pushed()));
+  }
+  return out.Take();
+}
 
 const pb::GatewayClient* Gateway::Authenticate(const httplib::Request& req) const {
   std::string key = req.get_param_value("api_key");

@@ -4,6 +4,10 @@
 //   HTTP clients ──► httplib::Server (thread pool) ──► ClientPool ──► dispatcher front door
 //   dispatcher bus ──► follower thread ──► GatewayStore.Apply (orders, outbox, cursor)
 //                                           └──► CallbackSender per hotline client ──► POST
+//   dispatcher bus ──► ConsoleHub thread ──► the operations console's open pages (console.h)
+//
+// GET /metrics answers Prometheus (gateway_metrics.h); /console/ is the operations console when
+// the configuration enables it.
 //
 // Every endpoint is listed in docs/GATEWAY.md with a curl session. Bad input gets a 4xx with an
 // error document (Open311's error array, or {"error": …} on the hotline's JSON API) and creates
@@ -13,15 +17,19 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
 #include <zmq.hpp>
 
 #include "agents/client.h"
+#include "agents/gateway/gateway_metrics.h"
 #include "dispatcher/city.h"
 #include "whistle/gateway.pb.h"
 #include "whistle/status.h"
@@ -32,9 +40,13 @@ struct Request;
 struct Response;
 }  // namespace httplib
 
+
 namespace whistle::gateway {
 
 class CallbackSender;
+class ConsoleHub;
+class ConsoleSessions;
+struct ConsoleSession;
 class GatewayStore;
 
 // Checks a configuration: client names and keys well formed and unique, hotline clients with a
@@ -83,13 +95,33 @@ class Gateway {
   // Hotline (hotline_routes.cc).
   void HotlinePostOrder(const httplib::Request& req, httplib::Response& res);
   void HotlineGetOrder(const httplib::Request& req, httplib::Response& res);
+  // The operations console (console_routes.cc).
+  void RouteConsole();
+  // Through the console's principal; with a ticket, on behalf of the person it names.
+  Result<pb::Response> ConsoleCall(pb::Request request, const std::string& ticket);
+  void ConsoleAnswer(httplib::Response& res, const Result<pb::Response>& answer,
+                     const std::function<nlohmann::json(const pb::Response&)>& render);
+  // The request's session, or nullopt with 401 answered.
+  std::optional<ConsoleSession> ConsoleSessionOf(const httplib::Request& req, httplib::Response& res);
+  void ConsoleLogin(const httplib::Request& req, httplib::Response& res);
+  void ConsoleEvents(const httplib::Request& req, httplib::Response& res);
+  void ConsoleRanks(const httplib::Request& req, httplib::Response& res);
+  void ConsoleStreamRoute(const httplib::Request& req, httplib::Response& res);
+  // GET /metrics.
+  std::string Prometheus();
 
   pb::GatewayConfig config_;
   std::shared_ptr<const City> city_;
   zmq::context_t context_;
   ClientCredentials credentials_;  // for the dispatcher; none when it runs --dev-no-auth
   std::unique_ptr<ClientPool> clients_;
+  GatewayMetrics metrics_;
   std::unique_ptr<GatewayStore> store_;
+  // The console, when enabled.
+  std::unique_ptr<ClientPool> console_clients_;
+  std::unique_ptr<ConsoleSessions> sessions_;
+  std::unique_ptr<ConsoleHub> hub_;
+  std::string city_json_;
   std::vector<std::unique_ptr<CallbackSender>> senders_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;

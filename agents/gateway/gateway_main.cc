@@ -2,7 +2,10 @@
 //
 //   whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS] [--front=ENDPOINT]
 //                   [--bus=ENDPOINT] [--dispatcher-endpoints=FILE] [--data=DIR] [--config=CITY]
-//                   [--key=FILE] [--endpoints-file=PATH]
+//                   [--key=FILE] [--endpoints-file=PATH] [--console-key=FILE]
+//
+// --console-key turns the operations console on (/console/) with that principal's key file
+// (role console); with a dispatcher run --dev-no-auth, --console-key=none turns it on keyless.
 //
 // The text-format configuration (whistle.pb.GatewayConfig, documented field by field in
 // deploy/whistle-gateway.textproto) holds the API clients; flags override its other fields.
@@ -26,7 +29,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS]\n"
     "                       [--front=ENDPOINT --bus=ENDPOINT | --dispatcher-endpoints=FILE]\n"
-    "                       [--key=FILE] [--data=DIR] [--config=CITY] [--endpoints-file=PATH]\n";
+    "                       [--key=FILE] [--data=DIR] [--config=CITY] [--endpoints-file=PATH]\n"
+    "                       [--console-key=FILE|none]\n";
 
 Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
   pb::GatewayConfig c;
@@ -48,6 +52,11 @@ Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
   if (flags.Has("data")) c.set_data_dir(flags.TakeString("data"));
   if (flags.Has("config")) c.set_city_config(flags.TakeString("config"));
   if (flags.Has("endpoints-file")) c.set_endpoints_file(flags.TakeString("endpoints-file"));
+  if (flags.Has("console-key")) {
+    std::string key = flags.TakeString("console-key");
+    c.mutable_console()->set_enabled(true);
+    c.mutable_console()->set_key_file(key == "none" ? "" : key);
+  }
   auto port = flags.TakeInt("port", c.port(), 0, 65535);
   if (!port.ok()) return port.status();
   c.set_port(static_cast<uint32_t>(*port));

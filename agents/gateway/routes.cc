@@ -1,5 +1,6 @@
 // Every endpoint of the gateway, in one table, and the error documents for what no handler
 // answered (unknown paths, bodies over the limit, a handler that threw).
+#include <chrono>
 #include <cstdio>
 #include <exception>
 
@@ -29,6 +30,19 @@ void Gateway::Route() {
   s.Post("/hotline/v1/orders", [this](Req q, Res r) { HotlinePostOrder(q, r); });
   s.Get(R"(/hotline/v1/orders/([^/]+))", [this](Req q, Res r) { HotlineGetOrder(q, r); });
   s.Get("/healthz", [](Req, Res r) { r.set_content("ok\n", "text/plain"); });
+  s.Get("/metrics", [this](Req, Res r) { r.set_content(Prometheus(), std::string(PrometheusText::kContentType)); });
+  if (hub_) RouteConsole();
+
+  // Every request is counted and timed (the handler runs on the thread that routed it).
+  static thread_local std::chrono::steady_clock::time_point started;
+  s.set_pre_routing_handler([](Req, Res) {
+    started = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_logger([this](Req q, const httplib::Response& r) {
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    metrics_.CountRequest(q.path, q.method, r.status, static_cast<uint64_t>(micros.count()));
+  });
 
   s.set_payload_max_length(config_.max_body_bytes());
   s.set_read_timeout(10, 0);

@@ -22,11 +22,9 @@ const I18N = {
     title: '城市运行指挥平台', nav_board: '态势', nav_ranks: '排名', nav_mode: '平战切换',
     logout: '退出', lang_switch: 'EN', login_title: '登录', ticket_label: '登录票据',
     ticket_hint: '在服务器上运行以下命令获取票据并粘贴到此处：', login_button: '登录',
-    ticket_required: '请粘贴登录票据。', session_expired: '会话已过期，请重新登录。',
-    live_on: '实时连接正常', live_off: '实时连接中断，正在重连…',
+    ticket_required: '请粘贴登录票据。', session_expired: '会话已过期，请重新登录。', live_on: '实时连接正常', live_off: '实时连接中断，正在重连…',
     board_title: '事件态势', open: '在办', overdue: '超期', supervised: '督办', total: '合计',
-    level_state: '层级 \\ 状态', last_seq: '记录序号 {n}',
-    feed_title: '动态', feed_empty: '暂无升级、退回、吹哨、督办、超期或重启动态。',
+    level_state: '层级 \\ 状态', last_seq: '记录序号 {n}', feed_title: '动态', feed_empty: '暂无升级、退回、吹哨、督办、超期或重启动态。',
     map_title: '网格地图', map_hint: '点击网格查看事件；滚轮缩放，拖动平移，双击复位。',
     map_empty: '城市配置中没有网格边界。', legend_open: '在办数', legend_overdue: '有超期',
     zoom_in: '放大', zoom_out: '缩小', zoom_reset: '复位',
@@ -35,13 +33,12 @@ const I18N = {
     event_title: '事件 #{id}', back: '← 返回态势', f_category: '类别', f_grid: '网格', f_state: '状态',
     f_level: '层级', f_lead: '主办部门', f_candidates: '候选部门', f_assists: '协办部门',
     f_claim_number: '认领号', f_claim_deadline: '认领时限', f_resolve_deadline: '办结时限',
-    f_escalations: '升级次数', f_created: '上报时间', f_address: '地址', f_description: '描述',
-    f_feedback: '评价', pending_title: '待触发时限', pending_none: '无待触发时限。',
+    f_escalations: '升级次数', f_created: '上报时间', f_address: '地址',
+    f_feedback: '评价', pending_title: '待触发时限', pending_none: '无待触发时限。', armed: '计时中',
     timeline_title: '处理记录', supervise_title: '督办', supervise_note: '督办意见',
     supervise_button: '督办', supervise_ok: '已督办。', flag_overdue: '超期', flag_supervised: '督办中',
-    overdue_by: '已过 {d}', due_in: '{d} 后', du_d: '天', du_h: '小时', du_m: '分',
-    satisfied: '满意', unsatisfied: '不满意', score: '{n} 分', yes: '是', no: '否',
-    system: '系统', via: '经由 {via}',
+    overdue_by: '已过 {d}', due_in: '{d}后', du_d: '天', du_h: '小时', du_m: '分',
+    satisfied: '满意', unsatisfied: '不满意', score: '{n} 分', yes: '是', no: '否', system: '系统', via: '经由 {via}',
     b_level: '层级', b_candidates: '候选', b_claim_deadline: '认领时限', b_resolve_deadline: '办结时限',
     b_mode: '模式', b_department: '部门', b_agent: '经办人', b_claim_number: '认领号', b_in_time: '按时认领',
     b_reason: '原因', b_note: '说明', b_from: '从', b_to: '至', b_cause: '原因', b_holder: '原主办',
@@ -51,11 +48,9 @@ const I18N = {
     ranks_title: '考核排名', month: '月份', of: '对象', of_departments: '部门', of_county: '区县',
     of_street: '街道', of_community: '社区', r_scope: '名称', r_claimed_in_time: '按时认领',
     r_claim_missed: '认领超时', r_resolved: '解决', r_unresolved: '未解决', r_satisfied: '满意',
-    r_unsatisfied: '不满意', response_rate: '响应率', resolution_rate: '解决率', satisfaction_rate: '满意率',
-    ranks_none: '该月暂无数据。',
+    r_unsatisfied: '不满意', response_rate: '响应率', resolution_rate: '解决率', satisfaction_rate: '满意率', ranks_none: '该月暂无数据。',
     mode_title: '平战模式切换', mode_region: '区域', mode_value: '模式', mode_submit: '切换',
-    mode_hint: '切换后，该区域内未办结事件的时限按新模式重新计算。仅督办员及以上角色可操作。',
-    mode_ok: '{region} 已切换为{mode}，重排了 {n} 个事件的时限。',
+    mode_hint: '切换后，该区域内未办结事件的时限按新模式重新计算。仅督办员及以上角色可操作。', mode_ok: '{region} 已切换为{mode}，重排了 {n} 个事件的时限。',
     'level.grid': '网格', 'level.community': '社区', 'level.street': '街道', 'level.county': '区县', 'level.city': '市',
     'state.submitted': '已上报', 'state.dispatched': '待认领', 'state.claimed': '已认领',
     'state.in_progress': '处理中', 'state.resolved': '已办结', 'state.closed': '已关闭',
@@ -64,8 +59,7 @@ const I18N = {
     'kind.released': '放弃认领', 'kind.progressed': '进展', 'kind.resolved': '办结', 'kind.returned': '退回',
     'kind.whistled': '吹哨', 'kind.escalated': '升级', 'kind.marked_overdue': '标记超期', 'kind.supervised': '督办',
     'kind.feedback_given': '群众评价', 'kind.reopened': '重启', 'kind.merged_into': '合并',
-    'kind.report_linked': '关联上报', 'kind.cancelled': '撤销', 'kind.closed': '关闭',
-    'kind.deadlines_replanned': '时限重排',
+    'kind.report_linked': '关联上报', 'kind.cancelled': '撤销', 'kind.closed': '关闭', 'kind.deadlines_replanned': '时限重排',
     'cause.claim_deadline': '认领超时', 'cause.resolve_deadline': '办结超时', 'cause.whistle': '吹哨',
     'cause.all_returned': '全部退回', 'cause.satisfied': '群众满意', 'cause.quiet_period': '无异议自动关闭',
     'pending.claim_deadline': '认领时限', 'pending.resolve_deadline': '办结时限', 'pending.auto_close': '自动关闭',
@@ -91,8 +85,8 @@ const I18N = {
     event_title: 'Event #{id}', back: '← Back to the board', f_category: 'Category', f_grid: 'Grid', f_state: 'State',
     f_level: 'Level', f_lead: 'Lead department', f_candidates: 'Candidates', f_assists: 'Assisting',
     f_claim_number: 'Claim number', f_claim_deadline: 'Claim deadline', f_resolve_deadline: 'Resolve deadline',
-    f_escalations: 'Escalations', f_created: 'Reported', f_address: 'Address', f_description: 'Description',
-    f_feedback: 'Feedback', pending_title: 'Pending deadlines', pending_none: 'No pending deadline.',
+    f_escalations: 'Escalations', f_created: 'Reported', f_address: 'Address',
+    f_feedback: 'Feedback', pending_title: 'Pending deadlines', pending_none: 'No pending deadline.', armed: 'timer armed',
     timeline_title: 'History', supervise_title: 'Supervise', supervise_note: 'Supervision note',
     supervise_button: 'Supervise', supervise_ok: 'Supervised.', flag_overdue: 'Overdue', flag_supervised: 'Supervised',
     overdue_by: '{d} ago', due_in: 'in {d}', du_d: 'd', du_h: 'h', du_m: 'min',
@@ -137,7 +131,7 @@ const S = {
   view: null, eventId: null, evToken: 0, evData: null,
   grid: null, gridEvents: null, gridCursor: '', gridError: '',
   paths: new Map(), painted: new Map(), mapBase: null, mapVB: null, dragMoved: false,
-  ranks: null, ranksError: '', rankSort: { key: 'response_rate', dir: -1 }, timers: new Map(),
+  supMsg: null, ranks: null, ranksError: '', rankSort: { key: 'response_rate', dir: -1 }, timers: new Map(),
 };
 
 // ---- small helpers ----
@@ -181,14 +175,9 @@ function fmtTime(ms) {
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 function fmtDur(ms) {
-  let m = Math.max(1, Math.round(Math.abs(ms) / 60000));
-  const d = Math.floor(m / 1440); m -= d * 1440;
-  const hr = Math.floor(m / 60); m -= hr * 60;
-  const parts = [];
-  if (d) parts.push(d + t('du_d'));
-  if (hr) parts.push(hr + t('du_h'));
-  if (m && !d) parts.push(m + t('du_m'));
-  return parts.join(S.lang === 'zh' ? '' : ' ');
+  const m = Math.max(1, Math.round(Math.abs(ms) / 60000)), d = Math.floor(m / 1440), hr = Math.floor(m / 60) % 24;
+  const parts = [d && d + t('du_d'), hr && hr + t('du_h'), !d && m % 60 && (m % 60) + t('du_m')];
+  return parts.filter(Boolean).join(S.lang === 'zh' ? '' : ' ');
 }
 const pct = (r) => (r == null || Number.isNaN(Number(r)) ? '—' : (Number(r) * 100).toFixed(1) + '%');
 
@@ -205,12 +194,8 @@ function setResult(el, msg, isError) {
 // ---- city lookups ----
 
 function indexCity(c) {
-  const idx = { grids: new Map(), regions: new Map(), depts: new Map(), cats: new Map() };
-  for (const g of c.grids || []) idx.grids.set(g.code, g);
-  for (const r of c.regions || []) idx.regions.set(r.code, r);
-  for (const d of c.departments || []) idx.depts.set(d.id, d);
-  for (const k of c.categories || []) idx.cats.set(k.code, k);
-  S.idx = idx;
+  const by = (list, key) => new Map((list || []).map((x) => [x[key], x]));
+  S.idx = { grids: by(c.grids, 'code'), regions: by(c.regions, 'code'), depts: by(c.departments, 'id'), cats: by(c.categories, 'code') };
 }
 const regionName = (code) => {
   const r = S.idx && (S.idx.grids.get(code) || S.idx.regions.get(code));
@@ -230,13 +215,8 @@ class ApiError extends Error {
 }
 
 async function api(path, body) {
-  const opts = { credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    opts.method = 'POST';
-    opts.headers['Content-Type'] = 'application/json';
-    opts.body = JSON.stringify(body);
-  }
-  const res = await fetch(API + path, opts);
+  const res = await fetch(API + path, body === undefined ? { credentials: 'same-origin' } : {
+    method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   let data = {};
   try { data = await res.json(); } catch (_) { /* an empty or non-JSON answer: keep {} */ }
   if (!res.ok) {
@@ -257,6 +237,8 @@ function showLogin(message) {
   S.me = null;
   S.view = null;  // the next login routes afresh
   closeStream();
+  S.feed = [];  // the next principal may see a different part of the city
+  renderFeed();
   document.body.classList.add('logged-out');
   for (const v of document.querySelectorAll('[data-view]')) v.hidden = true;
   $('#login').hidden = false;
@@ -355,9 +337,7 @@ function setLive(on) {
   el.title = t(on ? 'live_on' : 'live_off');
 }
 
-function parseJSON(s) {
-  try { return JSON.parse(s); } catch (_) { return null; }
-}
+const parseJSON = (s) => { try { return JSON.parse(s); } catch (_) { return null; } };
 
 function onRecord(r) {
   const kind = norm(r.kind);
@@ -472,9 +452,7 @@ function buildMap() {
   updateMap();
 }
 
-function shade(open) {
-  return open <= 0 ? 0 : Math.min(SHADES.length - 1, 1 + Math.floor(Math.log2(open)));
-}
+const shade = (open) => (open <= 0 ? 0 : Math.min(SHADES.length - 1, 1 + Math.floor(Math.log2(open))));
 
 function paintGrid(code, g) {
   const p = S.paths.get(code);
@@ -508,7 +486,7 @@ function updateMap(all) {
 
 function renderLegend() {
   $('#map-legend').replaceChildren(h('span', { class: 'muted' }, t('legend_open') + ':'),
-    SHADES.map((c, i) => h('span', { class: 'sw' }, h('i', { style: `background:${c}` }), SHADE_LABELS[i])),
+    ...SHADES.map((c, i) => h('span', { class: 'sw' }, h('i', { style: `background:${c}` }), SHADE_LABELS[i])),
     h('span', { class: 'sw' }, h('i', { class: 'od' }), t('legend_overdue')));
 }
 
@@ -551,9 +529,7 @@ function initMapControls() {
     S.mapVB = [drag.vb[0] - dx * k, drag.vb[1] - dy * k, drag.vb[2], drag.vb[3]];
     setVB();
   });
-  const end = () => { drag = null; };
-  svg.addEventListener('pointerup', end);
-  svg.addEventListener('pointercancel', end);
+  for (const ev of ['pointerup', 'pointercancel']) svg.addEventListener(ev, () => { drag = null; });
   svg.addEventListener('click', (e) => {
     if (S.dragMoved) { S.dragMoved = false; return; }
     const p = e.target.closest && e.target.closest('path[data-grid]');
@@ -592,10 +568,8 @@ async function loadGridEvents(reset) {
   renderGridEvents();
 }
 
-function flags(ev) {
-  return [ev.overdue ? h('span', { class: 'badge red' }, t('flag_overdue')) : null,
-    ev.supervised ? h('span', { class: 'badge amber' }, t('flag_supervised')) : null];
-}
+const flags = (ev) => [ev.overdue && h('span', { class: 'badge red' }, t('flag_overdue')),
+  ev.supervised && h('span', { class: 'badge amber' }, t('flag_supervised'))];
 
 function renderGridEvents() {
   const box = $('#grid-events');
@@ -701,8 +675,8 @@ function bodyView(kind, body) {
 function actorView(a) {
   a = a || {};
   const role = norm(a.role);
-  return h('span', { class: 'actor' }, h('b', {}, a.principal || t('system')),
-    role ? h('span', { class: 'muted' }, ' ', tl('role', role)) : null,
+  return h('span', { class: 'actor' }, h('b', {}, a.principal || (role ? tl('role', role) : t('system'))),
+    role && a.principal ? h('span', { class: 'muted' }, ' ', tl('role', role)) : null,
     a.department ? ` · ${deptName(a.department)}` : null,
     a.via ? h('span', { class: 'muted' }, ' ', t('via', { via: a.via })) : null);
 }
@@ -710,7 +684,7 @@ function actorView(a) {
 async function showEvent(id, live) {
   const page = $('#event-page');
   const token = ++S.evToken;
-  if (!live) { S.evData = null; page.replaceChildren(h('p', { class: 'muted' }, t('loading'))); }
+  if (!live) { S.evData = null; S.supMsg = null; page.replaceChildren(h('p', { class: 'muted' }, t('loading'))); }
   try {
     const d = await api(`/events/${encodeURIComponent(id)}`);
     if (token !== S.evToken) return;  // the user moved on while it loaded
@@ -742,8 +716,10 @@ function renderEvent() {
   const now = Date.now();
   const pending = (d.pending || []).map((p) => {
     const left = Number(p.due_ms) - now;
-    return h('li', { 'data-kind': norm(p.kind) }, h('b', {}, tl('pending', p.kind)), ' ', fmtTime(p.due_ms),
-      h('span', { class: left < 0 ? 'red' : 'muted' }, ' (', t(left < 0 ? 'overdue_by' : 'due_in', { d: fmtDur(left) }), ')'));
+    // The engine arms only the earliest deadline; the others wait their turn.
+    return h('li', { 'data-kind': norm(p.kind), 'data-armed': p.armed ? 'true' : null }, h('b', {}, tl('pending', p.kind)), ' ',
+      fmtTime(p.due_ms), h('span', { class: left < 0 ? 'red' : 'muted' }, ' (', t(left < 0 ? 'overdue_by' : 'due_in', { d: fmtDur(left) }), ')'),
+      p.armed ? [' ', h('span', { class: 'badge' }, t('armed'))] : null);
   });
   const timeline = (d.timeline || []).slice().sort((a, b) => Number(a.seq) - Number(b.seq)).map((r) =>
     h('li', { 'data-kind': norm(r.kind), 'data-seq': r.seq },
@@ -762,13 +738,14 @@ function renderEvent() {
   ];
   if (S.me && SUPERVISORS.has(norm(S.me.role))) kids.push(superviseForm(ev.id, typed));
   kids.push(h('h3', {}, t('timeline_title')), h('ol', { id: 'timeline', class: 'timeline' }, timeline));
-  page.replaceChildren(...kids);
+  page.replaceChildren(...kids.filter(Boolean));
 }
 
 function superviseForm(id, typed) {
   const note = h('textarea', { id: 'supervise-note', rows: 2, placeholder: t('supervise_note') });
   note.value = typed;
   const result = h('div', { id: 'supervise-result' });
+  if (S.supMsg) setResult(result, S.supMsg.text, S.supMsg.error);
   const btn = h('button', { type: 'submit', id: 'supervise-button' }, t('supervise_button'));
   const onsubmit = async (e) => {
     e.preventDefault();
@@ -776,10 +753,14 @@ function superviseForm(id, typed) {
     try {
       await api(`/events/${encodeURIComponent(id)}/supervise`, { note: note.value.trim() });
       note.value = '';
-      setResult(result, t('supervise_ok'), false);
+      S.supMsg = { text: t('supervise_ok'), error: false };
+      setResult(result, S.supMsg.text, false);
       showEvent(id, true);
     } catch (err) {
-      if (!err.silent) setResult(result, err.code ? `${err.message} (${err.code})` : err.message, true);
+      if (err.silent) return;
+      // Kept in S so the re-render of a live record does not wipe the answer.
+      S.supMsg = { text: err.code ? `${err.message} (${err.code})` : err.message, error: true };
+      setResult(result, S.supMsg.text, true);
     } finally {
       btn.disabled = false;
     }
@@ -832,7 +813,7 @@ function renderRanks() {
       RATES.map((k) => h('td', { class: 'num rate', 'data-rate': k }, pct(r[k]))))))));
 }
 
-function sortRanks(key) {
+function sortRanks(key) {  // a new column starts best-first; the same one flips
   S.rankSort = { key, dir: S.rankSort.key === key ? -S.rankSort.dir : -1 };
   renderRanks();
 }
@@ -899,7 +880,6 @@ function applyStatic() {
   for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
   for (const e of document.querySelectorAll('[data-i18n-title]')) e.title = t(e.dataset.i18nTitle);
   $('#lang-switch').textContent = t('lang_switch');
-  $('#feed-empty').textContent = t('feed_empty');
   setLive(!!(S.es && S.es.readyState === EventSource.OPEN));
 }
 

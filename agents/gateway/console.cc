@@ -1,0 +1,381 @@
+#include "agents/gateway/console.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "dispatcher/authorization.h"
+
+namespace whistle::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr size_t kRecentRecords = 100;
+constexpr auto kBoardEvery = 250ms;       // at most four boards a second while records flow
+constexpr auto kBoardAtLeastEvery = 5s;   // and one every few seconds regardless
+constexpr auto kRetry = 1s;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+json ProtoJson(const google::protobuf::Message& m) {
+  std::string text;
+  // Cannot fail for our messages (no Any fields).
+  (void)google::protobuf::util::MessageToJsonString(m, &text);
+  return json::parse(text);
+}
+
+json ActorJson(const pb::Actor& a) {
+  return {{"principal", a.principal()},
+          {"role", std::string(RoleName(a.role()))},
+          {"department", a.department()},
+          {"via", a.via()}};
+}
+
+std::string SseEvent(std::string_view name, const json& data) {
+  return fmt::format("event: {}\ndata: {}\n\n", name, data.dump());
+}
+
+}  // namespace
+
+std::string LevelString(pb::Level level) { return Lower(pb::Level_Name(level).substr(6)); }
+std::string StateString(pb::EventState state) { return Lower(pb::EventState_Name(state).substr(6)); }
+
+json CityJson(const City& city) {
+  const pb::CityConfig& c = city.config();
+  json regions = json::array(), grids = json::array(), categories = json::array(), departments = json::array();
+  for (const pb::Region& r : c.regions()) {
+    if (r.level() == pb::LEVEL_GRID) {
+      json polygon = json::array();
+      for (const pb::Point& p : r.polygon().vertices()) polygon.push_back({p.lon(), p.lat()});
+      grids.push_back({{"code", r.code()}, {"name", r.name()}, {"parent", r.parent()}, {"polygon", polygon}});
+    } else {
+      regions.push_back({{"code", r.code()}, {"name", r.name()}, {"level", LevelString(r.level())},
+                         {"parent", r.parent()}});
+    }
+  }
+  for (const pb::Category& k : c.categories()) {
+    categories.push_back({{"code", k.code()}, {"name", k.name()}, {"name_en", k.name_en()}});
+  }
+  for (const pb::Department& d : c.departments()) {
+    departments.push_back({{"id", d.id()}, {"name", d.name()}, {"level", LevelString(d.level())},
+                           {"jurisdiction", d.jurisdiction()}});
+  }
+  return {{"code", c.city_code()}, {"name", c.name()}, {"regions", regions}, {"grids", grids},
+          {"categories", categories}, {"departments", departments}};
+}
+
+json BoardJson(const pb::BoardResult& b) {
+  json cells = json::array(), grids = json::array();
+  for (const pb::BoardCell& c : b.cells()) {
+    cells.push_back({{"level", LevelString(c.level())}, {"state", StateString(c.state())}, {"count", c.count()}});
+  }
+  for (const pb::GridCount& g : b.grids()) {
+    grids.push_back({{"grid", g.grid()}, {"open", g.open()}, {"overdue", g.overdue()}, {"supervised", g.supervised()}});
+  }
+  return {{"last_seq", b.last_seq()}, {"open", b.open()},   {"overdue", b.overdue()},
+          {"supervised", b.supervised()}, {"cells", cells}, {"grids", grids}};
+}
+
+json EventBriefJson(const pb::Event& e) {
+  return {{"id", e.id()},
+          {"category", e.report().category()},
+          {"grid", e.grid()},
+          {"state", StateString(e.state())},
+          {"level", LevelString(e.level())},
+          {"overdue", e.overdue()},
+          {"supervised", e.supervised()},
+          {"created_at_ms", e.created_at_ms()},
+          {"lead", e.lead()},
+          {"description", e.report().description()},
+          {"address", e.report().address()}};
+}
+
+json EventPageJson(const pb::EventView& view) {
+  const pb::Event& e = view.event();
+  json event = EventBriefJson(e);
+  event["candidates"] = e.candidates();
+  event["assists"] = e.assists();
+  event["claim_number"] = e.claim_number();
+  event["claim_deadline_ms"] = e.claim_deadline_ms();
+  event["resolve_deadline_ms"] = e.resolve_deadline_ms();
+  event["escalations"] = e.escalations();
+  event["feedback"] = e.has_feedback() ? ProtoJson(e.feedback()) : json(nullptr);
+  // The deadlines still ahead of it: a claim deadline while nobody holds it, a resolve deadline
+  // until it is resolved, the quiet period after it is resolved. The engine arms the earliest.
+  json pending = json::array();
+  auto add = [&](std::string_view kind, int64_t due) {
+    if (due > 0) pending.push_back({{"kind", kind}, {"due_ms", due}, {"armed", due == e.timer_due_ms()}});
+  };
+  switch (e.state()) {
+    case pb::STATE_DISPATCHED:
+      add("claim_deadline", e.claim_deadline_ms());
+      add("resolve_deadline", e.resolve_deadline_ms());
+      break;
+    case pb::STATE_CLAIMED:
+    case pb::STATE_IN_PROGRESS:
+      add("resolve_deadline", e.resolve_deadline_ms());
+      break;
+    case pb::STATE_RESOLVED:
+      if (e.timer_kind() == pb::TIMER_AUTO_CLOSE) add("auto_close", e.timer_due_ms());
+      break;
+    default:
+      break;
+  }
+  json timeline = json::array();
+  for (const pb::Record& r : view.history()) {
+    pb::Notification n;
+    *n.mutable_record() = r;
+    timeline.push_back(RecordJson(n));
+  }
+  return {{"event", event}, {"pending", pending}, {"timeline", timeline}};
+}
+
+json RecordJson(const pb::Notification& n) {
+  const pb::Record& r = n.record();
+  static const google::protobuf::OneofDescriptor* body = pb::Record::descriptor()->FindOneofByName("body");
+  const google::protobuf::FieldDescriptor* field = r.GetReflection()->GetOneofFieldDescriptor(r, body);
+  json out = {{"seq", r.seq()},
+              {"at_ms", r.at_ms()},
+              {"event_id", r.event_id()},
+              {"kind", field != nullptr ? field->name() : std::string("unknown")},
+              {"actor", ActorJson(r.actor())},
+              {"body", field != nullptr ? ProtoJson(r.GetReflection()->GetMessage(r, field)) : json::object()}};
+  if (n.state() != pb::STATE_UNSPECIFIED) out["state"] = StateString(n.state());
+  if (n.level() != pb::LEVEL_UNSPECIFIED) out["level"] = LevelString(n.level());
+  if (!n.grid().empty()) out["grid"] = n.grid();
+  return out;
+}
+
+json RanksJson(const pb::RanksResult& ranks) {
+  json rows = json::array();
+  auto rate = [](bool has, double v) { return has ? json(v) : json(nullptr); };
+  for (const pb::RankRow& row : ranks.rows()) {
+    const pb::StatCounters& c = row.counters();
+    const pb::Rates& r = row.rates();
+    rows.push_back({{"scope", row.scope()},
+                    {"name", row.name()},
+                    {"claimed_in_time", c.claimed_in_time()},
+                    {"claim_missed", c.claim_missed()},
+                    {"resolved", c.resolved()},
+                    {"unresolved", c.unresolved()},
+                    {"satisfied", c.satisfied()},
+                    {"unsatisfied", c.unsatisfied()},
+                    {"response_rate", rate(r.has_response_rate(), r.response_rate())},
+                    {"resolution_rate", rate(r.has_resolution_rate(), r.resolution_rate())},
+                    {"satisfaction_rate", rate(r.has_satisfaction_rate(), r.satisfaction_rate())}});
+  }
+  return {{"month", ranks.month()}, {"rows", rows}};
+}
+
+json PrincipalJson(const pb::Principal& p) {
+  return {{"name", p.name()},
+          {"role", std::string(RoleName(p.role()))},
+          {"region", p.region()},
+          {"departments", p.departments()}};
+}
+
+// ----------------------------------------------------------------- sessions
+
+std::optional<int64_t> TicketExpiryMs(std::string_view ticket) {
+  // v1.<principal>.<created>.<expires>.<mac>
+  size_t mac_dot = ticket.rfind('.');
+  if (mac_dot == std::string_view::npos || mac_dot == 0) return std::nullopt;
+  size_t expires_dot = ticket.rfind('.', mac_dot - 1);
+  if (expires_dot == std::string_view::npos) return std::nullopt;
+  std::string_view field = ticket.substr(expires_dot + 1, mac_dot - expires_dot - 1);
+  int64_t ms = 0;
+  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), ms);
+  if (ec != std::errc() || end != field.data() + field.size()) return std::nullopt;
+  return ms;
+}
+
+std::string ConsoleSessions::Open(std::string ticket, pb::Principal principal) {
+  auto now = std::chrono::system_clock::now();
+  auto expires = now + max_length_;
+  if (auto ms = TicketExpiryMs(ticket)) {
+    expires = std::min(expires, std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)));
+  }
+  std::string id = Client::NewRequestId() + Client::NewRequestId();  // 256 random bits
+  std::lock_guard lock(mu_);
+  std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires <= now; });
+  sessions_[id] = ConsoleSession{std::move(ticket), std::move(principal), expires};
+  return id;
+}
+
+std::optional<ConsoleSession> ConsoleSessions::Find(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  if (it->second.expires <= std::chrono::system_clock::now()) {
+    sessions_.erase(it);
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void ConsoleSessions::Close(const std::string& id) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(id);
+}
+
+size_t ConsoleSessions::size() {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+// ----------------------------------------------------------------- streams
+
+void ConsoleStream::Push(const std::string& event) {
+  std::lock_guard lock(mu_);
+  if (closed_) return;
+  if (queued_.size() >= kMaxQueued) {
+    closed_ = true;
+    queued_.clear();
+  } else {
+    queued_.push_back(event);
+  }
+  cv_.notify_all();
+}
+
+std::optional<std::string> ConsoleStream::Take(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, wait, [&] { return closed_ || !queued_.empty(); });
+  if (closed_) return std::nullopt;
+  std::string out;
+  for (const std::string& e : queued_) out += e;
+  queued_.clear();
+  return out;
+}
+
+void ConsoleStream::Close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  cv_.notify_all();
+}
+
+bool ConsoleStream::closed() {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+ConsoleHub::ConsoleHub(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
+                       ClientCredentials credentials, std::function<Result<pb::Response>(pb::Request)> call,
+                       size_t max_streams)
+    : context_(context),
+      bus_endpoint_(std::move(bus_endpoint)),
+      front_endpoint_(std::move(front_endpoint)),
+      credentials_(std::move(credentials)),
+      call_(std::move(call)),
+      max_streams_(max_streams) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+ConsoleHub::~ConsoleHub() { Stop(); }
+
+void ConsoleHub::Stop() {
+  if (!stopping_.exchange(true) && thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  for (auto& s : streams_) s->Close();
+  streams_.clear();
+}
+
+std::shared_ptr<ConsoleStream> ConsoleHub::Open() {
+  std::lock_guard lock(mu_);
+  std::erase_if(streams_, [](const auto& s) { return s->closed(); });
+  if (stopping_.load() || streams_.size() >= max_streams_) return nullptr;
+  auto stream = std::make_shared<ConsoleStream>();
+  for (const std::string& e : recent_) stream->Push(e);
+  if (!board_event_.empty()) stream->Push(board_event_);
+  streams_.push_back(stream);
+  return stream;
+}
+
+size_t ConsoleHub::streams() {
+  std::lock_guard lock(mu_);
+  std::erase_if(streams_, [](const auto& s) { return s->closed(); });
+  return streams_.size();
+}
+
+void ConsoleHub::Broadcast(const std::string& event) {
+  std::lock_guard lock(mu_);
+  for (auto& s : streams_) s->Push(event);
+}
+
+void ConsoleHub::RefreshBoard() {
+  pb::Request r;
+  r.mutable_board();
+  auto answer = call_(std::move(r));
+  if (!answer.ok() || answer->code() != pb::STATUS_OK) {
+    std::fprintf(stderr, "whistle-gateway: console board: %s\n",
+                 answer.ok() ? answer->message().c_str() : answer.status().ToString().c_str());
+    return;
+  }
+  json board = BoardJson(answer->board());
+  std::string event = SseEvent("board", board);
+  board.erase("last_seq");  // pages are sent a board when the counts changed, not the sequence
+  std::string counts = board.dump();
+  std::lock_guard lock(mu_);
+  board_event_ = event;  // a page opened later starts from the newest
+  if (counts == board_counts_) return;
+  board_counts_ = std::move(counts);
+  for (auto& s : streams_) s->Push(event);
+}
+
+void ConsoleHub::Run() {
+  // Start from the present: the board says how far the counts go.
+  uint64_t after = 0;
+  while (!stopping_.load()) {
+    pb::Request r;
+    r.mutable_board();
+    auto answer = call_(std::move(r));
+    if (answer.ok() && answer->code() == pb::STATUS_OK) {
+      after = answer->board().last_seq();
+      break;
+    }
+    std::this_thread::sleep_for(kRetry);
+  }
+  while (!stopping_.load()) {
+    Subscriber subscriber(context_, bus_endpoint_, front_endpoint_, after, credentials_);
+    RefreshBoard();
+    auto last_board = std::chrono::steady_clock::now();
+    bool dirty = false;
+    while (!stopping_.load()) {
+      auto next = subscriber.NextNotification(kBoardEvery);
+      if (!next.ok()) {
+        std::fprintf(stderr, "whistle-gateway: console following the dispatcher: %s; trying again\n",
+                     next.status().ToString().c_str());
+        break;
+      }
+      if (next->has_value()) {
+        std::string event = SseEvent("record", RecordJson(**next));
+        {
+          std::lock_guard lock(mu_);
+          recent_.push_back(event);
+          if (recent_.size() > kRecentRecords) recent_.pop_front();
+          for (auto& s : streams_) s->Push(event);
+        }
+        records_pushed_.fetch_add(1);
+        dirty = true;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if ((dirty && now - last_board >= kBoardEvery) || now - last_board >= kBoardAtLeastEvery) {
+        RefreshBoard();
+        last_board = now;
+        dirty = false;
+      }
+    }
+    after = subscriber.last_seq();
+    for (int i = 0; i < 10 && !stopping_.load(); ++i) std::this_thread::sleep_for(kRetry / 10);
+  }
+}
+
+}  // namespace whistle::gateway

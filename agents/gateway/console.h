@@ -1,0 +1,138 @@
+// The operations console's server side (指挥平台): who is logged in, what each open page is
+// sent, and the JSON the page reads. The page itself is agents/gateway/console/ (embedded in the
+// binary); its routes are console_routes.cc; docs/OPERATIONS.md describes it for operators.
+//
+//   dispatcher bus ──► ConsoleHub thread ──► every open page (server-sent events):
+//                          │                   "record"  each record, as it is written
+//                          └─ BoardQuery ────► "board"   the counts, when they changed (≤ 4/s)
+//
+// Logging in: a person asks the dispatcher for a ticket with their own key (whistlectl
+// console-ticket) and pastes it; the gateway checks it with the dispatcher (WhoAmI carried on
+// the ticket) and keeps a session, named by a random cookie. Pages read through the console's
+// own principal (role console); Supervise and SetMode are carried on the person's ticket, so
+// the dispatcher authorizes them as that person and records them as theirs, via the console.
+//
+// Threading: ConsoleSessions and ConsoleHub are safe from any thread; the hub runs one thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "agents/client.h"
+#include "dispatcher/city.h"
+#include "whistle/wire.pb.h"
+
+namespace whistle::gateway {
+
+// ----------------------------------------------------------------- JSON for the page
+std::string LevelString(pb::Level level);       // "community", ...
+std::string StateString(pb::EventState state);  // "dispatched", ...
+// The city's regions, grids (with polygons), categories and departments.
+nlohmann::json CityJson(const City& city);
+nlohmann::json BoardJson(const pb::BoardResult& board);
+// An event in a list: id, category, grid, state, level, overdue, supervised, times, lead, text.
+nlohmann::json EventBriefJson(const pb::Event& e);
+// An event's page: the event, its pending deadlines and its whole timeline.
+nlohmann::json EventPageJson(const pb::EventView& view);
+// One record: seq, at_ms, event_id, kind (the body's field name), actor, body (protobuf JSON);
+// with the notification's level, state and grid when it has them.
+nlohmann::json RecordJson(const pb::Notification& n);
+nlohmann::json RanksJson(const pb::RanksResult& ranks);
+nlohmann::json PrincipalJson(const pb::Principal& p);
+
+// ----------------------------------------------------------------- sessions
+struct ConsoleSession {
+  std::string ticket;
+  pb::Principal principal;
+  std::chrono::system_clock::time_point expires;
+};
+
+class ConsoleSessions {
+ public:
+  explicit ConsoleSessions(std::chrono::hours max_length) : max_length_(max_length) {}
+  // A new session for a checked ticket; returns its id (128 random bits, hex).
+  std::string Open(std::string ticket, pb::Principal principal);
+  // The session, if it exists and has not expired.
+  std::optional<ConsoleSession> Find(const std::string& id);
+  void Close(const std::string& id);
+  size_t size();
+
+ private:
+  std::chrono::hours max_length_;
+  std::mutex mu_;
+  std::map<std::string, ConsoleSession> sessions_;
+};
+
+// The expiry written in a dispatcher ticket (dispatcher/tickets.h), or nullopt when it has none.
+std::optional<int64_t> TicketExpiryMs(std::string_view ticket);
+
+// ----------------------------------------------------------------- live pages
+// One open page's queue of server-sent events.
+class ConsoleStream {
+ public:
+  // Queues one event; a page that fell 1,000 events behind is closed (its browser reconnects and
+  // starts again from a fresh board).
+  void Push(const std::string& event);
+  // Waits up to `wait` for events; returns them (empty: none came). nullopt: closed.
+  std::optional<std::string> Take(std::chrono::milliseconds wait);
+  void Close();
+  bool closed();
+
+ private:
+  static constexpr size_t kMaxQueued = 1000;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queued_;
+  bool closed_ = false;
+};
+
+class ConsoleHub {
+ public:
+  // Follows the bus from now on. `call` reads the board through the console's principal.
+  ConsoleHub(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
+             ClientCredentials credentials, std::function<Result<pb::Response>(pb::Request)> call,
+             size_t max_streams);
+  ~ConsoleHub();  // Stop()
+
+  // A new page's stream, already holding the latest board and the recent records; nullptr when
+  // max_streams pages are open.
+  std::shared_ptr<ConsoleStream> Open();
+  void Stop();
+  size_t streams();
+  uint64_t records_pushed() const { return records_pushed_.load(); }
+
+ private:
+  void Run();
+  void Broadcast(const std::string& event);
+  void RefreshBoard();
+
+  zmq::context_t& context_;
+  std::string bus_endpoint_;
+  std::string front_endpoint_;
+  ClientCredentials credentials_;
+  std::function<Result<pb::Response>(pb::Request)> call_;
+  size_t max_streams_;
+
+  std::mutex mu_;
+  std::vector<std::shared_ptr<ConsoleStream>> streams_;
+  std::string board_event_;           // the latest "board" event
+  std::string board_counts_;          // its counts, to send a board only when they changed
+  std::deque<std::string> recent_;    // the latest "record" events, for pages opened later
+  std::atomic<uint64_t> records_pushed_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace whistle::gateway
