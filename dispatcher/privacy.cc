@@ -1,13 +1,10 @@
 #include "dispatcher/privacy.h"
 
 namespace whistle {
-namespace {
 
-void StripRecord(pb::Record* record) {
+void StripPersonalData(pb::Record* record) {
   if (record->has_submitted()) StripPersonalData(record->mutable_submitted()->mutable_report());
 }
-
-}  // namespace
 
 void StripPersonalData(pb::Report* report) {
   report->clear_contact_name();
@@ -21,7 +18,7 @@ void StripPersonalData(pb::Response* response) {
   switch (response->result_case()) {
     case pb::Response::kEvent:
       StripPersonalData(response->mutable_event()->mutable_event()->mutable_report());
-      for (pb::Record& r : *response->mutable_event()->mutable_history()) StripRecord(&r);
+      for (pb::Record& r : *response->mutable_event()->mutable_history()) StripPersonalData(&r);
       break;
     case pb::Response::kList:
       for (pb::Event& e : *response->mutable_list()->mutable_events()) {
@@ -29,7 +26,7 @@ void StripPersonalData(pb::Response* response) {
       }
       break;
     case pb::Response::kLog:
-      for (pb::Record& r : *response->mutable_log()->mutable_records()) StripRecord(&r);
+      for (pb::Record& r : *response->mutable_log()->mutable_records()) StripPersonalData(&r);
       break;
     default:
       break;  // nothing else carries a report

@@ -10,6 +10,8 @@ namespace whistle {
 
 // Clears every personal field of `report`: contact name, phone and email, device and account id.
 void StripPersonalData(pb::Report* report);
+// Clears them from the report a record carries (a Submitted record's).
+void StripPersonalData(pb::Record* record);
 // Clears them from every report in a response: event views, their history, lists, the log.
 void StripPersonalData(pb::Response* response);
 // Whether answers to this actor may carry personal data.

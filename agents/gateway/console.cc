@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "dispatcher/authorization.h"
+#include "dispatcher/privacy.h"
 
 namespace whistle::gateway {
 namespace {
@@ -288,13 +289,20 @@ void ConsoleHub::Stop() {
   streams_.clear();
 }
 
-std::shared_ptr<ConsoleStream> ConsoleHub::Open() {
+void ConsoleHub::CloseSession(const std::string& session) {
+  std::lock_guard lock(mu_);
+  for (auto& s : streams_) {
+    if (s->session() == session) s->Close();
+  }
+}
+
+std::shared_ptr<ConsoleStream> ConsoleHub::Open(const std::string& session) {
   std::lock_guard lock(mu_);
   std::erase_if(streams_, [](const auto& s) { return s->closed(); });
   if (stopping_.load() || streams_.size() >= max_streams_) return nullptr;
-  auto stream = std::make_shared<ConsoleStream>();
-  for (const std::string& e : recent_) stream->Push(e);
+  auto stream = std::make_shared<ConsoleStream>(session);
   if (!board_event_.empty()) stream->Push(board_event_);
+  for (const std::string& e : recent_) stream->Push(e);
   streams_.push_back(stream);
   return stream;
 }
@@ -356,6 +364,9 @@ void ConsoleHub::Run() {
         break;
       }
       if (next->has_value()) {
+        // The bus carries no personal data; records read back from the log of a --dev-no-auth
+        // dispatcher would.
+        StripPersonalData((*next)->mutable_record());
         std::string event = SseEvent("record", RecordJson(**next));
         {
           std::lock_guard lock(mu_);

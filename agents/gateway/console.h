@@ -82,6 +82,8 @@ std::optional<int64_t> TicketExpiryMs(std::string_view ticket);
 // One open page's queue of server-sent events.
 class ConsoleStream {
  public:
+  explicit ConsoleStream(std::string session) : session_(std::move(session)) {}
+  const std::string& session() const { return session_; }
   // Queues one event; a page that fell 1,000 events behind is closed (its browser reconnects and
   // starts again from a fresh board).
   void Push(const std::string& event);
@@ -92,6 +94,7 @@ class ConsoleStream {
 
  private:
   static constexpr size_t kMaxQueued = 1000;
+  const std::string session_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queued_;
@@ -106,9 +109,11 @@ class ConsoleHub {
              size_t max_streams);
   ~ConsoleHub();  // Stop()
 
-  // A new page's stream, already holding the latest board and the recent records; nullptr when
-  // max_streams pages are open.
-  std::shared_ptr<ConsoleStream> Open();
+  // A new page's stream for a session, already holding the latest board and the recent records;
+  // nullptr when max_streams pages are open.
+  std::shared_ptr<ConsoleStream> Open(const std::string& session);
+  // Ends the streams of a session (its logout).
+  void CloseSession(const std::string& session);
   void Stop();
   size_t streams();
   uint64_t records_pushed() const { return records_pushed_.load(); }

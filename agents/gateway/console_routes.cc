@@ -11,6 +11,7 @@
 #include "agents/gateway/console.h"
 #include "agents/gateway/console_assets.h"
 #include "agents/gateway/gateway.h"
+#include "dispatcher/privacy.h"
 #include "dispatcher/stats.h"
 
 namespace whistle::gateway {
@@ -23,7 +24,7 @@ constexpr std::string_view kCookie = "whistle_console";
 constexpr size_t kMaxTicketBytes = 512;
 constexpr size_t kMaxNoteBytes = 2000;
 constexpr uint32_t kEventsPage = 50;
-constexpr auto kStreamKeepAlive = 15s;
+constexpr auto kStreamKeepAlive = 2s;
 
 void ConsoleError(httplib::Response& res, int status, std::string_view message, std::string_view code) {
   WriteJson(res, status, {{"error", message}, {"code", code}});
@@ -108,7 +109,9 @@ void Gateway::RouteConsole() {
   const std::string api = "/console/api";
   s.Post(api + "/login", [this](Req q, Res r) { ConsoleLogin(q, r); });
   s.Post(api + "/logout", [this](Req q, Res r) {
-    sessions_->Close(CookieValue(q, kCookie));
+    std::string session = CookieValue(q, kCookie);
+    sessions_->Close(session);
+    hub_->CloseSession(session);
     r.set_header("Set-Cookie", fmt::format("{}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0", kCookie));
     WriteJson(r, 200, json::object());
   });
@@ -179,7 +182,11 @@ void Gateway::ConsoleAnswer(httplib::Response& res, const Result<pb::Response>& 
                             const std::function<nlohmann::json(const pb::Response&)>& render) {
   if (!answer.ok()) return ConsoleStatus(res, answer.status());
   if (answer->code() != pb::STATUS_OK) return ConsoleStatus(res, Status(answer->code(), answer->message()));
-  WriteJson(res, 200, render(*answer));
+  // The dispatcher answers a console no personal data; one run --dev-no-auth answers everyone
+  // everything. The page never shows a reporter's contact, whichever it is.
+  pb::Response stripped = *answer;
+  StripPersonalData(&stripped);
+  WriteJson(res, 200, render(stripped));
 }
 
 std::optional<ConsoleSession> Gateway::ConsoleSessionOf(const httplib::Request& req, httplib::Response& res) {
@@ -261,20 +268,23 @@ void Gateway::ConsoleRanks(const httplib::Request& req, httplib::Response& res) 
 
 void Gateway::ConsoleStreamRoute(const httplib::Request& req, httplib::Response& res) {
   if (!ConsoleSessionOf(req, res)) return;
-  std::shared_ptr<ConsoleStream> stream = hub_->Open();
-  if (!stream) return ConsoleError(res, 503, "too many console pages are open", "BUSY");
   std::string session = CookieValue(req, kCookie);
+  std::shared_ptr<ConsoleStream> stream = hub_->Open(session);
+  if (!stream) return ConsoleError(res, 503, "too many console pages are open", "BUSY");
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, stream, session](size_t, httplib::DataSink& sink) {
         auto events = stream->Take(kStreamKeepAlive);
-        // Closed (the gateway stops, or the page fell too far behind), or logged out: end it.
+        // Closed (the gateway stops, logout, or the page fell too far behind), or the session
+        // expired: end it.
         if (!events || !sessions_->Find(session)) {
           sink.done();
           return true;
         }
-        std::string out = events->empty() ? std::string(": keep-alive\n\n") : std::move(*events);
+        // A quiet page gets a comment line: writing is how a page that went away is noticed
+        // (the second write after it left fails), which frees its thread and its place.
+        std::string out = events->empty() ? std::string(":\n\n") : std::move(*events);
         if (!sink.write(out.data(), out.size())) {
           stream->Close();
           return false;

@@ -100,6 +100,11 @@ void DispatcherProcess::StartOn(const std::string& front, const std::string& bus
   pid_ = whistle::Spawn(args, "");
   // The endpoints file is written after both sockets are bound, whole and renamed into place.
   WaitUntilReady(&pid_, "whistle-dispatcher", [&] { return whistle::ReadEndpoints(endpoints, &front_, &bus_); });
+  metrics_url_.clear();
+  std::ifstream lines(endpoints);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("metrics=")) metrics_url_ = line.substr(8);
+  }
 }
 
 void DispatcherProcess::Kill() {

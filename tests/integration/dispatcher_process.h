@@ -55,6 +55,8 @@ class DispatcherProcess {
 
   const std::string& front() const { return front_; }
   const std::string& bus() const { return bus_; }
+  // With --metrics-listen: "http://host:port/metrics"; "" otherwise.
+  const std::string& metrics_url() const { return metrics_url_; }
   std::string data_dir() const { return dir_.Sub("data"); }
   std::string keys_dir() const { return dir_.Sub("keys"); }
   // Auth::kKeys: the first admin's key file.
@@ -67,7 +69,7 @@ class DispatcherProcess {
   std::vector<std::string> extra_args_;
   Auth auth_;
   pid_t pid_ = -1;
-  std::string front_, bus_;
+  std::string front_, bus_, metrics_url_;
 };
 
 }  // namespace whistle::testing

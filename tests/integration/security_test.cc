@@ -376,3 +376,107 @@ TEST_CASE("the server refuses to start when its ZAP handler cannot run") {
 
 }  // namespace
 }  // namespace whistle
+
+namespace whistle {
+namespace {
+
+pb::Request TicketRequest(const std::string& principal = "", uint32_t hours = 0) {
+  pb::Request r;
+  r.mutable_ticket()->set_principal(principal);
+  r.mutable_ticket()->set_hours(hours);
+  return r;
+}
+
+pb::Request SuperviseRequest(uint64_t id, const std::string& ticket) {
+  pb::Request r;
+  r.set_request_id(Client::NewRequestId());
+  r.set_acting_ticket(ticket);
+  r.mutable_supervise()->set_event_id(id);
+  r.mutable_supervise()->set_note("the residents are waiting");
+  return r;
+}
+
+TEST_CASE("a console acts only on a person's ticket, as that person; a forged, misused or revoked ticket changes nothing") {
+  SecureCity city;
+  pb::KeyFile sup_key = city.Principal("sup-1", pb::ROLE_SUPERVISOR);
+  pb::KeyFile console_key = city.Principal("ops-console", pb::ROLE_CONSOLE);
+  pb::KeyFile reporter_key = city.Principal("worker-1", pb::ROLE_REPORTER);
+  Client sup = city.As(sup_key);
+  Client console = city.As(console_key);
+  Client reporter = city.As(reporter_key);
+  const uint64_t id = AnswerOk(reporter, Submit()).event().event().id();
+
+  pb::TicketResult issued = AnswerOk(sup, TicketRequest()).ticket();
+  CHECK(issued.principal().name() == "sup-1");
+  CHECK(issued.principal().public_key().empty());
+  const std::string ticket = issued.ticket();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(issued.expires_at_ms() > now_ms + 11 * 3600 * 1000);  // 12 hours by default
+  CHECK(issued.expires_at_ms() <= now_ms + 12 * 3600 * 1000 + 60'000);
+
+  // Refusals first; none of them writes anything.
+  const uint64_t before = city.Digest();
+  pb::Response other = Answer(sup, TicketRequest("worker-1"));
+  CHECK(other.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(other.message() == "supervisor 'sup-1' may ask for a ticket for itself only");
+  CHECK(Answer(sup, TicketRequest("", 25)).code() == pb::STATUS_BAD_REQUEST);
+  pb::Response own = Answer(console, TicketRequest());
+  CHECK(own.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(own.message() == "console 'ops-console' may not ticket");
+
+  pb::Response by_itself = Answer(console, SuperviseRequest(id, ""));
+  CHECK(by_itself.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(by_itself.message() == "console 'ops-console' may not supervise");
+  pb::Response not_a_console = Answer(reporter, SuperviseRequest(id, ticket));
+  CHECK(not_a_console.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(not_a_console.message() == "reporter 'worker-1' may not act on a ticket: only a console may");
+  std::string forged = ticket;
+  forged.replace(3, 5, "admin");
+  pb::Response forged_answer = Answer(console, SuperviseRequest(id, forged));
+  CHECK(forged_answer.code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(forged_answer.message() == "the console ticket was not issued by this dispatcher (or its key changed)");
+  pb::Request nested = TicketRequest();
+  nested.set_acting_ticket(ticket);
+  CHECK(Answer(console, nested).message() == "a ticket is not issued on a ticket");
+  // A reporter's ticket carries a reporter's rights, no more.
+  const std::string reporter_ticket = AnswerOk(reporter, TicketRequest()).ticket().ticket();
+  pb::Request mode;
+  mode.set_request_id(Client::NewRequestId());
+  mode.set_acting_ticket(reporter_ticket);
+  mode.mutable_set_mode()->set_region(testing::kCounty);
+  mode.mutable_set_mode()->set_mode(pb::MODE_EMERGENCY);
+  pb::Response reporter_mode = Answer(console, mode);
+  CHECK(reporter_mode.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(reporter_mode.message() == "reporter 'worker-1' may not set_mode");
+  CHECK(city.Digest() == before);
+
+  // On the supervisor's ticket the console supervises, as the supervisor, via the console.
+  pb::Response supervised = AnswerOk(console, SuperviseRequest(id, ticket));
+  CHECK(supervised.event().event().supervised());
+  pb::Request get;
+  get.mutable_get()->set_event_id(id);
+  get.mutable_get()->set_with_history(true);
+  const pb::Response history = AnswerOk(*city.admin, get);
+  const pb::Record& last = *history.event().history().rbegin();
+  REQUIRE(last.has_supervised());
+  CHECK(last.actor().principal() == "sup-1");
+  CHECK(last.actor().role() == pb::ROLE_SUPERVISOR);
+  CHECK(last.actor().via() == "ops-console");
+  mode.set_acting_ticket(ticket);
+  CHECK(AnswerOk(console, mode).mode().mode() == pb::MODE_EMERGENCY);
+
+  // Revoking the supervisor ends its tickets at once.
+  pb::Request revoke;
+  revoke.set_request_id("revoke-sup-1");
+  revoke.mutable_revoke_principal()->set_name("sup-1");
+  AnswerOk(*city.admin, revoke);
+  const uint64_t after_revoke = city.Digest();
+  pb::Response revoked = Answer(console, SuperviseRequest(id, ticket));
+  CHECK(revoked.code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(revoked.message() == "the ticket's principal 'sup-1' is revoked");
+  CHECK(city.Digest() == after_revoke);
+}
+
+}  // namespace
+}  // namespace whistle

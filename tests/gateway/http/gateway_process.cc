@@ -26,7 +26,8 @@ int ReadGatewayPort(const std::string& endpoints_file) {
 
 GatewayProcess::GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,
                                std::string callback_url, uint32_t max_body_bytes,
-                               const std::string& key_file) {
+                               const std::string& key_file, bool console,
+                               const std::string& console_key_file) {
   std::ofstream(dir_.Sub("city.json")) << FormatCityConfig(city, ConfigFormat::kJson);
   std::ofstream(dir_.Sub("gateway.textproto")) << fmt::format(
       R"(front_endpoint: "{}"
@@ -40,9 +41,11 @@ clients {{ name: "app-1" api_key: "{}" kind: KIND_OPEN311 }}
 clients {{ name: "app-2" api_key: "{}" kind: KIND_OPEN311 }}
 clients {{ name: "hotline" api_key: "{}" kind: KIND_HOTLINE callback_url: "{}" }}
 key_file: "{}"
+{}
 )",
       front, bus, dir_.Sub("data"), dir_.Sub("city.json"), max_body_bytes, kApp1Key, kApp2Key,
-      kHotlineKey, callback_url, key_file);
+      kHotlineKey, callback_url, key_file,
+      console ? fmt::format(R"(console {{ enabled: true key_file: "{}" max_streams: 2 }})", console_key_file) : "");
   Start();
 }
 

@@ -25,9 +25,12 @@ class GatewayProcess {
  public:
   // `city` must be the dispatcher's; `callback_url` is the hotline's receiver; `key_file` the
   // gateway's CURVE key for a dispatcher with keys ("" for --dev-no-auth).
+  // `console`: the operations console on, with `console_key_file` ("" for --dev-no-auth) and
+  // at most 2 pages open at once.
   GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,
                  std::string callback_url, uint32_t max_body_bytes = 4096,
-                 const std::string& key_file = "");
+                 const std::string& key_file = "", bool console = false,
+                 const std::string& console_key_file = "");
   ~GatewayProcess();  // SIGKILL if still running
 
   void Start();  // (again) on the same data directory and port

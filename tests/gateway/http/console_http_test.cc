@@ -1,0 +1,280 @@
+// The operations console's server side over real HTTP (agents/gateway/console.h): login with a
+// dispatcher ticket, the JSON API, the live stream and the actions carried on a person's ticket.
+// The page itself is driven in headless Chromium by tests/console/console.test.mjs.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/client.h"
+#include "tests/gateway/http/gateway_process.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tests/testing/test_city.h"
+
+namespace whistle {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::DispatcherProcess;
+using testing::GatewayProcess;
+
+// A --dev-no-auth dispatcher with principals, and a gateway with the console on.
+struct ConsoleCity {
+  ConsoleCity()
+      : gateway(testing::TestCityConfig(), dispatcher.front(), dispatcher.bus(), "http://127.0.0.1:9/unused", 4096,
+                "", true),
+        client(context, dispatcher.front()) {
+    Principal("sup-1", pb::ROLE_SUPERVISOR, 's');
+    Principal("rep-1", pb::ROLE_REPORTER, 'r');
+  }
+
+  void Principal(const std::string& name, pb::Role role, char key) {
+    pb::Request r;
+    r.set_request_id("create-" + name);
+    pb::Principal* p = r.mutable_create_principal()->mutable_principal();
+    p->set_name(name);
+    p->set_role(role);
+    p->set_public_key(std::string(32, key));
+    REQUIRE(Ok(r).principal().name() == name);
+  }
+
+  pb::Response Ok(const pb::Request& r) {
+    auto answer = client.Call(r);
+    REQUIRE(answer.ok());
+    REQUIRE_MESSAGE(answer->code() == pb::STATUS_OK, answer->message());
+    return *answer;
+  }
+
+  // A --dev-no-auth dispatcher issues a ticket for any principal named.
+  std::string Ticket(const std::string& name) {
+    pb::Request r;
+    r.mutable_ticket()->set_principal(name);
+    return Ok(r).ticket().ticket();
+  }
+
+  uint64_t Submit(const std::string& grid = testing::kGrid1) {
+    return Ok(testing::WaterReport(grid, Client::NewRequestId())).event().event().id();
+  }
+
+  // Logs in and returns the Cookie header to send.
+  std::string Login(const std::string& name) {
+    auto http = gateway.Http();
+    auto res = http.Post("/console/api/login", json{{"ticket", Ticket(name)}}.dump(), "application/json");
+    REQUIRE(res);
+    REQUIRE_MESSAGE(res->status == 200, res->body);
+    std::string set_cookie = res->get_header_value("Set-Cookie");
+    CHECK(set_cookie.find("HttpOnly") != std::string::npos);
+    CHECK(set_cookie.find("SameSite=Strict") != std::string::npos);
+    return set_cookie.substr(0, set_cookie.find(';'));
+  }
+
+  httplib::Result Get(const std::string& path, const std::string& cookie) {
+    return gateway.Http().Get(path, {{"Cookie", cookie}});
+  }
+  httplib::Result Post(const std::string& path, const std::string& cookie, const json& body) {
+    return gateway.Http().Post(path, {{"Cookie", cookie}}, body.dump(), "application/json");
+  }
+
+  DispatcherProcess dispatcher;
+  GatewayProcess gateway;
+  zmq::context_t context;
+  Client client;
+};
+
+TEST_CASE("the console answers nothing without a login, refuses a bad ticket and ends at logout") {
+  ConsoleCity city;
+  auto http = city.gateway.Http();
+  auto page = http.Get("/console/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
+  CHECK(page->body.find("console.js") != std::string::npos);
+  auto script = http.Get("/console/console.js");
+  REQUIRE(script);
+  CHECK(script->get_header_value("Content-Type") == "text/javascript; charset=utf-8");
+
+  for (const char* path : {"/console/api/board", "/console/api/city", "/console/api/me", "/console/api/stream",
+                           "/console/api/events/1", "/console/api/ranks"}) {
+    CAPTURE(path);
+    auto res = http.Get(path);
+    REQUIRE(res);
+    CHECK(res->status == 401);
+    CHECK(json::parse(res->body)["code"] == "UNAUTHENTICATED");
+  }
+  auto plain = http.Post("/console/api/login", R"({"ticket":"x"})", "text/plain");
+  CHECK(plain->status == 415);
+  auto forged = http.Post("/console/api/login", json{{"ticket", "v1.sup-1.1.99999999999999.00"}}.dump(),
+                          "application/json");
+  CHECK(forged->status == 401);
+  CHECK(json::parse(forged->body)["error"] ==
+        "the console ticket was not issued by this dispatcher (or its key changed)");
+  auto for_nobody = http.Post("/console/api/login", json{{"ticket", ""}}.dump(), "application/json");
+  CHECK(for_nobody->status == 401);
+
+  std::string cookie = city.Login("sup-1");
+  auto me = city.Get("/console/api/me", cookie);
+  CHECK(json::parse(me->body)["principal"]["role"] == "supervisor");
+  CHECK(city.Get("/console/api/board", cookie)->status == 200);
+  CHECK(city.Post("/console/api/logout", cookie, json::object())->status == 200);
+  CHECK(city.Get("/console/api/board", cookie)->status == 401);
+  CHECK(city.Get("/console/api/board", "whistle_console=made-up")->status == 401);
+}
+
+TEST_CASE("the board, a grid's events, an event's timeline and the ranks come from the dispatcher") {
+  ConsoleCity city;
+  const uint64_t a = city.Submit(testing::kGrid1);
+  city.Submit(testing::kGrid3);
+  std::string cookie = city.Login("rep-1");  // reading needs only a login
+
+  json board = json::parse(city.Get("/console/api/board", cookie)->body);
+  CHECK(board["open"] == 2);
+  REQUIRE(board["cells"].size() == 1);
+  CHECK(board["cells"][0] == json{{"level", "community"}, {"state", "dispatched"}, {"count", 2}});
+  CHECK(board["grids"].size() == 2);
+
+  json city_doc = json::parse(city.Get("/console/api/city", cookie)->body);
+  CHECK(city_doc["grids"].size() == 3);
+  CHECK(!city_doc["regions"].empty());
+
+  json events = json::parse(city.Get(fmt::format("/console/api/events?grid={}", testing::kGrid1), cookie)->body);
+  REQUIRE(events["events"].size() == 1);
+  CHECK(events["events"][0]["id"] == a);
+  CHECK(events["next_cursor"] == "");
+  CHECK(city.Get("/console/api/events?grid=nowhere", cookie)->status == 404);
+  CHECK(city.Get(fmt::format("/console/api/events?grid={}&cursor=zz", testing::kGrid1), cookie)->status == 400);
+
+  json page = json::parse(city.Get(fmt::format("/console/api/events/{}", a), cookie)->body);
+  REQUIRE(page["timeline"].size() == 2);
+  CHECK(page["timeline"][0]["kind"] == "submitted");
+  CHECK(page["timeline"][1]["kind"] == "dispatched");
+  CHECK(page["timeline"][0]["body"]["report"].value("contactPhone", "") == "");  // personal data stays out
+  REQUIRE(page["pending"].size() == 2);
+  CHECK(page["pending"][0]["kind"] == "claim_deadline");
+  CHECK(page["pending"][0]["armed"] == true);
+  CHECK(city.Get("/console/api/events/999", cookie)->status == 404);
+
+  auto ranks = city.Get("/console/api/ranks?of=community&month=2026-11", cookie);
+  CHECK(ranks->status == 200);
+  CHECK(json::parse(ranks->body)["month"] == "2026-11");
+  CHECK(city.Get("/console/api/ranks?of=planets", cookie)->status == 400);
+  CHECK(city.Get("/console/api/ranks?month=soon", cookie)->status == 400);
+}
+
+TEST_CASE("supervise and mode act as the person logged in: a supervisor may, a reporter may not") {
+  ConsoleCity city;
+  const uint64_t id = city.Submit();
+  std::string supervisor = city.Login("sup-1");
+  std::string reporter = city.Login("rep-1");
+
+  auto refused = city.Post("/console/api/mode", reporter, {{"region", testing::kCounty}, {"mode", "emergency"}});
+  CHECK(refused->status == 403);
+  CHECK(json::parse(refused->body)["error"] == "reporter 'rep-1' may not set_mode");
+  auto refused_supervise = city.Post(fmt::format("/console/api/events/{}/supervise", id), reporter, {{"note", "x"}});
+  CHECK(refused_supervise->status == 403);
+  CHECK(city.Post("/console/api/mode", supervisor, {{"region", testing::kCounty}, {"mode", "war"}})->status == 400);
+
+  auto mode = city.Post("/console/api/mode", supervisor, {{"region", testing::kCounty}, {"mode", "emergency"}});
+  REQUIRE_MESSAGE(mode->status == 200, mode->body);
+  CHECK(json::parse(mode->body)["mode"] == "emergency");
+  auto supervised = city.Post(fmt::format("/console/api/events/{}/supervise", id), supervisor, {{"note", "hurry"}});
+  REQUIRE_MESSAGE(supervised->status == 200, supervised->body);
+
+  pb::Request get;
+  get.mutable_get()->set_event_id(id);
+  get.mutable_get()->set_with_history(true);
+  pb::Response history = city.Ok(get);
+  const pb::Record& last = *history.event().history().rbegin();
+  REQUIRE(last.has_supervised());
+  CHECK(last.actor().principal() == "sup-1");
+  CHECK(last.actor().via() == "dev");  // the console's connection to a --dev-no-auth dispatcher
+}
+
+// Reads a console stream until `done` says it has seen enough, the server ends it (*ended) or
+// 10 s pass.
+std::string ReadStream(GatewayProcess& gateway, const std::string& cookie,
+                       const std::function<bool(const std::string&)>& done, const std::function<void()>& after_open,
+                       bool* ended = nullptr) {
+  std::string received;
+  std::atomic<bool> opened{false};
+  std::thread reader([&] {
+    auto http = gateway.Http();
+    http.set_read_timeout(10, 0);
+    auto result = http.Get("/console/api/stream", {{"Cookie", cookie}}, [&](const char* data, size_t n) {
+      received.append(data, n);
+      opened = true;
+      return !done(received);
+    });
+    if (ended != nullptr) *ended = static_cast<bool>(result) && result->status == 200;
+  });
+  // The stream opens with the current board; act once it is open.
+  for (int i = 0; i < 500 && !opened; ++i) std::this_thread::sleep_for(10ms);
+  after_open();
+  reader.join();
+  return received;
+}
+
+TEST_CASE("a submit reaches an open console page as a record and a new board, pushed") {
+  ConsoleCity city;
+  std::string cookie = city.Login("sup-1");
+  uint64_t id = 0;
+  std::string stream = ReadStream(
+      city.gateway, cookie,
+      [](const std::string& s) {
+        return s.find("\"kind\":\"dispatched\"") != std::string::npos && s.find("\"open\":1") != std::string::npos;
+      },
+      [&] { id = city.Submit(); });
+  CHECK(stream.starts_with("event: board\ndata: {"));
+  CHECK(stream.find("event: record\ndata: {") != std::string::npos);
+  CHECK(stream.find(fmt::format("\"event_id\":{},\"grid\":\"{}\",\"kind\":\"submitted\"", id, testing::kGrid1)) !=
+        std::string::npos);
+  CHECK(stream.find("\"open\":1") != std::string::npos);
+}
+
+TEST_CASE("pages past the limit are told so, and logging out ends a session's pages at once") {
+  ConsoleCity city;
+  std::string cookie = city.Login("sup-1");
+  // Two pages at once is this gateway's limit: a third is told so.
+  bool a_ended = false, b_ended = false;
+  auto never = [](const std::string&) { return false; };
+  ReadStream(city.gateway, cookie, never, [&] {
+    ReadStream(city.gateway, cookie, never, [&] {
+      auto third = city.Get("/console/api/stream", cookie);
+      REQUIRE(third);
+      CHECK(third->status == 503);
+      CHECK(json::parse(third->body)["error"] == "too many console pages are open");
+      city.Post("/console/api/logout", cookie, json::object());
+    }, &b_ended);
+  }, &a_ended);
+  // The server ended both (a read timeout would have been an error instead).
+  CHECK(a_ended);
+  CHECK(b_ended);
+}
+
+TEST_CASE("the gateway's /metrics counts the console's requests and pages") {
+  ConsoleCity city;
+  std::string cookie = city.Login("sup-1");
+  city.Get("/console/api/board", cookie);
+  city.Get("/console/api/board", "");
+  auto metrics = city.gateway.Http().Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 200);
+  const std::string& body = metrics->body;
+  CHECK(body.find("whistle_gateway_http_requests_total{api=\"console_api\",method=\"GET\",status=\"200\"} 1\n") !=
+        std::string::npos);
+  CHECK(body.find("whistle_gateway_http_requests_total{api=\"console_api\",method=\"GET\",status=\"401\"} 1\n") !=
+        std::string::npos);
+  CHECK(body.find("whistle_gateway_http_requests_total{api=\"console_api\",method=\"POST\",status=\"200\"} 1\n") !=
+        std::string::npos);
+  CHECK(body.find("whistle_gateway_console_sessions 1\n") != std::string::npos);
+  CHECK(body.find("whistle_gateway_dispatcher_answers_total{code=\"STATUS_OK\"}") != std::string::npos);
+  CHECK(body.find("# TYPE whistle_gateway_http_request_seconds histogram\n") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace whistle
