@@ -12,6 +12,7 @@ packages=(
   doctest-dev
   libcpp-httplib-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev llvm   # the sanitizer and fuzzing build (libFuzzer, llvm-symbolizer)
+  chromium nodejs fonts-wqy-microhei  # the console's browser test (tests/console/; playwright-core is vendored)
 )
 
 missing=()

@@ -46,6 +46,12 @@ TEST_CASE("a gateway configuration gets its defaults, and every mistake is named
   CHECK(ok->listen_address() == "127.0.0.1");
   CHECK(ok->max_body_bytes() == 65536);
   CHECK(ok->jurisdiction_id() == (*city)->config().city_code());
+  pb::GatewayConfig with_console = Valid();
+  with_console.mutable_console()->set_enabled(true);
+  auto console = gateway::CheckGatewayConfig(with_console, **city);
+  REQUIRE(console.ok());
+  CHECK(console->console().max_streams() == 32);
+  CHECK(console->console().session_hours() == 12);
 
   struct Case {
     std::function<void(pb::GatewayConfig&)> edit;
@@ -60,6 +66,21 @@ TEST_CASE("a gateway configuration gets its defaults, and every mistake is named
            {[](auto& g) { g.mutable_clients(1)->clear_callback_url(); }, "callback_url"},
            {[](auto& g) { g.mutable_clients(0)->set_kind(pb::GatewayClient::KIND_UNSPECIFIED); }, "kind"},
            {[](auto& g) { g.set_port(70000); }, "not a TCP port"},
+           {[](auto& g) {
+              g.set_key_file("gateway.key");
+              g.mutable_console()->set_enabled(true);
+            },
+            "console.key_file is required"},
+           {[](auto& g) {
+              g.mutable_console()->set_enabled(true);
+              g.mutable_console()->set_max_streams(5000);
+            },
+            "console.max_streams is at most 1000"},
+           {[](auto& g) {
+              g.mutable_console()->set_enabled(true);
+              g.mutable_console()->set_session_hours(48);
+            },
+            "console.session_hours is at most 24"},
        }) {
     pb::GatewayConfig config = Valid();
     c.edit(config);
@@ -70,18 +91,20 @@ TEST_CASE("a gateway configuration gets its defaults, and every mistake is named
   }
 }
 
-// An admin's client of `dispatcher` registers a hotline principal; its key file is returned.
-std::string GatewayKey(const testing::DispatcherProcess& dispatcher, const testing::TempDir& dir) {
+// An admin's client of `dispatcher` registers a hotline principal (or another `role`); its key
+// file is returned.
+std::string GatewayKey(const testing::DispatcherProcess& dispatcher, const testing::TempDir& dir,
+                       const std::string& name = "gateway-1", pb::Role role = pb::ROLE_HOTLINE) {
   zmq::context_t context;
   auto admin_key = ReadCredentials(dispatcher.admin_key());
   REQUIRE(admin_key.ok());
   Client admin(context, dispatcher.front(), ClientOptions{.credentials = *admin_key});
   pb::Principal principal;
-  principal.set_name("gateway-1");
-  principal.set_role(pb::ROLE_HOTLINE);
-  auto key = EnsurePrincipal(admin, (*admin_key)->server_public_key(), principal, dir.Sub("gateway.key"));
+  principal.set_name(name);
+  principal.set_role(role);
+  auto key = EnsurePrincipal(admin, (*admin_key)->server_public_key(), principal, dir.Sub(name + ".key"));
   REQUIRE_MESSAGE(key.ok(), key.status().ToString());
-  return dir.Sub("gateway.key");
+  return dir.Sub(name + ".key");
 }
 
 TEST_CASE("the documented configuration starts a gateway that serves and stops on SIGTERM") {
@@ -92,6 +115,7 @@ TEST_CASE("the documented configuration starts a gateway that serves and stops o
                      std::string("--gateway-config=") + WHISTLE_SOURCE_DIR + "/deploy/whistle-gateway.textproto",
                      "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(), "--port=0",
                      "--key=" + GatewayKey(dispatcher, dir), "--data=" + dir.Sub("data"),
+                     "--console-key=" + GatewayKey(dispatcher, dir, "ops-console", pb::ROLE_CONSOLE),
                      "--endpoints-file=" + endpoints},
                     "");
   int port = 0;
@@ -104,6 +128,9 @@ TEST_CASE("the documented configuration starts a gateway that serves and stops o
   auto services = http.Get("/open311/v2/services.json");
   REQUIRE(services);
   CHECK(services->status == 200);
+  auto console = http.Get("/console/");  // the documented configuration turns the console on
+  REQUIRE(console);
+  CHECK(console->status == 200);
   kill(pid, SIGTERM);
   CHECK(WaitFor(pid) == 0);
 }
