@@ -83,11 +83,16 @@ Result<pb::Response> Client::Call(pb::Request request) {
 
 Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
                        uint64_t after_seq, ClientCredentials credentials)
+    : Subscriber(context, std::move(bus_endpoint), std::move(front_endpoint), after_seq,
+                 ClientOptions{.credentials = std::move(credentials)}) {}
+
+Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
+                       uint64_t after_seq, ClientOptions front_options)
     : sub_(context, zmq::socket_type::sub),
-      front_(context, std::move(front_endpoint), ClientOptions{.credentials = credentials}),
+      front_(context, std::move(front_endpoint), front_options),
       last_seq_(after_seq) {
   sub_.set(zmq::sockopt::linger, 0);
-  ApplyCredentials(sub_, credentials);
+  ApplyCredentials(sub_, front_options.credentials);
   sub_.set(zmq::sockopt::subscribe, "all");
   sub_.connect(bus_endpoint);
 }

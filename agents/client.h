@@ -69,6 +69,10 @@ class Subscriber {
   // Delivers every record with seq > after_seq. The credentials serve both sockets.
   Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
              uint64_t after_seq = 0, ClientCredentials credentials = {});
+  // The same, with its front-door client's options (the credentials among them): a daemon that
+  // must stop promptly while the dispatcher is away waits less for each catch-up.
+  Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
+             uint64_t after_seq, ClientOptions front_options);
 
   // The next record in sequence order, or nullopt when none came within `timeout`.
   // UNAVAILABLE when catching up through the front door failed.

@@ -3,11 +3,15 @@
 //   whistle-dispatcher   the engine on ZeroMQ, simulated time running --time-scale times faster
 //   whistle-agent x4     the duty desks of every department, one process per level
 //   whistle-report xN    grid workers and the hotline reporting problems across the city
+//   whistle-gateway      the operations console (/console/), to watch the city live
 //   this process         watches the bus (live progress line), plays the citizens who rate
 //                        results, and ends with a report
 //
 //   whistle-city [--data=data/city] [--duration-s=60] [--time-scale=1440] [--reporters=4]
-//                [--reports-per-day=4000] [--config=FILE] [--seed=N]
+//                [--reports-per-day=4000] [--config=FILE] [--seed=N] [--console-port=N]
+//
+// It prints the console's address and a ticket to log in with as the city's supervisor, and the
+// dispatcher's Prometheus address (docs/OPERATIONS.md).
 //
 // One minute at the default scale is one day of the city. The data stays in --data; run again
 // and the city carries on where it stopped. Every process authenticates with its own CURVE key
@@ -92,8 +96,9 @@ int main(int argc, char** argv) {
   auto reporters = flags->TakeInt("reporters", 4, 1, 64);
   auto per_day = flags->TakeDouble("reports-per-day", 4000, 1, 1e8);
   auto seed = flags->TakeInt("seed", 1, 0, INT64_MAX);
+  auto console_port = flags->TakeInt("console-port", 0, 0, 65535);
   for (const Status& s : {duration.status(), scale.status(), reporters.status(), per_day.status(),
-                          seed.status(), flags->CheckAllTaken()}) {
+                          seed.status(), console_port.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return std::cerr << "whistle-city: " << s.message() << "\n", 2;
   }
   auto city = LoadCity(config);
@@ -115,7 +120,8 @@ int main(int argc, char** argv) {
   std::string keys = data + "/keys";
   std::vector<std::string> dargs = {bin + "/dispatcher/whistle-dispatcher", "--keys=" + keys,
                                     "--data=" + data + "/store", "--front=tcp://127.0.0.1:*",
-                                    "--bus=tcp://127.0.0.1:*", "--endpoints-file=" + endpoints, scale_flag};
+                                    "--bus=tcp://127.0.0.1:*", "--endpoints-file=" + endpoints, scale_flag,
+                                    "--metrics-listen=127.0.0.1:0"};
   dargs.insert(dargs.end(), config_flag.begin(), config_flag.end());
   pid_t dispatcher = Spawn(dargs, logs + "/dispatcher.log", /*merge_stderr=*/true);
   if (!WaitForText(endpoints, "bus=", dispatcher)) return Fail("the dispatcher did not start: see " + logs + "/dispatcher.log");
@@ -137,9 +143,35 @@ int main(int argc, char** argv) {
   };
   auto hotline_key = ensure("hotline-12345", pb::ROLE_HOTLINE, {});
   auto reporters_key = ensure("grid-workers", pb::ROLE_REPORTER, {});
-  for (const auto* k : {&hotline_key, &reporters_key}) {
+  // The operations console: a gateway that serves it, its own principal, and the city's
+  // supervisor to log in as.
+  auto gateway_key = ensure("gateway", pb::ROLE_HOTLINE, {});
+  auto console_key = ensure("ops-console", pb::ROLE_CONSOLE, {});
+  auto supervisor_key = ensure("city-supervisor", pb::ROLE_SUPERVISOR, {});
+  for (const auto* k : {&hotline_key, &reporters_key, &gateway_key, &console_key, &supervisor_key}) {
     if (!k->ok()) return Fail("cannot register the city's principals: " + k->status().ToString());
   }
+  std::string gateway_endpoints = data + "/gateway-endpoints";
+  std::filesystem::remove(gateway_endpoints);
+  std::ofstream(data + "/gateway.textproto") << fmt::format(
+      "listen_address: \"127.0.0.1\"\nport: {}\nfront_endpoint: \"{}\"\nbus_endpoint: \"{}\"\n"
+      "data_dir: \"{}/gateway\"\ncity_config: \"{}\"\nkey_file: \"{}/gateway.key\"\n"
+      "endpoints_file: \"{}\"\nconsole {{ enabled: true key_file: \"{}/ops-console.key\" }}\n",
+      *console_port, front, bus, data, config, keys, gateway_endpoints, keys);
+  pid_t gateway = Spawn({bin + "/agents/gateway/whistle-gateway", "--gateway-config=" + data + "/gateway.textproto"},
+                        logs + "/gateway.log", true);
+  if (!WaitForText(gateway_endpoints, "http=", gateway)) return Fail("the gateway did not start: see " + logs + "/gateway.log");
+  std::string console_url = ReadWholeFile(gateway_endpoints);
+  console_url = console_url.substr(console_url.find("http=") + 5);
+  console_url = console_url.substr(0, console_url.find('\n')) + "/console/";
+  Client supervisor(context, front, ClientOptions{.credentials = *supervisor_key});
+  pb::Request ticket;
+  ticket.mutable_ticket();
+  auto issued = supervisor.Call(ticket);
+  if (!issued.ok() || issued->code() != pb::STATUS_OK) return Fail("cannot get a console ticket");
+  std::string metrics_url = ReadWholeFile(endpoints);
+  metrics_url = metrics_url.substr(metrics_url.find("metrics=") + 8);
+  metrics_url = metrics_url.substr(0, metrics_url.find('\n'));
 
   // Where the log stands: this run's figures start after it. This process plays the citizens,
   // who rate results through the hotline.
@@ -186,6 +218,9 @@ int main(int argc, char** argv) {
                            "{} reporters; logs in {}\n",
                            (*city)->config().name(), (*city)->grid_count(), (*city)->config().departments_size(),
                            *duration, *scale, *scale / 60, agents.size(), reporter_pids.size(), logs);
+  std::cout << fmt::format("  operations console: {}\n  log in as city-supervisor with this ticket (12 h):\n  {}\n"
+                           "  Prometheus: {}\n",
+                           console_url, issued->ticket().ticket(), metrics_url);
 
   // Watch the bus; play the citizens who rate resolved work.
   Tally tally;
@@ -266,6 +301,8 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("  ack latency of {} reports: p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, max {:.2f} ms\n",
                            latencies.size(), Percentile(latencies, 0.5), Percentile(latencies, 0.99),
                            Percentile(latencies, 0.999), Percentile(latencies, 1));
+  kill(gateway, SIGTERM);
+  WaitFor(gateway);
   kill(dispatcher, SIGTERM);
   int status = WaitFor(dispatcher);
   std::cout << fmt::format("  data in {} (run again to carry on); dispatcher exited {}\n", data, status);

@@ -20,6 +20,9 @@ constexpr size_t kRecentRecords = 100;
 constexpr auto kBoardEvery = 250ms;       // at most four boards a second while records flow
 constexpr auto kBoardAtLeastEvery = 5s;   // and one every few seconds regardless
 constexpr auto kRetry = 1s;
+// The hub's calls give up quickly: a board that failed is asked for again at the next turn, and
+// a gateway stopping while the dispatcher is away must not wait out long retries.
+const ClientOptions kHubCalls{.timeout = 1000ms, .attempts = 2, .busy_pause = 100ms, .credentials = {}};
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -70,8 +73,10 @@ json CityJson(const City& city) {
     departments.push_back({{"id", d.id()}, {"name", d.name()}, {"level", LevelString(d.level())},
                            {"jurisdiction", d.jurisdiction()}});
   }
-  return {{"code", c.city_code()}, {"name", c.name()}, {"regions", regions}, {"grids", grids},
-          {"categories", categories}, {"departments", departments}};
+  return {{"code", c.city_code()},       {"name", c.name()},
+          {"utc_offset_minutes", city.settings().utc_offset_minutes()},
+          {"regions", regions},           {"grids", grids},
+          {"categories", categories},     {"departments", departments}};
 }
 
 json BoardJson(const pb::BoardResult& b) {
@@ -269,13 +274,11 @@ bool ConsoleStream::closed() {
 }
 
 ConsoleHub::ConsoleHub(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-                       ClientCredentials credentials, std::function<Result<pb::Response>(pb::Request)> call,
-                       size_t max_streams)
+                       ClientCredentials credentials, size_t max_streams)
     : context_(context),
       bus_endpoint_(std::move(bus_endpoint)),
       front_endpoint_(std::move(front_endpoint)),
       credentials_(std::move(credentials)),
-      call_(std::move(call)),
       max_streams_(max_streams) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -318,10 +321,10 @@ void ConsoleHub::Broadcast(const std::string& event) {
   for (auto& s : streams_) s->Push(event);
 }
 
-void ConsoleHub::RefreshBoard() {
+void ConsoleHub::RefreshBoard(Client& client) {
   pb::Request r;
   r.mutable_board();
-  auto answer = call_(std::move(r));
+  auto answer = client.Call(std::move(r));
   if (!answer.ok() || answer->code() != pb::STATUS_OK) {
     std::fprintf(stderr, "whistle-gateway: console board: %s\n",
                  answer.ok() ? answer->message().c_str() : answer.status().ToString().c_str());
@@ -339,12 +342,15 @@ void ConsoleHub::RefreshBoard() {
 }
 
 void ConsoleHub::Run() {
+  ClientOptions options = kHubCalls;
+  options.credentials = credentials_;
+  Client client(context_, front_endpoint_, options);
   // Start from the present: the board says how far the counts go.
   uint64_t after = 0;
   while (!stopping_.load()) {
     pb::Request r;
     r.mutable_board();
-    auto answer = call_(std::move(r));
+    auto answer = client.Call(std::move(r));
     if (answer.ok() && answer->code() == pb::STATUS_OK) {
       after = answer->board().last_seq();
       break;
@@ -352,8 +358,8 @@ void ConsoleHub::Run() {
     std::this_thread::sleep_for(kRetry);
   }
   while (!stopping_.load()) {
-    Subscriber subscriber(context_, bus_endpoint_, front_endpoint_, after, credentials_);
-    RefreshBoard();
+    Subscriber subscriber(context_, bus_endpoint_, front_endpoint_, after, options);
+    RefreshBoard(client);
     auto last_board = std::chrono::steady_clock::now();
     bool dirty = false;
     while (!stopping_.load()) {
@@ -379,7 +385,7 @@ void ConsoleHub::Run() {
       }
       auto now = std::chrono::steady_clock::now();
       if ((dirty && now - last_board >= kBoardEvery) || now - last_board >= kBoardAtLeastEvery) {
-        RefreshBoard();
+        RefreshBoard(client);
         last_board = now;
         dirty = false;
       }

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,10 +104,9 @@ class ConsoleStream {
 
 class ConsoleHub {
  public:
-  // Follows the bus from now on. `call` reads the board through the console's principal.
+  // Follows the bus from now on, as the console's principal (`credentials`).
   ConsoleHub(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-             ClientCredentials credentials, std::function<Result<pb::Response>(pb::Request)> call,
-             size_t max_streams);
+             ClientCredentials credentials, size_t max_streams);
   ~ConsoleHub();  // Stop()
 
   // A new page's stream for a session, already holding the latest board and the recent records;
@@ -121,13 +121,12 @@ class ConsoleHub {
  private:
   void Run();
   void Broadcast(const std::string& event);
-  void RefreshBoard();
+  void RefreshBoard(Client& client);
 
   zmq::context_t& context_;
   std::string bus_endpoint_;
   std::string front_endpoint_;
   ClientCredentials credentials_;
-  std::function<Result<pb::Response>(pb::Request)> call_;
   size_t max_streams_;
 
   std::mutex mu_;

@@ -167,10 +167,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
                                                        *console_credentials, g->metrics_);
     g->sessions_ = std::make_unique<ConsoleSessions>(std::chrono::hours(g->config_.console().session_hours()));
     g->city_json_ = CityJson(*g->city_).dump();
-    ClientPool* pool = g->console_clients_.get();
-    g->hub_ = std::make_unique<ConsoleHub>(
-        g->context_, g->config_.bus_endpoint(), g->config_.front_endpoint(), *console_credentials,
-        [pool](pb::Request r) { return pool->Call(std::move(r)); }, g->config_.console().max_streams());
+    g->hub_ = std::make_unique<ConsoleHub>(g->context_, g->config_.bus_endpoint(), g->config_.front_endpoint(),
+                                           *console_credentials, g->config_.console().max_streams());
   }
   for (const pb::GatewayClient& client : g->config_.clients()) {
     if (client.kind() != pb::GatewayClient::KIND_HOTLINE) continue;
@@ -277,8 +275,9 @@ const pb::GatewayClient* Gateway::Authenticate(const httplib::Request& req) cons
 // following resumes after the stored cursor.
 void Gateway::Follow() {
   while (!stopping_.load()) {
+    // Quick calls: a catch-up that fails is tried again below, and Stop() waits for this thread.
     Subscriber subscriber(context_, config_.bus_endpoint(), config_.front_endpoint(), store_->cursor(),
-                          credentials_);
+                          ClientOptions{.timeout = 1000ms, .attempts = 2, .busy_pause = 100ms, .credentials = credentials_});
     std::vector<pb::Record> batch;
     bool healthy = true;
     while (healthy && !stopping_.load()) {

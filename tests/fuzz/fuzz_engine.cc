@@ -28,6 +28,8 @@
 //   (d) [d-rejected] in a batch of exactly one command, a rejected command changed nothing stored
 //       (testing::DumpAll equal before and after)
 //   (e) [e-seq] committed records carry consecutive sequence numbers, batch after batch
+//   (f) [f-tally] the engine's open-event counts (open_tally.h: the console's board and the
+//       metrics) equal a recount of the stored open events, city-wide and grid by grid
 // and every answer passes CheckResponse; the engine stays healthy [health].
 //
 // WHISTLE_FUZZ_VERBOSE=1 prints every batch and its answers (to read a finding or a seed).
@@ -414,6 +416,7 @@ class Checker {
               static_cast<unsigned long long>(engine.state().last_seq()),
               static_cast<unsigned long long>(last_seq_));
 
+    OpenTally recount;
     auto cursor = world_.store().NewCursor(storage::Cf::kEvents);
     for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
       pb::Event e;
@@ -424,6 +427,7 @@ class Checker {
       const std::string state_name = pb::EventState_Name(e.state());
       const char* state = state_name.c_str();
       if (IsOpen(e.state())) {
+        recount.Add(e);
         std::set<std::string> assists(e.assists().begin(), e.assists().end());
         INVARIANT("a-assists", assists.size() == static_cast<size_t>(e.assists_size()),
                   "event %llu (%s) has a department assisting twice", id, state);
@@ -451,6 +455,15 @@ class Checker {
     }
     WHISTLE_CHECK(cursor->status().ok(), "scanning events: %s",
                   cursor->status().ToString().c_str());
+    const OpenTally& tally = engine.state().open_tally();
+    INVARIANT("f-tally", tally.city() == recount.city(),
+              "the open tally counts %u open, %u overdue, %u supervised; the stored events %u, %u, "
+              "%u (or the level and state cells differ)",
+              tally.city().open, tally.city().overdue, tally.city().supervised, recount.city().open,
+              recount.city().overdue, recount.city().supervised);
+    INVARIANT("f-tally", tally.by_grid() == recount.by_grid(),
+              "the open tally's grids differ from the stored events' (%zu and %zu grids)",
+              tally.by_grid().size(), recount.by_grid().size());
   }
 
  private:

@@ -167,12 +167,18 @@ function h(tag, attrs, ...kids) {
 }
 
 const pad = (n) => String(n).padStart(2, '0');
+// Times are the city's local time (its configured UTC offset, China's until the city is read),
+// whatever zone the browser is in, so that they agree with whistlectl and the published figures.
+function cityDate(ms) {
+  const offset = S.city && Number.isFinite(S.city.utc_offset_minutes) ? S.city.utc_offset_minutes : 480;
+  return new Date(Number(ms) + offset * 60000);
+}
 function fmtTime(ms) {
   const n = Number(ms);
   if (!n) return '—';
-  const d = new Date(n);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const d = cityDate(n);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 function fmtDur(ms) {
   const m = Math.max(1, Math.round(Math.abs(ms) / 60000)), d = Math.floor(m / 1440), hr = Math.floor(m / 60) % 24;
@@ -906,8 +912,8 @@ function init() {
   renderFeed();
   renderGridEvents();
   initMapControls();
-  const now = new Date();
-  $('#ranks-month').value = `${now.getFullYear()}-${pad(now.getMonth() + 1)}`;
+  const now = cityDate(Date.now());
+  $('#ranks-month').value = `${now.getUTCFullYear()}-${pad(now.getUTCMonth() + 1)}`;
   $('#ranks-month').addEventListener('change', loadRanks);
   $('#ranks-of').addEventListener('change', loadRanks);
   $('#login-form').addEventListener('submit', onLogin);
