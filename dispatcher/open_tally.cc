@@ -34,6 +34,15 @@ void OpenTally::Change(const pb::Event& e, int delta) {
   auto it = by_grid_.try_emplace(e.grid()).first;
   Apply(it->second, e, delta);
   if (it->second.open == 0) by_grid_.erase(it);
+  auto mark = [&](std::set<uint64_t>& ids) {
+    if (delta > 0) {
+      ids.insert(e.id());
+    } else {
+      ids.erase(e.id());
+    }
+  };
+  if (e.overdue()) mark(overdue_ids_);
+  if (e.supervised()) mark(supervised_ids_);
 }
 
 }  // namespace whistle

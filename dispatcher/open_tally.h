@@ -1,5 +1,5 @@
 // OpenTally: how many open events there are, by level and state, overdue and supervised, per
-// grid. The engine keeps it in step with every command (EngineState::FinishCommand removes an
+// grid, and which open events are overdue or supervised. The engine keeps it in step with every command (EngineState::FinishCommand removes an
 // event's state before the command and adds its state after), so the operations console's board
 // and the metrics cost a pass over the grids with open events, never a scan of the events.
 //
@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -37,12 +38,17 @@ class OpenTally {
   const OpenCounts& city() const { return city_; }
   // Grids with at least one open event.
   const std::unordered_map<std::string, OpenCounts>& by_grid() const { return by_grid_; }
+  // The open events that are overdue, and those supervised, by id.
+  const std::set<uint64_t>& overdue_ids() const { return overdue_ids_; }
+  const std::set<uint64_t>& supervised_ids() const { return supervised_ids_; }
 
  private:
   void Change(const pb::Event& e, int delta);
 
   OpenCounts city_;
   std::unordered_map<std::string, OpenCounts> by_grid_;
+  std::set<uint64_t> overdue_ids_;
+  std::set<uint64_t> supervised_ids_;
 };
 
 }  // namespace whistle

@@ -313,13 +313,14 @@ void Server::Turn() {
                       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::steady_clock::now() - started).count()),
                       engine_.timer_lags_last_batch_ms());
+  // Before the answers: a client that got its answer finds its effect in the metrics.
+  metrics_.ObserveEngine(engine_);
   for (size_t i = 0; i < replies.size(); ++i) {
     metrics_.CountReply(commands[i].request, replies[i].code());
     Answer(batch[i].identity, replies[i]);
   }
   Publish();
   SyncKeys();
-  metrics_.ObserveEngine(engine_);
 }
 
 void Server::Answer(const zmq::message_t& identity, const pb::Response& r) {

@@ -87,8 +87,10 @@ json BoardJson(const pb::BoardResult& b) {
   for (const pb::GridCount& g : b.grids()) {
     grids.push_back({{"grid", g.grid()}, {"open", g.open()}, {"overdue", g.overdue()}, {"supervised", g.supervised()}});
   }
-  return {{"last_seq", b.last_seq()}, {"open", b.open()},   {"overdue", b.overdue()},
-          {"supervised", b.supervised()}, {"cells", cells}, {"grids", grids}};
+  return {{"last_seq", b.last_seq()},       {"open", b.open()},
+          {"overdue", b.overdue()},         {"supervised", b.supervised()},
+          {"cells", cells},                 {"grids", grids},
+          {"overdue_ids", b.overdue_ids()}, {"supervised_ids", b.supervised_ids()}};
 }
 
 json EventBriefJson(const pb::Event& e) {

@@ -103,7 +103,12 @@ void Gateway::RouteConsole() {
     s.Get(path, [&asset](Req, Res r) {
       r.set_content(asset.data.data(), asset.data.size(), asset.content_type.data());
       r.set_header("Cache-Control", "no-cache");
-      r.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
+      // Nothing but this origin, and never inside another site's frame (a supervisor's buttons
+      // must not be clicked through someone else's page).
+      r.set_header("Content-Security-Policy",
+                   "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+      r.set_header("X-Frame-Options", "DENY");
+      r.set_header("X-Content-Type-Options", "nosniff");
     });
   }
   const std::string api = "/console/api";

@@ -15,11 +15,12 @@ std::string_view ApiOf(std::string_view path) {
   return "other";
 }
 
-void GatewayMetrics::CountRequest(std::string_view path, std::string_view method, int status, uint64_t micros) {
+void GatewayMetrics::CountRequest(std::string_view path, std::string_view method, int status,
+                                  std::optional<uint64_t> micros) {
   std::string_view api = ApiOf(path);
   size_t index = static_cast<size_t>(std::find(std::begin(kApis), std::end(kApis), api) - std::begin(kApis));
   // A live console page is open for hours: its "latency" says nothing.
-  if (api != "console_stream") latency_micros_[index].Record(micros);
+  if (api != "console_stream" && micros) latency_micros_[index].Record(*micros);
   std::lock_guard lock(mu_);
   // Methods other than these are counted together: the label set stays small whatever comes.
   std::string m = method == "GET" || method == "POST" || method == "HEAD" ? std::string(method) : "OTHER";

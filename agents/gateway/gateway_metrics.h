@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -26,7 +27,8 @@ std::string_view ApiOf(std::string_view path);
 
 class GatewayMetrics {
  public:
-  void CountRequest(std::string_view path, std::string_view method, int status, uint64_t micros);
+  // `micros`: how long it took, when known.
+  void CountRequest(std::string_view path, std::string_view method, int status, std::optional<uint64_t> micros);
   // A call to the dispatcher: its answer's code, or the status of a call that got none.
   void CountDispatcherAnswer(pb::StatusCode code);
   void WriteTo(PrometheusText& out) const;

@@ -2,6 +2,7 @@
 // answered (unknown paths, bodies over the limit, a handler that threw).
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <exception>
 
 #include <fmt/format.h>
@@ -33,15 +34,21 @@ void Gateway::Route() {
   s.Get("/metrics", [this](Req, Res r) { r.set_content(Prometheus(), std::string(PrometheusText::kContentType)); });
   if (hub_) RouteConsole();
 
-  // Every request is counted and timed (the handler runs on the thread that routed it).
-  static thread_local std::chrono::steady_clock::time_point started;
+  // Every request is counted and timed (the handler runs on the thread that routed it). One
+  // refused before routing (a malformed request line, a body over the limit) is counted untimed.
+  static thread_local std::chrono::steady_clock::time_point started{};
   s.set_pre_routing_handler([](Req, Res) {
     started = std::chrono::steady_clock::now();
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.set_logger([this](Req q, const httplib::Response& r) {
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    metrics_.CountRequest(q.path, q.method, r.status, static_cast<uint64_t>(micros.count()));
+    std::optional<uint64_t> micros;
+    if (started != std::chrono::steady_clock::time_point{}) {
+      micros = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    }
+    started = {};
+    metrics_.CountRequest(q.path, q.method, r.status, micros);
   });
 
   s.set_payload_max_length(config_.max_body_bytes());

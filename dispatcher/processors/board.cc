@@ -36,6 +36,21 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
   }
   std::sort(board->mutable_grids()->begin(), board->mutable_grids()->end(),
             [](const pb::GridCount& a, const pb::GridCount& b) { return a.grid() < b.grid(); });
+  // The newest of the events to watch, in the region asked for.
+  constexpr int kMaxWatched = 100;
+  auto watch = [&](const std::set<uint64_t>& ids, google::protobuf::RepeatedField<uint64_t>* out) -> Status {
+    for (auto it = ids.rbegin(); it != ids.rend() && out->size() < kMaxWatched; ++it) {
+      if (!q.region().empty()) {
+        auto e = state.FindEvent(*it);  // open: in memory
+        if (!e.ok()) return e.status();
+        if (*e == nullptr || !city.Contains(q.region(), (*e)->grid())) continue;
+      }
+      out->Add(*it);
+    }
+    return Status::Ok();
+  };
+  if (Status s = watch(tally.overdue_ids(), board->mutable_overdue_ids()); !s.ok()) return s;
+  if (Status s = watch(tally.supervised_ids(), board->mutable_supervised_ids()); !s.ok()) return s;
   board->set_last_seq(state.last_seq());
   board->set_open(total.open);
   board->set_overdue(total.overdue);

@@ -257,6 +257,19 @@ async function main() {
   check(await page.locator('#pending li[data-kind="claim_deadline"]').count() === 1, '#pending lists no claim deadline');
   pass(`#pending lists the claim deadline`);
 
+  // The supervisor supervises from the event page: the timeline gains the record, recorded as the
+  // supervisor's via the console, and the board's supervised list names the event.
+  await page.fill('#supervise-note', 'console test: please hurry');
+  await page.click('#supervise-button');
+  await page.locator('#timeline li[data-kind="supervised"]').waitFor({ timeout: WAIT_MS });
+  const supervisedRecord = (await ctlJson(admin, 'get', `--id=${id}`, '--history')).event.history
+    .find((r) => kindOf(r) === 'supervised');
+  check(supervisedRecord && supervisedRecord.actor.principal === 'test-supervisor' &&
+    supervisedRecord.actor.via === 'test-console',
+    `the supervised record's actor is ${JSON.stringify(supervisedRecord && supervisedRecord.actor)}`);
+  await page.locator(`#supervised-list a[data-event-id="${id}"]`).waitFor({ state: 'attached', timeout: WAIT_MS });
+  pass(`supervising from #/event/${id} records it as test-supervisor via test-console; the board lists it as supervised`);
+
   // e. The mode switch: allowed for the supervisor, refused for a reporter with nothing changed.
   const regions = new Map(city.regions.map((r) => [r.code, r]));
   const counties = city.regions.filter((r) => r.level === 'county');

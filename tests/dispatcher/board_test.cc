@@ -1,5 +1,6 @@
 // The operations console's queries: Board (open events counted by level, state and grid, kept
 // in step by the engine: open_tally.h) and Ranks (the three rates of every department or region).
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -91,6 +92,8 @@ TEST_CASE("the board counts every open event by level, state and grid through th
   REQUIRE(f.Supervise(ids[1]).code() == pb::STATUS_OK);
   CheckBoardMatchesEvents(f);
   CHECK(Board(f).supervised() == 1);
+  REQUIRE(Board(f).supervised_ids_size() == 1);
+  CHECK(Board(f).supervised_ids(0) == ids[1]);
   REQUIRE(f.Cancel(ids[2]).code() == pb::STATUS_OK);
   CheckBoardMatchesEvents(f);
   CHECK(Board(f).open() == 10);
@@ -103,6 +106,13 @@ TEST_CASE("the board counts every open event by level, state and grid through th
   }
   pb::BoardResult board = Board(f);
   CHECK(board.overdue() > 0);
+  // The overdue list names exactly the overdue open events, newest first.
+  std::vector<uint64_t> overdue;
+  f.engine().state().ForEachOpenEvent([&](const pb::Event& e) {
+    if (e.overdue()) overdue.push_back(e.id());
+  });
+  std::sort(overdue.rbegin(), overdue.rend());
+  CHECK(std::vector<uint64_t>(board.overdue_ids().begin(), board.overdue_ids().end()) == overdue);
   bool at_city = false;
   for (const pb::BoardCell& c : board.cells()) at_city = at_city || c.level() == pb::LEVEL_CITY;
   CHECK(at_city);
@@ -124,6 +134,12 @@ TEST_CASE("a board of a region counts only the grids in it") {
   CHECK(c1.grids(0).grid() == kGrid1);
   CHECK(c1.grids(1).grid() == kGrid2);
   CHECK(Board(f, kCommunity2).open() == 1);
+  REQUIRE(f.Supervise(1).code() == pb::STATUS_OK);  // in grid 1
+  REQUIRE(f.Supervise(3).code() == pb::STATUS_OK);  // in grid 3, community 2
+  CHECK(Board(f, kCommunity1).supervised_ids_size() == 1);
+  CHECK(Board(f, kCommunity1).supervised_ids(0) == 1);
+  CHECK(Board(f).supervised_ids_size() == 2);
+  CHECK(Board(f).supervised_ids(0) == 3);
   CHECK(Board(f, kStreet).open() == 3);
   CHECK(Board(f).last_seq() == f.engine().state().last_seq());
 

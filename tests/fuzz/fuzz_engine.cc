@@ -461,6 +461,11 @@ class Checker {
               "%u (or the level and state cells differ)",
               tally.city().open, tally.city().overdue, tally.city().supervised, recount.city().open,
               recount.city().overdue, recount.city().supervised);
+    INVARIANT("f-tally",
+              tally.overdue_ids() == recount.overdue_ids() && tally.supervised_ids() == recount.supervised_ids(),
+              "the open tally's overdue or supervised events differ from the stored events' (%zu, %zu and %zu, %zu)",
+              tally.overdue_ids().size(), tally.supervised_ids().size(), recount.overdue_ids().size(),
+              recount.supervised_ids().size());
     INVARIANT("f-tally", tally.by_grid() == recount.by_grid(),
               "the open tally's grids differ from the stored events' (%zu and %zu grids)",
               tally.by_grid().size(), recount.by_grid().size());

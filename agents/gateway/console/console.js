@@ -24,6 +24,7 @@ const I18N = {
     ticket_hint: '在服务器上运行以下命令获取票据并粘贴到此处：', login_button: '登录',
     ticket_required: '请粘贴登录票据。', session_expired: '会话已过期，请重新登录。', live_on: '实时连接正常', live_off: '实时连接中断，正在重连…',
     board_title: '事件态势', open: '在办', overdue: '超期', supervised: '督办', total: '合计',
+    overdue_list: '超期事件', supervised_list: '督办事件', none_now: '暂无',
     level_state: '层级 \\ 状态', last_seq: '记录序号 {n}', feed_title: '动态', feed_empty: '暂无升级、退回、吹哨、督办、超期或重启动态。',
     map_title: '网格地图', map_hint: '点击网格查看事件；滚轮缩放，拖动平移，双击复位。',
     map_empty: '城市配置中没有网格边界。', legend_open: '在办数', legend_overdue: '有超期',
@@ -75,6 +76,7 @@ const I18N = {
     ticket_required: 'Paste a ticket first.', session_expired: 'The session expired; please log in again.',
     live_on: 'Live', live_off: 'Live feed lost; reconnecting…',
     board_title: 'Events', open: 'Open', overdue: 'Overdue', supervised: 'Supervised', total: 'Total',
+    overdue_list: 'Overdue events', supervised_list: 'Supervised events', none_now: 'none',
     level_state: 'Level \\ state', last_seq: 'record seq {n}',
     feed_title: 'Feed', feed_empty: 'No escalations, returns, whistles, supervisions, overdue marks or reopenings yet.',
     map_title: 'Grid map', map_hint: 'Click a grid for its events; wheel to zoom, drag to pan, double-click to reset.',
@@ -404,6 +406,11 @@ function renderBoard() {
   $('#total-overdue').textContent = String(Number(b.overdue) || 0);
   $('#total-supervised').textContent = String(Number(b.supervised) || 0);
   $('#board-seq').textContent = b.last_seq != null ? t('last_seq', { n: b.last_seq }) : '';
+  // The events to watch: links to each one's page (newest first).
+  for (const [sel, ids] of [['#overdue-list', b.overdue_ids], ['#supervised-list', b.supervised_ids]]) {
+    const list = (ids || []).map((id) => h('a', { href: `#/event/${id}`, 'data-event-id': String(id) }, `#${id}`));
+    $(sel).replaceChildren(...(list.length ? list : [h('span', { class: 'muted' }, t('none_now'))]));
+  }
 }
 
 // ---- map ----

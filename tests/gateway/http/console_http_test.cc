@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -95,6 +96,8 @@ TEST_CASE("the console answers nothing without a login, refuses a bad ticket and
   CHECK(page->status == 200);
   CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
   CHECK(page->body.find("console.js") != std::string::npos);
+  CHECK(page->get_header_value("X-Frame-Options") == "DENY");
+  CHECK(page->get_header_value("Content-Security-Policy").find("frame-ancestors 'none'") != std::string::npos);
   auto script = http.Get("/console/console.js");
   REQUIRE(script);
   CHECK(script->get_header_value("Content-Type") == "text/javascript; charset=utf-8");
@@ -261,18 +264,30 @@ TEST_CASE("the gateway's /metrics counts the console's requests and pages") {
   std::string cookie = city.Login("sup-1");
   city.Get("/console/api/board", cookie);
   city.Get("/console/api/board", "");
-  auto metrics = city.gateway.Http().Get("/metrics");
-  REQUIRE(metrics);
-  CHECK(metrics->status == 200);
-  const std::string& body = metrics->body;
-  CHECK(body.find("whistle_gateway_http_requests_total{api=\"console_api\",method=\"GET\",status=\"200\"} 1\n") !=
-        std::string::npos);
-  CHECK(body.find("whistle_gateway_http_requests_total{api=\"console_api\",method=\"GET\",status=\"401\"} 1\n") !=
-        std::string::npos);
-  CHECK(body.find("whistle_gateway_http_requests_total{api=\"console_api\",method=\"POST\",status=\"200\"} 1\n") !=
-        std::string::npos);
-  CHECK(body.find("whistle_gateway_console_sessions 1\n") != std::string::npos);
-  CHECK(body.find("whistle_gateway_dispatcher_answers_total{code=\"STATUS_OK\"}") != std::string::npos);
+  // A request is counted once its answer is written: the scrape may come first, so wait for it.
+  const std::vector<std::string> expected = {
+      "whistle_gateway_http_requests_total{api=\"console_api\",method=\"GET\",status=\"200\"} 1\n",
+      "whistle_gateway_http_requests_total{api=\"console_api\",method=\"GET\",status=\"401\"} 1\n",
+      "whistle_gateway_http_requests_total{api=\"console_api\",method=\"POST\",status=\"200\"} 1\n",
+      "whistle_gateway_console_sessions 1\n",
+      "whistle_gateway_dispatcher_answers_total{code=\"STATUS_OK\"}",
+  };
+  std::string body;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto metrics = city.gateway.Http().Get("/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->status == 200);
+    body = metrics->body;
+    if (std::all_of(expected.begin(), expected.end(),
+                    [&](const std::string& line) { return body.find(line) != std::string::npos; })) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  for (const std::string& line : expected) {
+    CAPTURE(line);
+    CHECK(body.find(line) != std::string::npos);
+  }
   CHECK(body.find("# TYPE whistle_gateway_http_request_seconds histogram\n") != std::string::npos);
 }
 
