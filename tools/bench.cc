@@ -239,25 +239,20 @@ class Worker {
     f.active = true;
     if (o_.mix == BenchMix::kQueries) {
       pb::Request r;
-      const char* kind = nullptr;
-      switch (query_turn_++ % 3) {
-        case 0:
-          kind = "get";
-          r.mutable_get()->set_event_id(Pick(seeded_->events));
-          r.mutable_get()->set_with_history(true);
-          break;
-        case 1:
-          kind = "list";
-          r.mutable_list()->set_department(Pick(seeded_->departments));
-          r.mutable_list()->set_page_size(50);
-          break;
-        default:
-          kind = "stats";
-          r.mutable_stats()->set_department(Pick(seeded_->departments));
-          r.mutable_stats()->set_month(o_.month);
-          break;
+      static const std::vector<std::string> kAllKinds = {"get", "list", "stats"};
+      const std::vector<std::string>& kinds = o_.query_kinds.empty() ? kAllKinds : o_.query_kinds;
+      const std::string& kind = kinds[query_turn_++ % kinds.size()];
+      if (kind == "get") {
+        r.mutable_get()->set_event_id(Pick(seeded_->events));
+        r.mutable_get()->set_with_history(true);
+      } else if (kind == "list") {
+        r.mutable_list()->set_department(Pick(seeded_->departments));
+        r.mutable_list()->set_page_size(50);
+      } else {
+        r.mutable_stats()->set_department(Pick(seeded_->departments));
+        r.mutable_stats()->set_month(o_.month);
       }
-      SendStep(slot, 0, kind, std::move(r), intended);
+      SendStep(slot, 0, kind.c_str(), std::move(r), intended);
       return;
     }
     SendStep(slot, 0, "submit", NewSubmit(o_, rng_, ""), intended);
@@ -432,6 +427,21 @@ class Worker {
 std::string Ms(uint64_t micros) { return fmt::format("{:.3f}", static_cast<double>(micros) / 1000.0); }
 
 }  // namespace
+
+Result<std::vector<std::string>> ParseQueryKinds(std::string_view list) {
+  std::vector<std::string> kinds;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string kind(list.substr(0, comma));
+    if (kind != "get" && kind != "list" && kind != "stats") {
+      return BadRequest(fmt::format("query kind '{}' is not get, list or stats", kind));
+    }
+    kinds.push_back(std::move(kind));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return kinds;
+}
 
 Result<BenchMix> ParseBenchMix(std::string_view name) {
   for (BenchMix m : {BenchMix::kSubmit, BenchMix::kLifecycle, BenchMix::kClaimRace, BenchMix::kQueries}) {

@@ -12,6 +12,7 @@
 //               sockets, as different agents: exactly one must win, the rest get ALREADY_CLAIMED
 //   queries     one of Get (with history), List (a department's first page), Stats (a
 //               department's month), in turn, over events the bench submitted first
+//               (`query_kinds` narrows the turn to some of them, to time one kind alone)
 //
 // Closed loop (rate == 0): a client starts its next flow as soon as one finishes. Open loop
 // (rate > 0): flows start on a fixed schedule of `rate` commands per second over all clients,
@@ -66,7 +67,12 @@ struct BenchOptions {
   // one event). Required.
   std::shared_ptr<const City> city;
   std::string month;            // queries: the month Stats asks for ("" = the current one)
+  // queries: the kinds taken in turn, of "get", "list", "stats"; empty = all three.
+  std::vector<std::string> query_kinds;
 };
+
+// "get,list" -> {"get", "list"}; BAD_REQUEST naming an unknown kind.
+Result<std::vector<std::string>> ParseQueryKinds(std::string_view list);
 
 struct BenchResult {
   double seconds = 0;           // the measured interval (after the warm-up)

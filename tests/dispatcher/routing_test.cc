@@ -58,7 +58,7 @@ TEST_CASE("submit refuses unknown categories, unknown grids, non-grid regions an
   CHECK(f.engine().state().next_event_id() == 1);
 }
 
-TEST_CASE("a description of 4,000 Chinese characters is kept; a longer one is refused") {
+TEST_CASE("a description of 4,000 Chinese characters is kept, a longer one is refused") {
   EngineFixture f;
   pb::Request r;
   r.set_request_id("long");
@@ -189,7 +189,7 @@ TEST_CASE("unsatisfied feedback reopens the event at the level that resolved it"
   CHECK(f.ClaimOk(id, "s-office") == claim + 1);
 }
 
-TEST_CASE("satisfied feedback closes; a score out of range is refused") {
+TEST_CASE("satisfied feedback closes, a score out of range is refused") {
   EngineFixture f;
   uint64_t id = f.SubmitOk();
   REQUIRE(f.Resolve(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);

@@ -77,7 +77,7 @@ TEST_CASE("bench: in a claim race exactly one claimant wins each event") {
   CHECK(Count(*r, "claim STATUS_ALREADY_CLAIMED") == 2 * r->races);
 }
 
-TEST_CASE("bench: the queries mix reads events it submitted first; an open loop keeps its schedule") {
+TEST_CASE("bench: the queries mix reads events it submitted first, an open loop keeps its schedule") {
   testing::DispatcherProcess dispatcher(BenchCity());
   BenchOptions o = Short(dispatcher, BenchMix::kQueries);
   o.query_events = 50;
@@ -88,6 +88,17 @@ TEST_CASE("bench: the queries mix reads events it submitted first; an open loop 
     CHECK(Count(*r, std::string(kind) + " STATUS_OK") > 0);
   }
   CHECK(r->codes.size() == 3);
+
+  // One kind alone, to time it by itself.
+  auto kinds = ParseQueryKinds("list");
+  REQUIRE(kinds.ok());
+  o.query_kinds = *kinds;
+  auto lists = RunBench(o);
+  REQUIRE_MESSAGE(lists.ok(), lists.status().ToString());
+  CHECK(lists->codes.size() == 1);
+  CHECK(Count(*lists, "list STATUS_OK") > 0);
+  CHECK(ParseQueryKinds("get,stats")->size() == 2);
+  CHECK(ParseQueryKinds("get,votes").status().message() == "query kind 'votes' is not get, list or stats");
 
   // 200 submits/s offered for 1 s: about 200 sent in the measured second (the schedule, not the
   // dispatcher's speed, sets the count), every one answered.
@@ -100,7 +111,7 @@ TEST_CASE("bench: the queries mix reads events it submitted first; an open loop 
   CHECK(q->latency_us.at("submit").count() <= 210);
 }
 
-TEST_CASE("bench: overload is answered BUSY, only for submits; every acknowledged submit survives kill -9") {
+TEST_CASE("bench: overload is answered BUSY, only for submits, every acknowledged submit survives kill -9") {
   // One request per batch (one synced write each): the offered 20,000 commands/s are far past
   // what any disk gives, so the dispatcher must shed.
   testing::DispatcherProcess dispatcher(BenchCity(), {"--max-batch=1", "--busy-window=4096"});

@@ -25,7 +25,7 @@ pb::Response CallOk(Client& client, pb::Request r) {
   return *answer;
 }
 
-TEST_CASE("a report is routed, claimed, resolved, rated and closed; the subscriber sees it all in order") {
+TEST_CASE("a report is routed, claimed, resolved, rated and closed, the subscriber sees it all in order") {
   DispatcherProcess dispatcher;
   zmq::context_t context;
   Subscriber subscriber(context, dispatcher.bus(), dispatcher.front());
@@ -277,7 +277,7 @@ TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags
   CHECK(plain.Call(testing::WaterReport(testing::kGrid3)).status().code() == pb::STATUS_UNAUTHENTICATED);
 }
 
-TEST_CASE("a client that stops reading its answers cannot stall the dispatcher; what it misses is counted") {
+TEST_CASE("a client that stops reading its answers cannot stall the dispatcher, what it misses is counted") {
   DispatcherProcess dispatcher;
   zmq::context_t context;
   ClientOptions patient;
@@ -338,7 +338,7 @@ TEST_CASE("a client that stops reading its answers cannot stall the dispatcher; 
   CHECK(static_cast<uint64_t>(received) + dropped == static_cast<uint64_t>(kAsked));
 }
 
-TEST_CASE("a burst of submits past the busy threshold is answered BUSY, never dropped; claims are never shed") {
+TEST_CASE("a burst of submits past the busy threshold is answered BUSY, never dropped, claims are never shed") {
   pb::CityConfig city = testing::TestCityConfig();
   city.mutable_settings()->set_duplicate_window_seconds(0);
   DispatcherProcess dispatcher(city, {"--max-batch=4", "--busy-window=1000"});

@@ -132,7 +132,7 @@ std::string NullGreeting() {
   return g;
 }
 
-TEST_CASE("unknown keys, clients without CURVE and raw TCP bytes are refused; nothing reaches the engine") {
+TEST_CASE("unknown keys, clients without CURVE and raw TCP bytes are refused, nothing reaches the engine") {
   SecureCity city;
   uint64_t before = city.Digest();
 
@@ -396,7 +396,7 @@ pb::Request SuperviseRequest(uint64_t id, const std::string& ticket) {
   return r;
 }
 
-TEST_CASE("a console acts only on a person's ticket, as that person; a forged, misused or revoked ticket changes nothing") {
+TEST_CASE("a console acts only on a person's ticket, as that person, a forged, misused or revoked ticket changes nothing") {
   SecureCity city;
   pb::KeyFile sup_key = city.Principal("sup-1", pb::ROLE_SUPERVISOR);
   pb::KeyFile console_key = city.Principal("ops-console", pb::ROLE_CONSOLE);

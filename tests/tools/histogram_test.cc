@@ -64,7 +64,7 @@ TEST_CASE("percentiles are within 1/32 of the exact ones, and count, sum, min an
   CHECK(s.CountAtMost(63) == static_cast<uint64_t>(std::upper_bound(values.begin(), values.end(), 63) - values.begin()));
 }
 
-TEST_CASE("an empty histogram answers zeros; merging adds counts") {
+TEST_CASE("an empty histogram answers zeros, merging adds counts") {
   HistogramSnapshot empty;
   CHECK(empty.count() == 0);
   CHECK(empty.Percentile(0.99) == 0);
