@@ -160,31 +160,44 @@ Status EngineState::RebuildIndexes() {
   return Status::Ok();
 }
 
+// The open events' ids come from the level index (open bucket), sorted; then one cursor walks
+// the events forward to each, so the reads go in key order with the iterator's readahead instead
+// of one point lookup per event (161,499 of them on a month's store).
 Status EngineState::LoadOpenEvents() {
+  std::vector<std::pair<uint64_t, pb::Level>> ids;
   for (pb::Level level : kLadder) {
     std::string prefix =
         storage::IndexPrefix(storage::IndexTag::kLevel, LevelIndexName(level), storage::IndexBucket::kOpen);
     auto cursor = store_.NewCursor(Cf::kIndexes);
     for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
-      uint64_t id = storage::IndexKeyId(cursor->key());
-      auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
-      if (!value.ok()) return value.status();
-      WHISTLE_CHECK(value->has_value(), "index entry for event %llu, which is not stored",
-                    static_cast<unsigned long long>(id));
-      pb::Event& e = open_[id];
-      WHISTLE_CHECK(e.ParseFromString(**value), "event %llu is corrupt", static_cast<unsigned long long>(id));
-      WHISTLE_CHECK(IsOpen(e.state()) && e.level() == level,
-                    "event %llu is indexed as open at level %d but stored as %s at level %d",
-                    static_cast<unsigned long long>(id), static_cast<int>(level),
-                    pb::EventState_Name(e.state()).c_str(), static_cast<int>(e.level()));
-      if (IsUnresolved(e.state())) {
-        unresolved_by_grid_category_[DuplicateKey(e.grid(), e.report().category())].insert(id);
-      }
-      open_tally_.Add(e);
+      ids.emplace_back(storage::IndexKeyId(cursor->key()), level);
     }
     if (Status s = cursor->status(); !s.ok()) return s;
   }
-  return Status::Ok();
+  std::sort(ids.begin(), ids.end());
+  open_.reserve(ids.size());
+  auto events = store_.NewCursor(Cf::kEvents);
+  for (const auto& [id, level] : ids) {
+    std::string key = storage::EventKey(id);
+    // Close ids are usually in the same block: step forward a little before seeking.
+    for (int steps = 0; events->Valid() && events->key() < key && steps < 8; ++steps) events->Next();
+    if (!events->Valid() || events->key() < key) events->Seek(key);
+    if (Status s = events->status(); !s.ok()) return s;
+    WHISTLE_CHECK(events->Valid() && events->key() == key, "index entry for event %llu, which is not stored",
+                  static_cast<unsigned long long>(id));
+    pb::Event& e = open_[id];
+    WHISTLE_CHECK(e.ParseFromArray(events->value().data(), static_cast<int>(events->value().size())),
+                  "event %llu is corrupt", static_cast<unsigned long long>(id));
+    WHISTLE_CHECK(IsOpen(e.state()) && e.level() == level,
+                  "event %llu is indexed as open at level %d but stored as %s at level %d",
+                  static_cast<unsigned long long>(id), static_cast<int>(level),
+                  pb::EventState_Name(e.state()).c_str(), static_cast<int>(e.level()));
+    if (IsUnresolved(e.state())) {
+      unresolved_by_grid_category_[DuplicateKey(e.grid(), e.report().category())].insert(id);
+    }
+    open_tally_.Add(e);
+  }
+  return events->status();
 }
 
 Status EngineState::LoadTimers() {
