@@ -237,6 +237,31 @@ Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
   return &e;
 }
 
+Result<bool> EngineState::ReadEvent(uint64_t id, pb::Event* out, std::optional<std::string_view> stored) const {
+  const pb::Event* in_memory = nullptr;
+  if (auto it = open_.find(id); it != open_.end()) {
+    in_memory = &it->second;
+  } else if (auto c = cold_.find(id); c != cold_.end()) {
+    in_memory = &c->second;
+  }
+  if (in_memory != nullptr) {
+    *out = *in_memory;
+    return true;
+  }
+  if (id == 0 || id >= next_event_id_) return false;
+  std::optional<std::string> read;
+  if (!stored) {
+    auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
+    if (!value.ok()) return value.status();
+    if (!value->has_value()) return false;
+    read = std::move(**value);
+    stored = *read;
+  }
+  WHISTLE_CHECK(out->ParseFromArray(stored->data(), static_cast<int>(stored->size())), "event %llu is corrupt",
+                static_cast<unsigned long long>(id));
+  return true;
+}
+
 pb::Mode EngineState::ModeFor(std::string_view region, const ModeOverride* change) const {
   if (modes_.empty() && change == nullptr) return pb::MODE_NORMAL;
   for (const pb::Region* r : city_.Ancestry(region)) {

@@ -174,12 +174,13 @@ Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, 
     }
     ++scanned;
     last_key = std::string(cursor->key());
-    auto event = state.FindEvent(storage::DecodeFixed64BE(cursor->key().data()));
-    if (!event.ok()) return event.status();
-    const pb::Event* e = *event;
-    if (e == nullptr) continue;
-    if (q.created_from_ms() != 0 && e->created_at_ms() < q.created_from_ms()) break;
-    if (filter.Matches(*e)) *result->add_events() = *e;
+    // Read into the page, and taken out again when it does not belong there.
+    pb::Event* e = result->add_events();
+    auto found = state.ReadEvent(storage::DecodeFixed64BE(cursor->key().data()), e, cursor->value());
+    if (!found.ok()) return found.status();
+    const bool too_old = *found && q.created_from_ms() != 0 && e->created_at_ms() < q.created_from_ms();
+    if (!*found || too_old || !filter.Matches(*e)) result->mutable_events()->RemoveLast();
+    if (too_old) break;
   }
   if (Status s = cursor->status(); !s.ok()) return s;
   return reply;
@@ -265,12 +266,12 @@ Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineS
     }
     ++scanned;
     last_key = std::string(cursor->key());
-    auto event = state.FindEvent(storage::IndexKeyId(cursor->key()));
-    if (!event.ok()) return event.status();
-    const pb::Event* e = *event;
-    // The index is as of the last commit; skip entries this batch has already made stale.
-    if (e == nullptr || !in_scope(*e) || !filter.Matches(*e)) continue;
-    *result->add_events() = *e;
+    // Read into the page, and taken out again when it does not belong there: the index is as of
+    // the last commit, so this batch may have made the entry stale.
+    pb::Event* e = result->add_events();
+    auto found = state.ReadEvent(storage::IndexKeyId(cursor->key()), e);
+    if (!found.ok()) return found.status();
+    if (!*found || !in_scope(*e) || !filter.Matches(*e)) result->mutable_events()->RemoveLast();
   }
   if (Status s = cursor->status(); !s.ok()) return s;
   return reply;
