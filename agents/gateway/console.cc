@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <array>
 #include <charconv>
+#include <map>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
@@ -333,14 +335,33 @@ void ConsoleHub::RefreshBoard(Client& client) {
     return;
   }
   json board = BoardJson(answer->board());
-  std::string event = SseEvent("board", board);
+  // Open pages get only the grids whose counts changed (a grid no longer open with zeros): a
+  // Beijing-size city has 30,000 grids, over a megabyte a board. A page opened later starts from
+  // the whole board.
+  std::map<std::string, std::array<uint32_t, 3>> grids;
+  for (const pb::GridCount& g : answer->board().grids()) grids[g.grid()] = {g.open(), g.overdue(), g.supervised()};
+  json changed = json::array();
+  for (const auto& [grid, counts] : grids) {
+    auto before = last_grids_.find(grid);
+    if (before == last_grids_.end() || before->second != counts) {
+      changed.push_back({{"grid", grid}, {"open", counts[0]}, {"overdue", counts[1]}, {"supervised", counts[2]}});
+    }
+  }
+  for (const auto& [grid, counts] : last_grids_) {
+    if (!grids.contains(grid)) changed.push_back({{"grid", grid}, {"open", 0}, {"overdue", 0}, {"supervised", 0}});
+  }
+  std::string full = SseEvent("board", board);
+  board["grids"] = changed;
+  board["grids_delta"] = true;
+  std::string delta = SseEvent("board", board);
   board.erase("last_seq");  // pages are sent a board when the counts changed, not the sequence
   std::string counts = board.dump();
   std::lock_guard lock(mu_);
-  board_event_ = event;  // a page opened later starts from the newest
-  if (counts == board_counts_) return;
+  board_event_ = std::move(full);
+  last_grids_ = std::move(grids);
+  if (changed.empty() && counts == board_counts_) return;
   board_counts_ = std::move(counts);
-  for (auto& s : streams_) s->Push(event);
+  for (auto& s : streams_) s->Push(delta);
 }
 
 void ConsoleHub::Run() {

@@ -4,7 +4,10 @@
 //
 //   dispatcher bus ──► ConsoleHub thread ──► every open page (server-sent events):
 //                          │                   "record"  each record, as it is written
-//                          └─ BoardQuery ────► "board"   the counts, when they changed (≤ 4/s)
+//                          └─ BoardQuery ────► "board"   the counts, when they changed (≤ 4/s);
+//                                                        only the grids that changed
+//                                                        ("grids_delta": true), but to a
+//                                                        page just opened the whole board
 //
 // Logging in: a person asks the dispatcher for a ticket with their own key (whistlectl
 // console-ticket) and pastes it; the gateway checks it with the dispatcher (WhoAmI carried on
@@ -15,6 +18,7 @@
 // Threading: ConsoleSessions and ConsoleHub are safe from any thread; the hub runs one thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -133,6 +137,7 @@ class ConsoleHub {
   std::vector<std::shared_ptr<ConsoleStream>> streams_;
   std::string board_event_;           // the latest "board" event
   std::string board_counts_;          // its counts, to send a board only when they changed
+  std::map<std::string, std::array<uint32_t, 3>> last_grids_;  // open, overdue, supervised
   std::deque<std::string> recent_;    // the latest "record" events, for pages opened later
   std::atomic<uint64_t> records_pushed_{0};
   std::atomic<bool> stopping_{false};

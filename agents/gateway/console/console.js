@@ -378,7 +378,12 @@ function buildBoardTable() {
   $('#board').replaceChildren(h('thead', {}, head), h('tbody', {}, rows), h('tfoot', {}, foot));
 }
 
+// A board from the stream may carry only the grids that changed (grids_delta); any other is whole.
 function setBoard(b) {
+  if (!b.grids_delta || !S.gridCounts) S.gridCounts = new Map();
+  for (const g of b.grids || []) {
+    if (Number(g.open) > 0) S.gridCounts.set(g.grid, g); else S.gridCounts.delete(g.grid);
+  }
   S.board = b;
   renderBoard();
   updateMap();
@@ -484,7 +489,7 @@ function paintGrid(code, g) {
 }
 
 function updateMap(all) {
-  const now = new Map(((S.board && S.board.grids) || []).map((g) => [g.grid, g]));
+  const now = S.gridCounts || new Map();
   const codes = all ? S.paths.keys() : new Set([...S.painted.keys(), ...now.keys()]);
   for (const code of codes) {
     const g = now.get(code);

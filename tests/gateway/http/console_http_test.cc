@@ -237,6 +237,9 @@ TEST_CASE("a submit reaches an open console page as a record and a new board, pu
   CHECK(stream.find(fmt::format("\"event_id\":{},\"grid\":\"{}\",\"kind\":\"submitted\"", id, testing::kGrid1)) !=
         std::string::npos);
   CHECK(stream.find("\"open\":1") != std::string::npos);
+  // After the first, whole board, a page is sent only the grids that changed.
+  CHECK(stream.find("\"grids\":[{\"grid\":\"370602001001-01\",\"open\":1,\"overdue\":0,\"supervised\":0}],"
+                    "\"grids_delta\":true") != std::string::npos);
 }
 
 TEST_CASE("pages past the limit are told so, and logging out ends a session's pages at once") {
