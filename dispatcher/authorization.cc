@@ -15,7 +15,7 @@ using Case = pb::Request::CommandCase;
 
 // One row of the table in authorization.h.
 struct Row {
-  Scope reporter, agent, hotline, supervisor, admin, console;
+  Scope reporter, agent, hotline, supervisor, admin, console, viewer;
 };
 
 constexpr Scope D = Scope::kDenied;
@@ -26,37 +26,37 @@ constexpr Scope P = Scope::kDepartment;  // P for the principal's department
 
 Row RowFor(Case command) {
   switch (command) {
-    //                                     reporter agent hotline supervisor admin console
-    case pb::Request::kSubmit:          return {R, D, A, D, D, D};
-    case pb::Request::kClaim:           return {D, P, D, D, D, D};
-    case pb::Request::kRelease:         return {D, P, D, D, D, D};
-    case pb::Request::kProgress:        return {D, P, D, D, D, D};
-    case pb::Request::kResolve:         return {D, P, D, D, D, D};
-    case pb::Request::kReturnTask:      return {D, P, D, D, D, D};
-    case pb::Request::kWhistle:         return {D, P, D, R, D, D};
-    case pb::Request::kSupervise:       return {D, D, D, R, D, D};
-    case pb::Request::kFeedback:        return {O, D, A, D, D, D};
-    case pb::Request::kReopen:          return {D, D, A, R, D, D};
-    case pb::Request::kMerge:           return {D, D, D, R, D, D};
-    case pb::Request::kCancel:          return {D, D, D, R, D, D};
-    case pb::Request::kSetMode:         return {D, D, D, R, A, D};
-    case pb::Request::kCreatePrincipal: return {D, D, D, D, A, D};
-    case pb::Request::kRevokePrincipal: return {D, D, D, D, A, D};
-    case pb::Request::kListPrincipals:  return {D, D, D, D, A, D};
-    case pb::Request::kCheckpoint:      return {D, D, D, D, A, D};
-    case pb::Request::kDigest:          return {D, D, D, D, A, D};
-    case pb::Request::kMetrics:         return {D, D, D, A, A, D};
-    case pb::Request::kGet:             return {O, P, A, R, A, A};
-    case pb::Request::kList:            return {D, P, A, R, A, A};
-    case pb::Request::kStats:           return {D, P, A, R, A, A};
-    case pb::Request::kLog:             return {D, A, A, A, A, A};
-    case pb::Request::kWhoami:          return {A, A, A, A, A, A};
-    case pb::Request::kBoard:           return {D, D, D, R, A, A};
-    case pb::Request::kRanks:           return {D, D, D, R, A, A};
-    case pb::Request::kTicket:          return {A, A, A, A, A, D};
-    case pb::Request::COMMAND_NOT_SET:  return {A, A, A, A, A, A};  // the engine says BAD_REQUEST
+    //                                     reporter agent hotline supervisor admin console viewer
+    case pb::Request::kSubmit:          return {R, D, A, D, D, D, D};
+    case pb::Request::kClaim:           return {D, P, D, D, D, D, D};
+    case pb::Request::kRelease:         return {D, P, D, D, D, D, D};
+    case pb::Request::kProgress:        return {D, P, D, D, D, D, D};
+    case pb::Request::kResolve:         return {D, P, D, D, D, D, D};
+    case pb::Request::kReturnTask:      return {D, P, D, D, D, D, D};
+    case pb::Request::kWhistle:         return {D, P, D, R, D, D, D};
+    case pb::Request::kSupervise:       return {D, D, D, R, D, D, D};
+    case pb::Request::kFeedback:        return {O, D, A, D, D, D, D};
+    case pb::Request::kReopen:          return {D, D, A, R, D, D, D};
+    case pb::Request::kMerge:           return {D, D, D, R, D, D, D};
+    case pb::Request::kCancel:          return {D, D, D, R, D, D, D};
+    case pb::Request::kSetMode:         return {D, D, D, R, A, D, D};
+    case pb::Request::kCreatePrincipal: return {D, D, D, D, A, D, D};
+    case pb::Request::kRevokePrincipal: return {D, D, D, D, A, D, D};
+    case pb::Request::kListPrincipals:  return {D, D, D, D, A, D, D};
+    case pb::Request::kCheckpoint:      return {D, D, D, D, A, D, D};
+    case pb::Request::kDigest:          return {D, D, D, D, A, D, D};
+    case pb::Request::kMetrics:         return {D, D, D, A, A, D, D};
+    case pb::Request::kGet:             return {O, P, A, R, A, A, A};
+    case pb::Request::kList:            return {D, P, A, R, A, A, A};
+    case pb::Request::kStats:           return {D, P, A, R, A, A, A};
+    case pb::Request::kLog:             return {D, A, A, A, A, A, A};
+    case pb::Request::kWhoami:          return {A, A, A, A, A, A, A};
+    case pb::Request::kBoard:           return {D, D, D, R, A, A, A};
+    case pb::Request::kRanks:           return {D, D, D, R, A, A, A};
+    case pb::Request::kTicket:          return {A, A, A, A, A, D, A};
+    case pb::Request::COMMAND_NOT_SET:  return {A, A, A, A, A, A, A};  // the engine says BAD_REQUEST
   }
-  return {D, D, D, D, D, D};  // a command added to the wire and not to this table
+  return {D, D, D, D, D, D, D};  // a command added to the wire and not to this table
 }
 
 // The events a request names (two for a merge).
@@ -278,6 +278,7 @@ Scope ScopeFor(pb::Role role, Case command) {
     case pb::ROLE_SUPERVISOR: return row.supervisor;
     case pb::ROLE_ADMIN: return row.admin;
     case pb::ROLE_CONSOLE: return row.console;
+    case pb::ROLE_VIEWER: return row.viewer;
     case pb::ROLE_DEV: return Scope::kAny;
     case pb::ROLE_SYSTEM:  // the dispatcher itself, registering the first admin at start-up
       return command == pb::Request::kCreatePrincipal ? Scope::kAny : Scope::kDenied;
@@ -303,6 +304,7 @@ std::string_view RoleName(pb::Role role) {
     case pb::ROLE_SUPERVISOR: return "supervisor";
     case pb::ROLE_ADMIN: return "admin";
     case pb::ROLE_CONSOLE: return "console";
+    case pb::ROLE_VIEWER: return "viewer";
     case pb::ROLE_SYSTEM: return "system";
     case pb::ROLE_DEV: return "dev";
     default: return "unknown role";

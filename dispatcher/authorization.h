@@ -7,30 +7,31 @@
 //
 // The table: the scope in which each role may make each request; "-" = denied.
 //
-//                      reporter  agent       hotline  supervisor  admin  console
-//   submit             region    -           any      -           -      -
-//   claim              -         department  -        -           -      -
-//   release            -         department  -        -           -      -
-//   progress           -         department  -        -           -      -
-//   resolve            -         department  -        -           -      -
-//   return_task        -         department  -        -           -      -
-//   whistle            -         department  -        region      -      -
-//   supervise          -         -           -        region      -      -
-//   feedback           own       -           any      -           -      -
-//   reopen             -         -           any      region      -      -
-//   merge, cancel      -         -           -        region      -      -
-//   set_mode           -         -           -        region      any    -
+//                      reporter  agent       hotline  supervisor  admin  console  viewer
+//   submit             region    -           any      -           -      -       -
+//   claim              -         department  -        -           -      -       -
+//   release            -         department  -        -           -      -       -
+//   progress           -         department  -        -           -      -       -
+//   resolve            -         department  -        -           -      -       -
+//   return_task        -         department  -        -           -      -       -
+//   whistle            -         department  -        region      -      -       -
+//   supervise          -         -           -        region      -      -       -
+//   feedback           own       -           any      -           -      -       -
+//   reopen             -         -           any      region      -      -       -
+//   merge, cancel      -         -           -        region      -      -       -
+//   set_mode           -         -           -        region      any    -       -
 //   create_principal, revoke_principal, list_principals, checkpoint, digest:   admin only (any)
-//   get                own       department  any      region      any    any
-//   list, stats        -         department  any      region      any    any
-//   board, ranks       -         -           -        region      any    any
-//   log                -         any         any      any         any    any
-//   metrics            -         -           -        any         any    -
-//   whoami             any       any         any      any         any    any
-//   ticket             any       any         any      any         any    -   (for itself only)
+//   get                own       department  any      region      any    any     any
+//   list, stats        -         department  any      region      any    any     any
+//   board, ranks       -         -           -        region      any    any     any
+//   log                -         any         any      any         any    any     any
+//   metrics            -         -           -        any         any    -       -
+//   whoami             any       any         any      any         any    any     any
+//   ticket             any       any         any      any         any    -       any  (for itself only)
 //
 // The console acts for nobody by itself: a request it carries with an acting_ticket is
-// authorized as the ticket's principal, by that principal's row (server.h).
+// authorized as the ticket's principal, by that principal's row (server.h). A viewer is a person
+// of the operations centre who watches the whole city through the console and acts on nothing.
 //
 // Scopes:
 //   any         no further check

@@ -36,10 +36,11 @@ TicketSigner TicketSigner::FromSecret(std::string_view secret) {
   InitSodium();
   TicketSigner t;
   // BLAKE2b keyed with the secret over a fixed context: the ticket key reveals nothing of it.
-  crypto_generichash(t.key_.data(), t.key_.size(),
-                     reinterpret_cast<const unsigned char*>(kDerivationContext.data()),
-                     kDerivationContext.size(), reinterpret_cast<const unsigned char*>(secret.data()),
-                     std::min<size_t>(secret.size(), crypto_generichash_KEYBYTES_MAX));
+  int derived = crypto_generichash(t.key_.data(), t.key_.size(),
+                                   reinterpret_cast<const unsigned char*>(kDerivationContext.data()),
+                                   kDerivationContext.size(), reinterpret_cast<const unsigned char*>(secret.data()),
+                                   std::min<size_t>(secret.size(), crypto_generichash_KEYBYTES_MAX));
+  WHISTLE_CHECK(derived == 0, "deriving the ticket key failed");
   return t;
 }
 

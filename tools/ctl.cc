@@ -53,7 +53,7 @@ constexpr char kUsage[] =
     "  metrics     the dispatcher's counters: replies, batches, synced writes (supervisor, admin)\n"
     "  whoami      the principal this key is\n"
     "  principals  every principal, revoked ones too\n"
-    "  principal-create --name=N --role=reporter|agent|hotline|supervisor|admin|console\n"
+    "  principal-create --name=N --role=reporter|agent|hotline|supervisor|admin|console|viewer\n"
     "              [--department=D[,D...]] [--region=R] [--note=T] (--out=FILE | --public-key=Z85)\n"
     "              --out makes a new key pair and writes the new principal's key file\n"
     "  principal-revoke --name=N [--reason=T]\n"
@@ -98,7 +98,8 @@ constexpr Named<pb::Role> kRoles[] = {{"reporter", pb::ROLE_REPORTER},
                                       {"hotline", pb::ROLE_HOTLINE},
                                       {"supervisor", pb::ROLE_SUPERVISOR},
                                       {"admin", pb::ROLE_ADMIN},
-                                      {"console", pb::ROLE_CONSOLE}};
+                                      {"console", pb::ROLE_CONSOLE},
+                                      {"viewer", pb::ROLE_VIEWER}};
 
 // Takes a command's flags one by one and keeps the first problem, so a builder reads as the list
 // of its flags. Finish() reports that problem, or a flag nobody took.

@@ -7,10 +7,12 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <sodium.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "dispatcher/authorization.h"
 #include "dispatcher/privacy.h"
+#include "whistle/check.h"
 
 namespace whistle::gateway {
 namespace {
@@ -208,16 +210,25 @@ std::optional<int64_t> TicketExpiryMs(std::string_view ticket) {
   return ms;
 }
 
+ConsoleSessions::ConsoleSessions(std::chrono::hours max_length) : max_length_(max_length) {
+  WHISTLE_CHECK(sodium_init() >= 0, "libsodium failed to initialise");
+}
+
 std::string ConsoleSessions::Open(std::string ticket, pb::Principal principal) {
   auto now = std::chrono::system_clock::now();
   auto expires = now + max_length_;
   if (auto ms = TicketExpiryMs(ticket)) {
     expires = std::min(expires, std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)));
   }
-  std::string id = Client::NewRequestId() + Client::NewRequestId();  // 256 random bits
+  // 256 bits from the kernel's generator (libsodium): whoever guesses an id acts as its person.
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof(bytes));
+  char hex[sizeof(bytes) * 2 + 1];
+  sodium_bin2hex(hex, sizeof(hex), bytes, sizeof(bytes));
+  std::string id(hex, sizeof(bytes) * 2);
   std::lock_guard lock(mu_);
   std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires <= now; });
-  sessions_[id] = ConsoleSession{std::move(ticket), std::move(principal), expires};
+  sessions_[id] = ConsoleSession{std::move(ticket), std::move(principal), expires, std::chrono::steady_clock::now()};
   return id;
 }
 
@@ -230,6 +241,11 @@ std::optional<ConsoleSession> ConsoleSessions::Find(const std::string& id) {
     return std::nullopt;
   }
   return it->second;
+}
+
+void ConsoleSessions::Checked(const std::string& id) {
+  std::lock_guard lock(mu_);
+  if (auto it = sessions_.find(id); it != sessions_.end()) it->second.checked = std::chrono::steady_clock::now();
 }
 
 void ConsoleSessions::Close(const std::string& id) {

@@ -11,7 +11,8 @@
 //
 // Logging in: a person asks the dispatcher for a ticket with their own key (whistlectl
 // console-ticket) and pastes it; the gateway checks it with the dispatcher (WhoAmI carried on
-// the ticket) and keeps a session, named by a random cookie. Pages read through the console's
+// the ticket) and keeps a session, named by a random cookie. The ticket is checked again at
+// least every 30 s while the session is used, so a revoked principal is logged out within that. Pages read through the console's
 // own principal (role console); Supervise and SetMode are carried on the person's ticket, so
 // the dispatcher authorizes them as that person and records them as theirs, via the console.
 //
@@ -62,15 +63,18 @@ struct ConsoleSession {
   std::string ticket;
   pb::Principal principal;
   std::chrono::system_clock::time_point expires;
+  std::chrono::steady_clock::time_point checked;  // when the dispatcher last accepted the ticket
 };
 
 class ConsoleSessions {
  public:
-  explicit ConsoleSessions(std::chrono::hours max_length) : max_length_(max_length) {}
-  // A new session for a checked ticket; returns its id (128 random bits, hex).
+  explicit ConsoleSessions(std::chrono::hours max_length);
+  // A new session for a checked ticket; returns its id (256 random bits, hex).
   std::string Open(std::string ticket, pb::Principal principal);
   // The session, if it exists and has not expired.
   std::optional<ConsoleSession> Find(const std::string& id);
+  // The dispatcher accepted the session's ticket again just now.
+  void Checked(const std::string& id);
   void Close(const std::string& id);
   size_t size();
 

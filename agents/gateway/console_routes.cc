@@ -11,6 +11,7 @@
 #include "agents/gateway/console.h"
 #include "agents/gateway/console_assets.h"
 #include "agents/gateway/gateway.h"
+#include "dispatcher/authorization.h"
 #include "dispatcher/privacy.h"
 #include "dispatcher/stats.h"
 
@@ -195,8 +196,26 @@ void Gateway::ConsoleAnswer(httplib::Response& res, const Result<pb::Response>& 
 }
 
 std::optional<ConsoleSession> Gateway::ConsoleSessionOf(const httplib::Request& req, httplib::Response& res) {
-  auto session = sessions_->Find(CookieValue(req, kCookie));
+  auto session = LiveSession(CookieValue(req, kCookie));
   if (!session) ConsoleError(res, 401, "log in with a console ticket (whistlectl console-ticket)", "UNAUTHENTICATED");
+  return session;
+}
+
+std::optional<ConsoleSession> Gateway::LiveSession(const std::string& id) {
+  auto session = sessions_->Find(id);
+  const std::chrono::seconds recheck(config_.console().recheck_seconds());
+  if (!session || std::chrono::steady_clock::now() - session->checked < recheck) return session;
+  // The dispatcher says whether the ticket still holds: a revoked principal is logged out here.
+  pb::Request whoami;
+  whoami.mutable_whoami();
+  auto answer = ConsoleCall(std::move(whoami), session->ticket);
+  if (!answer.ok()) return session;  // the dispatcher is away: keep serving what the gateway can
+  if (answer->code() != pb::STATUS_OK) {
+    sessions_->Close(id);
+    hub_->CloseSession(id);
+    return std::nullopt;
+  }
+  sessions_->Checked(id);
   return session;
 }
 
@@ -219,6 +238,19 @@ void Gateway::ConsoleLogin(const httplib::Request& req, httplib::Response& res) 
   }
   pb::Principal principal = answer->principal();
   principal.clear_public_key();
+  // The console's pages show the whole city (it reads through its own principal), so only those
+  // who may read the whole city log in: not a reporter's app, a department's desk, or a
+  // supervisor of one region.
+  const bool city_reader = principal.role() == pb::ROLE_VIEWER || principal.role() == pb::ROLE_ADMIN ||
+                           (principal.role() == pb::ROLE_SUPERVISOR && principal.region().empty()) ||
+                           principal.role() == pb::ROLE_DEV;
+  if (!city_reader) {
+    return ConsoleError(res, 403,
+                        fmt::format("{} '{}' may not log in: the console shows the whole city, for viewers, "
+                                    "admins and supervisors of the whole city",
+                                    RoleName(principal.role()), principal.name()),
+                        "PERMISSION_DENIED");
+  }
   std::string id = sessions_->Open(ticket, principal);
   auto session = sessions_->Find(id);
   auto left = session ? std::chrono::duration_cast<std::chrono::seconds>(session->expires - std::chrono::system_clock::now())
@@ -283,7 +315,7 @@ void Gateway::ConsoleStreamRoute(const httplib::Request& req, httplib::Response&
         auto events = stream->Take(kStreamKeepAlive);
         // Closed (the gateway stops, logout, or the page fell too far behind), or the session
         // expired: end it.
-        if (!events || !sessions_->Find(session)) {
+        if (!events || !LiveSession(session)) {
           sink.done();
           return true;
         }

@@ -29,6 +29,7 @@ constexpr size_t kFollowBatch = 512;
 constexpr size_t kApiThreads = 8;
 constexpr uint32_t kDefaultConsoleStreams = 32;
 constexpr uint32_t kDefaultSessionHours = 12;
+constexpr uint32_t kDefaultRecheckSeconds = 30;
 constexpr uint32_t kMaxConsoleStreams = 1000;
 
 // Compares without an early exit, so the time taken says nothing about where keys differ.
@@ -79,6 +80,7 @@ Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig c, const City& ci
       return BadRequest(fmt::format("console.max_streams is at most {}", kMaxConsoleStreams));
     }
     if (console->session_hours() == 0) console->set_session_hours(kDefaultSessionHours);
+    if (console->recheck_seconds() == 0) console->set_recheck_seconds(kDefaultRecheckSeconds);
     if (console->session_hours() > 24) return BadRequest("console.session_hours is at most 24");
     if (!c.key_file().empty() && console->key_file().empty()) {
       return BadRequest("console.key_file is required with a key_file: the console is a principal of role console");

@@ -103,6 +103,9 @@ class Gateway {
                      const std::function<nlohmann::json(const pb::Response&)>& render);
   // The request's session, or nullopt with 401 answered.
   std::optional<ConsoleSession> ConsoleSessionOf(const httplib::Request& req, httplib::Response& res);
+  // The session, if it exists, has not expired and its ticket still holds (checked with the
+  // dispatcher when it was last checked console.recheck_seconds ago or more).
+  std::optional<ConsoleSession> LiveSession(const std::string& id);
   void ConsoleLogin(const httplib::Request& req, httplib::Response& res);
   void ConsoleEvents(const httplib::Request& req, httplib::Response& res);
   void ConsoleRanks(const httplib::Request& req, httplib::Response& res);

@@ -50,8 +50,8 @@ Status CheckScope(pb::Principal* p, const City& city) {
   if (std::adjacent_find(departments->begin(), departments->end()) != departments->end()) {
     return BadRequest("a department is named twice");
   }
-  if (p->role() == pb::ROLE_CONSOLE && !p->region().empty()) {
-    return BadRequest("a console reads the whole city: it has no region");
+  if ((p->role() == pb::ROLE_CONSOLE || p->role() == pb::ROLE_VIEWER) && !p->region().empty()) {
+    return BadRequest(fmt::format("a {} reads the whole city: it has no region", RoleName(p->role())));
   }
   const pb::Region* region = nullptr;
   if (!p->region().empty()) {
@@ -90,9 +90,10 @@ Result<Decision> CreatePrincipalProcessor::Decide(const Command& command, const 
     case pb::ROLE_SUPERVISOR:
     case pb::ROLE_ADMIN:
     case pb::ROLE_CONSOLE:
+    case pb::ROLE_VIEWER:
       break;
     default:
-      return BadRequest("role must be reporter, agent, hotline, supervisor, admin or console");
+      return BadRequest("role must be reporter, agent, hotline, supervisor, admin, console or viewer");
   }
   if (Status s = CheckScope(&p, state.city()); !s.ok()) return s;
   if (p.public_key().size() != 32) {

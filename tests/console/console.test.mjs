@@ -6,7 +6,7 @@
 //      returning (the gateway pushes it over server-sent events), and the map lists it;
 //   c. a supervisor's whistle shows in the feed; d. the event page's timeline holds the same
 //      records as the dispatcher's history, in order, and its pending deadlines;
-//   e. a supervisor may switch a county to emergency mode and a reporter may not (the
+//   e. a supervisor may switch a county to emergency mode and a viewer may not (the
 //      dispatcher's refusal is shown and the store is unchanged);
 //   f. the language switch turns the labels from Chinese to English and back.
 // With WHISTLE_CONSOLE_SCREENSHOT=FILE it also submits a few more events and writes a full-page
@@ -165,7 +165,7 @@ async function main() {
 
   // 2. Principals, each with its own key file.
   const key = {};
-  for (const role of ['console', 'supervisor', 'reporter', 'hotline']) {
+  for (const role of ['console', 'supervisor', 'viewer', 'reporter', 'hotline']) {
     key[role] = `${dir}/${role}.key`;
     await ctl(admin, 'principal-create', `--name=test-${role}`, `--role=${role}`, `--out=${key[role]}`);
   }
@@ -180,7 +180,8 @@ async function main() {
   // 4. Console tickets: the ticket alone on the first line.
   const ticket = async (k) => (await ctl(k, 'console-ticket')).stdout.split('\n')[0].trim();
   const supervisorTicket = await ticket(key.supervisor);
-  const readerTicket = await ticket(key.reporter);
+  const readerTicket = await ticket(key.viewer);
+  const reporterTicket = await ticket(key.reporter);
 
   // Signals are ours to handle (cleanup() closes the browser): Playwright's own handlers would
   // exit before the daemons are stopped.
@@ -203,6 +204,10 @@ async function main() {
   await waitFor(page, 'an error in #login-error', () => document.querySelector('#login-error').textContent.trim() !== '');
   check(await page.isVisible('#login') && !(await page.isVisible('#board')), 'a bad ticket left the login form');
   pass(`a bad ticket is refused: "${(await page.textContent('#login-error')).trim()}"`);
+  // The console shows the whole city: a reporter's app may not log in with its ticket.
+  await enterTicket(page, reporterTicket);
+  await waitFor(page, 'the refusal in #login-error', () => /may not log in/.test(document.querySelector('#login-error').textContent));
+  pass(`a reporter's ticket is refused: "${(await page.textContent('#login-error')).trim()}"`);
   await enterTicket(page, supervisorTicket);
   await waitFor(page, 'the board after login', () => !document.querySelector('#view-board').hidden);
   const city = await page.evaluate(() => fetch('/console/api/city').then((r) => r.json()));
@@ -270,7 +275,7 @@ async function main() {
   await page.locator(`#supervised-list a[data-event-id="${id}"]`).waitFor({ state: 'attached', timeout: WAIT_MS });
   pass(`supervising from #/event/${id} records it as test-supervisor via test-console; the board lists it as supervised`);
 
-  // e. The mode switch: allowed for the supervisor, refused for a reporter with nothing changed.
+  // e. The mode switch: allowed for the supervisor, refused for a viewer with nothing changed.
   const regions = new Map(city.regions.map((r) => [r.code, r]));
   const counties = city.regions.filter((r) => r.level === 'county');
   check(counties.length >= 2, 'the city has fewer than two counties');
@@ -292,16 +297,16 @@ async function main() {
   const reader = await newPage();
   await openLogin(reader, base);
   await enterTicket(reader, readerTicket);
-  await waitFor(reader, 'the reporter\'s board after login', () => !document.querySelector('#view-board').hidden);
+  await waitFor(reader, 'the viewer\'s board after login', () => !document.querySelector('#view-board').hidden);
   const other = counties.find((c) => c.code !== county.code);  // a switch that would change something
   const digestBefore = (await ctl(admin, 'digest')).stdout;
   await setMode(reader, other.code, 'emergency');
   await waitFor(reader, '#mode-result.error', () => document.querySelector('#mode-result.error p.error') !== null);
   const refusal = (await reader.textContent('#mode-result')).trim();
-  check(refusal.includes('may not set_mode'), `the reporter's refusal does not say "may not set_mode": ${refusal}`);
+  check(refusal.includes("viewer 'test-viewer' may not set_mode"), `the viewer's refusal does not say "may not set_mode": ${refusal}`);
   const digestAfter = (await ctl(admin, 'digest')).stdout;
   check(digestAfter === digestBefore, `the refused mode switch changed the store: ${digestBefore.trim()} -> ${digestAfter.trim()}`);
-  pass(`a reporter's mode switch is refused ("${refusal}") and the store's digest is unchanged`);
+  pass(`a viewer's mode switch is refused ("${refusal}") and the store's digest is unchanged`);
 
   // f. The language switch.
   await page.click('#nav a[data-route="board"]');

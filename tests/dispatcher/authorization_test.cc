@@ -218,42 +218,42 @@ std::vector<uint64_t> Ids(const pb::Response& r) {
 // ------------------------------------------------------------------ the table, cell by cell
 
 // The table of authorization.h, written out again. Columns: reporter, agent, hotline,
-// supervisor, admin, console.
-using Row = std::array<Scope, 6>;
+// supervisor, admin, console, viewer.
+using Row = std::array<Scope, 7>;
 
 std::map<std::string, Row> ExpectedTable() {
   constexpr Scope D = Scope::kDenied, A = Scope::kAny, O = Scope::kOwn, R = Scope::kRegion,
                   P = Scope::kDepartment;
   // clang-format off
   return {
-      //                        reporter agent hotline supervisor admin console
-      {"submit",            {R, D, A, D, D, D}},
-      {"claim",             {D, P, D, D, D, D}},
-      {"release",           {D, P, D, D, D, D}},
-      {"progress",          {D, P, D, D, D, D}},
-      {"resolve",           {D, P, D, D, D, D}},
-      {"return_task",       {D, P, D, D, D, D}},
-      {"whistle",           {D, P, D, R, D, D}},
-      {"supervise",         {D, D, D, R, D, D}},
-      {"feedback",          {O, D, A, D, D, D}},
-      {"reopen",            {D, D, A, R, D, D}},
-      {"merge",             {D, D, D, R, D, D}},
-      {"cancel",            {D, D, D, R, D, D}},
-      {"set_mode",          {D, D, D, R, A, D}},
-      {"create_principal",  {D, D, D, D, A, D}},
-      {"revoke_principal",  {D, D, D, D, A, D}},
-      {"list_principals",   {D, D, D, D, A, D}},
-      {"checkpoint",        {D, D, D, D, A, D}},
-      {"digest",            {D, D, D, D, A, D}},
-      {"metrics",           {D, D, D, A, A, D}},
-      {"get",               {O, P, A, R, A, A}},
-      {"list",              {D, P, A, R, A, A}},
-      {"stats",             {D, P, A, R, A, A}},
-      {"log",               {D, A, A, A, A, A}},
-      {"whoami",            {A, A, A, A, A, A}},
-      {"board",             {D, D, D, R, A, A}},
-      {"ranks",             {D, D, D, R, A, A}},
-      {"ticket",            {A, A, A, A, A, D}},
+      //                        reporter agent hotline supervisor admin console viewer
+      {"submit",            {R, D, A, D, D, D, D}},
+      {"claim",             {D, P, D, D, D, D, D}},
+      {"release",           {D, P, D, D, D, D, D}},
+      {"progress",          {D, P, D, D, D, D, D}},
+      {"resolve",           {D, P, D, D, D, D, D}},
+      {"return_task",       {D, P, D, D, D, D, D}},
+      {"whistle",           {D, P, D, R, D, D, D}},
+      {"supervise",         {D, D, D, R, D, D, D}},
+      {"feedback",          {O, D, A, D, D, D, D}},
+      {"reopen",            {D, D, A, R, D, D, D}},
+      {"merge",             {D, D, D, R, D, D, D}},
+      {"cancel",            {D, D, D, R, D, D, D}},
+      {"set_mode",          {D, D, D, R, A, D, D}},
+      {"create_principal",  {D, D, D, D, A, D, D}},
+      {"revoke_principal",  {D, D, D, D, A, D, D}},
+      {"list_principals",   {D, D, D, D, A, D, D}},
+      {"checkpoint",        {D, D, D, D, A, D, D}},
+      {"digest",            {D, D, D, D, A, D, D}},
+      {"metrics",           {D, D, D, A, A, D, D}},
+      {"get",               {O, P, A, R, A, A, A}},
+      {"list",              {D, P, A, R, A, A, A}},
+      {"stats",             {D, P, A, R, A, A, A}},
+      {"log",               {D, A, A, A, A, A, A}},
+      {"whoami",            {A, A, A, A, A, A, A}},
+      {"board",             {D, D, D, R, A, A, A}},
+      {"ranks",             {D, D, D, R, A, A, A}},
+      {"ticket",            {A, A, A, A, A, D, A}},
   };
   // clang-format on
 }
@@ -292,6 +292,7 @@ constexpr TableRole kTableRoles[] = {
     {pb::ROLE_SUPERVISOR, "supervisor", "sup-a", "", 3},
     {pb::ROLE_ADMIN, "admin", "root", "", 4},
     {pb::ROLE_CONSOLE, "console", "ops-console", "", 5},
+    {pb::ROLE_VIEWER, "viewer", "watcher", "", 6},
     {pb::ROLE_DEV, "dev", "dev", "", kEverything},
     {pb::ROLE_SYSTEM, "system", "engine", "", kFirstAdmin},
     {pb::ROLE_UNSPECIFIED, "unknown role", "nobody", "", kNothing},
@@ -869,18 +870,20 @@ TEST_CASE("create_principal refuses malformed names and the reserved name 'dev'"
   RunOk(f, Create(NewPrincipal("0.dev_ops-9", pb::ROLE_HOTLINE, "", "", Key('2'))), Admin());
 }
 
-TEST_CASE("create_principal takes only reporter, agent, hotline, supervisor, admin or console") {
+TEST_CASE("create_principal takes only reporter, agent, hotline, supervisor, admin, console or viewer") {
   EngineFixture f;
   for (pb::Role role : {pb::ROLE_DEV, pb::ROLE_SYSTEM, pb::ROLE_UNSPECIFIED}) {
     CAPTURE(role);
     CheckRefused(f, Create(NewPrincipal("someone", role)), Admin(), pb::STATUS_BAD_REQUEST,
-                 "role must be reporter, agent, hotline, supervisor, admin or console");
+                 "role must be reporter, agent, hotline, supervisor, admin, console or viewer");
   }
   CheckRefused(f, Create(NewPrincipal("console-x", pb::ROLE_CONSOLE, "", kStreet)), Admin(),
                pb::STATUS_BAD_REQUEST, "a console reads the whole city: it has no region");
+  CheckRefused(f, Create(NewPrincipal("viewer-x", pb::ROLE_VIEWER, "", kStreet)), Admin(),
+               pb::STATUS_BAD_REQUEST, "a viewer reads the whole city: it has no region");
   char key = 'a';
   for (pb::Role role : {pb::ROLE_REPORTER, pb::ROLE_HOTLINE, pb::ROLE_SUPERVISOR, pb::ROLE_ADMIN,
-                        pb::ROLE_CONSOLE}) {
+                        pb::ROLE_CONSOLE, pb::ROLE_VIEWER}) {
     CAPTURE(role);
     const std::string name = fmt::format("p-{}", RoleName(role));
     CHECK(RunOk(f, Create(NewPrincipal(name, role, "", "", Key(key++))), Admin())

@@ -466,6 +466,12 @@ TEST_CASE("a console acts only on a person's ticket, as that person, a forged, m
   mode.set_acting_ticket(ticket);
   CHECK(AnswerOk(console, mode).mode().mode() == pb::MODE_EMERGENCY);
 
+  // Through the console nobody is answered personal data, not even an admin.
+  CHECK(history.event().event().report().contact_phone() == "13900000000");  // the admin, directly
+  pb::Request admin_get = get;
+  admin_get.set_acting_ticket(AnswerOk(*city.admin, TicketRequest()).ticket().ticket());
+  CHECK(AnswerOk(console, admin_get).event().event().report().contact_phone().empty());
+
   // Revoking the supervisor ends its tickets at once.
   pb::Request revoke;
   revoke.set_request_id("revoke-sup-1");

@@ -380,6 +380,9 @@ function buildBoardTable() {
 
 // A board from the stream may carry only the grids that changed (grids_delta); any other is whole.
 function setBoard(b) {
+  // A whole board older than what the page shows (the page's own fetch, answered after a newer
+  // delta from the stream) would put grids back to old counts: drop it.
+  if (!b.grids_delta && S.board && Number(S.board.last_seq) > Number(b.last_seq)) return;
   if (!b.grids_delta || !S.gridCounts) S.gridCounts = new Map();
   for (const g of b.grids || []) {
     if (Number(g.open) > 0) S.gridCounts.set(g.grid, g); else S.gridCounts.delete(g.grid);

@@ -32,6 +32,7 @@ struct ConsoleCity {
                 "", true),
         client(context, dispatcher.front()) {
     Principal("sup-1", pb::ROLE_SUPERVISOR, 's');
+    Principal("watcher-1", pb::ROLE_VIEWER, 'w');
     Principal("rep-1", pb::ROLE_REPORTER, 'r');
   }
 
@@ -120,6 +121,13 @@ TEST_CASE("the console answers nothing without a login, refuses a bad ticket and
   auto for_nobody = http.Post("/console/api/login", json{{"ticket", ""}}.dump(), "application/json");
   CHECK(for_nobody->status == 401);
 
+  // The console shows the whole city: a reporter's app may not log in to it.
+  auto reporter = http.Post("/console/api/login", json{{"ticket", city.Ticket("rep-1")}}.dump(), "application/json");
+  CHECK(reporter->status == 403);
+  CHECK(json::parse(reporter->body)["error"] ==
+        "reporter 'rep-1' may not log in: the console shows the whole city, for viewers, admins and supervisors "
+        "of the whole city");
+
   std::string cookie = city.Login("sup-1");
   auto me = city.Get("/console/api/me", cookie);
   CHECK(json::parse(me->body)["principal"]["role"] == "supervisor");
@@ -129,11 +137,29 @@ TEST_CASE("the console answers nothing without a login, refuses a bad ticket and
   CHECK(city.Get("/console/api/board", "whistle_console=made-up")->status == 401);
 }
 
+TEST_CASE("a revoked principal is logged out of the console at the next check of its ticket") {
+  ConsoleCity city;
+  std::string cookie = city.Login("watcher-1");
+  REQUIRE(city.Get("/console/api/board", cookie)->status == 200);
+  pb::Request revoke;
+  revoke.set_request_id("revoke-watcher-1");
+  revoke.mutable_revoke_principal()->set_name("watcher-1");
+  city.Ok(revoke);
+  // This gateway checks a used session's ticket every second: within a few, the board is refused.
+  int status = 200;
+  for (int i = 0; i < 50 && status == 200; ++i) {
+    std::this_thread::sleep_for(100ms);
+    status = city.Get("/console/api/board", cookie)->status;
+  }
+  CHECK(status == 401);
+  CHECK(city.Get("/console/api/me", cookie)->status == 401);  // the session is gone
+}
+
 TEST_CASE("the board, a grid's events, an event's timeline and the ranks come from the dispatcher") {
   ConsoleCity city;
   const uint64_t a = city.Submit(testing::kGrid1);
   city.Submit(testing::kGrid3);
-  std::string cookie = city.Login("rep-1");  // reading needs only a login
+  std::string cookie = city.Login("watcher-1");  // a viewer reads, and does nothing else
 
   json board = json::parse(city.Get("/console/api/board", cookie)->body);
   CHECK(board["open"] == 2);
@@ -169,16 +195,16 @@ TEST_CASE("the board, a grid's events, an event's timeline and the ranks come fr
   CHECK(city.Get("/console/api/ranks?month=soon", cookie)->status == 400);
 }
 
-TEST_CASE("supervise and mode act as the person logged in: a supervisor may, a reporter may not") {
+TEST_CASE("supervise and mode act as the person logged in: a supervisor may, a viewer may not") {
   ConsoleCity city;
   const uint64_t id = city.Submit();
   std::string supervisor = city.Login("sup-1");
-  std::string reporter = city.Login("rep-1");
+  std::string viewer = city.Login("watcher-1");
 
-  auto refused = city.Post("/console/api/mode", reporter, {{"region", testing::kCounty}, {"mode", "emergency"}});
+  auto refused = city.Post("/console/api/mode", viewer, {{"region", testing::kCounty}, {"mode", "emergency"}});
   CHECK(refused->status == 403);
-  CHECK(json::parse(refused->body)["error"] == "reporter 'rep-1' may not set_mode");
-  auto refused_supervise = city.Post(fmt::format("/console/api/events/{}/supervise", id), reporter, {{"note", "x"}});
+  CHECK(json::parse(refused->body)["error"] == "viewer 'watcher-1' may not set_mode");
+  auto refused_supervise = city.Post(fmt::format("/console/api/events/{}/supervise", id), viewer, {{"note", "x"}});
   CHECK(refused_supervise->status == 403);
   CHECK(city.Post("/console/api/mode", supervisor, {{"region", testing::kCounty}, {"mode", "war"}})->status == 400);
 

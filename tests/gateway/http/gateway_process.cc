@@ -45,7 +45,7 @@ key_file: "{}"
 )",
       front, bus, dir_.Sub("data"), dir_.Sub("city.json"), max_body_bytes, kApp1Key, kApp2Key,
       kHotlineKey, callback_url, key_file,
-      console ? fmt::format(R"(console {{ enabled: true key_file: "{}" max_streams: 2 }})", console_key_file) : "");
+      console ? fmt::format(R"(console {{ enabled: true key_file: "{}" max_streams: 2 recheck_seconds: 1 }})", console_key_file) : "");
   Start();
 }
 

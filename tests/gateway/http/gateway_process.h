@@ -25,8 +25,8 @@ class GatewayProcess {
  public:
   // `city` must be the dispatcher's; `callback_url` is the hotline's receiver; `key_file` the
   // gateway's CURVE key for a dispatcher with keys ("" for --dev-no-auth).
-  // `console`: the operations console on, with `console_key_file` ("" for --dev-no-auth) and
-  // at most 2 pages open at once.
+  // `console`: the operations console on, with `console_key_file` ("" for --dev-no-auth), at
+  // most 2 pages open at once and sessions checked again every second.
   GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,
                  std::string callback_url, uint32_t max_body_bytes = 4096,
                  const std::string& key_file = "", bool console = false,
