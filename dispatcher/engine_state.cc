@@ -224,9 +224,14 @@ Status EngineState::LoadTimers() {
 
 // ------------------------------------------------------------------------------------------ view
 
-Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
+const pb::Event* EngineState::InMemory(uint64_t id) const {
   if (auto it = open_.find(id); it != open_.end()) return &it->second;
   if (auto it = cold_.find(id); it != cold_.end()) return &it->second;
+  return nullptr;
+}
+
+Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
+  if (const pb::Event* e = InMemory(id)) return e;
   if (id == 0 || id >= next_event_id_) return static_cast<const pb::Event*>(nullptr);
   auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
   if (!value.ok()) return value.status();
@@ -238,14 +243,8 @@ Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
 }
 
 Result<bool> EngineState::ReadEvent(uint64_t id, pb::Event* out, std::optional<std::string_view> stored) const {
-  const pb::Event* in_memory = nullptr;
-  if (auto it = open_.find(id); it != open_.end()) {
-    in_memory = &it->second;
-  } else if (auto c = cold_.find(id); c != cold_.end()) {
-    in_memory = &c->second;
-  }
-  if (in_memory != nullptr) {
-    *out = *in_memory;
+  if (const pb::Event* e = InMemory(id)) {
+    *out = *e;
     return true;
   }
   if (id == 0 || id >= next_event_id_) return false;

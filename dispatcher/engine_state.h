@@ -156,6 +156,8 @@ class EngineState {
     }
   };
 
+  // The event if it is open or was read or changed in this batch; nullptr otherwise.
+  const pb::Event* InMemory(uint64_t id) const;
   // The one pending timer an event should have, from its state.
   void PlanTimer(pb::Event* e) const;
   std::vector<std::string> IndexKeys(const pb::Event& e) const;

@@ -1,6 +1,7 @@
 #include "dispatcher/lifecycle.h"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 
 #include <fmt/format.h>
@@ -40,6 +41,12 @@ std::string_view StateName(pb::EventState state) {
   std::string_view v = name;
   if (v.rfind("STATE_", 0) == 0) v.remove_prefix(6);
   return v;
+}
+
+std::string StateKey(pb::EventState state) {
+  std::string key(StateName(state));
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
 }
 
 std::vector<std::string_view> InvolvedDepartments(const pb::Event& e) {

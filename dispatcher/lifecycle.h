@@ -58,6 +58,8 @@ inline constexpr int kActionCount = static_cast<int>(Action::kAutoClose) + 1;
 std::string_view ActionName(Action action);
 // "DISPATCHED", ...
 std::string_view StateName(pb::EventState state);
+// "dispatched", "in_progress", ...: as whistlectl's flags, the console and the metrics spell it.
+std::string StateKey(pb::EventState state);
 
 // The table itself.
 bool Allows(pb::EventState state, Action action);

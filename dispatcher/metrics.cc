@@ -1,29 +1,13 @@
 #include "dispatcher/metrics.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include <google/protobuf/descriptor.h>
 
+#include "dispatcher/lifecycle.h"
 #include "whistle/prometheus.h"
 
 namespace whistle {
-namespace {
-
-// Lower-case names, as whistlectl and the console spell them.
-std::string LevelLabel(pb::Level level) {
-  std::string s = pb::Level_Name(level).substr(6);  // LEVEL_
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string StateLabel(pb::EventState state) {
-  std::string s = pb::EventState_Name(state).substr(6);  // STATE_
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-}  // namespace
 
 void ServerMetrics::CountReply(const pb::Request& request, pb::StatusCode code) {
   int kind = static_cast<int>(request.command_case());
@@ -140,7 +124,7 @@ std::string ServerMetrics::Prometheus() const {
                 timer_lag_ms_.Snapshot(), kMillisBounds, 1e3);
   out.Gauge("whistle_open_events", "Open events by handling level and state.");
   for (const pb::BoardCell& c : m.open_by_level_state()) {
-    out.Sample("whistle_open_events", {{"level", LevelLabel(c.level())}, {"state", StateLabel(c.state())}},
+    out.Sample("whistle_open_events", {{"level", std::string(LevelName(c.level()))}, {"state", StateKey(c.state())}},
                c.count());
   }
   out.Gauge("whistle_overdue_events", "Open events that missed a deadline at city level.");

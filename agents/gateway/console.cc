@@ -1,7 +1,6 @@
 #include "agents/gateway/console.h"
 
 #include <algorithm>
-#include <cctype>
 #include <array>
 #include <charconv>
 #include <map>
@@ -11,6 +10,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "dispatcher/authorization.h"
+#include "dispatcher/lifecycle.h"
 #include "dispatcher/privacy.h"
 #include "whistle/check.h"
 
@@ -27,12 +27,6 @@ constexpr auto kRetry = 1s;
 // The hub's calls give up quickly: a board that failed is asked for again at the next turn, and
 // a gateway stopping while the dispatcher is away must not wait out long retries.
 const ClientOptions kHubCalls{.timeout = 1000ms, .attempts = 2, .busy_pause = 100ms, .credentials = {}};
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 json ProtoJson(const google::protobuf::Message& m) {
   std::string text;
@@ -54,9 +48,6 @@ std::string SseEvent(std::string_view name, const json& data) {
 
 }  // namespace
 
-std::string LevelString(pb::Level level) { return Lower(pb::Level_Name(level).substr(6)); }
-std::string StateString(pb::EventState state) { return Lower(pb::EventState_Name(state).substr(6)); }
-
 json CityJson(const City& city) {
   const pb::CityConfig& c = city.config();
   json regions = json::array(), grids = json::array(), categories = json::array(), departments = json::array();
@@ -66,7 +57,7 @@ json CityJson(const City& city) {
       for (const pb::Point& p : r.polygon().vertices()) polygon.push_back({p.lon(), p.lat()});
       grids.push_back({{"code", r.code()}, {"name", r.name()}, {"parent", r.parent()}, {"polygon", polygon}});
     } else {
-      regions.push_back({{"code", r.code()}, {"name", r.name()}, {"level", LevelString(r.level())},
+      regions.push_back({{"code", r.code()}, {"name", r.name()}, {"level", LevelName(r.level())},
                          {"parent", r.parent()}});
     }
   }
@@ -74,7 +65,7 @@ json CityJson(const City& city) {
     categories.push_back({{"code", k.code()}, {"name", k.name()}, {"name_en", k.name_en()}});
   }
   for (const pb::Department& d : c.departments()) {
-    departments.push_back({{"id", d.id()}, {"name", d.name()}, {"level", LevelString(d.level())},
+    departments.push_back({{"id", d.id()}, {"name", d.name()}, {"level", LevelName(d.level())},
                            {"jurisdiction", d.jurisdiction()}});
   }
   return {{"code", c.city_code()},       {"name", c.name()},
@@ -86,7 +77,7 @@ json CityJson(const City& city) {
 json BoardJson(const pb::BoardResult& b) {
   json cells = json::array(), grids = json::array();
   for (const pb::BoardCell& c : b.cells()) {
-    cells.push_back({{"level", LevelString(c.level())}, {"state", StateString(c.state())}, {"count", c.count()}});
+    cells.push_back({{"level", LevelName(c.level())}, {"state", StateKey(c.state())}, {"count", c.count()}});
   }
   for (const pb::GridCount& g : b.grids()) {
     grids.push_back({{"grid", g.grid()}, {"open", g.open()}, {"overdue", g.overdue()}, {"supervised", g.supervised()}});
@@ -101,8 +92,8 @@ json EventBriefJson(const pb::Event& e) {
   return {{"id", e.id()},
           {"category", e.report().category()},
           {"grid", e.grid()},
-          {"state", StateString(e.state())},
-          {"level", LevelString(e.level())},
+          {"state", StateKey(e.state())},
+          {"level", LevelName(e.level())},
           {"overdue", e.overdue()},
           {"supervised", e.supervised()},
           {"created_at_ms", e.created_at_ms()},
@@ -161,8 +152,8 @@ json RecordJson(const pb::Notification& n) {
               {"kind", field != nullptr ? field->name() : std::string("unknown")},
               {"actor", ActorJson(r.actor())},
               {"body", field != nullptr ? ProtoJson(r.GetReflection()->GetMessage(r, field)) : json::object()}};
-  if (n.state() != pb::STATE_UNSPECIFIED) out["state"] = StateString(n.state());
-  if (n.level() != pb::LEVEL_UNSPECIFIED) out["level"] = LevelString(n.level());
+  if (n.state() != pb::STATE_UNSPECIFIED) out["state"] = StateKey(n.state());
+  if (n.level() != pb::LEVEL_UNSPECIFIED) out["level"] = LevelName(n.level());
   if (!n.grid().empty()) out["grid"] = n.grid();
   return out;
 }
@@ -341,15 +332,16 @@ void ConsoleHub::Broadcast(const std::string& event) {
   for (auto& s : streams_) s->Push(event);
 }
 
-void ConsoleHub::RefreshBoard(Client& client) {
+std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client) {
   pb::Request r;
   r.mutable_board();
   auto answer = client.Call(std::move(r));
   if (!answer.ok() || answer->code() != pb::STATUS_OK) {
     std::fprintf(stderr, "whistle-gateway: console board: %s\n",
                  answer.ok() ? answer->message().c_str() : answer.status().ToString().c_str());
-    return;
+    return std::nullopt;
   }
+  const uint64_t last_seq = answer->board().last_seq();
   json board = BoardJson(answer->board());
   // Open pages get only the grids whose counts changed (a grid no longer open with zeros): a
   // Beijing-size city has 30,000 grids, over a megabyte a board. A page opened later starts from
@@ -375,30 +367,27 @@ void ConsoleHub::RefreshBoard(Client& client) {
   std::lock_guard lock(mu_);
   board_event_ = std::move(full);
   last_grids_ = std::move(grids);
-  if (changed.empty() && counts == board_counts_) return;
+  if (changed.empty() && counts == board_counts_) return last_seq;
   board_counts_ = std::move(counts);
   for (auto& s : streams_) s->Push(delta);
+  return last_seq;
 }
 
 void ConsoleHub::Run() {
   ClientOptions options = kHubCalls;
   options.credentials = credentials_;
   Client client(context_, front_endpoint_, options);
-  // Start from the present: the board says how far the counts go.
+  // Start from the present: the first board says how far its counts go.
   uint64_t after = 0;
   while (!stopping_.load()) {
-    pb::Request r;
-    r.mutable_board();
-    auto answer = client.Call(std::move(r));
-    if (answer.ok() && answer->code() == pb::STATUS_OK) {
-      after = answer->board().last_seq();
+    if (auto seq = RefreshBoard(client)) {
+      after = *seq;
       break;
     }
     std::this_thread::sleep_for(kRetry);
   }
   while (!stopping_.load()) {
     Subscriber subscriber(context_, bus_endpoint_, front_endpoint_, after, options);
-    RefreshBoard(client);
     auto last_board = std::chrono::steady_clock::now();
     bool dirty = false;
     while (!stopping_.load()) {

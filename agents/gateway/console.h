@@ -43,8 +43,6 @@
 namespace whistle::gateway {
 
 // ----------------------------------------------------------------- JSON for the page
-std::string LevelString(pb::Level level);       // "community", ...
-std::string StateString(pb::EventState state);  // "dispatched", ...
 // The city's regions, grids (with polygons), categories and departments.
 nlohmann::json CityJson(const City& city);
 nlohmann::json BoardJson(const pb::BoardResult& board);
@@ -129,7 +127,9 @@ class ConsoleHub {
  private:
   void Run();
   void Broadcast(const std::string& event);
-  void RefreshBoard(Client& client);
+  // Asks for the board and sends the pages what changed; the board's last_seq, or nullopt when
+  // the dispatcher did not answer.
+  std::optional<uint64_t> RefreshBoard(Client& client);
 
   zmq::context_t& context_;
   std::string bus_endpoint_;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sodium.h>
 #include <nlohmann/json.hpp>
 
 #include "agents/gateway/console.h"
@@ -74,22 +75,25 @@ std::string StringField(const json& body, const char* name) {
   return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A List cursor as the page carries it (libsodium's hex).
 std::string ConsoleHex(std::string_view bytes) {
-  std::string out;
-  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
-  return out;
+  std::string hex(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  hex.pop_back();
+  return hex;
 }
 
 std::optional<std::string> ConsoleUnhex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    unsigned v = 0;
-    auto [end, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
-    if (ec != std::errc() || end != hex.data() + i + 2) return std::nullopt;
-    out += static_cast<char>(v);
+  std::string bytes(hex.size() / 2, '\0');
+  size_t length = 0;
+  const char* end = nullptr;
+  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), hex.data(), hex.size(), nullptr,
+                     &length, &end) != 0 ||
+      end != hex.data() + hex.size()) {
+    return std::nullopt;
   }
-  return out;
+  bytes.resize(length);
+  return bytes;
 }
 
 }  // namespace
