@@ -39,8 +39,11 @@ void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open) {
   while (true) {
     zmq::message_t event, endpoint;
     if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
-    if (event.more()) (void)monitor.recv(endpoint, zmq::recv_flags::none);
-    if (event.size() < sizeof(uint16_t)) continue;
+    // The parts of a message arrive together: the second is there already.
+    if (event.more()) (void)monitor.recv(endpoint, zmq::recv_flags::dontwait);
+    // An event's first part is 6 bytes (id, value); anything else is the endpoint part of an
+    // event whose first part a signal interrupted (Run).
+    if (event.size() != 6) continue;
     uint16_t id;
     std::memcpy(&id, event.data(), sizeof(id));
     if (id == ZMQ_EVENT_ACCEPTED) ++*open;
@@ -206,7 +209,16 @@ pb::Response Server::IssueTicket(const pb::Actor& actor, const pb::TicketQuery& 
 }
 
 Status Server::Run() {
-  while (!stop_.load() && engine_.health().ok()) Turn();
+  while (!stop_.load() && engine_.health().ok()) {
+    try {
+      Turn();
+    } catch (const zmq::error_t& e) {
+      // A signal (SIGTERM) interrupted a ZeroMQ call. Nothing acknowledged is at stake: requests
+      // read and not yet applied are never answered and their clients send them again (same
+      // request id); an answer or notification cut off is asked for again or read from the log.
+      if (e.num() != EINTR) throw;
+    }
+  }
   return engine_.health();
 }
 
