@@ -44,18 +44,19 @@ case "$what" in
       -DWHISTLE_SANITIZE=ON -DWHISTLE_FUZZ=ON -DWHISTLE_FUZZ_SECONDS=10 "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build/asan -j "$jobs" --output-on-failure
-    # 3. ThreadSanitizer on the multi-threaded parts: the dispatcher's ZAP handler thread, the
+    # 3. ThreadSanitizer on the multi-threaded parts: the store's batch writer, the dispatcher's
+    #    writer and ZAP handler threads (in the dispatchers the gateway tests start), the
     #    gateway's HTTP threads, client pool, follower and callback senders. At -O0: it compiles
     #    a third faster and these tests are not CPU-bound.
     cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISTLE_WERROR=ON \
       -DWHISTLE_TSAN=ON "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1" >/dev/null
-    cmake --build build/tsan -j "$jobs" --target hotline_tests gateway_http_tests
+    cmake --build build/tsan -j "$jobs" --target storage_tests hotline_tests gateway_http_tests
     # Reports go to files, so that a race in a child process (a dispatcher or gateway the tests
     # started) fails the run even when the test itself passed.
     tsan_logs=build/tsan/reports
     rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
     TSAN_OPTIONS="halt_on_error=1 log_path=$PWD/$tsan_logs/report suppressions=$PWD/tests/tsan.supp" \
-      ctest --test-dir build/tsan -j "$jobs" --output-on-failure -R "^gateway(/hotline)?:"
+      ctest --test-dir build/tsan -j "$jobs" --output-on-failure -R "^(storage: ?batch writer|gateway(/hotline)?):"
     if compgen -G "$tsan_logs/report.*" >/dev/null; then
       cat "$tsan_logs"/report.*
       echo "ThreadSanitizer reported the races above" >&2

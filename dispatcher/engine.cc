@@ -60,26 +60,65 @@ Engine::Engine(storage::Store& store, std::shared_ptr<const City> city, const Cl
       state_(store, *city_),
       registry_(options.test_plant_bug == PlantedBug::kClaimWithoutStateCheck) {}
 
-std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
+std::vector<pb::Response> Engine::Decide(std::span<const Command> commands) {
   std::vector<pb::Response> replies;
   replies.reserve(commands.size());
-  timer_lags_last_batch_ms_.clear();
   if (!health_.ok()) {
     for (const auto& c : commands) replies.push_back(ErrorResponse(health_, c.request.correlation_id()));
     return replies;
   }
+  for (const auto& c : commands) {
+    WHISTLE_CHECK(state_.sealed_count() == 0 || !ReadsStore(c.request),
+                  "a query decided while an earlier batch is not written");
+  }
   // Never earlier than the newest record: the log stays in time order even if the system clock
   // steps back, which LogQuery's from_ms and the gateway's date filters rely on.
   int64_t now_ms = std::max(clock_.NowMs(), state_.last_record_ms());
-  FireTimers(now_ms);
+  std::vector<int64_t> lags = FireTimers(now_ms);
+  staged_timer_lags_ms_.insert(staged_timer_lags_ms_.end(), lags.begin(), lags.end());
   for (const auto& c : commands) replies.push_back(Handle(c, now_ms));
-  if (Status s = state_.Commit(); !s.ok()) {
+  return replies;
+}
+
+SealedBatch Engine::Seal() {
+  SealedBatch batch;
+  batch.timer_lags_ms = std::move(staged_timer_lags_ms_);
+  staged_timer_lags_ms_.clear();
+  if (!health_.ok()) return batch;  // a stopped engine staged nothing
+  EngineState::SealedBatch sealed = state_.Seal();
+  batch.write = std::move(sealed.write);
+  batch.records = std::move(sealed.records);
+  return batch;
+}
+
+Status Engine::Complete(SealedBatch& batch, const Status& written) {
+  committed_records_.clear();  // nothing of this batch is published unless it is written
+  // A batch decided on an earlier one that failed is refused with it, whatever its own write did:
+  // its replies may tell of that batch's effects.
+  Status s = health_.ok() ? written : health_;
+  if (!s.ok()) {
     health_ = s;
-    for (size_t i = 0; i < replies.size(); ++i) {
-      replies[i] = ErrorResponse(s, commands[i].request.correlation_id());
-    }
-    timer_lags_last_batch_ms_.clear();
+    batch.timer_lags_ms.clear();
+    batch.records.clear();
+    return s;
   }
+  state_.Release();
+  committed_records_ = batch.records;
+  return Status::Ok();
+}
+
+bool Engine::ReadsStore(const pb::Request& request) const {
+  return registry_.query(request.command_case()) != nullptr;
+}
+
+std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
+  std::vector<pb::Response> replies = Decide(commands);
+  SealedBatch batch = Seal();
+  Status written = batch.write ? store_.Write(*batch.write) : Status::Ok();
+  if (Status s = Complete(batch, written); !s.ok()) {
+    for (size_t i = 0; i < replies.size(); ++i) replies[i] = ErrorResponse(s, commands[i].request.correlation_id());
+  }
+  timer_lags_last_batch_ms_ = std::move(batch.timer_lags_ms);
   return replies;
 }
 
@@ -98,7 +137,8 @@ bool Engine::HasDueTimers() const {
   return next.has_value() && *next <= clock_.NowMs();
 }
 
-void Engine::FireTimers(int64_t now_ms) {
+std::vector<int64_t> Engine::FireTimers(int64_t now_ms) {
+  std::vector<int64_t> lags;
   std::vector<DueTimer> due = state_.TakeDueTimers(now_ms, options_.max_timers_per_batch);
   if (options_.test_plant_bug == PlantedBug::kTimerSeparateWrite && !due.empty()) {
     // PLANTED BUG (test only, --test-plant-bug=timer-separate-write): the taken timers are
@@ -118,8 +158,9 @@ void Engine::FireTimers(int64_t now_ms) {
                   decision.status().ToString().c_str());
     if (decision->records.empty()) continue;
     (void)Apply(std::move(decision).value());
-    timer_lags_last_batch_ms_.push_back(now_ms - t.due_ms);
+    lags.push_back(now_ms - t.due_ms);
   }
+  return lags;
 }
 
 pb::Response Engine::Handle(const Command& command, int64_t now_ms) {

@@ -15,7 +15,15 @@
 // UNAVAILABLE means "outcome unknown": the batch may have reached the disk before its sync failed,
 // so a client retries with the same request id once the dispatcher is back.
 //
+// Pipelined (the server's form): Decide does steps 1 and 2 for some commands and stages their
+// changes; Seal ends the staged batch (any number of Decide rounds) and hands over its write; the
+// caller makes that write, possibly on another thread while it decides the next rounds, and then
+// calls Complete. Replies of a round are sent only after the write of the batch it was sealed into.
+// Later rounds are decided on the state earlier ones left, before those are on disk, so their
+// replies wait for their own write, which comes after.
+//
 // Threading: one thread owns the engine (the "engine thread"); nothing here takes a lock.
+// The write of a SealedBatch may be made on any thread.
 #pragma once
 
 #include <memory>
@@ -53,6 +61,15 @@ struct EngineOptions {
   PlantedBug test_plant_bug = PlantedBug::kNone;
 };
 
+// A batch decided in memory whose write is not made yet (Engine::Seal). Move-only.
+struct SealedBatch {
+  // The writes to make durable (Store::Write), or nullptr when the batch changed nothing.
+  std::unique_ptr<storage::WriteBatch> write;
+  // The records the batch logged, in sequence order: to publish once the write is done.
+  std::vector<pb::Record> records;
+  std::vector<int64_t> timer_lags_ms;  // as timer_lags_last_batch_ms()
+};
+
 class Engine {
  public:
   // Loads the state from `store` (which must outlive the engine) and rebuilds pending timers.
@@ -62,6 +79,21 @@ class Engine {
 
   // One batch, as described above. Returns one response per command, in order.
   std::vector<pb::Response> Process(std::span<const Command> commands);
+  // Process in parts (see "Pipelined" above). Decide returns one reply per command, not to be
+  // sent before the Complete of the batch it is sealed into. It may be called while earlier
+  // batches are sealed and not completed, but not for a command of which ReadsStore is true: a
+  // query reads the store, which shows a batch only once it is written.
+  std::vector<pb::Response> Decide(std::span<const Command> commands);
+  SealedBatch Seal();
+  // Takes sealed batches in the order they were sealed, with the status of their write. Returns
+  // OK when the batch is durable and its replies may be sent; otherwise the error that must
+  // replace each of them (the engine then refuses everything, see above).
+  Status Complete(SealedBatch& batch, const Status& written);
+  // Batches sealed and not completed.
+  size_t batches_in_flight() const { return state_.sealed_count(); }
+  // True when answering the request reads the store through a cursor (a query).
+  bool ReadsStore(const pb::Request& request) const;
+
   // Process of a single command (tests, tools).
   pb::Response Execute(const Command& command);
   // Process with no commands: fires due timers. Returns how many fired.
@@ -72,9 +104,11 @@ class Engine {
   // Due time of the earliest pending timer, if any.
   std::optional<int64_t> NextTimerDue() const { return state_.NextTimerDue(); }
 
-  // What the last Process committed, in sequence order.
-  const std::vector<pb::Record>& committed_records() const { return state_.committed_records(); }
+  // What the last Process or Complete committed, in sequence order.
+  const std::vector<pb::Record>& committed_records() const { return committed_records_; }
   const EngineState& state() const { return state_; }
+  // The store the engine's batches are written to (by Process, or by the caller of Decide).
+  storage::Store& store() const { return store_; }
   const City& city() const { return *city_; }
   // Timers the last Process fired, and how late each one fired (batch time - due time, ms). Every
   // Process resets them, a query's included.
@@ -91,7 +125,8 @@ class Engine {
                              int64_t now_ms);
   // Applies a decision's records and finishes the command. Returns the reply.
   pb::Response Apply(Decision decision);
-  void FireTimers(int64_t now_ms);
+  // Returns how late each fired timer was (ms).
+  std::vector<int64_t> FireTimers(int64_t now_ms);
 
   std::shared_ptr<const City> city_;
   storage::Store& store_;  // only for the planted timer-separate-write bug; state_ owns the writes
@@ -101,6 +136,8 @@ class Engine {
   Registry registry_;
   Status health_;
   std::vector<int64_t> timer_lags_last_batch_ms_;
+  std::vector<int64_t> staged_timer_lags_ms_;  // of the rounds decided since the last Seal
+  std::vector<pb::Record> committed_records_;
 };
 
 // The reply for a failed status, with the request's correlation id.

@@ -42,12 +42,13 @@ storage::IndexBucket IndexBucketOf(pb::EventState state) {
 }
 
 EngineState::EngineState(storage::Store& store, const City& city)
-    : store_(store), city_(city), batch_(store) {}
+    : store_(store), city_(city), batch_(std::make_unique<storage::WriteBatch>(store)) {}
 
 // ------------------------------------------------------------------------------------------ load
 
 Status EngineState::Load() {
   if (Status s = LoadMeta(); !s.ok()) return s;
+  durable_seq_ = last_seq_;
   if (index_layout_ != kIndexLayout) {
     if (Status s = RebuildIndexes(); !s.ok()) return s;
   }
@@ -128,16 +129,16 @@ Status EngineState::LoadLastRecordTime() {
 // about kRebuildKeysPerWrite keys; the layout mark goes last. A crash part way leaves the mark
 // unwritten and the next start does it all again.
 Status EngineState::RebuildIndexes() {
-  WHISTLE_CHECK(batch_.count() == 0, "RebuildIndexes with a batch staged");
+  WHISTLE_CHECK(batch_->count() == 0, "RebuildIndexes with a batch staged");
   auto write = [this]() {
-    Status s = store_.Write(batch_);
-    batch_.Clear();
+    Status s = store_.Write(*batch_);
+    batch_->Clear();
     return s;
   };
   auto old_keys = store_.NewCursor(Cf::kIndexes);
   for (old_keys->SeekToFirst(); old_keys->Valid(); old_keys->Next()) {
-    batch_.Delete(Cf::kIndexes, old_keys->key());
-    if (batch_.count() >= kRebuildKeysPerWrite) {
+    batch_->Delete(Cf::kIndexes, old_keys->key());
+    if (batch_->count() >= kRebuildKeysPerWrite) {
       if (Status s = write(); !s.ok()) return s;
     }
   }
@@ -148,13 +149,13 @@ Status EngineState::RebuildIndexes() {
     WHISTLE_CHECK(e.ParseFromArray(events->value().data(), static_cast<int>(events->value().size())),
                   "event %llu is corrupt",
                   static_cast<unsigned long long>(storage::DecodeFixed64BE(events->key().data())));
-    for (const auto& k : IndexKeys(e)) batch_.Put(Cf::kIndexes, k, "");
-    if (batch_.count() >= kRebuildKeysPerWrite) {
+    for (const auto& k : IndexKeys(e)) batch_->Put(Cf::kIndexes, k, "");
+    if (batch_->count() >= kRebuildKeysPerWrite) {
       if (Status s = write(); !s.ok()) return s;
     }
   }
   if (Status s = events->status(); !s.ok()) return s;
-  batch_.Put(Cf::kMeta, kMetaIndexLayout, kIndexLayout);
+  batch_->Put(Cf::kMeta, kMetaIndexLayout, kIndexLayout);
   if (Status s = write(); !s.ok()) return s;
   index_layout_ = kIndexLayout;
   return Status::Ok();
@@ -230,9 +231,18 @@ const pb::Event* EngineState::InMemory(uint64_t id) const {
   return nullptr;
 }
 
+const pb::Event* EngineState::InSealed(uint64_t id) const {
+  for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
+    if (auto e = it->events.find(id); e != it->events.end()) return &e->second;
+  }
+  return nullptr;
+}
+
 Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
   if (const pb::Event* e = InMemory(id)) return e;
   if (id == 0 || id >= next_event_id_) return static_cast<const pb::Event*>(nullptr);
+  // Copied, not pointed at: MutableEvent changes only this batch's events.
+  if (const pb::Event* e = InSealed(id)) return &(cold_[id] = *e);
   auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
   if (!value.ok()) return value.status();
   if (!value->has_value()) return static_cast<const pb::Event*>(nullptr);
@@ -243,11 +253,11 @@ Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
 }
 
 Result<bool> EngineState::ReadEvent(uint64_t id, pb::Event* out, std::optional<std::string_view> stored) const {
-  if (const pb::Event* e = InMemory(id)) {
+  if (id == 0 || id >= next_event_id_) return false;
+  if (const pb::Event* e = InMemory(id); e != nullptr || (e = InSealed(id)) != nullptr) {
     *out = *e;
     return true;
   }
-  if (id == 0 || id >= next_event_id_) return false;
   std::optional<std::string> read;
   if (!stored) {
     auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
@@ -298,6 +308,11 @@ Result<std::optional<pb::IdempotencyEntry>> EngineState::FindIdempotency(
   if (auto it = pending_idempotency_.find(std::string(request_id)); it != pending_idempotency_.end()) {
     return std::optional<pb::IdempotencyEntry>(it->second);
   }
+  for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
+    if (auto e = it->idempotency.find(std::string(request_id)); e != it->idempotency.end()) {
+      return std::optional<pb::IdempotencyEntry>(e->second);
+    }
+  }
   auto value = store_.Get(Cf::kIdempotency, request_id);
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::optional<pb::IdempotencyEntry>();
@@ -339,7 +354,7 @@ pb::Event& EngineState::MutableEvent(uint64_t id) {
 
 void EngineState::SetMode(const std::string& region, pb::Mode mode) {
   modes_[region] = mode;
-  batch_.Put(Cf::kMeta, std::string(kMetaModePrefix) + region, std::to_string(static_cast<int>(mode)));
+  batch_->Put(Cf::kMeta, std::string(kMetaModePrefix) + region, std::to_string(static_cast<int>(mode)));
 }
 
 const pb::Principal* EngineState::FindPrincipal(std::string_view name) const {
@@ -353,7 +368,7 @@ const pb::Principal* EngineState::FindActivePrincipalByKey(std::string_view publ
 }
 
 void EngineState::PutPrincipal(pb::Principal principal) {
-  batch_.Put(Cf::kMeta, std::string(kMetaPrincipalPrefix) + principal.name(),
+  batch_->Put(Cf::kMeta, std::string(kMetaPrincipalPrefix) + principal.name(),
              principal.SerializeAsString());
   auto& slot = principals_[principal.name()];
   if (!slot.public_key().empty()) active_principal_by_key_.erase(slot.public_key());
@@ -369,7 +384,7 @@ pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::stri
 }
 
 void EngineState::PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry) {
-  batch_.Put(Cf::kIdempotency, request_id, entry.SerializeAsString());
+  batch_->Put(Cf::kIdempotency, request_id, entry.SerializeAsString());
   pending_idempotency_[request_id] = std::move(entry);
 }
 
@@ -380,11 +395,11 @@ const pb::Record& EngineState::LogRecord(pb::Record record) {
     pb::Event& e = MutableEvent(record.event_id());
     record.set_event_seq(e.history_size());
     e.set_history_size(e.history_size() + 1);
-    batch_.Put(Cf::kHistory, storage::HistoryKey(record.event_id(), record.event_seq()),
+    batch_->Put(Cf::kHistory, storage::HistoryKey(record.event_id(), record.event_seq()),
                record.SerializeAsString());
   }
   std::string bytes = record.SerializeAsString();
-  batch_.Put(Cf::kLog, storage::LogKey(record.seq()), bytes);
+  batch_->Put(Cf::kLog, storage::LogKey(record.seq()), bytes);
   batch_records_.push_back(std::move(record));
   return batch_records_.back();
 }
@@ -452,9 +467,9 @@ void EngineState::FinishCommand() {
     // Timer.
     int64_t old_due = before ? before->timer_due_ms() : 0;
     if (old_due != e->timer_due_ms()) {
-      if (old_due > 0) batch_.Delete(Cf::kTimers, storage::TimerKey(old_due, id));
+      if (old_due > 0) batch_->Delete(Cf::kTimers, storage::TimerKey(old_due, id));
       if (e->timer_due_ms() > 0) {
-        batch_.Put(Cf::kTimers, storage::TimerKey(e->timer_due_ms(), id), "");
+        batch_->Put(Cf::kTimers, storage::TimerKey(e->timer_due_ms(), id), "");
         timers_.push({e->timer_due_ms(), id});
       }
     }
@@ -467,8 +482,8 @@ void EngineState::FinishCommand() {
                         std::back_inserter(gone));
     std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(), old_keys.end(),
                         std::back_inserter(added));
-    for (const auto& k : gone) batch_.Delete(Cf::kIndexes, k);
-    for (const auto& k : added) batch_.Put(Cf::kIndexes, k, "");
+    for (const auto& k : gone) batch_->Delete(Cf::kIndexes, k);
+    for (const auto& k : added) batch_->Put(Cf::kIndexes, k, "");
 
     if (before && IsOpen(before->state())) open_tally_.Remove(*before);
     if (IsOpen(e->state())) open_tally_.Add(*e);
@@ -486,7 +501,7 @@ void EngineState::FinishCommand() {
       unresolved_by_grid_category_[DuplicateKey(e->grid(), e->report().category())].insert(id);
     }
 
-    batch_.Put(Cf::kEvents, storage::EventKey(id), e->SerializeAsString());
+    batch_->Put(Cf::kEvents, storage::EventKey(id), e->SerializeAsString());
   }
   touched_.clear();
 }
@@ -504,27 +519,45 @@ std::vector<DueTimer> EngineState::TakeDueTimers(int64_t now_ms, size_t max) {
   return due;
 }
 
-Status EngineState::Commit() {
-  WHISTLE_CHECK(touched_.empty(), "Commit with a command left unfinished");
-  committed_records_.clear();  // nothing of this batch is published unless it is written
-  if (batch_.count() == 0) {
-    cold_.clear();
-    return Status::Ok();
-  }
-  batch_.Put(Cf::kMeta, kMetaLastSeq, Fixed64(last_seq_));
-  batch_.Put(Cf::kMeta, kMetaNextEventId, Fixed64(next_event_id_));
-  for (const auto& key : dirty_counters_) {
-    batch_.Put(Cf::kMeta, std::string(kMetaStatPrefix) + key, counters_[key].SerializeAsString());
-  }
-  Status s = store_.Write(batch_);
-  if (!s.ok()) return s;
-  batch_.Clear();
-  dirty_counters_.clear();
-  pending_idempotency_.clear();
-  cold_.clear();
-  committed_records_ = std::move(batch_records_);
+EngineState::SealedBatch EngineState::Seal() {
+  WHISTLE_CHECK(touched_.empty(), "Seal with a command left unfinished");
+  SealedBatch sealed;
+  sealed.records = std::move(batch_records_);
   batch_records_.clear();
-  return Status::Ok();
+  // What this batch changed stays readable from memory until its write is done: the store shows
+  // it only then, and later batches are decided before that (see Seal in the header).
+  Overlay& overlay = sealed_.emplace_back();
+  overlay.last_seq = last_seq_;
+  if (batch_->count() == 0) {
+    cold_.clear();  // only read, not changed: the store or an earlier sealed batch holds them
+    return sealed;
+  }
+  batch_->Put(Cf::kMeta, kMetaLastSeq, Fixed64(last_seq_));
+  batch_->Put(Cf::kMeta, kMetaNextEventId, Fixed64(next_event_id_));
+  for (const auto& key : dirty_counters_) {
+    batch_->Put(Cf::kMeta, std::string(kMetaStatPrefix) + key, counters_[key].SerializeAsString());
+  }
+  dirty_counters_.clear();
+  overlay.events = std::move(cold_);
+  overlay.idempotency = std::move(pending_idempotency_);
+  cold_.clear();
+  pending_idempotency_.clear();
+  sealed.write = std::exchange(batch_, std::make_unique<storage::WriteBatch>(store_));
+  return sealed;
+}
+
+void EngineState::Release() {
+  WHISTLE_CHECK(!sealed_.empty(), "Release with no sealed batch");
+  durable_seq_ = sealed_.front().last_seq;
+  sealed_.pop_front();
+}
+
+Status EngineState::Commit() {
+  SealedBatch sealed = Seal();
+  Status s = sealed.write ? store_.Write(*sealed.write) : Status::Ok();
+  // On failure the overlay stays: the engine refuses everything from now on (see the header).
+  if (s.ok()) Release();
+  return s;
 }
 
 }  // namespace whistle

@@ -2,7 +2,14 @@
 //
 // Reads (the const methods) are the view processors decide on. Mutations are for appliers and the
 // engine only: they change memory and stage the same change in one storage::WriteBatch, which
-// Commit() writes with sync. Nothing is acknowledged before Commit() returns OK.
+// Commit() writes with sync. Nothing is acknowledged before that write returns OK.
+//
+// Pipelined commit (the server's): Seal() ends a batch and hands its write to the caller, who
+// writes it (on another thread) while the next batch is decided on the state in memory, which
+// already shows the sealed one. Until Release(), what the sealed batch changed is still read from
+// memory, not from the store: the terminal events it wrote and its idempotency entries. Cursors
+// over the store (queries) see a sealed batch only once it is written: decide a batch that reads
+// them only when no batch is sealed and unreleased.
 //
 // What lives where:
 //   memory   open events (DISPATCHED, CLAIMED, IN_PROGRESS, RESOLVED), the timer heap, modes,
@@ -15,8 +22,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <set>
@@ -77,8 +86,10 @@ class EngineState {
   uint64_t last_seq() const { return last_seq_; }
   // The time of the newest record logged (0 before the first).
   int64_t last_record_ms() const { return last_record_ms_; }
-  // The newest sequence number on disk: last_seq() less this batch's records.
-  uint64_t committed_seq() const { return last_seq_ - batch_records_.size(); }
+  // The newest sequence number on disk: that of the last batch Released (or loaded).
+  uint64_t committed_seq() const { return durable_seq_; }
+  // Batches sealed and not yet released.
+  size_t sealed_count() const { return sealed_.size(); }
   // Records logged in this batch and not yet committed, in sequence order.
   const std::vector<pb::Record>& pending_records() const { return batch_records_; }
 
@@ -141,11 +152,21 @@ class EngineState {
   // them from the heap (the caller must act on each: the processor re-checks against the state).
   std::vector<DueTimer> TakeDueTimers(int64_t now_ms, size_t max);
 
-  // Writes everything staged since the last Commit as one synced batch. On failure the state no
-  // longer matches the disk; the engine must refuse everything until restart.
+  // A batch ended by Seal: the writes to make durable (nullptr when it changed nothing) and the
+  // records it logged, in sequence order.
+  struct SealedBatch {
+    std::unique_ptr<storage::WriteBatch> write;
+    std::vector<pb::Record> records;
+  };
+  // Ends the batch staged since the last Seal. Its writes are the caller's to make, in the order
+  // batches were sealed; what it changed stays readable from memory until Release.
+  SealedBatch Seal();
+  // The oldest sealed batch is written: reads go to the store for it from now on.
+  // After a failed write, do not Release: the engine must refuse everything until restart.
+  void Release();
+  // Seal, a synced write, and Release. On failure the state no longer matches the disk; the engine
+  // must refuse everything until restart.
   Status Commit();
-  // Records logged by the batch that the last successful Commit wrote, in sequence order.
-  const std::vector<pb::Record>& committed_records() const { return committed_records_; }
 
  private:
   struct TimerEntry {
@@ -158,6 +179,8 @@ class EngineState {
 
   // The event if it is open or was read or changed in this batch; nullptr otherwise.
   const pb::Event* InMemory(uint64_t id) const;
+  // The event as the newest sealed, unreleased batch that wrote it left it; nullptr otherwise.
+  const pb::Event* InSealed(uint64_t id) const;
   // The one pending timer an event should have, from its state.
   void PlanTimer(pb::Event* e) const;
   std::vector<std::string> IndexKeys(const pb::Event& e) const;
@@ -171,7 +194,15 @@ class EngineState {
 
   storage::Store& store_;
   const City& city_;
-  storage::WriteBatch batch_;
+  std::unique_ptr<storage::WriteBatch> batch_;  // this batch's staged writes
+  // What each sealed, unreleased batch changed, oldest first (see Seal).
+  struct Overlay {
+    std::unordered_map<uint64_t, pb::Event> events;  // terminal events it read or wrote
+    std::unordered_map<std::string, pb::IdempotencyEntry> idempotency;
+    uint64_t last_seq = 0;
+  };
+  std::deque<Overlay> sealed_;
+  uint64_t durable_seq_ = 0;
 
   uint64_t next_event_id_ = 1;
   uint64_t last_seq_ = 0;
@@ -193,7 +224,6 @@ class EngineState {
   std::unordered_set<std::string> dirty_counters_;
   std::unordered_map<std::string, pb::IdempotencyEntry> pending_idempotency_;
   std::vector<pb::Record> batch_records_;
-  std::vector<pb::Record> committed_records_;
 };
 
 }  // namespace whistle

@@ -109,7 +109,8 @@ Server::Server(zmq::context_t& context, Engine& engine, ServerOptions options)
       bus_monitor_(context, zmq::socket_type::pair),
       tickets_(options_.server_key ? TicketSigner::FromSecret(options_.server_key->secret_key())
                                    : TicketSigner::Random()),
-      metrics_(SystemClock().NowMs()) {
+      metrics_(SystemClock().NowMs()),
+      writer_(engine.store()) {
   metrics_.ObserveEngine(engine_);
 }
 
@@ -219,21 +220,26 @@ Status Server::Run() {
       if (e.num() != EINTR) throw;
     }
   }
+  Drain();
   return engine_.health();
 }
 
 void Server::Turn() {
   // Sleep until a request arrives or the next timer is due, but never long: Stop() is polled.
   int wait_ms = kMaxWaitMs;
-  if (auto next = engine_.NextTimerDue()) {
+  if (in_flight_ && !in_flight_->batch.write) {
+    wait_ms = 0;  // a batch with nothing to write is answered at once
+  } else if (auto next = engine_.NextTimerDue()) {
     int64_t until = *next - SystemClock().NowMs();
     wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, kMaxWaitMs));
   }
+  // The writer's signal wakes the loop as soon as the batch in flight is written.
   zmq::pollitem_t items[] = {{front_.handle(), 0, ZMQ_POLLIN, 0},
                              {front_monitor_.handle(), 0, ZMQ_POLLIN, 0},
-                             {bus_monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+                             {bus_monitor_.handle(), 0, ZMQ_POLLIN, 0},
+                             {nullptr, writer_.ready_fd(), ZMQ_POLLIN, 0}};
   try {
-    zmq::poll(items, 3, std::chrono::milliseconds(wait_ms));
+    zmq::poll(items, 4, std::chrono::milliseconds(wait_ms));
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;
     return;  // a signal: look at stop_ again
@@ -243,6 +249,7 @@ void Server::Turn() {
     CountConnectionEvents(bus_monitor_, &bus_connections_);
     metrics_.SetConnections(static_cast<uint32_t>(front_connections_), static_cast<uint32_t>(bus_connections_));
   }
+  if (in_flight_ && (!in_flight_->batch.write || writer_.done())) FinishInFlight();
 
   std::vector<Pending> batch;
   size_t drained = 0;
@@ -311,27 +318,70 @@ void Server::Turn() {
     }
     batch.push_back(std::move(p));
   }
-  if (batch.empty() && !engine_.HasDueTimers()) {
-    if (drained > 0) metrics_.ObserveEngine(engine_);
-    return;
+  if (!batch.empty() || engine_.HasDueTimers()) {
+    Round round;
+    round.started = std::chrono::steady_clock::now();
+    round.identities.reserve(batch.size());
+    round.commands.reserve(batch.size());
+    for (auto& p : batch) {
+      round.identities.push_back(std::move(p.identity));
+      round.commands.push_back(std::move(p.command));
+    }
+    // A query reads the store through cursors, which show a batch only once it is written.
+    if (std::any_of(round.commands.begin(), round.commands.end(),
+                    [&](const Command& c) { return engine_.ReadsStore(c.request); })) {
+      Drain();
+    }
+    round.replies = engine_.Decide(round.commands);
+    staged_.push_back(std::move(round));
+  } else if (drained > 0) {
+    metrics_.ObserveEngine(engine_);
   }
+  // The writer takes everything decided since its last write as soon as it is free; meanwhile
+  // the next rounds are decided (the pipeline).
+  if (!in_flight_ && !staged_.empty()) HandOff();
+}
 
-  std::vector<Command> commands;
-  commands.reserve(batch.size());
-  for (auto& p : batch) commands.push_back(std::move(p.command));
-  auto started = std::chrono::steady_clock::now();
-  std::vector<pb::Response> replies = engine_.Process(commands);  // one synced write
-  metrics_.CountBatch(commands.size(),
+void Server::HandOff() {
+  InFlight f;
+  f.rounds = std::move(staged_);
+  staged_.clear();
+  f.batch = engine_.Seal();
+  if (f.batch.write) writer_.Start(f.batch.write.get());
+  // Now, while the state is exactly as this batch left it (nothing is decided before the next turn).
+  f.notifications = Notifications(f.batch.records);
+  in_flight_ = std::move(f);  // with nothing to write, it is answered at the next turn, in order
+}
+
+void Server::Drain() {
+  if (in_flight_) FinishInFlight();
+  if (!staged_.empty()) HandOff();
+  if (in_flight_) FinishInFlight();
+}
+
+void Server::FinishInFlight() {
+  InFlight f = std::move(*in_flight_);
+  in_flight_.reset();
+  Status written = f.batch.write ? writer_.Wait() : Status::Ok();
+  Status s = engine_.Complete(f.batch, written);
+  // The writer is free: give it what was decided meanwhile before answering this batch.
+  if (!staged_.empty()) HandOff();
+  size_t requests = 0;
+  for (const Round& r : f.rounds) requests += r.commands.size();
+  metrics_.CountBatch(requests,
                       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                std::chrono::steady_clock::now() - started).count()),
-                      engine_.timer_lags_last_batch_ms());
+                                                std::chrono::steady_clock::now() - f.rounds.front().started).count()),
+                      f.batch.timer_lags_ms);
   // Before the answers: a client that got its answer finds its effect in the metrics.
   metrics_.ObserveEngine(engine_);
-  for (size_t i = 0; i < replies.size(); ++i) {
-    metrics_.CountReply(commands[i].request, replies[i].code());
-    Answer(batch[i].identity, replies[i]);
+  for (Round& r : f.rounds) {
+    for (size_t i = 0; i < r.replies.size(); ++i) {
+      if (!s.ok()) r.replies[i] = ErrorResponse(s, r.commands[i].request.correlation_id());
+      metrics_.CountReply(r.commands[i].request, r.replies[i].code());
+      Answer(r.identities[i], r.replies[i]);
+    }
   }
-  Publish();
+  if (s.ok()) Publish(f.notifications);
   SyncKeys();
 }
 
@@ -352,17 +402,20 @@ void Server::Answer(const zmq::message_t& identity, const pb::Response& r) {
   metrics_.CountDroppedReply();
 }
 
-void Server::Publish() {
+std::vector<Server::Outgoing> Server::Notifications(const std::vector<pb::Record>& records) const {
   const EngineState& state = engine_.state();
-  for (const pb::Record& record : engine_.committed_records()) {
+  std::vector<Outgoing> out;
+  out.reserve(records.size());
+  for (const pb::Record& record : records) {
     pb::Notification n;
     *n.mutable_record() = record;
     if (n.record().has_submitted()) {  // personal data is stored, never published
       StripPersonalData(n.mutable_record()->mutable_submitted()->mutable_report());
     }
-    std::vector<std::string> topics = {"all"};
+    Outgoing& o = out.emplace_back();
+    o.topics.push_back("all");
     if (record.event_id() != 0) {
-      topics.push_back(fmt::format("e/{}", record.event_id()));
+      o.topics.push_back(fmt::format("e/{}", record.event_id()));
       auto e = state.FindEvent(record.event_id());
       if (e.ok() && *e != nullptr) {
         n.set_state((*e)->state());
@@ -370,19 +423,25 @@ void Server::Publish() {
         n.set_grid((*e)->grid());
         for (auto d : InvolvedDepartments(**e)) {
           n.add_departments(std::string(d));
-          topics.push_back(fmt::format("d/{}", d));
+          o.topics.push_back(fmt::format("d/{}", d));
         }
         if (engine_.city().FindRegion((*e)->grid()) != nullptr) {
           for (const pb::Region* r : engine_.city().Ancestry((*e)->grid())) {
-            topics.push_back(fmt::format("r/{}", r->code()));
+            o.topics.push_back(fmt::format("r/{}", r->code()));
           }
         }
       }
     }
-    std::string bytes = n.SerializeAsString();
-    for (const auto& topic : topics) {
+    o.bytes = n.SerializeAsString();
+  }
+  return out;
+}
+
+void Server::Publish(const std::vector<Outgoing>& notifications) {
+  for (const Outgoing& o : notifications) {
+    for (const auto& topic : o.topics) {
       bus_.send(zmq::buffer(topic), zmq::send_flags::sndmore);
-      bus_.send(zmq::buffer(bytes), zmq::send_flags::none);
+      bus_.send(zmq::buffer(o.bytes), zmq::send_flags::none);
     }
   }
 }

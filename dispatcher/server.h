@@ -5,7 +5,12 @@
 //   bus         PUB     [topic, pb::Notification] for every committed record, in sequence order
 //
 // Each turn of the loop: wait for requests or the next timer; drain what is waiting (bounded);
-// apply it as ONE engine batch (one synced write); send the replies; publish the records.
+// decide it (one engine round); when the writer thread (storage::BatchWriter) is free, seal every
+// round decided since its last write into ONE batch (one synced write) and hand it over. While
+// that write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with
+// writing, never answering with writing. A round's replies are sent, and its records published,
+// only after the write of its batch returned OK (Engine::Decide / Seal / Complete). A round with
+// a query first waits until everything decided before it is written.
 // Bad frames (not a Request, too large) are answered BAD_REQUEST / TOO_LARGE at once and never
 // reach the engine. Overload: a turn takes at most `max_batch` requests into its batch; when more
 // are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at
@@ -41,10 +46,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -52,6 +59,7 @@
 #include "dispatcher/metrics.h"
 #include "dispatcher/tickets.h"
 #include "dispatcher/zap.h"
+#include "storage/batch_writer.h"
 #include "whistle/curve_keys.h"
 #include "whistle/status.h"
 
@@ -89,8 +97,34 @@ class Server {
 
  private:
   Server(zmq::context_t& context, Engine& engine, ServerOptions options);
+  // One turn's requests, decided; their replies wait for the write of the batch they are in.
+  struct Round {
+    std::vector<zmq::message_t> identities;  // of each command's client
+    std::vector<Command> commands;
+    std::vector<pb::Response> replies;
+    std::chrono::steady_clock::time_point started;
+  };
+  struct Outgoing {
+    std::vector<std::string> topics;
+    std::string bytes;  // a pb::Notification
+  };
+  // Rounds sealed into one batch and handed to the writer.
+  struct InFlight {
+    std::vector<Round> rounds;
+    SealedBatch batch;
+    std::vector<Outgoing> notifications;  // of batch.records
+  };
+
   void Turn();
-  void Publish();
+  // Seals the staged rounds into one batch and starts its write. REQUIRES: nothing in flight.
+  void HandOff();
+  // Waits for the batch in flight to be written, completes it, answers and publishes it.
+  void FinishInFlight();
+  // Writes and answers everything decided: the batch in flight, then the staged rounds.
+  void Drain();
+  // The bus messages for `records`, with the state of their events as the engine has it now.
+  std::vector<Outgoing> Notifications(const std::vector<pb::Record>& records) const;
+  void Publish(const std::vector<Outgoing>& notifications);
   // Proves that a client with an unknown key is refused on both sockets.
   Status SelfTest();
   // Gives the ZAP handler the active principals' keys when they changed.
@@ -122,6 +156,10 @@ class Server {
   std::string bus_endpoint_;
   std::atomic<bool> stop_{false};
   ServerMetrics metrics_;
+  std::optional<InFlight> in_flight_;
+  std::vector<Round> staged_;  // decided, not yet sealed: the writer is busy with in_flight_
+  // Last, so it is destroyed first: it waits for a write in progress, whose batch in_flight_ owns.
+  storage::BatchWriter writer_;
 };
 
 }  // namespace whistle

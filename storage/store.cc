@@ -109,7 +109,7 @@ Store::~Store() {
 }
 
 Status Store::Write(WriteBatch& batch) {
-  if (!sticky_.ok()) return sticky_;
+  if (Status s = health(); !s.ok()) return s;
   rocksdb::WriteOptions options;
   options.sync = sync_writes_;
   auto start = std::chrono::steady_clock::now();
@@ -117,14 +117,19 @@ Status Store::Write(WriteBatch& batch) {
   write_micros_.Record(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
   if (!s.ok()) {
-    sticky_ = Unavailable(fmt::format(
-        "store write failed, refusing all writes until restart: {}", s.ToString()));
+    std::lock_guard lock(sticky_mu_);
+    if (sticky_.ok()) {
+      sticky_ = Unavailable(fmt::format("store write failed, refusing all writes until restart: {}", s.ToString()));
+    }
     return sticky_;
   }
   return Status::Ok();
 }
 
-Status Store::health() const { return sticky_; }
+Status Store::health() const {
+  std::lock_guard lock(sticky_mu_);
+  return sticky_;
+}
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {
   std::string value;

@@ -6,11 +6,13 @@
 // the first error (sticky), because RocksDB may hold part of a batch in memory that never reached
 // disk and the engine's in-memory state has moved past the disk. Recovery is a restart.
 //
-// Threading: Write is called by the engine thread only. Get, NewCursor and Checkpoint are safe from
-// any thread (RocksDB reads are thread-safe), but see a batch only after its Write returns.
+// Threading: every method is safe from any thread. Writes are applied in the order their calls
+// enter RocksDB, so whoever needs an order makes them from one thread (the engine's
+// storage::BatchWriter does). Reads see a batch only after its Write returns.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -130,7 +132,8 @@ class Store {
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf; owned, destroyed before db_
-  Status sticky_;
+  mutable std::mutex sticky_mu_;
+  Status sticky_;  // guarded by sticky_mu_
   bool sync_writes_ = true;  // false only under StoreOptions::test_ack_before_sync
   Histogram write_micros_;
 };

@@ -1,0 +1,167 @@
+// The pipelined commit (Engine::Decide / Seal / Complete): a batch decided while the one before it
+// is not yet written sees that batch's effects, and nothing of either is answered or published
+// before its own write.
+#include <doctest/doctest.h>
+#include <rocksdb/env.h>
+
+#include "storage/fault_injection.h"
+#include "storage/keys.h"
+#include "tests/testing/engine_fixture.h"
+
+namespace whistle {
+namespace {
+
+using testing::EngineFixture;
+
+Command PipelineCommand(pb::Request request) { return Command{testing::TestActor(), std::move(request)}; }
+
+Command PipelineSubmit(const std::string& request_id, const std::string& grid) {
+  pb::Request r;
+  r.set_request_id(request_id);
+  r.mutable_submit()->mutable_report()->set_category("water");
+  r.mutable_submit()->mutable_report()->set_grid(grid);
+  return PipelineCommand(std::move(r));
+}
+
+Command PipelineFeedback(uint64_t id) {
+  pb::Request r;
+  r.set_request_id(fmt::format("feedback-{}", id));
+  r.mutable_feedback()->set_event_id(id);
+  r.mutable_feedback()->set_satisfied(true);
+  r.mutable_feedback()->set_score(5);
+  return PipelineCommand(std::move(r));
+}
+
+Command PipelineReopen(uint64_t id) {
+  pb::Request r;
+  r.set_request_id(fmt::format("reopen-{}", id));
+  r.mutable_reopen()->set_event_id(id);
+  r.mutable_reopen()->set_reason("came back");
+  return PipelineCommand(std::move(r));
+}
+
+pb::EventState StoredState(EngineFixture& f, uint64_t id) {
+  auto value = f.store().Get(storage::Cf::kEvents, storage::EventKey(id));
+  REQUIRE(value.ok());
+  REQUIRE(value->has_value());
+  pb::Event e;
+  REQUIRE(e.ParseFromString(**value));
+  return e.state();
+}
+
+TEST_CASE("a batch decided before the previous one is written sees what that one did") {
+  EngineFixture f;
+  Engine& engine = f.engine();
+  uint64_t closing = f.SubmitOk("water", testing::kGrid1);
+  REQUIRE(f.Resolve(closing, f.ClaimOk(closing, "c1-water-unit")).code() == pb::STATUS_OK);
+
+  // Batch 1 closes the event (it leaves memory for the store) and makes a new one.
+  std::vector<Command> first = {PipelineFeedback(closing), PipelineSubmit("pipe-1", testing::kGrid2)};
+  std::vector<pb::Response> first_replies = engine.Decide(first);
+  SealedBatch one = engine.Seal();
+  REQUIRE(one.write != nullptr);
+  CHECK(engine.batches_in_flight() == 1);
+  REQUIRE(first_replies[0].code() == pb::STATUS_OK);
+  REQUIRE(first_replies[1].code() == pb::STATUS_OK);
+  const uint64_t made = first_replies[1].event().event().id();
+
+  // Batch 2, decided before batch 1 is on disk: the store still has the event resolved, and no
+  // answer to "pipe-1". The engine must not read either from there.
+  CHECK(StoredState(f, closing) == pb::STATE_RESOLVED);
+  std::vector<Command> second = {PipelineReopen(closing), PipelineSubmit("pipe-1", testing::kGrid2)};
+  std::vector<pb::Response> second_replies = engine.Decide(second);
+  SealedBatch two = engine.Seal();
+  CHECK(engine.batches_in_flight() == 2);
+  CHECK(second_replies[0].code() == pb::STATUS_OK);  // reopened: it was closed, as batch 1 left it
+  CHECK(second_replies[1].code() == pb::STATUS_OK);
+  // The retry gets the first answer again, not a new report linked to the first as a duplicate.
+  CHECK(second_replies[1].SerializeAsString() == first_replies[1].SerializeAsString());
+  CHECK_FALSE(second_replies[1].event().linked_as_duplicate());
+
+  // Written in order, each completed with its write's status.
+  CHECK(engine.Complete(one, f.store().Write(*one.write)).ok());
+  REQUIRE(engine.committed_records().size() == one.records.size());
+  CHECK(engine.committed_records().back().seq() == one.records.back().seq());
+  CHECK(StoredState(f, closing) == pb::STATE_CLOSED);
+  REQUIRE(two.write != nullptr);
+  CHECK(engine.Complete(two, f.store().Write(*two.write)).ok());
+  CHECK(engine.batches_in_flight() == 0);
+  CHECK(StoredState(f, closing) == pb::STATE_DISPATCHED);  // reopened and dispatched again
+  CHECK(engine.state().next_event_id() == made + 1);  // the retry made no second event
+  CHECK(engine.state().committed_seq() == engine.state().last_seq());
+
+  // And all of it is what a restart finds.
+  f.Restart();
+  CHECK(f.EventOf(closing).state() == pb::STATE_DISPATCHED);
+  CHECK(f.engine().state().next_event_id() == made + 1);
+}
+
+TEST_CASE("rounds decided between two seals are one write, and their records publish together") {
+  EngineFixture f;
+  Engine& engine = f.engine();
+  std::vector<Command> a = {PipelineSubmit("round-a", testing::kGrid1)};
+  std::vector<Command> b = {PipelineSubmit("round-b", testing::kGrid2)};
+  REQUIRE(engine.Decide(a)[0].code() == pb::STATUS_OK);
+  REQUIRE(engine.Decide(b)[0].code() == pb::STATUS_OK);
+  SealedBatch both = engine.Seal();
+  REQUIRE(both.write != nullptr);
+  CHECK(both.records.size() == 4);  // each event submitted and dispatched
+  CHECK(engine.state().committed_seq() == 0);
+  CHECK(engine.Complete(both, f.store().Write(*both.write)).ok());
+  CHECK(engine.state().committed_seq() == 4);
+}
+
+TEST_CASE("when a write fails, the batches decided after it fail too, even one with nothing to write") {
+  testing::TempDir dir;
+  auto fs = std::make_shared<storage::FaultInjectionFs>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  std::shared_ptr<const City> city = City::Build(testing::TestCityConfig()).value();
+  ManualClock clock{testing::kStartMs};
+  auto store = storage::Store::Open(dir.Sub("db"), {.env = env.get()});
+  REQUIRE(store.ok());
+  auto opened = Engine::Open(**store, city, clock);
+  REQUIRE(opened.ok());
+  Engine& engine = **opened;
+
+  std::vector<Command> first = {PipelineSubmit("lost-1", testing::kGrid1)};
+  REQUIRE(engine.Decide(first)[0].code() == pb::STATUS_OK);
+  SealedBatch one = engine.Seal();
+  // Batch 2 is refused by the processor (no such event): it changes nothing, so writes nothing,
+  // but its answer was decided on batch 1's state.
+  pb::Request claim;
+  claim.mutable_claim()->set_event_id(99);
+  claim.mutable_claim()->set_department("c1-water-unit");
+  std::vector<Command> second = {PipelineCommand(claim)};
+  REQUIRE(engine.Decide(second)[0].code() == pb::STATUS_NOT_FOUND);
+  SealedBatch two = engine.Seal();
+  CHECK(two.write == nullptr);
+
+  fs->set_fail_writes(true);
+  Status s1 = engine.Complete(one, (*store)->Write(*one.write));
+  CHECK(s1.code() == pb::STATUS_UNAVAILABLE);
+  CHECK(engine.committed_records().empty());
+  fs->set_fail_writes(false);
+  Status s2 = engine.Complete(two, Status::Ok());
+  CHECK(s2.code() == pb::STATUS_UNAVAILABLE);
+  CHECK(engine.committed_records().empty());
+  CHECK(engine.health().code() == pb::STATUS_UNAVAILABLE);
+  std::vector<Command> third = {PipelineSubmit("after", testing::kGrid2)};
+  CHECK(engine.Decide(third)[0].code() == pb::STATUS_UNAVAILABLE);
+}
+
+TEST_CASE("queries are the requests that read the store behind the engine's back") {
+  EngineFixture f;
+  pb::Request get;
+  get.mutable_get()->set_event_id(1);
+  pb::Request list;
+  list.mutable_list()->set_department("c1-water-unit");
+  pb::Request claim;
+  claim.mutable_claim()->set_event_id(1);
+  CHECK(f.engine().ReadsStore(get));
+  CHECK(f.engine().ReadsStore(list));
+  CHECK_FALSE(f.engine().ReadsStore(claim));
+  CHECK_FALSE(f.engine().ReadsStore(PipelineSubmit("x", testing::kGrid1).request));
+}
+
+}  // namespace
+}  // namespace whistle
