@@ -68,8 +68,8 @@ std::vector<pb::Response> Engine::Decide(std::span<const Command> commands) {
     return replies;
   }
   for (const auto& c : commands) {
-    WHISTLE_CHECK(state_.sealed_count() == 0 || !ReadsStore(c.request),
-                  "a query decided while an earlier batch is not written");
+    WHISTLE_CHECK(state_.sealed_count() == 0 || !WaitsForWrites(c.request),
+                  "a query that waits for writes decided while an earlier batch is not written");
   }
   // Never earlier than the newest record: the log stays in time order even if the system clock
   // steps back, which LogQuery's from_ms and the gateway's date filters rely on.
@@ -107,8 +107,9 @@ Status Engine::Complete(SealedBatch& batch, const Status& written) {
   return Status::Ok();
 }
 
-bool Engine::ReadsStore(const pb::Request& request) const {
-  return registry_.query(request.command_case()) != nullptr;
+bool Engine::WaitsForWrites(const pb::Request& request) const {
+  const QueryProcessor* q = registry_.query(request.command_case());
+  return q != nullptr && q->NeedsEveryBatchWritten(request, state_);
 }
 
 std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {

@@ -81,8 +81,7 @@ class Engine {
   std::vector<pb::Response> Process(std::span<const Command> commands);
   // Process in parts (see "Pipelined" above). Decide returns one reply per command, not to be
   // sent before the Complete of the batch it is sealed into. It may be called while earlier
-  // batches are sealed and not completed, but not for a command of which ReadsStore is true: a
-  // query reads the store, which shows a batch only once it is written.
+  // batches are sealed and not completed, but not for a command of which WaitsForWrites is true.
   std::vector<pb::Response> Decide(std::span<const Command> commands);
   SealedBatch Seal();
   // Takes sealed batches in the order they were sealed, with the status of their write. Returns
@@ -91,8 +90,9 @@ class Engine {
   Status Complete(SealedBatch& batch, const Status& written);
   // Batches sealed and not completed.
   size_t batches_in_flight() const { return state_.sealed_count(); }
-  // True when answering the request reads the store through a cursor (a query).
-  bool ReadsStore(const pb::Request& request) const;
+  // True for a query that reads the store through cursors, which show a batch only once it is
+  // written (List, Digest, Checkpoint): decide it only when no batch is sealed and not completed.
+  bool WaitsForWrites(const pb::Request& request) const;
 
   // Process of a single command (tests, tools).
   pb::Response Execute(const Command& command);

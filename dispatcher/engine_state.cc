@@ -322,6 +322,22 @@ Result<std::optional<pb::IdempotencyEntry>> EngineState::FindIdempotency(
   return std::optional<pb::IdempotencyEntry>(std::move(entry));
 }
 
+bool EngineState::IndexChangedUnwritten(std::string_view prefix) const {
+  if (batch_index_prefixes_.contains(prefix)) return true;
+  return std::any_of(sealed_.begin(), sealed_.end(), [&](const Overlay& o) { return o.index_prefixes.contains(prefix); });
+}
+
+void EngineState::ForEachUnwrittenRecord(uint64_t id, const std::function<void(const pb::Record&)>& f) const {
+  for (const Overlay& o : sealed_) {
+    for (const pb::Record& r : o.records) {
+      if (r.event_id() == id) f(r);
+    }
+  }
+  for (const pb::Record& r : batch_records_) {
+    if (r.event_id() == id) f(r);
+  }
+}
+
 std::optional<int64_t> EngineState::NextTimerDue() const {
   if (timers_.empty()) return std::nullopt;
   return timers_.top().due_ms;
@@ -484,6 +500,10 @@ void EngineState::FinishCommand() {
                         std::back_inserter(added));
     for (const auto& k : gone) batch_->Delete(Cf::kIndexes, k);
     for (const auto& k : added) batch_->Put(Cf::kIndexes, k, "");
+    // tag name 0x00 | bucket(1) id(8): what a List's cursor would find changed.
+    for (const auto* keys : {&gone, &added}) {
+      for (const auto& k : *keys) batch_index_prefixes_.emplace(std::string_view(k).substr(0, k.size() - 9));
+    }
 
     if (before && IsOpen(before->state())) open_tally_.Remove(*before);
     if (IsOpen(e->state())) open_tally_.Add(*e);
@@ -522,12 +542,15 @@ std::vector<DueTimer> EngineState::TakeDueTimers(int64_t now_ms, size_t max) {
 EngineState::SealedBatch EngineState::Seal() {
   WHISTLE_CHECK(touched_.empty(), "Seal with a command left unfinished");
   SealedBatch sealed;
-  sealed.records = std::move(batch_records_);
-  batch_records_.clear();
   // What this batch changed stays readable from memory until its write is done: the store shows
   // it only then, and later batches are decided before that (see Seal in the header).
   Overlay& overlay = sealed_.emplace_back();
   overlay.last_seq = last_seq_;
+  overlay.records = batch_records_;
+  overlay.index_prefixes = std::move(batch_index_prefixes_);
+  batch_index_prefixes_.clear();
+  sealed.records = std::move(batch_records_);
+  batch_records_.clear();
   if (batch_->count() == 0) {
     cold_.clear();  // only read, not changed: the store or an earlier sealed batch holds them
     return sealed;

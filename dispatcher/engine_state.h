@@ -7,9 +7,9 @@
 // Pipelined commit (the server's): Seal() ends a batch and hands its write to the caller, who
 // writes it (on another thread) while the next batch is decided on the state in memory, which
 // already shows the sealed one. Until Release(), what the sealed batch changed is still read from
-// memory, not from the store: the terminal events it wrote and its idempotency entries. Cursors
-// over the store (queries) see a sealed batch only once it is written: decide a batch that reads
-// them only when no batch is sealed and unreleased.
+// memory, not from the store: the terminal events it wrote, its idempotency entries and its
+// records (ForEachUnwrittenRecord). Other cursors over the store see a sealed batch only once it is
+// written: decide a query that reads them only when no batch is sealed and unreleased.
 //
 // What lives where:
 //   memory   open events (DISPATCHED, CLAIMED, IN_PROGRESS, RESOLVED), the timer heap, modes,
@@ -90,8 +90,12 @@ class EngineState {
   uint64_t committed_seq() const { return durable_seq_; }
   // Batches sealed and not yet released.
   size_t sealed_count() const { return sealed_.size(); }
-  // Records logged in this batch and not yet committed, in sequence order.
-  const std::vector<pb::Record>& pending_records() const { return batch_records_; }
+  // True when an index entry under `prefix` (storage::IndexPrefix(tag, name)) was added or removed
+  // by a sealed, unreleased batch or by this one: a cursor over the store does not show it yet.
+  bool IndexChangedUnwritten(std::string_view prefix) const;
+  // Calls f, in sequence order, for each record of event `id` not yet known written: those of the
+  // sealed, unreleased batches, then this batch's.
+  void ForEachUnwrittenRecord(uint64_t id, const std::function<void(const pb::Record&)>& f) const;
 
   // The mode in force for a region: the nearest of it and its ancestors with a mode set; NORMAL
   // when none is. With `change`, as if that region's mode were already set. REQUIRES: region known.
@@ -199,6 +203,8 @@ class EngineState {
   struct Overlay {
     std::unordered_map<uint64_t, pb::Event> events;  // terminal events it read or wrote
     std::unordered_map<std::string, pb::IdempotencyEntry> idempotency;
+    std::vector<pb::Record> records;  // the batch's, for histories
+    std::set<std::string, std::less<>> index_prefixes;  // changed
     uint64_t last_seq = 0;
   };
   std::deque<Overlay> sealed_;
@@ -224,6 +230,8 @@ class EngineState {
   std::unordered_set<std::string> dirty_counters_;
   std::unordered_map<std::string, pb::IdempotencyEntry> pending_idempotency_;
   std::vector<pb::Record> batch_records_;
+  // The index prefixes (tag name 0x00) under which this batch added or removed an entry.
+  std::set<std::string, std::less<>> batch_index_prefixes_;
 };
 
 }  // namespace whistle

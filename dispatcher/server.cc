@@ -327,9 +327,9 @@ void Server::Turn() {
       round.identities.push_back(std::move(p.identity));
       round.commands.push_back(std::move(p.command));
     }
-    // A query reads the store through cursors, which show a batch only once it is written.
+    // Such a query reads the store through cursors, which show a batch only once it is written.
     if (std::any_of(round.commands.begin(), round.commands.end(),
-                    [&](const Command& c) { return engine_.ReadsStore(c.request); })) {
+                    [&](const Command& c) { return engine_.WaitsForWrites(c.request); })) {
       Drain();
     }
     round.replies = engine_.Decide(round.commands);

@@ -20,6 +20,18 @@ namespace whistle {
                                 const EngineState& state) const override;                  \
   }
 
+// A query that reads memory, or the store merged with the batches not yet written (EngineState):
+// it may be decided while earlier batches are being written (QueryProcessor::NeedsEveryBatchWritten).
+#define WHISTLE_PIPELINED_QUERY_PROCESSOR(Name)                                            \
+  class Name final : public QueryProcessor {                                               \
+   public:                                                                                 \
+    Result<pb::Response> Answer(const Command& command,                                    \
+                                const EngineState& state) const override;                  \
+    bool NeedsEveryBatchWritten(const pb::Request&, const EngineState&) const override {  \
+      return false;                                                                        \
+    }                                                                                      \
+  }
+
 // Commands (each emits records).
 WHISTLE_COMMAND_PROCESSOR(SubmitProcessor);     // new event, or a duplicate linked to an open one
 WHISTLE_COMMAND_PROCESSOR(ReleaseProcessor);    // holder gives the claim back at the same level
@@ -37,16 +49,21 @@ WHISTLE_COMMAND_PROCESSOR(CreatePrincipalProcessor);  // principals.cc: a key an
 WHISTLE_COMMAND_PROCESSOR(RevokePrincipalProcessor);
 
 // Queries (no records).
-WHISTLE_QUERY_PROCESSOR(GetProcessor);
-WHISTLE_QUERY_PROCESSOR(ListProcessor);
-WHISTLE_QUERY_PROCESSOR(StatsProcessor);
-WHISTLE_QUERY_PROCESSOR(LogProcessor);
+WHISTLE_PIPELINED_QUERY_PROCESSOR(GetProcessor);    // the history merges unwritten records
+// Index cursors: it waits only when a batch not yet written changed the index it walks.
+class ListProcessor final : public QueryProcessor {
+ public:
+  Result<pb::Response> Answer(const Command& command, const EngineState& state) const override;
+  bool NeedsEveryBatchWritten(const pb::Request& request, const EngineState& state) const override;
+};
+WHISTLE_PIPELINED_QUERY_PROCESSOR(StatsProcessor);  // counters in memory
+WHISTLE_PIPELINED_QUERY_PROCESSOR(LogProcessor);    // only up to the last written record
 WHISTLE_QUERY_PROCESSOR(CheckpointProcessor);  // a backup copy of the store
 WHISTLE_QUERY_PROCESSOR(DigestProcessor);      // a hash of everything stored
-WHISTLE_QUERY_PROCESSOR(ListPrincipalsProcessor);
-WHISTLE_QUERY_PROCESSOR(WhoAmIProcessor);
-WHISTLE_QUERY_PROCESSOR(BoardProcessor);  // board.cc: open events by level, state and grid
-WHISTLE_QUERY_PROCESSOR(RanksProcessor);  // board.cc: the three rates of every department or region
+WHISTLE_PIPELINED_QUERY_PROCESSOR(ListPrincipalsProcessor);
+WHISTLE_PIPELINED_QUERY_PROCESSOR(WhoAmIProcessor);
+WHISTLE_PIPELINED_QUERY_PROCESSOR(BoardProcessor);  // board.cc: open events by level, state and grid
+WHISTLE_PIPELINED_QUERY_PROCESSOR(RanksProcessor);  // board.cc: the three rates of every department or region
 
 // Claim (one winner) or join as assisting department.
 class ClaimProcessor final : public CommandProcessor {

@@ -33,9 +33,11 @@ Status ReadHistory(const EngineState& state, uint64_t id, google::protobuf::Repe
     }
   }
   if (Status s = cursor->status(); !s.ok()) return s;
-  for (const pb::Record& r : state.pending_records()) {  // this batch's, not yet on disk
-    if (r.event_id() == id) *out->Add() = r;
-  }
+  // Then what is not on disk yet. A batch being written may be in the cursor's view already:
+  // each record's place in the history says whether it was.
+  state.ForEachUnwrittenRecord(id, [&](const pb::Record& r) {
+    if (r.event_seq() >= static_cast<uint32_t>(out->size())) *out->Add() = r;
+  });
   return Status::Ok();
 }
 
@@ -187,6 +189,20 @@ Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, 
 }
 
 }  // namespace
+
+bool ListProcessor::NeedsEveryBatchWritten(const pb::Request& request, const EngineState& state) const {
+  const pb::ListQuery& q = request.list();
+  switch (q.scope_case()) {
+    case pb::ListQuery::kDepartment:
+      return state.IndexChangedUnwritten(storage::IndexPrefix(storage::IndexTag::kDepartment, q.department()));
+    case pb::ListQuery::kRegion:
+      return state.IndexChangedUnwritten(storage::IndexPrefix(storage::IndexTag::kRegion, q.region()));
+    case pb::ListQuery::kLevel:
+      return state.IndexChangedUnwritten(storage::IndexPrefix(storage::IndexTag::kLevel, std::to_string(q.level())));
+    default:
+      return true;  // the whole city walks the events, which any new one changes
+  }
+}
 
 Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineState& state) const {
   const pb::ListQuery& q = command.request.list();

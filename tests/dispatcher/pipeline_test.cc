@@ -2,6 +2,8 @@
 // is not yet written sees that batch's effects, and nothing of either is answered or published
 // before its own write.
 #include <doctest/doctest.h>
+
+#include <algorithm>
 #include <rocksdb/env.h>
 
 #include "storage/fault_injection.h"
@@ -149,18 +151,90 @@ TEST_CASE("when a write fails, the batches decided after it fail too, even one w
   CHECK(engine.Decide(third)[0].code() == pb::STATUS_UNAVAILABLE);
 }
 
-TEST_CASE("queries are the requests that read the store behind the engine's back") {
+TEST_CASE("only queries that would read unwritten changes through cursors wait for the writes") {
   EngineFixture f;
+  Engine& engine = f.engine();
+  auto list_of = [](const std::string& department) {
+    pb::Request r;
+    r.mutable_list()->set_department(department);
+    return r;
+  };
+  pb::Request city;
+  city.mutable_list()->set_city(true);
   pb::Request get;
   get.mutable_get()->set_event_id(1);
-  pb::Request list;
-  list.mutable_list()->set_department("c1-water-unit");
+  get.mutable_get()->set_with_history(true);
+  pb::Request digest;
+  digest.mutable_digest();
+  pb::Request stats;
+  stats.mutable_stats()->set_department("c1-water-unit");
+  pb::Request log;
+  log.mutable_log();
   pb::Request claim;
   claim.mutable_claim()->set_event_id(1);
-  CHECK(f.engine().ReadsStore(get));
-  CHECK(f.engine().ReadsStore(list));
-  CHECK_FALSE(f.engine().ReadsStore(claim));
-  CHECK_FALSE(f.engine().ReadsStore(PipelineSubmit("x", testing::kGrid1).request));
+
+  CHECK(engine.WaitsForWrites(digest));
+  CHECK(engine.WaitsForWrites(city));
+  CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));  // nothing unwritten
+  for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(*r));
+
+  // A report offered to c1-water-unit, decided and not written: its list waits, another does not.
+  std::vector<Command> submit = {PipelineSubmit("wait-1", testing::kGrid1)};
+  std::vector<pb::Response> made = engine.Decide(submit);
+  REQUIRE(made[0].code() == pb::STATUS_OK);
+  const auto& offered = made[0].event().event().candidates();
+  REQUIRE(std::find(offered.begin(), offered.end(), "c1-water-unit") != offered.end());
+  CHECK(engine.WaitsForWrites(list_of("c1-water-unit")));
+  CHECK_FALSE(engine.WaitsForWrites(list_of("c2-committee")));
+  SealedBatch one = engine.Seal();
+  CHECK(engine.WaitsForWrites(list_of("c1-water-unit")));  // sealed, not yet written
+  for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(*r));
+  CHECK(engine.Complete(one, f.store().Write(*one.write)).ok());
+  CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));
+}
+
+std::vector<uint32_t> HistorySeqs(const pb::Response& reply) {
+  std::vector<uint32_t> seqs;
+  for (const pb::Record& r : reply.event().history()) seqs.push_back(r.event_seq());
+  return seqs;
+}
+
+TEST_CASE("a history asked for while batches are unwritten has every record once") {
+  EngineFixture f;
+  Engine& engine = f.engine();
+  uint64_t id = f.SubmitOk();  // submitted, dispatched: on disk
+  pb::Request claim;
+  claim.set_request_id("claim-1");
+  claim.mutable_claim()->set_event_id(id);
+  claim.mutable_claim()->set_department("c1-water-unit");
+  std::vector<Command> first = {PipelineCommand(claim)};
+  std::vector<pb::Response> claimed = engine.Decide(first);
+  REQUIRE(claimed[0].code() == pb::STATUS_OK);
+  SealedBatch one = engine.Seal();
+  pb::Request progress;
+  progress.set_request_id("progress-1");
+  progress.mutable_progress()->set_event_id(id);
+  progress.mutable_progress()->set_claim_number(claimed[0].event().event().claim_number());
+  progress.mutable_progress()->set_note("on site");
+  std::vector<Command> second = {PipelineCommand(progress)};
+  REQUIRE(engine.Decide(second)[0].code() == pb::STATUS_OK);
+  SealedBatch two = engine.Seal();
+
+  pb::Request get;
+  get.mutable_get()->set_event_id(id);
+  get.mutable_get()->set_with_history(true);
+  std::vector<Command> ask = {PipelineCommand(get)};
+  const std::vector<uint32_t> all = {0, 1, 2, 3};
+  CHECK(HistorySeqs(engine.Decide(ask)[0]) == all);
+  // Batch 1 written, not yet completed: the store's cursor sees its record too; still once.
+  REQUIRE(f.store().Write(*one.write).ok());
+  CHECK(HistorySeqs(engine.Decide(ask)[0]) == all);
+  CHECK(engine.Complete(one, Status::Ok()).ok());
+  CHECK(engine.Complete(two, f.store().Write(*two.write)).ok());
+  SealedBatch three = engine.Seal();  // the Gets' rounds, which wrote nothing
+  CHECK(three.write == nullptr);
+  CHECK(engine.Complete(three, Status::Ok()).ok());
+  CHECK(HistorySeqs(engine.Decide(ask)[0]) == all);
 }
 
 }  // namespace
