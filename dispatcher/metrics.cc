@@ -112,7 +112,7 @@ std::string ServerMetrics::Prometheus() const {
   out.Sample("whistle_engine_requests_total", static_cast<double>(m.commands()));
   out.Histogram("whistle_batch_size", "Requests per engine batch (group commit).", batch_size_.Snapshot(),
                 kCountBounds, 1);
-  out.Histogram("whistle_batch_seconds", "An engine batch, from decision to synced write.",
+  out.Histogram("whistle_batch_seconds", "An engine batch, from the decision of its first request to its synced write.",
                 batch_micros_.Snapshot(), kMicrosBounds, 1e6);
   {
     std::lock_guard lock(engine_mu_);

@@ -250,6 +250,9 @@ void Server::Turn() {
     metrics_.SetConnections(static_cast<uint32_t>(front_connections_), static_cast<uint32_t>(bus_connections_));
   }
   if (in_flight_ && (!in_flight_->batch.write || writer_.done())) FinishInFlight();
+  // A full batch is staged: wait for the writer rather than stage more. This bounds a write (and
+  // the memory held for it) at about two batches while the writer is behind.
+  if (in_flight_ && StagedRequests() >= options_.max_batch) FinishInFlight();
 
   std::vector<Pending> batch;
   size_t drained = 0;
@@ -340,6 +343,12 @@ void Server::Turn() {
   // The writer takes everything decided since its last write as soon as it is free; meanwhile
   // the next rounds are decided (the pipeline).
   if (!in_flight_ && !staged_.empty()) HandOff();
+}
+
+size_t Server::StagedRequests() const {
+  size_t n = 0;
+  for (const Round& r : staged_) n += r.commands.size();
+  return n;
 }
 
 void Server::HandOff() {

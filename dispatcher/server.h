@@ -8,7 +8,8 @@
 // decide it (one engine round); when the writer thread (storage::BatchWriter) is free, seal every
 // round decided since its last write into ONE batch (one synced write) and hand it over. While
 // that write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with
-// writing, never answering with writing. A round's replies are sent, and its records published,
+// writing, never answering with writing. Once `max_batch` requests are staged, the loop waits
+// for the write in flight instead of staging more. A round's replies are sent, and its records published,
 // only after the write of its batch returned OK (Engine::Decide / Seal / Complete). A round with
 // a query first waits until everything decided before it is written.
 // Bad frames (not a Request, too large) are answered BAD_REQUEST / TOO_LARGE at once and never
@@ -116,6 +117,7 @@ class Server {
   };
 
   void Turn();
+  size_t StagedRequests() const;
   // Seals the staged rounds into one batch and starts its write. REQUIRES: nothing in flight.
   void HandOff();
   // Waits for the batch in flight to be written, completes it, answers and publishes it.
