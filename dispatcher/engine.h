@@ -68,6 +68,7 @@ struct SealedBatch {
   // The records the batch logged, in sequence order: to publish once the write is done.
   std::vector<pb::Record> records;
   std::vector<int64_t> timer_lags_ms;  // as timer_lags_last_batch_ms()
+  uint64_t last_seq = 0;               // of the newest record when it was sealed
 };
 
 class Engine {
@@ -81,7 +82,8 @@ class Engine {
   std::vector<pb::Response> Process(std::span<const Command> commands);
   // Process in parts (see "Pipelined" above). Decide returns one reply per command, not to be
   // sent before the Complete of the batch it is sealed into. It may be called while earlier
-  // batches are sealed and not completed, but not for a command of which WaitsForWrites is true.
+  // batches are sealed and not completed, but not for an authorized command of which
+  // WaitsForWrites is true (a refused one is never answered from the store).
   std::vector<pb::Response> Decide(std::span<const Command> commands);
   SealedBatch Seal();
   // Takes sealed batches in the order they were sealed, with the status of their write. Returns

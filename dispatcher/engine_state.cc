@@ -547,6 +547,7 @@ EngineState::SealedBatch EngineState::Seal() {
   Overlay& overlay = sealed_.emplace_back();
   overlay.last_seq = last_seq_;
   overlay.records = batch_records_;
+  sealed.last_seq = last_seq_;
   overlay.index_prefixes = std::move(batch_index_prefixes_);
   batch_index_prefixes_.clear();
   sealed.records = std::move(batch_records_);
@@ -569,8 +570,9 @@ EngineState::SealedBatch EngineState::Seal() {
   return sealed;
 }
 
-void EngineState::Release() {
-  WHISTLE_CHECK(!sealed_.empty(), "Release with no sealed batch");
+void EngineState::Release(uint64_t last_seq) {
+  WHISTLE_CHECK(!sealed_.empty() && sealed_.front().last_seq == last_seq,
+                "Release of a batch that is not the oldest sealed one");
   durable_seq_ = sealed_.front().last_seq;
   sealed_.pop_front();
 }
@@ -579,7 +581,7 @@ Status EngineState::Commit() {
   SealedBatch sealed = Seal();
   Status s = sealed.write ? store_.Write(*sealed.write) : Status::Ok();
   // On failure the overlay stays: the engine refuses everything from now on (see the header).
-  if (s.ok()) Release();
+  if (s.ok()) Release(sealed.last_seq);
   return s;
 }
 

@@ -8,15 +8,18 @@
 // writes it (on another thread) while the next batch is decided on the state in memory, which
 // already shows the sealed one. Until Release(), what the sealed batch changed is still read from
 // memory, not from the store: the terminal events it wrote, its idempotency entries and its
-// records (ForEachUnwrittenRecord). Other cursors over the store see a sealed batch only once it is
-// written: decide a query that reads them only when no batch is sealed and unreleased.
+// records (ForEachUnwrittenRecord). A cursor over the store may or may not show a sealed batch
+// while its write is under way (RocksDB makes it visible once its log is synced, before Write
+// returns): a query that reads changes of unwritten batches through cursors must be decided only
+// when no batch is sealed and unreleased (IndexChangedUnwritten says when a List would).
 //
 // What lives where:
 //   memory   open events (DISPATCHED, CLAIMED, IN_PROGRESS, RESOLVED), the timer heap, modes,
 //            principals, statistics counters, the duplicate index (grid, category) -> unresolved events
 //   disk     all of it, plus closed/cancelled/merged events, history, the log, indexes and
 //            idempotency entries (storage/keys.h has the layout)
-// Events at rest in a terminal state are read from disk on demand and cached until the batch ends.
+// Events at rest in a terminal state are read from disk on demand and kept until the batch is
+// sealed (and, if it changed anything, until it is written: see Seal).
 //
 // Threading: engine thread only. Not copyable.
 #pragma once
@@ -161,13 +164,15 @@ class EngineState {
   struct SealedBatch {
     std::unique_ptr<storage::WriteBatch> write;
     std::vector<pb::Record> records;
+    uint64_t last_seq = 0;  // the newest record's sequence number once it is written
   };
   // Ends the batch staged since the last Seal. Its writes are the caller's to make, in the order
   // batches were sealed; what it changed stays readable from memory until Release.
   SealedBatch Seal();
-  // The oldest sealed batch is written: reads go to the store for it from now on.
-  // After a failed write, do not Release: the engine must refuse everything until restart.
-  void Release();
+  // The oldest sealed batch, the one whose last_seq is given, is written: reads go to the store
+  // for it from now on. After a failed write, do not Release: the engine must refuse everything
+  // until restart.
+  void Release(uint64_t last_seq);
   // Seal, a synced write, and Release. On failure the state no longer matches the disk; the engine
   // must refuse everything until restart.
   Status Commit();
@@ -215,7 +220,8 @@ class EngineState {
   std::string index_layout_;  // as stored in meta; "" before layout 2
   int64_t last_record_ms_ = 0;
   std::unordered_map<uint64_t, pb::Event> open_;
-  // Terminal events read from disk or made terminal in this batch; cleared at Commit.
+  // Terminal events read from disk or made terminal in this batch; handed to the batch's overlay
+  // at Seal.
   mutable std::unordered_map<uint64_t, pb::Event> cold_;
   // Events touched by the current command, with their state before it (nullopt: created).
   std::unordered_map<uint64_t, std::optional<pb::Event>> touched_;

@@ -5,6 +5,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "dispatcher/lifecycle.h"
+#include "whistle/check.h"
 #include "whistle/prometheus.h"
 
 namespace whistle {
@@ -36,11 +37,17 @@ void Summarize(const HistogramSnapshot& h, pb::HistogramSummary* out) {
   out->set_max(h.max());
 }
 
-void ServerMetrics::ObserveEngine(const Engine& engine) {
+void ServerMetrics::ObserveEngine(const OpenCounts& open, uint64_t last_seq, const Histogram& store_writes) {
   std::lock_guard lock(engine_mu_);
-  open_ = engine.state().open_tally().city();
-  last_seq_ = engine.state().committed_seq();
-  store_write_micros_ = &engine.state().store().write_micros();
+  open_ = open;
+  last_seq_ = last_seq;
+  store_write_micros_ = &store_writes;
+}
+
+void ServerMetrics::ObserveEngine(const Engine& engine) {
+  WHISTLE_CHECK(engine.batches_in_flight() == 0, "metrics observed with a batch not yet written");
+  ObserveEngine(engine.state().open_tally().city(), engine.state().committed_seq(),
+                engine.state().store().write_micros());
 }
 
 void ServerMetrics::Fill(pb::MetricsResult* out) const {

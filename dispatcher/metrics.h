@@ -46,13 +46,16 @@ class ServerMetrics {
     bus_connections_.store(bus, std::memory_order_relaxed);
   }
 
-  // Copies what the engine knows (open events, last sequence number, the store's synced-write
-  // histogram) for Fill and WritePrometheus. Engine thread only.
+  // Copies the engine's figures as of its last written batch (the open events when that batch was
+  // sealed, the last sequence number written, the store's synced-write histogram) for Fill and
+  // WritePrometheus: nothing shown is still to be written. Engine thread only.
+  void ObserveEngine(const OpenCounts& open, uint64_t last_seq, const Histogram& store_writes);
+  // The same, read from the engine. REQUIRES: nothing is decided and unwritten (at start, in tests).
   void ObserveEngine(const Engine& engine);
 
   // Everything above, as of the last ObserveEngine. Any thread.
   void Fill(pb::MetricsResult* out) const;
-  // ObserveEngine, then Fill: on the engine thread.
+  // ObserveEngine(engine), then Fill: on the engine thread, with nothing decided and unwritten.
   void Fill(const Engine& engine, pb::MetricsResult* out) {
     ObserveEngine(engine);
     Fill(out);

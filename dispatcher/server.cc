@@ -62,7 +62,7 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
     auto zap = ZapHandler::Start(context);
     if (!zap.ok()) return zap.status();
     server->zap_ = std::move(zap).value();
-    server->SyncKeys();
+    server->SetZapKeys(server->ActiveKeys(), engine.state().principals_version());
   }
   try {
     for (zmq::socket_t* socket : {&server->front_, &server->bus_}) {
@@ -135,15 +135,18 @@ Status Server::SelfTest() {
   return Status::Ok();
 }
 
-void Server::SyncKeys() {
-  const EngineState& state = engine_.state();
-  if (!zap_ || zap_keys_version_ == state.principals_version()) return;
+std::unordered_map<std::string, std::string> Server::ActiveKeys() const {
   std::unordered_map<std::string, std::string> keys;
-  for (const auto& [name, p] : state.principals()) {
+  for (const auto& [name, p] : engine_.state().principals()) {
     if (p.revoked_at_ms() == 0) keys.emplace(p.public_key(), name);
   }
+  return keys;
+}
+
+void Server::SetZapKeys(std::unordered_map<std::string, std::string> keys, uint64_t version) {
+  if (!zap_ || zap_keys_version_ == version) return;
   zap_->SetKeys(std::move(keys));
-  zap_keys_version_ = state.principals_version();
+  zap_keys_version_ = version;
 }
 
 Result<pb::Actor> Server::ActorOf(zmq::message_t& payload, const pb::Request& request) const {
@@ -220,7 +223,14 @@ Status Server::Run() {
       if (e.num() != EINTR) throw;
     }
   }
-  Drain();
+  // What is decided is written and answered before returning; a signal only ends a turn of that.
+  while (in_flight_ || !staged_.empty()) {
+    try {
+      Drain();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
   return engine_.health();
 }
 
@@ -255,6 +265,9 @@ void Server::Turn() {
   if (in_flight_ && StagedRequests() >= options_.max_batch) FinishInFlight();
 
   std::vector<Pending> batch;
+  // Answers that depend on the state in memory (principals, tickets, metrics), which shows what is
+  // decided and not yet written: they wait for the write of the round they join, like its replies.
+  std::vector<Answered> answered;
   size_t drained = 0;
   while (drained < options_.busy_window + options_.max_batch) {
     std::vector<zmq::message_t> frames;
@@ -300,8 +313,8 @@ void Server::Turn() {
     }
     auto actor = ActorOf(payload, p.command.request);
     if (!actor.ok()) {
-      metrics_.CountReply(p.command.request, actor.status().code());
-      Answer(p.identity, ErrorResponse(actor.status(), p.command.request.correlation_id()));
+      answered.push_back({std::move(p.identity), std::move(p.command.request),
+                          ErrorResponse(actor.status(), p.command.request.correlation_id())});
       continue;
     }
     p.command.actor = std::move(actor).value();
@@ -312,16 +325,15 @@ void Server::Turn() {
       } else if (p.command.request.has_ticket()) {
         reply = IssueTicket(p.command.actor, p.command.request.ticket());
       } else {
-        metrics_.Fill(engine_, reply.mutable_metrics());
+        metrics_.Fill(reply.mutable_metrics());  // as of the last batch written
       }
       reply.set_correlation_id(p.command.request.correlation_id());
-      metrics_.CountReply(p.command.request, reply.code());
-      Answer(p.identity, reply);
+      answered.push_back({std::move(p.identity), std::move(p.command.request), std::move(reply)});
       continue;
     }
     batch.push_back(std::move(p));
   }
-  if (!batch.empty() || engine_.HasDueTimers()) {
+  if (!batch.empty() || !answered.empty() || engine_.HasDueTimers()) {
     Round round;
     round.started = std::chrono::steady_clock::now();
     round.identities.reserve(batch.size());
@@ -330,15 +342,16 @@ void Server::Turn() {
       round.identities.push_back(std::move(p.identity));
       round.commands.push_back(std::move(p.command));
     }
+    round.answered = std::move(answered);
     // Such a query reads the store through cursors, which show a batch only once it is written.
-    if (std::any_of(round.commands.begin(), round.commands.end(),
-                    [&](const Command& c) { return engine_.WaitsForWrites(c.request); })) {
+    // Only an authorized one counts: anybody else's would stall the pipeline for a refusal.
+    if (std::any_of(round.commands.begin(), round.commands.end(), [&](const Command& c) {
+          return engine_.WaitsForWrites(c.request) && Authorize(c.actor, c.request, engine_.state()).ok();
+        })) {
       Drain();
     }
     round.replies = engine_.Decide(round.commands);
     staged_.push_back(std::move(round));
-  } else if (drained > 0) {
-    metrics_.ObserveEngine(engine_);
   }
   // The writer takes everything decided since its last write as soon as it is free; meanwhile
   // the next rounds are decided (the pipeline).
@@ -356,10 +369,13 @@ void Server::HandOff() {
   f.rounds = std::move(staged_);
   staged_.clear();
   f.batch = engine_.Seal();
-  if (f.batch.write) writer_.Start(f.batch.write.get());
   // Now, while the state is exactly as this batch left it (nothing is decided before the next turn).
   f.notifications = Notifications(f.batch.records);
+  f.open_when_sealed = engine_.state().open_tally().city();
+  f.principals_version = engine_.state().principals_version();
+  if (f.principals_version != zap_keys_version_) f.zap_keys = ActiveKeys();
   in_flight_ = std::move(f);  // with nothing to write, it is answered at the next turn, in order
+  if (in_flight_->batch.write) writer_.Start(in_flight_->batch.write.get());
 }
 
 void Server::Drain() {
@@ -381,17 +397,27 @@ void Server::FinishInFlight() {
                       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::steady_clock::now() - f.rounds.front().started).count()),
                       f.batch.timer_lags_ms);
-  // Before the answers: a client that got its answer finds its effect in the metrics.
-  metrics_.ObserveEngine(engine_);
+  if (s.ok()) {
+    // Before the answers: a client that got its answer finds its effect in the metrics.
+    metrics_.ObserveEngine(f.open_when_sealed, engine_.state().committed_seq(),
+                           engine_.state().store().write_micros());
+    // The keys as this batch left them: a principal created or revoked is let in or shut out at
+    // the handshake only once that is on disk.
+    if (f.zap_keys) SetZapKeys(std::move(*f.zap_keys), f.principals_version);
+  }
   for (Round& r : f.rounds) {
     for (size_t i = 0; i < r.replies.size(); ++i) {
       if (!s.ok()) r.replies[i] = ErrorResponse(s, r.commands[i].request.correlation_id());
       metrics_.CountReply(r.commands[i].request, r.replies[i].code());
       Answer(r.identities[i], r.replies[i]);
     }
+    for (Answered& a : r.answered) {
+      if (!s.ok()) a.reply = ErrorResponse(s, a.request.correlation_id());
+      metrics_.CountReply(a.request, a.reply.code());
+      Answer(a.identity, a.reply);
+    }
   }
   if (s.ok()) Publish(f.notifications);
-  SyncKeys();
 }
 
 void Server::Answer(const zmq::message_t& identity, const pb::Response& r) {

@@ -9,9 +9,12 @@
 // round decided since its last write into ONE batch (one synced write) and hand it over. While
 // that write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with
 // writing, never answering with writing. Once `max_batch` requests are staged, the loop waits
-// for the write in flight instead of staging more. A round's replies are sent, and its records published,
+// for the write in flight instead of staging more. What the server answers itself from the
+// engine's state (a refused principal or ticket, MetricsQuery, TicketQuery) waits for the write of
+// its round too, and the ZAP handler is given the keys of a batch only once it is written. A round's replies are sent, and its records published,
 // only after the write of its batch returned OK (Engine::Decide / Seal / Complete). A round with
-// a query first waits until everything decided before it is written.
+// an authorized query that would read unwritten changes through a cursor (Engine::WaitsForWrites)
+// first waits until everything decided before it is written.
 // Bad frames (not a Request, too large) are answered BAD_REQUEST / TOO_LARGE at once and never
 // reach the engine. Overload: a turn takes at most `max_batch` requests into its batch; when more
 // are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at
@@ -52,6 +55,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
@@ -98,11 +102,19 @@ class Server {
 
  private:
   Server(zmq::context_t& context, Engine& engine, ServerOptions options);
+  // A request the server answered itself from the engine's state (a refused principal or ticket,
+  // MetricsQuery, TicketQuery).
+  struct Answered {
+    zmq::message_t identity;
+    pb::Request request;
+    pb::Response reply;
+  };
   // One turn's requests, decided; their replies wait for the write of the batch they are in.
   struct Round {
     std::vector<zmq::message_t> identities;  // of each command's client
     std::vector<Command> commands;
     std::vector<pb::Response> replies;
+    std::vector<Answered> answered;
     std::chrono::steady_clock::time_point started;
   };
   struct Outgoing {
@@ -114,6 +126,10 @@ class Server {
     std::vector<Round> rounds;
     SealedBatch batch;
     std::vector<Outgoing> notifications;  // of batch.records
+    OpenCounts open_when_sealed;          // for the metrics, once written
+    uint64_t principals_version = 0;
+    // The active keys when sealed, if they changed: for the ZAP handler, once written.
+    std::optional<std::unordered_map<std::string, std::string>> zap_keys;
   };
 
   void Turn();
@@ -129,8 +145,10 @@ class Server {
   void Publish(const std::vector<Outgoing>& notifications);
   // Proves that a client with an unknown key is refused on both sockets.
   Status SelfTest();
-  // Gives the ZAP handler the active principals' keys when they changed.
-  void SyncKeys();
+  // The active principals' keys (raw public key -> name), as the engine has them now.
+  std::unordered_map<std::string, std::string> ActiveKeys() const;
+  // Gives the ZAP handler `keys`, of the principals' `version`, when that is new.
+  void SetZapKeys(std::unordered_map<std::string, std::string> keys, uint64_t version);
   // The actor a request acts as: the principal its connection authenticated as. UNAUTHENTICATED
   // when the principal is unknown or revoked.
   // A request with an acting_ticket from a console principal acts as the ticket's principal

@@ -8,7 +8,8 @@
 //
 // Threading: every method is safe from any thread. Writes are applied in the order their calls
 // enter RocksDB, so whoever needs an order makes them from one thread (the engine's
-// storage::BatchWriter does). Reads see a batch only after its Write returns.
+// storage::BatchWriter does). Reads may see a batch as soon as its log is synced, before its
+// Write returns, and always after.
 #pragma once
 
 #include <memory>

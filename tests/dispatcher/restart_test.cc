@@ -8,6 +8,7 @@
 #include "storage/fault_injection.h"
 #include "storage/keys.h"
 #include "tests/testing/engine_fixture.h"
+#include "tests/testing/faulty_disk.h"
 
 namespace whistle {
 namespace {
@@ -91,15 +92,7 @@ TEST_CASE("the duplicate index is rebuilt on start: a repeat report after a rest
   CHECK(again.event().event().id() == id);
 }
 
-// A store directory, a file system that fails on demand, the test city and a manual clock.
-struct FaultyDisk {
-  testing::TempDir dir;
-  std::shared_ptr<storage::FaultInjectionFs> fs =
-      std::make_shared<storage::FaultInjectionFs>(rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  std::shared_ptr<const City> city = City::Build(testing::TestCityConfig()).value();
-  ManualClock clock{testing::kStartMs};
-};
+using testing::FaultyDisk;
 
 // Stores written before index layout 2 keyed each index entry by the event's state, and had no
 // "index_layout" mark in meta. Such a store is rewritten here, in place, to what it was then.
