@@ -323,7 +323,6 @@ Result<std::optional<pb::IdempotencyEntry>> EngineState::FindIdempotency(
 }
 
 bool EngineState::IndexChangedUnwritten(std::string_view prefix) const {
-  if (batch_index_prefixes_.contains(prefix)) return true;
   return std::any_of(sealed_.begin(), sealed_.end(), [&](const Overlay& o) { return o.index_prefixes.contains(prefix); });
 }
 

@@ -94,7 +94,9 @@ class EngineState {
   // Batches sealed and not yet released.
   size_t sealed_count() const { return sealed_.size(); }
   // True when an index entry under `prefix` (storage::IndexPrefix(tag, name)) was added or removed
-  // by a sealed, unreleased batch or by this one: a cursor over the store does not show it yet.
+  // by a sealed, unreleased batch: a cursor over the store may not show it yet. (This batch's own
+  // changes are not counted: a query sees them in memory only, as it always did, and checking
+  // them would make the answer depend on the timers and commands decided before it in its round.)
   bool IndexChangedUnwritten(std::string_view prefix) const;
   // Calls f, in sequence order, for each record of event `id` not yet known written: those of the
   // sealed, unreleased batches, then this batch's.

@@ -50,9 +50,10 @@ class QueryProcessor {
   // Answers `command` (a query) for its principal from `state`.
   virtual Result<pb::Response> Answer(const Command& command, const EngineState& state) const = 0;
   // True when answering `request` now would read, through cursors over the store, data that a
-  // batch not yet written changed: it may then be decided only when no batch is sealed and
-  // unwritten, nor staged (Engine::Decide). False for a query answered from memory, or from the
-  // store merged with what is not yet written.
+  // sealed batch not yet written changed: it may then be decided only when no batch is sealed and
+  // unwritten (Engine::Decide). It must not depend on this batch's own changes, only on the sealed
+  // ones (the server asks before the round's timers and commands are decided). False for a query
+  // answered from memory, or from the store merged with what is not yet written.
   virtual bool NeedsEveryBatchWritten(const pb::Request& /*request*/, const EngineState& /*state*/) const {
     return true;
   }

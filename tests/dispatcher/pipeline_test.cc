@@ -169,19 +169,46 @@ TEST_CASE("only queries that would read unwritten changes through cursors wait f
   CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));  // nothing unwritten
   for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(*r));
 
-  // A report offered to c1-water-unit, decided and not written: its list waits, another does not.
+  // A report offered to c1-water-unit, decided: while it is only staged, a list sees it in memory
+  // as it always did (and the answer must not depend on what its own round decided before it).
   std::vector<Command> submit = {PipelineSubmit("wait-1", testing::kGrid1)};
   std::vector<pb::Response> made = engine.Decide(submit);
   REQUIRE(made[0].code() == pb::STATUS_OK);
   const auto& offered = made[0].event().event().candidates();
   REQUIRE(std::find(offered.begin(), offered.end(), "c1-water-unit") != offered.end());
+  CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));
+  // Sealed and not yet written: its list waits, another does not.
+  SealedBatch one = engine.Seal();
   CHECK(engine.WaitsForWrites(list_of("c1-water-unit")));
   CHECK_FALSE(engine.WaitsForWrites(list_of("c2-committee")));
-  SealedBatch one = engine.Seal();
-  CHECK(engine.WaitsForWrites(list_of("c1-water-unit")));  // sealed, not yet written
   for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(*r));
   CHECK(engine.Complete(one, f.store().Write(*one.write)).ok());
   CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));
+}
+
+TEST_CASE("a list decided after its round's timers changed its index, with a batch unwritten, is answered") {
+  // Found by whistle-crashcheck: the engine checked the waiting rule against the round's own
+  // changes, made by a timer fired just before the list, and aborted.
+  EngineFixture f;
+  Engine& engine = f.engine();
+  const uint64_t late = f.SubmitOk("water", testing::kGrid1);  // offered to c1-water-unit
+  std::vector<Command> other = {PipelineSubmit("elsewhere", testing::kGrid3)};
+  REQUIRE(engine.Decide(other)[0].code() == pb::STATUS_OK);
+  SealedBatch one = engine.Seal();
+  pb::Request list;
+  list.mutable_list()->set_department("c1-water-unit");
+  REQUIRE_FALSE(engine.WaitsForWrites(list));  // the sealed batch did not touch this index
+
+  f.clock.Advance(std::chrono::hours(2));  // the claim deadline passes: the round's timer climbs
+  std::vector<Command> ask = {PipelineCommand(list)};
+  std::vector<pb::Response> listed = engine.Decide(ask);
+  CHECK(engine.timer_lags_last_batch_ms().empty());  // Process's, not Decide's
+  REQUIRE(listed[0].code() == pb::STATUS_OK);
+  SealedBatch two = engine.Seal();
+  REQUIRE_FALSE(two.timer_lags_ms.empty());  // the climbs happened in the list's round
+  CHECK(engine.Complete(one, f.store().Write(*one.write)).ok());
+  CHECK(engine.Complete(two, f.store().Write(*two.write)).ok());
+  CHECK(f.EventOf(late).level() == pb::LEVEL_STREET);
 }
 
 std::vector<uint32_t> HistorySeqs(const pb::Response& reply) {
