@@ -8,8 +8,9 @@
 // decide it (one engine round); when the writer thread (storage::BatchWriter) is free, seal every
 // round decided since its last write into ONE batch (one synced write) and hand it over. While
 // that write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with
-// writing, never answering with writing. Once `max_batch` requests are staged, the loop waits
-// for the write in flight instead of staging more. What the server answers itself from the
+// writing, never answering with writing. A batch of fewer than 32 requests is written by the
+// loop itself: too little to overlap, it would only pay for the hand-off. Once `max_batch`
+// requests are staged, the loop waits for the write in flight instead of staging more. What the server answers itself from the
 // engine's state (a refused principal or ticket, MetricsQuery, TicketQuery) waits for the write of
 // its round too, and the ZAP handler is given the keys of a batch only once it is written. A round's replies are sent, and its records published,
 // only after the write of its batch returned OK (Engine::Decide / Seal / Complete). A round with
@@ -126,6 +127,8 @@ class Server {
     std::vector<Round> rounds;
     SealedBatch batch;
     std::vector<Outgoing> notifications;  // of batch.records
+    bool on_writer = false;  // being written by the writer thread
+    Status written;          // otherwise, the write's status (OK: nothing to write)
     OpenCounts open_when_sealed;          // for the metrics, once written
     uint64_t principals_version = 0;
     // The active keys when sealed, if they changed: for the ZAP handler, once written.
