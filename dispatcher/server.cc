@@ -401,8 +401,10 @@ void Server::FinishInFlight() {
   in_flight_.reset();
   Status written = f.on_writer ? writer_.Wait() : f.written;
   Status s = engine_.Complete(f.batch, written);
-  // The writer is free: give it what was decided meanwhile before answering this batch.
-  if (!staged_.empty()) HandOff();
+  // The writer is free: give it what was decided meanwhile before answering this batch (unless
+  // that is small enough to be written here, which would hold these answers up: the turn's end
+  // hands it off).
+  if (StagedRequests() >= kMinRequestsForWriter) HandOff();
   size_t requests = 0;
   for (const Round& r : f.rounds) requests += r.commands.size();
   metrics_.CountBatch(requests,
