@@ -136,7 +136,8 @@ class Server {
   };
 
   void Turn();
-  size_t StagedRequests() const;
+  // The requests (not the server's own answers) of `rounds`.
+  static size_t RequestsIn(const std::vector<Round>& rounds);
   // Seals the staged rounds into one batch and starts its write. REQUIRES: nothing in flight.
   void HandOff();
   // Waits for the batch in flight to be written, completes it, answers and publishes it.
