@@ -1,6 +1,10 @@
 #include "dispatcher/engine_state.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -53,26 +57,77 @@ Status EngineState::Load() {
     if (Status s = RebuildIndexes(); !s.ok()) return s;
   }
   if (Status s = LoadLastRecordTime(); !s.ok()) return s;
-  if (Status s = LoadOpenEvents(); !s.ok()) return s;
-  if (Status s = CheckOpenEventsAgainstCity(); !s.ok()) return s;
-  return LoadTimers();
+  std::vector<TimerEntry> timers;
+  if (Status s = LoadOpenEvents(&timers); !s.ok()) return s;
+  return LoadTimers(std::move(timers));
 }
 
-Status EngineState::CheckOpenEventsAgainstCity() const {
-  std::vector<std::string> problems;
-  for (const auto& [id, e] : open_) {
-    std::string problem;
-    if (city_.FindCategory(e.report().category()) == nullptr) {
-      problem = fmt::format("category '{}' is gone", e.report().category());
-    } else if (const pb::Region* g = city_.FindRegion(e.grid()); g == nullptr || g->level() != pb::LEVEL_GRID) {
-      problem = fmt::format("grid '{}' is gone", e.grid());
-    } else {
-      for (const auto& d : e.candidates()) {
-        if (city_.FindDepartment(d) == nullptr) problem = fmt::format("department '{}' is gone", d);
-      }
+std::string EngineState::MissingFromCity(const pb::Event& e) const {
+  std::string problem;
+  if (city_.FindCategory(e.report().category()) == nullptr) {
+    problem = fmt::format("category '{}' is gone", e.report().category());
+  } else if (const pb::Region* g = city_.FindRegion(e.grid()); g == nullptr || g->level() != pb::LEVEL_GRID) {
+    problem = fmt::format("grid '{}' is gone", e.grid());
+  } else {
+    for (const auto& d : e.candidates()) {
+      if (city_.FindDepartment(d) == nullptr) problem = fmt::format("department '{}' is gone", d);
     }
-    if (!problem.empty()) problems.push_back(fmt::format("event {}: {}", id, problem));
   }
+  return problem;
+}
+
+namespace {
+
+// Hands chunks of parsed open events from the thread that reads them to the one that files them
+// (EngineState::LoadOpenEvents), at most kMaxChunks waiting. Filed chunks come back for reuse.
+class OpenEventPipe {
+ public:
+  static constexpr size_t kChunkEvents = 1024;
+  static constexpr size_t kMaxChunks = 4;
+  struct Chunk {
+    std::vector<pb::Event> events;  // the first `size` are this chunk's
+    size_t size = 0;                // 0: the end
+  };
+
+  // Blocks while kMaxChunks wait.
+  void Push(Chunk chunk) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return full_.size() < kMaxChunks; });
+    full_.push_back(std::move(chunk));
+    cv_.notify_all();
+  }
+  Chunk Pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !full_.empty(); });
+    Chunk chunk = std::move(full_.front());
+    full_.pop_front();
+    cv_.notify_all();
+    return chunk;
+  }
+  void Recycle(Chunk chunk) {
+    chunk.size = 0;
+    std::lock_guard lock(mu_);
+    spare_.push_back(std::move(chunk));
+  }
+  // A filed chunk to parse into again, or a new one.
+  Chunk Spare() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    Chunk chunk = std::move(spare_.back());
+    spare_.pop_back();
+    return chunk;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Chunk> full_;
+  std::vector<Chunk> spare_;
+};
+
+// Refuses a city configuration that no longer knows what open events need: serving would crash on
+// the event's next deadline.
+Status OpenEventsNotCovered(std::vector<std::string> problems) {
   if (problems.empty()) return Status::Ok();
   std::sort(problems.begin(), problems.end());
   return BadRequest(fmt::format(
@@ -81,6 +136,8 @@ Status EngineState::CheckOpenEventsAgainstCity() const {
       problems.size(), fmt::join(problems.begin(), problems.begin() + std::min<size_t>(5, problems.size()), "; "),
       problems.size() > 5 ? "; ..." : ""));
 }
+
+}  // namespace
 
 Status EngineState::LoadMeta() {
   auto cursor = store_.NewCursor(Cf::kMeta);
@@ -164,7 +221,7 @@ Status EngineState::RebuildIndexes() {
 // The open events' ids come from the level index (open bucket), sorted; then one cursor walks
 // the events forward to each, so the reads go in key order with the iterator's readahead instead
 // of one point lookup per event (161,499 of them on a month's store).
-Status EngineState::LoadOpenEvents() {
+Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
   std::vector<std::pair<uint64_t, pb::Level>> ids;
   for (pb::Level level : kLadder) {
     std::string prefix =
@@ -177,56 +234,93 @@ Status EngineState::LoadOpenEvents() {
   }
   std::sort(ids.begin(), ids.end());
   open_.reserve(ids.size());
-  auto events = store_.NewCursor(Cf::kEvents);
-  for (const auto& [id, level] : ids) {
-    std::string key = storage::EventKey(id);
-    // Close ids are usually in the same block: step forward a little before seeking.
-    for (int steps = 0; events->Valid() && events->key() < key && steps < 8; ++steps) events->Next();
-    if (!events->Valid() || events->key() < key) events->Seek(key);
-    if (Status s = events->status(); !s.ok()) return s;
-    WHISTLE_CHECK(events->Valid() && events->key() == key, "index entry for event %llu, which is not stored",
-                  static_cast<unsigned long long>(id));
-    pb::Event& e = open_[id];
-    WHISTLE_CHECK(e.ParseFromArray(events->value().data(), static_cast<int>(events->value().size())),
-                  "event %llu is corrupt", static_cast<unsigned long long>(id));
-    WHISTLE_CHECK(IsOpen(e.state()) && e.level() == level,
-                  "event %llu is indexed as open at level %d but stored as %s at level %d",
-                  static_cast<unsigned long long>(id), static_cast<int>(level),
-                  pb::EventState_Name(e.state()).c_str(), static_cast<int>(e.level()));
-    if (IsUnresolved(e.state())) {
-      unresolved_by_grid_category_[DuplicateKey(e.grid(), e.report().category())].insert(id);
+
+  // Two threads, before anything else runs: this one reads and parses the events and keeps their
+  // bytes (open_, timers); a helper files them (open_tally_, the duplicate index, the city check).
+  // Both halves wait on memory (hash tables of a million entries) at about 2 us an event each.
+  OpenEventPipe pipe;
+  std::vector<std::string> problems;
+  std::thread filer([&] {
+    for (OpenEventPipe::Chunk chunk = pipe.Pop(); chunk.size > 0; chunk = pipe.Pop()) {
+      for (size_t i = 0; i < chunk.size; ++i) {
+        const pb::Event& e = chunk.events[i];
+        if (IsUnresolved(e.state())) AddUnresolved(e);
+        open_tally_.Add(e);
+        if (std::string problem = MissingFromCity(e); !problem.empty()) {
+          problems.push_back(fmt::format("event {}: {}", e.id(), problem));
+        }
+      }
+      pipe.Recycle(std::move(chunk));
     }
-    open_tally_.Add(e);
-  }
-  return events->status();
+  });
+  auto read = [&]() -> Status {
+    auto events = store_.NewCursor(Cf::kEvents);
+    OpenEventPipe::Chunk chunk = pipe.Spare();
+    for (const auto& [id, level] : ids) {
+      std::string key = storage::EventKey(id);
+      // Close ids are usually in the same block: step forward a little before seeking.
+      for (int steps = 0; events->Valid() && events->key() < key && steps < 8; ++steps) events->Next();
+      if (!events->Valid() || events->key() < key) events->Seek(key);
+      if (Status s = events->status(); !s.ok()) return s;
+      WHISTLE_CHECK(events->Valid() && events->key() == key, "index entry for event %llu, which is not stored",
+                    static_cast<unsigned long long>(id));
+      std::string_view bytes = events->value();
+      if (chunk.events.size() == chunk.size) chunk.events.emplace_back();
+      pb::Event& e = chunk.events[chunk.size++];  // reused: its strings keep their buffers
+      WHISTLE_CHECK(e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())), "event %llu is corrupt",
+                    static_cast<unsigned long long>(id));
+      WHISTLE_CHECK(IsOpen(e.state()) && e.level() == level,
+                    "event %llu is indexed as open at level %d but stored as %s at level %d",
+                    static_cast<unsigned long long>(id), static_cast<int>(level),
+                    pb::EventState_Name(e.state()).c_str(), static_cast<int>(e.level()));
+      if (e.timer_due_ms() > 0) timers->push_back({e.timer_due_ms(), id});
+      open_.emplace(id, OpenEvent{std::string(bytes), e.timer_due_ms(), e.timer_kind()});
+      if (chunk.size == OpenEventPipe::kChunkEvents) {
+        pipe.Push(std::move(chunk));
+        chunk = pipe.Spare();
+      }
+    }
+    if (chunk.size > 0) pipe.Push(std::move(chunk));
+    return events->status();
+  };
+  Status s = read();
+  pipe.Push({});  // the end
+  filer.join();
+  if (!s.ok()) return s;
+  return OpenEventsNotCovered(std::move(problems));
 }
 
-Status EngineState::LoadTimers() {
+Status EngineState::LoadTimers(std::vector<TimerEntry> planned) {
+  // The stored timers must be exactly the open events' planned ones. Both sorted by (due, id), they
+  // are compared in one pass, and the heap is made from them at once (no lookup or push per timer).
+  std::sort(planned.begin(), planned.end(), [](const TimerEntry& a, const TimerEntry& b) { return b > a; });
   size_t count = 0;
   auto cursor = store_.NewCursor(Cf::kTimers);
-  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next(), ++count) {
     int64_t due;
     uint64_t id;
     storage::DecodeTimerKey(cursor->key(), &due, &id);
-    auto it = open_.find(id);
-    WHISTLE_CHECK(it != open_.end() && it->second.timer_due_ms() == due,
+    WHISTLE_CHECK(count < planned.size() && planned[count].due_ms == due && planned[count].id == id,
                   "timer (%lld, %llu) does not match its event", static_cast<long long>(due),
                   static_cast<unsigned long long>(id));
-    timers_.push({due, id});
-    ++count;
   }
   if (Status s = cursor->status(); !s.ok()) return s;
-  size_t expected = std::count_if(open_.begin(), open_.end(),
-                                  [](const auto& kv) { return kv.second.timer_due_ms() > 0; });
-  WHISTLE_CHECK(count == expected, "%zu stored timers for %zu events waiting on one", count,
-                expected);
+  WHISTLE_CHECK(count == planned.size(), "%zu stored timers for %zu events waiting on one", count,
+                planned.size());
+  timers_ = decltype(timers_)(std::greater<>(), std::move(planned));
   return Status::Ok();
 }
 
 // ------------------------------------------------------------------------------------------ view
 
-const pb::Event* EngineState::InMemory(uint64_t id) const {
-  if (auto it = open_.find(id); it != open_.end()) return &it->second;
+pb::Event* EngineState::InMemory(uint64_t id) const {
+  if (auto it = hot_.find(id); it != hot_.end()) return &it->second;
+  if (auto it = open_.find(id); it != open_.end()) {
+    pb::Event& e = hot_[id];
+    WHISTLE_CHECK(e.ParseFromString(it->second.bytes), "open event %llu is corrupt in memory",
+                  static_cast<unsigned long long>(id));
+    return &e;
+  }
   if (auto it = cold_.find(id); it != cold_.end()) return &it->second;
   return nullptr;
 }
@@ -254,8 +348,19 @@ Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
 
 Result<bool> EngineState::ReadEvent(uint64_t id, pb::Event* out, std::optional<std::string_view> stored) const {
   if (id == 0 || id >= next_event_id_) return false;
-  if (const pb::Event* e = InMemory(id); e != nullptr || (e = InSealed(id)) != nullptr) {
-    *out = *e;
+  // Memory wins over `stored`: a cursor may show an older version.
+  const pb::Event* known = nullptr;
+  if (auto h = hot_.find(id); h != hot_.end()) {
+    known = &h->second;
+  } else if (auto o = open_.find(id); o != open_.end()) {
+    stored = o->second.bytes;  // open, not read in this batch: parsed straight into `out`
+  } else if (auto c = cold_.find(id); c != cold_.end()) {
+    known = &c->second;
+  } else {
+    known = InSealed(id);
+  }
+  if (known != nullptr) {
+    *out = *known;
     return true;
   }
   std::optional<std::string> read;
@@ -283,19 +388,29 @@ pb::Mode EngineState::ModeFor(std::string_view region, const ModeOverride* chang
 std::vector<const pb::Event*> EngineState::UnresolvedAt(std::string_view grid,
                                                         std::string_view category) const {
   std::vector<const pb::Event*> out;
-  auto it = unresolved_by_grid_category_.find(DuplicateKey(grid, category));
+  DuplicateKey(grid, category, &duplicate_key_);
+  auto it = unresolved_by_grid_category_.find(duplicate_key_);
   if (it == unresolved_by_grid_category_.end()) return out;
   for (uint64_t id : it->second) {
-    auto found = open_.find(id);
-    WHISTLE_CHECK(found != open_.end(), "duplicate index names event %llu, which is not open",
+    const pb::Event* e = open_.contains(id) ? InMemory(id) : nullptr;
+    WHISTLE_CHECK(e != nullptr, "duplicate index names event %llu, which is not open",
                   static_cast<unsigned long long>(id));
-    out.push_back(&found->second);
+    out.push_back(e);
   }
   return out;
 }
 
 void EngineState::ForEachOpenEvent(const std::function<void(const pb::Event&)>& f) const {
-  for (const auto& [id, e] : open_) f(e);
+  pb::Event parsed;  // reused; not cached: a pass over every open event would fill hot_ with them
+  for (const auto& [id, open] : open_) {
+    if (auto h = hot_.find(id); h != hot_.end()) {
+      f(h->second);
+      continue;
+    }
+    WHISTLE_CHECK(parsed.ParseFromString(open.bytes), "open event %llu is corrupt in memory",
+                  static_cast<unsigned long long>(id));
+    f(parsed);
+  }
 }
 
 const pb::StatCounters* EngineState::Counters(std::string_view month, std::string_view scope) const {
@@ -349,18 +464,13 @@ pb::Event& EngineState::CreateEvent(uint64_t id) {
                 static_cast<unsigned long long>(id), static_cast<unsigned long long>(next_event_id_));
   ++next_event_id_;
   touched_.emplace(id, std::nullopt);
-  pb::Event& e = open_[id];
+  pb::Event& e = hot_[id];
   e.set_id(id);
   return e;
 }
 
 pb::Event& EngineState::MutableEvent(uint64_t id) {
-  pb::Event* e = nullptr;
-  if (auto it = open_.find(id); it != open_.end()) {
-    e = &it->second;
-  } else if (auto c = cold_.find(id); c != cold_.end()) {
-    e = &c->second;
-  }
+  pb::Event* e = InMemory(id);
   WHISTLE_CHECK(e != nullptr, "mutating event %llu, which was not read first",
                 static_cast<unsigned long long>(id));
   touched_.try_emplace(id, *e);
@@ -452,26 +562,47 @@ std::vector<std::string> EngineState::IndexKeys(const pb::Event& e) const {
   return keys;
 }
 
-std::string EngineState::DuplicateKey(std::string_view grid, std::string_view category) {
-  return fmt::format("{}|{}", grid, category);
+void EngineState::DuplicateKey(std::string_view grid, std::string_view category, std::string* key) {
+  key->assign(grid);
+  key->push_back('|');
+  key->append(category);
+}
+
+void EngineState::AddUnresolved(const pb::Event& e) {
+  DuplicateKey(e.grid(), e.report().category(), &duplicate_key_);
+  auto it = unresolved_by_grid_category_.find(duplicate_key_);
+  if (it == unresolved_by_grid_category_.end()) it = unresolved_by_grid_category_.emplace(duplicate_key_, 0).first;
+  std::vector<uint64_t>& ids = it->second;
+  // Sorted. Usually the newest event, so at the end: a push_back.
+  ids.insert(std::upper_bound(ids.begin(), ids.end(), e.id()), e.id());
+}
+
+void EngineState::RemoveUnresolved(const pb::Event& e) {
+  DuplicateKey(e.grid(), e.report().category(), &duplicate_key_);
+  auto it = unresolved_by_grid_category_.find(duplicate_key_);
+  if (it == unresolved_by_grid_category_.end()) return;
+  std::vector<uint64_t>& ids = it->second;
+  if (auto at = std::lower_bound(ids.begin(), ids.end(), e.id()); at != ids.end() && *at == e.id()) ids.erase(at);
+  if (ids.empty()) unresolved_by_grid_category_.erase(it);
 }
 
 void EngineState::FinishCommand() {
   for (auto& [id, before] : touched_) {
     // Locate the event and keep it in the map its state belongs to.
     pb::Event* e;
-    if (auto it = open_.find(id); it != open_.end()) {
-      e = &it->second;
+    if (auto h = hot_.find(id); h != hot_.end()) {
+      e = &h->second;
       if (!IsOpen(e->state())) {
-        e = &(cold_[id] = std::move(it->second));
-        open_.erase(it);
+        e = &(cold_[id] = std::move(h->second));
+        hot_.erase(h);
+        open_.erase(id);
       }
     } else {
       auto c = cold_.find(id);
       WHISTLE_CHECK(c != cold_.end(), "touched event %llu vanished", static_cast<unsigned long long>(id));
       e = &c->second;
       if (IsOpen(e->state())) {
-        e = &(open_[id] = std::move(c->second));
+        e = &(hot_[id] = std::move(c->second));
         cold_.erase(c);
       }
     }
@@ -508,19 +639,12 @@ void EngineState::FinishCommand() {
     if (IsOpen(e->state())) open_tally_.Add(*e);
 
     // Duplicate index.
-    if (before && IsUnresolved(before->state())) {
-      auto key = DuplicateKey(before->grid(), before->report().category());
-      auto it = unresolved_by_grid_category_.find(key);
-      if (it != unresolved_by_grid_category_.end()) {
-        it->second.erase(id);
-        if (it->second.empty()) unresolved_by_grid_category_.erase(it);
-      }
-    }
-    if (IsUnresolved(e->state())) {
-      unresolved_by_grid_category_[DuplicateKey(e->grid(), e->report().category())].insert(id);
-    }
+    if (before && IsUnresolved(before->state())) RemoveUnresolved(*before);
+    if (IsUnresolved(e->state())) AddUnresolved(*e);
 
-    batch_->Put(Cf::kEvents, storage::EventKey(id), e->SerializeAsString());
+    std::string bytes = e->SerializeAsString();
+    batch_->Put(Cf::kEvents, storage::EventKey(id), bytes);
+    if (IsOpen(e->state())) open_[id] = OpenEvent{std::move(bytes), e->timer_due_ms(), e->timer_kind()};
   }
   touched_.clear();
 }
@@ -532,8 +656,8 @@ std::vector<DueTimer> EngineState::TakeDueTimers(int64_t now_ms, size_t max) {
     timers_.pop();
     auto it = open_.find(t.id);
     // Stale entries (the event moved on and planned another timer, or none) are skipped.
-    if (it == open_.end() || it->second.timer_due_ms() != t.due_ms) continue;
-    due.push_back({t.id, t.due_ms, it->second.timer_kind()});
+    if (it == open_.end() || it->second.timer_due_ms != t.due_ms) continue;
+    due.push_back({t.id, t.due_ms, it->second.timer_kind});
   }
   return due;
 }
@@ -551,6 +675,7 @@ EngineState::SealedBatch EngineState::Seal() {
   batch_index_prefixes_.clear();
   sealed.records = std::move(batch_records_);
   batch_records_.clear();
+  hot_.clear();  // open_ holds their bytes
   if (batch_->count() == 0) {
     cold_.clear();  // only read, not changed: the store or an earlier sealed batch holds them
     return sealed;

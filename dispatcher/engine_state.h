@@ -14,7 +14,8 @@
 // when no batch is sealed and unreleased (IndexChangedUnwritten says when a List would).
 //
 // What lives where:
-//   memory   open events (DISPATCHED, CLAIMED, IN_PROGRESS, RESOLVED), the timer heap, modes,
+//   memory   open events (DISPATCHED, CLAIMED, IN_PROGRESS, RESOLVED) as their stored bytes,
+//            parsed on demand (see OpenEvent), the timer heap, modes,
 //            principals, statistics counters, the duplicate index (grid, category) -> unresolved events
 //   disk     all of it, plus closed/cancelled/merged events, history, the log, indexes and
 //            idempotency entries (storage/keys.h has the layout)
@@ -188,20 +189,37 @@ class EngineState {
     }
   };
 
-  // The event if it is open or was read or changed in this batch; nullptr otherwise.
-  const pb::Event* InMemory(uint64_t id) const;
+  // An open event at rest. Kept serialized: a parsed pb::Event with its report and strings takes
+  // about 980 bytes of heap against 270 for its bytes (a bench submit's event), and a city with a
+  // million open events must fit in 1 GiB (docs/BENCHMARKS.md, "Scale"). Parsing one costs about
+  // 0.35 us, once in each batch that reads it (hot_). The timer is copied out so that the timer heap is
+  // checked without parsing.
+  struct OpenEvent {
+    std::string bytes;  // as stored, after its last finished command
+    int64_t timer_due_ms = 0;
+    pb::TimerKind timer_kind = pb::TIMER_NONE;
+  };
+
+  // The event if it is open or was read or changed in this batch; nullptr otherwise. An open event
+  // not read yet in this batch is parsed into hot_.
+  pb::Event* InMemory(uint64_t id) const;
   // The event as the newest sealed, unreleased batch that wrote it left it; nullptr otherwise.
   const pb::Event* InSealed(uint64_t id) const;
   // The one pending timer an event should have, from its state.
   void PlanTimer(pb::Event* e) const;
   std::vector<std::string> IndexKeys(const pb::Event& e) const;
-  static std::string DuplicateKey(std::string_view grid, std::string_view category);
+  // grid '|' category, into `key` (reused: the load calls this a million times).
+  static void DuplicateKey(std::string_view grid, std::string_view category, std::string* key);
+  void AddUnresolved(const pb::Event& e);
+  void RemoveUnresolved(const pb::Event& e);
   Status LoadMeta();
   Status RebuildIndexes();
   Status LoadLastRecordTime();
-  Status LoadOpenEvents();
-  Status LoadTimers();
-  Status CheckOpenEventsAgainstCity() const;
+  // Also gives the timers the open events planned, unordered.
+  Status LoadOpenEvents(std::vector<TimerEntry>* timers);
+  Status LoadTimers(std::vector<TimerEntry> planned);
+  // What an open event needs from the city that it no longer has; "" when nothing is missing.
+  std::string MissingFromCity(const pb::Event& e) const;
 
   storage::Store& store_;
   const City& city_;
@@ -221,7 +239,10 @@ class EngineState {
   uint64_t last_seq_ = 0;
   std::string index_layout_;  // as stored in meta; "" before layout 2
   int64_t last_record_ms_ = 0;
-  std::unordered_map<uint64_t, pb::Event> open_;
+  std::unordered_map<uint64_t, OpenEvent> open_;
+  // Open events parsed (read, created or changed) in this batch; their bytes in open_ are current
+  // whenever no command is under way. Cleared at Seal.
+  mutable std::unordered_map<uint64_t, pb::Event> hot_;
   // Terminal events read from disk or made terminal in this batch; handed to the batch's overlay
   // at Seal.
   mutable std::unordered_map<uint64_t, pb::Event> cold_;
@@ -232,7 +253,10 @@ class EngineState {
   std::map<std::string, pb::Principal, std::less<>> principals_;
   std::unordered_map<std::string, std::string> active_principal_by_key_;  // raw key -> name
   uint64_t principals_version_ = 0;
-  std::unordered_map<std::string, std::set<uint64_t>> unresolved_by_grid_category_;
+  // The duplicate index: (grid '|' category) -> unresolved events there, ids sorted. A vector, not
+  // a set: a key holds a few ids, and a set's node per event cost 0.9 s of a million-event load.
+  std::unordered_map<std::string, std::vector<uint64_t>> unresolved_by_grid_category_;
+  mutable std::string duplicate_key_;  // scratch for DuplicateKey
   OpenTally open_tally_;
   std::unordered_map<std::string, pb::StatCounters> counters_;  // key: month '|' scope
   std::unordered_set<std::string> dirty_counters_;

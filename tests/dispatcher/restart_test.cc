@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "storage/fault_injection.h"
 #include "storage/keys.h"
@@ -90,6 +95,74 @@ TEST_CASE("the duplicate index is rebuilt on start: a repeat report after a rest
   REQUIRE(again.code() == pb::STATUS_OK);
   CHECK(again.event().linked_as_duplicate());
   CHECK(again.event().event().id() == id);
+}
+
+// What the engine derives from its open events at start, in memory only.
+struct Derived {
+  size_t open_events;
+  OpenCounts city;
+  std::unordered_map<std::string, OpenCounts> by_grid;
+  std::set<uint64_t> overdue, supervised;
+  std::vector<std::vector<uint64_t>> unresolved;  // ids, for each (grid, category)
+  std::optional<int64_t> next_timer;
+  testing::KeyValues timers;
+  bool operator==(const Derived&) const = default;
+};
+
+Derived TakeDerived(EngineFixture& f, const std::vector<std::string>& grids,
+                    const std::vector<std::string>& categories) {
+  const EngineState& state = f.engine().state();
+  Derived d{state.open_event_count(), state.open_tally().city(), state.open_tally().by_grid(),
+            state.open_tally().overdue_ids(), state.open_tally().supervised_ids(), {},
+            state.NextTimerDue(), testing::Dump(f.store(), storage::Cf::kTimers)};
+  for (const auto& grid : grids) {
+    for (const auto& category : categories) {
+      std::vector<uint64_t>& ids = d.unresolved.emplace_back();
+      for (const pb::Event* e : state.UnresolvedAt(grid, category)) ids.push_back(e->id());
+    }
+  }
+  return d;
+}
+
+TEST_CASE("thousands of open events load whole: tallies, duplicate index and timers as they were") {
+  pb::CityConfig config = testing::TestCityConfig();
+  config.mutable_settings()->set_duplicate_window_seconds(0);  // every report a new event
+  EngineFixture f(config);
+  const std::vector<std::string> grids = {testing::kGrid1, testing::kGrid2, testing::kGrid3};
+  const std::vector<std::string> categories = {"water", "noise"};
+  // More than the loader's pipe holds at once (4 chunks of 1,024 events: engine_state.cc).
+  constexpr uint64_t kEvents = 6000;
+  std::vector<Command> batch;
+  for (uint64_t n = 0; n < kEvents; ++n) {
+    Command& c = batch.emplace_back(Command{testing::TestActor(), {}});
+    c.request.set_request_id(fmt::format("r{}", n));
+    c.request.mutable_submit()->mutable_report()->set_category(categories[n % 2]);
+    c.request.mutable_submit()->mutable_report()->set_grid(grids[n % 3]);
+    if (batch.size() == 500) {
+      for (const auto& r : f.engine().Process(batch)) REQUIRE(r.code() == pb::STATUS_OK);
+      batch.clear();
+      f.clock.Advance(1min);  // deadlines at different times
+    }
+  }
+  REQUIRE(f.engine().state().open_event_count() == kEvents);
+  // Every open state and flag, on events spread over the load's chunks.
+  for (uint64_t id = 7; id <= kEvents; id += 97) {
+    const std::string committee = (id - 1) % 3 == 2 ? "c2-committee" : "c1-committee";
+    uint64_t claim = f.ClaimOk(id, committee);
+    if (id % 5 == 0) REQUIRE(f.Supervise(id).code() == pb::STATUS_OK);
+    if (id % 2 == 0) REQUIRE(f.Resolve(id, claim).code() == pb::STATUS_OK);
+  }
+  Derived before = TakeDerived(f, grids, categories);
+  REQUIRE(before.supervised.size() > 0);
+  REQUIRE(before.city.by_level_state[pb::LEVEL_COMMUNITY][pb::STATE_RESOLVED] > 0);
+  f.Restart();
+  Derived after = TakeDerived(f, grids, categories);
+  CHECK(after == before);
+  CHECK(after.open_events == kEvents);
+  // And the first deadline fires at its time.
+  REQUIRE(after.next_timer.has_value());
+  f.clock.Set(*after.next_timer);
+  CHECK(f.engine().FireDueTimers() >= 1);
 }
 
 using testing::FaultyDisk;
