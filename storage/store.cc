@@ -73,6 +73,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   // Keep the default WAL recovery mode (kPointInTimeRecovery): see the header.
   db_options.IncreaseParallelism(2);
   db_options.max_total_wal_size = options.max_wal_bytes;
+  db_options.db_write_buffer_size = options.memtable_bytes;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);

@@ -49,6 +49,10 @@ struct StoreOptions {
   // flush, and a restart replays them all (1.2 GB after a simulated month). Past this size the
   // families holding the oldest log are flushed, so a restart replays at most about this much.
   uint64_t max_wal_bytes = 128 << 20;
+  // All column families' memtables together, at most (RocksDB's db_write_buffer_size). Each family
+  // may otherwise hold two 64 MiB memtables: under load on a large store the dispatcher grew from
+  // 695 MiB to a peak of 1,028 MiB, past the 1 GiB a million open events must fit in.
+  size_t memtable_bytes = 256 << 20;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes
   // survive kill -9 (the OS has the bytes) but not a power cut. Never set outside that test.
