@@ -283,9 +283,20 @@ Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
     if (chunk.size > 0) pipe.Push(std::move(chunk));
     return events->status();
   };
-  Status s = read();
-  pipe.Push({});  // the end
-  filer.join();
+  // The helper is told to end and joined on every way out, an exception's included.
+  struct EndAndJoin {
+    OpenEventPipe& pipe;
+    std::thread& filer;
+    ~EndAndJoin() {
+      pipe.Push({});
+      filer.join();
+    }
+  };
+  Status s;
+  {
+    EndAndJoin end{pipe, filer};
+    s = read();
+  }
   if (!s.ok()) return s;
   return OpenEventsNotCovered(std::move(problems));
 }
@@ -300,13 +311,16 @@ Status EngineState::LoadTimers(std::vector<TimerEntry> planned) {
     int64_t due;
     uint64_t id;
     storage::DecodeTimerKey(cursor->key(), &due, &id);
-    WHISTLE_CHECK(count < planned.size() && planned[count].due_ms == due && planned[count].id == id,
-                  "timer (%lld, %llu) does not match its event", static_cast<long long>(due),
+    WHISTLE_CHECK(count < planned.size() && !(planned[count] > TimerEntry{due, id}),
+                  "timer (%lld, %llu) is stored, and its event does not wait on it", static_cast<long long>(due),
                   static_cast<unsigned long long>(id));
+    WHISTLE_CHECK(planned[count].due_ms == due && planned[count].id == id,
+                  "event %llu waits on a timer at %lld, which is not stored",
+                  static_cast<unsigned long long>(planned[count].id), static_cast<long long>(planned[count].due_ms));
   }
   if (Status s = cursor->status(); !s.ok()) return s;
-  WHISTLE_CHECK(count == planned.size(), "%zu stored timers for %zu events waiting on one", count,
-                planned.size());
+  WHISTLE_CHECK(count == planned.size(), "event %llu waits on a timer at %lld, which is not stored",
+                static_cast<unsigned long long>(planned[count].id), static_cast<long long>(planned[count].due_ms));
   timers_ = decltype(timers_)(std::greater<>(), std::move(planned));
   return Status::Ok();
 }
@@ -385,13 +399,14 @@ pb::Mode EngineState::ModeFor(std::string_view region, const ModeOverride* chang
   return pb::MODE_NORMAL;
 }
 
-std::vector<const pb::Event*> EngineState::UnresolvedAt(std::string_view grid,
-                                                        std::string_view category) const {
+std::vector<const pb::Event*> EngineState::UnresolvedAt(std::string_view grid, std::string_view category,
+                                                        int64_t created_since_ms) const {
   std::vector<const pb::Event*> out;
   DuplicateKey(grid, category, &duplicate_key_);
   auto it = unresolved_by_grid_category_.find(duplicate_key_);
   if (it == unresolved_by_grid_category_.end()) return out;
-  for (uint64_t id : it->second) {
+  for (const auto& [id, created_at_ms] : it->second) {
+    if (created_at_ms < created_since_ms) continue;  // not parsed: a submit looks at a recent few
     const pb::Event* e = open_.contains(id) ? InMemory(id) : nullptr;
     WHISTLE_CHECK(e != nullptr, "duplicate index names event %llu, which is not open",
                   static_cast<unsigned long long>(id));
@@ -572,18 +587,24 @@ void EngineState::AddUnresolved(const pb::Event& e) {
   DuplicateKey(e.grid(), e.report().category(), &duplicate_key_);
   auto it = unresolved_by_grid_category_.find(duplicate_key_);
   if (it == unresolved_by_grid_category_.end()) it = unresolved_by_grid_category_.emplace(duplicate_key_, 0).first;
-  std::vector<uint64_t>& ids = it->second;
-  // Sorted. Usually the newest event, so at the end: a push_back.
-  ids.insert(std::upper_bound(ids.begin(), ids.end(), e.id()), e.id());
+  std::vector<Unresolved>& events = it->second;
+  // Sorted by id. Usually the newest event, so at the end: a push_back.
+  auto at = std::lower_bound(events.begin(), events.end(), e.id(),
+                             [](const Unresolved& u, uint64_t id) { return u.id < id; });
+  WHISTLE_CHECK(at == events.end() || at->id != e.id(), "event %llu is in the duplicate index twice",
+                static_cast<unsigned long long>(e.id()));
+  events.insert(at, Unresolved{e.id(), e.created_at_ms()});
 }
 
 void EngineState::RemoveUnresolved(const pb::Event& e) {
   DuplicateKey(e.grid(), e.report().category(), &duplicate_key_);
   auto it = unresolved_by_grid_category_.find(duplicate_key_);
   if (it == unresolved_by_grid_category_.end()) return;
-  std::vector<uint64_t>& ids = it->second;
-  if (auto at = std::lower_bound(ids.begin(), ids.end(), e.id()); at != ids.end() && *at == e.id()) ids.erase(at);
-  if (ids.empty()) unresolved_by_grid_category_.erase(it);
+  std::vector<Unresolved>& events = it->second;
+  auto at = std::lower_bound(events.begin(), events.end(), e.id(),
+                             [](const Unresolved& u, uint64_t id) { return u.id < id; });
+  if (at != events.end() && at->id == e.id()) events.erase(at);
+  if (events.empty()) unresolved_by_grid_category_.erase(it);
 }
 
 void EngineState::FinishCommand() {

@@ -22,7 +22,8 @@
 // Events at rest in a terminal state are read from disk on demand and kept until the batch is
 // sealed (and, if it changed anything, until it is written: see Seal).
 //
-// Threading: engine thread only. Not copyable.
+// Threading: engine thread only (Load uses a helper thread of its own, joined before it returns).
+// Not copyable.
 #pragma once
 
 #include <cstdint>
@@ -120,9 +121,13 @@ class EngineState {
   // Grows whenever a principal is created or revoked (the ZAP handler's copy follows it).
   uint64_t principals_version() const { return principals_version_; }
 
-  // Unresolved events (DISPATCHED, CLAIMED, IN_PROGRESS) at this grid and category, by id.
-  std::vector<const pb::Event*> UnresolvedAt(std::string_view grid, std::string_view category) const;
-  // Calls f for every open event, in no particular order.
+  // Unresolved events (DISPATCHED, CLAIMED, IN_PROGRESS) at this grid and category created at or
+  // after `created_since_ms`, by id. The pointers are valid until the command finishes.
+  std::vector<const pb::Event*> UnresolvedAt(std::string_view grid, std::string_view category,
+                                             int64_t created_since_ms) const;
+  // Calls f for every open event as of the last finished command, in no particular order; the
+  // reference is valid during that call only. Each event not read in this batch is parsed: about
+  // 0.35 s a million open events on the engine thread (SetMode's replanning pays it).
   void ForEachOpenEvent(const std::function<void(const pb::Event&)>& f) const;
   size_t open_event_count() const { return open_.size(); }
   // Open events counted by level, state, overdue and supervised, city-wide and per grid.
@@ -191,9 +196,10 @@ class EngineState {
 
   // An open event at rest. Kept serialized: a parsed pb::Event with its report and strings takes
   // about 980 bytes of heap against 270 for its bytes (a bench submit's event), and a city with a
-  // million open events must fit in 1 GiB (docs/BENCHMARKS.md, "Scale"). Parsing one costs about
-  // 0.35 us, once in each batch that reads it (hot_). The timer is copied out so that the timer heap is
-  // checked without parsing.
+  // million open events must fit in 1 GiB (issue 5's scale goal; docs/BENCHMARKS.md). Parsing one
+  // costs about 0.35 us: FindEvent keeps what it parsed in hot_ until the next Seal; ReadEvent and
+  // ForEachOpenEvent parse into the caller's copy. The timer is copied out so that the timer heap
+  // is checked without parsing.
   struct OpenEvent {
     std::string bytes;  // as stored, after its last finished command
     int64_t timer_due_ms = 0;
@@ -201,7 +207,7 @@ class EngineState {
   };
 
   // The event if it is open or was read or changed in this batch; nullptr otherwise. An open event
-  // not read yet in this batch is parsed into hot_.
+  // not in hot_ is parsed into it. Mutable, for MutableEvent: hot_ and cold_ are caches, mutable.
   pb::Event* InMemory(uint64_t id) const;
   // The event as the newest sealed, unreleased batch that wrote it left it; nullptr otherwise.
   const pb::Event* InSealed(uint64_t id) const;
@@ -240,8 +246,8 @@ class EngineState {
   std::string index_layout_;  // as stored in meta; "" before layout 2
   int64_t last_record_ms_ = 0;
   std::unordered_map<uint64_t, OpenEvent> open_;
-  // Open events parsed (read, created or changed) in this batch; their bytes in open_ are current
-  // whenever no command is under way. Cleared at Seal.
+  // Open events parsed (read, created or changed) since the last Seal, which clears it; their bytes
+  // in open_ are current whenever no command is under way.
   mutable std::unordered_map<uint64_t, pb::Event> hot_;
   // Terminal events read from disk or made terminal in this batch; handed to the batch's overlay
   // at Seal.
@@ -253,9 +259,14 @@ class EngineState {
   std::map<std::string, pb::Principal, std::less<>> principals_;
   std::unordered_map<std::string, std::string> active_principal_by_key_;  // raw key -> name
   uint64_t principals_version_ = 0;
-  // The duplicate index: (grid '|' category) -> unresolved events there, ids sorted. A vector, not
-  // a set: a key holds a few ids, and a set's node per event cost 0.9 s of a million-event load.
-  std::unordered_map<std::string, std::vector<uint64_t>> unresolved_by_grid_category_;
+  // The duplicate index: (grid '|' category) -> unresolved events there, sorted by id. A vector,
+  // not a set: a key holds a few events, and a node per event is memory and a cache miss at load.
+  // The creation time lets a submit parse only the events inside the duplicate window.
+  struct Unresolved {
+    uint64_t id;
+    int64_t created_at_ms;
+  };
+  std::unordered_map<std::string, std::vector<Unresolved>> unresolved_by_grid_category_;
   mutable std::string duplicate_key_;  // scratch for DuplicateKey
   OpenTally open_tally_;
   std::unordered_map<std::string, pb::StatCounters> counters_;  // key: month '|' scope

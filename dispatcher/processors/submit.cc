@@ -80,8 +80,7 @@ const pb::Event* FindDuplicate(const EngineState& state, const pb::Report& r, co
                                int64_t now_ms) {
   const pb::EngineSettings& s = state.city().settings();
   if (s.duplicate_window_seconds() <= 0) return nullptr;
-  for (const pb::Event* e : state.UnresolvedAt(grid, r.category())) {
-    if (now_ms - e->created_at_ms() > s.duplicate_window_seconds() * 1000) continue;
+  for (const pb::Event* e : state.UnresolvedAt(grid, r.category(), now_ms - s.duplicate_window_seconds() * 1000)) {
     if (r.has_position() && e->report().has_position() && s.duplicate_distance_meters() > 0 &&
         DistanceMeters(r.position(), e->report().position()) > s.duplicate_distance_meters()) {
       continue;

@@ -235,6 +235,8 @@ TEST_CASE("a repeat report of the same category in the same grid is linked to th
   REQUIRE(again.event().event().linked_size() == 1);
   CHECK(again.event().event().linked(0).reporter() == "citizen-b");
   CHECK(f.engine().state().next_event_id() == 2);
+  f.clock.Advance(90min);  // exactly the 2 h window after the first report: still a repeat
+  CHECK(f.Submit("water", kGrid1, "citizen-c").event().event().id() == id);
 }
 
 TEST_CASE("reports outside the duplicate window, grid, category or distance make new events") {
