@@ -589,8 +589,7 @@ void EngineState::AddUnresolved(const pb::Event& e) {
   if (it == unresolved_by_grid_category_.end()) it = unresolved_by_grid_category_.emplace(duplicate_key_, 0).first;
   std::vector<Unresolved>& events = it->second;
   // Sorted by id. Usually the newest event, so at the end: a push_back.
-  auto at = std::lower_bound(events.begin(), events.end(), e.id(),
-                             [](const Unresolved& u, uint64_t id) { return u.id < id; });
+  auto at = std::lower_bound(events.begin(), events.end(), e.id());
   WHISTLE_CHECK(at == events.end() || at->id != e.id(), "event %llu is in the duplicate index twice",
                 static_cast<unsigned long long>(e.id()));
   events.insert(at, Unresolved{e.id(), e.created_at_ms()});
@@ -601,8 +600,7 @@ void EngineState::RemoveUnresolved(const pb::Event& e) {
   auto it = unresolved_by_grid_category_.find(duplicate_key_);
   if (it == unresolved_by_grid_category_.end()) return;
   std::vector<Unresolved>& events = it->second;
-  auto at = std::lower_bound(events.begin(), events.end(), e.id(),
-                             [](const Unresolved& u, uint64_t id) { return u.id < id; });
+  auto at = std::lower_bound(events.begin(), events.end(), e.id());
   if (at != events.end() && at->id == e.id()) events.erase(at);
   if (events.empty()) unresolved_by_grid_category_.erase(it);
 }

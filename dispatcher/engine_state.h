@@ -265,6 +265,7 @@ class EngineState {
   struct Unresolved {
     uint64_t id;
     int64_t created_at_ms;
+    bool operator<(uint64_t other_id) const { return id < other_id; }  // for lower_bound by id
   };
   std::unordered_map<std::string, std::vector<Unresolved>> unresolved_by_grid_category_;
   mutable std::string duplicate_key_;  // scratch for DuplicateKey
