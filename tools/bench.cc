@@ -176,6 +176,9 @@ class Worker {
   void Run(Clock::time_point start, Clock::time_point measure_from, Clock::time_point end) {
     measure_from_ = measure_from;
     end_ = end;
+    // Nothing is sent before `start`: a closed-loop flow's first command is stamped `start`, and an
+    // answer read before it gave a negative latency (read as 18,446,744,073,709 s with no warm-up).
+    std::this_thread::sleep_until(start);
     const bool open = o_.rate > 0;
     // Open loop: this client's share of the offered commands, as flows.
     const double flows_per_s = open ? o_.rate / o_.clients / CommandsPerFlow(o_) : 0;

@@ -65,6 +65,21 @@ TEST_CASE("bench: the lifecycle mix takes events through all five steps, each ac
   CHECK(r->after.open_events() + Count(*r, "feedback STATUS_OK") >= Count(*r, "submit STATUS_OK"));
 }
 
+TEST_CASE("bench: with no warm-up every latency is measured from a real send, never before it") {
+  // A closed-loop flow's first command is stamped with the run's start: sent before it, an answer
+  // could arrive "before" it was sent, and the negative latency read as 18,446,744 s.
+  testing::DispatcherProcess dispatcher(BenchCity());
+  BenchOptions o = Short(dispatcher, BenchMix::kSubmit);
+  o.warmup_s = 0;
+  o.clients = 4;
+  o.window = 16;
+  auto r = RunBench(o);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  REQUIRE(r->all_latency_us.count() > 0);
+  // Not a speed bound: no answer can take longer than the whole run (its second and the drain).
+  CHECK(r->all_latency_us.max() < 12'000'000);
+}
+
 TEST_CASE("bench: in a claim race exactly one claimant wins each event") {
   testing::DispatcherProcess dispatcher(BenchCity());
   BenchOptions o = Short(dispatcher, BenchMix::kClaimRace);
