@@ -57,9 +57,14 @@ Status EngineState::Load() {
     if (Status s = RebuildIndexes(); !s.ok()) return s;
   }
   if (Status s = LoadLastRecordTime(); !s.ok()) return s;
+  // Reading every open event takes both cores; what a crash under load left to compact waits
+  // (the dispatcher opens its store paused already: StoreOptions::open_with_compactions_paused).
+  if (Status s = store_.PauseCompactions(); !s.ok()) return s;
   std::vector<TimerEntry> timers;
-  if (Status s = LoadOpenEvents(&timers); !s.ok()) return s;
-  return LoadTimers(std::move(timers));
+  Status loaded = LoadOpenEvents(&timers);
+  if (loaded.ok()) loaded = LoadTimers(std::move(timers));
+  Status resumed = store_.ResumeCompactions();
+  return loaded.ok() ? resumed : loaded;
 }
 
 std::string EngineState::MissingFromCity(const pb::Event& e) const {

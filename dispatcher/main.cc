@@ -4,7 +4,7 @@
 //                      [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]
 //                      [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]
 //                      [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]
-//                      [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
+//                      [--max-wal-mb=N] [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
 //                      [--test-plant-bug=BUG]
 //
 // Clients authenticate with CURVE keys (server.h, first_start.h): the first start makes
@@ -13,6 +13,9 @@
 //
 // --daemon-config reads a whistle.pb.DispatcherConfig in text format (proto/whistle/daemon.proto;
 // deploy/whistle-dispatcher.textproto documents every option); flags override it.
+//
+// --max-wal-mb bounds the write-ahead log RocksDB keeps: a restart after a crash replays up to
+// that much (docs/OPERATIONS.md, "Start-up").
 //
 // --metrics-listen serves Prometheus's GET /metrics there (docs/OPERATIONS.md).
 //
@@ -64,6 +67,7 @@ constexpr char kUsage[] =
     "                          [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]\n"
     "                          [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]\n"
     "                          [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]\n"
+    "                          [--max-wal-mb=N]\n"
     "test only (whistle-crashcheck; never in production):\n"
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
     "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
@@ -133,15 +137,17 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   auto bytes = flags.TakeInt("max-request-bytes", c.max_request_bytes() ? c.max_request_bytes() : 65536, 256, 1 << 20);
   auto batch = flags.TakeInt("max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
   auto busy = flags.TakeInt("busy-window", c.busy_window() ? c.busy_window() : 4096, 0, 1 << 24);
+  auto wal = flags.TakeInt("max-wal-mb", c.max_wal_mb() ? c.max_wal_mb() : 32, 1, 1 << 16);
   auto dev = flags.TakeBool("dev-no-auth");
-  for (const Status& s : {scale.status(), bytes.status(), batch.status(), busy.status(), dev.status(),
-                          flags.CheckAllTaken()}) {
+  for (const Status& s : {scale.status(), bytes.status(), batch.status(), busy.status(), wal.status(),
+                          dev.status(), flags.CheckAllTaken()}) {
     if (!s.ok()) return s;
   }
   c.set_time_scale(*scale);
   c.set_max_request_bytes(static_cast<uint32_t>(*bytes));
   c.set_max_batch(static_cast<uint32_t>(*batch));
   c.set_busy_window(static_cast<uint32_t>(*busy));
+  c.set_max_wal_mb(static_cast<uint32_t>(*wal));
   if (*dev) c.set_dev_no_auth(true);
   return c;
 }
@@ -187,6 +193,8 @@ int main(int argc, char** argv) {
   const auto city_loaded = std::chrono::steady_clock::now();
 
   storage::StoreOptions store_options;
+  store_options.max_wal_bytes = uint64_t{cfg.max_wal_mb()} << 20;
+  store_options.open_with_compactions_paused = true;  // the engine resumes them once loaded
   std::unique_ptr<rocksdb::Env> power_cut_env;  // outlives the store
   if (test.power_cut_signal || test.power_cut_after_wal_syncs > 0) {
     auto fs = std::make_shared<storage::PowerCutFs>(rocksdb::FileSystem::Default());

@@ -80,9 +80,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.disable_auto_compactions = options.open_with_compactions_paused;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  rocksdb::ColumnFamilyOptions unused_options = cf_options;  // whistle writes nothing there
+  unused_options.disable_auto_compactions = false;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, unused_options);
   for (auto name : kCfNames) descriptors.emplace_back(std::string(name), cf_options);
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -93,6 +96,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   std::unique_ptr<Store> store(new Store());
   store->db_.reset(raw);
   store->sync_writes_ = !options.test_ack_before_sync;
+  store->compactions_paused_ = options.open_with_compactions_paused;
   // handles[0] is the default column family, which whistle does not use.
   store->handles_.assign(handles.begin() + 1, handles.end());
   s = store->db_->DestroyColumnFamilyHandle(handles[0]);
@@ -144,6 +148,35 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const
 std::unique_ptr<Cursor> Store::NewCursor(Cf cf) const {
   return std::make_unique<Cursor>(
       std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf))));
+}
+
+namespace {
+
+Status SetAutoCompactions(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles, bool on) {
+  for (auto* h : handles) {
+    auto s = db.SetOptions(h, {{"disable_auto_compactions", on ? "false" : "true"}});
+    if (!s.ok()) return FromRocks(s, fmt::format("turning compactions {} for {}", on ? "on" : "off", h->GetName()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Store::PauseCompactions() {
+  compactions_paused_ = true;  // even if only some families were paused: Resume turns them all on
+  return SetAutoCompactions(*db_, handles_, false);
+}
+
+Status Store::ResumeCompactions() {
+  Status s = SetAutoCompactions(*db_, handles_, true);
+  if (s.ok()) compactions_paused_ = false;
+  return s;
+}
+
+Result<std::string> Store::Property(Cf cf, const std::string& name) const {
+  std::string value;
+  if (!db_->GetProperty(handle(cf), name, &value)) return BadRequest(fmt::format("no property '{}'", name));
+  return value;
 }
 
 Status Store::Checkpoint(const std::string& dir) const {

@@ -48,11 +48,18 @@ struct StoreOptions {
   // slowly (meta: a few hundred bytes a batch) would otherwise keep every log since its last
   // flush, and a restart replays them all (1.2 GB after a simulated month). Past this size the
   // families holding the oldest log are flushed, so a restart replays at most about this much.
-  uint64_t max_wal_bytes = 128 << 20;
+  // Replaying costs what writing did, about 1 s per 30 MiB on two cores: 32 MiB keeps a restart
+  // after a crash under load within 5 s with a million open events (128 MiB took 7.3-8.3 s),
+  // for 6-13% of the lifecycle throughput on that store (docs/BENCHMARKS.md, "Scale").
+  uint64_t max_wal_bytes = 32 << 20;
   // All column families' memtables together, at most (RocksDB's db_write_buffer_size). Each family
   // may otherwise hold two 64 MiB memtables: under load on a large store the dispatcher grew from
   // 695 MiB to a peak of 1,028 MiB, past the 1 GiB a million open events must fit in.
   size_t memtable_bytes = 256 << 20;
+  // Opens with compactions paused (Store::PauseCompactions), for the dispatcher, whose engine
+  // resumes them once its state is loaded. Pausing after Open is too late for a compaction that
+  // the log's replay already started: one such restart took 5.7 s instead of 3.4-3.7 s.
+  bool open_with_compactions_paused = false;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes
   // survive kill -9 (the OS has the bytes) but not a power cut. Never set outside that test.
@@ -130,6 +137,17 @@ class Store {
   // hard links where possible. Usable as a backup while the engine keeps running.
   Status Checkpoint(const std::string& dir) const;
 
+  // Stops RocksDB from starting compactions until ResumeCompactions (those running finish), for a
+  // phase that reads a lot and needs both cores: the engine's start-up. A restart after a crash
+  // under load otherwise compacts what the load left while the million open events are read
+  // (4.2-4.9 s instead of 3.2-3.6 s; docs/BENCHMARKS.md). Writes go on: flushes still run, and
+  // RocksDB applies no level-0 write stall while compactions are off.
+  Status PauseCompactions();
+  Status ResumeCompactions();
+  bool compactions_paused() const { return compactions_paused_; }
+  // A RocksDB property of one family, as RocksDB prints it (e.g. "rocksdb.num-files-at-level0").
+  Result<std::string> Property(Cf cf, const std::string& name) const;
+
  private:
   friend class WriteBatch;
   Store() = default;
@@ -140,6 +158,7 @@ class Store {
   mutable std::mutex sticky_mu_;
   Status sticky_;  // guarded by sticky_mu_
   bool sync_writes_ = true;  // false only under StoreOptions::test_ack_before_sync
+  bool compactions_paused_ = false;
   Histogram write_micros_;
 };
 

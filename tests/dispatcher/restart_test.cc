@@ -157,6 +157,7 @@ TEST_CASE("thousands of open events load whole: tallies, duplicate index and tim
   Derived after = TakeDerived(f, grids, categories);
   CHECK(after == before);
   CHECK(after.open_events == kEvents);
+  CHECK_FALSE(f.store().compactions_paused());  // paused only while the load read the events
   // And the first deadline fires at its time, not before.
   REQUIRE(!after.timers.empty());
   int64_t first_due;
@@ -321,6 +322,7 @@ TEST_CASE("a configuration that drops what an open event needs is refused at sta
   REQUIRE_FALSE(engine.ok());
   CHECK(engine.status().code() == pb::STATUS_BAD_REQUEST);
   CHECK(engine.status().message().find("event 1: category 'noise' is gone") != std::string::npos);
+  CHECK_FALSE((*store)->compactions_paused());  // a refused start leaves the store as it found it
 }
 
 }  // namespace

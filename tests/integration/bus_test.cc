@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <mutex>
@@ -244,6 +246,23 @@ TEST_CASE("a region's topic carries only the events inside it") {
   CHECK(inside != 0);
 }
 
+// The values of `name` in the newest OPTIONS file RocksDB wrote in `data_dir`: one per column
+// family for a family's option.
+std::set<std::string> RocksDbOption(const std::string& data_dir, const std::string& name) {
+  std::filesystem::path newest;
+  for (const auto& f : std::filesystem::directory_iterator(data_dir)) {
+    const std::string file = f.path().filename().string();
+    if (file.starts_with("OPTIONS-") && file > newest.filename().string()) newest = f.path();
+  }
+  std::ifstream in(newest);
+  const std::string prefix = "  " + name + "=";
+  std::set<std::string> values;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(prefix)) values.insert(line.substr(prefix.size()));
+  }
+  return values;
+}
+
 TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags overriding it") {
   DispatcherProcess dispatcher(testing::TestCityConfig(),
                                {"--daemon-config=" + std::string(WHISTLE_SOURCE_DIR) +
@@ -275,6 +294,18 @@ TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags
   once.attempts = 1;
   Client plain(context, dispatcher.front(), once);
   CHECK(plain.Call(testing::WaterReport(testing::kGrid3)).status().code() == pb::STATUS_UNAUTHENTICATED);
+  // Its write-ahead log bound (max_wal_mb: 32) reached RocksDB, which records what it runs with.
+  CHECK(RocksDbOption(dispatcher.data_dir(), "max_total_wal_size") == std::set<std::string>{std::to_string(32 << 20)});
+}
+
+TEST_CASE("--max-wal-mb bounds the write-ahead log RocksDB keeps") {
+  DispatcherProcess dispatcher(testing::TestCityConfig(), {"--max-wal-mb=8"});
+  CHECK(RocksDbOption(dispatcher.data_dir(), "max_total_wal_size") == std::set<std::string>{std::to_string(8 << 20)});
+}
+
+TEST_CASE("a ready dispatcher has RocksDB's compactions on again, paused only while it loaded") {
+  DispatcherProcess dispatcher;
+  CHECK(RocksDbOption(dispatcher.data_dir(), "disable_auto_compactions") == std::set<std::string>{"false"});
 }
 
 TEST_CASE("a client that stops reading its answers cannot stall the dispatcher, what it misses is counted") {
