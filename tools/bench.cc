@@ -204,6 +204,7 @@ class Worker {
         busy_.erase(busy_.begin());
         ResendAfterBusy(again);
       }
+      ResendUnanswered(now);
       auto wait = std::chrono::milliseconds(100);
       auto until = [&](Clock::time_point t) {
         wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(t - now), std::chrono::milliseconds(0),
@@ -211,6 +212,9 @@ class Worker {
       };
       if (open && next < end) until(next);
       if (!busy_.empty()) until(busy_.begin()->first);
+      if (o_.resend_after_ms >= 0 && !sent_order_.empty()) {
+        until(sent_order_.front().first + std::chrono::milliseconds(o_.resend_after_ms));
+      }
       if (!received_.empty()) wait = std::chrono::milliseconds(0);
       if (received_.empty() && open && next < end && next - now < std::chrono::milliseconds(1)) {
         WaitForAnswerUntil(sockets_, items, next);  // the next send is under a millisecond away
@@ -230,6 +234,8 @@ class Worker {
   uint64_t commands = 0, flows = 0, races = 0, races_not_one_winner = 0, linked = 0;
   uint64_t unanswered() const { return unanswered_; }
   uint64_t busy_pending() const { return busy_pending_; }
+  uint64_t resent() const { return resent_; }
+  uint64_t late_answers() const { return late_answers_; }
 
  private:
   struct Flow {
@@ -246,8 +252,9 @@ class Worker {
     size_t socket;
     Clock::time_point sent;  // or intended, for an open-loop flow's first command
     const char* kind;
-    pb::Request request;     // kept to send again after BUSY
+    pb::Request request;     // kept to send again after BUSY or after no answer
     int busy_answers = 0;    // BUSY answers to it in a row
+    Clock::time_point last_sent{};  // when it actually went out last
   };
 
   size_t NewSlot() {
@@ -265,7 +272,9 @@ class Worker {
       request.set_request_id(fmt::format("bench-{}-{}-{}", o_.run_id, index_, correlation));
     }
     SendWhileReading(socket, request);
-    inflight_.emplace(correlation, InFlight{slot, socket, sent, kind, std::move(request)});
+    const Clock::time_point now = Clock::now();
+    inflight_.emplace(correlation, InFlight{slot, socket, sent, kind, std::move(request), 0, now});
+    sent_order_.emplace_back(now, correlation);
   }
 
   void StartFlow(size_t slot, Clock::time_point intended) {
@@ -347,7 +356,10 @@ class Worker {
       return;
     }
     auto it = inflight_.find(r.correlation_id());
-    if (it == inflight_.end()) return;  // cannot happen: one socket per worker, ids unique
+    if (it == inflight_.end()) {  // a resent request's other copy, answered already
+      ++late_answers_;
+      return;
+    }
     InFlight sent = std::move(it->second);
     inflight_.erase(it);
     if (r.code() == pb::STATUS_BUSY && o_.busy_pause_ms >= 0) {
@@ -371,7 +383,27 @@ class Worker {
   void ResendAfterBusy(InFlight& sent) {
     uint64_t correlation = sent.request.correlation_id();
     SendWhileReading(sent.socket, sent.request);
+    sent.last_sent = Clock::now();
+    sent_order_.emplace_back(sent.last_sent, correlation);
     inflight_.emplace(correlation, std::move(sent));
+  }
+
+  // Sends again every request that has waited resend_after_ms since it last went out. Entries of
+  // sent_order_ whose request was answered, or sent again since, are dropped as they come up.
+  void ResendUnanswered(Clock::time_point now) {
+    if (o_.resend_after_ms < 0) return;
+    const auto after = std::chrono::milliseconds(o_.resend_after_ms);
+    while (!sent_order_.empty() && sent_order_.front().first + after <= now) {
+      auto [at, correlation] = sent_order_.front();
+      sent_order_.pop_front();
+      auto it = inflight_.find(correlation);
+      if (it == inflight_.end() || it->second.last_sent != at) continue;
+      SendWhileReading(it->second.socket, it->second.request);
+      ++resent_;
+      // SendWhileReading only reads answers (HandleReceived handles them), so `it` is still valid.
+      it->second.last_sent = Clock::now();
+      sent_order_.emplace_back(it->second.last_sent, correlation);
+    }
   }
 
   void Advance(Flow& f, size_t slot, const pb::Response& r, Clock::time_point now) {
@@ -453,7 +485,8 @@ class Worker {
   std::unordered_map<uint64_t, InFlight> inflight_;
   uint64_t next_correlation_ = 0;
   uint64_t query_turn_ = 0;
-  uint64_t unanswered_ = 0, busy_pending_ = 0;
+  uint64_t unanswered_ = 0, busy_pending_ = 0, resent_ = 0, late_answers_ = 0;
+  std::deque<std::pair<Clock::time_point, uint64_t>> sent_order_;  // (last sent, correlation), oldest first
   std::multimap<Clock::time_point, InFlight> busy_;  // to send again after BUSY, by when
   std::deque<std::pair<zmq::message_t, Clock::time_point>> received_;  // read, not yet handled
   Clock::time_point measure_from_, end_;
@@ -546,6 +579,8 @@ Result<BenchResult> RunBench(const BenchOptions& options) {
     result.linked += w->linked;
     result.unanswered += w->unanswered();
     result.busy_pending += w->busy_pending();
+    result.resent += w->resent();
+    result.late_answers += w->late_answers();
     for (auto& [kind, h] : w->latency_us) {
       result.latency_us[kind].Merge(h);
       result.all_latency_us.Merge(h);
@@ -582,6 +617,10 @@ std::string FormatBench(const BenchOptions& o, const BenchResult& r) {
   }
   if (r.unanswered > 0) out += fmt::format("UNANSWERED: {}\n", r.unanswered);
   if (r.busy_pending > 0) out += fmt::format("still waiting to retry after BUSY at the end: {}\n", r.busy_pending);
+  if (r.resent > 0) {
+    out += fmt::format("sent again after {} ms without an answer: {} (answers to a copy already answered: {})\n",
+                       o.resend_after_ms, r.resent, r.late_answers);
+  }
   const pb::HistogramSummary& w = r.after.synced_write_micros();
   out += fmt::format("dispatcher (whole run): synced write p50 {} ms p99 {} ms; batch size p50 {} p99 {} max {}\n",
                      Ms(w.p50()), Ms(w.p99()), r.after.batch_size().p50(), r.after.batch_size().p99(),
@@ -600,10 +639,12 @@ std::string BenchJson(const BenchOptions& o, const BenchResult& r) {
   return fmt::format(
       R"({{"mix":"{}","clients":{},"window":{},"rate":{},"seconds":{},"commands":{},"throughput":{:.0f},)"
       R"("commands_per_synced_write":{:.2f},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{},)"
-      R"("races":{},"races_not_one_winner":{},"linked":{},"unanswered":{},"busy_pending":{},"by_kind":{{{}}}}})",
+      R"("races":{},"races_not_one_winner":{},"linked":{},"unanswered":{},"busy_pending":{},"resent":{},)"
+      R"("late_answers":{},"by_kind":{{{}}}}})",
       BenchMixName(o.mix), o.clients, o.window, o.rate, o.duration_s, r.commands, r.throughput(),
       r.CommandsPerSyncedWrite(), Ms(a.Percentile(0.5)), Ms(a.Percentile(0.99)), Ms(a.Percentile(0.999)),
-      Ms(a.max()), r.races, r.races_not_one_winner, r.linked, r.unanswered, r.busy_pending, kinds);
+      Ms(a.max()), r.races, r.races_not_one_winner, r.linked, r.unanswered, r.busy_pending, r.resent,
+      r.late_answers, kinds);
 }
 
 }  // namespace whistle

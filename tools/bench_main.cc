@@ -3,7 +3,8 @@
 //   whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]
 //                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
 //                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
-//                 [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N] [--json]
+//                 [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N]
+//                 [--resend-after-ms=N] [--json]
 //
 // Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
 // data directory under $TMPDIR with --dev-no-auth and the same --config, and stops it at the end;
@@ -12,7 +13,9 @@
 // or admin, for the metrics. --rate=R runs an open loop at R commands/s offered; without it, a
 // closed loop of --clients x --window flows in flight. A command answered BUSY is sent again
 // after --busy-pause-ms (default 100), doubling with each BUSY in a row and jittered, as the client
-// library does (-1: never, the BUSY ends its flow).
+// library does (-1: never, the BUSY ends its flow). A request without an answer after
+// --resend-after-ms (default 2000) is sent again, as the client library does after its timeout
+// (-1: never).
 // --json prints one JSON object instead.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
@@ -38,7 +41,8 @@ constexpr char kUsage[] =
     "usage: whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]\n"
     "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
     "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
-    "                     [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N] [--json]\n";
+    "                     [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N]\n"
+    "                     [--resend-after-ms=N] [--json]\n";
 
 int Usage(std::string_view why) {
   std::cerr << "whistle-bench: " << why << "\n" << kUsage;
@@ -71,11 +75,12 @@ int main(int argc, char** argv) {
   auto query_events = flags->TakeInt("query-events", 2000, 1, 10000000);
   auto query_kinds = ParseQueryKinds(flags->TakeString("queries"));
   auto busy_pause = flags->TakeInt("busy-pause-ms", 100, -1, 60000);
+  auto resend_after = flags->TakeInt("resend-after-ms", 2000, -1, 600000);
   auto json = flags->TakeBool("json");
   for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
                           duration.status(), warmup.status(), seed.status(), race_agents.status(),
-                          query_events.status(), query_kinds.status(), busy_pause.status(), json.status(),
-                          flags->CheckAllTaken()}) {
+                          query_events.status(), query_kinds.status(), busy_pause.status(),
+                          resend_after.status(), json.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return Usage(s.message());
   }
   o.credentials = *credentials;
@@ -90,6 +95,7 @@ int main(int argc, char** argv) {
   o.query_events = static_cast<int>(*query_events);
   o.query_kinds = *query_kinds;
   o.busy_pause_ms = static_cast<int>(*busy_pause);
+  o.resend_after_ms = static_cast<int>(*resend_after);
 
   auto city = LoadCity(config);
   if (!city.ok()) return std::cerr << "whistle-bench: " << city.status().ToString() << "\n", 1;

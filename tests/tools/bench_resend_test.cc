@@ -1,0 +1,112 @@
+// whistle-bench's clients against a scripted front door on real ZeroMQ sockets: a dispatcher that
+// drops answers (as the real one does to a client with 1,000 unread, dispatcher/server.h) must
+// not leave requests unanswered, because the bench sends a request again after its timeout, as
+// the client library does. The real dispatcher cannot be made to drop on cue; this peer can.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "dispatcher/city.h"
+#include "tests/testing/test_city.h"
+#include "tools/bench.h"
+
+namespace whistle {
+namespace {
+
+// A ROUTER that answers Metrics, and answers each Submit only the second time its request id
+// comes: the first copy is dropped without a word.
+class ForgetfulFrontDoor {
+ public:
+  explicit ForgetfulFrontDoor(zmq::context_t& context) : socket_(context, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.bind("tcp://127.0.0.1:*");
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ForgetfulFrontDoor() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t unexpected() const { return unexpected_; }
+
+ private:
+  void Serve() {
+    uint64_t next_id = 1;
+    while (!stop_) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(20));
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t peer, body;
+      (void)socket_.recv(peer, zmq::recv_flags::none);
+      (void)socket_.recv(body, zmq::recv_flags::none);
+      pb::Request request;
+      if (!request.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+          !(request.has_metrics() || request.has_submit())) {
+        ++unexpected_;
+        continue;
+      }
+      pb::Response response;
+      response.set_correlation_id(request.correlation_id());
+      response.set_code(pb::STATUS_OK);
+      if (request.has_metrics()) {
+        response.mutable_metrics();
+      } else {
+        if (++copies_[request.request_id()] == 1) {
+          ++dropped_;
+          continue;
+        }
+        auto [it, added] = ids_.try_emplace(request.request_id(), next_id);
+        if (added) ++next_id;
+        response.mutable_event()->mutable_event()->set_id(it->second);
+      }
+      std::string bytes = response.SerializeAsString();
+      socket_.send(peer, zmq::send_flags::sndmore);
+      socket_.send(zmq::buffer(bytes), zmq::send_flags::none);
+    }
+  }
+
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> unexpected_{0};  // frames that were not a Metrics or a Submit request
+  std::map<std::string, int> copies_;     // by request id
+  std::map<std::string, uint64_t> ids_;  // the event each request id made
+};
+
+TEST_CASE("bench: a request whose answer never came is sent again after the timeout, and answered") {
+  zmq::context_t context;
+  ForgetfulFrontDoor front(context);
+  BenchOptions o;
+  o.front = front.endpoint();
+  o.city = *City::Build(testing::TestCityConfig());
+  o.mix = BenchMix::kSubmit;
+  o.clients = 2;
+  o.window = 4;
+  o.duration_s = 1;
+  o.warmup_s = 0;
+  o.resend_after_ms = 300;
+  auto r = RunBench(o);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(front.unexpected() == 0);
+  CHECK(r->unanswered == 0);  // with resend_after_ms = -1 all 8 of the first window stay unanswered
+  CHECK(r->commands > 0);
+  CHECK(front.dropped() > 0);
+  // Every submit was dropped once and answered the second time: at least one resend each (more
+  // only if a machine too busy took 300 ms to answer the second copy; each extra copy answered late).
+  CHECK(r->resent >= front.dropped());
+  CHECK(r->late_answers <= r->resent - front.dropped());
+  // Measured from the first send, so the wait for the timeout is in every latency.
+  CHECK(r->all_latency_us.min() >= 300'000);
+}
+
+}  // namespace
+}  // namespace whistle
