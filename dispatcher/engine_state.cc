@@ -54,11 +54,14 @@ Status EngineState::Load() {
   if (Status s = LoadMeta(); !s.ok()) return s;
   durable_seq_ = last_seq_;
   if (index_layout_ != kIndexLayout) {
+    // The rebuild rewrites every index key: RocksDB must compact as it goes, even in a store
+    // opened with compactions paused (StoreOptions::open_with_compactions_paused).
+    if (Status s = store_.ResumeCompactions(); !s.ok()) return s;
     if (Status s = RebuildIndexes(); !s.ok()) return s;
   }
   if (Status s = LoadLastRecordTime(); !s.ok()) return s;
   // Reading every open event takes both cores; what a crash under load left to compact waits
-  // (the dispatcher opens its store paused already: StoreOptions::open_with_compactions_paused).
+  // (in the dispatcher's store, paused since it was opened).
   if (Status s = store_.PauseCompactions(); !s.ok()) return s;
   std::vector<TimerEntry> timers;
   Status loaded = LoadOpenEvents(&timers);

@@ -71,6 +71,9 @@ class EngineState {
   // for an event that is not waiting on it).
   // Refuses (BAD_REQUEST) a city configuration that no longer knows an open event's grid,
   // category or departments: serving would crash on the event's next deadline.
+  // RocksDB's compactions are paused while the open events are read (Store::PauseCompactions) and
+  // on again when Load returns, whether it succeeded or not; only a failure before that read
+  // (reading meta, the rebuild) may leave a store that was opened paused still paused.
   // REQUIRES: called once, before anything else.
   Status Load();
 

@@ -163,11 +163,13 @@ Status SetAutoCompactions(rocksdb::DB& db, const std::vector<rocksdb::ColumnFami
 }  // namespace
 
 Status Store::PauseCompactions() {
+  if (compactions_paused_) return Status::Ok();
   compactions_paused_ = true;  // even if only some families were paused: Resume turns them all on
   return SetAutoCompactions(*db_, handles_, false);
 }
 
 Status Store::ResumeCompactions() {
+  if (!compactions_paused_) return Status::Ok();
   Status s = SetAutoCompactions(*db_, handles_, true);
   if (s.ok()) compactions_paused_ = false;
   return s;

@@ -12,6 +12,7 @@
 // Write returns, and always after.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,9 +49,10 @@ struct StoreOptions {
   // slowly (meta: a few hundred bytes a batch) would otherwise keep every log since its last
   // flush, and a restart replays them all (1.2 GB after a simulated month). Past this size the
   // families holding the oldest log are flushed, so a restart replays at most about this much.
-  // Replaying costs what writing did, about 1 s per 30 MiB on two cores: 32 MiB keeps a restart
-  // after a crash under load within 5 s with a million open events (128 MiB took 7.3-8.3 s),
-  // for 6-13% of the lifecycle throughput on that store (docs/BENCHMARKS.md, "Scale").
+  // Replaying costs what writing did, about 1 s per 30 MiB on two cores: with 32 MiB a restart
+  // after a crash under load, a million open events, took 3.6-4.3 s with the files in the page
+  // cache and 4.8-5.3 s without (128 MiB: 7.3-8.3 s warm), for 6-13% of the lifecycle throughput
+  // on that store (docs/BENCHMARKS.md, "Scale").
   uint64_t max_wal_bytes = 32 << 20;
   // All column families' memtables together, at most (RocksDB's db_write_buffer_size). Each family
   // may otherwise hold two 64 MiB memtables: under load on a large store the dispatcher grew from
@@ -59,6 +61,7 @@ struct StoreOptions {
   // Opens with compactions paused (Store::PauseCompactions), for the dispatcher, whose engine
   // resumes them once its state is loaded. Pausing after Open is too late for a compaction that
   // the log's replay already started: one such restart took 5.7 s instead of 3.4-3.7 s.
+  // (Load resumes them even when it fails, once it has started reading the open events.)
   bool open_with_compactions_paused = false;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes
@@ -140,8 +143,12 @@ class Store {
   // Stops RocksDB from starting compactions until ResumeCompactions (those running finish), for a
   // phase that reads a lot and needs both cores: the engine's start-up. A restart after a crash
   // under load otherwise compacts what the load left while the million open events are read
-  // (4.2-4.9 s instead of 3.2-3.6 s; docs/BENCHMARKS.md). Writes go on: flushes still run, and
-  // RocksDB applies no level-0 write stall while compactions are off.
+  // (state 4.2-4.9 s instead of 3.1-3.4 s; docs/BENCHMARKS.md). Writes go on: flushes still run,
+  // and RocksDB applies no level-0 write stall while compactions are off.
+  // Each call that changes something rewrites RocksDB's OPTIONS file (one per column family);
+  // pausing a paused store or resuming a running one does nothing. Meant for start-up, from one
+  // thread; compactions_paused() says what was last asked for (a failed pause still says true,
+  // and Resume turns every family on).
   Status PauseCompactions();
   Status ResumeCompactions();
   bool compactions_paused() const { return compactions_paused_; }
@@ -158,7 +165,7 @@ class Store {
   mutable std::mutex sticky_mu_;
   Status sticky_;  // guarded by sticky_mu_
   bool sync_writes_ = true;  // false only under StoreOptions::test_ack_before_sync
-  bool compactions_paused_ = false;
+  std::atomic<bool> compactions_paused_{false};
   Histogram write_micros_;
 };
 

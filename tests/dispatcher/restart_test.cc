@@ -322,7 +322,7 @@ TEST_CASE("a configuration that drops what an open event needs is refused at sta
   REQUIRE_FALSE(engine.ok());
   CHECK(engine.status().code() == pb::STATUS_BAD_REQUEST);
   CHECK(engine.status().message().find("event 1: category 'noise' is gone") != std::string::npos);
-  CHECK_FALSE((*store)->compactions_paused());  // a refused start leaves the store as it found it
+  CHECK_FALSE((*store)->compactions_paused());  // refused while loading the open events: resumed
 }
 
 }  // namespace

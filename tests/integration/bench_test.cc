@@ -67,7 +67,7 @@ TEST_CASE("bench: the lifecycle mix takes events through all five steps, each ac
 
 TEST_CASE("bench: with no warm-up every latency is measured from a real send, never before it") {
   // A closed-loop flow's first command is stamped with the run's start: sent before it, an answer
-  // could arrive "before" it was sent, and the negative latency read as 18,446,744 s.
+  // could arrive "before" it was sent, and the negative latency read as 18,446,744,073,709 s.
   testing::DispatcherProcess dispatcher(BenchCity());
   BenchOptions o = Short(dispatcher, BenchMix::kSubmit);
   o.warmup_s = 0;

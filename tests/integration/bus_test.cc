@@ -246,14 +246,21 @@ TEST_CASE("a region's topic carries only the events inside it") {
   CHECK(inside != 0);
 }
 
-// The values of `name` in the newest OPTIONS file RocksDB wrote in `data_dir`: one per column
-// family for a family's option.
+// The values of `name` in the newest OPTIONS file RocksDB wrote in `data_dir` (OPTIONS-<number>):
+// one per column family for a family's option.
 std::set<std::string> RocksDbOption(const std::string& data_dir, const std::string& name) {
   std::filesystem::path newest;
+  uint64_t newest_number = 0;
   for (const auto& f : std::filesystem::directory_iterator(data_dir)) {
     const std::string file = f.path().filename().string();
-    if (file.starts_with("OPTIONS-") && file > newest.filename().string()) newest = f.path();
+    const std::string digits = file.substr(std::min(file.size(), sizeof("OPTIONS-") - 1));
+    if (!file.starts_with("OPTIONS-") || digits.empty() ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      continue;  // not an options file, or one RocksDB is still writing (.dbtmp)
+    }
+    if (uint64_t number = std::stoull(digits); number > newest_number) newest = f.path(), newest_number = number;
   }
+  REQUIRE_MESSAGE(newest_number > 0, "no OPTIONS file in " << data_dir);
   std::ifstream in(newest);
   const std::string prefix = "  " + name + "=";
   std::set<std::string> values;
@@ -298,8 +305,15 @@ TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags
   CHECK(RocksDbOption(dispatcher.data_dir(), "max_total_wal_size") == std::set<std::string>{std::to_string(32 << 20)});
 }
 
-TEST_CASE("--max-wal-mb bounds the write-ahead log RocksDB keeps") {
-  DispatcherProcess dispatcher(testing::TestCityConfig(), {"--max-wal-mb=8"});
+TEST_CASE("max_wal_mb in the daemon configuration, or --max-wal-mb, bounds the write-ahead log RocksDB keeps") {
+  testing::TempDir dir;
+  std::vector<std::string> args;
+  SUBCASE("the configuration file") {
+    std::ofstream(dir.Sub("dispatcher.textproto")) << "max_wal_mb: 8\n";
+    args = {"--daemon-config=" + dir.Sub("dispatcher.textproto")};
+  }
+  SUBCASE("the flag") { args = {"--max-wal-mb=8"}; }
+  DispatcherProcess dispatcher(testing::TestCityConfig(), args);
   CHECK(RocksDbOption(dispatcher.data_dir(), "max_total_wal_size") == std::set<std::string>{std::to_string(8 << 20)});
 }
 
