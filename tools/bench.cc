@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -133,7 +134,10 @@ pb::Request NewSubmit(const BenchOptions& o, SplitMix64& rng, const std::string&
 Result<Seeded> Seed(zmq::context_t& context, const BenchOptions& o) {
   Seeded seeded;
   zmq::socket_t s = Connect(context, o);
-  SplitMix64 rng(o.seed ^ 0x5eed);
+  // The run's id is in the seed: the same reports run after run would be linked, within the
+  // duplicate window, to the events the run before made, and the Gets would read ever longer
+  // histories (docs/BENCHMARKS.md, "Scale").
+  SplitMix64 rng(o.seed ^ 0x5eed ^ std::hash<std::string>{}(o.run_id));
   constexpr int kWindow = 64;
   int sent = 0, answered = 0;
   std::vector<std::string> departments;

@@ -4,6 +4,7 @@
 
 #include "agents/client.h"
 #include "dispatcher/city.h"
+#include "dispatcher/sample_city.h"
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/test_city.h"
 #include "tools/bench.h"
@@ -124,6 +125,26 @@ TEST_CASE("bench: the queries mix reads events it submitted first, an open loop 
   CHECK(q->unanswered == 0);
   CHECK(q->latency_us.at("submit").count() >= 190);
   CHECK(q->latency_us.at("submit").count() <= 210);
+}
+
+TEST_CASE("bench: runs of the queries mix with one seed read new events each, not the last run's") {
+  // Within the duplicate window the same reports again would be linked to the events of the run
+  // before, and each run's Gets would read longer histories than the last's.
+  pb::CityConfig city = SampleCity();  // 2,100 grids: 50 random reports rarely repeat each other
+  REQUIRE(city.settings().duplicate_window_seconds() > 0);
+  testing::DispatcherProcess dispatcher(city);
+  BenchOptions o = Short(dispatcher, BenchMix::kQueries);
+  o.city = *City::Build(city);
+  o.query_events = 50;
+  o.duration_s = 0.2;
+  o.run_id = "first";
+  auto first = RunBench(o);
+  REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+  o.run_id = "second";
+  auto second = RunBench(o);
+  REQUIRE_MESSAGE(second.ok(), second.status().ToString());
+  CHECK(first->after.open_events() >= 48);
+  CHECK(second->after.open_events() >= first->after.open_events() + 48);
 }
 
 TEST_CASE("bench: overload is answered BUSY, only for submits, every acknowledged submit survives kill -9") {
