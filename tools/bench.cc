@@ -131,13 +131,15 @@ pb::Request NewSubmit(const BenchOptions& o, SplitMix64& rng, const std::string&
   return r;
 }
 
+// --seed with the run's id in it: the same reports run after run would be linked, within the
+// duplicate window, to the events the run before made (the queries mix's Gets then read ever
+// longer histories, and a claim race finds its event claimed already; docs/BENCHMARKS.md, "Scale").
+uint64_t RunSeed(const BenchOptions& o) { return o.seed ^ std::hash<std::string>{}(o.run_id); }
+
 Result<Seeded> Seed(zmq::context_t& context, const BenchOptions& o) {
   Seeded seeded;
   zmq::socket_t s = Connect(context, o);
-  // The run's id is in the seed: the same reports run after run would be linked, within the
-  // duplicate window, to the events the run before made, and the Gets would read ever longer
-  // histories (docs/BENCHMARKS.md, "Scale").
-  SplitMix64 rng(o.seed ^ 0x5eed ^ std::hash<std::string>{}(o.run_id));
+  SplitMix64 rng(RunSeed(o) ^ 0x5eed);
   constexpr int kWindow = 64;
   int sent = 0, answered = 0;
   std::vector<std::string> departments;
@@ -172,7 +174,7 @@ Result<Seeded> Seed(zmq::context_t& context, const BenchOptions& o) {
 class Worker {
  public:
   Worker(zmq::context_t& context, const BenchOptions& o, int index, const Seeded* seeded)
-      : o_(o), index_(index), seeded_(seeded), rng_(o.seed * 1000003 + static_cast<uint64_t>(index)) {
+      : o_(o), index_(index), seeded_(seeded), rng_(RunSeed(o) * 1000003 + static_cast<uint64_t>(index)) {
     int sockets = o.mix == BenchMix::kClaimRace ? 1 + o.race_agents : 1;
     for (int i = 0; i < sockets; ++i) sockets_.push_back(Connect(context, o));
   }
@@ -205,9 +207,11 @@ class Worker {
       if (now >= end + kDrain) break;
       while (!busy_.empty() && busy_.begin()->first <= now) {
         InFlight again = std::move(busy_.begin()->second);
+        busy_by_correlation_.erase(again.request.correlation_id());
         busy_.erase(busy_.begin());
         ResendAfterBusy(again);
       }
+      HandleReceived();  // answers read while sending, before anything is resent for want of them
       ResendUnanswered(now);
       auto wait = std::chrono::milliseconds(100);
       auto until = [&](Clock::time_point t) {
@@ -279,7 +283,7 @@ class Worker {
     SendWhileReading(socket, request);
     const Clock::time_point now = Clock::now();
     inflight_.emplace(correlation, InFlight{slot, socket, sent, kind, std::move(request), 0, now});
-    sent_order_.emplace_back(now, correlation);
+    RememberSent(now, correlation);
   }
 
   void StartFlow(size_t slot, Clock::time_point intended) {
@@ -360,18 +364,27 @@ class Worker {
       ++codes["unreadable answer"];
       return;
     }
-    auto it = inflight_.find(r.correlation_id());
-    if (it == inflight_.end()) {  // a resent request's other copy, answered already
+    InFlight sent;
+    if (auto it = inflight_.find(r.correlation_id()); it != inflight_.end()) {
+      sent = std::move(it->second);
+      inflight_.erase(it);
+    } else if (auto b = busy_by_correlation_.find(r.correlation_id());
+               b != busy_by_correlation_.end() && r.code() != pb::STATUS_BUSY) {
+      // Answered BUSY for one copy while an earlier copy was still queued, and that copy's answer
+      // came after: it is the request's answer (a stored submit's OK must not be lost).
+      sent = std::move(b->second->second);
+      busy_.erase(b->second);
+      busy_by_correlation_.erase(b);
+    } else {  // another copy of a request answered already
       ++late_answers_;
       return;
     }
-    InFlight sent = std::move(it->second);
-    inflight_.erase(it);
     if (r.code() == pb::STATUS_BUSY && o_.busy_pause_ms >= 0) {
       // Shed: the same request again after the pause, its clock still running.
       ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
       const auto pause = BusyBackoff(std::chrono::milliseconds(o_.busy_pause_ms), ++sent.busy_answers, rng_.Next());
-      busy_.emplace(now + pause, std::move(sent));
+      const uint64_t correlation = sent.request.correlation_id();
+      busy_by_correlation_[correlation] = busy_.emplace(now + pause, std::move(sent));
       return;
     }
     if (now >= measure_from_ && now <= end_) ++commands;
@@ -389,8 +402,13 @@ class Worker {
     uint64_t correlation = sent.request.correlation_id();
     SendWhileReading(sent.socket, sent.request);
     sent.last_sent = Clock::now();
-    sent_order_.emplace_back(sent.last_sent, correlation);
+    RememberSent(sent.last_sent, correlation);
     inflight_.emplace(correlation, std::move(sent));
+  }
+
+  // For ResendUnanswered; nothing to remember when resending is off (the queue would only grow).
+  void RememberSent(Clock::time_point at, uint64_t correlation) {
+    if (o_.resend_after_ms >= 0) sent_order_.emplace_back(at, correlation);
   }
 
   // Sends again every request that has waited resend_after_ms since it last went out. Entries of
@@ -407,7 +425,7 @@ class Worker {
       ++resent_;
       // SendWhileReading only reads answers (HandleReceived handles them), so `it` is still valid.
       it->second.last_sent = Clock::now();
-      sent_order_.emplace_back(it->second.last_sent, correlation);
+      RememberSent(it->second.last_sent, correlation);
     }
   }
 
@@ -493,6 +511,7 @@ class Worker {
   uint64_t unanswered_ = 0, busy_pending_ = 0, resent_ = 0, late_answers_ = 0;
   std::deque<std::pair<Clock::time_point, uint64_t>> sent_order_;  // (last sent, correlation), oldest first
   std::multimap<Clock::time_point, InFlight> busy_;  // to send again after BUSY, by when
+  std::unordered_map<uint64_t, std::multimap<Clock::time_point, InFlight>::iterator> busy_by_correlation_;
   std::deque<std::pair<zmq::message_t, Clock::time_point>> received_;  // read, not yet handled
   Clock::time_point measure_from_, end_;
 };

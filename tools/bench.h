@@ -61,10 +61,12 @@ struct BenchOptions {
   // library does: this one first, doubling with each BUSY in a row, jittered (BusyBackoff in
   // agents/client.h); < 0: never, the BUSY ends its flow.
   int busy_pause_ms = 100;
-  // A request not answered this long after it was sent is sent again, the same request (the same
-  // request id and correlation id), as the client library does after its timeout: the dispatcher
-  // drops its answers to a client that has 1,000 unread (dispatcher/server.h), and a client that
-  // never asked again would stall that flow. < 0: never.
+  // A request not answered this long after it last went out is sent again, the same request (the
+  // same correlation id, and for commands the same request id), as the client library does after
+  // its timeout: the dispatcher drops its answers to a client that has 1,000 unread
+  // (dispatcher/server.h), and a client that never asked again would stall that flow. Again every
+  // period until answered or the drain ends; up to 100 ms late (the client's loop does not wake
+  // for it). Latency is still measured from the first send. < 0: never; 0 is refused.
   int resend_after_ms = 2000;
   int query_events = 2000;      // queries: events submitted before the timed run
   // The dispatcher's city: each report goes to a random category at a random point of a random
@@ -88,7 +90,7 @@ struct BenchResult {
   std::map<std::string, uint64_t> codes;               // "claim STATUS_ALREADY_CLAIMED" -> count
   uint64_t unanswered = 0;      // sent and not answered within 10 s of the end
   uint64_t resent = 0;          // sent again after resend_after_ms without an answer
-  uint64_t late_answers = 0;    // answers to a request already answered (a resent one's first copy)
+  uint64_t late_answers = 0;    // answers to a copy of a request answered already (resent ones)
   uint64_t busy_pending = 0;    // answered BUSY, waiting out the pause, when the drain ended
   uint64_t races = 0;           // claim-race: events raced for
   uint64_t races_not_one_winner = 0;  // must be 0

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   auto query_kinds = ParseQueryKinds(flags->TakeString("queries"));
   auto busy_pause = flags->TakeInt("busy-pause-ms", 100, -1, 60000);
   auto resend_after = flags->TakeInt("resend-after-ms", 2000, -1, 600000);
+  if (resend_after.ok() && *resend_after == 0) resend_after = BadRequest("--resend-after-ms: 0 would resend at once");
   auto json = flags->TakeBool("json");
   for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
                           duration.status(), warmup.status(), seed.status(), race_agents.status(),
