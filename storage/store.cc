@@ -145,9 +145,13 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const
   return std::optional<std::string>(std::move(value));
 }
 
-std::unique_ptr<Cursor> Store::NewCursor(Cf cf) const {
-  return std::make_unique<Cursor>(
-      std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf))));
+std::unique_ptr<Cursor> Store::NewCursor(Cf cf, size_t readahead_bytes) const {
+  rocksdb::ReadOptions read;
+  if (readahead_bytes > 0) {
+    read.readahead_size = readahead_bytes;
+    read.fill_cache = false;
+  }
+  return std::make_unique<Cursor>(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read, handle(cf))));
 }
 
 namespace {

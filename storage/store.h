@@ -134,7 +134,9 @@ class Store {
 
   // The value at `key`, or nullopt when absent. I/O errors come back as UNAVAILABLE.
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
-  std::unique_ptr<Cursor> NewCursor(Cf cf) const;
+  // readahead_bytes > 0: for one long forward scan, each disk read fetches this much ahead
+  // (RocksDB's readahead_size) and what is read does not fill the block cache.
+  std::unique_ptr<Cursor> NewCursor(Cf cf, size_t readahead_bytes = 0) const;
 
   // A consistent, openable copy of the database in `dir` (which must not exist yet), made with
   // hard links where possible. Usable as a backup while the engine keeps running.

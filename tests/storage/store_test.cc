@@ -217,6 +217,39 @@ TEST_CASE("paused compactions leave level-0 files in place while flushes go on, 
   CHECK(store->Property(Cf::kEvents, "rocksdb.no-such-property").status().code() == pb::STATUS_BAD_REQUEST);
 }
 
+uint64_t BlockCacheBytes(const Store& store) {
+  auto n = store.Property(Cf::kEvents, "rocksdb.block-cache-usage");
+  REQUIRE_MESSAGE(n.ok(), n.status().ToString());
+  return std::stoull(*n);
+}
+
+TEST_CASE("a scanning cursor reads what a plain one reads, and leaves the block cache as it was") {
+  TempDir dir;
+  StoreOptions small;
+  small.memtable_bytes = 256 << 10;  // the events below go to table files, read through the cache
+  auto store = OpenOrDie(dir.Sub("db"), small);
+  const std::string value(16 << 10, 'v');
+  for (uint64_t id = 1; id <= 200; ++id) {
+    WriteBatch batch(*store);
+    batch.Put(Cf::kEvents, EventKey(id), value + std::to_string(id));
+    REQUIRE(store->Write(batch).ok());
+  }
+  auto scan = [&](size_t readahead) {
+    std::vector<std::string> seen;
+    auto cursor = store->NewCursor(Cf::kEvents, readahead);
+    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) seen.push_back(std::string(cursor->value()));
+    REQUIRE(cursor->status().ok());
+    return seen;
+  };
+  const uint64_t cached_before = BlockCacheBytes(*store);
+  std::vector<std::string> scanned = scan(2 << 20);
+  CHECK(BlockCacheBytes(*store) == cached_before);
+  std::vector<std::string> plain = scan(0);
+  CHECK(BlockCacheBytes(*store) > cached_before);  // a plain cursor fills the cache
+  REQUIRE(plain.size() == 200);
+  CHECK(scanned == plain);
+}
+
 TEST_CASE("index keys group by name, then bucket, then id") {
   constexpr IndexBucket kOpen = IndexBucket::kOpen, kTerminal = IndexBucket::kTerminal;
   CHECK(IndexKey(IndexTag::kDepartment, "a", kOpen, 9) < IndexKey(IndexTag::kDepartment, "a", kTerminal, 1));  // open first
