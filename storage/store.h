@@ -51,7 +51,7 @@ struct StoreOptions {
   // families holding the oldest log are flushed, so a restart replays at most about this much.
   // Replaying costs what writing did, about 1 s per 30 MiB on two cores: with 32 MiB a restart
   // after a crash under load, a million open events, took 3.6-4.3 s with the files in the page
-  // cache and 4.8-5.3 s without (128 MiB: 7.3-8.3 s warm), for 6-13% of the lifecycle throughput
+  // cache and 3.9-4.3 s without (128 MiB: 7.3-8.3 s warm), for 6-13% of the lifecycle throughput
   // on that store (docs/BENCHMARKS.md, "Scale").
   uint64_t max_wal_bytes = 32 << 20;
   // All column families' memtables together, at most (RocksDB's db_write_buffer_size). Each family
