@@ -226,9 +226,6 @@ Status EngineState::RebuildIndexes() {
   return Status::Ok();
 }
 
-// The open events' ids come from the level index (open bucket), sorted; then one cursor walks
-// the events forward to each, so the reads go in key order with the iterator's readahead instead
-// of one point lookup per event (161,499 of them on a month's store).
 namespace {
 // The load reads the open events' index and the events forward, once: 2 MiB per disk read, and
 // nothing kept in the block cache. With a million open events, from a cold page cache: ready in
@@ -236,6 +233,9 @@ namespace {
 constexpr size_t kLoadReadahead = 2 << 20;
 }  // namespace
 
+// The open events' ids come from the level index (open bucket), sorted; then one cursor walks
+// the events forward to each, so the reads go in key order with the iterator's readahead instead
+// of one point lookup per event (161,499 of them on a month's store).
 Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
   std::vector<std::pair<uint64_t, pb::Level>> ids;
   for (pb::Level level : kLadder) {
