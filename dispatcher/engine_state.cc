@@ -600,9 +600,7 @@ void EngineState::DuplicateKey(std::string_view grid, std::string_view category,
 
 void EngineState::AddUnresolved(const pb::Event& e) {
   DuplicateKey(e.grid(), e.report().category(), &duplicate_key_);
-  auto it = unresolved_by_grid_category_.find(duplicate_key_);
-  if (it == unresolved_by_grid_category_.end()) it = unresolved_by_grid_category_.emplace(duplicate_key_, 0).first;
-  std::vector<Unresolved>& events = it->second;
+  std::vector<Unresolved>& events = unresolved_by_grid_category_[duplicate_key_];
   // Sorted by id. Usually the newest event, so at the end: a push_back.
   auto at = std::lower_bound(events.begin(), events.end(), e.id());
   WHISTLE_CHECK(at == events.end() || at->id != e.id(), "event %llu is in the duplicate index twice",

@@ -398,11 +398,16 @@ class Worker {
     Advance(f, sent.slot, r, now);
   }
 
-  void ResendAfterBusy(InFlight& sent) {
-    uint64_t correlation = sent.request.correlation_id();
+  // Sends `sent` again, the same request, and stamps when.
+  void SendAgain(InFlight& sent) {
     SendWhileReading(sent.socket, sent.request);
     sent.last_sent = Clock::now();
-    RememberSent(sent.last_sent, correlation);
+    RememberSent(sent.last_sent, sent.request.correlation_id());
+  }
+
+  void ResendAfterBusy(InFlight& sent) {
+    SendAgain(sent);
+    uint64_t correlation = sent.request.correlation_id();
     inflight_.emplace(correlation, std::move(sent));
   }
 
@@ -421,11 +426,9 @@ class Worker {
       sent_order_.pop_front();
       auto it = inflight_.find(correlation);
       if (it == inflight_.end() || it->second.last_sent != at) continue;
-      SendWhileReading(it->second.socket, it->second.request);
+      // SendWhileReading only reads answers (HandleReceived handles them), so `it` stays valid.
+      SendAgain(it->second);
       ++resent_;
-      // SendWhileReading only reads answers (HandleReceived handles them), so `it` is still valid.
-      it->second.last_sent = Clock::now();
-      RememberSent(it->second.last_sent, correlation);
     }
   }
 

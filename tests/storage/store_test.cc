@@ -3,12 +3,12 @@
 #include <doctest/doctest.h>
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <thread>
 #include <rocksdb/env.h>
 
 #include "storage/fault_injection.h"
 #include "storage/keys.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/temp_dir.h"
 
 namespace whistle::storage {
@@ -176,14 +176,8 @@ uint64_t Level0Files(const Store& store) {
   return std::stoull(*n);
 }
 
-// RocksDB flushes and compacts on its own threads: waits for `done`, at most 60 s.
-bool Eventually(const std::function<bool()>& done) {
-  for (int i = 0; i < 600; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
+// RocksDB flushes and compacts on its own threads.
+constexpr auto kRocksDbBackground = std::chrono::seconds(60);
 
 TEST_CASE("paused compactions leave level-0 files in place while flushes go on, and resumed they are compacted") {
   TempDir dir;
@@ -207,12 +201,12 @@ TEST_CASE("paused compactions leave level-0 files in place while flushes go on, 
     REQUIRE(store->Write(batch).ok());  // no level-0 write stall while compactions are off
   }
   // RocksDB compacts level 0 once it holds 4 files: paused, it holds more, and keeps them.
-  CHECK(Eventually([&] { return Level0Files(*store) >= 8; }));
+  CHECK(testing::Eventually([&] { return Level0Files(*store) >= 8; }, kRocksDbBackground));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(Level0Files(*store) >= 8);
   REQUIRE(store->ResumeCompactions().ok());
   CHECK_FALSE(store->compactions_paused());
-  CHECK(Eventually([&] { return Level0Files(*store) < 4; }));
+  CHECK(testing::Eventually([&] { return Level0Files(*store) < 4; }, kRocksDbBackground));
   for (uint64_t id = 1; id <= 64; id += 21) CHECK(GetOrDie(*store, Cf::kEvents, EventKey(id)) == value);
   CHECK(store->Property(Cf::kEvents, "rocksdb.no-such-property").status().code() == pb::STATUS_BAD_REQUEST);
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/gateway/hotline/hotline_records.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/temp_dir.h"
 
 namespace whistle::gateway {
@@ -17,6 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Feed;
+using whistle::testing::Eventually;
 using testing::OpenOrDie;
 using testing::PendingCountOrDie;
 using testing::PendingOrDie;
@@ -117,17 +119,6 @@ class Receiver {
   int stalled_ = 0;
   std::vector<Delivery> received_;
 };
-
-// Polls `done` until it holds or ~10 s pass; never asserts how long it took.
-template <typename Pred>
-bool Eventually(Pred done) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
 
 CallbackSenderOptions TestOptions(std::string client, std::string url) {
   CallbackSenderOptions o;
