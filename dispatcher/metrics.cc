@@ -10,8 +10,8 @@
 
 namespace whistle {
 
-void ServerMetrics::CountReply(const pb::Request& request, pb::StatusCode code) {
-  int kind = static_cast<int>(request.command_case());
+void ServerMetrics::CountReply(pb::Request::CommandCase command, pb::StatusCode code) {
+  int kind = static_cast<int>(command);
   int c = static_cast<int>(code);
   if (kind < 0 || kind >= kKinds) kind = 0;
   if (c < 0 || c >= kCodes) c = pb::STATUS_INTERNAL;

@@ -34,7 +34,8 @@ class ServerMetrics {
  public:
   explicit ServerMetrics(int64_t started_at_ms) : started_at_ms_(started_at_ms) {}
 
-  void CountReply(const pb::Request& request, pb::StatusCode code);
+  void CountReply(const pb::Request& request, pb::StatusCode code) { CountReply(request.command_case(), code); }
+  void CountReply(pb::Request::CommandCase command, pb::StatusCode code);
   // A batch of `requests`, `micros` long, that fired timers this late (ms each).
   void CountBatch(size_t requests, uint64_t micros, std::span<const int64_t> timer_lags_ms);
   void CountBusy() { busy_.fetch_add(1, std::memory_order_relaxed); }

@@ -8,19 +8,24 @@
 // decide it (one engine round); when the writer thread (storage::BatchWriter) is free, seal every
 // round decided since its last write into ONE batch (one synced write) and hand it over. While
 // that write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with
-// writing, never answering with writing. A batch of fewer than 32 requests is written by the
-// loop itself: too little to overlap, it would only pay for the hand-off. Once `max_batch`
-// requests are staged, the loop waits for the write in flight instead of staging more. What the server answers itself from the
+// writing, never answering with writing. A batch of fewer than `min_requests_for_writer` (32)
+// requests is written by the loop itself: too little to overlap, it would only pay for the
+// hand-off. Once `max_batch` requests are staged, the loop waits for the write in flight instead
+// of staging more (shedding meanwhile: see Overload). What the server answers itself from the
 // engine's state (a refused principal or ticket, MetricsQuery, TicketQuery) waits for the write of
-// its round too, and the ZAP handler is given the keys of a batch only once it is written. A round's replies are sent, and its records published,
-// only after the write of its batch returned OK (Engine::Decide / Seal / Complete). A round with
+// its round too, and the ZAP handler is given the keys of a batch only once it is written. A
+// round's replies are sent, and its records published, only after the write of its batch
+// returned OK (Engine::Decide / Seal / Complete). A round with
 // an authorized query that would read unwritten changes through a cursor (Engine::WaitsForWrites)
 // first waits until everything decided before it is written.
 // Bad frames (not a Request, too large) are answered BAD_REQUEST / TOO_LARGE at once and never
 // reach the engine. Overload: a turn takes at most `max_batch` requests into its batch; when more
 // are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at
 // once (the client retries with the same request id) and keeps the rest in the batch: claims,
-// progress, resolves and timers are never shed, and nothing is dropped silently.
+// progress, resolves and timers are never shed, and nothing is dropped silently. While a full
+// batch is staged and the loop waits for the writer, it goes on reading: Submits get BUSY, the
+// rest (up to `busy_window`) is held for the next turn. A Submit is shed from the wire bytes,
+// without parsing it (request_peek.h): a client with an overloaded dispatcher learns so at once.
 // The server never waits for a client: the one engine thread serves everyone, so a client that
 // stops reading its answers must not stop it (nor deadlock with a client that blocks sending
 // while the server blocks answering it). When a client already has ZMQ_SNDHWM (1,000) answers
@@ -77,6 +82,9 @@ struct ServerOptions {
   size_t max_request_bytes = 64 * 1024;  // larger requests get TOO_LARGE
   size_t max_batch = 512;                // requests applied in one batch
   size_t busy_window = 4096;             // requests read past a full batch; their Submits get BUSY
+  // A batch of fewer requests is written by the loop itself, not the writer thread: too little to
+  // overlap (the claim-race bench ran 18% slower handing those over). Tests set 1.
+  size_t min_requests_for_writer = 32;
   // The dispatcher's CURVE key pair; nullopt = --dev-no-auth: no authentication, every request
   // acts as `dev_principal` with ROLE_DEV.
   std::optional<pb::KeyFile> server_key;
@@ -135,7 +143,25 @@ class Server {
     std::optional<std::unordered_map<std::string, std::string>> zap_keys;
   };
 
+  // One message off the front socket whose shape and size passed, not yet parsed.
+  struct Incoming {
+    zmq::message_t identity;
+    zmq::message_t payload;  // a pb::Request, unless the parse says otherwise
+  };
+  enum class Intake {
+    kNone,      // nothing waiting
+    kAnswered,  // answered at once: malformed, too large, or shed (BUSY)
+    kTaken,     // for the caller
+  };
+
   void Turn();
+  // Reads one message without waiting. Answers it at once when it is not [identity, payload],
+  // too large, or (with `shed_submits`) a Submit, BUSY; otherwise hands it over as `*in`.
+  Intake ReadRequest(bool shed_submits, Incoming* in);
+  // Overload: a full batch is staged and the writer is behind. Waits for the write in flight
+  // while answering BUSY to the Submits that arrive meanwhile, holding anything else (at most
+  // busy_window) for the next turn; then completes the write (FinishInFlight).
+  void ShedUntilWritten();
   // The requests (not the server's own answers) of `rounds`.
   static size_t RequestsIn(const std::vector<Round>& rounds);
   // Seals the staged rounds into one batch and starts its write. REQUIRES: nothing in flight.
@@ -182,6 +208,7 @@ class Server {
   ServerMetrics metrics_;
   std::optional<InFlight> in_flight_;
   std::vector<Round> staged_;  // decided, not yet sealed: the writer is busy with in_flight_
+  std::vector<Incoming> held_;  // read by ShedUntilWritten, not shed: first in the next turn
   // Last, so it is destroyed first: it waits for a write in progress, whose batch in_flight_ owns.
   storage::BatchWriter writer_;
 };

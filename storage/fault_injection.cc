@@ -20,10 +20,12 @@ class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    fs_.WaitWhileStalled();
     if (fs_.fail_syncs()) return Injected();
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    fs_.WaitWhileStalled();
     if (fs_.fail_syncs()) return Injected();
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
@@ -37,6 +39,26 @@ class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
 
 FaultInjectionFs::FaultInjectionFs(const std::shared_ptr<rocksdb::FileSystem>& base)
     : FileSystemWrapper(base) {}
+
+void FaultInjectionFs::set_stall_syncs(bool stall) {
+  {
+    std::lock_guard lock(stall_mu_);
+    stall_syncs_ = stall;
+  }
+  stall_cv_.notify_all();
+}
+
+int FaultInjectionFs::stalled_syncs() const {
+  std::lock_guard lock(stall_mu_);
+  return stalled_;
+}
+
+void FaultInjectionFs::WaitWhileStalled() const {
+  std::unique_lock lock(stall_mu_);
+  ++stalled_;
+  stall_cv_.wait(lock, [&] { return !stall_syncs_; });
+  --stalled_;
+}
 
 rocksdb::IOStatus FaultInjectionFs::NewWritableFile(const std::string& f,
                                                     const rocksdb::FileOptions& options,

@@ -7,12 +7,15 @@
 //   fs->set_fail_writes(true);  // nothing more reaches the files: a Write fails, leaving no trace
 //   fs->set_fail_syncs(true);   // bytes reach the files but fsync fails: a Write fails, yet its
 //                               // batch may be recovered after a restart (outcome unknown)
+//   fs->set_stall_syncs(true);  // a stalled disk: every fsync waits until set_stall_syncs(false)
 //
-// Thread-safe: the switch is atomic; RocksDB may call from background threads.
+// Thread-safe: the switches are atomic or locked; RocksDB may call from background threads.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include <rocksdb/file_system.h>
 
@@ -31,6 +34,12 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   void set_fail_syncs(bool fail) { fail_syncs_.store(fail); }
   bool fail_writes() const { return fail_writes_.load(); }
   bool fail_syncs() const { return fail_syncs_.load() || fail_writes_.load(); }
+  // While true, Sync and Fsync wait; false lets every waiting one go on.
+  void set_stall_syncs(bool stall);
+  // How many Sync or Fsync calls are waiting now.
+  int stalled_syncs() const;
+  // Waits while syncs are stalled (called by every Sync and Fsync).
+  void WaitWhileStalled() const;
 
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
@@ -42,6 +51,10 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
  private:
   std::atomic<bool> fail_writes_{false};
   std::atomic<bool> fail_syncs_{false};
+  mutable std::mutex stall_mu_;
+  mutable std::condition_variable stall_cv_;
+  bool stall_syncs_ = false;  // guarded by stall_mu_
+  mutable int stalled_ = 0;   // guarded by stall_mu_
 };
 
 }  // namespace whistle::storage

@@ -5,6 +5,7 @@
 //
 // Properties: the engine never crashes nor breaks its own checks, it stays healthy, and every
 // answer passes CheckResponse (a valid StatusCode; a message when not OK; the correlation id).
+// PeekRequest (dispatcher/request_peek.h) reads the same correlation id and command as the parse.
 //
 // One engine per process, created on the first input, so state accumulates across inputs as it
 // does in a dispatcher: a Claim may find the event an earlier Submit made. Two departures, both
@@ -19,8 +20,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
+#include "dispatcher/request_peek.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "whistle/check.h"
 
@@ -58,6 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Exactly the server's decoding; a frame that does not parse gets BAD_REQUEST there.
   pb::Request request;
   if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
+  // What the server sheds under overload without parsing must be what the parser reads.
+  std::optional<RequestPeek> peek = PeekRequest(data, size);
+  WHISTLE_CHECK(peek.has_value(), "a request that parses has no peek");
+  WHISTLE_CHECK(peek->correlation_id == request.correlation_id() && peek->command == request.command_case(),
+                "the peek (%llu, command %d) is not the parse (%llu, command %d)",
+                static_cast<unsigned long long>(peek->correlation_id), static_cast<int>(peek->command),
+                static_cast<unsigned long long>(request.correlation_id()), static_cast<int>(request.command_case()));
 
   EngineWorld& world = SharedWorld();
   std::string checkpoint_dir;

@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 
 #include "dispatcher/server.h"
 #include "storage/fault_injection.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/faulty_disk.h"
 
 namespace whistle {
@@ -112,6 +114,84 @@ TEST_CASE("pipeline: a failed write answers its batch and every round decided af
   // pipeline_test decides rounds after a failing one deterministically); at least one was.
   CHECK(unavailable >= 1);
   CHECK(DrainNotifications(sub, 200ms) == 0);
+}
+
+TEST_CASE("overload: while a full batch waits on a stalled disk, later submits are answered BUSY at once and a claim read meanwhile is applied once the disk is back") {
+  testing::FaultyEngine disk;
+  zmq::context_t context;
+  ServerOptions options;
+  options.front_endpoint = "tcp://127.0.0.1:*";
+  options.bus_endpoint = "tcp://127.0.0.1:*";
+  options.max_batch = 40;
+  options.busy_window = 50;
+  options.min_requests_for_writer = 1;  // every write on the writer thread: a stall never blocks the loop
+  auto server = Server::Start(context, *disk.engine, options);
+  REQUIRE(server.ok());
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect((*server)->front_endpoint());
+  Status ran;
+  std::thread loop([&] { ran = (*server)->Run(); });
+  // Whatever fails below, the disk comes back and the loop ends, or the join would hang.
+  struct Finally {
+    testing::FaultyEngine& disk;
+    Server& server;
+    std::thread& loop;
+    ~Finally() {
+      disk.fs->set_stall_syncs(false);
+      server.Stop();
+      loop.join();
+    }
+  } finally{disk, **server, loop};
+  auto send = [&](const pb::Request& r) { dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none); };
+
+  send(PipelinedSubmit(0));
+  auto first = ReadAnswer(dealer, 10s);
+  REQUIRE(first.has_value());
+  REQUIRE(first->code() == pb::STATUS_OK);
+  const pb::Event& event = first->event().event();
+  REQUIRE(event.candidates_size() > 0);
+
+  disk.fs->set_stall_syncs(true);
+  send(PipelinedSubmit(1));  // its write stalls on the writer thread
+  CHECK(testing::Eventually([&] { return disk.fs->stalled_syncs() > 0; }));
+  for (int n = 2; n <= 1 + static_cast<int>(options.max_batch); ++n) send(PipelinedSubmit(n));  // staged: full
+  // Not needed for the outcome, only for what it proves: the turn that reads the last of these is
+  // over before the next requests come, so those meet the wait for the writer, not that turn.
+  std::this_thread::sleep_for(100ms);
+  constexpr int kLate = 5;
+  for (int n = 1000; n < 1000 + kLate; ++n) send(PipelinedSubmit(n));
+  pb::Request claim;
+  claim.set_correlation_id(2000);
+  claim.mutable_claim()->set_event_id(event.id());
+  claim.mutable_claim()->set_department(event.candidates(0));
+  send(claim);
+
+  // The late submits are answered BUSY while the disk is still stalled; nothing else is answered.
+  for (int i = 0; i < kLate; ++i) {
+    auto answer = ReadAnswer(dealer, 10s);
+    REQUIRE(answer.has_value());
+    CHECK(answer->code() == pb::STATUS_BUSY);
+    CHECK(answer->correlation_id() >= 1000);
+    CHECK(answer->correlation_id() < 1000 + kLate);
+  }
+  CHECK(disk.fs->stalled_syncs() > 0);
+  CHECK_FALSE(ReadAnswer(dealer, 100ms).has_value());
+
+  // The disk comes back: every staged submit and the held claim are applied and answered OK.
+  disk.fs->set_stall_syncs(false);
+  std::map<uint64_t, int> codes;
+  for (size_t i = 0; i < 1 + options.max_batch + 1; ++i) {
+    auto answer = ReadAnswer(dealer, 10s);
+    REQUIRE(answer.has_value());
+    codes[answer->correlation_id()] = answer->code();
+  }
+  CHECK(codes.size() == 1 + options.max_batch + 1);
+  for (const auto& [correlation, code] : codes) {
+    CAPTURE(correlation);
+    CHECK(code == pb::STATUS_OK);
+    CHECK((correlation <= 1 + options.max_batch || correlation == 2000));
+  }
 }
 
 }  // namespace
