@@ -69,8 +69,11 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
     for (zmq::socket_t* socket : {&server->front_, &server->bus_}) {
       socket->set(zmq::sockopt::linger, 0);
       socket->set(zmq::sockopt::handshake_ivl, o.handshake_ms);
-      socket->set(zmq::sockopt::heartbeat_ivl, o.heartbeat_ms);
-      socket->set(zmq::sockopt::heartbeat_timeout, o.heartbeat_timeout_ms);
+      // No ZMTP heartbeats: they can abort the process (server.h, "Half-open connections").
+      socket->set(zmq::sockopt::tcp_keepalive, 1);
+      socket->set(zmq::sockopt::tcp_keepalive_idle, o.keepalive_idle_s);
+      socket->set(zmq::sockopt::tcp_keepalive_intvl, o.keepalive_interval_s);
+      socket->set(zmq::sockopt::tcp_keepalive_cnt, o.keepalive_probes);
       if (o.server_key) MakeCurveServer(*socket, *o.server_key, kZapDomain);
     }
     // Connection counts for the metrics: each socket reports accepts and disconnects to a pair

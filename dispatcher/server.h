@@ -43,8 +43,12 @@
 // every request, so a revoked key stops working at once, on connections already open too
 // (UNAUTHENTICATED). Start() refuses to serve unless a client with an unknown key is refused on
 // both sockets. Without a server key (--dev-no-auth) every request acts as "dev", role ROLE_DEV.
-// Half-open connections: handshakes must finish within `handshake_ms`, and a peer that stops
-// answering ZMTP heartbeats is dropped after `heartbeat_timeout_ms`.
+// Half-open connections: handshakes must finish within `handshake_ms`, and TCP keepalive drops a
+// peer whose host stopped answering after about idle + interval x count (10 + 5 x 4 = 30 s).
+// Not ZMTP heartbeats: libzmq 4.3.4 aborts the whole process (assertion !_io_error in
+// stream_engine_base.cpp) when a heartbeat falls due on a connection whose peer left while its
+// input was stopped, its queue into this socket full. Any client could do that by sending faster
+// than the dispatcher reads and disconnecting; under overload every client does it by accident.
 //
 // Metrics (metrics.h): MetricsQuery is answered here, at once, after the same authorization as
 // every request; it is never part of a batch. So is TicketQuery (tickets.h), which needs the
@@ -90,8 +94,9 @@ struct ServerOptions {
   std::optional<pb::KeyFile> server_key;
   std::string dev_principal = "dev";
   int handshake_ms = 10000;
-  int heartbeat_ms = 10000;
-  int heartbeat_timeout_ms = 30000;
+  int keepalive_idle_s = 10;      // TCP keepalive: silence before the first probe
+  int keepalive_interval_s = 5;   // between probes
+  int keepalive_probes = 4;       // unanswered probes before the connection is dropped
 };
 
 class Server {
