@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -199,13 +200,20 @@ class Worker {
     for (;;) {
       Clock::time_point now = Clock::now();
       if (open) {
-        for (; next <= now && next < end; next += std::chrono::duration_cast<Clock::duration>(interval)) {
+        // Behind schedule, this catches up; but nothing new is offered once the load has ended.
+        for (; next <= now && next < end && Clock::now() < end; next += std::chrono::duration_cast<Clock::duration>(interval)) {
           StartFlow(NewSlot(), next);
         }
+        if (next < end && Clock::now() >= end) {
+          not_sent_ += static_cast<uint64_t>(std::ceil(std::chrono::duration<double>(end - next) / interval));
+          next = end;
+        }
       }
-      if (now >= end && inflight_.empty() && busy_.empty()) break;
+      // After the end only answers are awaited (and silent requests asked again): a BUSY is an
+      // answer, and a retry then would be load offered after the load ended.
+      if (now >= end && inflight_.empty()) break;
       if (now >= end + kDrain) break;
-      while (!busy_.empty() && busy_.begin()->first <= now) {
+      while (now < end && !busy_.empty() && busy_.begin()->first <= now) {
         InFlight again = std::move(busy_.begin()->second);
         busy_by_correlation_.erase(again.request.correlation_id());
         busy_.erase(busy_.begin());
@@ -219,7 +227,7 @@ class Worker {
                           wait);
       };
       if (open && next < end) until(next);
-      if (!busy_.empty()) until(busy_.begin()->first);
+      if (now < end && !busy_.empty()) until(busy_.begin()->first);
       // No wake-up for resends: most of sent_order_ is answered already, and at 10,000/s one of
       // its entries always falls due within the millisecond, which made this loop spin and take a
       // core from the dispatcher (p99 at 10,000/s went from 6 to 30 ms). A resend goes out within
@@ -245,6 +253,7 @@ class Worker {
   uint64_t busy_pending() const { return busy_pending_; }
   uint64_t resent() const { return resent_; }
   uint64_t late_answers() const { return late_answers_; }
+  uint64_t not_sent() const { return not_sent_; }
 
  private:
   struct Flow {
@@ -511,7 +520,7 @@ class Worker {
   std::unordered_map<uint64_t, InFlight> inflight_;
   uint64_t next_correlation_ = 0;
   uint64_t query_turn_ = 0;
-  uint64_t unanswered_ = 0, busy_pending_ = 0, resent_ = 0, late_answers_ = 0;
+  uint64_t unanswered_ = 0, busy_pending_ = 0, resent_ = 0, late_answers_ = 0, not_sent_ = 0;
   std::deque<std::pair<Clock::time_point, uint64_t>> sent_order_;  // (last sent, correlation), oldest first
   std::multimap<Clock::time_point, InFlight> busy_;  // to send again after BUSY, by when
   std::unordered_map<uint64_t, std::multimap<Clock::time_point, InFlight>::iterator> busy_by_correlation_;
@@ -598,6 +607,7 @@ Result<BenchResult> RunBench(const BenchOptions& options) {
   result.before = std::move(before).value();
   result.after = std::move(after).value();
   result.seconds = o.duration_s;
+  result.load_ended = end;
   for (auto& w : workers) {
     result.commands += w->commands;
     result.flows += w->flows;
@@ -608,6 +618,7 @@ Result<BenchResult> RunBench(const BenchOptions& options) {
     result.busy_pending += w->busy_pending();
     result.resent += w->resent();
     result.late_answers += w->late_answers();
+    result.not_sent += w->not_sent();
     for (auto& [kind, h] : w->latency_us) {
       result.latency_us[kind].Merge(h);
       result.all_latency_us.Merge(h);
@@ -643,7 +654,10 @@ std::string FormatBench(const BenchOptions& o, const BenchResult& r) {
     out += fmt::format("claim races: {}, with other than exactly one winner: {}\n", r.races, r.races_not_one_winner);
   }
   if (r.unanswered > 0) out += fmt::format("UNANSWERED: {}\n", r.unanswered);
-  if (r.busy_pending > 0) out += fmt::format("still waiting to retry after BUSY at the end: {}\n", r.busy_pending);
+  if (r.busy_pending > 0) out += fmt::format("answered BUSY last, not retried after the end: {}\n", r.busy_pending);
+  if (r.not_sent > 0) {
+    out += fmt::format("NOT OFFERED: {} flows due before the end were never sent (the bench fell behind)\n", r.not_sent);
+  }
   if (r.resent > 0) {
     out += fmt::format("sent again after {} ms without an answer: {} (answers to a copy already answered: {})\n",
                        o.resend_after_ms, r.resent, r.late_answers);
@@ -667,11 +681,11 @@ std::string BenchJson(const BenchOptions& o, const BenchResult& r) {
       R"({{"mix":"{}","clients":{},"window":{},"rate":{},"seconds":{},"commands":{},"throughput":{:.0f},)"
       R"("commands_per_synced_write":{:.2f},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{},)"
       R"("races":{},"races_not_one_winner":{},"linked":{},"unanswered":{},"busy_pending":{},"resent":{},)"
-      R"("late_answers":{},"by_kind":{{{}}}}})",
+      R"("late_answers":{},"not_sent":{},"by_kind":{{{}}}}})",
       BenchMixName(o.mix), o.clients, o.window, o.rate, o.duration_s, r.commands, r.throughput(),
       r.CommandsPerSyncedWrite(), Ms(a.Percentile(0.5)), Ms(a.Percentile(0.99)), Ms(a.Percentile(0.999)),
       Ms(a.max()), r.races, r.races_not_one_winner, r.linked, r.unanswered, r.busy_pending, r.resent,
-      r.late_answers, kinds);
+      r.late_answers, r.not_sent, kinds);
 }
 
 }  // namespace whistle

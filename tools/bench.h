@@ -24,6 +24,7 @@
 // commands answered between the end of the warm-up and the end of the run.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -59,7 +60,7 @@ struct BenchOptions {
   int race_agents = 4;          // claim-race: claimants per event
   // A command answered BUSY is sent again with the same request id after a pause, as the client
   // library does: this one first, doubling with each BUSY in a row, jittered (BusyBackoff in
-  // agents/client.h); < 0: never, the BUSY ends its flow.
+  // agents/client.h), until the load ends; < 0: never, the BUSY ends its flow.
   int busy_pause_ms = 100;
   // A request not answered this long after it last went out is sent again, the same request (the
   // same correlation id, and for commands the same request id), as the client library does after
@@ -88,10 +89,15 @@ struct BenchResult {
   std::map<std::string, HistogramSnapshot> latency_us;  // by command kind ("submit", "claim", ...)
   HistogramSnapshot all_latency_us;
   std::map<std::string, uint64_t> codes;               // "claim STATUS_ALREADY_CLAIMED" -> count
+  // The load ends after the measured interval: from then on no flow starts and nothing answered
+  // BUSY is sent again; the bench only waits (up to 10 s) for the answers still due, asking again
+  // after resend_after_ms as before. Steps of flows under way go on (they are never shed).
+  std::chrono::steady_clock::time_point load_ended;
   uint64_t unanswered = 0;      // sent and not answered within 10 s of the end
+  uint64_t not_sent = 0;        // open loop: flows due before the end not sent by then (the bench fell behind)
   uint64_t resent = 0;          // sent again after resend_after_ms without an answer
   uint64_t late_answers = 0;    // answers to a copy of a request answered already (resent ones)
-  uint64_t busy_pending = 0;    // answered BUSY, waiting out the pause, when the drain ended
+  uint64_t busy_pending = 0;    // answered BUSY last: waiting out the pause when the load ended
   uint64_t races = 0;           // claim-race: events raced for
   uint64_t races_not_one_winner = 0;  // must be 0
   uint64_t linked = 0;          // submits linked to an open event as duplicates (no race, no flow)

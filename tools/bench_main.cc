@@ -15,7 +15,9 @@
 // after --busy-pause-ms (default 100), doubling with each BUSY in a row and jittered, as the client
 // library does (-1: never, the BUSY ends its flow). A request without an answer after
 // --resend-after-ms (default 2000) is sent again, as the client library does after its timeout
-// (-1: never).
+// (-1: never). The load ends with the run: then no flow starts and nothing answered BUSY is sent
+// again; the bench waits up to 10 s for the answers still due. An open loop that could not keep
+// its schedule reports the flows it never sent (NOT OFFERED).
 // --json prints one JSON object instead.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
@@ -21,10 +22,10 @@ namespace {
 // A ROUTER that answers Metrics, and answers each Submit only when its request id comes a second
 // time. kDrop: the first copy is dropped without a word. kBusyFirst: the second copy is answered
 // BUSY at once and then the first copy OK, as a dispatcher does that sheds a resent submit
-// while the first copy is still in its queue.
+// while the first copy is still in its queue. kAlwaysBusy: every copy is answered BUSY at once.
 class ForgetfulFrontDoor {
  public:
-  enum Mode { kDrop, kBusyFirst };
+  enum Mode { kDrop, kBusyFirst, kAlwaysBusy };
   ForgetfulFrontDoor(zmq::context_t& context, Mode mode)
       : mode_(mode), socket_(context, zmq::socket_type::router) {
     socket_.set(zmq::sockopt::linger, 0);
@@ -39,6 +40,10 @@ class ForgetfulFrontDoor {
   const std::string& endpoint() const { return endpoint_; }
   uint64_t dropped() const { return dropped_; }
   uint64_t unexpected() const { return unexpected_; }
+  // Read these once the bench has returned (the socket's thread writes them).
+  uint64_t submits() const { return submits_; }             // every copy
+  size_t distinct_submits() const { return copies_.size(); }  // by request id
+  std::chrono::steady_clock::time_point last_submit_at() const { return last_submit_at_; }
 
  private:
   void Serve() {
@@ -63,6 +68,13 @@ class ForgetfulFrontDoor {
         response.mutable_metrics();
       } else {
         const int copy = ++copies_[request.request_id()];
+        ++submits_;
+        last_submit_at_ = std::chrono::steady_clock::now();
+        if (mode_ == kAlwaysBusy) {
+          response.set_code(pb::STATUS_BUSY);
+          Send(peer, response);
+          continue;
+        }
         if (copy == 1) {
           ++dropped_;
           continue;
@@ -95,6 +107,8 @@ class ForgetfulFrontDoor {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> unexpected_{0};  // frames that were not a Metrics or a Submit request
   std::map<std::string, int> copies_;     // by request id
+  std::atomic<uint64_t> submits_{0};
+  std::chrono::steady_clock::time_point last_submit_at_{};
   std::map<std::string, uint64_t> ids_;  // the event each request id made
 };
 
@@ -146,6 +160,47 @@ TEST_CASE("bench: an OK that comes after a BUSY for a later copy of the same req
   CHECK(r->codes["submit STATUS_OK"] == r->acked_submits.size());
   CHECK(r->acked_submits.size() == front.dropped());  // every submit sent was dropped once, then acknowledged
   CHECK(r->late_answers == 0);
+}
+
+TEST_CASE("bench: once the load has ended nothing answered BUSY is sent again, and the bench waits only for answers") {
+  zmq::context_t context;
+  ForgetfulFrontDoor front(context, ForgetfulFrontDoor::kAlwaysBusy);
+  BenchOptions o = Submits(front, 2);
+  o.duration_s = 0.5;
+  o.busy_pause_ms = 1;  // sent again and again while the load lasts
+  o.resend_after_ms = -1;
+  auto r = RunBench(o);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(front.unexpected() == 0);
+  CHECK(r->unanswered == 0);
+  // Closed loop, 4 flows per client, each stuck on its submit: each ends answered BUSY.
+  CHECK(r->busy_pending == 2 * 4);
+  CHECK(front.distinct_submits() == 2 * 4);
+  CHECK(front.submits() > 2 * 4);  // retried while the load lasted
+  // Nothing after the end (the bench used to retry for the whole 10 s drain); a second of slack
+  // for a copy sent just before the end to arrive.
+  CHECK(front.last_submit_at() < r->load_ended + std::chrono::seconds(1));
+}
+
+TEST_CASE("bench: an open loop that falls behind its schedule counts the flows it never sent") {
+  zmq::context_t context;
+  ForgetfulFrontDoor front(context, ForgetfulFrontDoor::kAlwaysBusy);
+  BenchOptions o = Submits(front, 1);
+  o.rate = 1'000'000;  // one submit a microsecond: no client thread keeps that up
+  o.duration_s = 0.05;
+  o.busy_pause_ms = -1;  // a BUSY ends its flow: one request per flow
+  o.resend_after_ms = -1;
+  auto r = RunBench(o);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->unanswered == 0);
+  CHECK(r->not_sent > 0);
+  // Every flow due in the 50 ms was either sent (once: the front door saw its request id) or
+  // counted as not sent; the schedule's last slot may round either way.
+  const double due = o.rate * o.duration_s;
+  const double accounted = static_cast<double>(front.distinct_submits() + r->not_sent);
+  CHECK(accounted >= due - 1);
+  CHECK(accounted <= due + 1);
+  CHECK(front.submits() == front.distinct_submits());
 }
 
 }  // namespace
