@@ -89,6 +89,7 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
       monitor->connect(name);
     }
     server->front_.set(zmq::sockopt::router_mandatory, 1);
+    server->front_.set(zmq::sockopt::rcvbuf, o.front_receive_buffer_bytes);
     server->front_.set(zmq::sockopt::maxmsgsize, kMaxMessageBytesBackstop);
     server->front_.bind(o.front_endpoint);
     server->front_endpoint_ = server->front_.get(zmq::sockopt::last_endpoint);

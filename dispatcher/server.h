@@ -89,6 +89,10 @@ struct ServerOptions {
   // A batch of fewer requests is written by the loop itself, not the writer thread: too little to
   // overlap (the claim-race bench ran 18% slower handing those over). Tests set 1.
   size_t min_requests_for_writer = 32;
+  // The front door's kernel receive buffer per connection (SO_RCVBUF, which Linux doubles), fixed
+  // rather than autotuned to megabytes: what a client sends faster than the loop reads waits on
+  // the client's side, where it shows, not unread in this host's memory where no BUSY reaches it.
+  int front_receive_buffer_bytes = 128 * 1024;
   // The dispatcher's CURVE key pair; nullopt = --dev-no-auth: no authentication, every request
   // acts as `dev_principal` with ROLE_DEV.
   std::optional<pb::KeyFile> server_key;

@@ -21,7 +21,8 @@ namespace whistle {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kDrain = std::chrono::seconds(10);
+// The kernel send buffer of each client socket (bench.h).
+constexpr int kSendBufferBytes = 128 * 1024;
 
 int CommandsPerFlow(const BenchOptions& o) {
   switch (o.mix) {
@@ -36,6 +37,7 @@ int CommandsPerFlow(const BenchOptions& o) {
 zmq::socket_t Connect(zmq::context_t& context, const BenchOptions& o) {
   zmq::socket_t s(context, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndbuf, kSendBufferBytes);
   ApplyCredentials(s, o.credentials);
   s.connect(o.front);
   return s;
@@ -187,6 +189,7 @@ class Worker {
     // answer read before it gave a negative latency (read as 18,446,744,073,709 s with no warm-up).
     std::this_thread::sleep_until(start);
     const bool open = o_.rate > 0;
+    const auto drain = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.drain_s));
     // Open loop: this client's share of the offered commands, as flows.
     const double flows_per_s = open ? o_.rate / o_.clients / CommandsPerFlow(o_) : 0;
     const auto interval = open ? std::chrono::duration<double>(1.0 / flows_per_s) : std::chrono::duration<double>(0);
@@ -212,7 +215,7 @@ class Worker {
       // After the end only answers are awaited (and silent requests asked again): a BUSY is an
       // answer, and a retry then would be load offered after the load ended.
       if (now >= end && inflight_.empty()) break;
-      if (now >= end + kDrain) break;
+      if (now >= end + drain) break;
       while (now < end && !busy_.empty() && busy_.begin()->first <= now) {
         InFlight again = std::move(busy_.begin()->second);
         busy_by_correlation_.erase(again.request.correlation_id());

@@ -14,6 +14,12 @@
 //               department's month), in turn, over events the bench submitted first
 //               (`query_kinds` narrows the turn to some of them, to time one kind alone)
 //
+// A client's socket carries the requests of many flows, where each real client (agents/client.h)
+// has one in flight. Its kernel send buffer is bounded (128 KiB) so that, like those clients,
+// it cannot park megabytes of requests on the way to an overloaded dispatcher: with the
+// default (autotuned to 4 MiB) 22 MB waited there at 10x load, seconds from being read, and the
+// requests behind were sent again after their timeout, a retry storm no real client makes.
+//
 // Closed loop (rate == 0): a client starts its next flow as soon as one finishes. Open loop
 // (rate > 0): flows start on a fixed schedule of `rate` commands per second over all clients,
 // and a flow's first command's latency is measured from its INTENDED start, so a dispatcher that
@@ -69,6 +75,9 @@ struct BenchOptions {
   // period until answered or the drain ends; up to 100 ms late (the client's loop does not wake
   // for it). Latency is still measured from the first send. < 0: never; 0 is refused.
   int resend_after_ms = 2000;
+  // How long the bench waits, after the load has ended, for the answers still due (asking again
+  // as above) before it counts the rest unanswered.
+  double drain_s = 10;
   int query_events = 2000;      // queries: events submitted before the timed run
   // The dispatcher's city: each report goes to a random category at a random point of a random
   // grid, so reports are not duplicates of each other (duplicate detection would link them to
@@ -90,10 +99,10 @@ struct BenchResult {
   HistogramSnapshot all_latency_us;
   std::map<std::string, uint64_t> codes;               // "claim STATUS_ALREADY_CLAIMED" -> count
   // The load ends after the measured interval: from then on no flow starts and nothing answered
-  // BUSY is sent again; the bench only waits (up to 10 s) for the answers still due, asking again
+  // BUSY is sent again; the bench only waits (up to drain_s) for the answers still due, asking again
   // after resend_after_ms as before. Steps of flows under way go on (they are never shed).
   std::chrono::steady_clock::time_point load_ended;
-  uint64_t unanswered = 0;      // sent and not answered within 10 s of the end
+  uint64_t unanswered = 0;      // sent and not answered within drain_s of the end
   uint64_t not_sent = 0;        // open loop: flows due before the end not sent by then (the bench fell behind)
   uint64_t resent = 0;          // sent again after resend_after_ms without an answer
   uint64_t late_answers = 0;    // answers to a copy of a request answered already (resent ones)

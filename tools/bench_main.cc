@@ -4,7 +4,7 @@
 //                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
 //                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
 //                 [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N]
-//                 [--resend-after-ms=N] [--json]
+//                 [--resend-after-ms=N] [--drain-s=S] [--json]
 //
 // Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
 // data directory under $TMPDIR with --dev-no-auth and the same --config, and stops it at the end;
@@ -16,8 +16,8 @@
 // library does (-1: never, the BUSY ends its flow). A request without an answer after
 // --resend-after-ms (default 2000) is sent again, as the client library does after its timeout
 // (-1: never). The load ends with the run: then no flow starts and nothing answered BUSY is sent
-// again; the bench waits up to 10 s for the answers still due. An open loop that could not keep
-// its schedule reports the flows it never sent (NOT OFFERED).
+// again; the bench waits up to --drain-s (default 10) for the answers still due. An open loop that
+// could not keep its schedule reports the flows it never sent (NOT OFFERED).
 // --json prints one JSON object instead.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
@@ -44,7 +44,7 @@ constexpr char kUsage[] =
     "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
     "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
     "                     [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N]\n"
-    "                     [--resend-after-ms=N] [--json]\n";
+    "                     [--resend-after-ms=N] [--drain-s=S] [--json]\n";
 
 int Usage(std::string_view why) {
   std::cerr << "whistle-bench: " << why << "\n" << kUsage;
@@ -79,11 +79,12 @@ int main(int argc, char** argv) {
   auto busy_pause = flags->TakeInt("busy-pause-ms", 100, -1, 60000);
   auto resend_after = flags->TakeInt("resend-after-ms", 2000, -1, 600000);
   if (resend_after.ok() && *resend_after == 0) resend_after = BadRequest("--resend-after-ms: 0 would resend at once");
+  auto drain = flags->TakeDouble("drain-s", 10, 0, 3600);
   auto json = flags->TakeBool("json");
   for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
                           duration.status(), warmup.status(), seed.status(), race_agents.status(),
                           query_events.status(), query_kinds.status(), busy_pause.status(),
-                          resend_after.status(), json.status(), flags->CheckAllTaken()}) {
+                          resend_after.status(), drain.status(), json.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return Usage(s.message());
   }
   o.credentials = *credentials;
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   o.query_kinds = *query_kinds;
   o.busy_pause_ms = static_cast<int>(*busy_pause);
   o.resend_after_ms = static_cast<int>(*resend_after);
+  o.drain_s = *drain;
 
   auto city = LoadCity(config);
   if (!city.ok()) return std::cerr << "whistle-bench: " << city.status().ToString() << "\n", 1;
