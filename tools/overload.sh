@@ -3,7 +3,10 @@
 # figures in docs/BENCHMARKS.md). The correctness half (every request answered, BUSY only for
 # submits, nothing acknowledged lost across kill -9) is a test: tests/integration/bench_test.cc.
 #
-#   bash tools/overload.sh [BUILD_DIR] [SECONDS]        (defaults: build, 60)
+#   bash tools/overload.sh [BUILD_DIR] [SECONDS] [DRAIN_S]   (defaults: build, 60, 10)
+#
+# DRAIN_S: how long each overload phase's bench waits, once its load has ended, for the answers
+# still due (whistle-bench --drain-s) before it counts the rest unanswered.
 #
 # Starts a whistle-dispatcher (--dev-no-auth, the sample city, a fresh store under $TMPDIR), samples
 # its resident memory every 0.2 s, and drives it with whistle-bench --front, the lifecycle mix in
@@ -12,6 +15,7 @@
 set -euo pipefail
 build=${1:-build}
 seconds=${2:-60}
+drain=${3:-10}
 bench=$build/tools/whistle-bench
 dir=$(mktemp -d "${TMPDIR:-/tmp}/whistle-overload.XXXXXX")
 pid='' sampler=''
@@ -54,9 +58,9 @@ capacity=$("$bench" --front="$front" --mix=lifecycle --clients=8 --window=32 --d
 echo "== capacity (closed loop, 8 clients x 32 flows): $capacity commands/s"
 normal=$((capacity / 4))
 phase "normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
-phase "2x capacity" --clients=8 --rate=$((capacity * 2)) --duration-s="$seconds" --warmup-s=0
+phase "2x capacity" --clients=8 --rate=$((capacity * 2)) --duration-s="$seconds" --warmup-s=0 --drain-s="$drain"
 phase "back to normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
-phase "10x capacity" --clients=8 --rate=$((capacity * 10)) --duration-s="$seconds" --warmup-s=0
+phase "10x capacity" --clients=8 --rate=$((capacity * 10)) --duration-s="$seconds" --warmup-s=0 --drain-s="$drain"
 phase "back to normal" --clients=4 --rate=$normal --duration-s=10 --warmup-s=0
 echo "== dispatcher metrics"
 "$build/tools/whistlectl" --front="$front" metrics
