@@ -23,6 +23,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 // The kernel send buffer of each client socket (bench.h).
 constexpr int kSendBufferBytes = 128 * 1024;
+// Lifecycle: the socket of the department agent (claim, progress, resolve); submits and
+// feedback go on socket 0, the reporter's. On one connection an agent's claim would queue behind
+// the reporters' submits, which no agent app does.
+constexpr size_t kAgentSocket = 1;
 // An open loop behind its schedule reads the answers waiting after this many sends.
 constexpr int kReadEvery = 64;
 // A flow due before the end is still sent this late; later it counts as not sent.
@@ -182,7 +186,8 @@ class Worker {
  public:
   Worker(zmq::context_t& context, const BenchOptions& o, int index, const Seeded* seeded)
       : o_(o), index_(index), seeded_(seeded), rng_(RunSeed(o) * 1000003 + static_cast<uint64_t>(index)) {
-    int sockets = o.mix == BenchMix::kClaimRace ? 1 + o.race_agents : 1;
+    // Lifecycle: the reporter's connection and the department agent's, as in a city (kAgentSocket).
+    int sockets = o.mix == BenchMix::kClaimRace ? 1 + o.race_agents : o.mix == BenchMix::kLifecycle ? 2 : 1;
     for (int i = 0; i < sockets; ++i) sockets_.push_back(Connect(context, o));
   }
 
@@ -490,6 +495,7 @@ class Worker {
     const pb::Event& e = r.event().event();
     pb::Request next;
     const char* kind = nullptr;
+    size_t socket = kAgentSocket;  // the agent claims, reports progress and resolves
     switch (f.step) {
       case 0:
         if (e.candidates().empty()) return FinishFlow(f, now);
@@ -518,12 +524,13 @@ class Worker {
         next.mutable_feedback()->set_satisfied(true);
         next.mutable_feedback()->set_score(5);
         kind = "feedback";
+        socket = 0;  // the reporter rates the result
         break;
       default:
         return FinishFlow(f, now);
     }
     ++f.step;
-    SendStep(slot, 0, kind, std::move(next), now);
+    SendStep(slot, socket, kind, std::move(next), now);
   }
 
   const BenchOptions& o_;

@@ -2,12 +2,13 @@
 // what its clients see. Every acknowledgement it counts came after the dispatcher's synced write;
 // nothing here turns durability off.
 //
-// Each client is a thread with its own DEALER socket (its own connection). A client keeps
+// Each client is a thread with its own DEALER sockets (connections). A client keeps
 // `window` flows in flight; a flow is one unit of the mix:
 //
 //   submit      one Submit
 //   lifecycle   Submit -> Claim -> Progress -> Resolve -> Feedback, each step sent when the
-//               previous one is acknowledged (5 commands)
+//               previous one is acknowledged (5 commands); the reporter's steps (Submit,
+//               Feedback) on one socket, the department agent's on a second
 //   claim-race  Submit, then `race_agents` Claims of the new event sent at once from as many
 //               sockets, as different agents: exactly one must win, the rest get ALREADY_CLAIMED
 //   queries     one of Get (with history), List (a department's first page), Stats (a
