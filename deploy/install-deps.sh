@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libprotobuf-dev protobuf-compiler
-  librocksdb-dev
+  librocksdb-dev libjemalloc-dev
   libzmq3-dev cppzmq-dev libsodium-dev
   libfmt-dev
   doctest-dev

@@ -322,6 +322,15 @@ TEST_CASE("a ready dispatcher has RocksDB's compactions on again, paused only wh
   CHECK(RocksDbOption(dispatcher.data_dir(), "disable_auto_compactions") == std::set<std::string>{"false"});
 }
 
+TEST_CASE("a dispatcher built with jemalloc runs on it (CMake WHISTLE_JEMALLOC, off for sanitizer builds)") {
+  DispatcherProcess dispatcher;
+  std::ifstream maps(fmt::format("/proc/{}/maps", dispatcher.pid()));
+  REQUIRE(maps.good());
+  bool mapped = false;
+  for (std::string line; std::getline(maps, line);) mapped = mapped || line.find("libjemalloc") != std::string::npos;
+  CHECK(mapped == static_cast<bool>(WHISTLE_JEMALLOC));
+}
+
 TEST_CASE("a client that stops reading its answers cannot stall the dispatcher, what it misses is counted") {
   DispatcherProcess dispatcher;
   zmq::context_t context;

@@ -52,6 +52,7 @@ class DispatcherProcess {
   void Kill();              // SIGKILL, then reap
   int Terminate();          // SIGTERM, then reap; returns the exit status
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   const std::string& front() const { return front_; }
   const std::string& bus() const { return bus_; }
