@@ -116,46 +116,63 @@ TEST_CASE("pipeline: a failed write answers its batch and every round decided af
   CHECK(DrainNotifications(sub, 200ms) == 0);
 }
 
-TEST_CASE("overload: while a full batch waits on a stalled disk, later submits are answered BUSY at once and a claim read meanwhile is applied once the disk is back") {
-  testing::FaultyEngine disk;
+// A server on a disk whose syncs the test can stall (FaultInjectionFs::set_stall_syncs), its loop
+// on a thread of its own, every write on the writer thread so that a stall never blocks the loop.
+// Whatever the test does, the destructor brings the disk back, stops the loop and joins it.
+struct StallableServer {
+  StallableServer(size_t max_batch, size_t busy_window) {
+    options.front_endpoint = "tcp://127.0.0.1:*";
+    options.bus_endpoint = "tcp://127.0.0.1:*";
+    options.max_batch = max_batch;
+    options.busy_window = busy_window;
+    options.min_requests_for_writer = 1;
+    auto started = Server::Start(context, *disk.engine, options);
+    REQUIRE(started.ok());
+    server = std::move(started).value();
+    loop = std::thread([this] { (void)server->Run(); });
+  }
+  ~StallableServer() {
+    disk.fs->set_stall_syncs(false);
+    server->Stop();
+    loop.join();
+  }
+  zmq::socket_t Connect() {
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(server->front_endpoint());
+    return dealer;
+  }
+  // A submit answered OK while the disk still works: its event.
+  pb::Event FirstEvent(zmq::socket_t& dealer) {
+    dealer.send(zmq::buffer(PipelinedSubmit(0).SerializeAsString()), zmq::send_flags::none);
+    auto first = ReadAnswer(dealer, 10s);
+    REQUIRE(first.has_value());
+    REQUIRE(first->code() == pb::STATUS_OK);
+    REQUIRE(first->event().event().candidates_size() > 0);
+    return first->event().event();
+  }
+  // Stalls the disk, and sends `request` from `dealer` to have a write hang on it.
+  void StallAWrite(zmq::socket_t& dealer, const pb::Request& request) {
+    disk.fs->set_stall_syncs(true);
+    dealer.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::none);
+    REQUIRE(testing::Eventually([&] { return disk.fs->stalled_syncs() > 0; }));
+  }
+
+  testing::FaultyEngine disk;  // first: the server uses its engine
   zmq::context_t context;
   ServerOptions options;
-  options.front_endpoint = "tcp://127.0.0.1:*";
-  options.bus_endpoint = "tcp://127.0.0.1:*";
-  options.max_batch = 40;
-  options.busy_window = 50;
-  options.min_requests_for_writer = 1;  // every write on the writer thread: a stall never blocks the loop
-  auto server = Server::Start(context, *disk.engine, options);
-  REQUIRE(server.ok());
-  zmq::socket_t dealer(context, zmq::socket_type::dealer);
-  dealer.set(zmq::sockopt::linger, 0);
-  dealer.connect((*server)->front_endpoint());
-  Status ran;
-  std::thread loop([&] { ran = (*server)->Run(); });
-  // Whatever fails below, the disk comes back and the loop ends, or the join would hang.
-  struct Finally {
-    testing::FaultyEngine& disk;
-    Server& server;
-    std::thread& loop;
-    ~Finally() {
-      disk.fs->set_stall_syncs(false);
-      server.Stop();
-      loop.join();
-    }
-  } finally{disk, **server, loop};
+  std::unique_ptr<Server> server;
+  std::thread loop;
+};
+
+TEST_CASE("overload: while a full batch waits on a stalled disk, later submits are answered BUSY at once and a claim read meanwhile is applied once the disk is back") {
+  StallableServer s(/*max_batch=*/40, /*busy_window=*/50);
+  zmq::socket_t dealer = s.Connect();
   auto send = [&](const pb::Request& r) { dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none); };
+  const pb::Event event = s.FirstEvent(dealer);
 
-  send(PipelinedSubmit(0));
-  auto first = ReadAnswer(dealer, 10s);
-  REQUIRE(first.has_value());
-  REQUIRE(first->code() == pb::STATUS_OK);
-  const pb::Event& event = first->event().event();
-  REQUIRE(event.candidates_size() > 0);
-
-  disk.fs->set_stall_syncs(true);
-  send(PipelinedSubmit(1));  // its write stalls on the writer thread
-  CHECK(testing::Eventually([&] { return disk.fs->stalled_syncs() > 0; }));
-  for (int n = 2; n <= 1 + static_cast<int>(options.max_batch); ++n) send(PipelinedSubmit(n));  // staged: full
+  s.StallAWrite(dealer, PipelinedSubmit(1));
+  for (int n = 2; n <= 1 + static_cast<int>(s.options.max_batch); ++n) send(PipelinedSubmit(n));  // staged: full
   // Not needed for the outcome, only for what it proves: the turn that reads the last of these is
   // over before the next requests come, so those meet the wait for the writer, not that turn.
   std::this_thread::sleep_for(100ms);
@@ -175,72 +192,39 @@ TEST_CASE("overload: while a full batch waits on a stalled disk, later submits a
     CHECK(answer->correlation_id() >= 1000);
     CHECK(answer->correlation_id() < 1000 + kLate);
   }
-  CHECK(disk.fs->stalled_syncs() > 0);
+  CHECK(s.disk.fs->stalled_syncs() > 0);
   CHECK_FALSE(ReadAnswer(dealer, 100ms).has_value());
 
   // The disk comes back: every staged submit and the held claim are applied and answered OK.
-  disk.fs->set_stall_syncs(false);
+  s.disk.fs->set_stall_syncs(false);
   std::map<uint64_t, int> codes;
-  for (size_t i = 0; i < 1 + options.max_batch + 1; ++i) {
+  for (size_t i = 0; i < 1 + s.options.max_batch + 1; ++i) {
     auto answer = ReadAnswer(dealer, 10s);
     REQUIRE(answer.has_value());
     codes[answer->correlation_id()] = answer->code();
   }
-  CHECK(codes.size() == 1 + options.max_batch + 1);
+  CHECK(codes.size() == 1 + s.options.max_batch + 1);
   for (const auto& answered : codes) {
     const uint64_t correlation = answered.first;  // not a structured binding: clang 14 cannot capture one
     CAPTURE(correlation);
     CHECK(answered.second == pb::STATUS_OK);
-    CHECK((correlation <= 1 + options.max_batch || correlation == 2000));
+    CHECK((correlation <= 1 + s.options.max_batch || correlation == 2000));
   }
 }
 
 TEST_CASE("a client that fills its queue into the front door and leaves before it is read does not take the dispatcher down") {
   // libzmq 4.3.4 with ZMTP heartbeats aborted here (assertion !_io_error) once a heartbeat fell
   // due after the client left (dispatcher/server.h, "Half-open connections").
-  testing::FaultyEngine disk;
-  zmq::context_t context;
-  ServerOptions options;
-  options.front_endpoint = "tcp://127.0.0.1:*";
-  options.bus_endpoint = "tcp://127.0.0.1:*";
-  options.max_batch = 4;
-  options.busy_window = 1;  // the loop stops reading once one request is held
-  options.min_requests_for_writer = 1;
-  auto server = Server::Start(context, *disk.engine, options);
-  REQUIRE(server.ok());
-  Status ran;
-  std::thread loop([&] { ran = (*server)->Run(); });
-  struct Finally {
-    testing::FaultyEngine& disk;
-    Server& server;
-    std::thread& loop;
-    ~Finally() {
-      disk.fs->set_stall_syncs(false);
-      server.Stop();
-      loop.join();
-    }
-  } finally{disk, **server, loop};
-
-  zmq::socket_t client(context, zmq::socket_type::dealer);
-  client.set(zmq::sockopt::linger, 0);
-  client.connect((*server)->front_endpoint());
-  client.send(zmq::buffer(PipelinedSubmit(0).SerializeAsString()), zmq::send_flags::none);
-  auto first = ReadAnswer(client, 10s);
-  REQUIRE(first.has_value());
-  REQUIRE(first->code() == pb::STATUS_OK);
-  const pb::Event& event = first->event().event();
-
-  disk.fs->set_stall_syncs(true);
+  StallableServer s(/*max_batch=*/4, /*busy_window=*/1);  // the loop stops reading once one request is held
+  zmq::socket_t client = s.Connect();
+  const pb::Event event = s.FirstEvent(client);
   {
-    zmq::socket_t flooder(context, zmq::socket_type::dealer);
-    flooder.set(zmq::sockopt::linger, 0);
+    zmq::socket_t flooder = s.Connect();
     flooder.set(zmq::sockopt::sndhwm, 0);  // everything it sends waits on its side or in the pipe
-    flooder.connect((*server)->front_endpoint());
-    flooder.send(zmq::buffer(PipelinedSubmit(1).SerializeAsString()), zmq::send_flags::none);
-    CHECK(testing::Eventually([&] { return disk.fs->stalled_syncs() > 0; }));
+    s.StallAWrite(flooder, PipelinedSubmit(1));
     // A full batch staged behind the stalled write, one claim held: then the loop only waits, and
     // the flooder's queue into the front door fills up.
-    for (int n = 2; n <= 1 + static_cast<int>(options.max_batch); ++n) {
+    for (int n = 2; n <= 1 + static_cast<int>(s.options.max_batch); ++n) {
       flooder.send(zmq::buffer(PipelinedSubmit(n).SerializeAsString()), zmq::send_flags::none);
     }
     pb::Request claim;
@@ -253,7 +237,7 @@ TEST_CASE("a client that fills its queue into the front door and leaves before i
   }  // the flooder leaves, its queue unread
   // Long enough for a heartbeat of the old configuration to fall due on the dead connection.
   std::this_thread::sleep_for(300ms);
-  disk.fs->set_stall_syncs(false);
+  s.disk.fs->set_stall_syncs(false);
 
   // Still serving: a new request from the first client is answered.
   pb::Request again = PipelinedSubmit(100);
