@@ -42,6 +42,7 @@ std::optional<RequestPeek> PeekRequest(const void* data, size_t size) {
     // 0 is the end of the input, or a zero tag in the middle of it, which is malformed.
     if (tag == 0) return in.ConsumedEntireMessage() ? std::optional(peek) : std::nullopt;
     const uint32_t number = WireFormatLite::GetTagFieldNumber(tag);
+    if (number == 0) return std::nullopt;  // no field has number 0: the parser refuses it too
     const WireFormatLite::WireType type = WireFormatLite::GetTagWireType(tag);
     if (number == pb::Request::kCorrelationIdFieldNumber && type == WireFormatLite::WIRETYPE_VARINT) {
       if (!in.ReadVarint64(&peek.correlation_id)) return std::nullopt;

@@ -74,6 +74,7 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
       socket->set(zmq::sockopt::tcp_keepalive_idle, o.keepalive_idle_s);
       socket->set(zmq::sockopt::tcp_keepalive_intvl, o.keepalive_interval_s);
       socket->set(zmq::sockopt::tcp_keepalive_cnt, o.keepalive_probes);
+      socket->set(zmq::sockopt::tcp_maxrt, o.unacknowledged_timeout_ms);
       if (o.server_key) MakeCurveServer(*socket, *o.server_key, kZapDomain);
     }
     // Connection counts for the metrics: each socket reports accepts and disconnects to a pair
@@ -302,13 +303,18 @@ void Server::Turn() {
     }
     batch.push_back(std::move(p));
   };
-  // What was read while the last write synced goes first: it came first.
-  size_t drained = held_.size();
-  for (Incoming& in : held_) take(std::move(in));
-  held_.clear();
+  // What was read while the last write synced goes first: it came first. Taken out of held_
+  // before any is handled, so that a signal part-way cannot leave moved-from requests there.
+  std::vector<Incoming> held = std::exchange(held_, {});
+  size_t drained = held.size();
+  for (Incoming& in : held) take(std::move(in));
+  // Staged rounds wait for the writer (it is busy whenever there are any). Counting them, the
+  // submits a write takes stay under max_batch however the reads fall into turns; before, a turn
+  // that read little could admit a batch's worth on top of what was staged.
+  const size_t staged = RequestsIn(staged_);
   while (drained < options_.busy_window + options_.max_batch) {
     Incoming in;
-    const Intake got = ReadRequest(/*shed_submits=*/batch.size() >= options_.max_batch, &in);
+    const Intake got = ReadRequest(/*shed_submits=*/staged + batch.size() >= options_.max_batch, &in);
     if (got == Intake::kNone) break;
     ++drained;
     if (got == Intake::kTaken) take(std::move(in));

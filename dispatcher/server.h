@@ -22,10 +22,12 @@
 // reach the engine. Overload: a turn takes at most `max_batch` requests into its batch; when more
 // are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at
 // once (the client retries with the same request id) and keeps the rest in the batch: claims,
-// progress, resolves and timers are never shed, and nothing is dropped silently. While a full
+// progress, resolves and timers are never shed, and nothing is dropped silently. Requests staged
+// for the busy writer count towards that `max_batch`, so the submits in one write stay under it. While a full
 // batch is staged and the loop waits for the writer, it goes on reading: Submits get BUSY, the
 // rest (up to `busy_window`) is held for the next turn. A Submit is shed from the wire bytes,
-// without parsing it (request_peek.h): a client with an overloaded dispatcher learns so at once.
+// without parsing it (request_peek.h): a client with an overloaded dispatcher learns so at once
+// (a malformed one may hear BUSY first and BAD_REQUEST when it tries again).
 // The server never waits for a client: the one engine thread serves everyone, so a client that
 // stops reading its answers must not stop it (nor deadlock with a client that blocks sending
 // while the server blocks answering it). When a client already has ZMQ_SNDHWM (1,000) answers
@@ -43,8 +45,9 @@
 // every request, so a revoked key stops working at once, on connections already open too
 // (UNAUTHENTICATED). Start() refuses to serve unless a client with an unknown key is refused on
 // both sockets. Without a server key (--dev-no-auth) every request acts as "dev", role ROLE_DEV.
-// Half-open connections: handshakes must finish within `handshake_ms`, and TCP keepalive drops a
-// peer whose host stopped answering after about idle + interval x count (10 + 5 x 4 = 30 s).
+// Half-open connections: handshakes must finish within `handshake_ms`; TCP keepalive drops an
+// idle peer whose host stopped answering after about idle + interval x count (10 + 5 x 4 = 30 s),
+// and TCP_USER_TIMEOUT one with data unacknowledged for `unacknowledged_timeout_ms` (30 s).
 // Not ZMTP heartbeats: libzmq 4.3.4 aborts the whole process (assertion !_io_error in
 // stream_engine_base.cpp) when a heartbeat falls due on a connection whose peer left while its
 // input was stopped, its queue into this socket full. Any client could do that by sending faster
@@ -101,6 +104,9 @@ struct ServerOptions {
   int keepalive_idle_s = 10;      // TCP keepalive: silence before the first probe
   int keepalive_interval_s = 5;   // between probes
   int keepalive_probes = 4;       // unanswered probes before the connection is dropped
+  // A connection whose sent data stays unacknowledged this long is dropped (TCP_USER_TIMEOUT):
+  // keepalive probes only an idle connection, and a subscriber's is rarely idle.
+  int unacknowledged_timeout_ms = 30000;
 };
 
 class Server {

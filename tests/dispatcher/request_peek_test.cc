@@ -155,6 +155,10 @@ TEST_CASE("peek: bytes that are not a message at their top level have no peek") 
   CHECK_FALSE(PeekRequest(zero_tag.data(), zero_tag.size()).has_value());
   const std::string unmatched_end = "\x0c";  // END_GROUP of field 1 with no group open
   CHECK_FALSE(PeekRequest(unmatched_end.data(), unmatched_end.size()).has_value());
+  const std::string field_zero("\x02\x00", 2);  // field number 0, an empty length-delimited value
+  CHECK_FALSE(PeekRequest(field_zero.data(), field_zero.size()).has_value());
+  pb::Request parsed;
+  CHECK_FALSE(parsed.ParseFromString(field_zero));
 }
 
 }  // namespace

@@ -173,8 +173,9 @@ TEST_CASE("overload: while a full batch waits on a stalled disk, later submits a
 
   s.StallAWrite(dealer, PipelinedSubmit(1));
   for (int n = 2; n <= 1 + static_cast<int>(s.options.max_batch); ++n) send(PipelinedSubmit(n));  // staged: full
-  // Not needed for the outcome, only for what it proves: the turn that reads the last of these is
-  // over before the next requests come, so those meet the wait for the writer, not that turn.
+  // Not needed for the outcome (whichever turn reads the next submits, 40 are staged: they are
+  // shed), only for what it proves: the turn that reads the last of these is over before the next
+  // requests come, so those meet the wait for the writer (ShedUntilWritten), not that turn.
   std::this_thread::sleep_for(100ms);
   constexpr int kLate = 5;
   for (int n = 1000; n < 1000 + kLate; ++n) send(PipelinedSubmit(n));
