@@ -3,7 +3,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -204,6 +203,8 @@ class Worker {
     const auto interval = open ? std::chrono::duration<double>(1.0 / flows_per_s) : std::chrono::duration<double>(0);
     // Spread the clients' schedules so they do not all send at the same instant.
     Clock::time_point next = start + std::chrono::duration_cast<Clock::duration>(interval * (static_cast<double>(index_) / o_.clients));
+    // The schedule's step, in the clock's own unit (at least one tick).
+    const Clock::duration step = std::max(Clock::duration(1), std::chrono::duration_cast<Clock::duration>(interval));
     if (!open) {
       for (int i = 0; i < o_.window; ++i) StartFlow(NewSlot(), start);
     }
@@ -218,16 +219,17 @@ class Worker {
         const Clock::time_point last_call = end + kScheduleSlack;
         for (int sent = 1; next <= now && next < end && Clock::now() < last_call; ++sent) {
           StartFlow(NewSlot(), next);
-          next += std::chrono::duration_cast<Clock::duration>(interval);
+          next += step;
           if (sent % kReadEvery == 0) {
             zmq::poll(items.data(), items.size(), std::chrono::milliseconds(0));
             ReadWaiting(items);
           }
         }
         if (next < end && Clock::now() >= last_call) {
-          not_sent_ += static_cast<uint64_t>(std::ceil(std::chrono::duration<double>(end - next) / interval));
+          not_sent_ += static_cast<uint64_t>((end - next + step - Clock::duration(1)) / step);  // the slots left
           next = end;
         }
+        now = Clock::now();  // a long catch-up may have crossed the end: nothing below may act as before it
       }
       // After the end only answers are awaited (and silent requests asked again): a BUSY is an
       // answer, and a retry then would be load offered after the load ended.
@@ -295,9 +297,13 @@ class Worker {
     Clock::time_point last_sent{};  // when it actually went out last
   };
 
+  // A finished flow's slot, or a new one. (A scan for a free slot made an open loop that had
+  // fallen behind quadratic: thousands of flows in flight, none finishing while it caught up.)
   size_t NewSlot() {
-    for (size_t i = 0; i < flows_.size(); ++i) {
-      if (!flows_[i].active) return i;
+    if (!free_slots_.empty()) {
+      const size_t slot = free_slots_.back();
+      free_slots_.pop_back();
+      return slot;
     }
     flows_.emplace_back();
     return flows_.size() - 1;
@@ -348,8 +354,11 @@ class Worker {
   void FinishFlow(Flow& f, Clock::time_point now) {
     f.active = false;
     if (now >= measure_from_ && now <= end_) ++flows;
+    const size_t slot = static_cast<size_t>(&f - flows_.data());
     if (o_.rate == 0 && now < end_) {
-      StartFlow(static_cast<size_t>(&f - flows_.data()), now);
+      StartFlow(slot, now);  // closed loop: the next flow in the same slot
+    } else {
+      free_slots_.push_back(slot);
     }
   }
 
@@ -539,6 +548,7 @@ class Worker {
   SplitMix64 rng_;
   std::vector<zmq::socket_t> sockets_;
   std::vector<Flow> flows_;
+  std::vector<size_t> free_slots_;  // of flows_, finished
   std::unordered_map<uint64_t, InFlight> inflight_;
   uint64_t next_correlation_ = 0;
   uint64_t query_turn_ = 0;
