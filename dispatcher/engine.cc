@@ -34,6 +34,12 @@ uint64_t Fingerprint(const Command& command) {
   return Fnv1a64(bytes, Fnv1a64(command.actor.principal() + '\0'));
 }
 
+const std::shared_ptr<const std::vector<pb::Record>>& NoRecords() {
+  static const auto* none =
+      new std::shared_ptr<const std::vector<pb::Record>>(std::make_shared<const std::vector<pb::Record>>());
+  return *none;
+}
+
 }  // namespace
 
 pb::Response ErrorResponse(const Status& status, uint64_t correlation_id) {
@@ -58,7 +64,8 @@ Engine::Engine(storage::Store& store, std::shared_ptr<const City> city, const Cl
       clock_(clock),
       options_(options),
       state_(store, *city_),
-      registry_(options.test_plant_bug == PlantedBug::kClaimWithoutStateCheck) {}
+      registry_(options.test_plant_bug == PlantedBug::kClaimWithoutStateCheck),
+      committed_records_(NoRecords()) {}
 
 std::vector<pb::Response> Engine::Decide(std::span<const Command> commands) {
   std::vector<pb::Response> replies;
@@ -78,6 +85,7 @@ std::vector<pb::Response> Engine::Decide(std::span<const Command> commands) {
 
 SealedBatch Engine::Seal() {
   SealedBatch batch;
+  batch.records = NoRecords();
   batch.timer_lags_ms = std::move(staged_timer_lags_ms_);
   staged_timer_lags_ms_.clear();
   if (!health_.ok()) return batch;  // a stopped engine staged nothing
@@ -89,14 +97,14 @@ SealedBatch Engine::Seal() {
 }
 
 Status Engine::Complete(SealedBatch& batch, const Status& written) {
-  committed_records_.clear();  // nothing of this batch is published unless it is written
+  committed_records_ = NoRecords();  // nothing of this batch is published unless it is written
   // A batch decided on an earlier one that failed is refused with it, whatever its own write did:
   // its replies may tell of that batch's effects.
   Status s = health_.ok() ? written : health_;
   if (!s.ok()) {
     health_ = s;
     batch.timer_lags_ms.clear();
-    batch.records.clear();
+    batch.records = NoRecords();
     return s;
   }
   state_.Release(batch.last_seq);  // checks that batches complete in the order they were sealed

@@ -65,8 +65,9 @@ struct EngineOptions {
 struct SealedBatch {
   // The writes to make durable (Store::Write), or nullptr when the batch changed nothing.
   std::unique_ptr<storage::WriteBatch> write;
-  // The records the batch logged, in sequence order: to publish once the write is done.
-  std::vector<pb::Record> records;
+  // The records the batch logged, in sequence order: to publish once the write is done. Shared with
+  // the engine's state (histories read them until the write is done); never null.
+  std::shared_ptr<const std::vector<pb::Record>> records;
   std::vector<int64_t> timer_lags_ms;  // as timer_lags_last_batch_ms()
   uint64_t last_seq = 0;               // of the newest record when it was sealed
 };
@@ -107,7 +108,7 @@ class Engine {
   std::optional<int64_t> NextTimerDue() const { return state_.NextTimerDue(); }
 
   // What the last Process or Complete committed, in sequence order.
-  const std::vector<pb::Record>& committed_records() const { return committed_records_; }
+  const std::vector<pb::Record>& committed_records() const { return *committed_records_; }
   const EngineState& state() const { return state_; }
   // The store the engine's batches are written to (by Process, or by the caller of Decide).
   storage::Store& store() const { return store_; }
@@ -139,7 +140,7 @@ class Engine {
   Status health_;
   std::vector<int64_t> timer_lags_last_batch_ms_;
   std::vector<int64_t> staged_timer_lags_ms_;  // of the rounds decided since the last Seal
-  std::vector<pb::Record> committed_records_;
+  std::shared_ptr<const std::vector<pb::Record>> committed_records_;  // never null
 };
 
 // The reply for a failed status, with the request's correlation id.

@@ -164,7 +164,7 @@ Status EngineState::LoadMeta() {
       pb::StatCounters c;
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
-      counters_[std::string(key.substr(kMetaStatPrefix.size()))] = std::move(c);
+      counters_[std::string(key.substr(kMetaStatPrefix.size()))].counters = std::move(c);
     } else if (key == kMetaIndexLayout) {
       index_layout_ = value;
     } else if (key.starts_with(kMetaPrincipalPrefix)) {
@@ -444,17 +444,19 @@ void EngineState::ForEachOpenEvent(const std::function<void(const pb::Event&)>& 
 }
 
 const pb::StatCounters* EngineState::Counters(std::string_view month, std::string_view scope) const {
-  auto it = counters_.find(fmt::format("{}|{}", month, scope));
-  return it == counters_.end() ? nullptr : &it->second;
+  CounterKey(month, scope, &counter_key_);
+  auto it = counters_.find(counter_key_);
+  return it == counters_.end() ? nullptr : &it->second.counters;
 }
 
 Result<std::optional<pb::IdempotencyEntry>> EngineState::FindIdempotency(
     std::string_view request_id) const {
-  if (auto it = pending_idempotency_.find(std::string(request_id)); it != pending_idempotency_.end()) {
+  const std::string key(request_id);  // once, for each map below
+  if (auto it = pending_idempotency_.find(key); it != pending_idempotency_.end()) {
     return std::optional<pb::IdempotencyEntry>(it->second);
   }
   for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
-    if (auto e = it->idempotency.find(std::string(request_id)); e != it->idempotency.end()) {
+    if (auto e = it->idempotency.find(key); e != it->idempotency.end()) {
       return std::optional<pb::IdempotencyEntry>(e->second);
     }
   }
@@ -473,7 +475,7 @@ bool EngineState::IndexChangedUnwritten(std::string_view prefix) const {
 
 void EngineState::ForEachUnwrittenRecord(uint64_t id, const std::function<void(const pb::Record&)>& f) const {
   for (const Overlay& o : sealed_) {
-    for (const pb::Record& r : o.records) {
+    for (const pb::Record& r : *o.records) {
       if (r.event_id() == id) f(r);
     }
   }
@@ -533,9 +535,15 @@ void EngineState::PutPrincipal(pb::Principal principal) {
 }
 
 pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::string_view scope) {
-  std::string key = fmt::format("{}|{}", month, scope);
-  dirty_counters_.insert(key);
-  return counters_[key];
+  // A handful of calls per command: no allocation unless the (month, scope) is new.
+  CounterKey(month, scope, &counter_key_);
+  auto it = counters_.find(counter_key_);
+  if (it == counters_.end()) it = counters_.emplace(counter_key_, CountersEntry{}).first;
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_counters_.push_back(&*it);
+  }
+  return it->second.counters;
 }
 
 void EngineState::PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry) {
@@ -550,10 +558,12 @@ const pb::Record& EngineState::LogRecord(pb::Record record) {
     pb::Event& e = MutableEvent(record.event_id());
     record.set_event_seq(e.history_size());
     e.set_history_size(e.history_size() + 1);
-    batch_->Put(Cf::kHistory, storage::HistoryKey(record.event_id(), record.event_seq()),
-               record.SerializeAsString());
   }
-  std::string bytes = record.SerializeAsString();
+  // The history and the log hold the same bytes.
+  const std::string bytes = record.SerializeAsString();
+  if (record.event_id() != 0) {
+    batch_->Put(Cf::kHistory, storage::HistoryKey(record.event_id(), record.event_seq()), bytes);
+  }
   batch_->Put(Cf::kLog, storage::LogKey(record.seq()), bytes);
   batch_records_.push_back(std::move(record));
   return batch_records_.back();
@@ -576,6 +586,11 @@ void EngineState::PlanTimer(pb::Event* e) const {
   e->set_timer_kind(kind);
 }
 
+bool EngineState::SameIndexKeys(const pb::Event& a, const pb::Event& b) {
+  return a.id() == b.id() && IndexBucketOf(a.state()) == IndexBucketOf(b.state()) && a.level() == b.level() &&
+         a.grid() == b.grid() && InvolvedDepartments(a) == InvolvedDepartments(b);
+}
+
 std::vector<std::string> EngineState::IndexKeys(const pb::Event& e) const {
   using storage::IndexKey;
   using storage::IndexTag;
@@ -590,6 +605,12 @@ std::vector<std::string> EngineState::IndexKeys(const pb::Event& e) const {
   keys.push_back(IndexKey(IndexTag::kLevel, LevelIndexName(e.level()), bucket, e.id()));
   std::sort(keys.begin(), keys.end());
   return keys;
+}
+
+void EngineState::CounterKey(std::string_view month, std::string_view scope, std::string* key) {
+  key->assign(month);
+  key->push_back('|');
+  key->append(scope);
 }
 
 void EngineState::DuplicateKey(std::string_view grid, std::string_view category, std::string* key) {
@@ -652,19 +673,22 @@ void EngineState::FinishCommand() {
       }
     }
 
-    // Secondary indexes: delete what no longer holds, add what is new.
-    std::vector<std::string> old_keys = before ? IndexKeys(*before) : std::vector<std::string>{};
-    std::vector<std::string> new_keys = IndexKeys(*e);
-    std::vector<std::string> gone, added;
-    std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(), new_keys.end(),
-                        std::back_inserter(gone));
-    std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(), old_keys.end(),
-                        std::back_inserter(added));
-    for (const auto& k : gone) batch_->Delete(Cf::kIndexes, k);
-    for (const auto& k : added) batch_->Put(Cf::kIndexes, k, "");
-    // tag name 0x00 | bucket(1) id(8): what a List's cursor would find changed.
-    for (const auto* keys : {&gone, &added}) {
-      for (const auto& k : *keys) batch_index_prefixes_.emplace(std::string_view(k).substr(0, k.size() - 9));
+    // Secondary indexes: delete what no longer holds, add what is new. Most commands (a claim,
+    // progress, a resolve) change none of what the keys are made of.
+    if (!before || !SameIndexKeys(*before, *e)) {
+      std::vector<std::string> old_keys = before ? IndexKeys(*before) : std::vector<std::string>{};
+      std::vector<std::string> new_keys = IndexKeys(*e);
+      std::vector<std::string> gone, added;
+      std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(), new_keys.end(),
+                          std::back_inserter(gone));
+      std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(), old_keys.end(),
+                          std::back_inserter(added));
+      for (const auto& k : gone) batch_->Delete(Cf::kIndexes, k);
+      for (const auto& k : added) batch_->Put(Cf::kIndexes, k, "");
+      // tag name 0x00 | bucket(1) id(8): what a List's cursor would find changed.
+      for (const auto* keys : {&gone, &added}) {
+        for (const auto& k : *keys) batch_index_prefixes_.emplace(std::string_view(k).substr(0, k.size() - 9));
+      }
     }
 
     if (before && IsOpen(before->state())) open_tally_.Remove(*before);
@@ -701,12 +725,12 @@ EngineState::SealedBatch EngineState::Seal() {
   // it only then, and later batches are decided before that (see Seal in the header).
   Overlay& overlay = sealed_.emplace_back();
   overlay.last_seq = last_seq_;
-  overlay.records = batch_records_;
+  overlay.records = std::make_shared<const std::vector<pb::Record>>(std::move(batch_records_));
+  batch_records_.clear();
+  sealed.records = overlay.records;
   sealed.last_seq = last_seq_;
   overlay.index_prefixes = std::move(batch_index_prefixes_);
   batch_index_prefixes_.clear();
-  sealed.records = std::move(batch_records_);
-  batch_records_.clear();
   hot_.clear();  // open_ holds their bytes
   if (batch_->count() == 0) {
     cold_.clear();  // only read, not changed: the store or an earlier sealed batch holds them
@@ -714,8 +738,12 @@ EngineState::SealedBatch EngineState::Seal() {
   }
   batch_->Put(Cf::kMeta, kMetaLastSeq, Fixed64(last_seq_));
   batch_->Put(Cf::kMeta, kMetaNextEventId, Fixed64(next_event_id_));
-  for (const auto& key : dirty_counters_) {
-    batch_->Put(Cf::kMeta, std::string(kMetaStatPrefix) + key, counters_[key].SerializeAsString());
+  std::string key(kMetaStatPrefix);
+  for (auto* entry : dirty_counters_) {
+    key.resize(kMetaStatPrefix.size());
+    key.append(entry->first);
+    batch_->Put(Cf::kMeta, key, entry->second.counters.SerializeAsString());
+    entry->second.dirty = false;
   }
   dirty_counters_.clear();
   overlay.events = std::move(cold_);

@@ -37,7 +37,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "dispatcher/city.h"
@@ -103,6 +102,8 @@ class EngineState {
   // changes are not counted: a query sees them in memory only, as it always did, and checking
   // them would make the answer depend on the timers and commands decided before it in its round.)
   bool IndexChangedUnwritten(std::string_view prefix) const;
+  // The records logged since the last Seal, in sequence order.
+  const std::vector<pb::Record>& staged_records() const { return batch_records_; }
   // Calls f, in sequence order, for each record of event `id` not yet known written: those of the
   // sealed, unreleased batches, then this batch's.
   void ForEachUnwrittenRecord(uint64_t id, const std::function<void(const pb::Record&)>& f) const;
@@ -174,7 +175,7 @@ class EngineState {
   // records it logged, in sequence order.
   struct SealedBatch {
     std::unique_ptr<storage::WriteBatch> write;
-    std::vector<pb::Record> records;
+    std::shared_ptr<const std::vector<pb::Record>> records;  // never null
     uint64_t last_seq = 0;  // the newest record's sequence number once it is written
   };
   // Ends the batch staged since the last Seal. Its writes are the caller's to make, in the order
@@ -217,6 +218,10 @@ class EngineState {
   // The one pending timer an event should have, from its state.
   void PlanTimer(pb::Event* e) const;
   std::vector<std::string> IndexKeys(const pb::Event& e) const;
+  // True when IndexKeys(a) == IndexKeys(b), decided from the fields they are made of.
+  static bool SameIndexKeys(const pb::Event& a, const pb::Event& b);
+  // month '|' scope, into `key` (reused: a command counts into several scopes).
+  static void CounterKey(std::string_view month, std::string_view scope, std::string* key);
   // grid '|' category, into `key` (reused: the load calls this a million times).
   static void DuplicateKey(std::string_view grid, std::string_view category, std::string* key);
   void AddUnresolved(const pb::Event& e);
@@ -237,7 +242,9 @@ class EngineState {
   struct Overlay {
     std::unordered_map<uint64_t, pb::Event> events;  // terminal events it read or wrote
     std::unordered_map<std::string, pb::IdempotencyEntry> idempotency;
-    std::vector<pb::Record> records;  // the batch's, for histories
+    // The batch's, for histories; shared with the SealedBatch (a copy of each record cost the
+    // engine thread more than its hash lookups: docs/BENCHMARKS.md).
+    std::shared_ptr<const std::vector<pb::Record>> records;
     std::set<std::string, std::less<>> index_prefixes;  // changed
     uint64_t last_seq = 0;
   };
@@ -273,8 +280,15 @@ class EngineState {
   std::unordered_map<std::string, std::vector<Unresolved>> unresolved_by_grid_category_;
   mutable std::string duplicate_key_;  // scratch for DuplicateKey
   OpenTally open_tally_;
-  std::unordered_map<std::string, pb::StatCounters> counters_;  // key: month '|' scope
-  std::unordered_set<std::string> dirty_counters_;
+  struct CountersEntry {
+    pb::StatCounters counters;
+    bool dirty = false;  // changed since the last Seal, and so in dirty_counters_
+  };
+  std::unordered_map<std::string, CountersEntry> counters_;  // key: CounterKey
+  // Changed since the last Seal, which writes them. Pointers into counters_, whose elements never
+  // move (no counter is ever erased).
+  std::vector<std::pair<const std::string, CountersEntry>*> dirty_counters_;
+  mutable std::string counter_key_;  // scratch for CounterKey
   std::unordered_map<std::string, pb::IdempotencyEntry> pending_idempotency_;
   std::vector<pb::Record> batch_records_;
   // The index prefixes (tag name 0x00) under which this batch added or removed an entry.

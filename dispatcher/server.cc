@@ -410,9 +410,10 @@ void Server::HandOff() {
   InFlight f;
   f.rounds = std::move(staged_);
   staged_.clear();
+  // Now, while the state is exactly as this batch left it, and before Seal: until then the events
+  // the batch touched are still parsed in memory (after it, each would be parsed or copied again).
+  f.notifications = Notifications(engine_.state().staged_records());
   f.batch = engine_.Seal();
-  // Now, while the state is exactly as this batch left it (nothing is decided before the next turn).
-  f.notifications = Notifications(f.batch.records);
   f.open_when_sealed = engine_.state().open_tally().city();
   f.principals_version = engine_.state().principals_version();
   if (f.principals_version != zap_keys_version_) f.zap_keys = ActiveKeys();

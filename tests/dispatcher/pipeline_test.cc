@@ -83,8 +83,8 @@ TEST_CASE("a batch decided before the previous one is written sees what that one
 
   // Written in order, each completed with its write's status.
   CHECK(engine.Complete(one, f.store().Write(*one.write)).ok());
-  REQUIRE(engine.committed_records().size() == one.records.size());
-  CHECK(engine.committed_records().back().seq() == one.records.back().seq());
+  REQUIRE(engine.committed_records().size() == one.records->size());
+  CHECK(engine.committed_records().back().seq() == one.records->back().seq());
   CHECK(StoredState(f, closing) == pb::STATE_CLOSED);
   REQUIRE(two.write != nullptr);
   CHECK(engine.Complete(two, f.store().Write(*two.write)).ok());
@@ -108,7 +108,7 @@ TEST_CASE("rounds decided between two seals are one write, and their records pub
   REQUIRE(engine.Decide(b)[0].code() == pb::STATUS_OK);
   SealedBatch both = engine.Seal();
   REQUIRE(both.write != nullptr);
-  CHECK(both.records.size() == 4);  // each event submitted and dispatched
+  CHECK(both.records->size() == 4);  // each event submitted and dispatched
   CHECK(engine.state().committed_seq() == 0);
   CHECK(engine.Complete(both, f.store().Write(*both.write)).ok());
   CHECK(engine.state().committed_seq() == 4);

@@ -97,6 +97,37 @@ TEST_CASE("a list filters by state, region and level") {
   CHECK(Ids(List(f, level)) == std::vector<uint64_t>{a, c});
 }
 
+// The department's index keys under the open bucket, as stored.
+size_t OpenIndexEntries(EngineFixture& f, std::string_view department) {
+  const std::string prefix =
+      storage::IndexPrefix(storage::IndexTag::kDepartment, department, storage::IndexBucket::kOpen);
+  size_t n = 0;
+  auto cursor = f.store().NewCursor(storage::Cf::kIndexes);
+  for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) ++n;
+  return n;
+}
+
+TEST_CASE("a return at the same level takes the event off the returning department's list") {
+  // The level and the bucket stay as they were: only the departments change. (List re-checks each
+  // event it finds, so the stored index entries are checked too: a stale one would be hidden.)
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("water", kGrid1);
+  pb::ListQuery committee;
+  committee.set_department("c1-committee");
+  pb::ListQuery water_unit;
+  water_unit.set_department("c1-water-unit");
+  CHECK(Ids(List(f, committee)) == std::vector<uint64_t>{id});
+  CHECK(Ids(List(f, water_unit)) == std::vector<uint64_t>{id});
+
+  pb::Response r = f.Return(id, "c1-committee", 0, "water mains belong to the water company");
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  REQUIRE(r.event().event().level() == pb::LEVEL_COMMUNITY);
+  CHECK(Ids(List(f, committee)).empty());
+  CHECK(Ids(List(f, water_unit)) == std::vector<uint64_t>{id});
+  CHECK(OpenIndexEntries(f, "c1-committee") == 0);
+  CHECK(OpenIndexEntries(f, "c1-water-unit") == 1);
+}
+
 TEST_CASE("a list refuses a missing scope, a foreign cursor and an oversized page") {
   EngineFixture f;
   CHECK(List(f, pb::ListQuery()).code() == pb::STATUS_BAD_REQUEST);
