@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -102,8 +103,13 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     rocksdb::ColumnFamilyOptions options_for_cf = cf_options;
     if (ReadByKey(static_cast<Cf>(i))) {
       // A bloom filter over the memtable's whole keys, so that a miss does not walk the skip list.
+      // Its bits (ratio x write_buffer_size) come out of the memtable budget: 1.3 MiB a memtable,
+      // capped at 1/128 of the budget so that a small one (tests) is not taken up by the filter
+      // and flushed at every write.
       options_for_cf.memtable_whole_key_filtering = true;
-      options_for_cf.memtable_prefix_bloom_size_ratio = 0.02;
+      options_for_cf.memtable_prefix_bloom_size_ratio =
+          std::min(0.02, static_cast<double>(options.memtable_bytes) / 128 /
+                             static_cast<double>(cf_options.write_buffer_size));
     }
     descriptors.emplace_back(std::string(kCfNames[i]), options_for_cf);
   }
