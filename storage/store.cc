@@ -88,12 +88,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   db_options.max_total_wal_size = options.max_wal_bytes;
   db_options.db_write_buffer_size = options.memtable_bytes;
 
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Bloom filters serve point lookups only, and only the ReadByKey families have them. The others
+  // are read by scans, which no whole-key filter helps; their filters, held in memory for every
+  // table file, were 89 of the 110 MiB of table readers on a store of 2.73 M events (and grow with
+  // the store: docs/BENCHMARKS.md). A table file keeps the filters it was written with until it
+  // is compacted, so older stores lose theirs gradually.
+  rocksdb::BlockBasedTableOptions scanned_table;
+  scanned_table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions looked_up_table = scanned_table;  // the same cache
+  looked_up_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned_table));
   cf_options.disable_auto_compactions = options.open_with_compactions_paused;
+  const std::shared_ptr<rocksdb::TableFactory> looked_up_factory(rocksdb::NewBlockBasedTableFactory(looked_up_table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   rocksdb::ColumnFamilyOptions unused_options = cf_options;  // whistle writes nothing there
@@ -102,6 +109,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions options_for_cf = cf_options;
     if (ReadByKey(static_cast<Cf>(i))) {
+      options_for_cf.table_factory = looked_up_factory;
       // A bloom filter over the memtable's whole keys, so that a miss does not walk the skip list.
       // Its bits (ratio x write_buffer_size) come out of the memtable budget: 1.3 MiB a memtable,
       // capped at 1/128 of the budget so that a small one (tests) is not taken up by the filter

@@ -211,6 +211,37 @@ TEST_CASE("paused compactions leave level-0 files in place while flushes go on, 
   CHECK(store->Property(Cf::kEvents, "rocksdb.no-such-property").status().code() == pb::STATUS_BAD_REQUEST);
 }
 
+// "filter block size" from RocksDB's summary of a family's table files.
+uint64_t FilterBytes(const Store& store, Cf cf) {
+  auto props = store.Property(cf, "rocksdb.aggregated-table-properties");
+  REQUIRE_MESSAGE(props.ok(), props.status().ToString());
+  const std::string_view field = "filter block size=";
+  const size_t at = props->find(field);
+  REQUIRE_MESSAGE(at != std::string::npos, *props);
+  return std::stoull(props->substr(at + field.size()));
+}
+
+TEST_CASE("only the families read by key have bloom filters in their table files") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  WriteBatch batch(*store);
+  for (uint64_t id = 1; id <= 1000; ++id) {
+    for (int i = 0; i < kCfCount; ++i) batch.Put(static_cast<Cf>(i), EventKey(id), "value");
+  }
+  REQUIRE(store->Write(batch).ok());
+  REQUIRE(store->Checkpoint(dir.Sub("copy")).ok());  // flushes every memtable to a table file
+  for (int i = 0; i < kCfCount; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    CAPTURE(CfName(cf));
+    if (cf == Cf::kEvents || cf == Cf::kIdempotency) {
+      CHECK(FilterBytes(*store, cf) > 0);
+    } else {
+      CHECK(FilterBytes(*store, cf) == 0);  // scanned only: a filter would be memory for nothing
+    }
+  }
+  for (uint64_t id = 1; id <= 1000; id += 333) CHECK(GetOrDie(*store, Cf::kHistory, EventKey(id)) == "value");
+}
+
 uint64_t BlockCacheBytes(const Store& store) {
   auto n = store.Property(Cf::kEvents, "rocksdb.block-cache-usage");
   REQUIRE_MESSAGE(n.ok(), n.status().ToString());
