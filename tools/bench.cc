@@ -331,7 +331,7 @@ class Worker {
       const std::vector<std::string>& kinds = o_.query_kinds.empty() ? kAllKinds : o_.query_kinds;
       const std::string& kind = kinds[query_turn_++ % kinds.size()];
       if (kind == "get") {
-        r.mutable_get()->set_event_id(Pick(seeded_->events));
+        r.mutable_get()->set_event_id(o_.get_ids > 0 ? 1 + rng_.Next() % o_.get_ids : Pick(seeded_->events));
         r.mutable_get()->set_with_history(true);
       } else if (kind == "list") {
         r.mutable_list()->set_department(Pick(seeded_->departments));

@@ -80,6 +80,9 @@ struct BenchOptions {
   // as above) before it counts the rest unanswered.
   double drain_s = 10;
   int query_events = 2000;      // queries: events submitted before the timed run
+  // queries: > 0, Gets read events picked uniformly from ids 1..get_ids (a store already full:
+  // old events, in its deepest files) instead of the ones just submitted, which are all recent.
+  uint64_t get_ids = 0;
   // The dispatcher's city: each report goes to a random category at a random point of a random
   // grid, so reports are not duplicates of each other (duplicate detection would link them to
   // one event). Required.

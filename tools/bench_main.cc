@@ -3,7 +3,7 @@
 //   whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]
 //                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
 //                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
-//                 [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N]
+//                 [--query-events=N] [--get-ids=N] [--queries=get,list,stats] [--busy-pause-ms=N]
 //                 [--resend-after-ms=N] [--drain-s=S] [--json]
 //
 // Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
@@ -43,7 +43,7 @@ constexpr char kUsage[] =
     "usage: whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]\n"
     "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
     "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
-    "                     [--query-events=N] [--queries=get,list,stats] [--busy-pause-ms=N]\n"
+    "                     [--query-events=N] [--get-ids=N] [--queries=get,list,stats] [--busy-pause-ms=N]\n"
     "                     [--resend-after-ms=N] [--drain-s=S] [--json]\n";
 
 int Usage(std::string_view why) {
@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   auto seed = flags->TakeInt("seed", 1, 0, INT64_MAX);
   auto race_agents = flags->TakeInt("race-agents", 4, 1, 64);
   auto query_events = flags->TakeInt("query-events", 2000, 1, 10000000);
+  auto get_ids = flags->TakeInt("get-ids", 0, 0, INT64_MAX);
   auto query_kinds = ParseQueryKinds(flags->TakeString("queries"));
   auto busy_pause = flags->TakeInt("busy-pause-ms", 100, -1, 60000);
   auto resend_after = flags->TakeInt("resend-after-ms", 2000, -1, 600000);
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
   auto json = flags->TakeBool("json");
   for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
                           duration.status(), warmup.status(), seed.status(), race_agents.status(),
-                          query_events.status(), query_kinds.status(), busy_pause.status(),
+                          query_events.status(), get_ids.status(), query_kinds.status(), busy_pause.status(),
                           resend_after.status(), drain.status(), json.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return Usage(s.message());
   }
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
   o.seed = static_cast<uint64_t>(*seed);
   o.race_agents = static_cast<int>(*race_agents);
   o.query_events = static_cast<int>(*query_events);
+  o.get_ids = static_cast<uint64_t>(*get_ids);
   o.query_kinds = *query_kinds;
   o.busy_pause_ms = static_cast<int>(*busy_pause);
   o.resend_after_ms = static_cast<int>(*resend_after);

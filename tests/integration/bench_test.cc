@@ -127,6 +127,26 @@ TEST_CASE("bench: the queries mix reads events it submitted first, an open loop 
   CHECK(q->latency_us.at("submit").count() <= 210);
 }
 
+TEST_CASE("bench: with --get-ids the Gets read events picked from the store's ids, not the seeded ones") {
+  testing::DispatcherProcess dispatcher(BenchCity());
+  BenchOptions o = Short(dispatcher, BenchMix::kQueries);
+  o.query_events = 20;  // ids 1..20 here; the run below seeds 20 more
+  o.query_kinds = *ParseQueryKinds("get");
+  REQUIRE(RunBench(o).ok());
+
+  o.get_ids = 20;
+  auto old = RunBench(o);
+  REQUIRE_MESSAGE(old.ok(), old.status().ToString());
+  CHECK(Count(*old, "get STATUS_OK") > 0);
+  CHECK(old->codes.size() == 1);
+
+  o.get_ids = 1'000'000'000;  // far past the last id: none of these exist
+  auto missing = RunBench(o);
+  REQUIRE_MESSAGE(missing.ok(), missing.status().ToString());
+  CHECK(Count(*missing, "get STATUS_NOT_FOUND") > 0);
+  CHECK(Count(*missing, "get STATUS_OK") < Count(*missing, "get STATUS_NOT_FOUND") / 100 + 1);
+}
+
 TEST_CASE("bench: runs of the queries mix with one seed read new events each, not the last run's") {
   // Within the duplicate window the same reports again would be linked to the events of the run
   // before, and each run's Gets would read longer histories than the last's.
