@@ -242,8 +242,8 @@ class EngineState {
   struct Overlay {
     std::unordered_map<uint64_t, pb::Event> events;  // terminal events it read or wrote
     std::unordered_map<std::string, pb::IdempotencyEntry> idempotency;
-    // The batch's, for histories; shared with the SealedBatch (a copy of each record cost the
-    // engine thread more than its hash lookups: docs/BENCHMARKS.md).
+    // The batch's, for histories; shared with the SealedBatch, which publishes them (they were
+    // copied twice per batch: docs/BENCHMARKS.md, "Where the time goes").
     std::shared_ptr<const std::vector<pb::Record>> records;
     std::set<std::string, std::less<>> index_prefixes;  // changed
     uint64_t last_seq = 0;

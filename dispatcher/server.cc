@@ -412,7 +412,8 @@ void Server::HandOff() {
   staged_.clear();
   // Now, while the state is exactly as this batch left it, and before Seal: until then the events
   // the batch touched are still parsed in memory (after it, each would be parsed or copied again).
-  f.notifications = Notifications(engine_.state().staged_records());
+  // (A stopped engine seals nothing: its staged records are never published, so none are built.)
+  if (engine_.health().ok()) f.notifications = Notifications(engine_.state().staged_records());
   f.batch = engine_.Seal();
   f.open_when_sealed = engine_.state().open_tally().city();
   f.principals_version = engine_.state().principals_version();

@@ -149,7 +149,7 @@ class Server {
   struct InFlight {
     std::vector<Round> rounds;
     SealedBatch batch;
-    std::vector<Outgoing> notifications;  // of batch.records
+    std::vector<Outgoing> notifications;  // of batch.records (none once the engine has stopped)
     bool on_writer = false;  // being written by the writer thread
     Status written;          // otherwise, the write's status (OK: nothing to write)
     OpenCounts open_when_sealed;          // for the metrics, once written

@@ -23,10 +23,12 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 // RocksDB counts every key comparison into a thread-local PerfContext unless the calling thread's
-// perf level says not to, and the default counts. From a shared library each count is a TLS lookup
-// through __tls_get_addr: 8-13% of the writer thread, whose time is memtable inserts. Nothing here
-// reads those counts. The level is per thread, so each call that reaches RocksDB sets it (a store
-// of one thread-local).
+// perf level says not to, and the default counts. From a shared library that context is reached
+// through __tls_get_addr and a TLS init function: with counting on, those took 8-13% of the
+// writer thread, whose time is memtable inserts; 3% with it off (the level itself is still read
+// from TLS at each comparison). Nothing here reads the counts. The level is per thread, so each
+// call on the hot paths (Write, Get, NewCursor) sets it: a store of one thread-local. RocksDB's
+// own flush and compaction threads keep counting.
 void StopPerfCounting() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 
 // The families read by point lookups (Store::Get), where most lookups miss the memtable: an
@@ -90,9 +92,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
 
   // Bloom filters serve point lookups only, and only the ReadByKey families have them. The others
   // are read by scans, which no whole-key filter helps; their filters, held in memory for every
-  // table file, were 89 of the 110 MiB of table readers on a store of 2.73 M events (and grow with
-  // the store: docs/BENCHMARKS.md). A table file keeps the filters it was written with until it
-  // is compacted, so older stores lose theirs gradually.
+  // table file, were 68 of the 110 MiB of table readers on a store of 2.73 M events, and grow
+  // with the store (docs/BENCHMARKS.md, "Scale"). RocksDB loads a file's filter only when its family
+  // has a filter policy, so a store written before this saves the memory at its next start; the
+  // bytes on disk go as its files are compacted.
   rocksdb::BlockBasedTableOptions scanned_table;
   scanned_table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::BlockBasedTableOptions looked_up_table = scanned_table;  // the same cache
@@ -112,8 +115,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
       options_for_cf.table_factory = looked_up_factory;
       // A bloom filter over the memtable's whole keys, so that a miss does not walk the skip list.
       // Its bits (ratio x write_buffer_size) come out of the memtable budget: 1.3 MiB a memtable,
-      // capped at 1/128 of the budget so that a small one (tests) is not taken up by the filter
-      // and flushed at every write.
+      // each capped at 1/128 of the budget so that a small budget (tests) is not taken up by the
+      // filters (two families, each with a memtable or two) and flushed at every write.
       options_for_cf.memtable_whole_key_filtering = true;
       options_for_cf.memtable_prefix_bloom_size_ratio =
           std::min(0.02, static_cast<double>(options.memtable_bytes) / 128 /
