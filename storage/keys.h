@@ -28,6 +28,9 @@ uint32_t DecodeFixed32BE(const char* p);
 std::string EventKey(uint64_t id);
 std::string HistoryKey(uint64_t id, uint32_t event_seq);
 std::string HistoryPrefix(uint64_t id);
+// The length of HistoryPrefix: the history family's prefix extractor (storage/store.cc). On disk:
+// frozen with the layout.
+inline constexpr size_t kHistoryPrefixBytes = 8;
 std::string LogKey(uint64_t seq);
 std::string TimerKey(int64_t due_ms, uint64_t id);
 // REQUIRES: key.size() == 16

@@ -7,9 +7,12 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/perf_level.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+
+#include "storage/keys.h"
 
 namespace whistle::storage {
 namespace {
@@ -34,6 +37,33 @@ void StopPerfCounting() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 // The families read by point lookups (Store::Get), where most lookups miss the memtable: an
 // idempotency key is new for every command, and an event read from the store is an old one.
 bool ReadByKey(Cf cf) { return cf == Cf::kEvents || cf == Cf::kIdempotency; }
+
+// How a family's table files are made. Their index blocks (an entry per data block) and filters
+// are held in memory for every file, so they grow with the store: at 10 M events, 280 MiB of table
+// readers, 175 MiB of it the idempotency family's (docs/BENCHMARKS.md, "Scale").
+rocksdb::BlockBasedTableOptions TableOptionsFor(Cf cf, const std::shared_ptr<rocksdb::Cache>& block_cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = block_cache;  // one for all families
+  // Bloom filters serve point lookups only: the scanned families have none. Theirs were 68 of the
+  // 110 MiB of table readers on a store of 2.73 M events. RocksDB loads a file's filter only when
+  // its family has a filter policy, so a store written before this saved the memory at its next
+  // start; the bytes on disk go as its files are compacted.
+  if (ReadByKey(cf)) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // History is read an event at a time (NewHistoryCursor): a filter of its events' ids (the
+  // prefix, kHistoryPrefixBytes) lets a read skip every table file that holds none of the event's
+  // records. Without it, a Get with history of an old event read a block in every level, 5,000
+  // Gets/s at p99 11-13 ms on a store of 10 M events.
+  if (cf == Cf::kHistory) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = false;  // prefixes only: one entry an event, not one a record
+  }
+  // Larger blocks, a smaller index, where reading a larger block costs little: idempotency is
+  // looked up on every command and nearly always misses, which its filter decides without a block;
+  // history is read an event at a time, the log in long scans. Events (read one by one) and the
+  // indexes (pages) keep 4 KiB. Like the filters, this applies to files written from now on.
+  if (cf == Cf::kIdempotency || cf == Cf::kHistory || cf == Cf::kLog) table.block_size = 16 << 10;
+  return table;
+}
 
 }  // namespace
 
@@ -90,20 +120,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   db_options.max_total_wal_size = options.max_wal_bytes;
   db_options.db_write_buffer_size = options.memtable_bytes;
 
-  // Bloom filters serve point lookups only, and only the ReadByKey families have them. The others
-  // are read by scans, which no whole-key filter helps; their filters, held in memory for every
-  // table file, were 68 of the 110 MiB of table readers on a store of 2.73 M events, and grow
-  // with the store (docs/BENCHMARKS.md, "Scale"). RocksDB loads a file's filter only when its family
-  // has a filter policy, so a store written before this saves the memory at its next start; the
-  // bytes on disk go as its files are compacted.
-  rocksdb::BlockBasedTableOptions scanned_table;
-  scanned_table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  rocksdb::BlockBasedTableOptions looked_up_table = scanned_table;  // the same cache
-  looked_up_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  const std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned_table));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(TableOptionsFor(Cf::kMeta, block_cache)));
   cf_options.disable_auto_compactions = options.open_with_compactions_paused;
-  const std::shared_ptr<rocksdb::TableFactory> looked_up_factory(rocksdb::NewBlockBasedTableFactory(looked_up_table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   rocksdb::ColumnFamilyOptions unused_options = cf_options;  // whistle writes nothing there
@@ -111,13 +131,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, unused_options);
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions options_for_cf = cf_options;
-    if (ReadByKey(static_cast<Cf>(i))) {
-      options_for_cf.table_factory = looked_up_factory;
-      // A bloom filter over the memtable's whole keys, so that a miss does not walk the skip list.
-      // Its bits (ratio x write_buffer_size) come out of the memtable budget: 1.3 MiB a memtable,
-      // each capped at 1/128 of the budget so that a small budget (tests) is not taken up by the
-      // filters (two families, each with a memtable or two) and flushed at every write.
-      options_for_cf.memtable_whole_key_filtering = true;
+    options_for_cf.table_factory.reset(
+        rocksdb::NewBlockBasedTableFactory(TableOptionsFor(static_cast<Cf>(i), block_cache)));
+    const Cf cf = static_cast<Cf>(i);
+    if (cf == Cf::kHistory) {
+      options_for_cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kHistoryPrefixBytes));
+    }
+    if (ReadByKey(cf) || cf == Cf::kHistory) {
+      // A bloom filter over the memtable's whole keys (history: its prefixes), so that a miss does
+      // not walk the skip list. Its bits (ratio x write_buffer_size) come out of the memtable
+      // budget: 1.3 MiB a memtable, each capped at 1/128 of the budget so that a small budget
+      // (tests) is not taken up by the filters (three families, each with a memtable or two) and
+      // flushed at every write.
+      options_for_cf.memtable_whole_key_filtering = ReadByKey(cf);
       options_for_cf.memtable_prefix_bloom_size_ratio =
           std::min(0.02, static_cast<double>(options.memtable_bytes) / 128 /
                              static_cast<double>(cf_options.write_buffer_size));
@@ -187,11 +213,19 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const
 std::unique_ptr<Cursor> Store::NewCursor(Cf cf, size_t readahead_bytes) const {
   StopPerfCounting();  // for the thread that makes the cursor, which is the one that moves it
   rocksdb::ReadOptions read;
+  read.total_order_seek = true;  // every key in order, past any prefix (history has an extractor)
   if (readahead_bytes > 0) {
     read.readahead_size = readahead_bytes;
     read.fill_cache = false;
   }
   return std::make_unique<Cursor>(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read, handle(cf))));
+}
+
+std::unique_ptr<Cursor> Store::NewHistoryCursor() const {
+  StopPerfCounting();
+  rocksdb::ReadOptions read;
+  read.prefix_same_as_start = true;
+  return std::make_unique<Cursor>(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read, handle(Cf::kHistory))));
 }
 
 namespace {
@@ -217,6 +251,16 @@ Status Store::ResumeCompactions() {
   Status s = SetAutoCompactions(*db_, handles_, true);
   if (s.ok()) compactions_paused_ = false;
   return s;
+}
+
+Status Store::CompactAll() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;  // rewrite those too
+  for (auto* h : handles_) {
+    auto s = db_->CompactRange(options, h, nullptr, nullptr);
+    if (!s.ok()) return FromRocks(s, fmt::format("compacting {}", h->GetName()));
+  }
+  return Status::Ok();
 }
 
 Result<std::string> Store::Property(Cf cf, const std::string& name) const {

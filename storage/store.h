@@ -137,6 +137,10 @@ class Store {
   // readahead_bytes > 0: for one long forward scan, each disk read fetches this much ahead
   // (RocksDB's readahead_size) and what is read does not fill the block cache.
   std::unique_ptr<Cursor> NewCursor(Cf cf, size_t readahead_bytes = 0) const;
+  // A cursor over one event's history: Seek(HistoryPrefix(id)), and it is valid only while the key
+  // starts with that prefix. It skips the table files whose prefix filter says they hold none of
+  // the event's records (files written before the filter existed are read).
+  std::unique_ptr<Cursor> NewHistoryCursor() const;
 
   // A consistent, openable copy of the database in `dir` (which must not exist yet), made with
   // hard links where possible. Usable as a backup while the engine keeps running.
@@ -154,6 +158,11 @@ class Store {
   Status PauseCompactions();
   Status ResumeCompactions();
   bool compactions_paused() const { return compactions_paused_; }
+  // Rewrites every table file of every family down to the last level, with this version's table
+  // options (filters, block sizes: store.cc), so that a store written by an older version gets them
+  // now rather than as compactions reach its files. Maintenance, offline (tools/compact_main.cc):
+  // it costs about what writing the whole store did.
+  Status CompactAll();
   // A RocksDB property of one family, as RocksDB prints it (e.g. "rocksdb.num-files-at-level0").
   Result<std::string> Property(Cf cf, const std::string& name) const;
 

@@ -26,7 +26,7 @@ pb::Response Ok() { return pb::Response(); }
 
 Status ReadHistory(const EngineState& state, uint64_t id, google::protobuf::RepeatedPtrField<pb::Record>* out) {
   std::string prefix = storage::HistoryPrefix(id);
-  auto cursor = state.store().NewCursor(storage::Cf::kHistory);
+  auto cursor = state.store().NewHistoryCursor();
   for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
     if (!out->Add()->ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
       return Internal(fmt::format("history of event {} is corrupt", id));
