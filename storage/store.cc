@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
@@ -112,7 +113,10 @@ Status Cursor::status() const { return FromRocks(it_->status(), "iterating"); }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   rocksdb::Options db_options;
-  db_options.create_if_missing = true;
+  if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
+    return NotFound(fmt::format("no store at '{}'", path));
+  }
+  db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   if (options.env != nullptr) db_options.env = options.env;
   // Keep the default WAL recovery mode (kPointInTimeRecovery): see the header.
@@ -255,7 +259,8 @@ Status Store::ResumeCompactions() {
 
 Status Store::CompactAll() {
   rocksdb::CompactRangeOptions options;
-  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;  // rewrite those too
+  // Rewrite the last level's files too, but not those this compaction has just written there.
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   for (auto* h : handles_) {
     auto s = db_->CompactRange(options, h, nullptr, nullptr);
     if (!s.ok()) return FromRocks(s, fmt::format("compacting {}", h->GetName()));

@@ -63,6 +63,9 @@ struct StoreOptions {
   // the log's replay already started: one such restart took 5.7 s instead of 3.4-3.7 s.
   // (Load resumes them even when it fails, once it has started reading the open events.)
   bool open_with_compactions_paused = false;
+  // false: Open refuses (NOT_FOUND) a path that holds no store, instead of making an empty one (for
+  // maintenance on a store that must already exist: tools/compact_main.cc).
+  bool create_if_missing = true;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes
   // survive kill -9 (the OS has the bytes) but not a power cut. Never set outside that test.

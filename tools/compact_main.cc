@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
   if (whistle::Status s = flags->CheckAllTaken(); !s.ok()) return Usage(s.message());
   if (data.empty()) return Usage("--data is required");
   const auto start = std::chrono::steady_clock::now();
-  auto store = whistle::storage::Store::Open(data);
+  whistle::storage::StoreOptions options;
+  options.create_if_missing = false;  // a mistyped path must not "compact" a new empty store
+  auto store = whistle::storage::Store::Open(data, options);
   if (!store.ok()) return std::cerr << "whistle-compact: " << store.status().ToString() << "\n", 1;
   if (whistle::Status s = (*store)->CompactAll(); !s.ok()) {
     return std::cerr << "whistle-compact: " << s.ToString() << "\n", 1;
