@@ -214,7 +214,7 @@ Status EngineState::RebuildIndexes() {
     WHISTLE_CHECK(e.ParseFromArray(events->value().data(), static_cast<int>(events->value().size())),
                   "event %llu is corrupt",
                   static_cast<unsigned long long>(storage::DecodeFixed64BE(events->key().data())));
-    for (const auto& k : IndexKeys(e)) batch_->Put(Cf::kIndexes, k, "");
+    for (const auto& k : IndexKeys(e.id(), IndexInputsOf(e))) batch_->Put(Cf::kIndexes, k, "");
     if (batch_->count() >= kRebuildKeysPerWrite) {
       if (Status s = write(); !s.ok()) return s;
     }
@@ -537,8 +537,7 @@ void EngineState::PutPrincipal(pb::Principal principal) {
 pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::string_view scope) {
   // A handful of calls per command: no allocation unless the (month, scope) is new.
   CounterKey(month, scope, &counter_key_);
-  auto it = counters_.find(counter_key_);
-  if (it == counters_.end()) it = counters_.emplace(counter_key_, CountersEntry{}).first;
+  auto it = counters_.try_emplace(counter_key_).first;  // copies the key only when it is new
   if (!it->second.dirty) {
     it->second.dirty = true;
     dirty_counters_.push_back(&*it);
@@ -586,23 +585,21 @@ void EngineState::PlanTimer(pb::Event* e) const {
   e->set_timer_kind(kind);
 }
 
-bool EngineState::SameIndexKeys(const pb::Event& a, const pb::Event& b) {
-  return a.id() == b.id() && IndexBucketOf(a.state()) == IndexBucketOf(b.state()) && a.level() == b.level() &&
-         a.grid() == b.grid() && InvolvedDepartments(a) == InvolvedDepartments(b);
+EngineState::IndexInputs EngineState::IndexInputsOf(const pb::Event& e) {
+  return {IndexBucketOf(e.state()), e.level(), e.grid(), InvolvedDepartments(e)};
 }
 
-std::vector<std::string> EngineState::IndexKeys(const pb::Event& e) const {
+std::vector<std::string> EngineState::IndexKeys(uint64_t id, const IndexInputs& in) const {
   using storage::IndexKey;
   using storage::IndexTag;
   std::vector<std::string> keys;
-  const storage::IndexBucket bucket = IndexBucketOf(e.state());
-  for (auto d : InvolvedDepartments(e)) keys.push_back(IndexKey(IndexTag::kDepartment, d, bucket, e.id()));
-  if (city_.FindRegion(e.grid()) != nullptr) {
-    for (const pb::Region* r : city_.Ancestry(e.grid())) {
-      keys.push_back(IndexKey(IndexTag::kRegion, r->code(), bucket, e.id()));
+  for (auto d : in.departments) keys.push_back(IndexKey(IndexTag::kDepartment, d, in.bucket, id));
+  if (city_.FindRegion(in.grid) != nullptr) {
+    for (const pb::Region* r : city_.Ancestry(in.grid)) {
+      keys.push_back(IndexKey(IndexTag::kRegion, r->code(), in.bucket, id));
     }
   }
-  keys.push_back(IndexKey(IndexTag::kLevel, LevelIndexName(e.level()), bucket, e.id()));
+  keys.push_back(IndexKey(IndexTag::kLevel, LevelIndexName(in.level), in.bucket, id));
   std::sort(keys.begin(), keys.end());
   return keys;
 }
@@ -675,9 +672,11 @@ void EngineState::FinishCommand() {
 
     // Secondary indexes: delete what no longer holds, add what is new. Most commands (a claim,
     // progress, a resolve) change none of what the keys are made of.
-    if (!before || !SameIndexKeys(*before, *e)) {
-      std::vector<std::string> old_keys = before ? IndexKeys(*before) : std::vector<std::string>{};
-      std::vector<std::string> new_keys = IndexKeys(*e);
+    const IndexInputs new_inputs = IndexInputsOf(*e);
+    const std::optional<IndexInputs> old_inputs = before ? std::optional(IndexInputsOf(*before)) : std::nullopt;
+    if (old_inputs != new_inputs) {
+      std::vector<std::string> old_keys = old_inputs ? IndexKeys(id, *old_inputs) : std::vector<std::string>{};
+      std::vector<std::string> new_keys = IndexKeys(id, new_inputs);
       std::vector<std::string> gone, added;
       std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(), new_keys.end(),
                           std::back_inserter(gone));

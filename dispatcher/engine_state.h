@@ -217,9 +217,18 @@ class EngineState {
   const pb::Event* InSealed(uint64_t id) const;
   // The one pending timer an event should have, from its state.
   void PlanTimer(pb::Event* e) const;
-  std::vector<std::string> IndexKeys(const pb::Event& e) const;
-  // True when IndexKeys(a) == IndexKeys(b), decided from the fields they are made of.
-  static bool SameIndexKeys(const pb::Event& a, const pb::Event& b);
+  // What an event's secondary index keys are made of, besides its id: events with equal inputs
+  // have equal keys, which FinishCommand checks before making any (most commands change none).
+  struct IndexInputs {
+    storage::IndexBucket bucket;
+    pb::Level level;
+    std::string_view grid;
+    std::vector<std::string_view> departments;  // InvolvedDepartments
+    bool operator==(const IndexInputs&) const = default;
+  };
+  static IndexInputs IndexInputsOf(const pb::Event& e);
+  // Sorted.
+  std::vector<std::string> IndexKeys(uint64_t id, const IndexInputs& in) const;
   // month '|' scope, into `key` (reused: a command counts into several scopes).
   static void CounterKey(std::string_view month, std::string_view scope, std::string* key);
   // grid '|' category, into `key` (reused: the load calls this a million times).

@@ -66,6 +66,34 @@ rocksdb::BlockBasedTableOptions TableOptionsFor(Cf cf, const std::shared_ptr<roc
   return table;
 }
 
+// A family's options: `base` with its table options, history's prefix extractor, and the memtable
+// filters of the families that have table filters.
+rocksdb::ColumnFamilyOptions FamilyOptions(Cf cf, const rocksdb::ColumnFamilyOptions& base,
+                                           const std::shared_ptr<rocksdb::Cache>& block_cache,
+                                           size_t memtable_bytes) {
+  rocksdb::ColumnFamilyOptions options = base;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(TableOptionsFor(cf, block_cache)));
+  if (cf == Cf::kHistory) {
+    options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kHistoryPrefixBytes));
+  }
+  if (ReadByKey(cf) || cf == Cf::kHistory) {
+    // A bloom filter over the memtable's whole keys (history: its prefixes), so that a miss does
+    // not walk the skip list. Its bits (ratio x write_buffer_size) come out of the memtable
+    // budget: 1.3 MiB a memtable, each capped at 1/128 of the budget so that a small budget
+    // (tests) is not taken up by the filters (three families, each with a memtable or two) and
+    // flushed at every write.
+    options.memtable_whole_key_filtering = ReadByKey(cf);
+    options.memtable_prefix_bloom_size_ratio =
+        std::min(0.02, static_cast<double>(memtable_bytes) / 128 / static_cast<double>(base.write_buffer_size));
+  }
+  return options;
+}
+
+std::unique_ptr<Cursor> MakeCursor(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::ReadOptions& read) {
+  StopPerfCounting();  // for the thread that makes the cursor, which is the one that moves it
+  return std::make_unique<Cursor>(std::unique_ptr<rocksdb::Iterator>(db.NewIterator(read, cf)));
+}
+
 }  // namespace
 
 std::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
@@ -125,34 +153,17 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   db_options.db_write_buffer_size = options.memtable_bytes;
 
   const std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(TableOptionsFor(Cf::kMeta, block_cache)));
-  cf_options.disable_auto_compactions = options.open_with_compactions_paused;
+  rocksdb::ColumnFamilyOptions base;
+  base.disable_auto_compactions = options.open_with_compactions_paused;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  rocksdb::ColumnFamilyOptions unused_options = cf_options;  // whistle writes nothing there
+  // whistle writes nothing in the default family
+  rocksdb::ColumnFamilyOptions unused_options = FamilyOptions(Cf::kMeta, base, block_cache, options.memtable_bytes);
   unused_options.disable_auto_compactions = false;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, unused_options);
   for (int i = 0; i < kCfCount; ++i) {
-    rocksdb::ColumnFamilyOptions options_for_cf = cf_options;
-    options_for_cf.table_factory.reset(
-        rocksdb::NewBlockBasedTableFactory(TableOptionsFor(static_cast<Cf>(i), block_cache)));
-    const Cf cf = static_cast<Cf>(i);
-    if (cf == Cf::kHistory) {
-      options_for_cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kHistoryPrefixBytes));
-    }
-    if (ReadByKey(cf) || cf == Cf::kHistory) {
-      // A bloom filter over the memtable's whole keys (history: its prefixes), so that a miss does
-      // not walk the skip list. Its bits (ratio x write_buffer_size) come out of the memtable
-      // budget: 1.3 MiB a memtable, each capped at 1/128 of the budget so that a small budget
-      // (tests) is not taken up by the filters (three families, each with a memtable or two) and
-      // flushed at every write.
-      options_for_cf.memtable_whole_key_filtering = ReadByKey(cf);
-      options_for_cf.memtable_prefix_bloom_size_ratio =
-          std::min(0.02, static_cast<double>(options.memtable_bytes) / 128 /
-                             static_cast<double>(cf_options.write_buffer_size));
-    }
-    descriptors.emplace_back(std::string(kCfNames[i]), options_for_cf);
+    descriptors.emplace_back(std::string(kCfNames[i]),
+                             FamilyOptions(static_cast<Cf>(i), base, block_cache, options.memtable_bytes));
   }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -215,21 +226,19 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const
 }
 
 std::unique_ptr<Cursor> Store::NewCursor(Cf cf, size_t readahead_bytes) const {
-  StopPerfCounting();  // for the thread that makes the cursor, which is the one that moves it
   rocksdb::ReadOptions read;
   read.total_order_seek = true;  // every key in order, past any prefix (history has an extractor)
   if (readahead_bytes > 0) {
     read.readahead_size = readahead_bytes;
     read.fill_cache = false;
   }
-  return std::make_unique<Cursor>(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read, handle(cf))));
+  return MakeCursor(*db_, handle(cf), read);
 }
 
 std::unique_ptr<Cursor> Store::NewHistoryCursor() const {
-  StopPerfCounting();
   rocksdb::ReadOptions read;
   read.prefix_same_as_start = true;
-  return std::make_unique<Cursor>(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read, handle(Cf::kHistory))));
+  return MakeCursor(*db_, handle(Cf::kHistory), read);
 }
 
 namespace {

@@ -222,6 +222,20 @@ uint64_t TableProperty(const Store& store, Cf cf, std::string_view field) {
 }
 uint64_t FilterBytes(const Store& store, Cf cf) { return TableProperty(store, cf, "filter block size="); }
 
+// Every memtable written out as a table file: a checkpoint flushes them (into a copy of its own).
+void FlushToTableFiles(const Store& store, const TempDir& dir) {
+  static int copies = 0;
+  REQUIRE(store.Checkpoint(dir.Sub(fmt::format("flushed-{}", ++copies))).ok());
+}
+
+// The values from `seek` to the end of the cursor's view.
+std::vector<std::string> ValuesFrom(Cursor& cursor, std::string_view seek) {
+  std::vector<std::string> values;
+  for (cursor.Seek(seek); cursor.Valid(); cursor.Next()) values.emplace_back(cursor.value());
+  REQUIRE(cursor.status().ok());
+  return values;
+}
+
 TEST_CASE("only the families read by key, and history by event, have bloom filters in their table files") {
   TempDir dir;
   auto store = OpenOrDie(dir.Sub("db"));
@@ -230,7 +244,7 @@ TEST_CASE("only the families read by key, and history by event, have bloom filte
     for (int i = 0; i < kCfCount; ++i) batch.Put(static_cast<Cf>(i), EventKey(id), "value");
   }
   REQUIRE(store->Write(batch).ok());
-  REQUIRE(store->Checkpoint(dir.Sub("copy")).ok());  // flushes every memtable to a table file
+  FlushToTableFiles(*store, dir);
   for (int i = 0; i < kCfCount; ++i) {
     const Cf cf = static_cast<Cf>(i);
     CAPTURE(CfName(cf));
@@ -253,17 +267,11 @@ TEST_CASE("a history cursor reads one event's records, from the memtable and eve
     REQUIRE(store->Write(batch).ok());
   };
   write(0);
-  REQUIRE(store->Checkpoint(dir.Sub("one")).ok());  // flushes: a table file
+  FlushToTableFiles(*store, dir);
   write(1);
-  REQUIRE(store->Checkpoint(dir.Sub("two")).ok());
+  FlushToTableFiles(*store, dir);
   write(2);
-  auto read = [&](uint64_t id) {
-    std::vector<std::string> values;
-    auto cursor = store->NewHistoryCursor();
-    for (cursor->Seek(HistoryPrefix(id)); cursor->Valid(); cursor->Next()) values.emplace_back(cursor->value());
-    REQUIRE(cursor->status().ok());
-    return values;
-  };
+  auto read = [&](uint64_t id) { return ValuesFrom(*store->NewHistoryCursor(), HistoryPrefix(id)); };
   CHECK(read(5) == std::vector<std::string>{"5.0", "5.1", "5.2"});  // and nothing of event 6
   CHECK(read(6) == std::vector<std::string>{"6.0", "6.1", "6.2"});
   CHECK(read(7).empty());
@@ -284,7 +292,7 @@ TEST_CASE("CompactAll rewrites every family out of level 0 and loses nothing") {
     WriteBatch batch(*store);
     for (int i = 0; i < kCfCount; ++i) batch.Put(static_cast<Cf>(i), HistoryKey(id, 0), "v");
     REQUIRE(store->Write(batch).ok());
-    REQUIRE(store->Checkpoint(dir.Sub(fmt::format("copy{}", id))).ok());
+    FlushToTableFiles(*store, dir);
   }
   for (int i = 0; i < kCfCount; ++i) CHECK(Level0Files(*store, static_cast<Cf>(i)) == 3);
   REQUIRE(store->CompactAll().ok());
@@ -322,15 +330,12 @@ TEST_CASE("a plain history cursor keeps total order past the event it was sought
   first.Put(Cf::kHistory, HistoryKey(5, 0), "5.0");
   first.Put(Cf::kHistory, HistoryKey(6, 0), "6.0");
   REQUIRE(store->Write(first).ok());
-  REQUIRE(store->Checkpoint(dir.Sub("one")).ok());
+  FlushToTableFiles(*store, dir);
   WriteBatch second(*store);
   second.Put(Cf::kHistory, HistoryKey(6, 1), "6.1");
   REQUIRE(store->Write(second).ok());
-  REQUIRE(store->Checkpoint(dir.Sub("two")).ok());
-  auto cursor = store->NewCursor(Cf::kHistory);
-  std::vector<std::string> values;
-  for (cursor->Seek(HistoryPrefix(5)); cursor->Valid(); cursor->Next()) values.emplace_back(cursor->value());
-  CHECK(values == std::vector<std::string>{"5.0", "6.0", "6.1"});
+  FlushToTableFiles(*store, dir);
+  CHECK(ValuesFrom(*store->NewCursor(Cf::kHistory), HistoryPrefix(5)) == std::vector<std::string>{"5.0", "6.0", "6.1"});
 }
 
 TEST_CASE("idempotency, history and the log are written in larger blocks than events and indexes") {
@@ -349,7 +354,7 @@ TEST_CASE("idempotency, history and the log are written in larger blocks than ev
     for (int i = 0; i < kCfCount; ++i) batch.Put(static_cast<Cf>(i), EventKey(id), value);
   }
   REQUIRE(store->Write(batch).ok());
-  REQUIRE(store->Checkpoint(dir.Sub("copy")).ok());  // flushes every memtable to a table file
+  FlushToTableFiles(*store, dir);
   const uint64_t small = TableProperty(*store, Cf::kEvents, "# data blocks=");
   CHECK(TableProperty(*store, Cf::kIndexes, "# data blocks=") == small);
   for (Cf cf : {Cf::kIdempotency, Cf::kHistory, Cf::kLog}) {
