@@ -10,6 +10,7 @@
 #include "dispatcher/authorization.h"
 #include "dispatcher/privacy.h"
 #include "dispatcher/rejections.h"
+#include "storage/idempotency.h"
 #include "storage/keys.h"
 #include "whistle/check.h"
 #include "whistle/hash.h"
@@ -52,8 +53,10 @@ pb::Response ErrorResponse(const Status& status, uint64_t correlation_id) {
 
 Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_ptr<const City> city,
                                              const Clock& clock, EngineOptions options) {
+  WHISTLE_CHECK(options.idempotency_retention_ms > 0, "idempotency retention must be positive");
   std::unique_ptr<Engine> engine(new Engine(store, std::move(city), clock, options));
   if (Status s = engine->state_.Load(); !s.ok()) return s;
+  store.SetExpiryHorizon(engine->state_.last_record_ms());  // the newest record on disk
   return engine;
 }
 
@@ -109,6 +112,8 @@ Status Engine::Complete(SealedBatch& batch, const Status& written) {
   }
   state_.Release(batch.last_seq);  // checks that batches complete in the order they were sealed
   committed_records_ = batch.records;
+  // Durable now: a restarted engine's time is never earlier than its newest record.
+  if (!batch.records->empty()) store_.SetExpiryHorizon(batch.records->back().at_ms());
   return Status::Ok();
 }
 
@@ -210,7 +215,8 @@ pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Comm
     fingerprint = Fingerprint(command);
     auto first = state_.FindIdempotency(idempotency_key);
     if (!first.ok()) return ErrorResponse(first.status());
-    if (first->has_value()) {
+    // An expired entry may still be on disk until a compaction drops it: it answers nothing.
+    if (first->has_value() && !storage::IsExpired(**first, now_ms)) {
       if ((*first)->payload_hash() != fingerprint) {
         return ErrorResponse(IdempotencyMismatch(fmt::format(
             "request id '{}' was already used for a different request", request_id)));
@@ -228,6 +234,7 @@ pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Comm
   if (!request_id.empty()) {
     pb::IdempotencyEntry entry;
     entry.set_payload_hash(fingerprint);
+    if (!command.request.has_submit()) entry.set_expires_at_ms(now_ms + options_.idempotency_retention_ms);
     reply.SerializeToString(entry.mutable_response());
     state_.PutIdempotency(idempotency_key, std::move(entry));
   }

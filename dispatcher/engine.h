@@ -12,6 +12,9 @@
 // Idempotency: a command with a request_id is answered once; a retry by the same principal with
 // the same id and the same payload gets the first answer again (even after a restart), with a
 // different payload IDEMPOTENCY_MISMATCH. Submit must carry one. Queries ignore request ids.
+// A Submit's answer is kept for good (it maps the request id to the event: Get by
+// submit_request_id); any other command's for EngineOptions::idempotency_retention_ms, after
+// which a retry is a new request and the entry is dropped from the store (storage/idempotency.h).
 // UNAVAILABLE means "outcome unknown": the batch may have reached the disk before its sync failed,
 // so a client retries with the same request id once the dispatcher is back.
 //
@@ -54,6 +57,10 @@ enum class PlantedBug {
 };
 
 struct EngineOptions {
+  // How long, in engine time, a command other than Submit is answered again rather than applied
+  // again when retried with its request id (a client retries after an UNAVAILABLE or BUSY answer,
+  // a lost reply, or an app back online). REQUIRES: > 0.
+  int64_t idempotency_retention_ms = int64_t{7} * 24 * 3600 * 1000;
   // Timers handled per batch at most; the rest wait for the next batch (HasDueTimers says so).
   size_t max_timers_per_batch = 10000;
   // TEST ONLY: see PlantedBug. (The third planted bug, ack-before-sync, is the store's:

@@ -4,7 +4,8 @@
 //                      [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]
 //                      [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]
 //                      [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]
-//                      [--max-wal-mb=N] [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
+//                      [--max-wal-mb=N] [--idempotency-retention-hours=N]
+//                      [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
 //                      [--test-plant-bug=BUG]
 //
 // Clients authenticate with CURVE keys (server.h, first_start.h): the first start makes
@@ -16,6 +17,9 @@
 //
 // --max-wal-mb bounds the write-ahead log RocksDB keeps: a restart after a crash replays up to
 // that much (docs/OPERATIONS.md, "Start-up").
+//
+// --idempotency-retention-hours: how long a command other than Submit, retried with its request
+// id, gets its first answer again (default 168, a week); a Submit's is kept for good (engine.h).
 //
 // --metrics-listen serves Prometheus's GET /metrics there (docs/OPERATIONS.md).
 //
@@ -67,7 +71,7 @@ constexpr char kUsage[] =
     "                          [--config=FILE] [--front=ENDPOINT] [--bus=ENDPOINT]\n"
     "                          [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]\n"
     "                          [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]\n"
-    "                          [--max-wal-mb=N]\n"
+    "                          [--max-wal-mb=N] [--idempotency-retention-hours=N]\n"
     "test only (whistle-crashcheck; never in production):\n"
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
     "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
@@ -116,6 +120,9 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
   return t;
 }
 
+// Ten years: the retention is added to engine times, far from overflowing.
+constexpr int64_t kMaxRetentionHours = 24 * 366 * 10;
+
 // The daemon's options: the file (when given), then flags of the same names on top.
 Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   pb::DispatcherConfig c;
@@ -138,9 +145,12 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   auto batch = flags.TakeInt("max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
   auto busy = flags.TakeInt("busy-window", c.busy_window() ? c.busy_window() : 4096, 0, 1 << 24);
   auto wal = flags.TakeInt("max-wal-mb", c.max_wal_mb() ? c.max_wal_mb() : 32, 1, 1 << 16);
+  auto retention = flags.TakeInt("idempotency-retention-hours",
+                                 c.idempotency_retention_hours() ? c.idempotency_retention_hours() : 168, 1,
+                                 kMaxRetentionHours);
   auto dev = flags.TakeBool("dev-no-auth");
   for (const Status& s : {scale.status(), bytes.status(), batch.status(), busy.status(), wal.status(),
-                          dev.status(), flags.CheckAllTaken()}) {
+                          retention.status(), dev.status(), flags.CheckAllTaken()}) {
     if (!s.ok()) return s;
   }
   c.set_time_scale(*scale);
@@ -148,6 +158,7 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   c.set_max_batch(static_cast<uint32_t>(*batch));
   c.set_busy_window(static_cast<uint32_t>(*busy));
   c.set_max_wal_mb(static_cast<uint32_t>(*wal));
+  c.set_idempotency_retention_hours(static_cast<uint32_t>(*retention));
   if (*dev) c.set_dev_no_auth(true);
   return c;
 }
@@ -219,6 +230,7 @@ int main(int argc, char** argv) {
   }
   store_options.test_ack_before_sync = test.ack_before_sync;
   EngineOptions engine_options;
+  engine_options.idempotency_retention_ms = int64_t{cfg.idempotency_retention_hours()} * 3600 * 1000;
   engine_options.test_plant_bug = test.plant_bug;
 
   std::filesystem::create_directories(data);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/perf_level.h>
@@ -13,6 +14,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include "storage/idempotency.h"
 #include "storage/keys.h"
 
 namespace whistle::storage {
@@ -34,6 +36,13 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 // call on the hot paths (Write, Get, NewCursor) sets it: a store of one thread-local. RocksDB's
 // own flush and compaction threads keep counting.
 void StopPerfCounting() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
+
+// How often, at most, a table file of the idempotency family goes unrewritten: a compaction drops
+// the entries that have expired (storage/idempotency.h), but a file whose key range no new entry
+// falls in (request ids that only grow, per principal) would otherwise never be compacted again.
+// Rewriting the family every three days costs little (a family of 1 GiB: 4 KiB/s); an expired
+// entry stays on disk at most this long past the horizon, unless a compaction comes sooner.
+constexpr uint64_t kIdempotencyRewriteSeconds = 3 * 24 * 3600;
 
 // The families read by point lookups (Store::Get), where most lookups miss the memtable: an
 // idempotency key is new for every command, and an event read from the store is an old one.
@@ -66,13 +75,18 @@ rocksdb::BlockBasedTableOptions TableOptionsFor(Cf cf, const std::shared_ptr<roc
   return table;
 }
 
-// A family's options: `base` with its table options, history's prefix extractor, and the memtable
-// filters of the families that have table filters.
+// A family's options: `base` with its table options, history's prefix extractor, the memtable
+// filters of the families that have table filters, and the idempotency family's expiry.
 rocksdb::ColumnFamilyOptions FamilyOptions(Cf cf, const rocksdb::ColumnFamilyOptions& base,
                                            const std::shared_ptr<rocksdb::Cache>& block_cache,
-                                           size_t memtable_bytes) {
+                                           size_t memtable_bytes,
+                                           const rocksdb::CompactionFilter* idempotency_filter) {
   rocksdb::ColumnFamilyOptions options = base;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(TableOptionsFor(cf, block_cache)));
+  if (cf == Cf::kIdempotency) {
+    options.compaction_filter = idempotency_filter;
+    options.periodic_compaction_seconds = kIdempotencyRewriteSeconds;
+  }
   if (cf == Cf::kHistory) {
     options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kHistoryPrefixBytes));
   }
@@ -88,6 +102,32 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Cf cf, const rocksdb::ColumnFamilyOpt
   }
   return options;
 }
+
+}  // namespace
+
+// Drops the idempotency entries dead at the horizon the engine last set (Store::SetExpiryHorizon).
+// RocksDB calls it from its compaction threads.
+class IdempotencyExpiryFilter : public rocksdb::CompactionFilter {
+ public:
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    const int64_t horizon = horizon_ms_.load(std::memory_order_relaxed);
+    return horizon > 0 && IsExpiredValue(value.ToStringView(), horizon);
+  }
+  const char* Name() const override { return "whistle.IdempotencyExpiry"; }
+
+  void Advance(int64_t now_ms) {
+    int64_t seen = horizon_ms_.load(std::memory_order_relaxed);
+    while (now_ms > seen && !horizon_ms_.compare_exchange_weak(seen, now_ms, std::memory_order_relaxed)) {
+    }
+  }
+  int64_t horizon_ms() const { return horizon_ms_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> horizon_ms_{0};
+};
+
+namespace {
 
 std::unique_ptr<Cursor> MakeCursor(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::ReadOptions& read) {
   StopPerfCounting();  // for the thread that makes the cursor, which is the one that moves it
@@ -156,14 +196,16 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   rocksdb::ColumnFamilyOptions base;
   base.disable_auto_compactions = options.open_with_compactions_paused;
 
+  auto expiry_filter = std::make_unique<IdempotencyExpiryFilter>();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   // whistle writes nothing in the default family
-  rocksdb::ColumnFamilyOptions unused_options = FamilyOptions(Cf::kMeta, base, block_cache, options.memtable_bytes);
+  rocksdb::ColumnFamilyOptions unused_options =
+      FamilyOptions(Cf::kMeta, base, block_cache, options.memtable_bytes, nullptr);
   unused_options.disable_auto_compactions = false;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, unused_options);
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(std::string(kCfNames[i]),
-                             FamilyOptions(static_cast<Cf>(i), base, block_cache, options.memtable_bytes));
+    descriptors.emplace_back(std::string(kCfNames[i]), FamilyOptions(static_cast<Cf>(i), base, block_cache,
+                                                                     options.memtable_bytes, expiry_filter.get()));
   }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -172,6 +214,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (!s.ok()) return FromRocks(s, fmt::format("opening store at '{}'", path));
 
   std::unique_ptr<Store> store(new Store());
+  store->expiry_filter_ = std::move(expiry_filter);
   store->db_.reset(raw);
   store->sync_writes_ = !options.test_ack_before_sync;
   store->compactions_paused_ = options.open_with_compactions_paused;
@@ -282,6 +325,9 @@ Result<std::string> Store::Property(Cf cf, const std::string& name) const {
   if (!db_->GetProperty(handle(cf), name, &value)) return BadRequest(fmt::format("no property '{}'", name));
   return value;
 }
+
+void Store::SetExpiryHorizon(int64_t now_ms) { expiry_filter_->Advance(now_ms); }
+int64_t Store::expiry_horizon() const { return expiry_filter_->horizon_ms(); }
 
 Status Store::Checkpoint(const std::string& dir) const {
   rocksdb::Checkpoint* raw = nullptr;

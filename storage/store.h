@@ -73,6 +73,7 @@ struct StoreOptions {
 };
 
 class Store;
+class IdempotencyExpiryFilter;  // store.cc
 
 // A set of changes applied atomically by Store::Write, bound to the store that made its handles.
 // Not thread-safe.
@@ -91,6 +92,7 @@ class WriteBatch {
 
  private:
   friend class Store;
+class IdempotencyExpiryFilter;  // store.cc
   const Store& store_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
 };
@@ -169,11 +171,20 @@ class Store {
   // A RocksDB property of one family, as RocksDB prints it (e.g. "rocksdb.num-files-at-level0").
   Result<std::string> Property(Cf cf, const std::string& name) const;
 
+  // Compactions from now on drop the idempotency entries dead at `now_ms` (storage/idempotency.h).
+  // The engine gives the time of its newest durable record: a restarted engine's time is never
+  // earlier, so nothing is dropped that it would still take for alive. A smaller value than the
+  // last is ignored; until the first call (0) nothing is dropped. Safe from any thread.
+  void SetExpiryHorizon(int64_t now_ms);
+  int64_t expiry_horizon() const;
+
  private:
   friend class WriteBatch;
   Store() = default;
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
 
+  // The idempotency family's compaction filter; RocksDB holds a pointer to it, so it outlives db_.
+  std::unique_ptr<IdempotencyExpiryFilter> expiry_filter_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf; owned, destroyed before db_
   mutable std::mutex sticky_mu_;

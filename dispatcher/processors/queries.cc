@@ -73,13 +73,16 @@ Result<pb::Response> GetProcessor::Answer(const Command& command, const EngineSt
   uint64_t id = q.event_id();
   if (!q.submit_request_id().empty()) {
     if (id != 0) return BadRequest("get takes an event_id or a submit_request_id, not both");
-    // The first answer to that Submit, kept for idempotency, names the event it created.
+    // The first answer to that Submit, kept for idempotency, names the event it created. Only a
+    // Submit's entry is kept for good (expires_at_ms 0); another command's with that request id
+    // names an event too, but not one this request id created (entries written before entries
+    // expired cannot be told apart, and are taken as they are).
     auto first = state.FindIdempotency(
         storage::IdempotencyKey(command.actor.principal(), q.submit_request_id()));
     if (!first.ok()) return first.status();
     pb::Response answer;
-    if (!first->has_value() || !answer.ParseFromString((*first)->response()) ||
-        !answer.has_event()) {
+    if (!first->has_value() || (*first)->expires_at_ms() != 0 ||
+        !answer.ParseFromString((*first)->response()) || !answer.has_event()) {
       return NotFound(fmt::format("no report was submitted with request id '{}'",
                                   q.submit_request_id().substr(0, kMaxIdBytes)));
     }

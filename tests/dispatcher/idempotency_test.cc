@@ -1,6 +1,7 @@
 // Idempotent retries: same request id and payload -> the first answer; different payload -> error.
 #include <doctest/doctest.h>
 
+#include "storage/keys.h"
 #include "tests/testing/engine_fixture.h"
 
 namespace whistle {
@@ -92,6 +93,98 @@ TEST_CASE("a submit without a request id is refused: it could not be retried saf
   CHECK(r.code() == pb::STATUS_BAD_REQUEST);
   CHECK(r.message() == "submit needs a request_id, the key that makes retries safe");
   CHECK(f.engine().state().next_event_id() == 1);
+}
+
+// A Cancel of event `id` with request id `request_id`: applied once, a retry refused afresh
+// (the event is cancelled already), so its answer says whether the retry was remembered.
+pb::Request CancelRequest(uint64_t id, const std::string& request_id, const std::string& reason = "by mistake") {
+  pb::Request r;
+  r.set_request_id(request_id);
+  r.mutable_cancel()->set_event_id(id);
+  r.mutable_cancel()->set_reason(reason);
+  return r;
+}
+
+constexpr auto kRetention = std::chrono::hours(7 * 24);  // EngineOptions' default
+
+TEST_CASE("a command other than submit is answered again for the retention, then decided afresh") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  pb::Response first = f.Run(CancelRequest(id, "cancel-1"));
+  REQUIRE(first.code() == pb::STATUS_OK);
+  const size_t history = f.HistoryOf(id).size();
+
+  f.clock.Advance(kRetention - std::chrono::milliseconds(1));
+  CHECK(f.Run(CancelRequest(id, "cancel-1")).SerializeAsString() == first.SerializeAsString());
+  CHECK(f.Run(CancelRequest(id, "cancel-1", "another reason")).code() == pb::STATUS_IDEMPOTENCY_MISMATCH);
+
+  f.clock.Advance(std::chrono::milliseconds(1));  // the entry's expiry: the retry is a new request
+  pb::Response again = f.Run(CancelRequest(id, "cancel-1"));
+  CHECK(again.code() == pb::STATUS_ILLEGAL_TRANSITION);
+  CHECK(f.HistoryOf(id).size() == history);
+  // A new request with the old id is remembered again, for the retention from now.
+  pb::Response fresh = f.Run(CancelRequest(f.SubmitOk(), "cancel-1", "another reason"));
+  REQUIRE(fresh.code() == pb::STATUS_OK);
+  f.clock.Advance(kRetention - std::chrono::milliseconds(1));
+  CHECK(f.Run(CancelRequest(fresh.event().event().id(), "cancel-1", "another reason")).SerializeAsString() ==
+        fresh.SerializeAsString());
+}
+
+TEST_CASE("a submit's first answer is kept for good: retried, or found by its request id, a year later") {
+  EngineFixture f;
+  pb::Response first = f.Submit("water", testing::kGrid1, "worker", "req-1");
+  REQUIRE(first.code() == pb::STATUS_OK);
+  f.clock.Advance(std::chrono::hours(366 * 24));
+  f.Restart();
+  CHECK(f.Submit("water", testing::kGrid1, "worker", "req-1").SerializeAsString() == first.SerializeAsString());
+  CHECK(f.engine().state().next_event_id() == 2);
+  pb::Request get;
+  get.mutable_get()->set_submit_request_id("req-1");
+  pb::Response found = f.Run(get, testing::TestActor(pb::ROLE_DEV, "worker"));
+  REQUIRE_MESSAGE(found.code() == pb::STATUS_OK, found.message());
+  CHECK(found.event().event().id() == first.event().event().id());
+}
+
+// The idempotency family's keys.
+std::vector<std::string> IdempotencyKeys(const storage::Store& store) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : testing::Dump(store, storage::Cf::kIdempotency)) keys.push_back(key);
+  return keys;
+}
+
+TEST_CASE("compactions drop the expired entries once a written record is past their expiry, and no others") {
+  EngineFixture f;
+  pb::Response submitted = f.Submit("water", testing::kGrid1, "worker", "report-1");
+  uint64_t id = submitted.event().event().id();
+  REQUIRE(f.Run(CancelRequest(id, "cancel-1")).code() == pb::STATUS_OK);
+  const std::string submit_key = storage::IdempotencyKey("worker", "report-1");
+  const std::string cancel_key = storage::IdempotencyKey("tester", "cancel-1");
+  REQUIRE(IdempotencyKeys(f.store()) == std::vector<std::string>{cancel_key, submit_key});
+
+  // The clock alone moves nothing: the horizon is the time of the newest record written.
+  f.clock.Advance(kRetention * 2);
+  REQUIRE(f.engine().FireDueTimers() == 0);
+  REQUIRE(f.store().CompactAll().ok());
+  CHECK(IdempotencyKeys(f.store()) == std::vector<std::string>{cancel_key, submit_key});
+
+  uint64_t other = f.SubmitOk();  // a record at the new time, written
+  CHECK(f.store().expiry_horizon() == f.EventOf(other).created_at_ms());
+  REQUIRE(f.store().CompactAll().ok());
+  const std::string other_key = IdempotencyKeys(f.store()).front();  // the fixture's request id
+  CHECK(IdempotencyKeys(f.store()) == std::vector<std::string>{other_key, submit_key});
+  CHECK(f.EventOf(id).state() == pb::STATE_CANCELLED);  // only the entry went
+}
+
+TEST_CASE("a restarted engine sets the expiry horizon to its newest record on disk") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  f.clock.Advance(std::chrono::hours(1));
+  REQUIRE(f.Cancel(id).code() == pb::STATUS_OK);
+  const int64_t newest = f.HistoryOf(id).back().at_ms();
+  CHECK(f.store().expiry_horizon() == newest);
+  f.clock.Advance(std::chrono::hours(1));  // the clock is later, but nothing was written then
+  f.Restart();
+  CHECK(f.store().expiry_horizon() == newest);
 }
 
 }  // namespace

@@ -359,6 +359,14 @@ TEST_CASE("a report is found again by its submit request id, only by the princip
   REQUIRE(f.Run(claim, testing::TestActor(pb::ROLE_AGENT, "app-1")).code() != pb::STATUS_OK);
   get.mutable_get()->set_submit_request_id("claim-1");
   CHECK(f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-1")).code() == pb::STATUS_NOT_FOUND);
+  // Nor does one of an accepted command, whose first answer names an event too.
+  pb::Request cancel;
+  cancel.set_request_id("cancel-1");
+  cancel.mutable_cancel()->set_event_id(submitted.event().event().id());
+  cancel.mutable_cancel()->set_reason("by mistake");
+  REQUIRE(f.Run(cancel, testing::TestActor(pb::ROLE_DEV, "app-1")).code() == pb::STATUS_OK);
+  get.mutable_get()->set_submit_request_id("cancel-1");
+  CHECK(f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-1")).code() == pb::STATUS_NOT_FOUND);
   get.mutable_get()->set_event_id(1);
   CHECK(f.Run(get).code() == pb::STATUS_BAD_REQUEST);
 }

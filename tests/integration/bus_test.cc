@@ -12,6 +12,7 @@
 
 #include "agents/client.h"
 #include "tests/integration/dispatcher_process.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/test_city.h"
 
 namespace whistle {
@@ -315,6 +316,34 @@ TEST_CASE("max_wal_mb in the daemon configuration, or --max-wal-mb, bounds the w
   SUBCASE("the flag") { args = {"--max-wal-mb=8"}; }
   DispatcherProcess dispatcher(testing::TestCityConfig(), args);
   CHECK(RocksDbOption(dispatcher.data_dir(), "max_total_wal_size") == std::set<std::string>{std::to_string(8 << 20)});
+}
+
+TEST_CASE("idempotency_retention_hours in the daemon configuration, or the flag, ends a retry's first answer") {
+  testing::TempDir dir;
+  // An hour of engine time is a second here; the default (a week) would be 168 s.
+  std::vector<std::string> args = {"--time-scale=3600"};
+  SUBCASE("the configuration file") {
+    std::ofstream(dir.Sub("dispatcher.textproto")) << "idempotency_retention_hours: 1\n";
+    args.push_back("--daemon-config=" + dir.Sub("dispatcher.textproto"));
+  }
+  SUBCASE("the flag") { args.push_back("--idempotency-retention-hours=1"); }
+  DispatcherProcess dispatcher(testing::TestCityConfig(), args);
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  uint64_t id = CallOk(client, testing::WaterReport(testing::kGrid1, "report-1")).event().event().id();
+  pb::Request cancel;
+  cancel.set_request_id("cancel-1");
+  cancel.mutable_cancel()->set_event_id(id);
+  cancel.mutable_cancel()->set_reason("by mistake");
+  CallOk(client, cancel);
+  // Once the retention has passed, the retry is decided afresh: the event is cancelled already.
+  CHECK(testing::Eventually([&] {
+    auto answer = client.Call(cancel);
+    REQUIRE(answer.ok());
+    return answer->code() == pb::STATUS_ILLEGAL_TRANSITION;
+  }));
+  // RocksDB runs the idempotency family with the filter that drops expired entries.
+  CHECK(RocksDbOption(dispatcher.data_dir(), "compaction_filter").contains("whistle.IdempotencyExpiry"));
 }
 
 TEST_CASE("a ready dispatcher has RocksDB's compactions on again, paused only while it loaded") {

@@ -8,6 +8,7 @@
 #include <rocksdb/env.h>
 
 #include "storage/fault_injection.h"
+#include "storage/idempotency.h"
 #include "storage/keys.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/temp_dir.h"
@@ -394,6 +395,68 @@ TEST_CASE("a scanning cursor reads what a plain one reads, and leaves the block 
   CHECK(BlockCacheBytes(*store) > cached_before);  // a plain cursor fills the cache
   REQUIRE(plain.size() == 200);
   CHECK(scanned == plain);
+}
+
+std::string EntryExpiringAt(int64_t expires_at_ms) {
+  pb::IdempotencyEntry entry;
+  entry.set_payload_hash(7);
+  entry.set_response(std::string(300, 'r'));
+  entry.set_expires_at_ms(expires_at_ms);
+  return entry.SerializeAsString();
+}
+
+TEST_CASE("an idempotency entry read from its bytes expires as the parsed one does") {
+  for (int64_t expires : {int64_t{0}, int64_t{999}, int64_t{1000}, int64_t{1001}, int64_t{1} << 50}) {
+    CAPTURE(expires);
+    pb::IdempotencyEntry entry;
+    REQUIRE(entry.ParseFromString(EntryExpiringAt(expires)));
+    CHECK(IsExpiredValue(EntryExpiringAt(expires), 1000) == IsExpired(entry, 1000));
+  }
+  CHECK_FALSE(IsExpiredValue(EntryExpiringAt(0), int64_t{1} << 60));  // 0: kept for good
+  CHECK(IsExpiredValue(EntryExpiringAt(1000), 1000));
+  CHECK_FALSE(IsExpiredValue(EntryExpiringAt(1001), 1000));
+  // The last expires_at_ms wins, as in a parse; a value that does not parse is kept.
+  CHECK_FALSE(IsExpiredValue(EntryExpiringAt(500) + EntryExpiringAt(5000), 1000));
+  CHECK(IsExpiredValue(EntryExpiringAt(5000) + EntryExpiringAt(500), 1000));
+  const std::string valid = EntryExpiringAt(500);
+  CHECK_FALSE(IsExpiredValue(valid.substr(0, valid.size() - 1), 1000));
+  CHECK_FALSE(IsExpiredValue(std::string("\x00\x01", 2), 1000));
+}
+
+TEST_CASE("compactions drop the idempotency entries expired at the horizon, and nothing else") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  WriteBatch batch(*store);
+  batch.Put(Cf::kIdempotency, "kept", EntryExpiringAt(0));
+  batch.Put(Cf::kIdempotency, "early", EntryExpiringAt(1000));
+  batch.Put(Cf::kIdempotency, "late", EntryExpiringAt(2000));
+  batch.Put(Cf::kIdempotency, "unparsed", "\x01");
+  batch.Put(Cf::kEvents, "event", EntryExpiringAt(1000));  // another family: never filtered
+  REQUIRE(store->Write(batch).ok());
+  auto keys = [&] {
+    std::vector<std::string> out;
+    auto cursor = store->NewCursor(Cf::kIdempotency);
+    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) out.emplace_back(cursor->key());
+    return out;
+  };
+  const std::vector<std::string> all = {"early", "kept", "late", "unparsed"};
+
+  REQUIRE(store->CompactAll().ok());  // no horizon yet: nothing goes
+  CHECK(keys() == all);
+  store->SetExpiryHorizon(1500);
+  store->SetExpiryHorizon(900);  // never goes back
+  CHECK(store->expiry_horizon() == 1500);
+  REQUIRE(store->CompactAll().ok());
+  CHECK(keys() == std::vector<std::string>{"kept", "late", "unparsed"});
+  CHECK(GetOrDie(*store, Cf::kEvents, "event").has_value());
+
+  // The horizon is the store's, not the files': reopened, it starts again at 0.
+  store.reset();
+  store = OpenOrDie(dir.Sub("db"));
+  CHECK(store->expiry_horizon() == 0);
+  store->SetExpiryHorizon(2000);
+  REQUIRE(store->CompactAll().ok());
+  CHECK(keys() == std::vector<std::string>{"kept", "unparsed"});
 }
 
 TEST_CASE("index keys group by name, then bucket, then id") {
