@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "dispatcher/lifecycle.h"
+#include "storage/idempotency.h"
 #include "storage/keys.h"
 #include "whistle/check.h"
 
@@ -179,15 +180,10 @@ Status EngineState::LoadMeta() {
 }
 
 Status EngineState::LoadLastRecordTime() {
-  auto cursor = store_.NewCursor(Cf::kLog);
-  cursor->SeekToLast();
-  if (cursor->Valid()) {
-    pb::Record last;
-    WHISTLE_CHECK(last.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size())),
-                  "the newest log record is corrupt");
-    last_record_ms_ = last.at_ms();
-  }
-  return cursor->status();
+  auto newest = storage::NewestRecordMs(store_);
+  if (!newest.ok()) return newest.status();
+  last_record_ms_ = *newest;
+  return Status::Ok();
 }
 
 // Every key of the indexes is deleted, then each stored event's keys are written, in writes of

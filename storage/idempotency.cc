@@ -5,7 +5,23 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include "whistle/event.pb.h"
+
 namespace whistle::storage {
+
+Result<int64_t> NewestRecordMs(const Store& store) {
+  auto cursor = store.NewCursor(Cf::kLog);
+  cursor->SeekToLast();
+  if (!cursor->Valid()) {
+    if (Status s = cursor->status(); !s.ok()) return s;
+    return int64_t{0};
+  }
+  pb::Record last;
+  if (!last.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
+    return Internal("the newest log record is corrupt");
+  }
+  return last.at_ms();
+}
 
 bool IsExpiredValue(std::string_view value, int64_t now_ms) {
   using google::protobuf::internal::WireFormatLite;

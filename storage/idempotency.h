@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "storage/store.h"
 #include "whistle/event.pb.h"
+#include "whistle/status.h"
 
 namespace whistle::storage {
 
@@ -22,6 +24,10 @@ inline bool IsExpiredAt(int64_t expires_at_ms, int64_t now_ms) {
 inline bool IsExpired(const pb::IdempotencyEntry& entry, int64_t now_ms) {
   return IsExpiredAt(entry.expires_at_ms(), now_ms);
 }
+
+// The time of the newest record in the log, 0 when it is empty: the horizon (Store::SetExpiryHorizon)
+// for a store no engine is running on (tools/compact_main.cc). An engine's time is never earlier.
+Result<int64_t> NewestRecordMs(const Store& store);
 
 // IsExpired of a serialized entry, reading only its expires_at_ms (the compaction filter's test:
 // a response is hundreds of bytes). A value that does not parse is not expired: it is kept.

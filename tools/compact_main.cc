@@ -4,7 +4,9 @@
 //
 // Table options (bloom filters, block sizes; storage/store.cc) apply to the files RocksDB writes
 // from then on, so an older store gets them only as compactions reach its files, and its oldest
-// files may never be reached. This rewrites every file now (Store::CompactAll). Run it with the
+// files may never be reached. This rewrites every file now (Store::CompactAll), dropping the
+// idempotency entries expired at the time of the newest record (storage/idempotency.h), as the
+// dispatcher's own compactions would. Run it with the
 // dispatcher stopped (RocksDB refuses a store that is open elsewhere); it takes about as long as
 // writing the store did, and needs its size again in free disk while it runs.
 #include <chrono>
@@ -12,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/idempotency.h"
 #include "storage/store.h"
 #include "tools/flags.h"
 
@@ -37,6 +40,9 @@ int main(int argc, char** argv) {
   options.create_if_missing = false;  // a mistyped path must not "compact" a new empty store
   auto store = whistle::storage::Store::Open(data, options);
   if (!store.ok()) return std::cerr << "whistle-compact: " << store.status().ToString() << "\n", 1;
+  auto newest = whistle::storage::NewestRecordMs(**store);
+  if (!newest.ok()) return std::cerr << "whistle-compact: " << newest.status().ToString() << "\n", 1;
+  (*store)->SetExpiryHorizon(*newest);
   if (whistle::Status s = (*store)->CompactAll(); !s.ok()) {
     return std::cerr << "whistle-compact: " << s.ToString() << "\n", 1;
   }

@@ -1,0 +1,59 @@
+// whistle-compact, the process: rewrites a stopped store, dropping expired idempotency entries.
+#include <doctest/doctest.h>
+
+#include "storage/idempotency.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "tests/integration/dispatcher_process.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/process.h"
+
+namespace whistle {
+namespace {
+
+std::string EntryExpiringAt(int64_t expires_at_ms) {
+  pb::IdempotencyEntry entry;
+  entry.set_payload_hash(1);
+  entry.set_expires_at_ms(expires_at_ms);
+  return entry.SerializeAsString();
+}
+
+int Compact(const std::string& data) {
+  return WaitFor(Spawn({testing::Binary("tools/whistle-compact"), "--data=" + data}, "/dev/null", true));
+}
+
+TEST_CASE("whistle-compact drops the idempotency entries expired at the newest record, and keeps the rest") {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("data");
+  {
+    auto store = storage::Store::Open(data);
+    REQUIRE(store.ok());
+    storage::WriteBatch batch(**store);
+    pb::Record newest;
+    newest.set_at_ms(5000);
+    batch.Put(storage::Cf::kLog, storage::LogKey(1), newest.SerializeAsString());
+    batch.Put(storage::Cf::kIdempotency, "submit", EntryExpiringAt(0));
+    batch.Put(storage::Cf::kIdempotency, "expired", EntryExpiringAt(5000));
+    batch.Put(storage::Cf::kIdempotency, "alive", EntryExpiringAt(5001));
+    REQUIRE((*store)->Write(batch).ok());
+  }
+  REQUIRE(Compact(data) == 0);
+  auto store = storage::Store::Open(data);
+  REQUIRE(store.ok());
+  std::vector<std::string> keys;
+  auto cursor = (*store)->NewCursor(storage::Cf::kIdempotency);
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) keys.emplace_back(cursor->key());
+  CHECK(keys == std::vector<std::string>{"alive", "submit"});
+  CHECK((*store)->Get(storage::Cf::kLog, storage::LogKey(1))->has_value());
+}
+
+TEST_CASE("whistle-compact refuses a path that holds no store, and a store that is open") {
+  testing::TempDir dir;
+  CHECK(Compact(dir.Sub("nothing-here")) == 1);
+  auto store = storage::Store::Open(dir.Sub("data"));
+  REQUIRE(store.ok());
+  CHECK(Compact(dir.Sub("data")) == 1);  // RocksDB's lock: a running dispatcher holds it so
+}
+
+}  // namespace
+}  // namespace whistle
