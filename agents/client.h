@@ -3,7 +3,8 @@
 //
 // Client::Call sends one pb::Request on a DEALER socket and waits for the response with the same
 // correlation id. On timeout it drops the socket (stale answers die with it), reconnects and sends
-// the SAME request again: with its request id, a retry is applied at most once (engine.h).
+// the SAME request again: with its request id, a retry is applied at most once (engine.h; for
+// a command other than Submit, within the dispatcher's idempotency retention, a week).
 // BUSY answers are retried the same way, after a pause that doubles with each BUSY in a row and
 // is jittered (BusyBackoff), so that clients shed together do not all come back together and an
 // overloaded dispatcher is not kept busy answering BUSY. Not thread-safe: one Client per thread.

@@ -122,6 +122,7 @@ class IdempotencyExpiryFilter : public rocksdb::CompactionFilter {
     }
   }
   int64_t horizon_ms() const { return horizon_ms_.load(std::memory_order_relaxed); }
+  void Reset() { horizon_ms_.store(0, std::memory_order_relaxed); }
 
  private:
   std::atomic<int64_t> horizon_ms_{0};
@@ -328,6 +329,7 @@ Result<std::string> Store::Property(Cf cf, const std::string& name) const {
 
 void Store::SetExpiryHorizon(int64_t now_ms) { expiry_filter_->Advance(now_ms); }
 int64_t Store::expiry_horizon() const { return expiry_filter_->horizon_ms(); }
+void Store::ResetExpiryHorizonForTest() { expiry_filter_->Reset(); }
 
 Status Store::Checkpoint(const std::string& dir) const {
   rocksdb::Checkpoint* raw = nullptr;

@@ -149,7 +149,8 @@ class DispatcherChild {
                                      "--front=" + (front_.empty() ? "tcp://127.0.0.1:*" : front_),
                                      "--bus=" + (bus_.empty() ? "tcp://127.0.0.1:*" : bus_),
                                      "--endpoints-file=" + endpoints_,
-                                     fmt::format("--time-scale={}", time_scale_)};
+                                     fmt::format("--time-scale={}", time_scale_),
+                                     fmt::format("--idempotency-retention-hours={}", kRetentionHours)};
     args.insert(args.end(), extra_.begin(), extra_.end());
     args.insert(args.end(), once.begin(), once.end());
     pid_ = whistle::Spawn(args, log_, /*merge_stderr=*/true);

@@ -38,6 +38,10 @@ namespace whistle::crashcheck {
 // Duplicate detection is off, so every Submit makes an event.
 pb::CityConfig CrashCheckCity();
 inline constexpr double kTimeScale = 200;  // the dispatcher's --time-scale
+// A day: at kTimeScale, 432 s, so the long form runs with the store dropping expired idempotency
+// entries across its crashes, while no request is retried anywhere near that long after it was
+// first sent (Workload::Send retries for seconds): what a retry gets is never the expiry's doing.
+inline constexpr int kRetentionHours = 24;
 
 // Thread-safe log of operations and published records, with the tick counter of answers.
 class Recorder {

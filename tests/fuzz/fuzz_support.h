@@ -39,7 +39,8 @@ class EngineWorld {
   ~EngineWorld();
 
   // Starts over on the same store: closes the engine, deletes every key of every column family
-  // (and checks that none is left), and opens a new engine with a new clock. For the engine, the
+  // (and checks that none is left), resets the store's expiry horizon, and opens a new engine with
+  // a new clock. For the engine, the
   // same as a fresh store; much cheaper under ASan than opening one (fuzz_engine.cc says why).
   void Reset();
 

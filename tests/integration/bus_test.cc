@@ -320,8 +320,8 @@ TEST_CASE("max_wal_mb in the daemon configuration, or --max-wal-mb, bounds the w
 
 TEST_CASE("idempotency_retention_hours in the daemon configuration, or the flag, ends a retry's first answer") {
   testing::TempDir dir;
-  // An hour of engine time is a second here; the default (a week) would be 168 s.
-  std::vector<std::string> args = {"--time-scale=3600"};
+  // An hour of engine time is 5 s here; the default (a week) would be 14 minutes.
+  std::vector<std::string> args = {"--time-scale=720"};
   SUBCASE("the configuration file") {
     std::ofstream(dir.Sub("dispatcher.textproto")) << "idempotency_retention_hours: 1\n";
     args.push_back("--daemon-config=" + dir.Sub("dispatcher.textproto"));
@@ -335,13 +335,18 @@ TEST_CASE("idempotency_retention_hours in the daemon configuration, or the flag,
   cancel.set_request_id("cancel-1");
   cancel.mutable_cancel()->set_event_id(id);
   cancel.mutable_cancel()->set_reason("by mistake");
-  CallOk(client, cancel);
-  // Once the retention has passed, the retry is decided afresh: the event is cancelled already.
+  pb::Response first = CallOk(client, cancel);
+  // At once, the first answer again (the retention is not 0)...
+  pb::Response retry = CallOk(client, cancel);
+  first.clear_correlation_id();
+  retry.clear_correlation_id();
+  CHECK(retry.SerializeAsString() == first.SerializeAsString());
+  // ...and once it has passed, the retry is decided afresh: the event is cancelled already.
   CHECK(testing::Eventually([&] {
     auto answer = client.Call(cancel);
     REQUIRE(answer.ok());
     return answer->code() == pb::STATUS_ILLEGAL_TRANSITION;
-  }));
+  }, 30s));
   // RocksDB runs the idempotency family with the filter that drops expired entries.
   CHECK(RocksDbOption(dispatcher.data_dir(), "compaction_filter").contains("whistle.IdempotencyExpiry"));
 }
