@@ -264,7 +264,16 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
   while (!stop_) {
     pb::Request list;
     list.mutable_list()->set_department(department);
-    list.mutable_list()->set_state(pb::STATE_DISPATCHED);
+    // Now and then the events someone holds instead, on purpose: the dispatcher must refuse their
+    // claims. Without these, a claim that takes over a held event (the planted
+    // claim-without-state-check) needs two agents to pick the same offered event within the
+    // pause below, which on a loaded machine did not happen in 10 cycles once in a few runs.
+    if (chance(20)) {
+      list.mutable_list()->add_states(pb::STATE_CLAIMED);
+      list.mutable_list()->add_states(pb::STATE_IN_PROGRESS);
+    } else {
+      list.mutable_list()->add_states(pb::STATE_DISPATCHED);
+    }
     list.mutable_list()->set_page_size(20);
     auto offered = Send(client, list);
     if (!offered || offered->code() != pb::STATUS_OK || offered->list().events_size() == 0) {
