@@ -40,8 +40,9 @@ void StopPerfCounting() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 // How often, at most, a table file of the idempotency family goes unrewritten: a compaction drops
 // the entries that have expired (storage/idempotency.h), but a file whose key range no new entry
 // falls in (request ids that only grow, per principal) would otherwise never be compacted again.
-// Rewriting the family every three days costs little (a family of 1 GiB: 4 KiB/s); an expired
-// entry stays on disk at most this long past the horizon, unless a compaction comes sooner.
+// Rewriting the family every three days costs little (a family of 1 GiB: 4 KiB/s on average; after
+// whistle-compact every file comes due at once, docs/OPERATIONS.md); an expired entry stays on
+// disk at most this long past the horizon, unless a compaction comes sooner.
 constexpr uint64_t kIdempotencyRewriteSeconds = 3 * 24 * 3600;
 
 // The families read by point lookups (Store::Get), where most lookups miss the memtable: an
