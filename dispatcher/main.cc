@@ -59,6 +59,7 @@
 #include "dispatcher/first_start.h"
 #include "dispatcher/metrics_http.h"
 #include "dispatcher/server.h"
+#include "storage/idempotency.h"
 #include "storage/power_cut_fs.h"
 #include "storage/store.h"
 #include "tools/flags.h"
@@ -123,6 +124,17 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
 // Ten years: the retention is added to engine times, far from overflowing.
 constexpr int64_t kMaxRetentionHours = 24 * 366 * 10;
 
+// A flag's value, else the file's (or the default): from the file, checked as strictly as the flag.
+Result<int64_t> TakeBounded(Flags& flags, std::string_view name, int64_t from_file, int64_t min, int64_t max) {
+  auto v = flags.TakeInt(name, from_file, min, max);
+  if (v.ok() && (*v < min || *v > max)) {
+    std::string field(name);
+    std::replace(field.begin(), field.end(), '-', '_');
+    return BadRequest(fmt::format("{} in the daemon configuration must be from {} to {}", field, min, max));
+  }
+  return v;
+}
+
 // The daemon's options: the file (when given), then flags of the same names on top.
 Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   pb::DispatcherConfig c;
@@ -141,13 +153,13 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   if (flags.Has("endpoints-file")) c.set_endpoints_file(flags.TakeString("endpoints-file"));
   if (flags.Has("metrics-listen")) c.set_metrics_listen(flags.TakeString("metrics-listen"));
   auto scale = flags.TakeDouble("time-scale", c.time_scale() == 0 ? 1 : c.time_scale(), 1e-3, 1e6);
-  auto bytes = flags.TakeInt("max-request-bytes", c.max_request_bytes() ? c.max_request_bytes() : 65536, 256, 1 << 20);
-  auto batch = flags.TakeInt("max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
-  auto busy = flags.TakeInt("busy-window", c.busy_window() ? c.busy_window() : 4096, 0, 1 << 24);
-  auto wal = flags.TakeInt("max-wal-mb", c.max_wal_mb() ? c.max_wal_mb() : 32, 1, 1 << 16);
-  auto retention = flags.TakeInt("idempotency-retention-hours",
-                                 c.idempotency_retention_hours() ? c.idempotency_retention_hours() : 168, 1,
-                                 kMaxRetentionHours);
+  auto bytes = TakeBounded(flags, "max-request-bytes", c.max_request_bytes() ? c.max_request_bytes() : 65536, 256, 1 << 20);
+  auto batch = TakeBounded(flags, "max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
+  auto busy = TakeBounded(flags, "busy-window", c.busy_window() ? c.busy_window() : 4096, 0, 1 << 24);
+  auto wal = TakeBounded(flags, "max-wal-mb", c.max_wal_mb() ? c.max_wal_mb() : 32, 1, 1 << 16);
+  auto retention = TakeBounded(flags, "idempotency-retention-hours",
+                               c.idempotency_retention_hours() ? c.idempotency_retention_hours() : 168, 1,
+                               kMaxRetentionHours);
   auto dev = flags.TakeBool("dev-no-auth");
   for (const Status& s : {scale.status(), bytes.status(), batch.status(), busy.status(), wal.status(),
                           retention.status(), dev.status(), flags.CheckAllTaken()}) {
@@ -241,12 +253,9 @@ int main(int argc, char** argv) {
   // Scaled time carries on from the newest record, so a resumed demonstration never goes back.
   int64_t start_ms = wall.NowMs();
   if (time_scale != 1) {
-    auto last = (*store)->NewCursor(storage::Cf::kLog);
-    last->SeekToLast();
-    pb::Record record;
-    if (last->Valid() && record.ParseFromArray(last->value().data(), static_cast<int>(last->value().size()))) {
-      start_ms = std::max(start_ms, record.at_ms());
-    }
+    auto newest = storage::NewestRecordMs(**store);
+    if (!newest.ok()) return Fail(newest.status());
+    start_ms = std::max(start_ms, *newest);
   }
   ScaledClock scaled(wall, start_ms, time_scale);
   const Clock& clock = time_scale == 1 ? static_cast<const Clock&>(wall) : scaled;

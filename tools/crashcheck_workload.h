@@ -7,7 +7,7 @@
 //              per level, two names for one department, a registered unit against its
 //              committee), report progress, then resolve, or sometimes release; now and then
 //              they quote an old claim number, or claim an event someone holds, on purpose:
-//              both must be refused
+//              both must be refused (the claim, while the event is still held)
 //   subscriber follows the bus (Subscriber: bus + LogQuery catch-up) and keeps every record
 // A request without an answer (timeout, or UNAVAILABLE) is sent again with the SAME request id,
 // also after the dispatcher restarts, until answered; one still unanswered when the workload

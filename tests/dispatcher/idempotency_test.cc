@@ -167,11 +167,13 @@ TEST_CASE("compactions drop the expired entries once a written record is past th
   REQUIRE(f.store().CompactAll().ok());
   CHECK(IdempotencyKeys(f.store()) == std::vector<std::string>{cancel_key, submit_key});
 
-  uint64_t other = f.SubmitOk();  // a record at the new time, written
-  CHECK(f.store().expiry_horizon() == f.EventOf(other).created_at_ms());
+  // A record at the new time, written.
+  pb::Response other = f.Submit("noise", testing::kGrid2, "worker", "report-2");
+  REQUIRE(other.code() == pb::STATUS_OK);
+  CHECK(f.store().expiry_horizon() == other.event().event().created_at_ms());
   REQUIRE(f.store().CompactAll().ok());
-  const std::string other_key = IdempotencyKeys(f.store()).front();  // the fixture's request id
-  CHECK(IdempotencyKeys(f.store()) == std::vector<std::string>{other_key, submit_key});
+  CHECK(IdempotencyKeys(f.store()) ==
+        std::vector<std::string>{submit_key, storage::IdempotencyKey("worker", "report-2")});
   CHECK(f.EventOf(id).state() == pb::STATE_CANCELLED);  // only the entry went
 }
 

@@ -13,6 +13,7 @@
 #include "agents/client.h"
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/eventually.h"
+#include "tools/process.h"
 #include "tests/testing/test_city.h"
 
 namespace whistle {
@@ -349,6 +350,18 @@ TEST_CASE("idempotency_retention_hours in the daemon configuration, or the flag,
   }, 30s));
   // RocksDB runs the idempotency family with the filter that drops expired entries.
   CHECK(RocksDbOption(dispatcher.data_dir(), "compaction_filter").contains("whistle.IdempotencyExpiry"));
+}
+
+TEST_CASE("a daemon configuration value out of its flag's range is refused at start, naming the field") {
+  testing::TempDir dir;
+  std::ofstream(dir.Sub("dispatcher.textproto")) << "idempotency_retention_hours: 100000\n";
+  const std::string out = dir.Sub("out");
+  pid_t pid = Spawn({testing::Binary("dispatcher/whistle-dispatcher"), "--dev-no-auth", "--data=" + dir.Sub("data"),
+                     "--daemon-config=" + dir.Sub("dispatcher.textproto")},
+                    out, /*merge_stderr=*/true);
+  CHECK(WaitFor(pid) == 2);
+  CHECK(ReadWholeFile(out).find("idempotency_retention_hours in the daemon configuration must be from 1 to 87840") !=
+        std::string::npos);
 }
 
 TEST_CASE("a ready dispatcher has RocksDB's compactions on again, paused only while it loaded") {
