@@ -145,11 +145,8 @@ TEST_CASE("a submit's first answer is kept for good: retried, or found by its re
   CHECK(found.event().event().id() == first.event().event().id());
 }
 
-// The idempotency family's keys.
 std::vector<std::string> IdempotencyKeys(const storage::Store& store) {
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : testing::Dump(store, storage::Cf::kIdempotency)) keys.push_back(key);
-  return keys;
+  return testing::Keys(store, storage::Cf::kIdempotency);
 }
 
 TEST_CASE("compactions drop the expired entries once a written record is past their expiry, and no others") {

@@ -5,6 +5,7 @@
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/integration/dispatcher_process.h"
+#include "tests/testing/engine_fixture.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/process.h"
 
@@ -40,10 +41,7 @@ TEST_CASE("whistle-compact drops the idempotency entries expired at the newest r
   REQUIRE(Compact(data) == 0);
   auto store = storage::Store::Open(data);
   REQUIRE(store.ok());
-  std::vector<std::string> keys;
-  auto cursor = (*store)->NewCursor(storage::Cf::kIdempotency);
-  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) keys.emplace_back(cursor->key());
-  CHECK(keys == std::vector<std::string>{"alive", "submit"});
+  CHECK(testing::Keys(**store, storage::Cf::kIdempotency) == std::vector<std::string>{"alive", "submit"});
   CHECK((*store)->Get(storage::Cf::kLog, storage::LogKey(1))->has_value());
 }
 

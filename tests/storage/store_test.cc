@@ -10,6 +10,7 @@
 #include "storage/fault_injection.h"
 #include "storage/idempotency.h"
 #include "storage/keys.h"
+#include "tests/testing/engine_fixture.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/temp_dir.h"
 
@@ -435,12 +436,7 @@ TEST_CASE("compactions drop the idempotency entries expired at the horizon, and 
   batch.Put(Cf::kIdempotency, "unparsed", "\x01");
   batch.Put(Cf::kEvents, "event", EntryExpiringAt(1000));  // another family: never filtered
   REQUIRE(store->Write(batch).ok());
-  auto keys = [&] {
-    std::vector<std::string> out;
-    auto cursor = store->NewCursor(Cf::kIdempotency);
-    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) out.emplace_back(cursor->key());
-    return out;
-  };
+  auto keys = [&] { return testing::Keys(*store, Cf::kIdempotency); };
   const std::vector<std::string> all = {"early", "kept", "late", "unparsed"};
 
   REQUIRE(store->CompactAll().ok());  // no horizon yet: nothing goes

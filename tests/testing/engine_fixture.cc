@@ -15,6 +15,12 @@ KeyValues Dump(const storage::Store& store, storage::Cf cf) {
   return out;
 }
 
+std::vector<std::string> Keys(const storage::Store& store, storage::Cf cf) {
+  std::vector<std::string> keys;
+  for (auto& kv : Dump(store, cf)) keys.push_back(std::move(kv.first));
+  return keys;
+}
+
 std::vector<KeyValues> DumpAll(const storage::Store& store) {
   std::vector<KeyValues> all;
   for (int cf = 0; cf < storage::kCfCount; ++cf) all.push_back(Dump(store, static_cast<storage::Cf>(cf)));

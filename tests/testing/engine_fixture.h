@@ -21,6 +21,8 @@ inline constexpr int64_t kStartMs = 1795395600000;
 // Every key and value of a column family, in order.
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 KeyValues Dump(const storage::Store& store, storage::Cf cf);
+// Every key of a column family, in order.
+std::vector<std::string> Keys(const storage::Store& store, storage::Cf cf);
 // Every column family: equal before and after means nothing at all was written.
 std::vector<KeyValues> DumpAll(const storage::Store& store);
 
