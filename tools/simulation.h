@@ -4,7 +4,8 @@
 // some repeating an open problem. Simulated departments react to what the engine records, the way
 // agents react to notifications: most claim in time, some let the deadline pass, some return or
 // whistle, most resolve in time; citizens rate some results. One batch per tick of simulated time,
-// so timers fire exactly as they would in the daemon. Deterministic for a given seed.
+// so timers fire exactly as they would in the daemon, each written the way the daemon writes: on a
+// thread of its own while the next tick is decided. Deterministic for a given seed.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +47,8 @@ struct SimulationReport {
   uint64_t overdue = 0;
   std::map<int, uint64_t> final_states;      // by pb::EventState, events created in this run
   double wall_seconds = 0;
-  std::vector<double> batch_ms;               // wall time of each batch (decide + fsync)
+  std::vector<double> decide_ms;      // per tick: deciding its batch (engine thread)
+  std::vector<double> write_wait_ms;  // per tick: then waiting for the batch before it to be written
   std::vector<uint64_t> sample_events;        // events with the longest stories
 };
 
@@ -82,7 +84,7 @@ class Simulation {
 };
 
 // The report as text: counts, escalations per level, the three rates per level for the month,
-// batch latency percentiles, and the stories of a few events.
+// how long ticks took to decide and write, and the stories of a few events.
 std::string FormatReport(const SimulationReport& report, const Engine& engine);
 
 }  // namespace whistle

@@ -9,6 +9,7 @@
 #include "dispatcher/stats.h"
 #include "storage/store.h"
 #include "tests/testing/engine_fixture.h"
+#include "tests/testing/faulty_disk.h"
 
 namespace whistle {
 namespace {
@@ -37,11 +38,27 @@ TEST_CASE("a simulated city accounts for every report and keeps the engine healt
   CHECK(in_states == report.events_created);
   CHECK(report.escalations_to[pb::LEVEL_STREET] > 0);
   CHECK(report.batches == 48 * 60);
+  CHECK(report.decide_ms.size() == report.batches);
+  CHECK(report.write_wait_ms.size() == report.batches);  // each batch waited for, the last one too
   CHECK_FALSE(report.rejected.contains("STATUS_BAD_REQUEST"));  // agents only send sound commands
   CHECK_FALSE(report.rejected.contains("STATUS_UNAVAILABLE"));
   std::string text = FormatReport(report, f.engine());
   CHECK(text.find("响应率") != std::string::npos);
   CHECK(text.find("the story of event") != std::string::npos);
+}
+
+TEST_CASE("a simulation stops at the first write that fails, with the engine stopped and nothing of it on disk") {
+  testing::FaultyEngine f;
+  f.fs->set_fail_writes(true);
+  SimulationReport report = Simulation(*f.engine, f.clock, TwoBusyDays()).Run();
+  CHECK_FALSE(f.engine->health().ok());
+  // It stopped at the first tick that had something to write, with the tick after it decided.
+  CHECK(report.batches < 48 * 60);
+  CHECK(report.reports > 0);
+  CHECK(report.write_wait_ms.size() + 1 == report.batches);
+  f.fs->set_fail_writes(false);
+  CHECK(Dump(*f.store, storage::Cf::kLog).empty());
+  CHECK(Dump(*f.store, storage::Cf::kEvents).empty());
 }
 
 TEST_CASE("the same seed gives the same city, record for record") {
