@@ -68,7 +68,9 @@ Engine::Engine(storage::Store& store, std::shared_ptr<const City> city, const Cl
       options_(options),
       state_(store, *city_),
       registry_(options.test_plant_bug == PlantedBug::kClaimWithoutStateCheck),
-      committed_records_(NoRecords()) {}
+      committed_records_(NoRecords()) {
+  state_.set_counter_fold_bytes(options.counter_fold_bytes);
+}
 
 std::vector<pb::Response> Engine::Decide(std::span<const Command> commands) {
   std::vector<pb::Response> replies;

@@ -62,6 +62,8 @@ struct EngineOptions {
   // again when retried with its request id (a client retries after an UNAVAILABLE or BUSY answer,
   // a lost reply, or an app back online). REQUIRES: > 0.
   int64_t idempotency_retention_ms = int64_t{7} * 24 * 3600 * 1000;
+  // Statistics counters: journal bytes between folds (EngineState, "Counters in meta").
+  uint64_t counter_fold_bytes = EngineState::kDefaultCounterFoldBytes;
   // Timers handled per batch at most; the rest wait for the next batch (HasDueTimers says so).
   size_t max_timers_per_batch = 10000;
   // TEST ONLY: see PlantedBug. (The third planted bug, ack-before-sync, is the store's:

@@ -7,6 +7,9 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "dispatcher/lifecycle.h"
 #include "storage/idempotency.h"
@@ -23,7 +26,13 @@ namespace {
 constexpr std::string_view kMetaLastSeq = "seq";
 constexpr std::string_view kMetaNextEventId = "next_id";
 constexpr std::string_view kMetaModePrefix = "mode/";
-constexpr std::string_view kMetaStatPrefix = "stat/";
+// Counters (see "Counters in meta" in the header): one key a counter before the journal, a
+// month's at its last fold, a batch's since. Ordered so that a scan reads them in that order.
+constexpr std::string_view kMetaStatPrefix = "stat/";           // + month '|' scope -> StatCounters
+constexpr std::string_view kMetaStatMonthPrefix = "statb/";     // + month -> CounterSet
+constexpr std::string_view kMetaStatJournalPrefix = "statj/";   // + seq(8) -> CounterSet
+constexpr std::string_view kMetaStatJournalEnd = "statj0";      // '0' follows '/'
+static_assert(kMetaStatPrefix < kMetaStatMonthPrefix && kMetaStatMonthPrefix < kMetaStatJournalPrefix);
 constexpr std::string_view kMetaPrincipalPrefix = "principal/";
 // The indexes' key layout (storage/keys.h), "2"; absent in stores written before layout 2, whose
 // indexes Load rebuilds.
@@ -165,7 +174,9 @@ Status EngineState::LoadMeta() {
       pb::StatCounters c;
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
-      counters_[std::string(key.substr(kMetaStatPrefix.size()))].counters = std::move(c);
+      CounterSlot(key.substr(kMetaStatPrefix.size())).second.counters = std::move(c);
+    } else if (key.starts_with(kMetaStatMonthPrefix) || key.starts_with(kMetaStatJournalPrefix)) {
+      LoadCounterSet(key, value, key.starts_with(kMetaStatJournalPrefix));
     } else if (key == kMetaIndexLayout) {
       index_layout_ = value;
     } else if (key.starts_with(kMetaPrincipalPrefix)) {
@@ -177,6 +188,17 @@ Status EngineState::LoadMeta() {
     }
   }
   return cursor->status();
+}
+
+void EngineState::LoadCounterSet(std::string_view key, std::string_view value, bool journal) {
+  pb::CounterSet set;
+  WHISTLE_CHECK(set.ParseFromArray(value.data(), static_cast<int>(value.size())),
+                "meta '%.*s': corrupt counters", int(key.size()), key.data());
+  for (auto& entry : *set.mutable_entries()) {
+    if (journal) months_since_fold_.emplace(entry.key().substr(0, entry.key().find('|')));
+    CounterSlot(entry.key()).second.counters = std::move(*entry.mutable_counters());
+  }
+  if (journal) journal_bytes_ += value.size();
 }
 
 Status EngineState::LoadLastRecordTime() {
@@ -533,12 +555,22 @@ void EngineState::PutPrincipal(pb::Principal principal) {
 pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::string_view scope) {
   // A handful of calls per command: no allocation unless the (month, scope) is new.
   CounterKey(month, scope, &counter_key_);
-  auto it = counters_.try_emplace(counter_key_).first;  // copies the key only when it is new
-  if (!it->second.dirty) {
-    it->second.dirty = true;
-    dirty_counters_.push_back(&*it);
+  auto it = counters_.find(counter_key_);
+  CounterNode* slot = it != counters_.end() ? &*it : &CounterSlot(counter_key_);
+  if (!slot->second.dirty) {
+    slot->second.dirty = true;
+    dirty_counters_.push_back(slot);
   }
-  return it->second.counters;
+  return slot->second.counters;
+}
+
+EngineState::CounterNode& EngineState::CounterSlot(std::string_view key) {
+  auto [it, added] = counters_.try_emplace(std::string(key));
+  if (added) {
+    std::string_view stored = it->first;  // counters_'s nodes never move
+    counters_by_month_[std::string(stored.substr(0, stored.find('|')))].nodes.push_back(&*it);
+  }
+  return *it;
 }
 
 void EngineState::PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry) {
@@ -733,20 +765,84 @@ EngineState::SealedBatch EngineState::Seal() {
   }
   batch_->Put(Cf::kMeta, kMetaLastSeq, Fixed64(last_seq_));
   batch_->Put(Cf::kMeta, kMetaNextEventId, Fixed64(next_event_id_));
-  std::string key(kMetaStatPrefix);
-  for (auto* entry : dirty_counters_) {
-    key.resize(kMetaStatPrefix.size());
-    key.append(entry->first);
-    batch_->Put(Cf::kMeta, key, entry->second.counters.SerializeAsString());
-    entry->second.dirty = false;
-  }
-  dirty_counters_.clear();
+  StageCounters();
   overlay.events = std::move(cold_);
   overlay.idempotency = std::move(pending_idempotency_);
   cold_.clear();
   pending_idempotency_.clear();
   sealed.write = std::exchange(batch_, std::make_unique<storage::WriteBatch>(store_));
   return sealed;
+}
+
+// A pb::CounterSet's bytes, written straight from the counters: folding a Beijing-size month
+// (55,000 counters after its first day) took the engine thread 30 ms when it built the message
+// first, 13 ms this way.
+std::string EngineState::CounterSetBytes(std::span<CounterNode* const> nodes) {
+  using google::protobuf::io::CodedOutputStream;
+  using google::protobuf::internal::WireFormatLite;
+  constexpr auto kDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+  // Every field number here is below 16: one byte a tag.
+  static_assert(pb::CounterSet::kEntriesFieldNumber < 16 && pb::CounterSet::Entry::kCountersFieldNumber < 16);
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    CodedOutputStream out(&stream);
+    for (const CounterNode* node : nodes) {
+      const std::string& key = node->first;
+      const pb::StatCounters& counters = node->second.counters;
+      size_t counters_size = counters.ByteSizeLong();  // cached for SerializeWithCachedSizes
+      size_t entry_size = 1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(key.size())) + key.size() + 1 +
+                          CodedOutputStream::VarintSize32(static_cast<uint32_t>(counters_size)) + counters_size;
+      out.WriteTag(WireFormatLite::MakeTag(pb::CounterSet::kEntriesFieldNumber, kDelimited));
+      out.WriteVarint32(static_cast<uint32_t>(entry_size));
+      out.WriteTag(WireFormatLite::MakeTag(pb::CounterSet::Entry::kKeyFieldNumber, kDelimited));
+      out.WriteVarint32(static_cast<uint32_t>(key.size()));
+      out.WriteString(key);
+      out.WriteTag(WireFormatLite::MakeTag(pb::CounterSet::Entry::kCountersFieldNumber, kDelimited));
+      out.WriteVarint32(static_cast<uint32_t>(counters_size));
+      counters.SerializeWithCachedSizes(&out);
+    }
+  }
+  return bytes;
+}
+
+void EngineState::StageCounters() {
+  if (dirty_counters_.empty()) return;
+  for (CounterNode* node : dirty_counters_) {
+    auto month = std::string_view(node->first).substr(0, node->first.find('|'));
+    if (!months_since_fold_.contains(month)) months_since_fold_.emplace(month);
+    node->second.dirty = false;
+  }
+  std::string bytes = CounterSetBytes(dirty_counters_);
+  dirty_counters_.clear();
+  journal_bytes_ += bytes.size();
+  if (journal_bytes_ < counter_fold_bytes_) {
+    // Counters change only as records are applied, so each batch that changed some has a newer
+    // last sequence number: one entry would otherwise replace another's counters.
+    WHISTLE_CHECK(last_seq_ > last_journal_seq_, "two journal entries at seq %llu",
+                  static_cast<unsigned long long>(last_seq_));
+    last_journal_seq_ = last_seq_;
+    batch_->Put(Cf::kMeta, std::string(kMetaStatJournalPrefix) + Fixed64(last_seq_), bytes);
+    return;
+  }
+  // Fold: each month the journal touched, whole and sorted (the same counters give the same bytes,
+  // however the batches fell), replaces the journal and that month's keys of the old layout.
+  batch_->DeleteRange(Cf::kMeta, kMetaStatJournalPrefix, kMetaStatJournalEnd);
+  for (const std::string& month : months_since_fold_) {
+    MonthCounters& in_month = counters_by_month_.at(month);
+    auto by_key = [](const CounterNode* a, const CounterNode* b) { return a->first < b->first; };
+    auto added = in_month.nodes.begin() + static_cast<ptrdiff_t>(in_month.sorted);
+    std::sort(added, in_month.nodes.end(), by_key);
+    std::inplace_merge(in_month.nodes.begin(), added, in_month.nodes.end(), by_key);
+    in_month.sorted = in_month.nodes.size();
+    batch_->Put(Cf::kMeta, std::string(kMetaStatMonthPrefix) + month, CounterSetBytes(in_month.nodes));
+    std::string old_begin = std::string(kMetaStatPrefix) + month + '|';
+    std::string old_end = old_begin;
+    old_end.back() = '|' + 1;
+    batch_->DeleteRange(Cf::kMeta, old_begin, old_end);
+  }
+  months_since_fold_.clear();
+  journal_bytes_ = 0;
 }
 
 void EngineState::Release(uint64_t last_seq) {

@@ -158,6 +158,12 @@ void WriteBatch::Delete(Cf cf, std::string_view key) {
   if (!s.ok()) throw std::logic_error("WriteBatch::Delete: " + s.ToString());
 }
 
+void WriteBatch::DeleteRange(Cf cf, std::string_view begin, std::string_view end) {
+  auto s = batch_->DeleteRange(store_.handle(cf), rocksdb::Slice(begin.data(), begin.size()),
+                               rocksdb::Slice(end.data(), end.size()));
+  if (!s.ok()) throw std::logic_error("WriteBatch::DeleteRange: " + s.ToString());
+}
+
 void WriteBatch::Clear() { batch_->Clear(); }
 size_t WriteBatch::count() const { return static_cast<size_t>(batch_->Count()); }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }

@@ -86,6 +86,8 @@ class WriteBatch {
 
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
+  // Deletes every key in [begin, end): one range tombstone, however many keys it covers.
+  void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
   void Clear();
   size_t count() const;
   size_t byte_size() const;

@@ -57,6 +57,22 @@ TEST_CASE("column families keep equal keys apart") {
   CHECK_FALSE(GetOrDie(*store, Cf::kHistory, "k").has_value());
 }
 
+TEST_CASE("a range delete removes the keys from begin up to end in its family, those put earlier in its batch too, and no later put") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  WriteBatch first(*store);
+  for (std::string key : {"a", "b/1", "b/2", "c"}) first.Put(Cf::kMeta, key, "v");
+  first.Put(Cf::kEvents, "b/1", "other family");
+  REQUIRE(store->Write(first).ok());
+  WriteBatch second(*store);
+  second.Put(Cf::kMeta, "b/3", "v");
+  second.DeleteRange(Cf::kMeta, "b/", "b0");
+  second.Put(Cf::kMeta, "b/4", "after");
+  REQUIRE(store->Write(second).ok());
+  CHECK(testing::Keys(*store, Cf::kMeta) == std::vector<std::string>{"a", "b/4", "c"});
+  CHECK(GetOrDie(*store, Cf::kEvents, "b/1") == "other family");
+}
+
 TEST_CASE("timer keys iterate in deadline order, then id order") {
   TempDir dir;
   auto store = OpenOrDie(dir.Sub("db"));

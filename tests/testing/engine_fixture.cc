@@ -51,7 +51,7 @@ void EngineFixture::Open() {
   auto store = storage::Store::Open(db_path());
   REQUIRE_MESSAGE(store.ok(), store.status().ToString());
   store_ = std::move(store).value();
-  auto engine = Engine::Open(*store_, city_, clock);
+  auto engine = Engine::Open(*store_, city_, clock, options);
   REQUIRE_MESSAGE(engine.ok(), engine.status().ToString());
   engine_ = std::move(engine).value();
 }

@@ -44,6 +44,8 @@ class EngineFixture {
   std::string db_path() const { return dir_.Sub("db"); }
 
   ManualClock clock{kStartMs};
+  // What the engine is opened with, at the next Restart (or the first Open).
+  EngineOptions options;
 
   // Each helper runs one command as a batch of its own and returns the reply. A Submit without a
   // request id is given a fresh one.
