@@ -25,13 +25,13 @@
 // Counters in meta: a batch writes the counters it changed as one value, a journal entry
 // ("statj/" + its last sequence number), not one key each: a counted command touches about seven
 // (its departments, every region of its grid's ancestry, its level), and a key a counter made
-// meta 29% of the memtable entries of a simulated Beijing-size day (698,683 of 2.43 M). Once the journal holds
-// counter_fold_bytes, the batch that passes it folds instead: it writes each month changed since
-// the last fold whole ("statb/" + month), and deletes the journal (one range tombstone). Load
-// reads the per-counter keys of stores written before the journal ("stat/" + key, which a fold of
-// their month deletes), then the months, then the journal in order, the newest value winning.
-// All of it rides in the batch's own write, so counters are exactly as durable as the records
-// that changed them.
+// meta 29% of the memtable entries of a simulated Beijing-size day (698,683 of 2.43 M). Once the
+// journal holds counter_fold_bytes, the batch that passes it folds instead: it writes each month
+// changed since the last fold whole ("statb/" + month), and deletes the journal (one range
+// tombstone). Load reads the per-counter keys of stores written before the journal ("stat/" + key,
+// which a fold of their month deletes), then the months, then the journal in order, the newest
+// value winning. All of it rides in the batch's own write, so counters are exactly as durable as
+// the records that changed them.
 //
 // Threading: engine thread only (Load uses a helper thread of its own, joined before it returns).
 // Not copyable.
@@ -45,7 +45,6 @@
 #include <optional>
 #include <queue>
 #include <set>
-#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -157,8 +156,9 @@ class EngineState {
 
   // Counters for (month, scope), or nullptr when nothing was counted there.
   const pb::StatCounters* Counters(std::string_view month, std::string_view scope) const;
-  // Journal bytes that make the next batch with counters fold them (see "Counters in meta"). 0: every
-  // batch folds. Load bounds: at most this much journal is read at a start.
+  // Journal bytes from which the next batch that changes counters folds them ("Counters in
+  // meta"); 0: every such batch folds. A start reads what journal the last run left: under this
+  // much plus one batch's, if it ran with the same setting.
   void set_counter_fold_bytes(uint64_t bytes) { counter_fold_bytes_ = bytes; }
 
   // The stored first answer for a request id, if any (this batch's included).
@@ -231,6 +231,12 @@ class EngineState {
     pb::TimerKind timer_kind = pb::TIMER_NONE;
   };
 
+  struct CountersEntry {
+    pb::StatCounters counters;
+    bool dirty = false;  // changed since the last Seal, and so in dirty_counters_
+  };
+  using CounterNode = std::pair<const std::string, CountersEntry>;
+
   // The event if it is open or was read or changed in this batch; nullptr otherwise. An open event
   // not in hot_ is parsed into it. Mutable, for MutableEvent: hot_ and cold_ are caches, mutable.
   pb::Event* InMemory(uint64_t id) const;
@@ -257,6 +263,8 @@ class EngineState {
   void AddUnresolved(const pb::Event& e);
   void RemoveUnresolved(const pb::Event& e);
   Status LoadMeta();
+  // The counter of that key (month '|' scope), added (zero, not dirty) if new.
+  CounterNode& CounterSlot(std::string_view key);
   // Adds the counters of a CounterSet read from meta (a month or a journal entry).
   void LoadCounterSet(std::string_view key, std::string_view value, bool journal);
   // Stages this batch's changed counters: a journal entry, or a fold (see "Counters in meta").
@@ -314,11 +322,6 @@ class EngineState {
   std::unordered_map<std::string, std::vector<Unresolved>> unresolved_by_grid_category_;
   mutable std::string duplicate_key_;  // scratch for DuplicateKey
   OpenTally open_tally_;
-  struct CountersEntry {
-    pb::StatCounters counters;
-    bool dirty = false;  // changed since the last Seal, and so in dirty_counters_
-  };
-  using CounterNode = std::pair<const std::string, CountersEntry>;
   std::unordered_map<std::string, CountersEntry> counters_;  // key: CounterKey
   // counters_ by month: what a fold writes, in key order. A month's first `sorted` are; those
   // added since are sorted and merged in at its next fold (8 bytes a counter, where a tree would
@@ -328,13 +331,13 @@ class EngineState {
     size_t sorted = 0;
   };
   std::map<std::string, MonthCounters, std::less<>> counters_by_month_;
-  // The counter of that key (month '|' scope), added (zero, not dirty) if new.
-  CounterNode& CounterSlot(std::string_view key);
-  static std::string CounterSetBytes(std::span<CounterNode* const> nodes);
   // Changed since the last Seal, which writes them. Pointers into counters_, whose elements never
   // move (no counter is ever erased).
   std::vector<CounterNode*> dirty_counters_;
   mutable std::string counter_key_;  // scratch for CounterKey
+  // Months loaded from keys of the layout before the journal ("stat/"), which their next fold
+  // deletes.
+  std::set<std::string, std::less<>> key_per_counter_months_;
   // The journal since the last fold: its size, and the months it holds counters of.
   uint64_t journal_bytes_ = 0;
   uint64_t last_journal_seq_ = 0;  // of the newest entry this process wrote

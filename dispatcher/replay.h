@@ -3,9 +3,11 @@
 // Runs every record of `source`'s log, in sequence order, through the same appliers the engine
 // uses, into `target` (whose store must be empty). Because appliers are the only code that
 // changes state, the result must equal `source` in every column family but `idempotency` (retry
-// answers are not records), and in `meta` once both have folded their counters (the journal in
-// between follows the batches, which the replay cuts differently: EngineState, "Counters in
-// meta"). Tests use it to prove that; operators can use it to rebuild indexes.
+// answers are not records), and in `meta` when both fold their counters at every batch
+// (set_counter_fold_bytes(0)) and `source` holds none in the layout before the journal: a journal
+// follows the batches, which the replay cuts differently (EngineState, "Counters in meta"). Either
+// way the counters themselves are equal. Tests use it to prove that; operators can use it to
+// rebuild indexes.
 #pragma once
 
 #include "dispatcher/engine_state.h"

@@ -1,9 +1,14 @@
 #include "dispatcher/stats.h"
 
+#include <utility>
+
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "dispatcher/city.h"
 #include "dispatcher/iso8601.h"
+#include "whistle/check.h"
 
 namespace whistle {
 
@@ -39,5 +44,36 @@ pb::Rates RatesOf(const pb::StatCounters& c) {
   }
   return r;
 }
+
+void CounterSetWriter::Add(std::string_view key, const pb::StatCounters& counters) {
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  using Entry = pb::CounterSet::Entry;
+  constexpr auto kDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+  // One byte a tag: every field number here is below 16.
+  static_assert(pb::CounterSet::kEntriesFieldNumber < 16 && Entry::kKeyFieldNumber < 16 &&
+                Entry::kCountersFieldNumber < 16);
+  auto key_size = static_cast<uint32_t>(key.size());
+  // ByteSizeLong caches the size, which SerializeWithCachedSizesToArray below relies on.
+  auto counters_size = static_cast<uint32_t>(counters.ByteSizeLong());
+  uint32_t entry_size = 1 + CodedOutputStream::VarintSize32(key_size) + key_size + 1 +
+                        CodedOutputStream::VarintSize32(counters_size) + counters_size;
+  size_t at = bytes_.size();
+  bytes_.resize(at + 1 + CodedOutputStream::VarintSize32(entry_size) + entry_size);
+  auto tag = [](int field) { return WireFormatLite::MakeTag(field, kDelimited); };
+  auto* p = reinterpret_cast<uint8_t*>(bytes_.data() + at);
+  p = CodedOutputStream::WriteTagToArray(tag(pb::CounterSet::kEntriesFieldNumber), p);
+  p = CodedOutputStream::WriteVarint32ToArray(entry_size, p);
+  p = CodedOutputStream::WriteTagToArray(tag(Entry::kKeyFieldNumber), p);
+  p = CodedOutputStream::WriteVarint32ToArray(key_size, p);
+  p = CodedOutputStream::WriteRawToArray(key.data(), static_cast<int>(key_size), p);
+  p = CodedOutputStream::WriteTagToArray(tag(Entry::kCountersFieldNumber), p);
+  p = CodedOutputStream::WriteVarint32ToArray(counters_size, p);
+  p = counters.SerializeWithCachedSizesToArray(p);
+  WHISTLE_CHECK(p == reinterpret_cast<uint8_t*>(bytes_.data() + bytes_.size()),
+                "CounterSet entry size");
+}
+
+std::string CounterSetWriter::Finish() { return std::exchange(bytes_, {}); }
 
 }  // namespace whistle

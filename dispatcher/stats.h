@@ -28,4 +28,19 @@ std::string LevelScope(pb::Level level);
 // The rates from counters; a rate whose denominator is zero is left unset.
 pb::Rates RatesOf(const pb::StatCounters& c);
 
+// Writes a pb::CounterSet's bytes straight from counters held elsewhere, entry by entry, without
+// building the message: folding a Beijing-size month (55,000 counters after its first day) took
+// the engine thread 30 ms when it built the message first, 10-16 ms this way (EngineState,
+// "Counters in meta"). The bytes are those pb::CounterSet::SerializeAsString gives for the same
+// entries (non-empty keys: proto3 leaves an empty one out).
+class CounterSetWriter {
+ public:
+  void Add(std::string_view key, const pb::StatCounters& counters);
+  // The bytes; the writer is empty again.
+  std::string Finish();
+
+ private:
+  std::string bytes_;
+};
+
 }  // namespace whistle

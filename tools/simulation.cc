@@ -28,7 +28,9 @@ constexpr double kHourWeightSum = [] {
   return sum;
 }();
 
-double Millis(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Millis(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 template <typename... Args>
 void Line(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
@@ -212,8 +214,8 @@ SimulationReport Simulation::Run() {
   // writer's thread while the next tick is decided. The agents react to a batch's records as soon
   // as it is decided, which is what they would do once it is written: the next tick is a minute of
   // simulated time later either way, so the city is the same, record for record.
+  std::optional<SealedBatch> in_flight;  // before the writer, which may be writing its batch
   storage::BatchWriter writer(engine_.store());
-  std::optional<SealedBatch> in_flight;
   auto finish_in_flight = [&] {
     auto wait_start = std::chrono::steady_clock::now();
     Status written = in_flight->write ? writer.Wait() : Status::Ok();
@@ -303,14 +305,15 @@ std::string FormatReport(const SimulationReport& report, const Engine& engine) {
   Line(out, "  {:.2f} s of wall time", report.wall_seconds);
   auto line = [&out](std::string_view what, std::vector<double> ms) {
     std::sort(ms.begin(), ms.end());
-    Line(out, "  {} p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms", what, Percentile(ms, 0.5), Percentile(ms, 0.99),
-         Percentile(ms, 1));
+    Line(out, "  {} p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms", what, Percentile(ms, 0.5),
+         Percentile(ms, 0.99), Percentile(ms, 1));
   };
   line("a tick's batch decided (engine thread):", report.decide_ms);
   line("then waiting for the batch before it to be written:", report.write_wait_ms);
   HistogramSnapshot writes = engine.store().write_micros().Snapshot();
-  Line(out, "  synced writes (writer thread, this process): {}, p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms",
-       writes.count(), writes.Percentile(0.5) / 1e3, writes.Percentile(0.99) / 1e3, writes.max() / 1e3);
+  Line(out, "  synced writes (writer thread, this process): {}, p50 {:.2f} ms, p99 {:.2f} ms, "
+       "max {:.2f} ms", writes.count(), writes.Percentile(0.5) / 1e3,
+       writes.Percentile(0.99) / 1e3, writes.max() / 1e3);
 
   for (uint64_t id : report.sample_events) {
     out += '\n';

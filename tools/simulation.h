@@ -42,13 +42,17 @@ struct SimulationReport {
   uint64_t linked_duplicates = 0;
   uint64_t commands = 0;          // all commands sent, reports included
   std::map<std::string, uint64_t> rejected;  // by status name: expected when the event moved on
+  // What was decided. When a write fails the run stops, and the figures include that batch and
+  // the one decided while it was written, neither of which reached the disk.
   uint64_t batches = 0;
   std::map<int, uint64_t> escalations_to;    // by pb::Level reached
   uint64_t overdue = 0;
   std::map<int, uint64_t> final_states;      // by pb::EventState, events created in this run
   double wall_seconds = 0;
-  std::vector<double> decide_ms;      // per tick: deciding its batch (engine thread)
-  std::vector<double> write_wait_ms;  // per tick: then waiting for the batch before it to be written
+  // Per tick: deciding its batch (engine thread), then waiting for the batch before it to be
+  // written.
+  std::vector<double> decide_ms;
+  std::vector<double> write_wait_ms;
   std::vector<uint64_t> sample_events;        // events with the longest stories
 };
 

@@ -2,14 +2,17 @@
 // "Counters in meta"), and the one-key-a-counter layout of older stores.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dispatcher/replay.h"
 #include "dispatcher/stats.h"
 #include "storage/store.h"
 #include "tests/testing/engine_fixture.h"
+#include "tests/testing/temp_dir.h"
 
 namespace whistle {
 namespace {
@@ -17,19 +20,48 @@ namespace {
 using storage::Cf;
 using testing::EngineFixture;
 
-// kStartMs's month in Beijing.
+// kStartMs's month in Beijing, and the next.
 constexpr std::string_view kMonth = "2026-11";
+constexpr std::string_view kNextMonth = "2026-12";
 
-// Every counter of the test city in kMonth, by scope: what a restart must bring back.
-std::map<std::string, std::string> CountersOf(EngineFixture& f) {
+// Every counter of the test city in `month`, by scope.
+std::map<std::string, std::string> CountersOf(const EngineState& state, std::string_view month) {
   std::map<std::string, std::string> out;
   auto add = [&](const std::string& scope) {
-    if (const pb::StatCounters* c = f.engine().state().Counters(kMonth, scope)) out[scope] = c->SerializeAsString();
+    if (const pb::StatCounters* c = state.Counters(month, scope)) out[scope] = c->SerializeAsString();
   };
-  for (const auto& d : f.city().config().departments()) add(DepartmentScope(d.id()));
-  for (const auto& r : f.city().config().regions()) add(RegionScope(r.code()));
+  for (const auto& d : state.city().config().departments()) add(DepartmentScope(d.id()));
+  for (const auto& r : state.city().config().regions()) add(RegionScope(r.code()));
   for (pb::Level level : kLadder) add(LevelScope(level));
   return out;
+}
+
+// What a restart must bring back.
+std::map<std::string, std::string> CountersOf(EngineFixture& f, std::string_view month = kMonth) {
+  return CountersOf(f.engine().state(), month);
+}
+
+// The counters the log says: its records replayed through the appliers into an empty store.
+std::map<std::string, std::string> ReplayedCounters(EngineFixture& f, std::string_view month) {
+  testing::TempDir dir;
+  auto store = storage::Store::Open(dir.Sub("replayed"));
+  REQUIRE(store.ok());
+  EngineState replayed(**store, f.city());
+  REQUIRE(replayed.Load().ok());
+  Status s = ReplayLog(f.store(), replayed);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  return CountersOf(replayed, month);
+}
+
+// Restarts, and checks that both months' counters are what they were and what the log says.
+void RestartAndCheck(EngineFixture& f) {
+  std::map<std::string, std::string> before = CountersOf(f, kMonth);
+  std::map<std::string, std::string> next_before = CountersOf(f, kNextMonth);
+  f.Restart();
+  CHECK(CountersOf(f, kMonth) == before);
+  CHECK(CountersOf(f, kNextMonth) == next_before);
+  CHECK(ReplayedCounters(f, kMonth) == before);
+  CHECK(ReplayedCounters(f, kNextMonth) == next_before);
 }
 
 size_t MetaKeysStartingWith(EngineFixture& f, std::string_view prefix) {
@@ -48,23 +80,32 @@ void Step(EngineFixture& f, int i) {
   if (i % 2) REQUIRE(f.Feedback(id, i % 4 == 1).code() == pb::STATUS_OK);
 }
 
+// Reopens the engine with that fold threshold.
+void FoldAt(EngineFixture& f, uint64_t journal_bytes) {
+  f.options.counter_fold_bytes = journal_bytes;
+  f.Restart();
+}
+
+// Steps from, ..., to - 1.
+void Steps(EngineFixture& f, int from, int to) {
+  for (int i = from; i < to; ++i) Step(f, i);
+}
+
 TEST_CASE("counters come back after a restart from the journal, one entry a batch that counted") {
   EngineFixture f;
-  for (int i = 0; i < 6; ++i) Step(f, i);
+  Steps(f, 0, 6);
   std::map<std::string, std::string> before = CountersOf(f);
   REQUIRE(before.size() > 5);
   // Every command above counted: a submit, a claim, a resolve, and three ratings.
   CHECK(MetaKeysStartingWith(f, "statj/") == 6 * 3 + 3);
   CHECK(MetaKeysStartingWith(f, "stat/") == 0);
   CHECK(MetaKeysStartingWith(f, "statb/") == 0);
-  f.Restart();
-  CHECK(CountersOf(f) == before);
+  RestartAndCheck(f);
 }
 
 TEST_CASE("once the journal holds counter_fold_bytes, a batch writes its months whole instead and deletes the journal") {
   EngineFixture f;
-  f.options.counter_fold_bytes = 3000;
-  f.Restart();
+  FoldAt(f, 3000);
   size_t folds = 0;
   size_t longest_journal = 0;
   size_t journal = 0;
@@ -80,16 +121,13 @@ TEST_CASE("once the journal holds counter_fold_bytes, a batch writes its months 
   }
   CHECK(folds >= 2);
   CHECK(longest_journal >= 3);
-  std::map<std::string, std::string> before = CountersOf(f);
-  f.Restart();
-  CHECK(CountersOf(f) == before);
+  RestartAndCheck(f);
 }
 
 TEST_CASE("a restart part way through the journal folds at the same point as a run without it") {
   EngineFixture steady, restarted;
   for (EngineFixture* f : {&steady, &restarted}) {
-    f->options.counter_fold_bytes = 3000;
-    f->Restart();
+    FoldAt(*f, 3000);
   }
   for (int i = 0; i < 12; ++i) {
     Step(steady, i);
@@ -102,15 +140,12 @@ TEST_CASE("a restart part way through the journal folds at the same point as a r
 
 TEST_CASE("with counter_fold_bytes 0 every batch folds: meta holds the month whole and no journal") {
   EngineFixture f;
-  f.options.counter_fold_bytes = 0;
-  f.Restart();
-  for (int i = 0; i < 4; ++i) Step(f, i);
+  FoldAt(f, 0);
+  Steps(f, 0, 4);
   CHECK(MetaKeysStartingWith(f, "statj/") == 0);
   CHECK(testing::Keys(f.store(), Cf::kMeta) ==
         std::vector<std::string>{"index_layout", "next_id", "seq", "statb/2026-11"});
-  std::map<std::string, std::string> before = CountersOf(f);
-  f.Restart();
-  CHECK(CountersOf(f) == before);
+  RestartAndCheck(f);
 }
 
 // Stores written before the journal held one key a counter: "stat/" month '|' scope.
@@ -128,16 +163,14 @@ void RewriteToKeyPerCounter(EngineFixture& f) {
   REQUIRE(f.store().Write(batch).ok());
 }
 
-TEST_CASE("a store with a key a counter keeps its counters, and the first fold of its month deletes those keys") {
+TEST_CASE("a store with a key a counter keeps its counters until its month's first fold deletes those keys") {
   EngineFixture old_layout, twin;
   for (EngineFixture* f : {&old_layout, &twin}) {
-    f->options.counter_fold_bytes = 0;
-    f->Restart();
+    FoldAt(*f, 0);
     for (int i = 0; i < 3; ++i) Step(*f, i);
   }
   RewriteToKeyPerCounter(old_layout);
-  old_layout.options.counter_fold_bytes = EngineState::kDefaultCounterFoldBytes;
-  old_layout.Restart();
+  FoldAt(old_layout, EngineState::kDefaultCounterFoldBytes);
   REQUIRE(MetaKeysStartingWith(old_layout, "stat/") > 5);
   CHECK(CountersOf(old_layout) == CountersOf(twin));
 
@@ -149,8 +182,7 @@ TEST_CASE("a store with a key a counter keeps its counters, and the first fold o
   CHECK(CountersOf(old_layout) == CountersOf(twin));
 
   // The fold writes the month whole and deletes its old keys and the journal.
-  old_layout.options.counter_fold_bytes = 0;
-  old_layout.Restart();
+  FoldAt(old_layout, 0);
   Step(old_layout, 4);
   Step(twin, 4);
   CHECK(testing::Keys(old_layout.store(), Cf::kMeta) ==
@@ -158,6 +190,88 @@ TEST_CASE("a store with a key a counter keeps its counters, and the first fold o
   old_layout.Restart();
   CHECK(CountersOf(old_layout) == CountersOf(twin));
   CHECK(testing::Dump(old_layout.store(), Cf::kMeta) == testing::Dump(twin.store(), Cf::kMeta));
+}
+
+TEST_CASE("journal entries of two months are both folded, after a restart too") {
+  EngineFixture f;
+  Steps(f, 0, 3);
+  f.clock.Advance(std::chrono::hours(24 * 8));  // 2026-12-01 17:00 in Beijing
+  Steps(f, 3, 6);
+  REQUIRE_FALSE(CountersOf(f, kMonth).empty());
+  REQUIRE_FALSE(CountersOf(f, kNextMonth).empty());
+  RestartAndCheck(f);  // the journal holds both months
+
+  // The fold after the restart writes both months: the journal it deletes held November's too.
+  FoldAt(f, 0);
+  Step(f, 6);
+  CHECK(MetaKeysStartingWith(f, "statj/") == 0);
+  CHECK(MetaKeysStartingWith(f, "statb/2026-11") == 1);
+  CHECK(MetaKeysStartingWith(f, "statb/2026-12") == 1);
+  RestartAndCheck(f);
+}
+
+TEST_CASE("folding one month leaves another month's keys of the layout before the journal alone") {
+  EngineFixture f;
+  FoldAt(f, 0);
+  Steps(f, 0, 3);
+  f.clock.Advance(std::chrono::hours(24 * 8));
+  Steps(f, 3, 5);
+  RewriteToKeyPerCounter(f);
+  REQUIRE(MetaKeysStartingWith(f, "statb/") == 0);
+  RestartAndCheck(f);
+
+  Step(f, 5);  // December only
+  CHECK(MetaKeysStartingWith(f, "stat/2026-11|") > 5);
+  CHECK(MetaKeysStartingWith(f, "stat/2026-12|") == 0);
+  CHECK(MetaKeysStartingWith(f, "statb/2026-12") == 1);
+  CHECK(MetaKeysStartingWith(f, "statb/2026-11") == 0);
+  RestartAndCheck(f);
+}
+
+TEST_CASE("folding a month leaves the keys of the month after it, in the layout before the journal, alone") {
+  EngineFixture f;
+  FoldAt(f, 0);
+  Steps(f, 0, 3);
+  RewriteToKeyPerCounter(f);
+  // December's keys, as a store whose clock once ran ahead might hold (the log does not back them).
+  storage::WriteBatch plant(f.store());
+  for (const auto& [key, value] : testing::Dump(f.store(), Cf::kMeta)) {
+    if (key.starts_with("stat/2026-11|")) plant.Put(Cf::kMeta, "stat/2026-12|" + key.substr(13), value);
+  }
+  REQUIRE(f.store().Write(plant).ok());
+  f.Restart();
+  std::map<std::string, std::string> december = CountersOf(f, kNextMonth);
+  REQUIRE(december.size() > 5);
+
+  Step(f, 3);  // November's fold
+  CHECK(MetaKeysStartingWith(f, "stat/2026-11|") == 0);
+  CHECK(MetaKeysStartingWith(f, "stat/2026-12|") == december.size());
+  f.Restart();
+  CHECK(CountersOf(f, kNextMonth) == december);
+  CHECK(CountersOf(f, kMonth) == ReplayedCounters(f, kMonth));
+}
+
+TEST_CASE("CounterSetWriter writes the bytes CounterSet serialization does, for long keys and large counts") {
+  pb::StatCounters zero;
+  pb::StatCounters large;
+  const google::protobuf::Descriptor* descriptor = large.GetDescriptor();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    large.GetReflection()->SetUInt64(&large, descriptor->field(i), ~uint64_t{0} - static_cast<uint64_t>(i));
+  }
+  REQUIRE(large.ByteSizeLong() > 127);  // a length of two bytes
+  pb::CounterSet expected;
+  CounterSetWriter writer;
+  for (size_t length : {1, 127, 128, 300, 20000}) {
+    for (const pb::StatCounters* counters : {&zero, &large}) {
+      std::string key(length, 'k');
+      writer.Add(key, *counters);
+      auto* entry = expected.add_entries();
+      entry->set_key(key);
+      *entry->mutable_counters() = *counters;
+    }
+  }
+  CHECK(writer.Finish() == expected.SerializeAsString());
+  CHECK(writer.Finish().empty());  // empty again
 }
 
 }  // namespace

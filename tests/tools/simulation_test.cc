@@ -38,7 +38,6 @@ TEST_CASE("a simulated city accounts for every report and keeps the engine healt
   CHECK(in_states == report.events_created);
   CHECK(report.escalations_to[pb::LEVEL_STREET] > 0);
   CHECK(report.batches == 48 * 60);
-  CHECK(report.decide_ms.size() == report.batches);
   CHECK(report.write_wait_ms.size() == report.batches);  // each batch waited for, the last one too
   CHECK_FALSE(report.rejected.contains("STATUS_BAD_REQUEST"));  // agents only send sound commands
   CHECK_FALSE(report.rejected.contains("STATUS_UNAVAILABLE"));
