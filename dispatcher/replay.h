@@ -10,6 +10,8 @@
 // rebuild indexes.
 #pragma once
 
+#include <span>
+
 #include "dispatcher/engine_state.h"
 #include "storage/store.h"
 #include "whistle/status.h"
@@ -18,5 +20,8 @@ namespace whistle {
 
 // REQUIRES: target was Load()ed from an empty store. Commits `target` as it goes.
 Status ReplayLog(const storage::Store& source, EngineState& target);
+// The same for records held in memory (whistle-crashcheck's copy of a dispatcher's log), which
+// must be a whole log from its first record, in sequence order.
+Status ReplayRecords(std::span<const pb::Record> records, EngineState& target);
 
 }  // namespace whistle

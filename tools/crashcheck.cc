@@ -66,6 +66,7 @@ class Checker {
     CheckTransitions();
     CheckPublished();
     if (!observed_.events.empty()) CheckEvents();
+    CheckCounters();
     return std::move(violations_);
   }
 
@@ -443,6 +444,25 @@ class Checker {
                         "level, lead '{}', claim {}",
                         Short(e.state()), Short(e.level()), e.lead(), e.claim_number(), Short(m.state),
                         Short(m.level), m.lead, m.claim_number));
+      }
+    }
+  }
+
+  void CheckCounters() {
+    auto text = [](const std::map<std::string, pb::StatCounters>& counters, const std::string& key) {
+      auto it = counters.find(key);
+      return it == counters.end() ? std::string("none") : it->second.ShortDebugString();
+    };
+    std::set<std::string> keys;
+    for (const auto* counters : {&observed_.counters, &observed_.replayed_counters}) {
+      for (const auto& [key, c] : *counters) keys.insert(key);
+    }
+    for (const std::string& key : keys) {
+      std::string stored = text(observed_.counters, key);
+      std::string replayed = text(observed_.replayed_counters, key);
+      if (stored != replayed) {
+        Add("counters", 0, 0,
+            fmt::format("{}: the dispatcher counts {{{}}}, the log {{{}}}", key, stored, replayed));
       }
     }
   }

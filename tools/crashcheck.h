@@ -32,6 +32,9 @@
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history equals the event's records in the log, and its
 //                state, level, lead and claim number equal those replayed from the log
+//   counters     (with counters) the statistics counters the dispatcher answers StatsQuery with
+//                equal those the engine's own appliers count from the log (the caller replays it:
+//                dispatcher/replay.h), for every month and scope either has
 // Operations acknowledged after `ack_cutoff` (and published records not in the snapshot) may be
 // missing from a log read while clients still run; at the final check everything is before it.
 //
@@ -78,6 +81,10 @@ struct History {
 struct Observed {
   std::vector<pb::Record> log;             // the whole log, in seq order
   std::map<uint64_t, pb::EventView> events;  // by id; empty = skip the "event" check
+  // By month '|' scope (dispatcher/stats.h): the dispatcher's StatsQuery answers, and the counters
+  // of the log replayed through the appliers. Both empty = skip the "counters" check.
+  std::map<std::string, pb::StatCounters> counters;
+  std::map<std::string, pb::StatCounters> replayed_counters;
 };
 
 struct CheckOptions {

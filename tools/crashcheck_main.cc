@@ -12,7 +12,8 @@
 // Every other power cut is followed by a second one during the recovery: the restarted
 // dispatcher cuts its own power right after its 1st, 2nd or 3rd write-ahead log sync (in turn).
 // After every restart the log is checked against what the clients were told (crashcheck.h); at
-// the end, with the clients stopped, the log and every event with its history.
+// the end, with the clients stopped, the log, every event with its history, and the statistics
+// counters against the log replayed through the engine's own appliers.
 //
 // --plant-bug passes --test-plant-bug to the dispatcher (ack-before-sync,
 // claim-without-state-check, timer-separate-write) to show the checker catches it.
@@ -35,7 +36,12 @@
 #include <fmt/format.h>
 
 #include "agents/client.h"
+#include "dispatcher/city.h"
 #include "dispatcher/city_loader.h"
+#include "dispatcher/engine_state.h"
+#include "dispatcher/replay.h"
+#include "dispatcher/stats.h"
+#include "storage/store.h"
 #include "storage/power_cut_fs.h"
 #include "tools/crashcheck.h"
 #include "tools/crashcheck_workload.h"
@@ -211,6 +217,59 @@ Status CatchUpLog(Client& client, Observed* o) {
     if (answer->log().records_size() == 0) return Status::Ok();
     for (auto& record : *answer->mutable_log()->mutable_records()) o->log.push_back(std::move(record));
   }
+}
+
+// The statistics counters, for every month of the log and every scope of the city: as the
+// dispatcher answers StatsQuery, and as the engine's appliers count them from `o->log` replayed
+// into a scratch store under `scratch` (removed afterwards).
+Status ObserveCounters(Client& client, const std::string& scratch, Observed* o) {
+  auto city = City::Build(CrashCheckCity());
+  if (!city.ok()) return city.status();
+  std::filesystem::remove_all(scratch);
+  std::map<std::string, pb::StatCounters> replayed_counters;
+  std::set<std::string> months;
+  {
+    auto store = storage::Store::Open(scratch);
+    if (!store.ok()) return store.status();
+    EngineState replayed(**store, **city);
+    if (Status s = replayed.Load(); !s.ok()) return s;
+    if (Status s = ReplayRecords(o->log, replayed); !s.ok()) return s;
+    for (const pb::Record& r : o->log) months.insert(MonthOf(r.at_ms(), (*city)->settings().utc_offset_minutes()));
+    for (const std::string& month : months) {
+      auto ask = [&](const std::string& scope, pb::StatsQuery query) -> Status {
+        query.set_month(month);
+        pb::Request request;
+        *request.mutable_stats() = std::move(query);
+        auto answer = client.Call(request);
+        if (!answer.ok()) return answer.status();
+        if (answer->code() != pb::STATUS_OK) {
+          return Internal(fmt::format("stats of {} in {}: {}", scope, month, answer->message()));
+        }
+        std::string key = month + '|' + scope;
+        if (answer->stats().has_counters()) o->counters[key] = answer->stats().counters();
+        if (const pb::StatCounters* c = replayed.Counters(month, scope)) replayed_counters[key] = *c;
+        return Status::Ok();
+      };
+      for (const auto& d : (*city)->config().departments()) {
+        pb::StatsQuery q;
+        q.set_department(d.id());
+        if (Status s = ask(DepartmentScope(d.id()), q); !s.ok()) return s;
+      }
+      for (const auto& r : (*city)->config().regions()) {
+        pb::StatsQuery q;
+        q.set_region(r.code());
+        if (Status s = ask(RegionScope(r.code()), q); !s.ok()) return s;
+      }
+      for (pb::Level level : kLadder) {
+        pb::StatsQuery q;
+        q.set_level(level);
+        if (Status s = ask(LevelScope(level), q); !s.ok()) return s;
+      }
+    }
+  }
+  o->replayed_counters = std::move(replayed_counters);
+  std::filesystem::remove_all(scratch);
+  return Status::Ok();
 }
 
 // The dispatcher's whole log, read afresh, and every event in it with its history.
@@ -393,6 +452,9 @@ int Main(const Run& run) {
     if (exit_code == 0 && violations.empty() && dispatcher.running()) {
       History history = recorder.Snapshot();
       auto final_state = ObserveAll(checker);
+      if (final_state.ok()) {
+        if (Status s = ObserveCounters(checker, dir + "/replayed", &*final_state); !s.ok()) final_state = s;
+      }
       if (!final_state.ok()) {
         std::cerr << "whistle-crashcheck: reading the final state: " << final_state.status().ToString() << "\n";
         exit_code = kExitHarness;
@@ -407,10 +469,12 @@ int Main(const Run& run) {
         std::cout << fmt::format(
             "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
             "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
-            "escalations, {} overdue marks, {} quiet-period closes; {} records published\n",
+            "escalations, {} overdue marks, {} quiet-period closes; {} records published; {} "
+            "counters (month, scope) against the replayed log's {}\n",
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
             history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.escalations,
-            s.overdue, s.quiet_closes, history.published.size());
+            s.overdue, s.quiet_closes, history.published.size(), final_state->counters.size(),
+            final_state->replayed_counters.size());
       }
     }
     for (const std::string& p : recorder.problems()) violations.push_back({"client", 0, 0, p});
