@@ -19,14 +19,16 @@ bool AtRest(const EngineState& state, uint64_t event_id) {
          (*e)->state() != pb::STATE_REOPENED;
 }
 
-// Applies records in sequence order, committing every kRecordsPerCommit records at a command's
-// end (a command's records are never split across commits).
+// Applies records in sequence order. Commits at the end of a command (its event at rest again)
+// once kRecordsPerCommit commands have ended since the last commit: a command's records are never
+// split across commits.
 class Replayer {
  public:
   explicit Replayer(EngineState& target) : target_(target) {}
 
   Status Apply(pb::Record record) {
-    if (record.body_case() == pb::Record::kSubmitted && record.event_id() != target_.next_event_id()) {
+    if (record.body_case() == pb::Record::kSubmitted &&
+        record.event_id() != target_.next_event_id()) {
       return Internal(fmt::format("log record {} submits event {}, expected {}", record.seq(),
                                   record.event_id(), target_.next_event_id()));
     }

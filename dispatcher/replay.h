@@ -1,13 +1,13 @@
 // Replay: rebuild state from the change feed alone.
 //
-// Runs every record of `source`'s log, in sequence order, through the same appliers the engine
-// uses, into `target` (whose store must be empty). Because appliers are the only code that
-// changes state, the result must equal `source` in every column family but `idempotency` (retry
-// answers are not records), and in `meta` when both fold their counters at every batch
-// (set_counter_fold_bytes(0)) and `source` holds none in the layout before the journal: a journal
-// follows the batches, which the replay cuts differently (EngineState, "Counters in meta"). Either
-// way the counters themselves are equal. Tests use it to prove that; operators can use it to
-// rebuild indexes.
+// Runs every record of `source`'s log (or of a copy of one in memory), in sequence order, through
+// the same appliers the engine uses, into `target` (whose store must be empty). Because appliers
+// are the only code that changes state, the result must equal `source` in every column family but
+// `idempotency` (retry answers are not records), and in `meta` when both fold their counters at
+// every batch (set_counter_fold_bytes(0)) and `source` holds none in the layout before the
+// journal: a journal follows the batches, which the replay cuts differently (EngineState,
+// "Counters in meta"). Either way the counters themselves are equal. Tests use it to prove that;
+// operators can use it to rebuild indexes.
 #pragma once
 
 #include <span>
@@ -20,8 +20,9 @@ namespace whistle {
 
 // REQUIRES: target was Load()ed from an empty store. Commits `target` as it goes.
 Status ReplayLog(const storage::Store& source, EngineState& target);
-// The same for records held in memory (whistle-crashcheck's copy of a dispatcher's log), which
-// must be a whole log from its first record, in sequence order.
+// The same for records held in memory (whistle-crashcheck's copy of a dispatcher's log).
+// REQUIRES: as ReplayLog; `records` are a whole log from its first record, in sequence order (a
+// gap fails the replay).
 Status ReplayRecords(std::span<const pb::Record> records, EngineState& target);
 
 }  // namespace whistle

@@ -81,8 +81,9 @@ struct History {
 struct Observed {
   std::vector<pb::Record> log;             // the whole log, in seq order
   std::map<uint64_t, pb::EventView> events;  // by id; empty = skip the "event" check
-  // By month '|' scope (dispatcher/stats.h): the dispatcher's StatsQuery answers, and the counters
-  // of the log replayed through the appliers. Both empty = skip the "counters" check.
+  // By month '|' scope (dispatcher/stats.h): the dispatcher's StatsQuery answers, read while `log`
+  // stood still (so they count exactly its records), and the counters of `log` replayed through
+  // the appliers. Both empty = skip the "counters" check.
   std::map<std::string, pb::StatCounters> counters;
   std::map<std::string, pb::StatCounters> replayed_counters;
 };

@@ -18,7 +18,8 @@
 // --plant-bug passes --test-plant-bug to the dispatcher (ack-before-sync,
 // claim-without-state-check, timer-separate-write) to show the checker catches it.
 // Exit status: 0 clean; 1 violations found (each listed: check, event, seq, what); 2 bad flags;
-// 3 the harness itself failed (the dispatcher never started, the log could not be read).
+// 3 the harness itself failed (the dispatcher never started, the log, an event or a counter could
+// not be read).
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -28,6 +29,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <set>
@@ -41,8 +43,8 @@
 #include "dispatcher/engine_state.h"
 #include "dispatcher/replay.h"
 #include "dispatcher/stats.h"
-#include "storage/store.h"
 #include "storage/power_cut_fs.h"
+#include "storage/store.h"
 #include "tools/crashcheck.h"
 #include "tools/crashcheck_workload.h"
 #include "tools/flags.h"
@@ -219,61 +221,79 @@ Status CatchUpLog(Client& client, Observed* o) {
   }
 }
 
-// The statistics counters, for every month of the log and every scope of the city: as the
-// dispatcher answers StatsQuery, and as the engine's appliers count them from `o->log` replayed
-// into a scratch store under `scratch` (removed afterwards).
-Status ObserveCounters(Client& client, const std::string& scratch, Observed* o) {
-  auto city = City::Build(CrashCheckCity());
-  if (!city.ok()) return city.status();
-  std::filesystem::remove_all(scratch);
-  std::map<std::string, pb::StatCounters> replayed_counters;
+// Calls f(month, scope, query) for every month of `log` and every scope of `city`: the
+// (month, scope) pairs the engine may have counted in (appliers.cc counts into the month of the
+// record, for departments, the regions of the grid's ancestry and handling levels).
+using CounterScopeFn =
+    std::function<void(const std::string& month, const std::string& scope, pb::StatsQuery query)>;
+void ForEachCounterScope(const City& city, const std::vector<pb::Record>& log, const CounterScopeFn& f) {
   std::set<std::string> months;
-  {
-    auto store = storage::Store::Open(scratch);
-    if (!store.ok()) return store.status();
-    EngineState replayed(**store, **city);
-    if (Status s = replayed.Load(); !s.ok()) return s;
-    if (Status s = ReplayRecords(o->log, replayed); !s.ok()) return s;
-    for (const pb::Record& r : o->log) months.insert(MonthOf(r.at_ms(), (*city)->settings().utc_offset_minutes()));
-    for (const std::string& month : months) {
-      auto ask = [&](const std::string& scope, pb::StatsQuery query) -> Status {
-        query.set_month(month);
-        pb::Request request;
-        *request.mutable_stats() = std::move(query);
-        auto answer = client.Call(request);
-        if (!answer.ok()) return answer.status();
-        if (answer->code() != pb::STATUS_OK) {
-          return Internal(fmt::format("stats of {} in {}: {}", scope, month, answer->message()));
-        }
-        std::string key = month + '|' + scope;
-        if (answer->stats().has_counters()) o->counters[key] = answer->stats().counters();
-        if (const pb::StatCounters* c = replayed.Counters(month, scope)) replayed_counters[key] = *c;
-        return Status::Ok();
-      };
-      for (const auto& d : (*city)->config().departments()) {
-        pb::StatsQuery q;
-        q.set_department(d.id());
-        if (Status s = ask(DepartmentScope(d.id()), q); !s.ok()) return s;
-      }
-      for (const auto& r : (*city)->config().regions()) {
-        pb::StatsQuery q;
-        q.set_region(r.code());
-        if (Status s = ask(RegionScope(r.code()), q); !s.ok()) return s;
-      }
-      for (pb::Level level : kLadder) {
-        pb::StatsQuery q;
-        q.set_level(level);
-        if (Status s = ask(LevelScope(level), q); !s.ok()) return s;
-      }
+  const int32_t offset = city.settings().utc_offset_minutes();
+  for (const pb::Record& r : log) months.insert(MonthOf(r.at_ms(), offset));
+  for (const std::string& month : months) {
+    pb::StatsQuery q;
+    q.set_month(month);
+    for (const auto& d : city.config().departments()) {
+      q.set_department(d.id());
+      f(month, DepartmentScope(d.id()), q);
+    }
+    for (const auto& r : city.config().regions()) {
+      q.set_region(r.code());
+      f(month, RegionScope(r.code()), q);
+    }
+    for (pb::Level level : kLadder) {
+      q.set_level(level);
+      f(month, LevelScope(level), q);
     }
   }
-  o->replayed_counters = std::move(replayed_counters);
-  std::filesystem::remove_all(scratch);
-  return Status::Ok();
 }
 
-// The dispatcher's whole log, read afresh, and every event in it with its history.
-Result<Observed> ObserveAll(Client& client, int* attempts = nullptr) {
+// The dispatcher's counters (StatsQuery) for every month of o->log and every scope.
+Status ReadCounters(Client& client, const City& city, Observed* o) {
+  Status failed;
+  auto ask = [&](const std::string& month, const std::string& scope, pb::StatsQuery q) {
+    if (!failed.ok()) return;
+    pb::Request request;
+    *request.mutable_stats() = std::move(q);
+    auto answer = client.Call(request);
+    if (!answer.ok()) {
+      failed = answer.status();
+    } else if (answer->code() != pb::STATUS_OK) {
+      failed = Internal(fmt::format("stats of {} in {}: {}", scope, month, answer->message()));
+    } else if (answer->stats().has_counters()) {
+      o->counters[month + '|' + scope] = answer->stats().counters();
+    }
+  };
+  ForEachCounterScope(city, o->log, ask);
+  return failed;
+}
+
+// The same counters as the engine's appliers count them from o->log, replayed into a scratch store
+// at `scratch` (removed afterwards). REQUIRES: o->log is the whole log, from its first record.
+Status ReplayCounters(const City& city, const std::string& scratch, Observed* o) {
+  std::error_code ignored;
+  std::filesystem::remove_all(scratch, ignored);
+  Status replayed = [&]() -> Status {
+    auto store = storage::Store::Open(scratch);
+    if (!store.ok()) return store.status();
+    EngineState state(**store, city);
+    if (Status s = state.Load(); !s.ok()) return s;
+    if (Status s = ReplayRecords(o->log, state); !s.ok()) return s;
+    auto count = [&](const std::string& month, const std::string& scope, pb::StatsQuery) {
+      const pb::StatCounters* c = state.Counters(month, scope);
+      if (c != nullptr) o->replayed_counters[month + '|' + scope] = *c;
+    };
+    ForEachCounterScope(city, o->log, count);
+    return Status::Ok();
+  }();
+  std::filesystem::remove_all(scratch, ignored);
+  return replayed;
+}
+
+// The dispatcher's whole log, read afresh, every event in it with its history, and its counters,
+// all while the log stood still. If it never did (five tries), the log as first read and no
+// counters: the events are checked against it as far as they go, the counters not at all.
+Result<Observed> ObserveAll(Client& client, const City& city, int* attempts = nullptr) {
   int none = 0;
   if (attempts == nullptr) attempts = &none;
   Observed o;
@@ -290,11 +310,16 @@ Result<Observed> ObserveAll(Client& client, int* attempts = nullptr) {
     if (!answer.ok()) return answer.status();
     if (answer->code() == pb::STATUS_OK) o.events[id] = std::move(*answer->mutable_event());
   }
+  if (Status s = ReadCounters(client, city, &o); !s.ok()) return s;
   // The first batch after a start may fire deadlines that fell due meanwhile, after the log was
-  // read: read again until the log stood still across the reads of the events.
+  // read (and time is slowed at the final check, not stopped): read again until the log stood
+  // still across the reads of the events and the counters.
   const size_t read = o.log.size();
   if (Status s = CatchUpLog(client, &o); !s.ok()) return s;
-  if (o.log.size() != read && ++*attempts < 5) return ObserveAll(client, attempts);
+  if (o.log.size() != read) {
+    if (++*attempts < 5) return ObserveAll(client, city, attempts);
+    o.counters.clear();  // they may count records past `read`
+  }
   o.log.resize(read);  // the log as it was when the events were read
   return o;
 }
@@ -330,6 +355,11 @@ int Main(const Run& run) {
   const auto started = Clock::now();
   const std::string dir = MakeTempDirectory("whistle-crashcheck");
   std::ofstream(dir + "/city.json") << FormatCityConfig(CrashCheckCity(), ConfigFormat::kJson);
+  auto city = City::Build(CrashCheckCity());  // the final check's replay counts in it
+  if (!city.ok()) {
+    std::cerr << "whistle-crashcheck: " << city.status().ToString() << "\n";
+    return kExitHarness;
+  }
   std::vector<std::string> extra;
   if (run.power_cuts > 0) extra.push_back("--test-power-cut-signal");
   if (!run.plant_bug.empty()) extra.push_back("--test-plant-bug=" + run.plant_bug);
@@ -451,15 +481,20 @@ int Main(const Run& run) {
     }
     if (exit_code == 0 && violations.empty() && dispatcher.running()) {
       History history = recorder.Snapshot();
-      auto final_state = ObserveAll(checker);
-      if (final_state.ok()) {
-        if (Status s = ObserveCounters(checker, dir + "/replayed", &*final_state); !s.ok()) final_state = s;
+      auto final_state = ObserveAll(checker, **city);
+      Status counted;  // the replay for the counters check; a log that does not replay fails it
+      if (final_state.ok() && !final_state->counters.empty()) {
+        counted = ReplayCounters(**city, dir + "/replayed", &*final_state);
       }
       if (!final_state.ok()) {
         std::cerr << "whistle-crashcheck: reading the final state: " << final_state.status().ToString() << "\n";
         exit_code = kExitHarness;
       } else {
         violations = Check(history, *final_state, check_options);
+        if (!counted.ok()) {
+          violations.push_back(
+              {"counters", 0, 0, "the log does not replay to count: " + counted.ToString()});
+        }
         if (!violations.empty()) caught = "the final check";
         Summary s = Summarize(*final_state);
         size_t ok = 0, rejected = 0, unknown = 0;
