@@ -14,8 +14,9 @@
 // different payload IDEMPOTENCY_MISMATCH, for as long as the first answer is kept. Submit must
 // carry one. Queries ignore request ids. A Submit's answer is kept for good (it maps the request
 // id to the event: Get by submit_request_id); any other command's for
-// EngineOptions::idempotency_retention_ms, after which a retry is a new request and the entry is dropped from the store (storage/idempotency.h;
-// entries written before entries expired carry no expiry and are kept).
+// EngineOptions::idempotency_retention_ms, after which a retry is a new request and the entry is
+// dropped from the store (storage/idempotency.h; entries written before entries expired carry no
+// expiry and are kept).
 // UNAVAILABLE means "outcome unknown": the batch may have reached the disk before its sync failed,
 // so a client retries with the same request id once the dispatcher is back.
 //

@@ -175,7 +175,7 @@ Status EngineState::LoadMeta() {
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
       std::string_view counter_key = key.substr(kMetaStatPrefix.size());
       CounterSlot(counter_key).second.counters = std::move(c);
-      std::string_view month = counter_key.substr(0, counter_key.find('|'));
+      std::string_view month = CounterMonth(counter_key);
       if (!key_per_counter_months_.contains(month)) key_per_counter_months_.emplace(month);
     } else if (key.starts_with(kMetaStatMonthPrefix) || key.starts_with(kMetaStatJournalPrefix)) {
       LoadCounterSet(key, value, key.starts_with(kMetaStatJournalPrefix));
@@ -197,7 +197,7 @@ void EngineState::LoadCounterSet(std::string_view key, std::string_view value, b
   WHISTLE_CHECK(set.ParseFromArray(value.data(), static_cast<int>(value.size())),
                 "meta '%.*s': corrupt counters", int(key.size()), key.data());
   for (auto& entry : *set.mutable_entries()) {
-    if (journal) months_since_fold_.emplace(entry.key().substr(0, entry.key().find('|')));
+    if (journal) months_since_fold_.emplace(CounterMonth(entry.key()));
     CounterSlot(entry.key()).second.counters = std::move(*entry.mutable_counters());
   }
   if (journal) journal_bytes_ += value.size();
@@ -569,8 +569,8 @@ pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::stri
 EngineState::CounterNode& EngineState::CounterSlot(std::string_view key) {
   auto [it, added] = counters_.try_emplace(std::string(key));
   if (added) {
-    std::string_view stored = it->first;  // counters_'s nodes never move
-    counters_by_month_[std::string(stored.substr(0, stored.find('|')))].nodes.push_back(&*it);
+    // counters_'s nodes never move: the pointer stays good.
+    counters_by_month_[std::string(CounterMonth(it->first))].nodes.push_back(&*it);
   }
   return *it;
 }
@@ -638,6 +638,10 @@ void EngineState::CounterKey(std::string_view month, std::string_view scope, std
   key->assign(month);
   key->push_back('|');
   key->append(scope);
+}
+
+std::string_view EngineState::CounterMonth(std::string_view key) {
+  return key.substr(0, key.find('|'));
 }
 
 void EngineState::DuplicateKey(std::string_view grid, std::string_view category, std::string* key) {
@@ -778,13 +782,13 @@ EngineState::SealedBatch EngineState::Seal() {
 
 void EngineState::StageCounters() {
   if (dirty_counters_.empty()) return;
+  CounterSetWriter changed;
   for (CounterNode* node : dirty_counters_) {
-    auto month = std::string_view(node->first).substr(0, node->first.find('|'));
+    std::string_view month = CounterMonth(node->first);
     if (!months_since_fold_.contains(month)) months_since_fold_.emplace(month);
     node->second.dirty = false;
+    changed.Add(node->first, node->second.counters);
   }
-  CounterSetWriter changed;
-  for (const CounterNode* node : dirty_counters_) changed.Add(node->first, node->second.counters);
   dirty_counters_.clear();
   std::string bytes = changed.Finish();
   journal_bytes_ += bytes.size();

@@ -258,6 +258,8 @@ class EngineState {
   std::vector<std::string> IndexKeys(uint64_t id, const IndexInputs& in) const;
   // month '|' scope, into `key` (reused: a command counts into several scopes).
   static void CounterKey(std::string_view month, std::string_view scope, std::string* key);
+  // The month of a CounterKey.
+  static std::string_view CounterMonth(std::string_view key);
   // grid '|' category, into `key` (reused: the load calls this a million times).
   static void DuplicateKey(std::string_view grid, std::string_view category, std::string* key);
   void AddUnresolved(const pb::Event& e);

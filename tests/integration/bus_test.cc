@@ -13,8 +13,8 @@
 #include "agents/client.h"
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/eventually.h"
-#include "tools/process.h"
 #include "tests/testing/test_city.h"
+#include "tools/process.h"
 
 namespace whistle {
 namespace {
