@@ -1,10 +1,10 @@
 #include "dispatcher/appliers.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include "dispatcher/stats.h"
 #include "whistle/check.h"
 
 namespace whistle {
@@ -14,21 +14,26 @@ using Bump = void (*)(pb::StatCounters&);
 
 // Adds to a counter for the given departments, the regions containing the event's grid, and the
 // level scope (when `level` is a handling level).
-void Count(EngineState& state, const pb::Record& r, const pb::Event& e,
-           const std::vector<std::string>& departments, pb::Level level, Bump bump) {
+template <typename Departments>
+void CountFor(EngineState& state, const pb::Record& r, const pb::Event& e, const Departments& departments,
+              pb::Level level, Bump bump) {
   const City& city = state.city();
-  std::string month = MonthOf(r.at_ms(), city.settings().utc_offset_minutes());
-  for (const auto& d : departments) bump(state.MutableCounters(month, DepartmentScope(d)));
-  if (city.FindRegion(e.grid()) != nullptr) {
-    for (const pb::Region* region : city.Ancestry(e.grid())) {
-      bump(state.MutableCounters(month, RegionScope(region->code())));
-    }
+  const int64_t at = r.at_ms();
+  for (const auto& d : departments) bump(state.MutableDepartmentCounters(at, d));
+  for (int region = city.RegionIndex(e.grid()); region >= 0; region = city.ParentIndex(region)) {
+    bump(state.MutableRegionCounters(at, region));
   }
-  if (IsHandlingLevel(level)) bump(state.MutableCounters(month, LevelScope(level)));
+  if (IsHandlingLevel(level)) bump(state.MutableLevelCounters(at, level));
 }
 
-std::vector<std::string> Candidates(const pb::Event& e) {
-  return {e.candidates().begin(), e.candidates().end()};
+void Count(EngineState& state, const pb::Record& r, const pb::Event& e,
+           std::initializer_list<std::string_view> departments, pb::Level level, Bump bump) {
+  CountFor(state, r, e, departments, level, bump);
+}
+
+void Count(EngineState& state, const pb::Record& r, const pb::Event& e,
+           const google::protobuf::RepeatedPtrField<std::string>& departments, pb::Level level, Bump bump) {
+  CountFor(state, r, e, departments, level, bump);
 }
 
 void ClearClaim(pb::Event& e) {
@@ -46,7 +51,7 @@ void RemoveValue(google::protobuf::RepeatedPtrField<std::string>* list, const st
 // dispatch someone claimed in time and then released was answered).
 void CountClaimMissed(EngineState& state, const pb::Record& r, const pb::Event& e) {
   if (e.responded()) return;
-  Count(state, r, e, Candidates(e), e.level(),
+  Count(state, r, e, e.candidates(), e.level(),
         [](pb::StatCounters& c) { c.set_claim_missed(c.claim_missed() + 1); });
 }
 
@@ -82,7 +87,7 @@ void ApplyDispatched(const pb::Record& r, EngineState& state) {
   e.set_claim_deadline_ms(d.claim_deadline_ms());
   e.set_resolve_deadline_ms(d.resolve_deadline_ms());
   e.set_mode(d.mode());
-  Count(state, r, e, Candidates(e), e.level(),
+  Count(state, r, e, e.candidates(), e.level(),
         [](pb::StatCounters& c) { c.set_offered(c.offered() + 1); });
 }
 

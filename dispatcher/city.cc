@@ -516,6 +516,16 @@ const pb::Department* City::FindDepartment(std::string_view id) const {
   return it == department_index_.end() ? nullptr : &config_.departments(it->second);
 }
 
+int City::RegionIndex(std::string_view code) const {
+  auto it = region_index_.find(code);
+  return it == region_index_.end() ? -1 : it->second;
+}
+
+int City::DepartmentIndex(std::string_view id) const {
+  auto it = department_index_.find(id);
+  return it == department_index_.end() ? -1 : it->second;
+}
+
 std::vector<const pb::Region*> City::Ancestry(std::string_view code) const {
   std::vector<const pb::Region*> out;
   auto it = region_index_.find(code);

@@ -54,6 +54,16 @@ class City {
   const pb::Category* FindCategory(std::string_view code) const;
   const pb::Department* FindDepartment(std::string_view id) const;
 
+  // Dense numbers, for tables with a slot a region or a department: a region's or department's
+  // position in the configuration, 0 .. count - 1; -1 when unknown.
+  int RegionIndex(std::string_view code) const;
+  int DepartmentIndex(std::string_view id) const;
+  size_t region_count() const { return parent_.size(); }
+  size_t department_count() const { return static_cast<size_t>(config_.departments_size()); }
+  // The region numbered `index` and its parent's number (-1 for the root).
+  // REQUIRES: 0 <= index < region_count().
+  const pb::Region& RegionAt(int index) const { return config_.regions(index); }
+  int ParentIndex(int index) const { return parent_[static_cast<size_t>(index)]; }
   // The region itself and its ancestors, bottom-up, ending with the city root.
   // REQUIRES: FindRegion(code) != nullptr.
   std::vector<const pb::Region*> Ancestry(std::string_view code) const;

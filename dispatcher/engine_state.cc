@@ -555,15 +555,68 @@ void EngineState::PutPrincipal(pb::Principal principal) {
 }
 
 pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::string_view scope) {
-  // A handful of calls per command: no allocation unless the (month, scope) is new.
+  // No allocation unless the (month, scope) is new.
   CounterKey(month, scope, &counter_key_);
   auto it = counters_.find(counter_key_);
-  CounterNode* slot = it != counters_.end() ? &*it : &CounterSlot(counter_key_);
-  if (!slot->second.dirty) {
-    slot->second.dirty = true;
-    dirty_counters_.push_back(slot);
+  return MarkCounterChanged(it != counters_.end() ? &*it : &CounterSlot(counter_key_));
+}
+
+pb::StatCounters& EngineState::MarkCounterChanged(CounterNode* node) {
+  if (!node->second.dirty) {
+    node->second.dirty = true;
+    dirty_counters_.push_back(node);
   }
-  return slot->second.counters;
+  return node->second.counters;
+}
+
+void EngineState::CountingMonth(int64_t at_ms) {
+  if (at_ms < counting_month_from_ms_ || at_ms > counting_month_to_ms_) {
+    std::string month = MonthOf(at_ms, city_.settings().utc_offset_minutes());
+    if (counting_month_from_ms_ <= counting_month_to_ms_ && counting_month_->first == month) {
+      counting_month_from_ms_ = std::min(counting_month_from_ms_, at_ms);
+      counting_month_to_ms_ = std::max(counting_month_to_ms_, at_ms);
+    } else {
+      counting_month_ = counters_by_month_.try_emplace(std::move(month)).first;
+      counting_month_from_ms_ = counting_month_to_ms_ = at_ms;
+    }
+  }
+  std::vector<CounterNode*>& by_scope = counting_month_->second.by_scope;
+  if (by_scope.empty()) {
+    by_scope.assign(city_.region_count() + city_.department_count() + std::size(kLadder), nullptr);
+  }
+}
+
+template <typename ScopeName>
+pb::StatCounters& EngineState::MutableScopeCounters(int64_t at_ms, size_t slot, ScopeName scope_name) {
+  CountingMonth(at_ms);
+  CounterNode*& node = counting_month_->second.by_scope[slot];
+  if (node == nullptr) {
+    CounterKey(counting_month_->first, scope_name(), &counter_key_);
+    node = &CounterSlot(counter_key_);
+  }
+  return MarkCounterChanged(node);
+}
+
+pb::StatCounters& EngineState::MutableRegionCounters(int64_t at_ms, int region) {
+  return MutableScopeCounters(at_ms, static_cast<size_t>(region),
+                              [&] { return RegionScope(city_.RegionAt(region).code()); });
+}
+
+pb::StatCounters& EngineState::MutableDepartmentCounters(int64_t at_ms, std::string_view department) {
+  const int index = city_.DepartmentIndex(department);
+  if (index < 0) {  // in an event from before the city's configuration lost it
+    CountingMonth(at_ms);
+    return MutableCounters(counting_month_->first, DepartmentScope(department));
+  }
+  return MutableScopeCounters(at_ms, city_.region_count() + static_cast<size_t>(index),
+                              [&] { return DepartmentScope(department); });
+}
+
+pb::StatCounters& EngineState::MutableLevelCounters(int64_t at_ms, pb::Level level) {
+  WHISTLE_CHECK(IsHandlingLevel(level), "counting for level %d, which handles nothing", level);
+  const size_t slot = city_.region_count() + city_.department_count() +
+                      static_cast<size_t>(level - pb::LEVEL_COMMUNITY);
+  return MutableScopeCounters(at_ms, slot, [&] { return LevelScope(level); });
 }
 
 EngineState::CounterNode& EngineState::CounterSlot(std::string_view key) {

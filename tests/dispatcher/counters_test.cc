@@ -251,6 +251,48 @@ TEST_CASE("folding a month leaves the keys of the month after it, in the layout 
   CHECK(CountersOf(f, kMonth) == ReplayedCounters(f, kMonth));
 }
 
+TEST_CASE("counting by region, department and level lands on the scope's keyed counter, in the local month of each time") {
+  EngineFixture f;  // for its city
+  const City& city = f.city();
+  testing::TempDir dir;
+  auto store = storage::Store::Open(dir.Sub("counted"));
+  REQUIRE(store.ok());
+  const int64_t last_of_november = 1796054399999;  // 2026-11-30 23:59:59.999 in Beijing, 15:59 UTC
+  const int64_t first_of_december = last_of_november + 1;
+  const int64_t ten_days = int64_t{10} * 24 * 3600 * 1000;
+  const int grid = city.RegionIndex(testing::kGrid1);
+  REQUIRE(grid >= 0);
+  const std::string department = city.config().departments(0).id();
+  auto count_everywhere = [&](EngineState& state, int64_t at) {
+    for (pb::StatCounters* c : {&state.MutableRegionCounters(at, grid), &state.MutableDepartmentCounters(at, department),
+                                &state.MutableDepartmentCounters(at, "gone-from-the-city"),
+                                &state.MutableLevelCounters(at, pb::LEVEL_STREET)}) {
+      c->set_submitted(c->submitted() + 1);
+    }
+  };
+  const std::string scopes[] = {RegionScope(testing::kGrid1), DepartmentScope(department),
+                                DepartmentScope("gone-from-the-city"), LevelScope(pb::LEVEL_STREET)};
+  auto submitted = [&](const EngineState& state, std::string_view month) {
+    std::vector<uint64_t> out;
+    for (const std::string& scope : scopes) {
+      const pb::StatCounters* c = state.Counters(month, scope);
+      out.push_back(c == nullptr ? 0 : c->submitted());
+    }
+    return out;
+  };
+  EngineState state(**store, city);
+  REQUIRE(state.Load().ok());
+  // Back and forth across the month's end, then before and after every time seen so far. (That
+  // counting finds the counters a restart loaded is "a restart part way through the journal ...".)
+  for (int64_t at : {last_of_november, first_of_december, last_of_november, last_of_november - ten_days,
+                     first_of_december + ten_days, first_of_december, last_of_november}) {
+    count_everywhere(state, at);
+  }
+  CHECK(submitted(state, kMonth) == std::vector<uint64_t>{4, 4, 4, 4});
+  CHECK(submitted(state, kNextMonth) == std::vector<uint64_t>{3, 3, 3, 3});
+  CHECK(&state.MutableCounters(kMonth, scopes[0]) == &state.MutableRegionCounters(last_of_november, grid));
+}
+
 TEST_CASE("CounterSetWriter writes the bytes CounterSet serialization does, for long keys and large counts") {
   pb::StatCounters zero;
   pb::StatCounters large;
