@@ -71,6 +71,7 @@ void ServerMetrics::Fill(pb::MetricsResult* out) const {
   }
   Summarize(batch_size_.Snapshot(), out->mutable_batch_size());
   Summarize(batch_micros_.Snapshot(), out->mutable_batch_micros());
+  Summarize(answer_micros_.Snapshot(), out->mutable_answer_micros());
   HistogramSnapshot lags = timer_lag_ms_.Snapshot();
   out->set_timers_fired(lags.count());
   Summarize(lags, out->mutable_timer_lag_ms());
@@ -121,6 +122,10 @@ std::string ServerMetrics::Prometheus() const {
                 kCountBounds, 1);
   out.Histogram("whistle_batch_seconds", "An engine batch, from the decision of its first request to its synced write.",
                 batch_micros_.Snapshot(), kMicrosBounds, 1e6);
+  out.Histogram("whistle_answer_seconds",
+                "A request answered after a batch, from its read off the front socket to its answer (BUSY and "
+                "malformed ones excluded).",
+                answer_micros_.Snapshot(), kMicrosBounds, 1e6);
   {
     std::lock_guard lock(engine_mu_);
     HistogramSnapshot writes = store_write_micros_ ? store_write_micros_->Snapshot() : HistogramSnapshot();

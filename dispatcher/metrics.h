@@ -3,6 +3,7 @@
 //
 //   replies by request kind and status code   every answer the front door sent, BUSY included
 //   batches, their size and duration          one engine batch = one synced write (group commit)
+//   answer time                               a request's, from its read to its answer
 //   synced writes and their latency           from the store (storage/store.h)
 //   BUSY replies, rejected frames, answers dropped (the client's queue full)
 //   timers fired and how late each (due time to the batch that fired it)
@@ -38,6 +39,8 @@ class ServerMetrics {
   void CountReply(pb::Request::CommandCase command, pb::StatusCode code);
   // A batch of `requests`, `micros` long, that fired timers this late (ms each).
   void CountBatch(size_t requests, uint64_t micros, std::span<const int64_t> timer_lags_ms);
+  // A request answered after a batch, `micros` after it was read off the front socket.
+  void CountAnswerTime(uint64_t micros) { answer_micros_.Record(micros); }
   void CountBusy() { busy_.fetch_add(1, std::memory_order_relaxed); }
   void CountRejectedFrame() { rejected_frames_.fetch_add(1, std::memory_order_relaxed); }
   void CountDroppedReply() { dropped_replies_.fetch_add(1, std::memory_order_relaxed); }
@@ -81,6 +84,7 @@ class ServerMetrics {
   Histogram batch_size_;
   Histogram batch_micros_;
   Histogram timer_lag_ms_;
+  Histogram answer_micros_;
 
   // ObserveEngine's copy.
   mutable std::mutex engine_mu_;

@@ -24,6 +24,7 @@ constexpr int kMaxWaitMs = 100;
 struct Pending {
   zmq::message_t identity;
   Command command;
+  std::chrono::steady_clock::time_point read_at;
 };
 
 pb::Actor ActorFor(const pb::Principal& p) {
@@ -275,7 +276,7 @@ void Server::Turn() {
   // decided and not yet written: they wait for the write of the round they join, like its replies.
   std::vector<Answered> answered;
   auto take = [&](Incoming in) {
-    Pending p{std::move(in.identity), {}};
+    Pending p{std::move(in.identity), {}, in.read_at};
     if (!p.command.request.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size()))) {
       metrics_.CountRejectedFrame();
       Answer(p.identity, ErrorResponse(BadRequest("the request is not a whistle.pb.Request")));
@@ -284,7 +285,7 @@ void Server::Turn() {
     auto actor = ActorOf(in.payload, p.command.request);
     if (!actor.ok()) {
       answered.push_back({std::move(p.identity), std::move(p.command.request),
-                          ErrorResponse(actor.status(), p.command.request.correlation_id())});
+                          ErrorResponse(actor.status(), p.command.request.correlation_id()), p.read_at});
       return;
     }
     p.command.actor = std::move(actor).value();
@@ -298,7 +299,7 @@ void Server::Turn() {
         metrics_.Fill(reply.mutable_metrics());  // as of the last batch written
       }
       reply.set_correlation_id(p.command.request.correlation_id());
-      answered.push_back({std::move(p.identity), std::move(p.command.request), std::move(reply)});
+      answered.push_back({std::move(p.identity), std::move(p.command.request), std::move(reply), p.read_at});
       return;
     }
     batch.push_back(std::move(p));
@@ -324,9 +325,11 @@ void Server::Turn() {
     round.started = std::chrono::steady_clock::now();
     round.identities.reserve(batch.size());
     round.commands.reserve(batch.size());
+    round.read_at.reserve(batch.size());
     for (auto& p : batch) {
       round.identities.push_back(std::move(p.identity));
       round.commands.push_back(std::move(p.command));
+      round.read_at.push_back(p.read_at);
     }
     round.answered = std::move(answered);
     // Such a query reads the store through cursors, which show a batch only once it is written.
@@ -385,6 +388,7 @@ Server::Intake Server::ReadRequest(bool shed_submits, Incoming* in) {
   }
   in->identity = std::move(identity);
   in->payload = std::move(payload);
+  in->read_at = std::chrono::steady_clock::now();
   return Intake::kTaken;
 }
 
@@ -457,15 +461,22 @@ void Server::FinishInFlight() {
     // the handshake only once that is on disk.
     if (f.zap_keys) SetZapKeys(std::move(*f.zap_keys), f.principals_version);
   }
+  // Once for the batch: its answers go out in a few microseconds each.
+  const auto answered_at = std::chrono::steady_clock::now();
+  auto answer_micros = [&](std::chrono::steady_clock::time_point read_at) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(answered_at - read_at).count());
+  };
   for (Round& r : f.rounds) {
     for (size_t i = 0; i < r.replies.size(); ++i) {
       if (!s.ok()) r.replies[i] = ErrorResponse(s, r.commands[i].request.correlation_id());
       metrics_.CountReply(r.commands[i].request, r.replies[i].code());
+      metrics_.CountAnswerTime(answer_micros(r.read_at[i]));
       Answer(r.identities[i], r.replies[i]);
     }
     for (Answered& a : r.answered) {
       if (!s.ok()) a.reply = ErrorResponse(s, a.request.correlation_id());
       metrics_.CountReply(a.request, a.reply.code());
+      metrics_.CountAnswerTime(answer_micros(a.read_at));
       Answer(a.identity, a.reply);
     }
   }

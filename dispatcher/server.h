@@ -132,12 +132,14 @@ class Server {
     zmq::message_t identity;
     pb::Request request;
     pb::Response reply;
+    std::chrono::steady_clock::time_point read_at;  // off the front socket
   };
   // One turn's requests, decided; their replies wait for the write of the batch they are in.
   struct Round {
     std::vector<zmq::message_t> identities;  // of each command's client
     std::vector<Command> commands;
     std::vector<pb::Response> replies;
+    std::vector<std::chrono::steady_clock::time_point> read_at;  // of each command, off the socket
     std::vector<Answered> answered;
     std::chrono::steady_clock::time_point started;
   };
@@ -162,6 +164,7 @@ class Server {
   struct Incoming {
     zmq::message_t identity;
     zmq::message_t payload;  // a pb::Request, unless the parse says otherwise
+    std::chrono::steady_clock::time_point read_at;
   };
   enum class Intake {
     kNone,      // nothing waiting

@@ -459,6 +459,7 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
                      m.supervised_events(), m.connected_clients(), m.bus_subscribers());
   AppendSummary("batch size", m.batch_size(), "", out);
   AppendSummary("batch time", m.batch_micros(), "us", out);
+  AppendSummary("answer time", m.answer_micros(), "us", out);
   AppendSummary("synced write time", m.synced_write_micros(), "us", out);
   AppendSummary("timer lag", m.timer_lag_ms(), "ms", out);
   for (const pb::CommandCount& c : m.by_command()) {

@@ -90,7 +90,7 @@ TEST_CASE("GET /metrics counts what the dispatcher did, the way MetricsQuery doe
   CHECK(s.at("whistle_busy_replies_total") == 0);
   // Histograms: cumulative buckets ending at +Inf, which is the count.
   for (const char* h : {"whistle_batch_size", "whistle_batch_seconds", "whistle_fsync_seconds",
-                        "whistle_timer_lag_seconds"}) {
+                        "whistle_timer_lag_seconds", "whistle_answer_seconds"}) {
     CAPTURE(h);
     std::map<double, double> buckets;  // le -> count, in numeric order
     const std::string prefix = std::string(h) + "_bucket{le=\"";
@@ -108,6 +108,9 @@ TEST_CASE("GET /metrics counts what the dispatcher did, the way MetricsQuery doe
     CHECK(s.at(std::string(h) + "_bucket{le=\"+Inf\"}") == s.at(std::string(h) + "_count"));
   }
   CHECK(s.at("whistle_fsync_seconds_count") >= 4);  // a synced write for each command
+  // Each request above, answered after its batch: the three submits, the get, the supervise.
+  CHECK(s.at("whistle_answer_seconds_count") == 5);
+  CHECK(s.at("whistle_answer_seconds_sum") > 0);
 
   // The same figures as MetricsQuery.
   pb::Request metrics;
@@ -120,6 +123,7 @@ TEST_CASE("GET /metrics counts what the dispatcher did, the way MetricsQuery doe
   CHECK(m.open_by_level_state(0).count() == 3);
   CHECK(m.connected_clients() >= 1);
   CHECK(m.last_seq() == static_cast<uint64_t>(s.at("whistle_last_seq")));
+  CHECK(m.answer_micros().count() == 5);  // filled as it was read, before its own answer
 
   // Nothing else is served.
   std::string rest = dispatcher.metrics_url().substr(7);
