@@ -179,9 +179,9 @@ class EngineState {
   pb::StatCounters& MutableCounters(std::string_view month, std::string_view scope);
   // The same for the month of `at_ms` (MonthOf, the city's local time) and the scope of a region
   // (by its City number), a department or a handling level. A record counts into half a dozen
-  // scopes (appliers.cc); with a key built and hashed for each, counting took a fifth of the
-  // engine thread's time on a Beijing-size city. These build no key unless the scope is new to the
-  // month (or the department unknown to the city).
+  // scopes (appliers.cc); with a key built and hashed for each, that took a seventh of the engine
+  // thread's time on a Beijing-size city. These build no key unless the scope is new to the month
+  // (or the department unknown to the city).
   // REQUIRES: 0 <= region < city().region_count(); IsHandlingLevel(level).
   pb::StatCounters& MutableRegionCounters(int64_t at_ms, int region);
   pb::StatCounters& MutableDepartmentCounters(int64_t at_ms, std::string_view department);
@@ -354,8 +354,8 @@ class EngineState {
     std::vector<CounterNode*> by_scope;
   };
   std::map<std::string, MonthCounters, std::less<>> counters_by_month_;
-  // The month counted into last, and the earliest and latest times seen to fall in it: a month is
-  // an interval of time, so any time between those two falls in it as well.
+  // The month counted into last, and the earliest and latest times seen to fall in it since it
+  // became that month: a month is an interval of time, so any time between the two falls in it.
   std::map<std::string, MonthCounters, std::less<>>::iterator counting_month_;
   int64_t counting_month_from_ms_ = 0;
   int64_t counting_month_to_ms_ = -1;  // before from: no month yet

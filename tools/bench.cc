@@ -698,7 +698,8 @@ std::string FormatBench(const BenchOptions& o, const BenchResult& r) {
   out += fmt::format("dispatcher (whole run): synced write p50 {} ms p99 {} ms; batch size p50 {} p99 {} max {}\n",
                      Ms(w.p50()), Ms(w.p99()), r.after.batch_size().p50(), r.after.batch_size().p99(),
                      r.after.batch_size().max());
-  // The dispatcher's share of the latency above: from a request's read to its answer.
+  // The part of the latency above from a request's read off the dispatcher's socket to its answer
+  // (not the wait in the socket before it, which is partly the dispatcher's own: wire.proto).
   const pb::HistogramSummary& a = r.after.answer_micros();
   out += fmt::format("dispatcher (whole run): answer time, read to answer, p50 {} ms p99 {} ms p99.9 {} ms max {} ms\n",
                      Ms(a.p50()), Ms(a.p99()), Ms(a.p999()), Ms(a.max()));

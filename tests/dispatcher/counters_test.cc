@@ -282,14 +282,16 @@ TEST_CASE("counting by region, department and level lands on the scope's keyed c
   };
   EngineState state(**store, city);
   REQUIRE(state.Load().ok());
-  // Back and forth across the month's end, then before and after every time seen so far. (That
-  // counting finds the counters a restart loaded is "a restart part way through the journal ...".)
+  // Back and forth across the month's end; each month's times seen reach further back (November)
+  // and further on (December), and later times fall between them. (That counting finds the
+  // counters a restart loaded is "a restart part way through the journal ...".)
   for (int64_t at : {last_of_november, first_of_december, last_of_november, last_of_november - ten_days,
-                     first_of_december + ten_days, first_of_december, last_of_november}) {
+                     last_of_november - ten_days / 2, first_of_december, first_of_december + ten_days,
+                     first_of_december + ten_days / 2, last_of_november}) {
     count_everywhere(state, at);
   }
-  CHECK(submitted(state, kMonth) == std::vector<uint64_t>{4, 4, 4, 4});
-  CHECK(submitted(state, kNextMonth) == std::vector<uint64_t>{3, 3, 3, 3});
+  CHECK(submitted(state, kMonth) == std::vector<uint64_t>{5, 5, 5, 5});
+  CHECK(submitted(state, kNextMonth) == std::vector<uint64_t>{4, 4, 4, 4});
   CHECK(&state.MutableCounters(kMonth, scopes[0]) == &state.MutableRegionCounters(last_of_november, grid));
 }
 
