@@ -123,8 +123,8 @@ std::string ServerMetrics::Prometheus() const {
   out.Histogram("whistle_batch_seconds", "An engine batch, from the decision of its first request to its synced write.",
                 batch_micros_.Snapshot(), kMicrosBounds, 1e6);
   out.Histogram("whistle_answer_seconds",
-                "A request answered after a batch, from its read off the front socket to its answer (BUSY and "
-                "malformed ones excluded).",
+                "A request answered after a batch, from its read off the front socket until its batch's answers go "
+                "out (BUSY and malformed ones excluded; the wait in the socket before the read is not in it).",
                 answer_micros_.Snapshot(), kMicrosBounds, 1e6);
   {
     std::lock_guard lock(engine_mu_);

@@ -3,7 +3,7 @@
 //
 //   replies by request kind and status code   every answer the front door sent, BUSY included
 //   batches, their size and duration          one engine batch = one synced write (group commit)
-//   answer time                               a request's, from its read to its answer
+//   answer time                               a request's, from its read to its batch's answers
 //   synced writes and their latency           from the store (storage/store.h)
 //   BUSY replies, rejected frames, answers dropped (the client's queue full)
 //   timers fired and how late each (due time to the batch that fired it)
