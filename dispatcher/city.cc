@@ -502,8 +502,8 @@ int City::AncestorIndex(int index, pb::Level level) const {
 const pb::Region& City::root() const { return config_.regions(root_); }
 
 const pb::Region* City::FindRegion(std::string_view code) const {
-  auto it = region_index_.find(code);
-  return it == region_index_.end() ? nullptr : &config_.regions(it->second);
+  const int index = RegionIndex(code);
+  return index < 0 ? nullptr : &config_.regions(index);
 }
 
 const pb::Category* City::FindCategory(std::string_view code) const {
@@ -512,8 +512,8 @@ const pb::Category* City::FindCategory(std::string_view code) const {
 }
 
 const pb::Department* City::FindDepartment(std::string_view id) const {
-  auto it = department_index_.find(id);
-  return it == department_index_.end() ? nullptr : &config_.departments(it->second);
+  const int index = DepartmentIndex(id);
+  return index < 0 ? nullptr : &config_.departments(index);
 }
 
 int City::RegionIndex(std::string_view code) const {

@@ -578,11 +578,12 @@ void EngineState::CountingMonth(int64_t at_ms) {
     } else {
       counting_month_ = counters_by_month_.try_emplace(std::move(month)).first;
       counting_month_from_ms_ = counting_month_to_ms_ = at_ms;
+      // A month new to counting (added here, or loaded from meta) gets its slots once.
+      std::vector<CounterNode*>& by_scope = counting_month_->second.by_scope;
+      if (by_scope.empty()) {
+        by_scope.assign(city_.region_count() + city_.department_count() + std::size(kLadder), nullptr);
+      }
     }
-  }
-  std::vector<CounterNode*>& by_scope = counting_month_->second.by_scope;
-  if (by_scope.empty()) {
-    by_scope.assign(city_.region_count() + city_.department_count() + std::size(kLadder), nullptr);
   }
 }
 
