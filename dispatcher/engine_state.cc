@@ -32,6 +32,20 @@ constexpr std::string_view kMetaStatJournalPrefix = "statj/";  // + seq(8) -> Co
 constexpr std::string_view kMetaStatJournalEnd = "statj0";     // '0' follows '/'
 static_assert(kMetaStatPrefix < kMetaStatMonthPrefix &&
               kMetaStatMonthPrefix < kMetaStatJournalPrefix);
+// Archived months ("Counters of past months" in the header), between "stat/" and "statb/": a
+// scan of meta that reaches one goes on at kMetaStatMonthPrefix.
+constexpr std::string_view kMetaStatArchivePrefix = "stata/";  // + month '|' scope -> StatCounters
+static_assert(kMetaStatPrefix < kMetaStatArchivePrefix &&
+              kMetaStatArchivePrefix < kMetaStatMonthPrefix);
+
+// The first key of `month`'s counters under `prefix` ("stat/" or "stata/"), and the first key
+// past them.
+std::string MonthKeysBegin(std::string_view prefix, std::string_view month) {
+  return fmt::format("{}{}|", prefix, month);
+}
+std::string MonthKeysEnd(std::string_view prefix, std::string_view month) {
+  return fmt::format("{}{}}}", prefix, month);  // '}' follows '|'
+}
 constexpr std::string_view kMetaPrincipalPrefix = "principal/";
 // The indexes' key layout (storage/keys.h), "2"; absent in stores written before layout 2, whose
 // indexes Load rebuilds.
@@ -156,11 +170,30 @@ Status OpenEventsNotCovered(std::vector<std::string> problems) {
 
 }  // namespace
 
+Status EngineState::LoadArchivedMonths() {
+  auto cursor = store_.NewCursor(Cf::kMeta);
+  cursor->Seek(kMetaStatArchivePrefix);
+  while (cursor->Valid() && cursor->key().starts_with(kMetaStatArchivePrefix)) {
+    std::string month(CounterMonth(cursor->key().substr(kMetaStatArchivePrefix.size())));
+    cursor->Seek(MonthKeysEnd(kMetaStatArchivePrefix, month));
+    archived_months_.insert(std::move(month));
+  }
+  return cursor->status();
+}
+
 Status EngineState::LoadMeta() {
+  if (Status s = LoadArchivedMonths(); !s.ok()) return s;
   auto cursor = store_.NewCursor(Cf::kMeta);
   for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
     std::string_view key = cursor->key();
     std::string_view value = cursor->value();
+    if (key.starts_with(kMetaStatArchivePrefix)) {
+      // Archived months stay on disk (a month counted into again reads its keys: ResidentMonth).
+      cursor->Seek(kMetaStatMonthPrefix);
+      if (!cursor->Valid()) break;
+      key = cursor->key();
+      value = cursor->value();
+    }
     if (key == kMetaLastSeq || key == kMetaNextEventId) {
       WHISTLE_CHECK(value.size() == 8, "meta '%.*s' has %zu bytes", int(key.size()), key.data(),
                     value.size());
@@ -463,10 +496,47 @@ void EngineState::ForEachOpenEvent(const std::function<void(const pb::Event&)>& 
   }
 }
 
-const pb::StatCounters* EngineState::Counters(std::string_view month, std::string_view scope) const {
+Result<std::optional<pb::StatCounters>> EngineState::Counters(std::string_view month,
+                                                              std::string_view scope) const {
+  using Found = std::optional<pb::StatCounters>;
   CounterKey(month, scope, &counter_key_);
-  auto it = counters_.find(counter_key_);
-  return it == counters_.end() ? nullptr : &it->second.counters;
+  if (counters_by_month_.contains(month)) {
+    auto it = counters_.find(counter_key_);
+    return it == counters_.end() ? Found() : Found(it->second.counters);
+  }
+  if (!archived_months_.contains(month)) return Found();
+  auto value = store_.Get(Cf::kMeta, fmt::format("{}{}", kMetaStatArchivePrefix, counter_key_));
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return Found();
+  pb::StatCounters counters;
+  if (!counters.ParseFromString(**value)) {
+    return Internal(fmt::format("the archived counters of {} are corrupt", counter_key_));
+  }
+  return Found(std::move(counters));
+}
+
+Status EngineState::ForEachCounters(
+    std::string_view month, std::string_view scope_prefix,
+    const std::function<void(std::string_view scope, const pb::StatCounters&)>& f) const {
+  if (auto in_memory = counters_by_month_.find(month); in_memory != counters_by_month_.end()) {
+    for (const CounterNode* node : in_memory->second.nodes) {
+      std::string_view scope = std::string_view(node->first).substr(month.size() + 1);
+      if (scope.starts_with(scope_prefix)) f(scope, node->second.counters);
+    }
+    return Status::Ok();
+  }
+  if (!archived_months_.contains(month)) return Status::Ok();
+  const std::string prefix = MonthKeysBegin(kMetaStatArchivePrefix, month) + std::string(scope_prefix);
+  const size_t scope_at = MonthKeysBegin(kMetaStatArchivePrefix, month).size();
+  auto cursor = store_.NewCursor(Cf::kMeta);
+  pb::StatCounters counters;
+  for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
+    if (!counters.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
+      return Internal(fmt::format("the archived counters of {} are corrupt", cursor->key()));
+    }
+    f(cursor->key().substr(scope_at), counters);
+  }
+  return cursor->status();
 }
 
 Result<std::optional<pb::IdempotencyEntry>> EngineState::FindIdempotency(
@@ -555,6 +625,7 @@ void EngineState::PutPrincipal(pb::Principal principal) {
 }
 
 pb::StatCounters& EngineState::MutableCounters(std::string_view month, std::string_view scope) {
+  ResidentMonth(month);  // read back if archived; kept if its archive is being written
   // No allocation unless the (month, scope) is new.
   CounterKey(month, scope, &counter_key_);
   auto it = counters_.find(counter_key_);
@@ -576,7 +647,7 @@ void EngineState::CountingMonth(int64_t at_ms) {
       counting_month_from_ms_ = std::min(counting_month_from_ms_, at_ms);
       counting_month_to_ms_ = std::max(counting_month_to_ms_, at_ms);
     } else {
-      counting_month_ = counters_by_month_.try_emplace(std::move(month)).first;
+      counting_month_ = ResidentMonth(month);
       counting_month_from_ms_ = counting_month_to_ms_ = at_ms;
       // A month new to counting (added here, or loaded from meta) gets its slots once.
       std::vector<CounterNode*>& by_scope = counting_month_->second.by_scope;
@@ -621,12 +692,54 @@ pb::StatCounters& EngineState::MutableLevelCounters(int64_t at_ms, pb::Level lev
 }
 
 EngineState::CounterNode& EngineState::CounterSlot(std::string_view key) {
+  // The month first: an archived month's values are read back before the caller's go on top.
+  MonthIterator month = ResidentMonth(CounterMonth(key));
   auto [it, added] = counters_.try_emplace(std::string(key));
-  if (added) {
-    // counters_'s nodes never move: the pointer stays good.
-    counters_by_month_[std::string(CounterMonth(it->first))].nodes.push_back(&*it);
-  }
+  if (added) month->second.nodes.push_back(&*it);  // counters_'s nodes never move
   return *it;
+}
+
+EngineState::MonthIterator EngineState::ResidentMonth(std::string_view month) {
+  if (auto in_memory = counters_by_month_.find(month); in_memory != counters_by_month_.end()) {
+    // Counted into again while its archive is written: it stays, under newer values on disk too.
+    if (auto archiving = archiving_.find(month); archiving != archiving_.end()) archiving_.erase(archiving);
+    return in_memory;
+  }
+  MonthIterator added = counters_by_month_.try_emplace(std::string(month)).first;
+  auto archived = archived_months_.find(month);
+  if (archived == archived_months_.end()) return added;
+  archived_months_.erase(archived);
+  const std::string begin = MonthKeysBegin(kMetaStatArchivePrefix, month);
+  auto cursor = store_.NewCursor(Cf::kMeta);
+  for (cursor->Seek(begin); cursor->Valid() && cursor->key().starts_with(begin); cursor->Next()) {
+    auto [node, is_new] = counters_.try_emplace(std::string(cursor->key().substr(kMetaStatArchivePrefix.size())));
+    WHISTLE_CHECK(is_new, "archived counter %s is in memory already", node->first.c_str());
+    WHISTLE_CHECK(node->second.counters.ParseFromArray(cursor->value().data(),
+                                                       static_cast<int>(cursor->value().size())),
+                  "archived counter %s is corrupt", node->first.c_str());
+    added->second.nodes.push_back(&*node);
+  }
+  WHISTLE_CHECK(cursor->status().ok(), "reading the archived counters of %s: %s", added->first.c_str(),
+                cursor->status().ToString().c_str());
+  added->second.sorted = added->second.nodes.size();  // read in key order
+  return added;
+}
+
+void EngineState::ArchiveMonth(MonthIterator month) {
+  for (const CounterNode* node : month->second.nodes) {
+    batch_->Put(Cf::kMeta, fmt::format("{}{}", kMetaStatArchivePrefix, node->first),
+                node->second.counters.SerializeAsString());
+  }
+  batch_->Delete(Cf::kMeta, fmt::format("{}{}", kMetaStatMonthPrefix, month->first));
+  DeleteKeyPerCounterKeys(month->first);
+  archiving_[month->first] = last_seq_;
+}
+
+void EngineState::DeleteKeyPerCounterKeys(const std::string& month) {
+  auto old = key_per_counter_months_.find(month);
+  if (old == key_per_counter_months_.end()) return;
+  batch_->DeleteRange(Cf::kMeta, MonthKeysBegin(kMetaStatPrefix, month), MonthKeysEnd(kMetaStatPrefix, month));
+  key_per_counter_months_.erase(old);
 }
 
 void EngineState::PutIdempotency(const std::string& request_id, pb::IdempotencyEntry entry) {
@@ -858,7 +971,15 @@ void EngineState::StageCounters() {
   // Fold: each month the journal touched, whole and sorted (the same counters give the same bytes,
   // however the batches fell), replaces the journal and that month's keys of the old layout.
   batch_->DeleteRange(Cf::kMeta, kMetaStatJournalPrefix, kMetaStatJournalEnd);
+  // Months before the one counted into last are archived ("Counters of past months").
+  if (counting_month_from_ms_ <= counting_month_to_ms_) {
+    for (auto month = counters_by_month_.begin();
+         month != counters_by_month_.end() && month->first < counting_month_->first; ++month) {
+      if (!archiving_.contains(month->first)) ArchiveMonth(month);
+    }
+  }
   for (const std::string& month : months_since_fold_) {
+    if (archiving_.contains(month)) continue;  // archived above, counter by counter
     MonthCounters& in_month = counters_by_month_.at(month);
     auto by_key = [](const CounterNode* a, const CounterNode* b) { return a->first < b->first; };
     auto added = in_month.nodes.begin() + static_cast<ptrdiff_t>(in_month.sorted);
@@ -868,13 +989,7 @@ void EngineState::StageCounters() {
     CounterSetWriter whole;
     for (const CounterNode* node : in_month.nodes) whole.Add(node->first, node->second.counters);
     batch_->Put(Cf::kMeta, std::string(kMetaStatMonthPrefix) + month, whole.Finish());
-    if (auto old = key_per_counter_months_.find(month); old != key_per_counter_months_.end()) {
-      std::string old_begin = std::string(kMetaStatPrefix) + month + '|';
-      std::string old_end = old_begin;
-      old_end.back() = '|' + 1;  // '}': past every key of the month
-      batch_->DeleteRange(Cf::kMeta, old_begin, old_end);
-      key_per_counter_months_.erase(old);
-    }
+    DeleteKeyPerCounterKeys(month);
   }
   months_since_fold_.clear();
   journal_bytes_ = 0;
@@ -885,6 +1000,25 @@ void EngineState::Release(uint64_t last_seq) {
                 "Release of a batch that is not the oldest sealed one");
   durable_seq_ = sealed_.front().last_seq;
   sealed_.pop_front();
+  // Months whose archive is now on disk leave memory.
+  for (auto archived = archiving_.begin(); archived != archiving_.end();) {
+    if (archived->second > last_seq) {
+      ++archived;
+      continue;
+    }
+    MonthIterator month = counters_by_month_.find(archived->first);
+    for (const CounterNode* node : month->second.nodes) {
+      WHISTLE_CHECK(!node->second.dirty, "counter %s changed in a month being archived", node->first.c_str());
+      counters_.erase(counters_.find(node->first));
+    }
+    if (counting_month_from_ms_ <= counting_month_to_ms_ && counting_month_ == month) {
+      counting_month_from_ms_ = 0;
+      counting_month_to_ms_ = -1;
+    }
+    archived_months_.insert(month->first);
+    counters_by_month_.erase(month);
+    archived = archiving_.erase(archived);
+  }
 }
 
 Status EngineState::Commit() {

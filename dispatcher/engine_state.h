@@ -33,6 +33,17 @@
 // value winning. All of it rides in the batch's own write, so counters are exactly as durable as
 // the records that changed them.
 //
+// Counters of past months: memory holds only the months that may still be counted into (a
+// Beijing-size city's month is about 13 MB of counters there, which would grow without end). A
+// fold archives every month before the one counted into last: it writes each of the month's
+// counters under a key of its own ("stata/" + month '|' scope), deletes the month's whole value
+// and old-layout keys, and the month leaves memory once that write is done (Release). Queries read
+// an archived month from the store: a point read for a scope (Counters), a scan of the month's
+// keys for a listing (ForEachCounters). Counting into an archived month again (only a clock or a
+// city UTC offset that stepped back across a month's end does that) reads its keys back into
+// memory first; they stay on disk under the month's newer values, and Load, which reads no
+// archived key otherwise, reads a month's archived keys before its newer values.
+//
 // Threading: engine thread only (Load uses a helper thread of its own, joined before it returns).
 // Not copyable.
 #pragma once
@@ -154,8 +165,17 @@ class EngineState {
   // Open events counted by level, state, overdue and supervised, city-wide and per grid.
   const OpenTally& open_tally() const { return open_tally_; }
 
-  // Counters for (month, scope), or nullptr when nothing was counted there.
-  const pb::StatCounters* Counters(std::string_view month, std::string_view scope) const;
+  // Counters for (month, scope), or nullopt when nothing was counted there. A month in memory is
+  // a hash lookup; an archived one a point read of the store (I/O errors: UNAVAILABLE).
+  Result<std::optional<pb::StatCounters>> Counters(std::string_view month, std::string_view scope) const;
+  // Calls f(scope, counters) for every scope of `month` that starts with `scope_prefix` and has
+  // counters, in no particular order: a walk of the month in memory, or a scan of its archived
+  // keys.
+  Status ForEachCounters(
+      std::string_view month, std::string_view scope_prefix,
+      const std::function<void(std::string_view scope, const pb::StatCounters&)>& f) const;
+  // Months whose counters are in memory (those being archived included).
+  size_t counter_months_in_memory() const { return counters_by_month_.size(); }
   // Journal bytes from which the next batch that changes counters folds them ("Counters in
   // meta"); 0: every such batch folds. A start reads what journal the last run left: under this
   // much plus one batch's, if it ran with the same setting.
@@ -246,6 +266,16 @@ class EngineState {
     bool dirty = false;  // changed since the last Seal, and so in dirty_counters_
   };
   using CounterNode = std::pair<const std::string, CountersEntry>;
+  // A month's counters in counters_: what a fold writes, in key order. A month's first `sorted`
+  // are; those added since are sorted and merged in at its next fold (8 bytes a counter, where a
+  // tree would take 64).
+  struct MonthCounters {
+    std::vector<CounterNode*> nodes;
+    size_t sorted = 0;
+    // For counting (MutableRegionCounters and the others): each region's, then each department's,
+    // then each handling level's counter, once counted into; empty until the month is counted into.
+    std::vector<CounterNode*> by_scope;
+  };
 
   // The event if it is open or was read or changed in this batch; nullptr otherwise. An open event
   // not in hot_ is parsed into it. Mutable, for MutableEvent: hot_ and cold_ are caches, mutable.
@@ -279,6 +309,17 @@ class EngineState {
   CounterNode& CounterSlot(std::string_view key);
   // Marks the counter changed (once a batch) and returns it.
   pb::StatCounters& MarkCounterChanged(CounterNode* node);
+  using MonthIterator = std::map<std::string, MonthCounters, std::less<>>::iterator;
+  // The month in memory, added if new; an archived month is read back first ("Counters of past
+  // months"), and one whose archive is being written stays. Aborts on a failed read.
+  MonthIterator ResidentMonth(std::string_view month);
+  // Stages the archive of `month` (before the one counted into): every counter under its own key,
+  // the month's whole value and old-layout keys deleted. It leaves memory at the batch's Release.
+  void ArchiveMonth(MonthIterator month);
+  // Deletes the month's counter keys of the layout before the journal, if it has any.
+  void DeleteKeyPerCounterKeys(const std::string& month);
+  // Notes the archived months (one seek each; their keys stay on disk).
+  Status LoadArchivedMonths();
   // Points counting_month_ at the month `at_ms` falls in, added if new, with its scope slots.
   void CountingMonth(int64_t at_ms);
   // The counter in slot `slot` of the month of `at_ms`, found by its key (`scope_name()`) the
@@ -343,24 +384,15 @@ class EngineState {
   mutable std::string duplicate_key_;  // scratch for DuplicateKey
   OpenTally open_tally_;
   std::unordered_map<std::string, CountersEntry> counters_;  // key: CounterKey
-  // counters_ by month: what a fold writes, in key order. A month's first `sorted` are; those
-  // added since are sorted and merged in at its next fold (8 bytes a counter, where a tree would
-  // take 64).
-  struct MonthCounters {
-    std::vector<CounterNode*> nodes;
-    size_t sorted = 0;
-    // For counting (MutableRegionCounters and the others): each region's, then each department's,
-    // then each handling level's counter, once counted into; empty until the month is counted into.
-    std::vector<CounterNode*> by_scope;
-  };
+  // counters_ by month (MonthCounters): what a fold writes, in key order.
   std::map<std::string, MonthCounters, std::less<>> counters_by_month_;
   // The month counted into last, and the earliest and latest times seen to fall in it since it
   // became that month: a month is an interval of time, so any time between the two falls in it.
-  std::map<std::string, MonthCounters, std::less<>>::iterator counting_month_;
+  MonthIterator counting_month_;
   int64_t counting_month_from_ms_ = 0;
   int64_t counting_month_to_ms_ = -1;  // before from: no month yet
   // Changed since the last Seal, which writes them. Pointers into counters_, whose elements never
-  // move (no counter is ever erased).
+  // move (a counter is erased only with its month, archived, when none of it is changed).
   std::vector<CounterNode*> dirty_counters_;
   mutable std::string counter_key_;  // scratch for CounterKey
   // Months loaded from keys of the layout before the journal ("stat/"), which their next fold
@@ -370,6 +402,11 @@ class EngineState {
   uint64_t journal_bytes_ = 0;
   uint64_t last_journal_seq_ = 0;  // of the newest entry this process wrote
   std::set<std::string, std::less<>> months_since_fold_;
+  // Months whose counters are on disk only, as archived keys ("Counters of past months").
+  std::set<std::string, std::less<>> archived_months_;
+  // Months in memory whose archive a sealed batch writes, with that batch's last_seq: they leave
+  // memory at its Release, unless counted into again before (ResidentMonth).
+  std::map<std::string, uint64_t, std::less<>> archiving_;
   uint64_t counter_fold_bytes_ = kDefaultCounterFoldBytes;
   std::unordered_map<std::string, pb::IdempotencyEntry> pending_idempotency_;
   std::vector<pb::Record> batch_records_;

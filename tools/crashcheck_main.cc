@@ -279,12 +279,17 @@ Status ReplayCounters(const City& city, const std::string& scratch, Observed* o)
     EngineState state(**store, city);
     if (Status s = state.Load(); !s.ok()) return s;
     if (Status s = ReplayRecords(o->log, state); !s.ok()) return s;
+    Status failed;
     auto count = [&](const std::string& month, const std::string& scope, pb::StatsQuery) {
-      const pb::StatCounters* c = state.Counters(month, scope);
-      if (c != nullptr) o->replayed_counters[month + '|' + scope] = *c;
+      auto c = state.Counters(month, scope);
+      if (!c.ok()) {
+        failed = c.status();
+      } else if (c->has_value()) {
+        o->replayed_counters[month + '|' + scope] = std::move(**c);
+      }
     };
     ForEachCounterScope(city, o->log, count);
-    return Status::Ok();
+    return failed;
   }();
   std::filesystem::remove_all(scratch, ignored);
   return replayed;

@@ -12,6 +12,7 @@
 #include "dispatcher/stats.h"
 #include "storage/batch_writer.h"
 #include "tools/describe.h"
+#include "whistle/check.h"
 
 namespace whistle {
 namespace {
@@ -297,8 +298,10 @@ std::string FormatReport(const SimulationReport& report, const Engine& engine) {
   out += '\n';
   out += RatesHeader(month);
   for (pb::Level level : kLadder) {
-    const pb::StatCounters* c = engine.state().Counters(month, LevelScope(level));
-    out += RatesRow(level, c ? RatesOf(*c) : pb::Rates());
+    // In memory, never archived: no month after it was counted into. No read that could fail.
+    auto c = engine.state().Counters(month, LevelScope(level));
+    WHISTLE_CHECK(c.ok(), "counters of %s: %s", month.c_str(), c.status().ToString().c_str());
+    out += RatesRow(level, c->has_value() ? RatesOf(**c) : pb::Rates());
   }
 
   out += '\n';

@@ -80,33 +80,44 @@ Result<pb::Response> RanksProcessor::Answer(const Command& command, const Engine
   pb::Response reply;
   pb::RanksResult* ranks = reply.mutable_ranks();
   ranks->set_month(q.month());
-  auto add = [&](const std::string& scope_id, const std::string& name, const std::string& key) {
-    const pb::StatCounters* c = state.Counters(q.month(), key);
-    if (c == nullptr) return;  // nothing happened there that month: nothing to rank
+  auto add = [&](std::string_view scope_id, const std::string& name, const pb::StatCounters& c) {
     pb::RankRow* row = ranks->add_rows();
-    row->set_scope(scope_id);
+    row->set_scope(std::string(scope_id));
     row->set_name(name);
-    *row->mutable_counters() = *c;
-    *row->mutable_rates() = RatesOf(*c);
+    *row->mutable_counters() = c;
+    *row->mutable_rates() = RatesOf(c);
   };
   auto in_scope = [&](std::string_view code) { return q.region().empty() || city.Contains(q.region(), code); };
+  // The scopes counted into that month (nothing counted: nothing to rank) that the city knows: a
+  // walk of the month's counters, which for a past month are on disk (EngineState, "Counters of
+  // past months"), not a lookup for each department or region of the city.
+  Status walked;
   switch (q.of_case()) {
-    case pb::RanksQuery::kDepartments:
-      for (const pb::Department& d : city.config().departments()) {
-        if (in_scope(d.jurisdiction())) add(d.id(), d.name(), DepartmentScope(d.id()));
-      }
+    case pb::RanksQuery::kDepartments: {
+      const std::string prefix = DepartmentScope("");
+      walked = state.ForEachCounters(q.month(), prefix, [&](std::string_view scope, const pb::StatCounters& c) {
+        std::string_view id = scope.substr(prefix.size());
+        const pb::Department* d = city.FindDepartment(id);
+        if (d != nullptr && in_scope(d->jurisdiction())) add(id, d->name(), c);
+      });
       break;
-    case pb::RanksQuery::kRegionLevel:
+    }
+    case pb::RanksQuery::kRegionLevel: {
       if (!IsHandlingLevel(q.region_level())) {
         return BadRequest("region_level must be community, street, county or city");
       }
-      for (const pb::Region& r : city.config().regions()) {
-        if (r.level() == q.region_level() && in_scope(r.code())) add(r.code(), r.name(), RegionScope(r.code()));
-      }
+      const std::string prefix = RegionScope("");
+      walked = state.ForEachCounters(q.month(), prefix, [&](std::string_view scope, const pb::StatCounters& c) {
+        std::string_view code = scope.substr(prefix.size());
+        const pb::Region* r = city.FindRegion(code);
+        if (r != nullptr && r->level() == q.region_level() && in_scope(code)) add(code, r->name(), c);
+      });
       break;
+    }
     case pb::RanksQuery::OF_NOT_SET:
       return BadRequest("ranks needs departments or a region_level");
   }
+  if (!walked.ok()) return walked;
   std::sort(ranks->mutable_rows()->begin(), ranks->mutable_rows()->end(),
             [](const pb::RankRow& a, const pb::RankRow& b) { return a.scope() < b.scope(); });
   return reply;

@@ -325,7 +325,9 @@ Result<pb::Response> StatsProcessor::Answer(const Command& command, const Engine
   pb::Response reply = Ok();
   pb::StatsResult* result = reply.mutable_stats();
   result->set_month(q.month());
-  if (const pb::StatCounters* c = state.Counters(q.month(), scope)) *result->mutable_counters() = *c;
+  auto counters = state.Counters(q.month(), scope);
+  if (!counters.ok()) return counters.status();
+  if (counters->has_value()) *result->mutable_counters() = std::move(**counters);
   *result->mutable_rates() = RatesOf(result->counters());
   return reply;
 }

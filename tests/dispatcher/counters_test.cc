@@ -1,8 +1,11 @@
 // Statistics counters in meta: a journal entry a batch, folded into whole months (EngineState,
-// "Counters in meta"), and the one-key-a-counter layout of older stores.
+// "Counters in meta"), past months archived a key a counter and out of memory ("Counters of past
+// months"), and the one-key-a-counter layout of older stores.
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <memory>
+#include <span>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,7 +31,9 @@ constexpr std::string_view kNextMonth = "2026-12";
 std::map<std::string, std::string> CountersOf(const EngineState& state, std::string_view month) {
   std::map<std::string, std::string> out;
   auto add = [&](const std::string& scope) {
-    if (const pb::StatCounters* c = state.Counters(month, scope)) out[scope] = c->SerializeAsString();
+    auto c = state.Counters(month, scope);
+    REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+    if (c->has_value()) out[scope] = (*c)->SerializeAsString();
   };
   for (const auto& d : state.city().config().departments()) add(DepartmentScope(d.id()));
   for (const auto& r : state.city().config().regions()) add(RegionScope(r.code()));
@@ -148,10 +153,15 @@ TEST_CASE("with counter_fold_bytes 0 every batch folds: meta holds the month who
   RestartAndCheck(f);
 }
 
-// Stores written before the journal held one key a counter: "stat/" month '|' scope.
+// Stores written before the journal held one key a counter: "stat/" month '|' scope, for every
+// month (none was archived).
 void RewriteToKeyPerCounter(EngineFixture& f) {
   storage::WriteBatch batch(f.store());
   for (const auto& [key, value] : testing::Dump(f.store(), Cf::kMeta)) {
+    if (key.starts_with("stata/")) {
+      batch.Put(Cf::kMeta, "stat/" + key.substr(6), value);
+      batch.Delete(Cf::kMeta, key);
+    }
     if (!key.starts_with("statb/")) continue;
     pb::CounterSet month;
     REQUIRE(month.ParseFromString(value));
@@ -192,7 +202,7 @@ TEST_CASE("a store with a key a counter keeps its counters until its month's fir
   CHECK(testing::Dump(old_layout.store(), Cf::kMeta) == testing::Dump(twin.store(), Cf::kMeta));
 }
 
-TEST_CASE("journal entries of two months are both folded, after a restart too") {
+TEST_CASE("journal entries of two months are both folded, the earlier one archived, after a restart too") {
   EngineFixture f;
   Steps(f, 0, 3);
   f.clock.Advance(std::chrono::hours(24 * 8));  // 2026-12-01 17:00 in Beijing
@@ -201,16 +211,19 @@ TEST_CASE("journal entries of two months are both folded, after a restart too") 
   REQUIRE_FALSE(CountersOf(f, kNextMonth).empty());
   RestartAndCheck(f);  // the journal holds both months
 
-  // The fold after the restart writes both months: the journal it deletes held November's too.
+  // The fold after the restart writes both months (the journal it deletes held November's too):
+  // December whole, November, before the month counted into, archived.
+  const size_t november = CountersOf(f, kMonth).size();
   FoldAt(f, 0);
   Step(f, 6);
   CHECK(MetaKeysStartingWith(f, "statj/") == 0);
-  CHECK(MetaKeysStartingWith(f, "statb/2026-11") == 1);
+  CHECK(MetaKeysStartingWith(f, "statb/2026-11") == 0);
+  CHECK(MetaKeysStartingWith(f, "stata/2026-11|") == november);
   CHECK(MetaKeysStartingWith(f, "statb/2026-12") == 1);
   RestartAndCheck(f);
 }
 
-TEST_CASE("folding one month leaves another month's keys of the layout before the journal alone") {
+TEST_CASE("a month of the layout before the journal is archived, its keys replaced, when a later month folds") {
   EngineFixture f;
   FoldAt(f, 0);
   Steps(f, 0, 3);
@@ -218,11 +231,14 @@ TEST_CASE("folding one month leaves another month's keys of the layout before th
   Steps(f, 3, 5);
   RewriteToKeyPerCounter(f);
   REQUIRE(MetaKeysStartingWith(f, "statb/") == 0);
+  f.Restart();  // the running engine read November from the keys the rewrite replaced
   RestartAndCheck(f);
+  const size_t november = MetaKeysStartingWith(f, "stat/2026-11|");
+  REQUIRE(november > 5);
 
   Step(f, 5);  // December only
-  CHECK(MetaKeysStartingWith(f, "stat/2026-11|") > 5);
-  CHECK(MetaKeysStartingWith(f, "stat/2026-12|") == 0);
+  CHECK(MetaKeysStartingWith(f, "stat/") == 0);
+  CHECK(MetaKeysStartingWith(f, "stata/2026-11|") == november);
   CHECK(MetaKeysStartingWith(f, "statb/2026-12") == 1);
   CHECK(MetaKeysStartingWith(f, "statb/2026-11") == 0);
   RestartAndCheck(f);
@@ -275,8 +291,9 @@ TEST_CASE("counting by region, department and level lands on the scope's keyed c
   auto submitted = [&](const EngineState& state, std::string_view month) {
     std::vector<uint64_t> out;
     for (const std::string& scope : scopes) {
-      const pb::StatCounters* c = state.Counters(month, scope);
-      out.push_back(c == nullptr ? 0 : c->submitted());
+      auto c = state.Counters(month, scope);
+      REQUIRE(c.ok());
+      out.push_back(c->has_value() ? (*c)->submitted() : 0);
     }
     return out;
   };
@@ -293,6 +310,161 @@ TEST_CASE("counting by region, department and level lands on the scope's keyed c
   CHECK(submitted(state, kMonth) == std::vector<uint64_t>{5, 5, 5, 5});
   CHECK(submitted(state, kNextMonth) == std::vector<uint64_t>{4, 4, 4, 4});
   CHECK(&state.MutableCounters(kMonth, scopes[0]) == &state.MutableRegionCounters(last_of_november, grid));
+}
+
+pb::Response Query(EngineFixture& f, pb::Request request) {
+  pb::Response reply = f.Run(std::move(request));
+  REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
+  return reply;
+}
+
+// What the queries say of `month`: every department's and every level's Stats, and Ranks of the
+// departments and of each level's regions.
+std::vector<std::string> QueriedCounters(EngineFixture& f, std::string_view month) {
+  std::vector<std::string> out;
+  pb::Request r;
+  r.mutable_stats()->set_month(std::string(month));
+  for (const auto& d : f.city().config().departments()) {
+    r.mutable_stats()->set_department(d.id());
+    out.push_back(Query(f, r).stats().SerializeAsString());
+  }
+  for (pb::Level level : kLadder) {
+    r.mutable_stats()->set_level(level);
+    out.push_back(Query(f, r).stats().SerializeAsString());
+  }
+  pb::Request ranks;
+  ranks.mutable_ranks()->set_month(std::string(month));
+  ranks.mutable_ranks()->set_departments(true);
+  out.push_back(Query(f, ranks).ranks().SerializeAsString());
+  for (pb::Level level : kLadder) {
+    ranks.mutable_ranks()->set_region_level(level);
+    out.push_back(Query(f, ranks).ranks().SerializeAsString());
+  }
+  return out;
+}
+
+TEST_CASE("a fold archives the months before the one counted into: out of memory, a key a counter on disk, read the same") {
+  EngineFixture f;
+  FoldAt(f, 0);
+  Steps(f, 0, 4);
+  const std::map<std::string, std::string> november = CountersOf(f, kMonth);
+  const std::vector<std::string> queried = QueriedCounters(f, kMonth);
+  REQUIRE(november.size() > 5);
+  REQUIRE(queried.back().size() > 10);  // the city's counts, ranked
+  CHECK(f.engine().state().counter_months_in_memory() == 1);
+
+  f.clock.Advance(std::chrono::hours(24 * 8));  // 2026-12-01 17:00 in Beijing
+  Step(f, 4);  // its fold archives November
+  CHECK(f.engine().state().counter_months_in_memory() == 1);
+  CHECK(MetaKeysStartingWith(f, "statb/2026-11") == 0);
+  CHECK(MetaKeysStartingWith(f, "stata/2026-11|") == november.size());
+  CHECK(MetaKeysStartingWith(f, "statb/2026-12") == 1);
+  CHECK(CountersOf(f, kMonth) == november);
+  CHECK(QueriedCounters(f, kMonth) == queried);
+
+  RestartAndCheck(f);  // also against the log replayed, which counts November in memory
+  CHECK(f.engine().state().counter_months_in_memory() == 1);  // a start reads no archived key
+  CHECK(QueriedCounters(f, kMonth) == queried);
+  const std::map<std::string, std::string> december = CountersOf(f, kNextMonth);
+  Step(f, 5);
+  CHECK(CountersOf(f, kMonth) == november);
+  CHECK(CountersOf(f, kNextMonth) != december);
+  RestartAndCheck(f);
+}
+
+TEST_CASE("a month being archived is read from memory until its batch is written, then from disk") {
+  EngineFixture f;
+  FoldAt(f, 0);
+  Steps(f, 0, 3);
+  const std::map<std::string, std::string> november = CountersOf(f, kMonth);
+  f.clock.Advance(std::chrono::hours(24 * 8));
+  Engine& engine = f.engine();
+  pb::Request submit;
+  submit.set_request_id("december-1");
+  submit.mutable_submit()->mutable_report()->set_category("water");
+  submit.mutable_submit()->mutable_report()->set_grid(testing::kGrid1);
+  const Command command{testing::TestActor(), submit};
+  REQUIRE(engine.Decide(std::span<const Command>(&command, 1))[0].code() == pb::STATUS_OK);
+  SealedBatch sealed = engine.Seal();
+  REQUIRE(sealed.write != nullptr);
+  // The store still holds November whole; the batch that archives it is not written.
+  CHECK(MetaKeysStartingWith(f, "statb/2026-11") == 1);
+  CHECK(MetaKeysStartingWith(f, "stata/") == 0);
+  CHECK(engine.state().counter_months_in_memory() == 2);
+  CHECK(CountersOf(f, kMonth) == november);
+
+  Status written = f.store().Write(*sealed.write);
+  REQUIRE(engine.Complete(sealed, written).ok());
+  CHECK(engine.state().counter_months_in_memory() == 1);
+  CHECK(MetaKeysStartingWith(f, "stata/2026-11|") == november.size());
+  CHECK(CountersOf(f, kMonth) == november);
+}
+
+TEST_CASE("counting into an archived month reads it back, before its archive is written too, and a restart finds every count") {
+  EngineFixture f;  // for its city
+  testing::TempDir dir;
+  auto store = storage::Store::Open(dir.Sub("counted"));
+  REQUIRE(store.ok());
+  // 2026-11-30 22:59:59.999 in Beijing, and two hours on.
+  const int64_t november = 1796054399999 - int64_t{3600} * 1000;
+  const int64_t december = november + int64_t{2} * 3600 * 1000;
+  const int grid = f.city().RegionIndex(testing::kGrid1);
+  auto open = [&] {
+    auto state = std::make_unique<EngineState>(**store, f.city());
+    state->set_counter_fold_bytes(0);  // every batch that counts folds
+    REQUIRE(state->Load().ok());
+    return state;
+  };
+  // One counted record, as an applier counts it.
+  auto count = [&](EngineState& state, int64_t at) {
+    pb::StatCounters& c = state.MutableRegionCounters(at, grid);
+    c.set_submitted(c.submitted() + 1);
+    pb::Record r;
+    r.set_at_ms(at);
+    state.LogRecord(std::move(r));
+    state.FinishCommand();
+  };
+  auto submitted = [&](const EngineState& state, std::string_view month) -> uint64_t {
+    auto c = state.Counters(month, RegionScope(testing::kGrid1));
+    REQUIRE(c.ok());
+    return c->has_value() ? (*c)->submitted() : 0;
+  };
+  auto state = open();
+  for (int64_t at : {november, november, december}) {
+    count(*state, at);
+    REQUIRE(state->Commit().ok());
+  }
+  CHECK(state->counter_months_in_memory() == 1);  // November archived
+  CHECK(submitted(*state, kMonth) == 2);
+
+  count(*state, november);  // the clock stepped back: November is read back and counted into
+  CHECK(state->counter_months_in_memory() == 2);
+  CHECK(submitted(*state, kMonth) == 3);
+  REQUIRE(state->Commit().ok());  // November is the month counted into: December stays
+  CHECK(state->counter_months_in_memory() == 2);
+
+  // Archived by one batch, counted into by the next before the first is written: it stays.
+  count(*state, december);
+  EngineState::SealedBatch archiving = state->Seal();
+  count(*state, november);
+  REQUIRE(store->get()->Write(*archiving.write).ok());
+  state->Release(archiving.last_seq);
+  CHECK(state->counter_months_in_memory() == 2);
+  REQUIRE(state->Commit().ok());
+  CHECK(submitted(*state, kMonth) == 4);
+  CHECK(submitted(*state, kNextMonth) == 2);
+
+  state.reset();
+  state = open();  // November's archived keys, under its newer whole value
+  CHECK(submitted(*state, kMonth) == 4);
+  CHECK(submitted(*state, kNextMonth) == 2);
+  count(*state, december);
+  REQUIRE(state->Commit().ok());
+  CHECK(state->counter_months_in_memory() == 1);
+  state.reset();
+  state = open();
+  CHECK(submitted(*state, kMonth) == 4);
+  CHECK(submitted(*state, kNextMonth) == 3);
 }
 
 TEST_CASE("CounterSetWriter writes the bytes CounterSet serialization does, for long keys and large counts") {
