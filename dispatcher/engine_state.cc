@@ -207,11 +207,13 @@ Status EngineState::LoadMeta() {
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
       std::string_view counter_key = key.substr(kMetaStatPrefix.size());
+      if (Status s = ReadBackIfArchived(CounterMonth(counter_key)); !s.ok()) return s;
       CounterSlot(counter_key).second.counters = std::move(c);
       std::string_view month = CounterMonth(counter_key);
       if (!key_per_counter_months_.contains(month)) key_per_counter_months_.emplace(month);
     } else if (key.starts_with(kMetaStatMonthPrefix) || key.starts_with(kMetaStatJournalPrefix)) {
-      LoadCounterSet(key, value, key.starts_with(kMetaStatJournalPrefix));
+      Status s = LoadCounterSet(key, value, key.starts_with(kMetaStatJournalPrefix));
+      if (!s.ok()) return s;
     } else if (key == kMetaIndexLayout) {
       index_layout_ = value;
     } else if (key.starts_with(kMetaPrincipalPrefix)) {
@@ -225,15 +227,18 @@ Status EngineState::LoadMeta() {
   return cursor->status();
 }
 
-void EngineState::LoadCounterSet(std::string_view key, std::string_view value, bool journal) {
+Status EngineState::LoadCounterSet(std::string_view key, std::string_view value, bool journal) {
   pb::CounterSet set;
   WHISTLE_CHECK(set.ParseFromArray(value.data(), static_cast<int>(value.size())),
                 "meta '%.*s': corrupt counters", int(key.size()), key.data());
   for (auto& entry : *set.mutable_entries()) {
-    if (journal) months_since_fold_.emplace(CounterMonth(entry.key()));
+    std::string_view month = CounterMonth(entry.key());
+    if (Status s = ReadBackIfArchived(month); !s.ok()) return s;
+    if (journal) months_since_fold_.emplace(month);
     CounterSlot(entry.key()).second.counters = std::move(*entry.mutable_counters());
   }
   if (journal) journal_bytes_ += value.size();
+  return Status::Ok();
 }
 
 Status EngineState::LoadLastRecordTime() {
@@ -517,11 +522,12 @@ Result<std::optional<pb::StatCounters>> EngineState::Counters(std::string_view m
 
 Status EngineState::ForEachCounters(
     std::string_view month, std::string_view scope_prefix,
+    const std::function<bool(std::string_view scope)>& wanted,
     const std::function<void(std::string_view scope, const pb::StatCounters&)>& f) const {
   if (auto in_memory = counters_by_month_.find(month); in_memory != counters_by_month_.end()) {
     for (const CounterNode* node : in_memory->second.nodes) {
       std::string_view scope = std::string_view(node->first).substr(month.size() + 1);
-      if (scope.starts_with(scope_prefix)) f(scope, node->second.counters);
+      if (scope.starts_with(scope_prefix) && wanted(scope)) f(scope, node->second.counters);
     }
     return Status::Ok();
   }
@@ -531,10 +537,12 @@ Status EngineState::ForEachCounters(
   auto cursor = store_.NewCursor(Cf::kMeta);
   pb::StatCounters counters;
   for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
+    std::string_view scope = cursor->key().substr(scope_at);
+    if (!wanted(scope)) continue;
     if (!counters.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
       return Internal(fmt::format("the archived counters of {} are corrupt", cursor->key()));
     }
-    f(cursor->key().substr(scope_at), counters);
+    f(scope, counters);
   }
   return cursor->status();
 }
@@ -705,24 +713,41 @@ EngineState::MonthIterator EngineState::ResidentMonth(std::string_view month) {
     if (auto archiving = archiving_.find(month); archiving != archiving_.end()) archiving_.erase(archiving);
     return in_memory;
   }
-  MonthIterator added = counters_by_month_.try_emplace(std::string(month)).first;
+  // Counting cannot fail, and must not count a month whose earlier counts it cannot read: the
+  // process stops instead (only a clock that stepped back across a month's end gets here).
+  Status read = ReadBackIfArchived(month);
+  WHISTLE_CHECK(read.ok(), "reading back the archived counters of %.*s: %s", int(month.size()),
+                month.data(), read.ToString().c_str());
+  return counters_by_month_.try_emplace(std::string(month)).first;
+}
+
+Status EngineState::ReadBackIfArchived(std::string_view month) {
   auto archived = archived_months_.find(month);
-  if (archived == archived_months_.end()) return added;
-  archived_months_.erase(archived);
+  if (archived == archived_months_.end()) return Status::Ok();
+  WHISTLE_CHECK(!counters_by_month_.contains(month), "month %s is in memory and archived",
+                archived->c_str());
+  std::vector<std::pair<std::string, pb::StatCounters>> read;
   const std::string begin = MonthKeysBegin(kMetaStatArchivePrefix, month);
   auto cursor = store_.NewCursor(Cf::kMeta);
   for (cursor->Seek(begin); cursor->Valid() && cursor->key().starts_with(begin); cursor->Next()) {
-    auto [node, is_new] = counters_.try_emplace(std::string(cursor->key().substr(kMetaStatArchivePrefix.size())));
-    WHISTLE_CHECK(is_new, "archived counter %s is in memory already", node->first.c_str());
-    WHISTLE_CHECK(node->second.counters.ParseFromArray(cursor->value().data(),
-                                                       static_cast<int>(cursor->value().size())),
-                  "archived counter %s is corrupt", node->first.c_str());
-    added->second.nodes.push_back(&*node);
+    auto& [key, counters] = read.emplace_back(cursor->key().substr(kMetaStatArchivePrefix.size()),
+                                              pb::StatCounters());
+    if (!counters.ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
+      return Internal(fmt::format("the archived counters of {} are corrupt", key));
+    }
   }
-  WHISTLE_CHECK(cursor->status().ok(), "reading the archived counters of %s: %s", added->first.c_str(),
-                cursor->status().ToString().c_str());
-  added->second.sorted = added->second.nodes.size();  // read in key order
-  return added;
+  if (Status s = cursor->status(); !s.ok()) return s;
+  // Nothing changes unless the whole month was read.
+  MonthCounters& in_memory = counters_by_month_.try_emplace(std::string(month)).first->second;
+  for (auto& [key, counters] : read) {
+    auto [node, added] = counters_.try_emplace(std::move(key));
+    WHISTLE_CHECK(added, "archived counter %s is in memory already", node->first.c_str());
+    node->second.counters = std::move(counters);
+    in_memory.nodes.push_back(&*node);
+  }
+  in_memory.sorted = in_memory.nodes.size();  // read in key order
+  archived_months_.erase(archived);
+  return Status::Ok();
 }
 
 void EngineState::ArchiveMonth(MonthIterator month) {
@@ -971,11 +996,15 @@ void EngineState::StageCounters() {
   // Fold: each month the journal touched, whole and sorted (the same counters give the same bytes,
   // however the batches fell), replaces the journal and that month's keys of the old layout.
   batch_->DeleteRange(Cf::kMeta, kMetaStatJournalPrefix, kMetaStatJournalEnd);
-  // Months before the one counted into last are archived ("Counters of past months").
+  // The oldest month before the one counted into last is archived ("Counters of past months"):
+  // one a fold, so that a store with years of months in memory (written before archives) sheds
+  // them over as many folds, not in one write of a million keys.
   if (counting_month_from_ms_ <= counting_month_to_ms_) {
     for (auto month = counters_by_month_.begin();
          month != counters_by_month_.end() && month->first < counting_month_->first; ++month) {
-      if (!archiving_.contains(month->first)) ArchiveMonth(month);
+      if (archiving_.contains(month->first)) continue;
+      ArchiveMonth(month);
+      break;
     }
   }
   for (const std::string& month : months_since_fold_) {

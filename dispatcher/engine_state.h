@@ -33,16 +33,18 @@
 // value winning. All of it rides in the batch's own write, so counters are exactly as durable as
 // the records that changed them.
 //
-// Counters of past months: memory holds only the months that may still be counted into (a
-// Beijing-size city's month is about 13 MB of counters there, which would grow without end). A
-// fold archives every month before the one counted into last: it writes each of the month's
-// counters under a key of its own ("stata/" + month '|' scope), deletes the month's whole value
-// and old-layout keys, and the month leaves memory once that write is done (Release). Queries read
-// an archived month from the store: a point read for a scope (Counters), a scan of the month's
-// keys for a listing (ForEachCounters). Counting into an archived month again (only a clock or a
-// city UTC offset that stepped back across a month's end does that) reads its keys back into
-// memory first; they stay on disk under the month's newer values, and Load, which reads no
-// archived key otherwise, reads a month's archived keys before its newer values.
+// Counters of past months: a month before the one counted into leaves memory (a Beijing-size
+// city's month is about 13 MB of counters there, which would grow without end). Each fold
+// archives the oldest such month: it writes each of the month's counters under a key of its own
+// ("stata/" + month '|' scope), deletes the month's whole value and old-layout keys, and the
+// month leaves memory once that write is done (Release). So a month stays in memory until the
+// first fold after the month counted into has moved past it; a store written before archives,
+// with every month in memory, sheds one a fold. Queries read an archived month from the store: a
+// point read for a scope (Counters), a scan of the month's keys for a listing (ForEachCounters).
+// Counting into an archived month again (only a clock or a city UTC offset that stepped back
+// across a month's end does that) reads its keys back into memory first; they stay on disk under
+// the month's newer values. Load notes the archived months (a seek each) and reads a month's
+// archived keys only before newer values of it, which go on top.
 //
 // Threading: engine thread only (Load uses a helper thread of its own, joined before it returns).
 // Not copyable.
@@ -166,13 +168,17 @@ class EngineState {
   const OpenTally& open_tally() const { return open_tally_; }
 
   // Counters for (month, scope), or nullopt when nothing was counted there. A month in memory is
-  // a hash lookup; an archived one a point read of the store (I/O errors: UNAVAILABLE).
+  // a hash lookup; an archived one a point read of the store (I/O errors: UNAVAILABLE). The store
+  // holds all of an archived month even while batches are sealed and unwritten: a month leaves
+  // memory only once its archive is written, and no later batch writes a month out of memory.
   Result<std::optional<pb::StatCounters>> Counters(std::string_view month, std::string_view scope) const;
-  // Calls f(scope, counters) for every scope of `month` that starts with `scope_prefix` and has
-  // counters, in no particular order: a walk of the month in memory, or a scan of its archived
-  // keys.
+  // Calls f(scope, counters) for every scope of `month` that starts with `scope_prefix`, has
+  // counters and is `wanted`, in no particular order: a walk of the month in memory, or a scan of
+  // its archived keys that parses the wanted ones only. f(scope, ...) comes right after
+  // wanted(scope) said yes, before `wanted` is asked of another scope.
   Status ForEachCounters(
       std::string_view month, std::string_view scope_prefix,
+      const std::function<bool(std::string_view scope)>& wanted,
       const std::function<void(std::string_view scope, const pb::StatCounters&)>& f) const;
   // Months whose counters are in memory (those being archived included).
   size_t counter_months_in_memory() const { return counters_by_month_.size(); }
@@ -313,6 +319,8 @@ class EngineState {
   // The month in memory, added if new; an archived month is read back first ("Counters of past
   // months"), and one whose archive is being written stays. Aborts on a failed read.
   MonthIterator ResidentMonth(std::string_view month);
+  // If `month` is archived, reads its counters back into memory; changes nothing on failure.
+  Status ReadBackIfArchived(std::string_view month);
   // Stages the archive of `month` (before the one counted into): every counter under its own key,
   // the month's whole value and old-layout keys deleted. It leaves memory at the batch's Release.
   void ArchiveMonth(MonthIterator month);
@@ -327,7 +335,7 @@ class EngineState {
   template <typename ScopeName>
   pb::StatCounters& MutableScopeCounters(int64_t at_ms, size_t slot, ScopeName scope_name);
   // Adds the counters of a CounterSet read from meta (a month or a journal entry).
-  void LoadCounterSet(std::string_view key, std::string_view value, bool journal);
+  Status LoadCounterSet(std::string_view key, std::string_view value, bool journal);
   // Stages this batch's changed counters: a journal entry, or a fold (see "Counters in meta").
   void StageCounters();
   Status RebuildIndexes();

@@ -95,11 +95,14 @@ Result<pb::Response> RanksProcessor::Answer(const Command& command, const Engine
   switch (q.of_case()) {
     case pb::RanksQuery::kDepartments: {
       const std::string prefix = DepartmentScope("");
-      walked = state.ForEachCounters(q.month(), prefix, [&](std::string_view scope, const pb::StatCounters& c) {
-        std::string_view id = scope.substr(prefix.size());
-        const pb::Department* d = city.FindDepartment(id);
-        if (d != nullptr && in_scope(d->jurisdiction())) add(id, d->name(), c);
-      });
+      const pb::Department* d = nullptr;  // of the scope `wanted` last said yes to
+      walked = state.ForEachCounters(
+          q.month(), prefix,
+          [&](std::string_view scope) {
+            d = city.FindDepartment(scope.substr(prefix.size()));
+            return d != nullptr && in_scope(d->jurisdiction());
+          },
+          [&](std::string_view scope, const pb::StatCounters& c) { add(scope.substr(prefix.size()), d->name(), c); });
       break;
     }
     case pb::RanksQuery::kRegionLevel: {
@@ -107,11 +110,15 @@ Result<pb::Response> RanksProcessor::Answer(const Command& command, const Engine
         return BadRequest("region_level must be community, street, county or city");
       }
       const std::string prefix = RegionScope("");
-      walked = state.ForEachCounters(q.month(), prefix, [&](std::string_view scope, const pb::StatCounters& c) {
-        std::string_view code = scope.substr(prefix.size());
-        const pb::Region* r = city.FindRegion(code);
-        if (r != nullptr && r->level() == q.region_level() && in_scope(code)) add(code, r->name(), c);
-      });
+      const pb::Region* r = nullptr;  // of the scope `wanted` last said yes to
+      walked = state.ForEachCounters(
+          q.month(), prefix,
+          [&](std::string_view scope) {
+            std::string_view code = scope.substr(prefix.size());
+            r = city.FindRegion(code);
+            return r != nullptr && r->level() == q.region_level() && in_scope(code);
+          },
+          [&](std::string_view scope, const pb::StatCounters& c) { add(scope.substr(prefix.size()), r->name(), c); });
       break;
     }
     case pb::RanksQuery::OF_NOT_SET:

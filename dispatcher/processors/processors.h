@@ -56,7 +56,7 @@ class ListProcessor final : public QueryProcessor {
   Result<pb::Response> Answer(const Command& command, const EngineState& state) const override;
   bool NeedsEveryBatchWritten(const pb::Request& request, const EngineState& state) const override;
 };
-WHISTLE_PIPELINED_QUERY_PROCESSOR(StatsProcessor);  // counters in memory
+WHISTLE_PIPELINED_QUERY_PROCESSOR(StatsProcessor);  // memory, or a past month's archive
 WHISTLE_PIPELINED_QUERY_PROCESSOR(LogProcessor);    // only up to the last written record
 WHISTLE_QUERY_PROCESSOR(CheckpointProcessor);  // a backup copy of the store
 WHISTLE_QUERY_PROCESSOR(DigestProcessor);      // a hash of everything stored

@@ -340,6 +340,11 @@ std::vector<std::string> QueriedCounters(EngineFixture& f, std::string_view mont
     ranks.mutable_ranks()->set_region_level(level);
     out.push_back(Query(f, ranks).ranks().SerializeAsString());
   }
+  ranks.mutable_ranks()->set_region(testing::kStreet);
+  ranks.mutable_ranks()->set_region_level(pb::LEVEL_COMMUNITY);
+  out.push_back(Query(f, ranks).ranks().SerializeAsString());
+  ranks.mutable_ranks()->set_departments(true);
+  out.push_back(Query(f, ranks).ranks().SerializeAsString());
   return out;
 }
 
@@ -400,71 +405,135 @@ TEST_CASE("a month being archived is read from memory until its batch is written
   CHECK(CountersOf(f, kMonth) == november);
 }
 
-TEST_CASE("counting into an archived month reads it back, before its archive is written too, and a restart finds every count") {
+// An EngineState on a store of its own, counting one record at a time at given times, into a grid
+// or a department: what the engine does, with times the engine's clock would never give (earlier
+// than the newest record, as after a clock or UTC offset stepped back).
+struct DirectCounting {
   EngineFixture f;  // for its city
   testing::TempDir dir;
-  auto store = storage::Store::Open(dir.Sub("counted"));
-  REQUIRE(store.ok());
-  // 2026-11-30 22:59:59.999 in Beijing, and two hours on.
-  const int64_t november = 1796054399999 - int64_t{3600} * 1000;
-  const int64_t december = november + int64_t{2} * 3600 * 1000;
-  const int grid = f.city().RegionIndex(testing::kGrid1);
-  auto open = [&] {
-    auto state = std::make_unique<EngineState>(**store, f.city());
-    state->set_counter_fold_bytes(0);  // every batch that counts folds
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<EngineState> state;
+
+  DirectCounting() {
+    auto opened = storage::Store::Open(dir.Sub("counted"));
+    REQUIRE(opened.ok());
+    store = std::move(opened).value();
+  }
+  // A restart, folding every `fold_bytes` of journal (0: every batch that counts folds).
+  void Open(uint64_t fold_bytes = 0) {
+    state.reset();
+    state = std::make_unique<EngineState>(*store, f.city());
+    state->set_counter_fold_bytes(fold_bytes);
     REQUIRE(state->Load().ok());
-    return state;
-  };
-  // One counted record, as an applier counts it.
-  auto count = [&](EngineState& state, int64_t at) {
-    pb::StatCounters& c = state.MutableRegionCounters(at, grid);
+  }
+  // One counted record, as an applier counts it, not yet committed.
+  void Count(int64_t at, bool department = false) {
+    pb::StatCounters& c = department ? state->MutableDepartmentCounters(at, kDepartment)
+                                     : state->MutableRegionCounters(at, f.city().RegionIndex(testing::kGrid1));
     c.set_submitted(c.submitted() + 1);
     pb::Record r;
     r.set_at_ms(at);
-    state.LogRecord(std::move(r));
-    state.FinishCommand();
-  };
-  auto submitted = [&](const EngineState& state, std::string_view month) -> uint64_t {
-    auto c = state.Counters(month, RegionScope(testing::kGrid1));
-    REQUIRE(c.ok());
-    return c->has_value() ? (*c)->submitted() : 0;
-  };
-  auto state = open();
-  for (int64_t at : {november, november, december}) {
-    count(*state, at);
+    state->LogRecord(std::move(r));
+    state->FinishCommand();
+  }
+  void CountAndCommit(int64_t at, bool department = false) {
+    Count(at, department);
     REQUIRE(state->Commit().ok());
   }
-  CHECK(state->counter_months_in_memory() == 1);  // November archived
-  CHECK(submitted(*state, kMonth) == 2);
+  uint64_t Submitted(std::string_view month, bool department = false) const {
+    auto c = state->Counters(month, department ? DepartmentScope(kDepartment) : RegionScope(testing::kGrid1));
+    REQUIRE(c.ok());
+    return c->has_value() ? (*c)->submitted() : 0;
+  }
 
-  count(*state, november);  // the clock stepped back: November is read back and counted into
-  CHECK(state->counter_months_in_memory() == 2);
-  CHECK(submitted(*state, kMonth) == 3);
-  REQUIRE(state->Commit().ok());  // November is the month counted into: December stays
-  CHECK(state->counter_months_in_memory() == 2);
+  static constexpr char kDepartment[] = "c1-water-unit";
+};
+
+// 2026-11-30 22:59:59.999 in Beijing, and two hours on; a month before, and a month after.
+constexpr int64_t kNovember = 1796054399999 - int64_t{3600} * 1000;
+constexpr int64_t kDecember = kNovember + int64_t{2} * 3600 * 1000;
+constexpr int64_t kOctober = kNovember - int64_t{31} * 24 * 3600 * 1000;
+constexpr int64_t kJanuary = kDecember + int64_t{31} * 24 * 3600 * 1000;
+
+TEST_CASE("counting into an archived month reads it back, before its archive is written too, and a restart finds every count") {
+  DirectCounting d;
+  REQUIRE(d.f.city().FindDepartment(DirectCounting::kDepartment) != nullptr);
+  d.Open();
+  for (int64_t at : {kNovember, kNovember, kDecember}) d.CountAndCommit(at);
+  CHECK(d.state->counter_months_in_memory() == 1);  // November archived
+  CHECK(d.Submitted(kMonth) == 2);
+
+  d.Count(kNovember);  // the clock stepped back: November is read back and counted into
+  CHECK(d.state->counter_months_in_memory() == 2);
+  CHECK(d.Submitted(kMonth) == 3);
+  REQUIRE(d.state->Commit().ok());  // November is the month counted into: December stays
+  CHECK(d.state->counter_months_in_memory() == 2);
 
   // Archived by one batch, counted into by the next before the first is written: it stays.
-  count(*state, december);
-  EngineState::SealedBatch archiving = state->Seal();
-  count(*state, november);
-  REQUIRE(store->get()->Write(*archiving.write).ok());
-  state->Release(archiving.last_seq);
-  CHECK(state->counter_months_in_memory() == 2);
-  REQUIRE(state->Commit().ok());
-  CHECK(submitted(*state, kMonth) == 4);
-  CHECK(submitted(*state, kNextMonth) == 2);
+  d.Count(kDecember);
+  EngineState::SealedBatch archiving = d.state->Seal();
+  d.Count(kNovember);
+  REQUIRE(d.store->Write(*archiving.write).ok());
+  d.state->Release(archiving.last_seq);
+  CHECK(d.state->counter_months_in_memory() == 2);
+  REQUIRE(d.state->Commit().ok());
+  CHECK(d.Submitted(kMonth) == 4);
+  CHECK(d.Submitted(kNextMonth) == 2);
 
-  state.reset();
-  state = open();  // November's archived keys, under its newer whole value
-  CHECK(submitted(*state, kMonth) == 4);
-  CHECK(submitted(*state, kNextMonth) == 2);
-  count(*state, december);
-  REQUIRE(state->Commit().ok());
-  CHECK(state->counter_months_in_memory() == 1);
-  state.reset();
-  state = open();
-  CHECK(submitted(*state, kMonth) == 4);
-  CHECK(submitted(*state, kNextMonth) == 3);
+  d.Open();  // November's archived keys, under its newer whole value
+  CHECK(d.Submitted(kMonth) == 4);
+  CHECK(d.Submitted(kNextMonth) == 2);
+  d.CountAndCommit(kDecember);
+  CHECK(d.state->counter_months_in_memory() == 1);
+  d.Open();
+  CHECK(d.Submitted(kMonth) == 4);
+  CHECK(d.Submitted(kNextMonth) == 3);
+}
+
+TEST_CASE("a month read back and counted into in one scope keeps its other scopes across a restart from the journal") {
+  DirectCounting d;
+  d.Open();
+  d.CountAndCommit(kNovember);
+  d.CountAndCommit(kNovember, /*department=*/true);
+  d.CountAndCommit(kDecember);  // archives November: both scopes
+  REQUIRE(d.state->counter_months_in_memory() == 1);
+
+  d.Open(EngineState::kDefaultCounterFoldBytes);  // from now on a journal entry a batch, no fold
+  d.CountAndCommit(kNovember);  // the grid's counter only, in the journal
+  CHECK(d.Submitted(kMonth) == 2);
+  CHECK(d.Submitted(kMonth, true) == 1);
+  d.Open(EngineState::kDefaultCounterFoldBytes);  // November: its archive, then the journal on top
+  CHECK(d.state->counter_months_in_memory() == 2);
+  CHECK(d.Submitted(kMonth) == 2);
+  CHECK(d.Submitted(kMonth, true) == 1);
+}
+
+TEST_CASE("months in memory before the one counted into are archived one a fold, oldest first, and all read back after a restart") {
+  DirectCounting d;
+  d.Open(EngineState::kDefaultCounterFoldBytes);  // no fold: every month stays in memory
+  for (int64_t at : {kOctober, kNovember, kNovember, kDecember, kDecember, kDecember}) {
+    d.CountAndCommit(at);
+  }
+  d.CountAndCommit(kJanuary, /*department=*/true);
+  d.Open(0);
+  REQUIRE(d.state->counter_months_in_memory() == 4);
+  for (size_t in_memory : {3, 2, 1, 1}) {
+    d.CountAndCommit(kJanuary);
+    CHECK(d.state->counter_months_in_memory() == in_memory);
+  }
+  d.Open(0);
+  CHECK(d.state->counter_months_in_memory() == 1);  // three archived months noted, none read
+  CHECK(d.Submitted("2026-10") == 1);
+  CHECK(d.Submitted(kMonth) == 2);
+  CHECK(d.Submitted(kNextMonth) == 3);
+  CHECK(d.Submitted("2027-01") == 4);
+  CHECK(d.Submitted("2027-01", true) == 1);
+  CHECK(d.Submitted("2026-09") == 0);
+  d.Count(kNovember);  // only November comes back
+  CHECK(d.state->counter_months_in_memory() == 2);
+  CHECK(d.Submitted(kMonth) == 3);
+  CHECK(d.Submitted("2026-10") == 1);
+  CHECK(d.Submitted(kNextMonth) == 3);
 }
 
 TEST_CASE("CounterSetWriter writes the bytes CounterSet serialization does, for long keys and large counts") {
