@@ -6,7 +6,8 @@
 //                      [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]
 //                      [--max-wal-mb=N] [--idempotency-retention-hours=N]
 //                      [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
-//                      [--test-plant-bug=BUG]
+//                      [--test-plant-bug=BUG] [--test-clock-start-ms=MS]
+//                      [--test-counter-fold-bytes=N]
 //
 // Clients authenticate with CURVE keys (server.h, first_start.h): the first start makes
 // <keys>/server.key and the first admin's <keys>/admin.key. --dev-no-auth trusts everyone and says
@@ -37,6 +38,11 @@
 //   --test-power-cut-after-wal-syncs=N  the same power cut, by itself, right after the N-th
 //                            fsync of RocksDB's write-ahead log in this run (a cut during
 //                            recovery, at a chosen write: PowerCutFs::CutAfterWalSyncs).
+//   --test-clock-start-ms=MS  with --time-scale, scaled time starts at MS (Unix ms) rather than
+//                            now, unless a record is newer: a run crosses a month's end on cue.
+//   --test-counter-fold-bytes=N  counters' journal bytes between folds (EngineState, "Counters in
+//                            meta"; default 4 MiB): folds, and the archives of past months they
+//                            make, come often in a short run.
 //   --test-plant-bug=BUG     plants a known bug so the crash checker can show it finds it:
 //                            ack-before-sync (batches acknowledged without the fsync),
 //                            claim-without-state-check (a claim on a held event takes it over),
@@ -76,7 +82,9 @@ constexpr char kUsage[] =
     "test only (whistle-crashcheck; never in production):\n"
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
     "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
-    "  --test-plant-bug=BUG      ack-before-sync | claim-without-state-check | timer-separate-write\n";
+    "  --test-plant-bug=BUG      ack-before-sync | claim-without-state-check | timer-separate-write\n"
+    "  --test-clock-start-ms=MS  with --time-scale: scaled time starts at MS unless a record is newer\n"
+    "  --test-counter-fold-bytes=N  counters' journal bytes between folds (default 4 MiB)\n";
 
 whistle::Server* g_server = nullptr;
 
@@ -98,6 +106,8 @@ struct TestOptions {
   bool ack_before_sync = false;
   PlantedBug plant_bug = PlantedBug::kNone;
   std::string plant_bug_name;
+  int64_t clock_start_ms = 0;  // 0: now
+  int64_t counter_fold_bytes = EngineState::kDefaultCounterFoldBytes;
 };
 
 Result<TestOptions> ReadTestOptions(Flags& flags) {
@@ -108,6 +118,12 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
   auto after = flags.TakeInt("test-power-cut-after-wal-syncs", 0, 1, 1'000'000'000);
   if (!after.ok()) return after.status();
   t.power_cut_after_wal_syncs = *after;
+  auto start = flags.TakeInt("test-clock-start-ms", 0, 1, INT64_MAX / 4);
+  if (!start.ok()) return start.status();
+  t.clock_start_ms = *start;
+  auto fold = flags.TakeInt("test-counter-fold-bytes", t.counter_fold_bytes, 0, int64_t{1} << 30);
+  if (!fold.ok()) return fold.status();
+  t.counter_fold_bytes = *fold;
   t.plant_bug_name = flags.TakeString("test-plant-bug");
   if (t.plant_bug_name == "ack-before-sync") {
     t.ack_before_sync = true;
@@ -244,6 +260,14 @@ int main(int argc, char** argv) {
   EngineOptions engine_options;
   engine_options.idempotency_retention_ms = int64_t{cfg.idempotency_retention_hours()} * 3600 * 1000;
   engine_options.test_plant_bug = test.plant_bug;
+  engine_options.counter_fold_bytes = static_cast<uint64_t>(test.counter_fold_bytes);
+  if (test.clock_start_ms != 0 && time_scale == 1) {
+    return Fail(BadRequest("--test-clock-start-ms needs --time-scale (other than 1)"));
+  }
+  if (test.clock_start_ms != 0 || test.counter_fold_bytes != EngineState::kDefaultCounterFoldBytes) {
+    std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-clock-start-ms or "
+                 "--test-counter-fold-bytes is set\n";
+  }
 
   std::filesystem::create_directories(data);
   auto store = storage::Store::Open(data, store_options);
@@ -251,7 +275,7 @@ int main(int argc, char** argv) {
   const auto store_opened = std::chrono::steady_clock::now();
   SystemClock wall;
   // Scaled time carries on from the newest record, so a resumed demonstration never goes back.
-  int64_t start_ms = wall.NowMs();
+  int64_t start_ms = test.clock_start_ms != 0 ? test.clock_start_ms : wall.NowMs();
   if (time_scale != 1) {
     auto newest = storage::NewestRecordMs(**store);
     if (!newest.ok()) return Fail(newest.status());

@@ -158,6 +158,8 @@ class DispatcherChild {
                                      "--bus=" + (bus_.empty() ? "tcp://127.0.0.1:*" : bus_),
                                      "--endpoints-file=" + endpoints_,
                                      fmt::format("--time-scale={}", time_scale_),
+                                     fmt::format("--test-clock-start-ms={}", kClockStartMs),
+                                     fmt::format("--test-counter-fold-bytes={}", kCounterFoldBytes),
                                      fmt::format("--idempotency-retention-hours={}", kRetentionHours)};
     args.insert(args.end(), extra_.begin(), extra_.end());
     args.insert(args.end(), once.begin(), once.end());
@@ -506,15 +508,17 @@ int Main(const Run& run) {
         for (const Op& op : history.ops) {
           (op.outcome == Outcome::kOk ? ok : op.outcome == Outcome::kRejected ? rejected : unknown)++;
         }
+        std::set<std::string> months;
+        for (const auto& [key, counters] : final_state->counters) months.insert(key.substr(0, key.find('|')));
         std::cout << fmt::format(
             "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
             "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
             "escalations, {} overdue marks, {} quiet-period closes; {} records published; {} "
-            "counters (month, scope) against the replayed log's {}\n",
+            "counters (month, scope) in {} against the replayed log's {}\n",
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
             history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.escalations,
             s.overdue, s.quiet_closes, history.published.size(), final_state->counters.size(),
-            final_state->replayed_counters.size());
+            fmt::join(months, " and "), final_state->replayed_counters.size());
       }
     }
     for (const std::string& p : recorder.problems()) violations.push_back({"client", 0, 0, p});
