@@ -315,11 +315,14 @@ void Server::Turn() {
   const size_t staged = RequestsIn(staged_);
   while (drained < options_.busy_window + options_.max_batch) {
     Incoming in;
-    const Intake got = ReadRequest(/*shed_submits=*/staged + batch.size() >= options_.max_batch, &in);
+    const Intake got = ReadRequest(/*shed_submits=*/!admission_.Admits(staged, batch.size()), &in);
     if (got == Intake::kNone) break;
     ++drained;
     if (got == Intake::kTaken) take(std::move(in));
   }
+  admission_.EndTurn(drained, static_cast<size_t>(std::count_if(batch.begin(), batch.end(), [](const Pending& p) {
+                       return !p.command.request.has_submit();
+                     })));
   if (!batch.empty() || !answered.empty() || engine_.HasDueTimers()) {
     Round round;
     round.started = std::chrono::steady_clock::now();

@@ -23,7 +23,9 @@
 // are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at
 // once (the client retries with the same request id) and keeps the rest in the batch: claims,
 // progress, resolves and timers are never shed, and nothing is dropped silently. Requests staged
-// for the busy writer count towards that `max_batch`, so the submits in one write stay under it. While a full
+// for the busy writer count towards that `max_batch`, so the submits in one write stay under it.
+// Work in progress first: while the last turn's other requests filled a batch by themselves, a
+// turn admits no Submit at all (submit_admission.h). While a full
 // batch is staged and the loop waits for the writer, it goes on reading: Submits get BUSY, the
 // rest (up to `busy_window`) is held for the next turn. A Submit is shed from the wire bytes,
 // without parsing it (request_peek.h): a client with an overloaded dispatcher learns so at once
@@ -75,6 +77,7 @@
 
 #include "dispatcher/engine.h"
 #include "dispatcher/metrics.h"
+#include "dispatcher/submit_admission.h"
 #include "dispatcher/tickets.h"
 #include "dispatcher/zap.h"
 #include "storage/batch_writer.h"
@@ -227,6 +230,7 @@ class Server {
   std::optional<InFlight> in_flight_;
   std::vector<Round> staged_;  // decided, not yet sealed: the writer is busy with in_flight_
   std::vector<Incoming> held_;  // read by ShedUntilWritten, not shed: first in the next turn
+  SubmitAdmission admission_{options_.max_batch};  // which Submits a turn takes (Turn)
   // Last, so it is destroyed first: it waits for a write in progress, whose batch in_flight_ owns.
   storage::BatchWriter writer_;
 };
