@@ -3,10 +3,15 @@
 # figures in docs/BENCHMARKS.md). The correctness half (every request answered, BUSY only for
 # submits, nothing acknowledged lost across kill -9) is a test: tests/integration/bench_test.cc.
 #
-#   bash tools/overload.sh [BUILD_DIR] [SECONDS] [DRAIN_S]   (defaults: build, 60, 10)
+#   bash tools/overload.sh [BUILD_DIR] [SECONDS] [DRAIN_S] [DISPATCHER_CPUS]
+#   (defaults: build, 60, 10, no limit)
 #
 # DRAIN_S: how long each overload phase's bench waits, once its load has ended, for the answers
 # still due (whistle-bench --drain-s) before it counts the rest unanswered.
+# DISPATCHER_CPUS (e.g. 0.2): the dispatcher runs in a cgroup of its own with that CPU quota, every
+# 10 ms (root, and a cgroup v2 or v1 cpu controller). On one machine the bench cannot offer 10x the
+# capacity of a dispatcher that has the same cores (docs/BENCHMARKS.md, "Overload"); with the
+# dispatcher's capacity cut to a fraction, the bench offers 10x of that with cores to spare.
 #
 # Starts a whistle-dispatcher (--dev-no-auth, the sample city, a fresh store under $TMPDIR), samples
 # its resident memory every 0.2 s, and drives it with whistle-bench --front, the lifecycle mix in
@@ -16,18 +21,41 @@ set -euo pipefail
 build=${1:-build}
 seconds=${2:-60}
 drain=${3:-10}
+cpus=${4:-}
 bench=$build/tools/whistle-bench
 dir=$(mktemp -d "${TMPDIR:-/tmp}/whistle-overload.XXXXXX")
-pid='' sampler=''
-cleanup() {  # the dispatcher and the sampler, whichever started, then the scratch directory
+pid='' sampler='' cgroup=''
+cleanup() {  # the dispatcher and the sampler, whichever started, its cgroup, the scratch directory
   for p in $pid $sampler; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done
+  [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
+limit_cpu() {  # pid: into a new cgroup with $cpus of CPU every 10 ms
+  local quota_us
+  quota_us=$(python3 -c "print(max(1000, int(float('$cpus') * 10000)))")
+  if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then  # v2
+    cgroup=/sys/fs/cgroup/whistle-overload-$$
+    mkdir "$cgroup"
+    echo "$quota_us 10000" >"$cgroup/cpu.max"
+  elif [ -w /sys/fs/cgroup/cpu ]; then  # v1
+    cgroup=/sys/fs/cgroup/cpu/whistle-overload-$$
+    mkdir "$cgroup"
+    echo 10000 >"$cgroup/cpu.cfs_period_us"
+    echo "$quota_us" >"$cgroup/cpu.cfs_quota_us"
+  else
+    echo "overload: no writable cgroup cpu controller for DISPATCHER_CPUS" >&2
+    exit 1
+  fi
+  echo "$1" >"$cgroup/cgroup.procs"  # the whole process: its threads, RocksDB's and ZeroMQ's too
+  echo "== the dispatcher is limited to $cpus CPU ($quota_us us every 10 ms, $cgroup)"
+}
+
 "$build/dispatcher/whistle-dispatcher" --dev-no-auth --data="$dir/store" --front='tcp://127.0.0.1:*' \
   --bus='tcp://127.0.0.1:*' --endpoints-file="$dir/endpoints" >"$dir/dispatcher.log" 2>&1 &
 pid=$!
+[ -z "$cpus" ] || limit_cpu $pid
 for _ in $(seq 100); do
   grep -q '^bus=' "$dir/endpoints" 2>/dev/null || ! kill -0 $pid 2>/dev/null && break
   sleep 0.1
