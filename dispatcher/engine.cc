@@ -124,6 +124,10 @@ bool Engine::WaitsForWrites(const pb::Request& request) const {
   return q != nullptr && q->NeedsEveryBatchWritten(request, state_);
 }
 
+bool Engine::IsCommand(const pb::Request& request) const {
+  return registry_.command(request.command_case()) != nullptr;
+}
+
 std::vector<pb::Response> Engine::Process(std::span<const Command> commands) {
   std::vector<pb::Response> replies = Decide(commands);
   SealedBatch batch = Seal();

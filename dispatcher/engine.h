@@ -107,6 +107,8 @@ class Engine {
   // True for a query that reads the store through cursors, which show a batch only once it is
   // written (List, Digest, Checkpoint): decide it only when no batch is sealed and not completed.
   bool WaitsForWrites(const pb::Request& request) const;
+  // True for a command (it changes state: Submit, Claim, ...), false for a query or nothing.
+  bool IsCommand(const pb::Request& request) const;
 
   // Process of a single command (tests, tools).
   pb::Response Execute(const Command& command);

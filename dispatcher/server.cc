@@ -320,8 +320,8 @@ void Server::Turn() {
     ++drained;
     if (got == Intake::kTaken) take(std::move(in));
   }
-  admission_.EndTurn(drained, static_cast<size_t>(std::count_if(batch.begin(), batch.end(), [](const Pending& p) {
-                       return !p.command.request.has_submit();
+  admission_.EndTurn(drained, static_cast<size_t>(std::count_if(batch.begin(), batch.end(), [&](const Pending& p) {
+                       return !p.command.request.has_submit() && engine_.IsCommand(p.command.request);
                      })));
   if (!batch.empty() || !answered.empty() || engine_.HasDueTimers()) {
     Round round;

@@ -24,8 +24,8 @@
 // once (the client retries with the same request id) and keeps the rest in the batch: claims,
 // progress, resolves and timers are never shed, and nothing is dropped silently. Requests staged
 // for the busy writer count towards that `max_batch`, so the submits in one write stay under it.
-// Work in progress first: while the last turn's other requests filled a batch by themselves, a
-// turn admits no Submit at all (submit_admission.h). While a full
+// Work in progress first: while the last turn that read anything took a batch's worth of commands
+// other than Submits, a turn admits no Submit at all (submit_admission.h). While a full
 // batch is staged and the loop waits for the writer, it goes on reading: Submits get BUSY, the
 // rest (up to `busy_window`) is held for the next turn. A Submit is shed from the wire bytes,
 // without parsing it (request_peek.h): a client with an overloaded dispatcher learns so at once

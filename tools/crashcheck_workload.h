@@ -40,8 +40,8 @@ namespace whistle::crashcheck {
 pb::CityConfig CrashCheckCity();
 inline constexpr double kTimeScale = 200;  // the dispatcher's --time-scale
 // Where the dispatcher's scaled time starts (--test-clock-start-ms): 2027-01-31 23:00 in Beijing,
-// an hour (18 s at kTimeScale) before February, so that every run counts into two months and
-// archives the first (EngineState, "Counters of past months"), which the final check reads from
+// an hour (18 s at kTimeScale) before February, so that a run of more than that counts into two
+// months and archives the first (EngineState, "Counters of past months"), which the final check reads from
 // disk. Folds come every kCounterFoldBytes of counters' journal (--test-counter-fold-bytes), not
 // 4 MiB, which a run of a few minutes on this small city may never reach.
 inline constexpr int64_t kClockStartMs = 1801407600000;

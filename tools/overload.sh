@@ -27,15 +27,20 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/whistle-overload.XXXXXX")
 pid='' sampler='' cgroup=''
 cleanup() {  # the dispatcher and the sampler, whichever started, its cgroup, the scratch directory
   for p in $pid $sampler; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done
-  [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true
+  if [ -n "$cgroup" ]; then  # empty once its process is gone, which the kernel may see late
+    for _ in 1 2 3 4 5; do rmdir "$cgroup" 2>/dev/null && break; sleep 0.2; done
+    [ ! -d "$cgroup" ] || echo "overload: could not remove $cgroup" >&2
+  fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
 limit_cpu() {  # pid: into a new cgroup with $cpus of CPU every 10 ms
   local quota_us
-  quota_us=$(python3 -c "print(max(1000, int(float('$cpus') * 10000)))")
-  if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then  # v2
+  [[ "$cpus" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "overload: DISPATCHER_CPUS '$cpus' is not a number" >&2; exit 2; }
+  quota_us=$(python3 -c "print(int(float('$cpus') * 10000))")
+  [ "$quota_us" -ge 1000 ] || { echo "overload: DISPATCHER_CPUS must be at least 0.1" >&2; exit 2; }
+  if grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then  # v2, cpu delegated
     cgroup=/sys/fs/cgroup/whistle-overload-$$
     mkdir "$cgroup"
     echo "$quota_us 10000" >"$cgroup/cpu.max"
@@ -45,11 +50,11 @@ limit_cpu() {  # pid: into a new cgroup with $cpus of CPU every 10 ms
     echo 10000 >"$cgroup/cpu.cfs_period_us"
     echo "$quota_us" >"$cgroup/cpu.cfs_quota_us"
   else
-    echo "overload: no writable cgroup cpu controller for DISPATCHER_CPUS" >&2
+    echo "overload: no writable cgroup cpu controller (v2 with cpu in cgroup.subtree_control, or v1)" >&2
     exit 1
   fi
   echo "$1" >"$cgroup/cgroup.procs"  # the whole process: its threads, RocksDB's and ZeroMQ's too
-  echo "== the dispatcher is limited to $cpus CPU ($quota_us us every 10 ms, $cgroup)"
+  echo "== the dispatcher is limited to $((quota_us / 100))% of a CPU ($quota_us us every 10 ms, $cgroup)"
 }
 
 "$build/dispatcher/whistle-dispatcher" --dev-no-auth --data="$dir/store" --front='tcp://127.0.0.1:*' \

@@ -240,13 +240,19 @@ TEST_CASE("a client that fills its queue into the front door and leaves before i
   std::this_thread::sleep_for(300ms);
   s.disk.fs->set_stall_syncs(false);
 
-  // Still serving: a new request from the first client is answered.
+  // Still serving: a new request from the first client is answered. A BUSY is possible (the
+  // flooder's claims that reached the loop are work in progress: submit_admission.h); the client
+  // sends it again with the same request id, as every client does.
   pb::Request again = PipelinedSubmit(100);
-  client.send(zmq::buffer(again.SerializeAsString()), zmq::send_flags::none);
   std::optional<pb::Response> answer;
-  while ((answer = ReadAnswer(client, 10s)) && answer->correlation_id() != 100) {
+  for (int attempt = 0; attempt < 100 && !(answer && answer->code() == pb::STATUS_OK); ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(10ms);  // the client's pause after a BUSY
+    client.send(zmq::buffer(again.SerializeAsString()), zmq::send_flags::none);
+    while ((answer = ReadAnswer(client, 10s)) && answer->correlation_id() != 100) {
+    }
+    REQUIRE(answer.has_value());
+    REQUIRE((answer->code() == pb::STATUS_OK || answer->code() == pb::STATUS_BUSY));
   }
-  REQUIRE(answer.has_value());
   CHECK(answer->code() == pb::STATUS_OK);
 }
 
