@@ -13,20 +13,25 @@
 namespace whistle {
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path, bool merge_stderr) {
+  // Everything the child needs is made before fork: the caller may have other threads (the crash
+  // checker's clients), and one of them may hold the allocator's lock at the fork, which the child
+  // would then wait on for good. The child only calls async-signal-safe functions. (Under ASan a
+  // child that copied its arguments after fork hung before exec, once in a CI run.)
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const char* out = stdout_path.empty() ? nullptr : stdout_path.c_str();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    if (!stdout_path.empty()) {
-      int fd = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out != nullptr) {
+      int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd < 0) _exit(126);
       dup2(fd, 1);
       if (merge_stderr) dup2(fd, 2);
       close(fd);
     }
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }
