@@ -46,6 +46,10 @@ std::string MonthKeysBegin(std::string_view prefix, std::string_view month) {
 std::string MonthKeysEnd(std::string_view prefix, std::string_view month) {
   return fmt::format("{}{}}}", prefix, month);  // '}' follows '|'
 }
+// The archived key of a counter (its CounterKey: month '|' scope).
+std::string ArchiveKey(std::string_view counter_key) {
+  return fmt::format("{}{}", kMetaStatArchivePrefix, counter_key);
+}
 constexpr std::string_view kMetaPrincipalPrefix = "principal/";
 // The indexes' key layout (storage/keys.h), "2"; absent in stores written before layout 2, whose
 // indexes Load rebuilds.
@@ -207,9 +211,9 @@ Status EngineState::LoadMeta() {
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
                     "meta '%.*s': corrupt counters", int(key.size()), key.data());
       std::string_view counter_key = key.substr(kMetaStatPrefix.size());
-      if (Status s = ReadBackIfArchived(CounterMonth(counter_key)); !s.ok()) return s;
-      CounterSlot(counter_key).second.counters = std::move(c);
       std::string_view month = CounterMonth(counter_key);
+      if (Status s = ReadBackIfArchived(month); !s.ok()) return s;
+      CounterSlot(counter_key).second.counters = std::move(c);
       if (!key_per_counter_months_.contains(month)) key_per_counter_months_.emplace(month);
     } else if (key.starts_with(kMetaStatMonthPrefix) || key.starts_with(kMetaStatJournalPrefix)) {
       Status s = LoadCounterSet(key, value, key.starts_with(kMetaStatJournalPrefix));
@@ -510,7 +514,7 @@ Result<std::optional<pb::StatCounters>> EngineState::Counters(std::string_view m
     return it == counters_.end() ? Found() : Found(it->second.counters);
   }
   if (!archived_months_.contains(month)) return Found();
-  auto value = store_.Get(Cf::kMeta, fmt::format("{}{}", kMetaStatArchivePrefix, counter_key_));
+  auto value = store_.Get(Cf::kMeta, ArchiveKey(counter_key_));
   if (!value.ok()) return value.status();
   if (!value->has_value()) return Found();
   pb::StatCounters counters;
@@ -532,8 +536,9 @@ Status EngineState::ForEachCounters(
     return Status::Ok();
   }
   if (!archived_months_.contains(month)) return Status::Ok();
-  const std::string prefix = MonthKeysBegin(kMetaStatArchivePrefix, month) + std::string(scope_prefix);
-  const size_t scope_at = MonthKeysBegin(kMetaStatArchivePrefix, month).size();
+  const std::string begin = MonthKeysBegin(kMetaStatArchivePrefix, month);
+  const size_t scope_at = begin.size();
+  const std::string prefix = begin + std::string(scope_prefix);
   auto cursor = store_.NewCursor(Cf::kMeta);
   pb::StatCounters counters;
   for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
@@ -752,8 +757,7 @@ Status EngineState::ReadBackIfArchived(std::string_view month) {
 
 void EngineState::ArchiveMonth(MonthIterator month) {
   for (const CounterNode* node : month->second.nodes) {
-    batch_->Put(Cf::kMeta, fmt::format("{}{}", kMetaStatArchivePrefix, node->first),
-                node->second.counters.SerializeAsString());
+    batch_->Put(Cf::kMeta, ArchiveKey(node->first), node->second.counters.SerializeAsString());
   }
   batch_->Delete(Cf::kMeta, fmt::format("{}{}", kMetaStatMonthPrefix, month->first));
   DeleteKeyPerCounterKeys(month->first);
