@@ -213,6 +213,51 @@ TEST_CASE("overload: while a full batch waits on a stalled disk, later submits a
   }
 }
 
+TEST_CASE("overload: after a turn that takes a batch of commands other than submits, the next submit is answered BUSY and its retry is applied") {
+  // The wiring of SubmitAdmission into the loop (tests/dispatcher/submit_admission_test.cc has the
+  // rule). With a batch of one, one claim is a batch's worth of work in progress, and each turn's
+  // reads are known: the test sends nothing while it waits for an answer.
+  StallableServer s(/*max_batch=*/1, /*busy_window=*/1);  // the disk is never stalled here
+  zmq::socket_t dealer = s.Connect();
+  auto ask = [&](const pb::Request& r) {
+    dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
+    std::optional<pb::Response> answer;
+    while ((answer = ReadAnswer(dealer, 10s)) && answer->correlation_id() != r.correlation_id()) {
+    }
+    REQUIRE(answer.has_value());
+    return *answer;
+  };
+  const pb::Event event = s.FirstEvent(dealer);  // a turn that read a submit and nothing else
+
+  pb::Request claim;
+  claim.set_correlation_id(2000);
+  claim.set_request_id("claim-1");
+  claim.mutable_claim()->set_event_id(event.id());
+  claim.mutable_claim()->set_department(event.candidates(0));
+  REQUIRE(ask(claim).code() == pb::STATUS_OK);
+
+  // The last turn that read anything took a batch of commands other than submits: a submit now is
+  // held back, though nothing is staged for the writer.
+  const pb::Request submit = PipelinedSubmit(1);
+  CHECK(ask(submit).code() == pb::STATUS_BUSY);
+  // The turn that shed it read no other command, so the retry (the same request id, after the
+  // client's pause) is taken. It may still meet the shedding turn if it comes before that turn's
+  // last read: then it is shed once more, as a client's would be.
+  pb::StatusCode retried = pb::STATUS_BUSY;
+  for (int attempt = 0; attempt < 50 && retried == pb::STATUS_BUSY; ++attempt) {
+    std::this_thread::sleep_for(10ms);
+    retried = ask(submit).code();
+  }
+  CHECK(retried == pb::STATUS_OK);
+
+  // A turn that reads only a query leaves submits admitted: queries are not work in progress.
+  pb::Request get;
+  get.set_correlation_id(3000);
+  get.mutable_get()->set_event_id(event.id());
+  REQUIRE(ask(get).code() == pb::STATUS_OK);
+  CHECK(ask(PipelinedSubmit(2)).code() == pb::STATUS_OK);
+}
+
 TEST_CASE("a client that fills its queue into the front door and leaves before it is read does not take the dispatcher down") {
   // libzmq 4.3.4 with ZMTP heartbeats aborted here (assertion !_io_error) once a heartbeat fell
   // due after the client left (dispatcher/server.h, "Half-open connections").
