@@ -815,12 +815,12 @@ EngineState::IndexInputs EngineState::IndexInputsOf(const pb::Event& e) {
   return {IndexBucketOf(e.state()), e.level(), e.grid(), InvolvedDepartments(e)};
 }
 
-std::vector<std::string> EngineState::IndexKeys(uint64_t id, const IndexInputs& in) const {
+std::vector<std::string> EngineState::IndexKeys(uint64_t id, const IndexInputs& in, bool regions) const {
   using storage::IndexKey;
   using storage::IndexTag;
   std::vector<std::string> keys;
   for (auto d : in.departments) keys.push_back(IndexKey(IndexTag::kDepartment, d, in.bucket, id));
-  if (city_.FindRegion(in.grid) != nullptr) {
+  if (regions && city_.FindRegion(in.grid) != nullptr) {
     for (const pb::Region* r : city_.Ancestry(in.grid)) {
       keys.push_back(IndexKey(IndexTag::kRegion, r->code(), in.bucket, id));
     }
@@ -905,8 +905,9 @@ void EngineState::FinishCommand() {
     const IndexInputs new_inputs = IndexInputsOf(*e);
     const std::optional<IndexInputs> old_inputs = before ? std::optional(IndexInputsOf(*before)) : std::nullopt;
     if (old_inputs != new_inputs) {
-      std::vector<std::string> old_keys = old_inputs ? IndexKeys(id, *old_inputs) : std::vector<std::string>{};
-      std::vector<std::string> new_keys = IndexKeys(id, new_inputs);
+      const bool regions = !old_inputs || old_inputs->bucket != new_inputs.bucket || old_inputs->grid != new_inputs.grid;
+      std::vector<std::string> old_keys = old_inputs ? IndexKeys(id, *old_inputs, regions) : std::vector<std::string>{};
+      std::vector<std::string> new_keys = IndexKeys(id, new_inputs, regions);
       std::vector<std::string> gone, added;
       std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(), new_keys.end(),
                           std::back_inserter(gone));
@@ -920,12 +921,24 @@ void EngineState::FinishCommand() {
       }
     }
 
-    if (before && IsOpen(before->state())) open_tally_.Remove(*before);
-    if (IsOpen(e->state())) open_tally_.Add(*e);
+    const bool was_open = before && IsOpen(before->state());
+    if (was_open && IsOpen(e->state())) {
+      open_tally_.Replace(*before, *e);
+    } else {
+      if (was_open) open_tally_.Remove(*before);
+      if (IsOpen(e->state())) open_tally_.Add(*e);
+    }
 
-    // Duplicate index.
-    if (before && IsUnresolved(before->state())) RemoveUnresolved(*before);
-    if (IsUnresolved(e->state())) AddUnresolved(*e);
+    // Duplicate index. An entry is made of what a Submit set (grid, category, id, creation), so an
+    // event that stays unresolved keeps it.
+    const bool was_unresolved = before && IsUnresolved(before->state());
+    const bool same_entry = was_unresolved && IsUnresolved(e->state()) && before->grid() == e->grid() &&
+                            before->report().category() == e->report().category() &&
+                            before->created_at_ms() == e->created_at_ms();
+    if (!same_entry) {
+      if (was_unresolved) RemoveUnresolved(*before);
+      if (IsUnresolved(e->state())) AddUnresolved(*e);
+    }
 
     std::string bytes = e->SerializeAsString();
     batch_->Put(Cf::kEvents, storage::EventKey(id), bytes);

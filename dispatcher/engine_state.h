@@ -300,8 +300,9 @@ class EngineState {
     bool operator==(const IndexInputs&) const = default;
   };
   static IndexInputs IndexInputsOf(const pb::Event& e);
-  // Sorted.
-  std::vector<std::string> IndexKeys(uint64_t id, const IndexInputs& in) const;
+  // Sorted. Without the region keys when `regions` is false: they depend only on the grid and the
+  // bucket, so a change that keeps both (a climb, a new department) leaves them as they are.
+  std::vector<std::string> IndexKeys(uint64_t id, const IndexInputs& in, bool regions = true) const;
   // month '|' scope, into `key` (reused: a command counts into several scopes).
   static void CounterKey(std::string_view month, std::string_view scope, std::string* key);
   // The month of a CounterKey.

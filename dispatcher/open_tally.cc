@@ -18,6 +18,14 @@ void Apply(OpenCounts& c, const pb::Event& e, int delta) {
   if (e.supervised()) bump(c.supervised);
 }
 
+void Mark(std::set<uint64_t>& ids, uint64_t id, bool on) {
+  if (on) {
+    ids.insert(id);
+  } else {
+    ids.erase(id);
+  }
+}
+
 }  // namespace
 
 void OpenCounts::Add(const OpenCounts& other) {
@@ -34,15 +42,23 @@ void OpenTally::Change(const pb::Event& e, int delta) {
   auto it = by_grid_.try_emplace(e.grid()).first;
   Apply(it->second, e, delta);
   if (it->second.open == 0) by_grid_.erase(it);
-  auto mark = [&](std::set<uint64_t>& ids) {
-    if (delta > 0) {
-      ids.insert(e.id());
-    } else {
-      ids.erase(e.id());
-    }
-  };
-  if (e.overdue()) mark(overdue_ids_);
-  if (e.supervised()) mark(supervised_ids_);
+  if (e.overdue()) Mark(overdue_ids_, e.id(), delta > 0);
+  if (e.supervised()) Mark(supervised_ids_, e.id(), delta > 0);
+}
+
+void OpenTally::Replace(const pb::Event& before, const pb::Event& after) {
+  auto it = by_grid_.find(after.grid());
+  if (before.grid() != after.grid() || before.id() != after.id() || it == by_grid_.end()) {
+    Remove(before);
+    Add(after);
+    return;
+  }
+  Apply(city_, before, -1);
+  Apply(city_, after, +1);
+  Apply(it->second, before, -1);
+  Apply(it->second, after, +1);
+  if (before.overdue() != after.overdue()) Mark(overdue_ids_, after.id(), after.overdue());
+  if (before.supervised() != after.supervised()) Mark(supervised_ids_, after.id(), after.supervised());
 }
 
 }  // namespace whistle

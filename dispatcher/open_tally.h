@@ -34,6 +34,9 @@ class OpenTally {
   // Counts an open event (REQUIRES: its state is open) / uncounts one counted before.
   void Add(const pb::Event& e) { Change(e, +1); }
   void Remove(const pb::Event& e) { Change(e, -1); }
+  // Remove(before) then Add(after), for an event that stays open (REQUIRES: both states open),
+  // without giving up its grid's entry or its marks in between.
+  void Replace(const pb::Event& before, const pb::Event& after);
 
   const OpenCounts& city() const { return city_; }
   // Grids with at least one open event.

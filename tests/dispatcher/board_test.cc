@@ -2,10 +2,14 @@
 // in step by the engine: open_tally.h) and Ranks (the three rates of every department or region).
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
+#include "dispatcher/open_tally.h"
 #include "dispatcher/sample_city.h"
 #include "tests/testing/engine_fixture.h"
 
@@ -65,6 +69,53 @@ Recount FromBoard(const pb::BoardResult& b) {
 void CheckBoardMatchesEvents(EngineFixture& f) {
   Recount expected = RecountOpen(f);
   CHECK(FromBoard(Board(f)) == expected);
+}
+
+TEST_CASE("the tally's Replace of an event that stays open counts as Remove then Add") {
+  auto event = [](uint64_t id, const char* grid, pb::EventState state, pb::Level level, bool overdue,
+                  bool supervised) {
+    pb::Event e;
+    e.set_id(id);
+    e.set_grid(grid);
+    e.set_state(state);
+    e.set_level(level);
+    e.set_overdue(overdue);
+    e.set_supervised(supervised);
+    return e;
+  };
+  // Each step: an event before and after a command, both open. The last one moves to another grid
+  // (no command does; Replace must still count it right).
+  const std::vector<std::pair<pb::Event, pb::Event>> steps = {
+      {event(1, kGrid1, pb::STATE_DISPATCHED, pb::LEVEL_COMMUNITY, false, false),
+       event(1, kGrid1, pb::STATE_CLAIMED, pb::LEVEL_COMMUNITY, false, false)},
+      {event(1, kGrid1, pb::STATE_CLAIMED, pb::LEVEL_COMMUNITY, false, false),
+       event(1, kGrid1, pb::STATE_DISPATCHED, pb::LEVEL_STREET, true, false)},
+      {event(1, kGrid1, pb::STATE_DISPATCHED, pb::LEVEL_STREET, true, false),
+       event(1, kGrid1, pb::STATE_IN_PROGRESS, pb::LEVEL_STREET, true, true)},
+      {event(1, kGrid1, pb::STATE_IN_PROGRESS, pb::LEVEL_STREET, true, true),
+       event(1, kGrid1, pb::STATE_RESOLVED, pb::LEVEL_STREET, false, true)},
+      {event(2, kGrid2, pb::STATE_DISPATCHED, pb::LEVEL_COMMUNITY, true, true),
+       event(2, kGrid3, pb::STATE_DISPATCHED, pb::LEVEL_COMMUNITY, false, true)},
+  };
+  OpenTally replaced, removed_and_added;
+  for (OpenTally* t : {&replaced, &removed_and_added}) {
+    t->Add(steps[0].first);
+    t->Add(steps[4].first);
+    t->Add(event(3, kGrid1, pb::STATE_CLAIMED, pb::LEVEL_COMMUNITY, true, false));  // a neighbour
+  }
+  for (const auto& step : steps) {
+    replaced.Replace(step.first, step.second);
+    removed_and_added.Remove(step.first);
+    removed_and_added.Add(step.second);
+    CHECK(replaced.city() == removed_and_added.city());
+    CHECK(replaced.by_grid() == removed_and_added.by_grid());
+    CHECK(replaced.overdue_ids() == removed_and_added.overdue_ids());
+    CHECK(replaced.supervised_ids() == removed_and_added.supervised_ids());
+  }
+  CHECK(replaced.city().open == 3);
+  CHECK(replaced.by_grid().count(kGrid2) == 0);  // its only event moved away
+  CHECK(replaced.overdue_ids() == std::set<uint64_t>{3});
+  CHECK(replaced.supervised_ids() == std::set<uint64_t>{1, 2});
 }
 
 TEST_CASE("the board counts every open event by level, state and grid through the whole lifecycle") {
