@@ -905,8 +905,10 @@ void EngineState::FinishCommand() {
     const IndexInputs new_inputs = IndexInputsOf(*e);
     const std::optional<IndexInputs> old_inputs = before ? std::optional(IndexInputsOf(*before)) : std::nullopt;
     if (old_inputs != new_inputs) {
-      const bool regions = !old_inputs || old_inputs->bucket != new_inputs.bucket || old_inputs->grid != new_inputs.grid;
-      std::vector<std::string> old_keys = old_inputs ? IndexKeys(id, *old_inputs, regions) : std::vector<std::string>{};
+      const bool regions =
+          !old_inputs || old_inputs->bucket != new_inputs.bucket || old_inputs->grid != new_inputs.grid;
+      std::vector<std::string> old_keys =
+          old_inputs ? IndexKeys(id, *old_inputs, regions) : std::vector<std::string>{};
       std::vector<std::string> new_keys = IndexKeys(id, new_inputs, regions);
       std::vector<std::string> gone, added;
       std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(), new_keys.end(),
