@@ -12,17 +12,12 @@ pb::Level NextLevel(pb::Level level) {
   return static_cast<pb::Level>(level + 1);
 }
 
-pb::Mode PlanningMode(const EngineState& state, const pb::Report& report, std::string_view grid,
-                      const EngineState::ModeOverride* change) {
-  return report.urgent() ? pb::MODE_EMERGENCY : state.ModeFor(grid, change);
-}
-
 pb::Dispatched PlanDispatch(const EngineState& state, const pb::Report& report,
                             std::string_view grid, pb::Level level, int64_t dispatched_at_ms,
                             const std::vector<std::string>& excluded) {
   const City& city = state.city();
   const std::string& category = report.category();
-  pb::Mode mode = PlanningMode(state, report, grid);
+  pb::Mode mode = state.PlanningMode(report, grid);
   const pb::SlaPolicy& sla = city.Sla(category, level, mode);
   pb::Dispatched d;
   d.set_level(level);

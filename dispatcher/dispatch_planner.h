@@ -17,11 +17,6 @@
 
 namespace whistle {
 
-// The mode `report`'s deadlines are planned with in `grid`: EMERGENCY when it is urgent,
-// otherwise the grid's mode (as if `change` were applied, when given).
-pb::Mode PlanningMode(const EngineState& state, const pb::Report& report, std::string_view grid,
-                      const EngineState::ModeOverride* change = nullptr);
-
 // A Dispatched record body for `report`'s category in `grid` at `level`, dispatched at
 // `dispatched_at_ms`, offered to the candidates minus `excluded`.
 // REQUIRES: grid and category known, IsHandlingLevel(level).

@@ -8,6 +8,7 @@
 
 #include "dispatcher/appliers.h"
 #include "dispatcher/authorization.h"
+#include "dispatcher/dispatch_planner.h"
 #include "dispatcher/privacy.h"
 #include "dispatcher/rejections.h"
 #include "storage/idempotency.h"
@@ -54,8 +55,15 @@ pb::Response ErrorResponse(const Status& status, uint64_t correlation_id) {
 Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_ptr<const City> city,
                                              const Clock& clock, EngineOptions options) {
   WHISTLE_CHECK(options.idempotency_retention_ms > 0, "idempotency retention must be positive");
+  WHISTLE_CHECK(options.max_replans_per_batch > 0, "re-plans per batch must be positive");
   std::unique_ptr<Engine> engine(new Engine(store, std::move(city), clock, options));
   if (Status s = engine->state_.Load(); !s.ok()) return s;
+  if (std::vector<uint64_t> left = engine->state_.TakeReplansFoundAtLoad(); !left.empty()) {
+    pb::Actor replanner;
+    replanner.set_role(pb::ROLE_SYSTEM);
+    replanner.set_principal("replan");
+    engine->replan_jobs_.push_back({std::move(left), 0, std::move(replanner)});
+  }
   store.SetExpiryHorizon(engine->state_.last_record_ms());  // the newest record on disk
   return engine;
 }
@@ -82,6 +90,7 @@ std::vector<pb::Response> Engine::Decide(std::span<const Command> commands) {
   // Never earlier than the newest record: the log stays in time order even if the system clock
   // steps back, which LogQuery's from_ms and the gateway's date filters rely on.
   int64_t now_ms = std::max(clock_.NowMs(), state_.last_record_ms());
+  ReplanSome(now_ms);
   std::vector<int64_t> lags = FireTimers(now_ms);
   staged_timer_lags_ms_.insert(staged_timer_lags_ms_.end(), lags.begin(), lags.end());
   for (const auto& c : commands) replies.push_back(Handle(c, now_ms));
@@ -93,6 +102,7 @@ SealedBatch Engine::Seal() {
   batch.records = NoRecords();
   batch.timer_lags_ms = std::move(staged_timer_lags_ms_);
   staged_timer_lags_ms_.clear();
+  replans_staged_ = 0;
   if (!health_.ok()) return batch;  // a stopped engine staged nothing
   EngineState::SealedBatch sealed = state_.Seal();
   batch.write = std::move(sealed.write);
@@ -168,6 +178,9 @@ std::vector<int64_t> Engine::FireTimers(int64_t now_ms) {
     (void)store_.Write(removal);
   }
   for (const DueTimer& t : due) {
+    // Its deadline may be one a SetMode has yet to re-plan: if the re-plan moves it, the timer no
+    // longer applies (the new one is pushed, and fires when due).
+    if (!replan_jobs_.empty()) ReplanBeforeTimer(t.event_id, now_ms);
     auto decision = registry_.deadlines().Decide(t, state_, now_ms);
     // Reading a terminal event can fail on I/O; a due timer is only ever for an open event,
     // which is in memory, so this cannot fail.
@@ -178,6 +191,47 @@ std::vector<int64_t> Engine::FireTimers(int64_t now_ms) {
     lags.push_back(now_ms - t.due_ms);
   }
   return lags;
+}
+
+size_t Engine::pending_replans() const {
+  size_t n = 0;
+  for (const ReplanJob& job : replan_jobs_) n += job.event_ids.size() - job.next;
+  return n;
+}
+
+void Engine::ReplanSome(int64_t now_ms) {
+  // The budget is the batch's, not the round's: the server decides many rounds into one write.
+  while (replans_staged_ < options_.max_replans_per_batch && !replan_jobs_.empty()) {
+    ReplanJob& job = replan_jobs_.front();
+    const size_t n = std::min(options_.max_replans_per_batch - replans_staged_, job.event_ids.size() - job.next);
+    for (size_t i = 0; i < n; ++i) ReplanEvent(job.event_ids[job.next + i], job.actor, now_ms);
+    job.next += n;
+    replans_staged_ += n;
+    if (job.next == job.event_ids.size()) replan_jobs_.pop_front();
+  }
+}
+
+void Engine::ReplanBeforeTimer(uint64_t id, int64_t now_ms) {
+  for (const ReplanJob& job : replan_jobs_) {
+    auto rest = job.event_ids.begin() + static_cast<std::ptrdiff_t>(job.next);
+    if (std::binary_search(rest, job.event_ids.end(), id)) {
+      ReplanEvent(id, job.actor, now_ms);  // ReplanSome will find it needs nothing more
+      return;
+    }
+  }
+}
+
+void Engine::ReplanEvent(uint64_t id, const pb::Actor& actor, int64_t now_ms) {
+  if (!state_.IsOpenEvent(id)) return;  // closed since: nothing to re-plan, nothing to read
+  auto event = state_.FindEvent(id);
+  WHISTLE_CHECK(event.ok() && *event != nullptr, "open event %llu vanished",
+                static_cast<unsigned long long>(id));
+  const pb::Event& e = **event;
+  if (!state_.NeedsReplan(e)) return;
+  Decision d;
+  *d.Add(id, now_ms, actor).mutable_deadlines_replanned() =
+      Replan(*city_, e, state_.PlanningMode(e.report(), e.grid()));
+  (void)Apply(std::move(d));
 }
 
 pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
@@ -236,7 +290,9 @@ pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Comm
 
   auto decision = processor.Decide(command, state_, now_ms);
   if (!decision.ok()) return ErrorResponse(decision.status());
+  std::vector<uint64_t> replans = std::move(decision->replans);
   pb::Response reply = Apply(std::move(decision).value());
+  if (!replans.empty()) replan_jobs_.push_back({std::move(replans), 0, command.actor});
   if (!request_id.empty()) {
     pb::IdempotencyEntry entry;
     entry.set_payload_hash(fingerprint);

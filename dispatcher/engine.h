@@ -27,10 +27,21 @@
 // Later rounds are decided on the state earlier ones left, before those are on disk, so their
 // replies wait for their own write, which comes after.
 //
+// Re-planning: a SetMode records the mode change and lists the unresolved events whose deadlines
+// it changes (SetModeProcessor); each round after it first re-plans up to max_replans_per_batch of
+// them, each re-checked (EngineState::NeedsReplan: a command in between may have re-planned it
+// already), then fires due timers. A due timer of an event still waiting to be re-planned re-plans
+// it first, so no deadline fires in a mode no longer in force. A whole city's re-planning in the
+// SetMode's own batch took 12 s and 1.2 GB more memory at 450,000 open events
+// (docs/BENCHMARKS.md, "A city-wide mode switch"). The list is kept in memory only: a stop cuts it
+// short, and the next start finds what is left from the events themselves (NeedsReplan, when they
+// are loaded) and re-plans it as the dispatcher (actor "replan", ROLE_SYSTEM).
+//
 // Threading: one thread owns the engine (the "engine thread"); nothing here takes a lock.
 // The write of a SealedBatch may be made on any thread.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <span>
 #include <vector>
@@ -67,6 +78,9 @@ struct EngineOptions {
   uint64_t counter_fold_bytes = EngineState::kDefaultCounterFoldBytes;
   // Timers handled per batch at most; the rest wait for the next batch (HasDueTimers says so).
   size_t max_timers_per_batch = 10000;
+  // Events looked at for re-planning per batch (between two Seals) at most after a SetMode
+  // ("Re-planning"; HasPendingReplans).
+  size_t max_replans_per_batch = 2000;
   // TEST ONLY: see PlantedBug. (The third planted bug, ack-before-sync, is the store's:
   // StoreOptions::test_ack_before_sync.)
   PlantedBug test_plant_bug = PlantedBug::kNone;
@@ -112,11 +126,19 @@ class Engine {
 
   // Process of a single command (tests, tools).
   pb::Response Execute(const Command& command);
-  // Process with no commands: fires due timers. Returns how many fired.
+  // Process with no commands: re-plans what waits ("Re-planning") and fires due timers. Returns
+  // how many timers fired.
   size_t FireDueTimers();
 
   // True when a timer is due at the clock's current time.
   bool HasDueTimers() const;
+  // True when the next round would re-plan events after a SetMode ("Re-planning"), whether or not
+  // it has commands: some wait, and the batch being staged (since the last Seal) has room for them.
+  bool HasPendingReplans() const {
+    return health_.ok() && !replan_jobs_.empty() && replans_staged_ < options_.max_replans_per_batch;
+  }
+  // How many events wait to be re-planned (some may turn out not to need it any more).
+  size_t pending_replans() const;
   // Due time of the earliest pending timer, if any.
   std::optional<int64_t> NextTimerDue() const { return state_.NextTimerDue(); }
 
@@ -143,6 +165,19 @@ class Engine {
   pb::Response Apply(Decision decision);
   // Returns how late each fired timer was (ms).
   std::vector<int64_t> FireTimers(int64_t now_ms);
+  // "Re-planning": the jobs' next events, in order, up to max_replans_per_batch this batch.
+  void ReplanSome(int64_t now_ms);
+  // Re-plans event `id` now if it needs it (a due timer's event), by the job that lists it.
+  void ReplanBeforeTimer(uint64_t id, int64_t now_ms);
+  // Records the re-plan of event `id` by `actor`, if it is open and still needs one.
+  void ReplanEvent(uint64_t id, const pb::Actor& actor, int64_t now_ms);
+
+  // A SetMode's events to re-plan, by id, and who set the mode.
+  struct ReplanJob {
+    std::vector<uint64_t> event_ids;
+    size_t next = 0;  // event_ids before it are done
+    pb::Actor actor;
+  };
 
   std::shared_ptr<const City> city_;
   storage::Store& store_;  // only for the planted timer-separate-write bug; state_ owns the writes
@@ -154,6 +189,8 @@ class Engine {
   std::vector<int64_t> timer_lags_last_batch_ms_;
   std::vector<int64_t> staged_timer_lags_ms_;  // of the rounds decided since the last Seal
   std::shared_ptr<const std::vector<pb::Record>> committed_records_;  // never null
+  std::deque<ReplanJob> replan_jobs_;  // oldest first; none is done
+  size_t replans_staged_ = 0;          // events ReplanSome looked at since the last Seal
 };
 
 // The reply for a failed status, with the request's correlation id.

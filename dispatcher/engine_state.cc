@@ -73,7 +73,10 @@ storage::IndexBucket IndexBucketOf(pb::EventState state) {
 }
 
 EngineState::EngineState(storage::Store& store, const City& city)
-    : store_(store), city_(city), batch_(std::make_unique<storage::WriteBatch>(store)) {}
+    : store_(store),
+      city_(city),
+      batch_(std::make_unique<storage::WriteBatch>(store)),
+      mode_set_at_(city.region_count(), pb::MODE_UNSPECIFIED) {}
 
 // ------------------------------------------------------------------------------------------ load
 
@@ -205,7 +208,10 @@ Status EngineState::LoadMeta() {
     } else if (key.starts_with(kMetaModePrefix)) {
       int mode = std::atoi(std::string(value).c_str());
       WHISTLE_CHECK(pb::Mode_IsValid(mode), "meta '%.*s': bad mode", int(key.size()), key.data());
-      modes_[std::string(key.substr(kMetaModePrefix.size()))] = static_cast<pb::Mode>(mode);
+      std::string_view region = key.substr(kMetaModePrefix.size());
+      modes_[std::string(region)] = static_cast<pb::Mode>(mode);
+      // A region gone from the city's configuration keeps its entry, and matches no grid.
+      if (int i = city_.RegionIndex(region); i >= 0) mode_set_at_[static_cast<size_t>(i)] = static_cast<pb::Mode>(mode);
     } else if (key.starts_with(kMetaStatPrefix)) {
       pb::StatCounters c;
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
@@ -323,6 +329,7 @@ Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
         const pb::Event& e = chunk.events[i];
         if (IsUnresolved(e.state())) AddUnresolved(e);
         open_tally_.Add(e);
+        if (NeedsReplan(e)) replans_found_at_load_.push_back(e.id());  // chunks come in id order
         if (std::string problem = MissingFromCity(e); !problem.empty()) {
           problems.push_back(fmt::format("event {}: {}", e.id(), problem));
         }
@@ -467,11 +474,21 @@ Result<bool> EngineState::ReadEvent(uint64_t id, pb::Event* out, std::optional<s
   return true;
 }
 
+pb::Mode EngineState::PlanningMode(const pb::Report& report, std::string_view grid,
+                                   const ModeOverride* change) const {
+  return report.urgent() ? pb::MODE_EMERGENCY : ModeFor(grid, change);
+}
+
+bool EngineState::NeedsReplan(const pb::Event& e, const ModeOverride* change) const {
+  return Allows(e.state(), Action::kReplan) && !e.overdue() &&
+         PlanningMode(e.report(), e.grid(), change) != EffectiveMode(e.mode());
+}
+
 pb::Mode EngineState::ModeFor(std::string_view region, const ModeOverride* change) const {
   if (modes_.empty() && change == nullptr) return pb::MODE_NORMAL;
-  for (const pb::Region* r : city_.Ancestry(region)) {
-    if (change != nullptr && r->code() == change->region) return EffectiveMode(change->mode);
-    if (auto it = modes_.find(r->code()); it != modes_.end()) return EffectiveMode(it->second);
+  for (int i = city_.RegionIndex(region); i >= 0; i = city_.ParentIndex(i)) {
+    if (change != nullptr && i == change->region_index) return EffectiveMode(change->mode);
+    if (pb::Mode set = mode_set_at_[static_cast<size_t>(i)]; set != pb::MODE_UNSPECIFIED) return EffectiveMode(set);
   }
   return pb::MODE_NORMAL;
 }
@@ -614,6 +631,7 @@ pb::Event& EngineState::MutableEvent(uint64_t id) {
 
 void EngineState::SetMode(const std::string& region, pb::Mode mode) {
   modes_[region] = mode;
+  if (int i = city_.RegionIndex(region); i >= 0) mode_set_at_[static_cast<size_t>(i)] = mode;
   batch_->Put(Cf::kMeta, std::string(kMetaModePrefix) + region, std::to_string(static_cast<int>(mode)));
 }
 

@@ -61,6 +61,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dispatcher/city.h"
@@ -139,13 +140,26 @@ class EngineState {
   void ForEachUnwrittenRecord(uint64_t id, const std::function<void(const pb::Record&)>& f) const;
 
   // The mode in force for a region: the nearest of it and its ancestors with a mode set; NORMAL
-  // when none is. With `change`, as if that region's mode were already set. REQUIRES: region known.
+  // when none is (or the region is unknown). With `change`, as if that region's mode were already
+  // set. A walk up the region's ancestors by number: SetMode asks it of every open event.
   struct ModeOverride {
-    std::string_view region;
+    int region_index;  // City::RegionIndex of the region whose mode changes
     pb::Mode mode;
   };
   pb::Mode ModeFor(std::string_view region, const ModeOverride* change = nullptr) const;
   const std::map<std::string, pb::Mode>& modes() const { return modes_; }
+  // The mode `report`'s deadlines are planned with in `grid`: EMERGENCY when it is urgent,
+  // otherwise ModeFor(grid, change).
+  pb::Mode PlanningMode(const pb::Report& report, std::string_view grid,
+                        const ModeOverride* change = nullptr) const;
+  // True when `e`'s deadlines were planned in another mode than the one in force for it now (as if
+  // `change` were applied, when given), and its state allows a re-plan and it is not overdue. After
+  // a SetMode the engine re-plans such events a few thousand a batch (Engine, "Re-planning"); once
+  // it has, none is left.
+  bool NeedsReplan(const pb::Event& e, const ModeOverride* change = nullptr) const;
+  // The open events that needed a re-plan when the state was loaded, by id: a SetMode's re-planning
+  // that a stop cut short (NeedsReplan). Empty after the first call.
+  std::vector<uint64_t> TakeReplansFoundAtLoad() { return std::exchange(replans_found_at_load_, {}); }
 
   // Principals, revoked ones included, by name; nullptr when unknown.
   const pb::Principal* FindPrincipal(std::string_view name) const;
@@ -164,6 +178,7 @@ class EngineState {
   // 0.35 s a million open events on the engine thread (SetMode's replanning pays it).
   void ForEachOpenEvent(const std::function<void(const pb::Event&)>& f) const;
   size_t open_event_count() const { return open_.size(); }
+  bool IsOpenEvent(uint64_t id) const { return open_.contains(id); }
   // Open events counted by level, state, overdue and supervised, city-wide and per grid.
   const OpenTally& open_tally() const { return open_tally_; }
 
@@ -378,6 +393,8 @@ class EngineState {
   std::unordered_map<uint64_t, std::optional<pb::Event>> touched_;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   std::map<std::string, pb::Mode> modes_;
+  // modes_ by City region index: the mode set at each region, MODE_UNSPECIFIED where none is.
+  std::vector<pb::Mode> mode_set_at_;
   std::map<std::string, pb::Principal, std::less<>> principals_;
   std::unordered_map<std::string, std::string> active_principal_by_key_;  // raw key -> name
   uint64_t principals_version_ = 0;
@@ -392,6 +409,7 @@ class EngineState {
   std::unordered_map<std::string, std::vector<Unresolved>> unresolved_by_grid_category_;
   mutable std::string duplicate_key_;  // scratch for DuplicateKey
   OpenTally open_tally_;
+  std::vector<uint64_t> replans_found_at_load_;  // TakeReplansFoundAtLoad
   std::unordered_map<std::string, CountersEntry> counters_;  // key: CounterKey
   // counters_ by month (MonthCounters): what a fold writes, in key order.
   std::map<std::string, MonthCounters, std::less<>> counters_by_month_;

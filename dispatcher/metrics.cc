@@ -37,17 +37,19 @@ void Summarize(const HistogramSnapshot& h, pb::HistogramSummary* out) {
   out->set_max(h.max());
 }
 
-void ServerMetrics::ObserveEngine(const OpenCounts& open, uint64_t last_seq, const Histogram& store_writes) {
+void ServerMetrics::ObserveEngine(const OpenCounts& open, uint64_t last_seq, const Histogram& store_writes,
+                                  uint64_t replans_pending) {
   std::lock_guard lock(engine_mu_);
   open_ = open;
   last_seq_ = last_seq;
+  replans_pending_ = replans_pending;
   store_write_micros_ = &store_writes;
 }
 
 void ServerMetrics::ObserveEngine(const Engine& engine) {
   WHISTLE_CHECK(engine.batches_in_flight() == 0, "metrics observed with a batch not yet written");
   ObserveEngine(engine.state().open_tally().city(), engine.state().committed_seq(),
-                engine.state().store().write_micros());
+                engine.state().store().write_micros(), engine.pending_replans());
 }
 
 void ServerMetrics::Fill(pb::MetricsResult* out) const {
@@ -85,6 +87,7 @@ void ServerMetrics::Fill(pb::MetricsResult* out) const {
   out->set_overdue_events(open_.overdue);
   out->set_supervised_events(open_.supervised);
   out->set_last_seq(last_seq_);
+  out->set_replans_pending(replans_pending_);
   for (size_t level = 0; level < OpenCounts::kLevels; ++level) {
     for (size_t state = 0; state < OpenCounts::kStates; ++state) {
       if (uint32_t n = open_.by_level_state[level][state]) {
@@ -143,6 +146,8 @@ std::string ServerMetrics::Prometheus() const {
   out.Sample("whistle_overdue_events", m.overdue_events());
   out.Gauge("whistle_supervised_events", "Open events under supervision.");
   out.Sample("whistle_supervised_events", m.supervised_events());
+  out.Gauge("whistle_replans_pending", "Events a mode switch has yet to re-plan.");
+  out.Sample("whistle_replans_pending", static_cast<double>(m.replans_pending()));
   out.Gauge("whistle_connected_clients", "Connections open now, by socket.");
   out.Sample("whistle_connected_clients", {{"socket", "front"}}, m.connected_clients());
   out.Sample("whistle_connected_clients", {{"socket", "bus"}}, m.bus_subscribers());

@@ -51,9 +51,11 @@ class ServerMetrics {
   }
 
   // Copies the engine's figures as of its last written batch (the open events when that batch was
-  // sealed, the last sequence number written, the store's synced-write histogram) for Fill and
-  // WritePrometheus: nothing shown is still to be written. Engine thread only.
-  void ObserveEngine(const OpenCounts& open, uint64_t last_seq, const Histogram& store_writes);
+  // sealed, the last sequence number written, the store's synced-write histogram; nothing shown
+  // is still to be written) and the events a mode switch has yet to re-plan, for Fill and
+  // WritePrometheus. Engine thread only.
+  void ObserveEngine(const OpenCounts& open, uint64_t last_seq, const Histogram& store_writes,
+                     uint64_t replans_pending);
   // The same, read from the engine. REQUIRES: nothing is decided and unwritten (at start, in tests).
   void ObserveEngine(const Engine& engine);
 
@@ -90,6 +92,7 @@ class ServerMetrics {
   mutable std::mutex engine_mu_;
   OpenCounts open_;
   uint64_t last_seq_ = 0;
+  uint64_t replans_pending_ = 0;
   const Histogram* store_write_micros_ = nullptr;  // the store's: outlives the server
 };
 

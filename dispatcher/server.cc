@@ -246,6 +246,8 @@ void Server::Turn() {
   int wait_ms = kMaxWaitMs;
   if (in_flight_ && !in_flight_->on_writer) {
     wait_ms = 0;  // a batch with nothing left to write is answered at once
+  } else if (engine_.HasPendingReplans()) {
+    wait_ms = 0;  // a SetMode's re-planning goes on (engine.h, "Re-planning")
   } else if (auto next = engine_.NextTimerDue()) {
     int64_t until = *next - SystemClock().NowMs();
     wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, kMaxWaitMs));
@@ -323,7 +325,7 @@ void Server::Turn() {
   admission_.EndTurn(drained, static_cast<size_t>(std::count_if(batch.begin(), batch.end(), [&](const Pending& p) {
                        return !p.command.request.has_submit() && engine_.IsCommand(p.command.request);
                      })));
-  if (!batch.empty() || !answered.empty() || engine_.HasDueTimers()) {
+  if (!batch.empty() || !answered.empty() || engine_.HasDueTimers() || engine_.HasPendingReplans()) {
     Round round;
     round.started = std::chrono::steady_clock::now();
     round.identities.reserve(batch.size());
@@ -459,7 +461,7 @@ void Server::FinishInFlight() {
   if (s.ok()) {
     // Before the answers: a client that got its answer finds its effect in the metrics.
     metrics_.ObserveEngine(f.open_when_sealed, engine_.state().committed_seq(),
-                           engine_.state().store().write_micros());
+                           engine_.state().store().write_micros(), engine_.pending_replans());
     // The keys as this batch left them: a principal created or revoked is let in or shut out at
     // the handshake only once that is on disk.
     if (f.zap_keys) SetZapKeys(std::move(*f.zap_keys), f.principals_version);

@@ -453,8 +453,10 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
                      "write), {} open events, through seq {}\n",
                      LocalTime(m.started_at_ms(), utc_offset_minutes), m.commands(), m.batches(), m.synced_writes(),
                      per_write, m.open_events(), m.last_seq());
-  out += fmt::format("busy replies {}, rejected frames {}, dropped replies {}, timers fired {}\n",
-                     m.busy_replies(), m.rejected_frames(), m.dropped_replies(), m.timers_fired());
+  out += fmt::format("busy replies {}, rejected frames {}, dropped replies {}, timers fired {}, "
+                     "re-plans pending {}\n",
+                     m.busy_replies(), m.rejected_frames(), m.dropped_replies(), m.timers_fired(),
+                     m.replans_pending());
   out += fmt::format("overdue {}, supervised {}, connections: front door {}, bus {}\n", m.overdue_events(),
                      m.supervised_events(), m.connected_clients(), m.bus_subscribers());
   AppendSummary("batch size", m.batch_size(), "", out);
@@ -837,7 +839,7 @@ std::string FormatResponse(std::string_view command, const pb::Response& respons
       break;
     case pb::Response::kMode:
       out += fmt::format(
-          "region {} is in {} mode; {} open event(s) re-planned\n", response.mode().region(),
+          "region {} is in {} mode; {} open event(s) to re-plan\n", response.mode().region(),
           EffectiveMode(response.mode().mode()) == pb::MODE_EMERGENCY ? "emergency" : "normal",
           response.mode().replanned_events());
       break;

@@ -32,5 +32,24 @@ TEST_CASE("metrics count batches, their requests and how late their timers fired
   CHECK(m.synced_writes() >= 1);  // the fixture's submit
 }
 
+TEST_CASE("metrics show how many events a mode switch has yet to re-plan") {
+  EngineFixture f;
+  f.options.max_replans_per_batch = 1;
+  f.Restart();
+  f.SubmitOk("water", testing::kGrid1);
+  f.SubmitOk("noise", testing::kGrid1);
+  f.SubmitOk("water", testing::kGrid3);
+  REQUIRE(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).mode().replanned_events() == 3);
+  f.engine().FireDueTimers();  // one re-planned
+  ServerMetrics metrics(testing::kStartMs);
+  pb::MetricsResult m;
+  metrics.Fill(f.engine(), &m);
+  CHECK(m.replans_pending() == 2);
+  CHECK(metrics.Prometheus().find("\nwhistle_replans_pending 2\n") != std::string::npos);
+  while (f.engine().HasPendingReplans()) f.engine().FireDueTimers();
+  metrics.Fill(f.engine(), &m);
+  CHECK(m.replans_pending() == 0);
+}
+
 }  // namespace
 }  // namespace whistle

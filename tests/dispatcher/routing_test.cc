@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tests/testing/engine_fixture.h"
 
@@ -155,6 +157,154 @@ TEST_CASE("a mode switch whose shorter deadline has already passed escalates on 
   REQUIRE(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).code() == pb::STATUS_OK);
   CHECK(f.engine().FireDueTimers() == 1);
   CHECK(f.EventOf(id).level() == pb::LEVEL_STREET);
+}
+
+// The DeadlinesReplanned records of a batch's committed records, by event id.
+std::vector<uint64_t> ReplannedIn(const std::vector<pb::Record>& records) {
+  std::vector<uint64_t> ids;
+  for (const pb::Record& r : records) {
+    if (r.has_deadlines_replanned()) ids.push_back(r.event_id());
+  }
+  return ids;
+}
+
+// Six open events in the city, no two of them duplicates: both categories in each of three grids.
+std::vector<uint64_t> SixOpenEvents(EngineFixture& f) {
+  std::vector<uint64_t> ids;
+  for (const char* grid : {kGrid1, testing::kGrid2, testing::kGrid3}) {
+    for (const char* category : {"water", "noise"}) ids.push_back(f.SubmitOk(category, grid));
+  }
+  return ids;
+}
+
+TEST_CASE("a mode switch re-plans its events in the batches after its own, a bounded number each, every one once") {
+  EngineFixture f;
+  f.options.max_replans_per_batch = 4;
+  f.Restart();
+  const std::vector<uint64_t> ids = SixOpenEvents(f);
+  f.clock.Advance(5min);
+
+  pb::Response r = f.SetMode(testing::kCity, pb::MODE_EMERGENCY);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.mode().replanned_events() == 6);
+  // Its own batch holds only the mode change: a whole city's re-planning would be one huge write.
+  REQUIRE(f.engine().committed_records().size() == 1);
+  CHECK(f.engine().committed_records()[0].has_mode_changed());
+  CHECK(f.engine().HasPendingReplans());
+  CHECK(f.engine().pending_replans() == 6);
+
+  // The bound is a batch's, however many rounds the server decides into it (Decide, then Seal).
+  Engine& engine = f.engine();
+  engine.Decide({});
+  CHECK_FALSE(engine.HasPendingReplans());  // this batch has had its share
+  engine.Decide({});
+  SealedBatch batch = engine.Seal();
+  CHECK(ReplannedIn(*batch.records) == std::vector<uint64_t>(ids.begin(), ids.begin() + 4));
+  REQUIRE(engine.Complete(batch, f.store().Write(*batch.write)).ok());
+  CHECK(engine.HasPendingReplans());
+  f.engine().FireDueTimers();  // a batch with no commands
+  CHECK(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>(ids.begin() + 4, ids.end()));
+  CHECK_FALSE(f.engine().HasPendingReplans());
+  CHECK(f.engine().pending_replans() == 0);
+  f.engine().FireDueTimers();
+  CHECK(f.engine().committed_records().empty());
+
+  for (uint64_t id : ids) {
+    CAPTURE(id);
+    pb::Event e = f.EventOf(id);
+    CHECK(e.mode() == pb::MODE_EMERGENCY);
+    CHECK(e.claim_deadline_ms() == e.dispatched_at_ms() + 30 * 60 * 1000 / 4);
+    int replans = 0;
+    for (const pb::Record& h : f.HistoryOf(id)) {
+      if (!h.has_deadlines_replanned()) continue;
+      ++replans;
+      CHECK(h.actor().principal() == "tester");  // who set the mode
+    }
+    CHECK(replans == 1);
+  }
+}
+
+TEST_CASE("a deadline that a pending re-plan moves does not fire in the mode no longer in force") {
+  EngineFixture f;
+  f.options.max_replans_per_batch = 1;
+  f.Restart();
+  REQUIRE(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).code() == pb::STATUS_OK);
+  const uint64_t first = f.SubmitOk("water", kGrid1);  // claim deadlines 7.5 min after dispatch
+  const uint64_t second = f.SubmitOk("noise", kGrid1);
+  REQUIRE(f.EventOf(second).mode() == pb::MODE_EMERGENCY);
+  REQUIRE(f.SetMode(testing::kCity, pb::MODE_NORMAL).mode().replanned_events() == 2);
+
+  // Past the emergency claim deadline, before the normal one. The next batch re-plans the first
+  // event by the queue and the second because its old timer came due; neither climbs.
+  f.clock.Advance(10min);
+  CHECK(f.engine().FireDueTimers() == 0);
+  CHECK(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{first, second});
+  for (uint64_t id : {first, second}) {
+    CAPTURE(id);
+    pb::Event e = f.EventOf(id);
+    CHECK(e.level() == pb::LEVEL_COMMUNITY);
+    CHECK(e.mode() == pb::MODE_NORMAL);
+    CHECK(e.claim_deadline_ms() == e.dispatched_at_ms() + 30 * 60 * 1000);
+  }
+  // At the normal deadline, each climbs once.
+  f.clock.Set(f.EventOf(first).claim_deadline_ms());
+  CHECK(f.engine().FireDueTimers() == 2);
+  CHECK(f.EventOf(first).level() == pb::LEVEL_STREET);
+}
+
+// Six open events, the city switched to emergency with re-plans one a batch, and the first batch
+// after the switch: it re-planned the first event; the five others wait.
+std::vector<uint64_t> SwitchedOneReplanned(EngineFixture& f) {
+  f.options.max_replans_per_batch = 1;
+  f.Restart();
+  const std::vector<uint64_t> ids = SixOpenEvents(f);
+  REQUIRE(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).mode().replanned_events() == 6);
+  f.engine().FireDueTimers();
+  REQUIRE(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{ids[0]});
+  return ids;
+}
+
+TEST_CASE("a re-planning that a restart cuts short is finished after it, as the dispatcher") {
+  EngineFixture f;
+  const std::vector<uint64_t> ids = SwitchedOneReplanned(f);
+
+  f.Restart();  // the rest of the list was in memory only
+  CHECK(f.engine().pending_replans() == 5);  // found among the open events as they were loaded
+  for (size_t i = 1; i < ids.size(); ++i) {
+    f.engine().FireDueTimers();
+    CHECK(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{ids[i]});
+  }
+  CHECK_FALSE(f.engine().HasPendingReplans());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    CAPTURE(i);
+    CHECK(f.EventOf(ids[i]).mode() == pb::MODE_EMERGENCY);
+    const std::vector<pb::Record> history = f.HistoryOf(ids[i]);
+    const auto replan = std::find_if(history.begin(), history.end(),
+                                     [](const pb::Record& h) { return h.has_deadlines_replanned(); });
+    REQUIRE(replan != history.end());
+    CHECK(replan->actor().principal() == (i == 0 ? "tester" : "replan"));
+    CHECK(replan->actor().role() == (i == 0 ? pb::ROLE_ADMIN : pb::ROLE_SYSTEM));  // SetMode: an admin
+  }
+  f.Restart();  // nothing is left to find
+  CHECK_FALSE(f.engine().HasPendingReplans());
+}
+
+TEST_CASE("an event re-planned by a command before its turn in the list is not re-planned again") {
+  EngineFixture f;
+  const std::vector<uint64_t> ids = SwitchedOneReplanned(f);
+  // The city switches back after two events of the list are re-planned: one by the batch before
+  // the switch, one by the switch's own batch, which re-plans before it decides its commands. The
+  // second list holds those two; the first list's batches find the rest in normal mode already.
+  REQUIRE(f.SetMode(testing::kCity, pb::MODE_NORMAL).mode().replanned_events() == 2);
+  while (f.engine().HasPendingReplans()) f.engine().FireDueTimers();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    CAPTURE(i);
+    pb::Event e = f.EventOf(ids[i]);
+    CHECK(e.mode() == pb::MODE_NORMAL);
+    int replans = 0;
+    for (const pb::Record& h : f.HistoryOf(ids[i])) replans += h.has_deadlines_replanned() ? 1 : 0;
+    CHECK(replans == (i < 2 ? 2 : 0));
+  }
 }
 
 TEST_CASE("mode is refused for grids, unknown regions and an unspecified mode") {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -53,26 +54,39 @@ size_t DrainNotifications(zmq::socket_t& sub, std::chrono::milliseconds wait) {
   return n;
 }
 
+// A server on `engine` (its loop not started), a subscriber to all it publishes and a dealer at
+// its front door, both on loopback.
+struct ServedEngine {
+  ServedEngine(Engine& engine, ServerOptions options) {
+    options.front_endpoint = "tcp://127.0.0.1:*";
+    options.bus_endpoint = "tcp://127.0.0.1:*";
+    auto started = Server::Start(context, engine, options);
+    REQUIRE(started.ok());
+    server = std::move(started).value();
+    sub.set(zmq::sockopt::linger, 0);
+    sub.set(zmq::sockopt::subscribe, "all");
+    sub.connect(server->bus_endpoint());
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(server->front_endpoint());
+  }
+  zmq::context_t context;
+  std::unique_ptr<Server> server;
+  zmq::socket_t sub{context, zmq::socket_type::sub};
+  zmq::socket_t dealer{context, zmq::socket_type::dealer};
+};
+
 TEST_CASE("pipeline: a failed write answers its batch and every round decided after it UNAVAILABLE, publishes none of them, and stops the server") {
   testing::FaultyEngine disk;
 
-  zmq::context_t context;
   ServerOptions options;
-  options.front_endpoint = "tcp://127.0.0.1:*";
-  options.bus_endpoint = "tcp://127.0.0.1:*";
   options.max_batch = 48;  // rounds big enough for the writer thread, and BUSY past them
-  auto server = Server::Start(context, *disk.engine, options);
-  REQUIRE(server.ok());
-  zmq::socket_t sub(context, zmq::socket_type::sub);
-  sub.set(zmq::sockopt::linger, 0);
-  sub.set(zmq::sockopt::subscribe, "all");
-  sub.connect((*server)->bus_endpoint());
-  zmq::socket_t dealer(context, zmq::socket_type::dealer);
-  dealer.set(zmq::sockopt::linger, 0);
-  dealer.connect((*server)->front_endpoint());
+  ServedEngine served(*disk.engine, options);
+  std::unique_ptr<Server>& server = served.server;
+  zmq::socket_t& sub = served.sub;
+  zmq::socket_t& dealer = served.dealer;
 
   Status ran;
-  std::thread loop([&] { ran = (*server)->Run(); });
+  std::thread loop([&] { ran = server->Run(); });
 
   // Served and published while the disk works (the subscriber may join late: resend until seen).
   size_t published = 0;
@@ -256,6 +270,60 @@ TEST_CASE("overload: after a turn that takes a batch of commands other than subm
   get.mutable_get()->set_event_id(event.id());
   REQUIRE(ask(get).code() == pb::STATUS_OK);
   CHECK(ask(PipelinedSubmit(2)).code() == pb::STATUS_OK);
+}
+
+TEST_CASE("after a mode switch the server re-plans its events in batches of their own, with no request to drive it") {
+  testing::FaultyEngine disk(EngineOptions{.max_replans_per_batch = 2});
+  ServedEngine served(*disk.engine, {});
+  std::unique_ptr<Server>& server = served.server;
+  zmq::socket_t& sub = served.sub;
+  zmq::socket_t& dealer = served.dealer;
+  std::thread loop([&] { (void)server->Run(); });
+  auto ask = [&](const pb::Request& r) {
+    dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
+    auto answer = ReadAnswer(dealer, 10s);
+    REQUIRE(answer.has_value());
+    return *answer;
+  };
+
+  // Events in each of PipelinedSubmit's three grids (a second water report in a grid is linked to
+  // the first). Submitted until the subscriber, which may join late, has seen one published.
+  std::set<uint64_t> events;
+  size_t published = 0;
+  for (int n = 0; n < 50 && (events.size() < 3 || published == 0); ++n) {
+    pb::Response r = ask(PipelinedSubmit(n));
+    REQUIRE(r.code() == pb::STATUS_OK);
+    events.insert(r.event().event().id());
+    published += DrainNotifications(sub, 100ms);
+  }
+  REQUIRE(events.size() == 3);
+  REQUIRE(published > 0);
+  pb::Request mode;
+  mode.set_correlation_id(500);
+  mode.mutable_set_mode()->set_region(testing::kCity);
+  mode.mutable_set_mode()->set_mode(pb::MODE_EMERGENCY);
+  pb::Response switched = ask(mode);
+  REQUIRE_MESSAGE(switched.code() == pb::STATUS_OK, switched.message());
+  CHECK(switched.mode().replanned_events() == 3);
+
+  // Nothing more is sent: the loop's own rounds re-plan all three, two a batch.
+  std::set<uint64_t> replanned;
+  zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+  while (replanned.size() < 3 && zmq::poll(&item, 1, 10s) > 0) {
+    zmq::message_t topic, body;
+    REQUIRE(sub.recv(topic, zmq::recv_flags::none));
+    REQUIRE(sub.recv(body, zmq::recv_flags::none));
+    pb::Notification n;
+    REQUIRE(n.ParseFromArray(body.data(), static_cast<int>(body.size())));
+    if (n.record().has_deadlines_replanned()) {
+      CHECK(n.record().actor().role() == pb::ROLE_DEV);  // who switched (a --dev-no-auth server)
+      replanned.insert(n.record().event_id());
+    }
+  }
+  CHECK(replanned == events);
+  server->Stop();
+  loop.join();
+  CHECK_FALSE(disk.engine->HasPendingReplans());  // read once the loop's thread is done
 }
 
 TEST_CASE("a client that fills its queue into the front door and leaves before it is read does not take the dispatcher down") {

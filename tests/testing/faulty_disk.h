@@ -27,9 +27,9 @@ struct FaultyDisk {
 
 // A store at dir/db on the faulty file system, and an engine on it.
 struct FaultyEngine : FaultyDisk {
-  FaultyEngine()
+  explicit FaultyEngine(EngineOptions options = {})
       : store(storage::Store::Open(dir.Sub("db"), {.env = env.get()}).value()),
-        engine(Engine::Open(*store, city, clock).value()) {}
+        engine(Engine::Open(*store, city, clock, options).value()) {}
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<Engine> engine;
 };

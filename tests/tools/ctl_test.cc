@@ -496,7 +496,7 @@ TEST_CASE("log, mode and checkpoint answers read as sentences") {
   mode.mutable_mode()->set_mode(pb::MODE_EMERGENCY);
   mode.mutable_mode()->set_replanned_events(3);
   CHECK(FormatResponse("mode", mode, nullptr, false) ==
-        "region 370602 is in emergency mode; 3 open event(s) re-planned\n");
+        "region 370602 is in emergency mode; 3 open event(s) to re-plan\n");
 
   pb::Response checkpoint;
   checkpoint.mutable_checkpoint()->set_dir("/backup/cp1");
