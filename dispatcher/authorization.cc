@@ -59,25 +59,6 @@ Row RowFor(Case command) {
   return {D, D, D, D, D, D, D};  // a command added to the wire and not to this table
 }
 
-// The events a request names (two for a merge).
-std::vector<uint64_t> EventIds(const pb::Request& r) {
-  switch (r.command_case()) {
-    case pb::Request::kClaim: return {r.claim().event_id()};
-    case pb::Request::kRelease: return {r.release().event_id()};
-    case pb::Request::kProgress: return {r.progress().event_id()};
-    case pb::Request::kResolve: return {r.resolve().event_id()};
-    case pb::Request::kReturnTask: return {r.return_task().event_id()};
-    case pb::Request::kWhistle: return {r.whistle().event_id()};
-    case pb::Request::kSupervise: return {r.supervise().event_id()};
-    case pb::Request::kFeedback: return {r.feedback().event_id()};
-    case pb::Request::kReopen: return {r.reopen().event_id()};
-    case pb::Request::kMerge: return {r.merge().event_id(), r.merge().into_event_id()};
-    case pb::Request::kCancel: return {r.cancel().event_id()};
-    case pb::Request::kGet: return {r.get().event_id()};  // 0 with submit_request_id: own
-    default: return {};
-  }
-}
-
 class Check {
  public:
   Check(const pb::Actor& actor, const pb::Request& request, const EngineState& state)
@@ -268,6 +249,24 @@ class Check {
 };
 
 }  // namespace
+
+std::vector<uint64_t> EventIds(const pb::Request& r) {
+  switch (r.command_case()) {
+    case pb::Request::kClaim: return {r.claim().event_id()};
+    case pb::Request::kRelease: return {r.release().event_id()};
+    case pb::Request::kProgress: return {r.progress().event_id()};
+    case pb::Request::kResolve: return {r.resolve().event_id()};
+    case pb::Request::kReturnTask: return {r.return_task().event_id()};
+    case pb::Request::kWhistle: return {r.whistle().event_id()};
+    case pb::Request::kSupervise: return {r.supervise().event_id()};
+    case pb::Request::kFeedback: return {r.feedback().event_id()};
+    case pb::Request::kReopen: return {r.reopen().event_id()};
+    case pb::Request::kMerge: return {r.merge().event_id(), r.merge().into_event_id()};
+    case pb::Request::kCancel: return {r.cancel().event_id()};
+    case pb::Request::kGet: return {r.get().event_id()};  // 0 with submit_request_id: own
+    default: return {};
+  }
+}
 
 Scope ScopeFor(pb::Role role, Case command) {
   Row row = RowFor(command);

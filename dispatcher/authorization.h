@@ -54,7 +54,9 @@
 // ROLE_UNSPECIFIED nothing.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "dispatcher/engine_state.h"
 #include "whistle/event.pb.h"
@@ -70,6 +72,10 @@ Scope ScopeFor(pb::Role role, pb::Request::CommandCase command);
 
 // OK, or PERMISSION_DENIED saying who may not do what, and why.
 Status Authorize(const pb::Actor& actor, const pb::Request& request, const EngineState& state);
+
+// The events a request names: one for most commands and a Get by id, two for a merge, none for
+// a Submit, a Get by submit_request_id or a query by scope.
+std::vector<uint64_t> EventIds(const pb::Request& request);
 
 // "claim", "set_mode", ...: the request's field name.
 std::string_view CommandName(pb::Request::CommandCase command);

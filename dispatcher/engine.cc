@@ -102,7 +102,7 @@ SealedBatch Engine::Seal() {
   batch.records = NoRecords();
   batch.timer_lags_ms = std::move(staged_timer_lags_ms_);
   staged_timer_lags_ms_.clear();
-  replans_staged_ = 0;
+  batch.replans = std::exchange(replans_staged_, 0);
   if (!health_.ok()) return batch;  // a stopped engine staged nothing
   EngineState::SealedBatch sealed = state_.Seal();
   batch.write = std::move(sealed.write);
@@ -180,7 +180,7 @@ std::vector<int64_t> Engine::FireTimers(int64_t now_ms) {
   for (const DueTimer& t : due) {
     // Its deadline may be one a SetMode has yet to re-plan: if the re-plan moves it, the timer no
     // longer applies (the new one is pushed, and fires when due).
-    if (!replan_jobs_.empty()) ReplanBeforeTimer(t.event_id, now_ms);
+    if (!replan_jobs_.empty()) ReplanIfListed(t.event_id, now_ms);
     auto decision = registry_.deadlines().Decide(t, state_, now_ms);
     // Reading a terminal event can fail on I/O; a due timer is only ever for an open event,
     // which is in memory, so this cannot fail.
@@ -211,7 +211,7 @@ void Engine::ReplanSome(int64_t now_ms) {
   }
 }
 
-void Engine::ReplanBeforeTimer(uint64_t id, int64_t now_ms) {
+void Engine::ReplanIfListed(uint64_t id, int64_t now_ms) {
   for (const ReplanJob& job : replan_jobs_) {
     auto rest = job.event_ids.begin() + static_cast<std::ptrdiff_t>(job.next);
     if (std::binary_search(rest, job.event_ids.end(), id)) {
@@ -237,7 +237,11 @@ void Engine::ReplanEvent(uint64_t id, const pb::Actor& actor, int64_t now_ms) {
 pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
   const pb::Request& request = command.request;
   pb::Response reply;
-  if (Status allowed = Authorize(command.actor, request, state_); !allowed.ok()) {
+  Status allowed = Authorize(command.actor, request, state_);
+  if (allowed.ok() && !replan_jobs_.empty()) {
+    for (uint64_t id : EventIds(request)) ReplanIfListed(id, now_ms);
+  }
+  if (!allowed.ok()) {
     reply = ErrorResponse(allowed);
   } else if (const QueryProcessor* q = registry_.query(request.command_case())) {
     WHISTLE_CHECK(state_.sealed_count() == 0 || !q->NeedsEveryBatchWritten(request, state_),

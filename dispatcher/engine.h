@@ -30,12 +30,15 @@
 // Re-planning: a SetMode records the mode change and lists the unresolved events whose deadlines
 // it changes (SetModeProcessor); each round after it first re-plans up to max_replans_per_batch of
 // them, each re-checked (EngineState::NeedsReplan: a command in between may have re-planned it
-// already), then fires due timers. A due timer of an event still waiting to be re-planned re-plans
-// it first, so no deadline fires in a mode no longer in force. A whole city's re-planning in the
+// already), then fires due timers. A due timer of an event still waiting to be re-planned, and a
+// request that names one, re-plan it first, so that no deadline of a mode no longer in force fires
+// or decides a command. A deadline that the switch puts in the past fires once the event's turn
+// comes: within about 10 s of a whole city's switch at 450,000 open events. A whole city's re-planning in the
 // SetMode's own batch took 12 s and 1.2 GB more memory at 450,000 open events
 // (docs/BENCHMARKS.md, "A city-wide mode switch"). The list is kept in memory only: a stop cuts it
 // short, and the next start finds what is left from the events themselves (NeedsReplan, when they
-// are loaded) and re-plans it as the dispatcher (actor "replan", ROLE_SYSTEM).
+// are loaded) and re-plans it as the dispatcher (actor "replan", ROLE_SYSTEM); so it does for a
+// grid whose mode in force a new city configuration changed.
 //
 // Threading: one thread owns the engine (the "engine thread"); nothing here takes a lock.
 // The write of a SealedBatch may be made on any thread.
@@ -94,6 +97,7 @@ struct SealedBatch {
   // the engine's state (histories read them until the write is done); never null.
   std::shared_ptr<const std::vector<pb::Record>> records;
   std::vector<int64_t> timer_lags_ms;  // as timer_lags_last_batch_ms()
+  size_t replans = 0;                  // events looked at for re-planning ("Re-planning")
   uint64_t last_seq = 0;               // of the newest record when it was sealed
 };
 
@@ -167,8 +171,10 @@ class Engine {
   std::vector<int64_t> FireTimers(int64_t now_ms);
   // "Re-planning": the jobs' next events, in order, up to max_replans_per_batch this batch.
   void ReplanSome(int64_t now_ms);
-  // Re-plans event `id` now if it needs it (a due timer's event), by the job that lists it.
-  void ReplanBeforeTimer(uint64_t id, int64_t now_ms);
+  // Re-plans event `id` now, by the job that lists it, if one still does and it needs it: before
+  // a timer of its fires or a request that names it is decided, so that neither meets a deadline
+  // of the mode no longer in force (a claim counted in time by the old deadline, say).
+  void ReplanIfListed(uint64_t id, int64_t now_ms);
   // Records the re-plan of event `id` by `actor`, if it is open and still needs one.
   void ReplanEvent(uint64_t id, const pb::Actor& actor, int64_t now_ms);
 

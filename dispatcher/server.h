@@ -9,8 +9,8 @@
 // round decided since its last write into ONE batch (one synced write) and hand it over. While
 // that write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with
 // writing, never answering with writing. A batch of fewer than `min_requests_for_writer` (32)
-// requests is written by the loop itself: too little to overlap, it would only pay for the
-// hand-off. Once `max_batch` requests are staged, the loop waits for the write in flight instead
+// requests, timers fired and events re-planned together is written by the loop itself: too
+// little to overlap, it would only pay for the hand-off. Once `max_batch` requests are staged, the loop waits for the write in flight instead
 // of staging more (shedding meanwhile: see Overload). What the server answers itself from the
 // engine's state (a refused principal or ticket, MetricsQuery, TicketQuery) waits for the write of
 // its round too, and the ZAP handler is given the keys of a batch only once it is written. A
@@ -92,8 +92,9 @@ struct ServerOptions {
   size_t max_request_bytes = 64 * 1024;  // larger requests get TOO_LARGE
   size_t max_batch = 512;                // requests applied in one batch
   size_t busy_window = 4096;             // requests read past a full batch; their Submits get BUSY
-  // A batch of fewer requests is written by the loop itself, not the writer thread: too little to
-  // overlap (the claim-race bench ran 18% slower handing those over). Tests set 1.
+  // A batch of fewer requests (timers fired and events re-planned counted with them) is written by
+  // the loop itself, not the writer thread: too little to overlap (the claim-race bench ran 18%
+  // slower handing those over). Tests set 1.
   size_t min_requests_for_writer = 32;
   // The front door's kernel receive buffer per connection (SO_RCVBUF, which Linux doubles), fixed
   // rather than autotuned to megabytes: what a client sends faster than the loop reads waits on

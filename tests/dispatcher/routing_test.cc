@@ -289,7 +289,7 @@ TEST_CASE("a re-planning that a restart cuts short is finished after it, as the 
   CHECK_FALSE(f.engine().HasPendingReplans());
 }
 
-TEST_CASE("an event re-planned by a command before its turn in the list is not re-planned again") {
+TEST_CASE("an event a later switch re-plans before its turn in the first list is not re-planned again") {
   EngineFixture f;
   const std::vector<uint64_t> ids = SwitchedOneReplanned(f);
   // The city switches back after two events of the list are re-planned: one by the batch before
@@ -304,6 +304,44 @@ TEST_CASE("an event re-planned by a command before its turn in the list is not r
     int replans = 0;
     for (const pb::Record& h : f.HistoryOf(ids[i])) replans += h.has_deadlines_replanned() ? 1 : 0;
     CHECK(replans == (i < 2 ? 2 : 0));
+  }
+}
+
+TEST_CASE("a request that names an event still to be re-planned is decided on its new deadline") {
+  EngineFixture f;
+  f.options.max_replans_per_batch = 1;
+  f.Restart();
+  const uint64_t first = f.SubmitOk("water", kGrid1);
+  pb::Response second = f.Submit("noise", kGrid1);
+  REQUIRE(second.code() == pb::STATUS_OK);
+  const pb::Event& e = second.event().event();
+  f.clock.Advance(10min);  // past the emergency claim deadline (7.5 min), before the normal one
+  REQUIRE(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).mode().replanned_events() == 2);
+
+  // The claim's batch re-plans the first event (its share of the list), and the second before the
+  // claim is decided: the claim comes after the emergency deadline, so it is not in time.
+  pb::Response claimed = f.Claim(e.id(), e.candidates(0));
+  REQUIRE_MESSAGE(claimed.code() == pb::STATUS_OK, claimed.message());
+  CHECK(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{first, e.id()});
+  const std::vector<pb::Record> history = f.HistoryOf(e.id());
+  REQUIRE(history.size() >= 2);
+  CHECK(history[history.size() - 2].has_deadlines_replanned());
+  REQUIRE(history.back().has_claimed());
+  CHECK_FALSE(history.back().claimed().in_time());
+}
+
+TEST_CASE("a switch repeated while the first one's list is worked through lists nothing more") {
+  EngineFixture f;
+  const std::vector<uint64_t> ids = SwitchedOneReplanned(f);
+  CHECK(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).mode().replanned_events() == 0);
+  CHECK(f.engine().pending_replans() == 4);  // the repeat's own batch re-planned the second event
+  while (f.engine().HasPendingReplans()) f.engine().FireDueTimers();
+  for (uint64_t id : ids) {
+    CAPTURE(id);
+    int replans = 0;
+    for (const pb::Record& h : f.HistoryOf(id)) replans += h.has_deadlines_replanned() ? 1 : 0;
+    CHECK(replans == 1);
+    CHECK(f.EventOf(id).mode() == pb::MODE_EMERGENCY);
   }
 }
 

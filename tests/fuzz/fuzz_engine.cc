@@ -31,6 +31,8 @@
 //   (e) [e-seq] committed records carry consecutive sequence numbers, batch after batch
 //   (f) [f-tally] the engine's open-event counts (open_tally.h: the console's board and the
 //       metrics) equal a recount of the stored open events, city-wide and grid by grid
+//   (g) [g-replan] once a mode switch's re-plans are all made (engine.h, "Re-planning"), no open
+//       event is left with deadlines planned in a mode no longer in force for it
 // and every answer passes CheckResponse; the engine stays healthy [health].
 //
 // WHISTLE_FUZZ_VERBOSE=1 prints every batch and its answers (to read a finding or a seed).
@@ -377,7 +379,7 @@ pb::Request MakeRequest(Choices& in) {
 
 // WHISTLE_FUZZ_IGNORE=b-agent,c-level: the named invariants are not checked, to fuzz on past a
 // finding that is reported but not fixed yet (README.md). Names: health, a-assists, a-lead,
-// a-claim-number, b-lead, b-agent, b-dispatched, c-level, d-rejected, e-seq.
+// a-claim-number, b-lead, b-agent, b-dispatched, c-level, d-rejected, e-seq, f-tally, g-replan.
 std::set<std::string, std::less<>>& Ignored() {
   static std::set<std::string, std::less<>> ignored;
   return ignored;
@@ -530,6 +532,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       engine.FireDueTimers();
       checker.AfterBatch();
     }
+    engine.state().ForEachOpenEvent([&](const pb::Event& e) {
+      INVARIANT("g-replan", !engine.state().NeedsReplan(e), "event %llu is left planned in mode %s",
+                static_cast<unsigned long long>(e.id()), pb::Mode_Name(e.mode()).c_str());
+    });
   };
 
   for (int batch = 0; batch < kMaxBatches && in.more(); ++batch) {
