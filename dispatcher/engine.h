@@ -33,12 +33,12 @@
 // already), then fires due timers. A due timer of an event still waiting to be re-planned, and a
 // request that names one, re-plan it first, so that no deadline of a mode no longer in force fires
 // or decides a command. A deadline that the switch puts in the past fires once the event's turn
-// comes: within about 10 s of a whole city's switch at 450,000 open events. A whole city's re-planning in the
-// SetMode's own batch took 12 s and 1.2 GB more memory at 450,000 open events
-// (docs/BENCHMARKS.md, "A city-wide mode switch"). The list is kept in memory only: a stop cuts it
-// short, and the next start finds what is left from the events themselves (NeedsReplan, when they
-// are loaded) and re-plans it as the dispatcher (actor "replan", ROLE_SYSTEM); so it does for a
-// grid whose mode in force a new city configuration changed.
+// comes: within about 10 s of a whole city's switch at 450,000 open events. Re-planning them all in
+// the SetMode's own batch took 12 s and 1.2 GB more memory there (docs/BENCHMARKS.md, "A
+// city-wide mode switch"). The list is kept in memory only: a stop cuts it short, and the next
+// start finds what is left from the events themselves (NeedsReplan, when they are loaded) and
+// re-plans it as the dispatcher (actor "replan", ROLE_SYSTEM); so it does for a grid whose mode in
+// force a new city configuration changed.
 //
 // Threading: one thread owns the engine (the "engine thread"); nothing here takes a lock.
 // The write of a SealedBatch may be made on any thread.

@@ -6,18 +6,18 @@
 //
 // Each turn of the loop: wait for requests or the next timer; drain what is waiting (bounded);
 // decide it (one engine round); when the writer thread (storage::BatchWriter) is free, seal every
-// round decided since its last write into ONE batch (one synced write) and hand it over. While
-// that write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with
-// writing, never answering with writing. A batch of fewer than `min_requests_for_writer` (32)
-// requests, timers fired and events re-planned together is written by the loop itself: too
-// little to overlap, it would only pay for the hand-off. Once `max_batch` requests are staged, the loop waits for the write in flight instead
-// of staging more (shedding meanwhile: see Overload). What the server answers itself from the
-// engine's state (a refused principal or ticket, MetricsQuery, TicketQuery) waits for the write of
-// its round too, and the ZAP handler is given the keys of a batch only once it is written. A
-// round's replies are sent, and its records published, only after the write of its batch
-// returned OK (Engine::Decide / Seal / Complete). A round with
-// an authorized query that would read unwritten changes through a cursor (Engine::WaitsForWrites)
-// first waits until everything decided before it is written.
+// round decided since its last write into ONE batch (one synced write) and hand it over. While that
+// write syncs, the next turns decide the next rounds: the pipeline overlaps deciding with writing,
+// never answering with writing. A batch of fewer than `min_requests_for_writer` (32) requests,
+// timers fired and events re-planned together is written by the loop itself: too little to overlap,
+// it would only pay for the hand-off. Once `max_batch` requests are staged, the loop waits for the
+// write in flight instead of staging more (shedding meanwhile: see Overload). What the server
+// answers itself from the engine's state (a refused principal or ticket, MetricsQuery, TicketQuery)
+// waits for the write of its round too, and the ZAP handler is given the keys of a batch only once
+// it is written. A round's replies are sent, and its records published, only after the write of its
+// batch returned OK (Engine::Decide / Seal / Complete). A round with an authorized query that would
+// read unwritten changes through a cursor (Engine::WaitsForWrites) first waits until everything
+// decided before it is written.
 // Bad frames (not a Request, too large) are answered BAD_REQUEST / TOO_LARGE at once and never
 // reach the engine. Overload: a turn takes at most `max_batch` requests into its batch; when more
 // are waiting, it reads up to `busy_window` of them too, answers the Submits among them BUSY at

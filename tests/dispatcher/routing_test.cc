@@ -283,7 +283,8 @@ TEST_CASE("a re-planning that a restart cuts short is finished after it, as the 
                                      [](const pb::Record& h) { return h.has_deadlines_replanned(); });
     REQUIRE(replan != history.end());
     CHECK(replan->actor().principal() == (i == 0 ? "tester" : "replan"));
-    CHECK(replan->actor().role() == (i == 0 ? pb::ROLE_ADMIN : pb::ROLE_SYSTEM));  // SetMode: an admin
+    // The fixture's SetMode is an admin's.
+    CHECK(replan->actor().role() == (i == 0 ? pb::ROLE_ADMIN : pb::ROLE_SYSTEM));
   }
   f.Restart();  // nothing is left to find
   CHECK_FALSE(f.engine().HasPendingReplans());
