@@ -203,7 +203,8 @@ void Engine::ReplanSome(int64_t now_ms) {
   // The budget is the batch's, not the round's: the server decides many rounds into one write.
   while (replans_staged_ < options_.max_replans_per_batch && !replan_jobs_.empty()) {
     ReplanJob& job = replan_jobs_.front();
-    const size_t n = std::min(options_.max_replans_per_batch - replans_staged_, job.event_ids.size() - job.next);
+    const size_t n =
+        std::min(options_.max_replans_per_batch - replans_staged_, job.event_ids.size() - job.next);
     for (size_t i = 0; i < n; ++i) ReplanEvent(job.event_ids[job.next + i], job.actor, now_ms);
     job.next += n;
     replans_staged_ += n;

@@ -208,10 +208,7 @@ Status EngineState::LoadMeta() {
     } else if (key.starts_with(kMetaModePrefix)) {
       int mode = std::atoi(std::string(value).c_str());
       WHISTLE_CHECK(pb::Mode_IsValid(mode), "meta '%.*s': bad mode", int(key.size()), key.data());
-      std::string_view region = key.substr(kMetaModePrefix.size());
-      modes_[std::string(region)] = static_cast<pb::Mode>(mode);
-      // A region gone from the city's configuration keeps its entry, and matches no grid.
-      if (int i = city_.RegionIndex(region); i >= 0) mode_set_at_[static_cast<size_t>(i)] = static_cast<pb::Mode>(mode);
+      NoteMode(key.substr(kMetaModePrefix.size()), static_cast<pb::Mode>(mode));
     } else if (key.starts_with(kMetaStatPrefix)) {
       pb::StatCounters c;
       WHISTLE_CHECK(c.ParseFromArray(value.data(), static_cast<int>(value.size())),
@@ -485,7 +482,7 @@ bool EngineState::NeedsReplan(const pb::Event& e, const ModeOverride* change) co
 }
 
 pb::Mode EngineState::ModeFor(std::string_view region, const ModeOverride* change) const {
-  if (modes_.empty() && change == nullptr) return pb::MODE_NORMAL;
+  if (regions_with_mode_ == 0 && change == nullptr) return pb::MODE_NORMAL;
   for (int i = city_.RegionIndex(region); i >= 0; i = city_.ParentIndex(i)) {
     if (change != nullptr && i == change->region_index) return EffectiveMode(change->mode);
     if (pb::Mode set = mode_set_at_[static_cast<size_t>(i)]; set != pb::MODE_UNSPECIFIED) return EffectiveMode(set);
@@ -629,9 +626,17 @@ pb::Event& EngineState::MutableEvent(uint64_t id) {
   return *e;
 }
 
+void EngineState::NoteMode(std::string_view region, pb::Mode mode) {
+  const int i = city_.RegionIndex(region);
+  if (i < 0) return;  // gone from the city's configuration: it matches no grid
+  pb::Mode& slot = mode_set_at_[static_cast<size_t>(i)];
+  if (slot == pb::MODE_UNSPECIFIED && mode != pb::MODE_UNSPECIFIED) ++regions_with_mode_;
+  if (slot != pb::MODE_UNSPECIFIED && mode == pb::MODE_UNSPECIFIED) --regions_with_mode_;
+  slot = mode;
+}
+
 void EngineState::SetMode(const std::string& region, pb::Mode mode) {
-  modes_[region] = mode;
-  if (int i = city_.RegionIndex(region); i >= 0) mode_set_at_[static_cast<size_t>(i)] = mode;
+  NoteMode(region, mode);
   batch_->Put(Cf::kMeta, std::string(kMetaModePrefix) + region, std::to_string(static_cast<int>(mode)));
 }
 

@@ -147,7 +147,6 @@ class EngineState {
     pb::Mode mode;
   };
   pb::Mode ModeFor(std::string_view region, const ModeOverride* change = nullptr) const;
-  const std::map<std::string, pb::Mode>& modes() const { return modes_; }
   // The mode `report`'s deadlines are planned with in `grid`: EMERGENCY when it is urgent,
   // otherwise ModeFor(grid, change).
   pb::Mode PlanningMode(const pb::Report& report, std::string_view grid,
@@ -324,6 +323,8 @@ class EngineState {
   static std::string_view CounterMonth(std::string_view key);
   // grid '|' category, into `key` (reused: the load calls this a million times).
   static void DuplicateKey(std::string_view grid, std::string_view category, std::string* key);
+  // Notes in mode_set_at_ that `region` has `mode` set (SetMode, and loading the modes).
+  void NoteMode(std::string_view region, pb::Mode mode);
   void AddUnresolved(const pb::Event& e);
   void RemoveUnresolved(const pb::Event& e);
   Status LoadMeta();
@@ -392,9 +393,10 @@ class EngineState {
   // Events touched by the current command, with their state before it (nullopt: created).
   std::unordered_map<uint64_t, std::optional<pb::Event>> touched_;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
-  std::map<std::string, pb::Mode> modes_;
-  // modes_ by City region index: the mode set at each region, MODE_UNSPECIFIED where none is.
+  // The mode set at each region, by City region index; MODE_UNSPECIFIED where none is. A mode
+  // stored for a region the city no longer has matches no grid, and is not kept.
   std::vector<pb::Mode> mode_set_at_;
+  size_t regions_with_mode_ = 0;  // entries of mode_set_at_ that are set
   std::map<std::string, pb::Principal, std::less<>> principals_;
   std::unordered_map<std::string, std::string> active_principal_by_key_;  // raw key -> name
   uint64_t principals_version_ = 0;

@@ -431,7 +431,8 @@ void Server::HandOff() {
   if (!in_flight_->batch.write) return;
   // Timers fired and events re-planned are work as requests are: a batch of a mode switch's
   // 2,000 re-plans and no request goes to the writer.
-  const size_t work = RequestsIn(in_flight_->rounds) + in_flight_->batch.timer_lags_ms.size() + in_flight_->batch.replans;
+  const size_t work =
+      RequestsIn(in_flight_->rounds) + in_flight_->batch.timer_lags_ms.size() + in_flight_->batch.replans;
   if (work < options_.min_requests_for_writer) {
     // Too little to overlap: handing it to the writer thread and back would cost more than the
     // pipeline gains (the claim-race bench ran 18% slower). The loop waits for it here instead.

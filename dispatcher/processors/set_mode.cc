@@ -27,16 +27,16 @@ Result<Decision> SetModeProcessor::Decide(const Command& command, const EngineSt
   changed->set_region(c.region());
   changed->set_mode(c.mode());
 
-  // The unresolved events in the region whose mode this switch changes are re-planned from their
-  // dispatch time, in the rounds after this one (Engine, "Re-planning"): all at once, a whole
-  // city's took seconds and gigabytes in one batch. A nearer region's own mode still wins over the
-  // one being set; urgent reports stay urgent (EngineState::PlanningMode). An event an earlier
-  // switch has yet to re-plan is listed again only if this one changes its mode too, so a switch
-  // repeated while the first one's list is worked through lists nothing.
+  // The unresolved events whose mode this switch changes are re-planned from their dispatch time,
+  // in the rounds after this one (Engine, "Re-planning"): all at once, a whole city's took seconds
+  // and gigabytes in one batch. The switch changes the mode of events in the region only, and not
+  // where a nearer region has its own mode set or a report is urgent (EngineState::PlanningMode).
+  // An event an earlier switch has yet to re-plan is listed again only if this one changes its
+  // mode too, so a switch repeated while the first one's list is worked through lists nothing.
   const EngineState::ModeOverride change{city.RegionIndex(c.region()), c.mode()};
   state.ForEachOpenEvent([&](const pb::Event& e) {
-    if (city.Contains(c.region(), e.grid()) && state.NeedsReplan(e, &change) &&
-        state.PlanningMode(e.report(), e.grid(), &change) != state.PlanningMode(e.report(), e.grid())) {
+    if (state.PlanningMode(e.report(), e.grid(), &change) != state.PlanningMode(e.report(), e.grid()) &&
+        state.NeedsReplan(e, &change)) {
       d.replans.push_back(e.id());
     }
   });
