@@ -58,7 +58,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_
   WHISTLE_CHECK(options.max_replans_per_batch > 0, "re-plans per batch must be positive");
   std::unique_ptr<Engine> engine(new Engine(store, std::move(city), clock, options));
   if (Status s = engine->state_.Load(); !s.ok()) return s;
-  if (std::vector<uint64_t> left = engine->state_.TakeReplansFoundAtLoad(); !left.empty()) {
+  std::vector<uint64_t> left = engine->state_.TakeReplansFoundAtLoad();
+  // PLANTED BUG (test only, --test-plant-bug=replan-not-resumed): the re-plans are forgotten.
+  if (options.test_plant_bug == PlantedBug::kReplanNotResumed) left.clear();
+  if (!left.empty()) {
     pb::Actor replanner;
     replanner.set_role(pb::ROLE_SYSTEM);
     replanner.set_principal("replan");

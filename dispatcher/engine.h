@@ -70,6 +70,9 @@ enum class PlantedBug {
   // escalation, so a crash between the two writes leaves an event waiting on a timer that is
   // gone (FireTimers).
   kTimerSeparateWrite,
+  // A restart forgets the re-plans of a SetMode that a stop cut short (Engine::Open), so those
+  // events keep deadlines of a mode no longer in force.
+  kReplanNotResumed,
 };
 
 struct EngineOptions {

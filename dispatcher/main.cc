@@ -7,7 +7,7 @@
 //                      [--max-wal-mb=N] [--idempotency-retention-hours=N]
 //                      [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
 //                      [--test-plant-bug=BUG] [--test-clock-start-ms=MS]
-//                      [--test-counter-fold-bytes=N]
+//                      [--test-counter-fold-bytes=N] [--test-max-replans-per-batch=N]
 //
 // Clients authenticate with CURVE keys (server.h, first_start.h): the first start makes
 // <keys>/server.key and the first admin's <keys>/admin.key. --dev-no-auth trusts everyone and says
@@ -43,11 +43,15 @@
 //   --test-counter-fold-bytes=N  counters' journal bytes between folds (EngineState, "Counters in
 //                            meta"; default 4 MiB): folds, and the archives of past months they
 //                            make, come often in a short run.
+//   --test-max-replans-per-batch=N  a SetMode's re-plans per batch (Engine, "Re-planning";
+//                            default 2,000): at 1, the small city's re-plans take a batch each,
+//                            so a kill cuts them short often enough for the checker to see it.
 //   --test-plant-bug=BUG     plants a known bug so the crash checker can show it finds it:
 //                            ack-before-sync (batches acknowledged without the fsync),
 //                            claim-without-state-check (a claim on a held event takes it over),
 //                            timer-separate-write (a fired timer's removal is written before, and
-//                            apart from, its escalation). See engine.h PlantedBug.
+//                            apart from, its escalation), replan-not-resumed (a restart forgets a
+//                            mode switch's re-plans a stop cut short). See engine.h PlantedBug.
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -82,9 +86,11 @@ constexpr char kUsage[] =
     "test only (whistle-crashcheck; never in production):\n"
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
     "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
-    "  --test-plant-bug=BUG      ack-before-sync | claim-without-state-check | timer-separate-write\n"
+    "  --test-plant-bug=BUG      ack-before-sync | claim-without-state-check | timer-separate-write |\n"
+    "                            replan-not-resumed\n"
     "  --test-clock-start-ms=MS  with --time-scale: scaled time starts at MS unless a record is newer\n"
-    "  --test-counter-fold-bytes=N  counters' journal bytes between folds (default 4 MiB)\n";
+    "  --test-counter-fold-bytes=N  counters' journal bytes between folds (default 4 MiB)\n"
+    "  --test-max-replans-per-batch=N  a mode switch's re-plans per batch (default 2000)\n";
 
 whistle::Server* g_server = nullptr;
 
@@ -108,6 +114,7 @@ struct TestOptions {
   std::string plant_bug_name;
   int64_t clock_start_ms = 0;  // 0: now
   int64_t counter_fold_bytes = EngineState::kDefaultCounterFoldBytes;
+  int64_t max_replans_per_batch = static_cast<int64_t>(EngineOptions{}.max_replans_per_batch);
 };
 
 Result<TestOptions> ReadTestOptions(Flags& flags) {
@@ -124,6 +131,9 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
   auto fold = flags.TakeInt("test-counter-fold-bytes", t.counter_fold_bytes, 0, int64_t{1} << 30);
   if (!fold.ok()) return fold.status();
   t.counter_fold_bytes = *fold;
+  auto replans = flags.TakeInt("test-max-replans-per-batch", t.max_replans_per_batch, 1, 1'000'000);
+  if (!replans.ok()) return replans.status();
+  t.max_replans_per_batch = *replans;
   t.plant_bug_name = flags.TakeString("test-plant-bug");
   if (t.plant_bug_name == "ack-before-sync") {
     t.ack_before_sync = true;
@@ -131,6 +141,8 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
     t.plant_bug = PlantedBug::kClaimWithoutStateCheck;
   } else if (t.plant_bug_name == "timer-separate-write") {
     t.plant_bug = PlantedBug::kTimerSeparateWrite;
+  } else if (t.plant_bug_name == "replan-not-resumed") {
+    t.plant_bug = PlantedBug::kReplanNotResumed;
   } else if (!t.plant_bug_name.empty()) {
     return BadRequest(fmt::format("--test-plant-bug: unknown bug '{}'", t.plant_bug_name));
   }
@@ -261,12 +273,14 @@ int main(int argc, char** argv) {
   engine_options.idempotency_retention_ms = int64_t{cfg.idempotency_retention_hours()} * 3600 * 1000;
   engine_options.test_plant_bug = test.plant_bug;
   engine_options.counter_fold_bytes = static_cast<uint64_t>(test.counter_fold_bytes);
+  engine_options.max_replans_per_batch = static_cast<size_t>(test.max_replans_per_batch);
   if (test.clock_start_ms != 0 && time_scale == 1) {
     return Fail(BadRequest("--test-clock-start-ms needs --time-scale (other than 1)"));
   }
-  if (test.clock_start_ms != 0 || test.counter_fold_bytes != EngineState::kDefaultCounterFoldBytes) {
-    std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-clock-start-ms or "
-                 "--test-counter-fold-bytes is set\n";
+  if (test.clock_start_ms != 0 || test.counter_fold_bytes != EngineState::kDefaultCounterFoldBytes ||
+      engine_options.max_replans_per_batch != EngineOptions{}.max_replans_per_batch) {
+    std::cerr << "whistle-dispatcher: WARNING: TEST ONLY: --test-clock-start-ms, "
+                 "--test-counter-fold-bytes or --test-max-replans-per-batch is set\n";
   }
 
   std::filesystem::create_directories(data);

@@ -24,6 +24,15 @@ std::string_view Short(pb::Level l) {
   return name;
 }
 
+std::string_view Short(pb::Mode m) {
+  std::string_view name = pb::Mode_Name(m);
+  if (name.starts_with("MODE_")) name.remove_prefix(5);
+  return name;
+}
+
+// A mode as planning reads it (dispatcher/city.h EffectiveMode): anything but emergency is normal.
+pb::Mode Effective(pb::Mode m) { return m == pb::MODE_EMERGENCY ? m : pb::MODE_NORMAL; }
+
 enum class TimerKind { kNone, kClaim, kResolve, kClose };
 
 std::string_view TimerName(TimerKind k) {
@@ -39,6 +48,9 @@ std::string_view TimerName(TimerKind k) {
 // One event, as replayed from its records (mirrors dispatcher/appliers.cc for what the checks
 // need, and EngineState::PlanTimer for its one pending timer).
 struct EventModel {
+  std::string grid;
+  bool urgent = false;
+  pb::Mode planned_mode = pb::MODE_NORMAL;  // of its deadlines: its Dispatched or DeadlinesReplanned
   pb::EventState state = pb::STATE_UNSPECIFIED;
   pb::Level level = pb::LEVEL_UNSPECIFIED;
   bool overdue = false;
@@ -64,6 +76,7 @@ class Checker {
     ReplayLog();
     CheckSubmits();
     CheckTransitions();
+    CheckModeSwitches();
     CheckPublished();
     if (!observed_.events.empty()) CheckEvents();
     CheckCounters();
@@ -84,8 +97,35 @@ class Checker {
             fmt::format("sequence numbers jump from {} to {}", expected_seq - 1, r.seq()));
       }
       expected_seq = r.seq() + 1;
-      if (r.actor().role() != pb::ROLE_SYSTEM) CheckMissedDeadlines(r);
+      // A batch re-plans before it fires its due timers (Engine::Decide): a re-plan, whoever it
+      // is stamped with, proves nothing about the timers of its batch.
+      if (r.actor().role() != pb::ROLE_SYSTEM && !r.has_deadlines_replanned()) CheckMissedDeadlines(r);
       if (r.event_id() != 0) Apply(r);
+      if (r.has_mode_changed()) modes_[r.mode_changed().region()] = Effective(r.mode_changed().mode());
+    }
+  }
+
+  // The mode an event's deadlines must be planned in now (EngineState::PlanningMode).
+  pb::Mode ModeInForce(const EventModel& m) const {
+    if (m.urgent) return pb::MODE_EMERGENCY;
+    std::string_view code = m.grid;
+    while (!code.empty()) {
+      if (auto set = modes_.find(code); set != modes_.end()) return set->second;
+      auto parent = options_.parents.find(code);
+      if (parent == options_.parents.end()) break;
+      code = parent->second;
+    }
+    return pb::MODE_NORMAL;
+  }
+
+  // A claim is judged, and a claim or resolve deadline fires, by deadlines planned in the mode in
+  // force. An overdue event is never re-planned: its deadlines are spent.
+  void CheckPlannedInForce(const pb::Record& r, const EventModel& m, std::string_view what) {
+    if (!m.deadlines_modelled || m.overdue) return;
+    if (pb::Mode now = ModeInForce(m); m.planned_mode != now) {
+      Add("mode", r.event_id(), r.seq(),
+          fmt::format("{} by deadlines planned in {} mode while {} mode is in force for grid {}", what,
+                      Short(m.planned_mode), Short(now), m.grid));
     }
   }
 
@@ -135,7 +175,10 @@ class Checker {
     switch (r.body_case()) {
       case pb::Record::kSubmitted:
         m.state = pb::STATE_SUBMITTED;
+        m.grid = r.submitted().grid();
+        m.urgent = r.submitted().report().urgent();
         break;
+      case pb::Record::kDeadlinesReplanned: ApplyReplanned(r, m); break;
       case pb::Record::kDispatched: ApplyDispatched(r, m); break;
       case pb::Record::kClaimed: ApplyClaimed(r, m); break;
       case pb::Record::kReleased:
@@ -193,7 +236,7 @@ class Checker {
         m.state = pb::STATE_CANCELLED;
         m.lead.clear();
         break;
-      default:  // Whistled, DeadlinesReplanned: not caused by the workload
+      default:  // Whistled: not caused by the workload
         m.deadlines_modelled = false;
         break;
     }
@@ -217,6 +260,32 @@ class Checker {
     m.agent.clear();
     m.claim_deadline = r.dispatched().claim_deadline_ms();
     m.resolve_deadline = r.dispatched().resolve_deadline_ms();
+    m.planned_mode = Effective(r.dispatched().mode());
+    if (pb::Mode now = ModeInForce(m); m.planned_mode != now) {
+      Add("mode", r.event_id(), r.seq(),
+          fmt::format("dispatched in {} mode while {} mode is in force for grid {}", Short(m.planned_mode),
+                      Short(now), m.grid));
+    }
+  }
+
+  // EngineState::NeedsReplan: an unresolved event that is not overdue, planned in another mode
+  // than the one in force, re-planned in that one.
+  void ApplyReplanned(const pb::Record& r, EventModel& m) {
+    const pb::DeadlinesReplanned& re = r.deadlines_replanned();
+    const pb::Mode mode = Effective(re.mode());
+    const pb::Mode now = ModeInForce(m);
+    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
+      Add("mode", r.event_id(), r.seq(), fmt::format("re-planned while {}", Short(m.state)));
+    } else if (m.overdue) {
+      Add("mode", r.event_id(), r.seq(), "re-planned while overdue");
+    } else if (mode != now || mode == m.planned_mode) {
+      Add("mode", r.event_id(), r.seq(),
+          fmt::format("re-planned from {} to {} mode while {} mode is in force for grid {}",
+                      Short(m.planned_mode), Short(mode), Short(now), m.grid));
+    }
+    m.planned_mode = mode;
+    m.claim_deadline = re.claim_deadline_ms();
+    m.resolve_deadline = re.resolve_deadline_ms();
   }
 
   void ApplyClaimed(const pb::Record& r, EventModel& m) {
@@ -233,6 +302,14 @@ class Checker {
     if (c.claim_number() != m.claim_number + 1) {
       Add("holder", r.event_id(), r.seq(),
           fmt::format("claim number {} after claim {} (they grow by one)", c.claim_number(), m.claim_number));
+    }
+    if (m.state == pb::STATE_DISPATCHED && m.deadlines_modelled) {
+      CheckPlannedInForce(r, m, "claim judged");
+      if (const bool in_time = r.at_ms() < m.claim_deadline; c.in_time() != in_time) {
+        Add("deadline", r.event_id(), r.seq(),
+            fmt::format("claim {} at {} recorded {} in time, but the claim deadline in force is {}",
+                        c.claim_number(), r.at_ms(), c.in_time() ? "as" : "as not", m.claim_deadline));
+      }
     }
     m.state = pb::STATE_CLAIMED;
     m.lead = c.department();
@@ -270,6 +347,9 @@ class Checker {
   }
 
   void CheckFired(const pb::Record& r, const EventModel& m, pb::EscalationCause cause) {
+    if (cause == pb::ESCALATION_CLAIM_DEADLINE || cause == pb::ESCALATION_RESOLVE_DEADLINE) {
+      CheckPlannedInForce(r, m, "deadline fired");
+    }
     if (cause == pb::ESCALATION_CLAIM_DEADLINE) CheckFiredKind(r, m, TimerKind::kClaim);
     if (cause == pb::ESCALATION_RESOLVE_DEADLINE) CheckFiredKind(r, m, TimerKind::kResolve);
   }
@@ -369,7 +449,7 @@ class Checker {
     }
     std::map<std::pair<uint64_t, uint64_t>, const Op*> winners;
     for (const Op& op : history_.ops) {
-      if (op.kind == OpKind::kSubmit) continue;
+      if (op.kind == OpKind::kSubmit || op.kind == OpKind::kSetMode) continue;
       if (op.kind == OpKind::kClaim) {
         if (op.outcome != Outcome::kOk) continue;
         auto key = std::make_pair(op.event_id, op.claim_number);
@@ -402,6 +482,38 @@ class Checker {
         Add("rejected", op.event_id, it->second->seq(),
             fmt::format("{} {} was rejected ({}) yet is in the log", OpKindName(op.kind), op.request_id,
                         pb::StatusCode_Name(op.code)));
+      }
+    }
+  }
+
+  // ModeChanged names no request id: per (region, mode), count.
+  void CheckModeSwitches() {
+    struct Counts {
+      size_t logged = 0, acknowledged = 0, possible = 0;
+      uint64_t first_seq = 0;
+    };
+    std::map<std::pair<std::string, pb::Mode>, Counts> by_switch;
+    for (const pb::Record& r : observed_.log) {
+      if (!r.has_mode_changed()) continue;
+      Counts& c = by_switch[{r.mode_changed().region(), r.mode_changed().mode()}];
+      if (c.logged++ == 0) c.first_seq = r.seq();
+    }
+    for (const Op& op : history_.ops) {
+      if (op.kind != OpKind::kSetMode) continue;
+      Counts& c = by_switch[{op.region, op.mode}];
+      c.acknowledged += MustBeThere(op);
+      c.possible += op.outcome != Outcome::kRejected;
+    }
+    for (const auto& [what, c] : by_switch) {
+      if (c.logged < c.acknowledged) {
+        Add("lost", 0, 0,
+            fmt::format("{} acknowledged SetMode {} {}, but the log changes the mode so {} times",
+                        c.acknowledged, what.first, Short(what.second), c.logged));
+      } else if (c.logged > c.possible) {
+        Add("rejected", 0, c.first_seq,
+            fmt::format("the log changes {} to {} mode {} times, but {} such SetMode were sent and "
+                        "not rejected",
+                        what.first, Short(what.second), c.logged, c.possible));
       }
     }
   }
@@ -471,6 +583,7 @@ class Checker {
   const Observed& observed_;
   const CheckOptions& options_;
   std::map<uint64_t, EventModel> events_;
+  std::map<std::string, pb::Mode, std::less<>> modes_;  // set by ModeChanged records, by region
   std::set<std::pair<int64_t, uint64_t>> pending_;  // (due, event) of modelled pending timers
   std::vector<std::pair<int64_t, uint64_t>> deferred_;
   std::vector<Violation> violations_;
@@ -485,6 +598,7 @@ std::string_view OpKindName(OpKind kind) {
     case OpKind::kProgress: return "progress";
     case OpKind::kResolve: return "resolve";
     case OpKind::kRelease: return "release";
+    case OpKind::kSetMode: return "set-mode";
   }
   return "?";
 }

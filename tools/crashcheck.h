@@ -17,7 +17,9 @@
 //   lost         every acknowledged Claim / Progress / Resolve / Release is in the log (the record
 //                names its request id: Progressed/Resolved notes and Released reasons are the
 //                request id; a Claimed record is matched by event, claim number, department and
-//                agent); a rejected one is not
+//                agent); a rejected one is not. A ModeChanged record names no request: for each
+//                region and mode, the log has at least as many as SetModes were acknowledged, and
+//                no more than were sent and not rejected
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
@@ -26,7 +28,15 @@
 //                quiet-period close before its deadline or without a pending one, and none missing
 //                once a later command was stamped at or after the deadline (the engine fires due
 //                timers before the commands of a batch, so a command record at time T proves every
-//                timer due at T had its chance)
+//                timer due at T had its chance; a re-plan is not such a command: a batch re-plans
+//                before it fires timers); a claim is in time exactly when it comes before the claim
+//                deadline in force
+//   mode         every dispatch and re-plan is planned in the mode in force for the event, as of
+//                its place in the log: emergency for an urgent report, else the mode of the
+//                nearest region above its grid that a ModeChanged record set (normal if none);
+//                only an unresolved event that is not overdue is re-planned; and no claim or
+//                resolve deadline fires that was planned in a mode no longer in force (a SetMode's
+//                re-plans, cut short by a crash, must be finished before any of them fires)
 //   ladder       levels climb strictly community -> street -> county -> city: every dispatch is at
 //                the level the event is at, or the next one right after an Escalated record
 //   published    every record the subscriber was published is in the log, byte for byte
@@ -39,11 +49,11 @@
 // missing from a log read while clients still run; at the final check everything is before it.
 //
 // Model limits: records the workload never causes (Returned, Whistled, Reopened, MergedInto,
-// Cancelled, DeadlinesReplanned, ...) are applied to the state but switch the deadline checks off
-// for that event.
+// Cancelled, ...) are applied to the state but switch the deadline checks off for that event.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,7 +63,7 @@
 
 namespace whistle::crashcheck {
 
-enum class OpKind { kSubmit, kClaim, kProgress, kResolve, kRelease };
+enum class OpKind { kSubmit, kClaim, kProgress, kResolve, kRelease, kSetMode };
 enum class Outcome { kOk, kRejected, kUnknown };
 
 std::string_view OpKindName(OpKind kind);
@@ -66,6 +76,8 @@ struct Op {
   std::string department;   // Claim
   std::string agent;        // Claim
   uint64_t claim_number = 0;  // quoted (Progress, Resolve, Release); won (an acknowledged Claim)
+  std::string region;       // SetMode
+  pb::Mode mode = pb::MODE_UNSPECIFIED;  // SetMode
   Outcome outcome = Outcome::kUnknown;
   pb::StatusCode code = pb::STATUS_OK;  // the answer's code, when answered
   uint64_t ack_tick = 0;    // when it was answered, on History's tick counter (0 = never)
@@ -91,10 +103,13 @@ struct Observed {
 struct CheckOptions {
   // The city's quiet period (EngineSettings.auto_close_seconds), in ms.
   int64_t auto_close_ms = 0;
+  // Each region's and grid's parent ("" for the city): where the "mode" check looks for the mode
+  // in force. A grid not in it has only its own mode, which nothing sets: normal.
+  std::map<std::string, std::string, std::less<>> parents;
 };
 
 struct Violation {
-  std::string check;  // "log", "submit", "lost", "holder", "stale-claim", "deadline", "ladder", ...
+  std::string check;  // "log", "submit", "lost", "holder", "stale-claim", "deadline", "mode", ...
   uint64_t event_id = 0;
   uint64_t seq = 0;   // the record concerned, when there is one
   std::string what;

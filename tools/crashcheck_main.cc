@@ -16,7 +16,8 @@
 // counters against the log replayed through the engine's own appliers.
 //
 // --plant-bug passes --test-plant-bug to the dispatcher (ack-before-sync,
-// claim-without-state-check, timer-separate-write) to show the checker catches it.
+// claim-without-state-check, timer-separate-write, replan-not-resumed) to show the checker
+// catches it.
 // Exit status: 0 clean; 1 violations found (each listed: check, event, seq, what); 2 bad flags;
 // 3 the harness itself failed (the dispatcher never started, the log, an event or a counter could
 // not be read).
@@ -63,7 +64,8 @@ constexpr char kUsage[] =
     "  --power-cuts=N   power cuts: unsynced bytes lost, then the process ends (default 10)\n"
     "  --seed=S         the random choices (fault order and moments, clients); default: random\n"
     "  --plant-bug=BUG  TEST: start the dispatcher with a known bug planted: ack-before-sync,\n"
-    "                   claim-without-state-check or timer-separate-write; it must be caught\n"
+    "                   claim-without-state-check, timer-separate-write or replan-not-resumed;\n"
+    "                   it must be caught\n"
     "  --keep           keep the temporary directory (data, city, dispatcher logs)\n"
     "  --dispatcher=P   the whistle-dispatcher binary (default: next to this one)\n"
     "Exit status: 0 clean, 1 violations found, 2 bad flags, 3 the harness failed.\n";
@@ -160,6 +162,7 @@ class DispatcherChild {
                                      fmt::format("--time-scale={}", time_scale_),
                                      fmt::format("--test-clock-start-ms={}", kClockStartMs),
                                      fmt::format("--test-counter-fold-bytes={}", kCounterFoldBytes),
+                                     fmt::format("--test-max-replans-per-batch={}", kMaxReplansPerBatch),
                                      fmt::format("--idempotency-retention-hours={}", kRetentionHours)};
     args.insert(args.end(), extra_.begin(), extra_.end());
     args.insert(args.end(), once.begin(), once.end());
@@ -333,6 +336,7 @@ Result<Observed> ObserveAll(Client& client, const City& city, int* attempts = nu
 
 struct Summary {
   size_t events = 0, records = 0, escalations = 0, overdue = 0, quiet_closes = 0, claims = 0;
+  size_t mode_switches = 0, replans = 0, replans_after_restart = 0;
 };
 
 Summary Summarize(const Observed& o) {
@@ -344,6 +348,10 @@ Summary Summarize(const Observed& o) {
     s.overdue += r.has_marked_overdue();
     s.quiet_closes += r.has_closed() && r.closed().cause() == pb::CLOSE_QUIET_PERIOD;
     s.claims += r.has_claimed();
+    s.mode_switches += r.has_mode_changed();
+    s.replans += r.has_deadlines_replanned();
+    // A switch's re-plans that a stop cut short are finished by the restarted dispatcher.
+    s.replans_after_restart += r.has_deadlines_replanned() && r.actor().principal() == "replan";
   }
   s.events = ids.size();
   s.records = o.log.size();
@@ -396,14 +404,21 @@ int Main(const Run& run) {
     co.attempts = 3;
     Client checker(context, dispatcher.front(), co);
     CheckOptions check_options;
-    check_options.auto_close_ms = CrashCheckCity().settings().auto_close_seconds() * 1000;
+    check_options.auto_close_ms = (*city)->settings().auto_close_seconds() * 1000;
+    for (const pb::Region& r : (*city)->config().regions()) check_options.parents[r.code()] = r.parent();
 
     // The faults in a random order. Every other power cut is followed by a second one during the
     // recovery, at the k-th write-ahead log sync of the restarted dispatcher, k = 1, 2, 3, 1, ...
     // (PowerCutFs::CutAfterWalSyncs says why counted syncs).
-    enum class Fault { kKill, kCut, kCutTwice };
+    // Every third kill waits for a mode switch to be acknowledged and comes right after it, among
+    // the re-plans that follow it a batch each (kMaxReplansPerBatch): the restart must finish them
+    // before any deadline of the old mode fires (the "mode" check).
+    enum class Fault { kKill, kKillAfterSwitch, kCut, kCutTwice };
     std::mt19937_64 rng(run.seed);
-    std::vector<Fault> faults(static_cast<size_t>(run.cycles), Fault::kKill);
+    std::vector<Fault> faults;
+    for (int64_t i = 0; i < run.cycles; ++i) {
+      faults.push_back(i % 3 == 2 ? Fault::kKillAfterSwitch : Fault::kKill);
+    }
     for (int64_t i = 0; i < run.power_cuts; ++i) faults.push_back(i % 2 == 1 ? Fault::kCutTwice : Fault::kCut);
     std::shuffle(faults.begin(), faults.end(), rng);
     double fault_seconds = 0;
@@ -413,9 +428,19 @@ int Main(const Run& run) {
     for (Fault fault : faults) {
       ++cycle;
       std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 700));
-      const auto fault_at = Clock::now();
-      const bool cut = fault != Fault::kKill;
+      const bool cut = fault == Fault::kCut || fault == Fault::kCutTwice;
       std::string what = fmt::format("cycle {} ({})", cycle, cut ? "power cut" : "kill -9");
+      if (fault == Fault::kKillAfterSwitch) {
+        const uint64_t switches = recorder.mode_switches_acknowledged();
+        const auto give_up = Clock::now() + std::chrono::seconds(5);
+        while (recorder.mode_switches_acknowledged() == switches && Clock::now() < give_up) {
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        if (recorder.mode_switches_acknowledged() != switches) {
+          what = fmt::format("cycle {} (kill -9 after a mode switch)", cycle);
+        }
+      }
+      const auto fault_at = Clock::now();
       if (auto status = dispatcher.Exited(); status) {
         violations.push_back({"recovery", 0, 0, fmt::format("before {}: the dispatcher ended by itself "
                                                             "with status {}: {}", what, *status,
@@ -513,11 +538,14 @@ int Main(const Run& run) {
         std::cout << fmt::format(
             "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
             "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
-            "escalations, {} overdue marks, {} quiet-period closes; {} records published; {} "
-            "counters (month, scope) in {} against the replayed log's {}\n",
+            "escalations, {} overdue marks, {} quiet-period closes, {} mode switches, {} re-plans ({} "
+            "after a restart); {} records published; {} counters (month, scope) in {} against the "
+            "replayed log's {}\n",
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
             history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.escalations,
-            s.overdue, s.quiet_closes, history.published.size(), final_state->counters.size(),
+            s.overdue, s.quiet_closes, s.mode_switches, s.replans, s.replans_after_restart,
+            history.published.size(),
+            final_state->counters.size(),
             fmt::join(months, " and "), final_state->replayed_counters.size());
       }
     }
@@ -567,9 +595,11 @@ int main(int argc, char** argv) {
   for (const Status& s : {cycles.status(), cuts.status(), seed.status(), keep.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return usage(s.message());
   }
-  if (!run.plant_bug.empty() && run.plant_bug != "ack-before-sync" && run.plant_bug != "claim-without-state-check" &&
-      run.plant_bug != "timer-separate-write") {
-    return usage("--plant-bug must be ack-before-sync, claim-without-state-check or timer-separate-write");
+  const std::set<std::string> planted = {"ack-before-sync", "claim-without-state-check",
+                                          "timer-separate-write", "replan-not-resumed"};
+  if (!run.plant_bug.empty() && !planted.contains(run.plant_bug)) {
+    return usage("--plant-bug must be ack-before-sync, claim-without-state-check, timer-separate-write or "
+                 "replan-not-resumed");
   }
   run.cycles = *cycles;
   run.power_cuts = *cuts;

@@ -73,16 +73,18 @@ pb::CityConfig CrashCheckCity() {
   AddDepartment(&c, "city-bureau", pb::LEVEL_CITY, kCity, both);
   AddDepartment(&c, "city-police", pb::LEVEL_CITY, kCity, {"noise"});
   // Simulated seconds; at kTimeScale 200 a claim deadline is 0.3 s of real time and a resolve
-  // deadline 0.75 s, so agents (who wait up to 0.4 s before claiming) miss some of each.
+  // deadline 0.75 s (0.2 and 0.5 s in emergency mode), so agents (who wait up to 0.35 s before
+  // claiming) miss some of each.
   for (const std::string& cat : both) {
     for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY, pb::LEVEL_CITY}) {
       for (pb::Mode mode : {pb::MODE_NORMAL, pb::MODE_EMERGENCY}) {
+        const bool emergency = mode == pb::MODE_EMERGENCY;
         pb::SlaPolicy* p = c.add_sla();
         p->set_category(cat);
         p->set_level(level);
         p->set_mode(mode);
-        p->set_claim_seconds(60);
-        p->set_resolve_seconds(150);
+        p->set_claim_seconds(emergency ? 40 : 60);
+        p->set_resolve_seconds(emergency ? 100 : 150);
       }
     }
   }
@@ -112,6 +114,7 @@ void Recorder::Answer(size_t index, Outcome outcome, pb::StatusCode code, uint64
   if (claim_number != 0) op.claim_number = claim_number;
   // Under the lock, so a snapshot's cutoff never sees a tick whose operation it misses.
   if (outcome != Outcome::kUnknown) op.ack_tick = ++tick_;
+  if (outcome == Outcome::kOk && op.kind == OpKind::kSetMode) ++mode_switches_acknowledged_;
 }
 
 void Recorder::Published(pb::Record record) {
@@ -162,6 +165,7 @@ void Workload::Start() {
   for (const AgentSpec& a : kAgents) {
     threads_.emplace_back([this, a, seed = options_.seed * 1000 + ++n] { Agent(a.name, a.department, seed); });
   }
+  if (options_.mode_pause_ms > 0) threads_.emplace_back([this] { Commander(options_.seed * 104729); });
   threads_.emplace_back([this] { Follow(); });
 }
 
@@ -311,6 +315,36 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
     resolve.mutable_resolve()->set_event_id(id);
     resolve.mutable_resolve()->set_claim_number(number);
     (void)act(OpKind::kResolve, resolve, id, number);
+  }
+}
+
+void Workload::Commander(uint64_t seed) {
+  Client client(context_, options_.front, QuickClient());
+  std::mt19937_64 rng(seed);
+  const char* const regions[] = {kCity, kCounty, kStreet, kCommunity1, kCommunity2};
+  // Each region is switched to the other mode than it was last switched to (emergency first), so
+  // that most switches change the mode of some grid and have events to re-plan.
+  std::map<std::string, pb::Mode> last;
+  const int pause = options_.mode_pause_ms;
+  while (!stop_) {
+    Sleep(pause / 2 + static_cast<int>(rng() % static_cast<uint64_t>(pause)));
+    if (stop_) break;
+    pb::Request r;
+    r.set_request_id(Client::NewRequestId());
+    pb::SetModeCommand* set = r.mutable_set_mode();
+    set->set_region(regions[rng() % std::size(regions)]);
+    pb::Mode& mode = last[set->region()];
+    mode = mode == pb::MODE_EMERGENCY ? pb::MODE_NORMAL : pb::MODE_EMERGENCY;
+    set->set_mode(mode);
+    Op op;
+    op.kind = OpKind::kSetMode;
+    op.client = "commander";
+    op.request_id = r.request_id();
+    op.region = set->region();
+    op.mode = set->mode();
+    size_t index = recorder_.Begin(std::move(op));
+    auto answer = Send(client, r);
+    recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
   }
 }
 

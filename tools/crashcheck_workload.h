@@ -8,6 +8,9 @@
 //              committee), report progress, then resolve, or sometimes release; now and then
 //              they quote an old claim number, or claim an event someone holds, on purpose:
 //              both must be refused (the claim, while the event is still held)
+//   commander  now and then switches a region (the city, the county, the street or a community)
+//              to emergency or back to normal: each switch re-plans the unresolved events whose
+//              mode it changes, in the batches after its own, which a kill may cut short
 //   subscriber follows the bus (Subscriber: bus + LogQuery catch-up) and keeps every record
 // A request without an answer (timeout, or UNAVAILABLE) is sent again with the SAME request id,
 // also after the dispatcher restarts, until answered; one still unanswered when the workload
@@ -35,7 +38,8 @@
 namespace whistle::crashcheck {
 
 // The small city the checker runs: one street of two communities above a county and the city,
-// short SLAs (seconds of simulated time) so that, at kTimeScale, deadlines pass within a cycle.
+// short SLAs (seconds of simulated time) so that, at kTimeScale, deadlines pass within a cycle;
+// shorter still in emergency mode, so that a switch moves them.
 // Duplicate detection is off, so every Submit makes an event.
 pb::CityConfig CrashCheckCity();
 inline constexpr double kTimeScale = 200;  // the dispatcher's --time-scale
@@ -46,6 +50,9 @@ inline constexpr double kTimeScale = 200;  // the dispatcher's --time-scale
 // 4 MiB, which a run of a few minutes on this small city may never reach.
 inline constexpr int64_t kClockStartMs = 1801407600000;
 inline constexpr int64_t kCounterFoldBytes = 64 << 10;
+// A mode switch's re-plans, one a batch (--test-max-replans-per-batch), not all in the batch after
+// it: the few dozen a switch lists here then take as many writes, and a kill may fall among them.
+inline constexpr int kMaxReplansPerBatch = 1;
 // A day: at kTimeScale, 432 s, so the long form runs with the store dropping expired idempotency
 // entries across its crashes, while no request is retried anywhere near that long after it was
 // first sent (Workload::Send retries for seconds): what a retry gets is never the expiry's doing.
@@ -64,6 +71,8 @@ class Recorder {
 
   // The current tick: operations answered so far have ack_tick <= it.
   uint64_t tick() const { return tick_.load(); }
+  // SetModes answered OK so far: the harness kills right after one, among its re-plans.
+  uint64_t mode_switches_acknowledged() const { return mode_switches_acknowledged_.load(); }
   // A copy of the operations so far, with ack_cutoff = the tick when the copy began, and of the
   // published records. To check a log read while clients run: take the tick and the published
   // records before reading the log, and the operations after (every Submit in the log was sent).
@@ -75,6 +84,7 @@ class Recorder {
  private:
   mutable std::mutex mu_;
   std::atomic<uint64_t> tick_{0};
+  std::atomic<uint64_t> mode_switches_acknowledged_{0};
   std::vector<Op> ops_;
   std::map<uint64_t, pb::Record> published_;
   std::vector<std::string> problems_;
@@ -85,6 +95,7 @@ struct WorkloadOptions {
   uint64_t seed = 1;
   int reporters = 4;
   int report_pause_ms = 25;  // between one reporter's Submits
+  int mode_pause_ms = 1200;  // between the commander's SetModes, on average (0: none)
 };
 
 class Workload {
@@ -99,6 +110,7 @@ class Workload {
  private:
   void Reporter(int index);
   void Agent(std::string name, std::string department, uint64_t seed);
+  void Commander(uint64_t seed);
   void Follow();
   // Sends `request` until answered (same request id every time) or stopping for long.
   // nullopt: never answered (unknown).

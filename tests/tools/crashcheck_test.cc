@@ -5,12 +5,15 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace whistle::crashcheck {
 namespace {
 
 constexpr int64_t kT0 = 1'000'000;
 constexpr int64_t kClaimMs = 60'000, kResolveMs = 150'000, kQuietMs = 120'000;
+// The emergency mode's SLA (a switch to it re-plans shorter deadlines).
+constexpr int64_t kUrgentClaimMs = 40'000, kUrgentResolveMs = 100'000;
 
 // Builds a log the way the engine writes it: seqs in order, event_seqs per event.
 class LogBuilder {
@@ -25,21 +28,42 @@ class LogBuilder {
     r.mutable_actor()->set_principal(timer ? "timer" : "dev");
     return r;
   }
-  void Submit(uint64_t id, int64_t at, const std::string& request_id) {
-    Add(id, at).mutable_submitted()->set_request_id(request_id);
-    Dispatch(id, at, pb::LEVEL_COMMUNITY);
+  void Submit(uint64_t id, int64_t at, const std::string& request_id, const std::string& grid = "",
+              pb::Mode mode = pb::MODE_NORMAL) {
+    pb::Submitted* s = Add(id, at).mutable_submitted();
+    s->set_request_id(request_id);
+    s->set_grid(grid);
+    Dispatch(id, at, pb::LEVEL_COMMUNITY, false, mode);
   }
-  void Dispatch(uint64_t id, int64_t at, pb::Level level, bool timer = false) {
+  void Dispatch(uint64_t id, int64_t at, pb::Level level, bool timer = false,
+                pb::Mode mode = pb::MODE_NORMAL) {
+    const bool emergency = mode == pb::MODE_EMERGENCY;
     pb::Dispatched* d = Add(id, at, timer).mutable_dispatched();
     d->set_level(level);
-    d->set_claim_deadline_ms(at + kClaimMs);
-    d->set_resolve_deadline_ms(at + kResolveMs);
+    d->set_claim_deadline_ms(at + (emergency ? kUrgentClaimMs : kClaimMs));
+    d->set_resolve_deadline_ms(at + (emergency ? kUrgentResolveMs : kResolveMs));
+    d->set_mode(mode);
   }
-  void Claim(uint64_t id, int64_t at, const std::string& department, const std::string& agent, uint64_t number) {
+  void Claim(uint64_t id, int64_t at, const std::string& department, const std::string& agent,
+             uint64_t number, bool in_time = true) {
     pb::Claimed* c = Add(id, at).mutable_claimed();
     c->set_department(department);
     c->set_agent(agent);
     c->set_claim_number(number);
+    c->set_in_time(in_time);
+  }
+  // A SetMode's record (no event) and a re-plan of an event dispatched at `dispatched_at`.
+  void SetMode(int64_t at, const std::string& region, pb::Mode mode) {
+    pb::ModeChanged* m = Add(0, at).mutable_mode_changed();
+    m->set_region(region);
+    m->set_mode(mode);
+  }
+  void Replan(uint64_t id, int64_t at, int64_t dispatched_at, pb::Mode mode) {
+    const bool emergency = mode == pb::MODE_EMERGENCY;
+    pb::DeadlinesReplanned* r = Add(id, at).mutable_deadlines_replanned();
+    r->set_mode(mode);
+    r->set_claim_deadline_ms(dispatched_at + (emergency ? kUrgentClaimMs : kClaimMs));
+    r->set_resolve_deadline_ms(dispatched_at + (emergency ? kUrgentResolveMs : kResolveMs));
   }
   void Progress(uint64_t id, int64_t at, uint64_t number, const std::string& note) {
     pb::Progressed* p = Add(id, at).mutable_progressed();
@@ -51,12 +75,13 @@ class LogBuilder {
     p->set_claim_number(number);
     p->set_note(note);
   }
-  void Escalate(uint64_t id, int64_t at, pb::Level from, pb::EscalationCause cause) {
+  void Escalate(uint64_t id, int64_t at, pb::Level from, pb::EscalationCause cause,
+                pb::Mode mode = pb::MODE_NORMAL) {
     pb::Escalated* e = Add(id, at, true).mutable_escalated();
     e->set_from_level(from);
     e->set_to_level(static_cast<pb::Level>(from + 1));
     e->set_cause(cause);
-    Dispatch(id, at, static_cast<pb::Level>(from + 1), true);
+    Dispatch(id, at, static_cast<pb::Level>(from + 1), true, mode);
   }
   std::vector<pb::Record>& log() { return log_; }
 
@@ -254,7 +279,7 @@ TEST_CASE("crashcheck: a deadline that fires early is a violation") {
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1)};
   Observed o;
   o.log = b.log();
-  auto found = Check(h, o, {kQuietMs});
+  auto found = Check(h, o, {kQuietMs, {}});
   CHECK(Has(found, "deadline"));
 }
 
@@ -266,7 +291,7 @@ TEST_CASE("crashcheck: a deadline passed by a later command without firing is a 
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), Acked(OpKind::kSubmit, "s2", 2, 2)};
   Observed o;
   o.log = b.log();
-  auto found = Check(h, o, {kQuietMs});
+  auto found = Check(h, o, {kQuietMs, {}});
   CHECK(Has(found, "deadline"));
 }
 
@@ -282,7 +307,7 @@ TEST_CASE("crashcheck: a level skipped on the ladder is a violation") {
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1)};
   Observed o;
   o.log = b.log();
-  auto found = Check(h, o, {kQuietMs});
+  auto found = Check(h, o, {kQuietMs, {}});
   CHECK(Has(found, "ladder"));
 }
 
@@ -325,6 +350,163 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   CHECK_MESSAGE(clean.empty(), All(clean));
   o.events[2].mutable_event()->set_level(pb::LEVEL_COUNTY);
   CHECK(Has(Check(s.history, o, options), "event"));
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+// The mode checks: a grid in a community in a street of the city.
+constexpr char kGrid[] = "g1";
+
+CheckOptions ModeCity() {
+  CheckOptions options;
+  options.auto_close_ms = kQuietMs;
+  options.parents = {{"city", ""}, {"street", "city"}, {"community", "street"}, {kGrid, "community"}};
+  return options;
+}
+
+Op AckedSetMode(const std::string& region, pb::Mode mode, uint64_t tick) {
+  Op op = Acked(OpKind::kSetMode, "m" + std::to_string(tick), 0, tick);
+  op.region = region;
+  op.mode = mode;
+  return op;
+}
+
+// Checks the log against `ops`; by default, against a Submit and a SetMode acknowledged for each
+// of the log's.
+std::vector<Violation> CheckModes(LogBuilder& b, std::optional<std::vector<Op>> ops = std::nullopt) {
+  History h;
+  if (ops) {
+    h.ops = std::move(*ops);
+  } else {
+    for (const pb::Record& r : b.log()) {
+      const uint64_t tick = h.ops.size() + 1;
+      if (r.has_submitted()) {
+        h.ops.push_back(Acked(OpKind::kSubmit, r.submitted().request_id(), r.event_id(), tick));
+      }
+      if (r.has_mode_changed()) {
+        h.ops.push_back(AckedSetMode(r.mode_changed().region(), r.mode_changed().mode(), tick));
+      }
+    }
+  }
+  h.ack_cutoff = 1000;
+  Observed o;
+  o.log = b.log();
+  return Check(h, o, ModeCity());
+}
+
+TEST_CASE("crashcheck modes: a switch re-plans, and the new deadline fires in the new mode") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", kGrid);
+  b.SetMode(kT0 + 100, "city", pb::MODE_EMERGENCY);
+  b.Replan(1, kT0 + 200, kT0, pb::MODE_EMERGENCY);
+  b.Escalate(1, kT0 + kUrgentClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_EMERGENCY);
+  auto found = CheckModes(b);
+  CHECK_MESSAGE(found.empty(), All(found));
+}
+
+TEST_CASE("crashcheck modes: a deadline of a mode no longer in force that fires is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", kGrid);
+  b.SetMode(kT0 + 100, "street", pb::MODE_EMERGENCY);  // and no re-plan of event 1
+  b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_EMERGENCY);
+  auto found = CheckModes(b);
+  CHECK(Has(found, "mode"));
+  CHECK_FALSE(Has(found, "deadline"));  // the old deadline was the pending one
+}
+
+TEST_CASE("crashcheck modes: a claim judged by deadlines of the old mode is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", kGrid);
+  b.SetMode(kT0 + 100, "community", pb::MODE_EMERGENCY);
+  b.Claim(1, kT0 + 200, "c1-committee", "desk-a", 1);
+  CHECK(Has(CheckModes(b), "mode"));
+}
+
+TEST_CASE("crashcheck modes: a claim is in time exactly when before the re-planned deadline") {
+  // Planned in emergency, switched back to normal: the claim deadline moves 20 s later.
+  for (const bool in_time : {true, false}) {
+    CAPTURE(in_time);
+    LogBuilder b;
+    b.SetMode(kT0 - 10, "city", pb::MODE_EMERGENCY);
+    b.Submit(1, kT0, "s1", kGrid, pb::MODE_EMERGENCY);
+    b.SetMode(kT0 + 100, "city", pb::MODE_NORMAL);
+    b.Replan(1, kT0 + 200, kT0, pb::MODE_NORMAL);
+    b.Claim(1, kT0 + kUrgentClaimMs + 10'000, "c1-committee", "desk-a", 1, in_time);
+    auto found = CheckModes(b);
+    CHECK_MESSAGE(Has(found, "deadline") != in_time, All(found));
+    CHECK_FALSE(Has(found, "mode"));
+  }
+}
+
+TEST_CASE("crashcheck modes: a re-plan into a mode not in force, or of an overdue event, is a violation") {
+  SUBCASE("no switch") {
+    LogBuilder b;
+    b.Submit(1, kT0, "s1", kGrid);
+    b.Replan(1, kT0 + 200, kT0, pb::MODE_EMERGENCY);
+    CHECK(Has(CheckModes(b), "mode"));
+  }
+  SUBCASE("overdue at city level") {
+    LogBuilder b;
+    b.Submit(1, kT0, "s1", kGrid);
+    int64_t t = kT0;
+    for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY}) {
+      t += kClaimMs;
+      b.Escalate(1, t, level, pb::ESCALATION_CLAIM_DEADLINE);
+    }
+    t += kClaimMs;
+    b.Add(1, t, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    b.SetMode(t + 100, "city", pb::MODE_EMERGENCY);
+    CHECK_MESSAGE(CheckModes(b).empty(), All(CheckModes(b)));
+    b.Replan(1, t + 200, t - kClaimMs, pb::MODE_EMERGENCY);
+    CHECK(Has(CheckModes(b), "mode"));
+  }
+}
+
+TEST_CASE("crashcheck modes: the nearest region with a mode set decides, and dispatches follow it") {
+  LogBuilder b;
+  b.SetMode(kT0 - 20, "city", pb::MODE_EMERGENCY);
+  b.SetMode(kT0 - 10, "community", pb::MODE_NORMAL);
+  b.Submit(1, kT0, "s1", kGrid, pb::MODE_NORMAL);
+  b.Submit(2, kT0, "s2", "elsewhere", pb::MODE_NORMAL);  // a grid the city does not know: normal
+  CHECK_MESSAGE(CheckModes(b).empty(), All(CheckModes(b)));
+  b.Submit(3, kT0 + 10, "s3", kGrid, pb::MODE_EMERGENCY);
+  CHECK(Has(CheckModes(b), "mode"));
+}
+
+TEST_CASE("crashcheck modes: a re-plan stamped after a due deadline of its batch is no missed deadline") {
+  // The batch at kT0 + 50 s re-plans event 2 first, then fires event 1's deadline (due at 40 s).
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", kGrid);
+  b.Submit(2, kT0, "s2", kGrid);
+  b.SetMode(kT0 + 100, "city", pb::MODE_EMERGENCY);
+  b.Replan(1, kT0 + 200, kT0, pb::MODE_EMERGENCY);
+  const int64_t batch = kT0 + 50'000;
+  b.Replan(2, batch, kT0, pb::MODE_EMERGENCY);
+  b.Escalate(1, batch, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_EMERGENCY);
+  b.Escalate(2, batch, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_EMERGENCY);
+  auto found = CheckModes(b);
+  CHECK_MESSAGE(found.empty(), All(found));
+}
+
+TEST_CASE("crashcheck modes: a switch acknowledged but not in the log, or nobody's, is a violation") {
+  LogBuilder b;
+  b.SetMode(kT0, "city", pb::MODE_EMERGENCY);
+  using Ops = std::vector<Op>;
+  CHECK(CheckModes(b).empty());
+  const Op twice[] = {AckedSetMode("city", pb::MODE_EMERGENCY, 1), AckedSetMode("city", pb::MODE_EMERGENCY, 2)};
+  CHECK(Has(CheckModes(b, Ops(std::begin(twice), std::end(twice))), "lost"));
+  CHECK(Has(CheckModes(b, Ops{AckedSetMode("street", pb::MODE_EMERGENCY, 1)}), "lost"));
+  CHECK(Has(CheckModes(b, Ops{}), "rejected"));
+  Op refused = AckedSetMode("city", pb::MODE_EMERGENCY, 1);
+  refused.outcome = Outcome::kRejected;
+  CHECK(Has(CheckModes(b, Ops{refused}), "rejected"));
+  Op unknown = AckedSetMode("city", pb::MODE_EMERGENCY, 0);
+  unknown.outcome = Outcome::kUnknown;
+  CHECK(CheckModes(b, Ops{unknown}).empty());
 }
 
 }  // namespace
