@@ -48,8 +48,9 @@ std::string_view TimerName(TimerKind k) {
 // One event, as replayed from its records (mirrors dispatcher/appliers.cc for what the checks
 // need, and EngineState::PlanTimer for its one pending timer).
 struct EventModel {
-  std::string grid;
+  std::string grid, category;
   bool urgent = false;
+  int64_t dispatched_at = 0;  // at the current level
   pb::Mode planned_mode = pb::MODE_NORMAL;  // of its deadlines: its Dispatched or DeadlinesReplanned
   pb::EventState state = pb::STATE_UNSPECIFIED;
   pb::Level level = pb::LEVEL_UNSPECIFIED;
@@ -176,6 +177,7 @@ class Checker {
       case pb::Record::kSubmitted:
         m.state = pb::STATE_SUBMITTED;
         m.grid = r.submitted().grid();
+        m.category = r.submitted().report().category();
         m.urgent = r.submitted().report().urgent();
         break;
       case pb::Record::kDeadlinesReplanned: ApplyReplanned(r, m); break;
@@ -260,11 +262,31 @@ class Checker {
     m.agent.clear();
     m.claim_deadline = r.dispatched().claim_deadline_ms();
     m.resolve_deadline = r.dispatched().resolve_deadline_ms();
+    m.dispatched_at = r.at_ms();
     m.planned_mode = Effective(r.dispatched().mode());
     if (pb::Mode now = ModeInForce(m); m.planned_mode != now) {
       Add("mode", r.event_id(), r.seq(),
           fmt::format("dispatched in {} mode while {} mode is in force for grid {}", Short(m.planned_mode),
                       Short(now), m.grid));
+    }
+    CheckSla(r, m, "dispatched");
+  }
+
+  // The model's deadlines (just planned) against the SLA of its category, level and planned mode.
+  void CheckSla(const pb::Record& r, const EventModel& m, std::string_view what) {
+    if (options_.sla.empty()) return;
+    auto sla = options_.sla.find({m.category, m.level, m.planned_mode});
+    if (sla == options_.sla.end()) {
+      Add("mode", r.event_id(), r.seq(),
+          fmt::format("{} with no SLA for '{}' at {} level in {} mode", what, m.category, Short(m.level),
+                      Short(m.planned_mode)));
+    } else if (m.claim_deadline != m.dispatched_at + sla->second.claim_ms ||
+               m.resolve_deadline != m.dispatched_at + sla->second.resolve_ms) {
+      Add("mode", r.event_id(), r.seq(),
+          fmt::format("{} with deadlines {} and {}, not {} mode's {} and {} (dispatched at {})", what,
+                      m.claim_deadline, m.resolve_deadline, Short(m.planned_mode),
+                      m.dispatched_at + sla->second.claim_ms, m.dispatched_at + sla->second.resolve_ms,
+                      m.dispatched_at));
     }
   }
 
@@ -286,6 +308,7 @@ class Checker {
     m.planned_mode = mode;
     m.claim_deadline = re.claim_deadline_ms();
     m.resolve_deadline = re.resolve_deadline_ms();
+    CheckSla(r, m, "re-planned");
   }
 
   void ApplyClaimed(const pb::Record& r, EventModel& m) {
@@ -556,6 +579,23 @@ class Checker {
                         "level, lead '{}', claim {}",
                         Short(e.state()), Short(e.level()), e.lead(), e.claim_number(), Short(m.state),
                         Short(m.level), m.lead, m.claim_number));
+      }
+      if (m.deadlines_modelled &&
+          (Effective(e.mode()) != m.planned_mode || e.claim_deadline_ms() != m.claim_deadline ||
+           e.resolve_deadline_ms() != m.resolve_deadline)) {
+        Add("event", id, 0,
+            fmt::format("stored planned in {} mode, deadlines {} and {}; the log replays to {} mode, {} "
+                        "and {}",
+                        Short(Effective(e.mode())), e.claim_deadline_ms(), e.resolve_deadline_ms(),
+                        Short(m.planned_mode), m.claim_deadline, m.resolve_deadline));
+      }
+      const bool replannable = m.state == pb::STATE_DISPATCHED || Held(m.state);
+      if (observed_.settled && m.deadlines_modelled && replannable && !m.overdue &&
+          m.planned_mode != ModeInForce(m)) {
+        Add("mode", id, 0,
+            fmt::format("left planned in {} mode while {} mode is in force for grid {}, with nothing "
+                        "left to re-plan: a switch's re-plans were never finished",
+                        Short(m.planned_mode), Short(ModeInForce(m)), m.grid));
       }
     }
   }

@@ -33,15 +33,19 @@
 //                deadline in force
 //   mode         every dispatch and re-plan is planned in the mode in force for the event, as of
 //                its place in the log: emergency for an urgent report, else the mode of the
-//                nearest region above its grid that a ModeChanged record set (normal if none);
-//                only an unresolved event that is not overdue is re-planned; and no claim or
-//                resolve deadline fires that was planned in a mode no longer in force (a SetMode's
-//                re-plans, cut short by a crash, must be finished before any of them fires)
+//                nearest region above its grid that a ModeChanged record set (normal if none),
+//                with that mode's SLA counted from the dispatch (with `sla`); only an unresolved
+//                event that is not overdue is re-planned; no claim is judged and no claim or
+//                resolve deadline fires by deadlines planned in a mode no longer in force (a
+//                SetMode's re-plans, cut short by a crash, must be finished before any of them
+//                fires); and (with events, `settled`) no open event is left planned in another
+//                mode than the one in force once the log stands still
 //   ladder       levels climb strictly community -> street -> county -> city: every dispatch is at
 //                the level the event is at, or the next one right after an Escalated record
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history equals the event's records in the log, and its
-//                state, level, lead and claim number equal those replayed from the log
+//                state, level, lead, claim number, mode and deadlines equal those replayed from
+//                the log
 //   counters     (with counters) the statistics counters the dispatcher answers StatsQuery with
 //                equal those the engine's own appliers count from the log (the caller replays it:
 //                dispatcher/replay.h), for every month and scope either has
@@ -56,6 +60,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "whistle/event.pb.h"
@@ -93,6 +98,9 @@ struct History {
 struct Observed {
   std::vector<pb::Record> log;             // the whole log, in seq order
   std::map<uint64_t, pb::EventView> events;  // by id; empty = skip the "event" check
+  // The events were read while the log stood still and nothing was left to re-plan: every open
+  // event must be planned in the mode in force (the "mode" check).
+  bool settled = false;
   // By month '|' scope (dispatcher/stats.h): the dispatcher's StatsQuery answers, read while `log`
   // stood still (so they count exactly its records), and the counters of `log` replayed through
   // the appliers. Both empty = skip the "counters" check.
@@ -106,6 +114,12 @@ struct CheckOptions {
   // Each region's and grid's parent ("" for the city): where the "mode" check looks for the mode
   // in force. A grid not in it has only its own mode, which nothing sets: normal.
   std::map<std::string, std::string, std::less<>> parents;
+  // The city's SLAs, by (category, level, mode), in ms from the dispatch. Empty: the "mode" check
+  // does not compare deadlines with them.
+  struct Sla {
+    int64_t claim_ms = 0, resolve_ms = 0;
+  };
+  std::map<std::tuple<std::string, pb::Level, pb::Mode>, Sla> sla;
 };
 
 struct Violation {

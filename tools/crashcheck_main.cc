@@ -300,9 +300,20 @@ Status ReplayCounters(const City& city, const std::string& scratch, Observed* o)
   return replayed;
 }
 
+// How many events a mode switch has left to re-plan (MetricsResult.replans_pending).
+Result<uint64_t> ReplansPending(Client& client) {
+  pb::Request r;
+  r.mutable_metrics();
+  auto answer = client.Call(r);
+  if (!answer.ok()) return answer.status();
+  if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
+  return answer->metrics().replans_pending();
+}
+
 // The dispatcher's whole log, read afresh, every event in it with its history, and its counters,
-// all while the log stood still. If it never did (five tries), the log as first read and no
-// counters: the events are checked against it as far as they go, the counters not at all.
+// all while the log stood still with nothing left to re-plan (Observed::settled). If it never did
+// (five tries), the log as first read and no counters: the events are checked against it as far as
+// they go, the counters not at all.
 Result<Observed> ObserveAll(Client& client, const City& city, int* attempts = nullptr) {
   int none = 0;
   if (attempts == nullptr) attempts = &none;
@@ -324,11 +335,16 @@ Result<Observed> ObserveAll(Client& client, const City& city, int* attempts = nu
   // The first batch after a start may fire deadlines that fell due meanwhile, after the log was
   // read (and time is slowed at the final check, not stopped): read again until the log stood
   // still across the reads of the events and the counters.
+  // So may the re-plans a restart found to do (a clean stop cuts a switch's short too).
   const size_t read = o.log.size();
   if (Status s = CatchUpLog(client, &o); !s.ok()) return s;
-  if (o.log.size() != read) {
+  auto pending = ReplansPending(client);
+  if (!pending.ok()) return pending.status();
+  if (o.log.size() != read || *pending != 0) {
     if (++*attempts < 5) return ObserveAll(client, city, attempts);
     o.counters.clear();  // they may count records past `read`
+  } else {
+    o.settled = true;
   }
   o.log.resize(read);  // the log as it was when the events were read
   return o;
@@ -406,13 +422,18 @@ int Main(const Run& run) {
     CheckOptions check_options;
     check_options.auto_close_ms = (*city)->settings().auto_close_seconds() * 1000;
     for (const pb::Region& r : (*city)->config().regions()) check_options.parents[r.code()] = r.parent();
+    for (const pb::SlaPolicy& p : (*city)->config().sla()) {
+      check_options.sla[{p.category(), p.level(), p.mode()}] = {int64_t{p.claim_seconds()} * 1000,
+                                                                int64_t{p.resolve_seconds()} * 1000};
+    }
 
     // The faults in a random order. Every other power cut is followed by a second one during the
     // recovery, at the k-th write-ahead log sync of the restarted dispatcher, k = 1, 2, 3, 1, ...
     // (PowerCutFs::CutAfterWalSyncs says why counted syncs).
-    // Every third kill waits for a mode switch to be acknowledged and comes right after it, among
-    // the re-plans that follow it a batch each (kMaxReplansPerBatch): the restart must finish them
-    // before any deadline of the old mode fires (the "mode" check).
+    // One kill in three (in the shuffled order) waits for a mode switch with events to re-plan to
+    // be acknowledged and comes right after it, among the re-plans that follow it a batch each
+    // (kMaxReplansPerBatch): the restart must finish them before any deadline of the old mode
+    // fires (the "mode" check). It gives up waiting after 5 s and kills anyway.
     enum class Fault { kKill, kKillAfterSwitch, kCut, kCutTwice };
     std::mt19937_64 rng(run.seed);
     std::vector<Fault> faults;
@@ -431,12 +452,12 @@ int Main(const Run& run) {
       const bool cut = fault == Fault::kCut || fault == Fault::kCutTwice;
       std::string what = fmt::format("cycle {} ({})", cycle, cut ? "power cut" : "kill -9");
       if (fault == Fault::kKillAfterSwitch) {
-        const uint64_t switches = recorder.mode_switches_acknowledged();
+        const uint64_t switches = recorder.replanning_switches();
         const auto give_up = Clock::now() + std::chrono::seconds(5);
-        while (recorder.mode_switches_acknowledged() == switches && Clock::now() < give_up) {
+        while (recorder.replanning_switches() == switches && Clock::now() < give_up) {
           std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
-        if (recorder.mode_switches_acknowledged() != switches) {
+        if (recorder.replanning_switches() != switches) {
           what = fmt::format("cycle {} (kill -9 after a mode switch)", cycle);
         }
       }

@@ -114,7 +114,6 @@ void Recorder::Answer(size_t index, Outcome outcome, pb::StatusCode code, uint64
   if (claim_number != 0) op.claim_number = claim_number;
   // Under the lock, so a snapshot's cutoff never sees a tick whose operation it misses.
   if (outcome != Outcome::kUnknown) op.ack_tick = ++tick_;
-  if (outcome == Outcome::kOk && op.kind == OpKind::kSetMode) ++mode_switches_acknowledged_;
 }
 
 void Recorder::Published(pb::Record record) {
@@ -221,6 +220,7 @@ void Workload::Reporter(int index) {
     pb::Report* report = r.mutable_submit()->mutable_report();
     report->set_category(rng() % 2 ? "water" : "noise");
     report->set_grid(kGrids[rng() % 3]);
+    report->set_urgent(rng() % 10 == 0);  // planned in emergency mode wherever it is
     report->set_reporter(name);
     report->set_description("crashcheck report");
     Op submit;
@@ -321,10 +321,19 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
 void Workload::Commander(uint64_t seed) {
   Client client(context_, options_.front, QuickClient());
   std::mt19937_64 rng(seed);
-  const char* const regions[] = {kCity, kCounty, kStreet, kCommunity1, kCommunity2};
-  // Each region is switched to the other mode than it was last switched to (emergency first), so
-  // that most switches change the mode of some grid and have events to re-plan.
-  std::map<std::string, pb::Mode> last;
+  const std::map<std::string, std::string> parents = {
+      {kCommunity1, kStreet}, {kCommunity2, kStreet}, {kStreet, kCounty}, {kCounty, kCity}, {kCity, ""}};
+  const char* const above[] = {kStreet, kCounty, kCity};
+  // The modes this commander set (it is the only one): a region's mode in force is the nearest
+  // set at or above it. A switch whose answer was lost may have been applied or not, which only
+  // makes the next choice a no-op now and then.
+  std::map<std::string, pb::Mode> set_at;
+  auto in_force = [&](std::string region) {
+    for (; !region.empty(); region = parents.at(region)) {
+      if (auto it = set_at.find(region); it != set_at.end()) return it->second;
+    }
+    return pb::MODE_NORMAL;
+  };
   const int pause = options_.mode_pause_ms;
   while (!stop_) {
     Sleep(pause / 2 + static_cast<int>(rng() % static_cast<uint64_t>(pause)));
@@ -332,10 +341,9 @@ void Workload::Commander(uint64_t seed) {
     pb::Request r;
     r.set_request_id(Client::NewRequestId());
     pb::SetModeCommand* set = r.mutable_set_mode();
-    set->set_region(regions[rng() % std::size(regions)]);
-    pb::Mode& mode = last[set->region()];
-    mode = mode == pb::MODE_EMERGENCY ? pb::MODE_NORMAL : pb::MODE_EMERGENCY;
-    set->set_mode(mode);
+    set->set_region(rng() % 2 ? (rng() % 2 ? kCommunity1 : kCommunity2) : above[rng() % std::size(above)]);
+    set->set_mode(in_force(set->region()) == pb::MODE_EMERGENCY ? pb::MODE_NORMAL : pb::MODE_EMERGENCY);
+    set_at[set->region()] = set->mode();
     Op op;
     op.kind = OpKind::kSetMode;
     op.client = "commander";
@@ -345,6 +353,9 @@ void Workload::Commander(uint64_t seed) {
     size_t index = recorder_.Begin(std::move(op));
     auto answer = Send(client, r);
     recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
+    if (answer && answer->code() == pb::STATUS_OK && answer->mode().replanned_events() > 0) {
+      recorder_.ReplanningSwitch();
+    }
   }
 }
 

@@ -2,15 +2,17 @@
 // checking process (only the dispatcher is killed), each logging what it sent and what it was
 // told into a Recorder (crashcheck.h History).
 //
-//   reporters  Submit reports (fresh request id each) at a steady pace
+//   reporters  Submit reports (fresh request id each, one in ten urgent) at a steady pace
 //   agents     poll their department's offered events (List), claim one (racing: several agents
 //              per level, two names for one department, a registered unit against its
 //              committee), report progress, then resolve, or sometimes release; now and then
 //              they quote an old claim number, or claim an event someone holds, on purpose:
 //              both must be refused (the claim, while the event is still held)
-//   commander  now and then switches a region (the city, the county, the street or a community)
-//              to emergency or back to normal: each switch re-plans the unresolved events whose
-//              mode it changes, in the batches after its own, which a kill may cut short
+//   commander  now and then switches a region (a community half the time, else the street, the
+//              county or the city) to the other mode than the one in force there: each switch
+//              re-plans the unresolved events whose mode it changes, in the batches after its own,
+//              which a kill may cut short. A mode cannot be unset, so once both communities have
+//              one of their own, a switch above them changes no grid and lists nothing.
 //   subscriber follows the bus (Subscriber: bus + LogQuery catch-up) and keeps every record
 // A request without an answer (timeout, or UNAVAILABLE) is sent again with the SAME request id,
 // also after the dispatcher restarts, until answered; one still unanswered when the workload
@@ -71,8 +73,10 @@ class Recorder {
 
   // The current tick: operations answered so far have ack_tick <= it.
   uint64_t tick() const { return tick_.load(); }
-  // SetModes answered OK so far: the harness kills right after one, among its re-plans.
-  uint64_t mode_switches_acknowledged() const { return mode_switches_acknowledged_.load(); }
+  // SetModes answered OK that listed events to re-plan, so far: the harness kills right after one,
+  // among its re-plans.
+  uint64_t replanning_switches() const { return replanning_switches_.load(); }
+  void ReplanningSwitch() { ++replanning_switches_; }
   // A copy of the operations so far, with ack_cutoff = the tick when the copy began, and of the
   // published records. To check a log read while clients run: take the tick and the published
   // records before reading the log, and the operations after (every Submit in the log was sent).
@@ -84,7 +88,7 @@ class Recorder {
  private:
   mutable std::mutex mu_;
   std::atomic<uint64_t> tick_{0};
-  std::atomic<uint64_t> mode_switches_acknowledged_{0};
+  std::atomic<uint64_t> replanning_switches_{0};
   std::vector<Op> ops_;
   std::map<uint64_t, pb::Record> published_;
   std::vector<std::string> problems_;

@@ -148,6 +148,13 @@ struct Scenario {
   }
 };
 
+// The options of a city with no mode set anywhere and no SLA to compare with.
+CheckOptions Quiet() {
+  CheckOptions options;
+  options.auto_close_ms = kQuietMs;
+  return options;
+}
+
 bool Has(const std::vector<Violation>& found, const std::string& check) {
   return std::any_of(found.begin(), found.end(), [&](const Violation& v) { return v.check == check; });
 }
@@ -279,7 +286,7 @@ TEST_CASE("crashcheck: a deadline that fires early is a violation") {
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1)};
   Observed o;
   o.log = b.log();
-  auto found = Check(h, o, {kQuietMs, {}});
+  auto found = Check(h, o, Quiet());
   CHECK(Has(found, "deadline"));
 }
 
@@ -291,7 +298,7 @@ TEST_CASE("crashcheck: a deadline passed by a later command without firing is a 
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), Acked(OpKind::kSubmit, "s2", 2, 2)};
   Observed o;
   o.log = b.log();
-  auto found = Check(h, o, {kQuietMs, {}});
+  auto found = Check(h, o, Quiet());
   CHECK(Has(found, "deadline"));
 }
 
@@ -307,7 +314,7 @@ TEST_CASE("crashcheck: a level skipped on the ladder is a violation") {
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1)};
   Observed o;
   o.log = b.log();
-  auto found = Check(h, o, {kQuietMs, {}});
+  auto found = Check(h, o, Quiet());
   CHECK(Has(found, "ladder"));
 }
 
@@ -335,7 +342,13 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
     pb::EventView& v = o.events[id];
     v.mutable_event()->set_id(id);
     for (const auto& r : o.log) {
-      if (r.event_id() == id) *v.add_history() = r;
+      if (r.event_id() != id) continue;
+      *v.add_history() = r;
+      if (r.has_dispatched()) {  // the deadlines of the dispatch at its current level
+        v.mutable_event()->set_mode(r.dispatched().mode());
+        v.mutable_event()->set_claim_deadline_ms(r.dispatched().claim_deadline_ms());
+        v.mutable_event()->set_resolve_deadline_ms(r.dispatched().resolve_deadline_ms());
+      }
     }
   }
   o.events[1].mutable_event()->set_state(pb::STATE_CLOSED);
@@ -348,7 +361,11 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   options.auto_close_ms = kQuietMs;
   auto clean = Check(s.history, o, options);
   CHECK_MESSAGE(clean.empty(), All(clean));
-  o.events[2].mutable_event()->set_level(pb::LEVEL_COUNTY);
+  SUBCASE("another level") { o.events[2].mutable_event()->set_level(pb::LEVEL_COUNTY); }
+  SUBCASE("another mode") { o.events[2].mutable_event()->set_mode(pb::MODE_EMERGENCY); }
+  SUBCASE("another deadline") {
+    o.events[1].mutable_event()->set_resolve_deadline_ms(o.events[1].event().resolve_deadline_ms() + 1);
+  }
   CHECK(Has(Check(s.history, o, options), "event"));
 }
 
@@ -365,6 +382,10 @@ CheckOptions ModeCity() {
   CheckOptions options;
   options.auto_close_ms = kQuietMs;
   options.parents = {{"city", ""}, {"street", "city"}, {"community", "street"}, {kGrid, "community"}};
+  for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY, pb::LEVEL_CITY}) {
+    options.sla[{"", level, pb::MODE_NORMAL}] = {kClaimMs, kResolveMs};  // LogBuilder's reports
+    options.sla[{"", level, pb::MODE_EMERGENCY}] = {kUrgentClaimMs, kUrgentResolveMs};
+  }
   return options;
 }
 
@@ -377,7 +398,8 @@ Op AckedSetMode(const std::string& region, pb::Mode mode, uint64_t tick) {
 
 // Checks the log against `ops`; by default, against a Submit and a SetMode acknowledged for each
 // of the log's.
-std::vector<Violation> CheckModes(LogBuilder& b, std::optional<std::vector<Op>> ops = std::nullopt) {
+std::vector<Violation> CheckModes(LogBuilder& b, std::optional<std::vector<Op>> ops = std::nullopt,
+                                  const Observed& events = {}) {
   History h;
   if (ops) {
     h.ops = std::move(*ops);
@@ -393,7 +415,7 @@ std::vector<Violation> CheckModes(LogBuilder& b, std::optional<std::vector<Op>> 
     }
   }
   h.ack_cutoff = 1000;
-  Observed o;
+  Observed o = events;
   o.log = b.log();
   return Check(h, o, ModeCity());
 }
@@ -489,6 +511,54 @@ TEST_CASE("crashcheck modes: a re-plan stamped after a due deadline of its batch
   b.Escalate(1, batch, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_EMERGENCY);
   b.Escalate(2, batch, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_EMERGENCY);
   auto found = CheckModes(b);
+  CHECK_MESSAGE(found.empty(), All(found));
+}
+
+TEST_CASE("crashcheck modes: deadlines not of the SLA of the mode, from the dispatch, are a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", kGrid);
+  b.SetMode(kT0 + 100, "city", pb::MODE_EMERGENCY);
+  b.Replan(1, kT0 + 200, kT0, pb::MODE_EMERGENCY);
+  CHECK_MESSAGE(CheckModes(b).empty(), All(CheckModes(b)));
+  b.SetMode(kT0 + 300, "city", pb::MODE_NORMAL);
+  b.Replan(1, kT0 + 400, kT0 + 400, pb::MODE_NORMAL);  // counted from the re-plan
+  CHECK(Has(CheckModes(b), "mode"));
+
+  LogBuilder other;  // a dispatch labelled normal, with emergency's deadlines
+  other.Submit(1, kT0, "s1", kGrid);
+  other.log().back().mutable_dispatched()->set_claim_deadline_ms(kT0 + kUrgentClaimMs);
+  CHECK(Has(CheckModes(other), "mode"));
+}
+
+TEST_CASE("crashcheck modes: an urgent report is planned in emergency mode whatever the region's") {
+  for (const pb::Mode dispatched : {pb::MODE_EMERGENCY, pb::MODE_NORMAL}) {
+    CAPTURE(dispatched);
+    LogBuilder b;
+    b.Submit(1, kT0, "s1", kGrid, dispatched);
+    b.log()[0].mutable_submitted()->mutable_report()->set_urgent(true);
+    CHECK(Has(CheckModes(b), "mode") == (dispatched == pb::MODE_NORMAL));
+  }
+}
+
+TEST_CASE("crashcheck modes: an event left in the old mode once the log stands still is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", kGrid);
+  b.SetMode(kT0 + 100, "city", pb::MODE_EMERGENCY);  // and no re-plan
+  Observed settled;
+  settled.settled = true;
+  pb::Event& e = *settled.events[1].mutable_event();
+  e.set_id(1);
+  e.set_state(pb::STATE_DISPATCHED);
+  e.set_level(pb::LEVEL_COMMUNITY);
+  e.set_mode(pb::MODE_NORMAL);
+  e.set_claim_deadline_ms(kT0 + kClaimMs);
+  e.set_resolve_deadline_ms(kT0 + kResolveMs);
+  for (const pb::Record& r : b.log()) {
+    if (r.event_id() == 1) *settled.events[1].add_history() = r;
+  }
+  CHECK(Has(CheckModes(b, std::nullopt, settled), "mode"));
+  settled.settled = false;  // re-plans may be left: the log may yet move on
+  auto found = CheckModes(b, std::nullopt, settled);
   CHECK_MESSAGE(found.empty(), All(found));
 }
 
