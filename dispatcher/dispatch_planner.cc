@@ -41,6 +41,11 @@ pb::DeadlinesReplanned Replan(const City& city, const pb::Event& event, pb::Mode
   return r;
 }
 
+int64_t ReplannedDue(const City& city, const pb::Event& event, pb::Mode mode) {
+  const pb::DeadlinesReplanned r = Replan(city, event, mode);
+  return event.state() == pb::STATE_DISPATCHED ? r.claim_deadline_ms() : r.resolve_deadline_ms();
+}
+
 void AppendClimb(const EngineState& state, const pb::Event& event, pb::EscalationCause cause,
                  std::string_view holder, int64_t now_ms, const pb::Actor& actor,
                  Decision* decision) {

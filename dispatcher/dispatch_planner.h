@@ -26,6 +26,10 @@ pb::Dispatched PlanDispatch(const EngineState& state, const pb::Report& report,
 
 // Deadlines for an event's current dispatch re-planned under `mode` (from its dispatch time).
 pb::DeadlinesReplanned Replan(const City& city, const pb::Event& event, pb::Mode mode);
+// When the pending deadline of `event` falls once re-planned under `mode`: its claim deadline while
+// it waits to be claimed, its resolve deadline once held (EngineState::PlanTimer).
+// REQUIRES: EngineState::NeedsReplan(event) (dispatched, claimed or in progress, not overdue).
+int64_t ReplannedDue(const City& city, const pb::Event& event, pb::Mode mode);
 
 // Appends the records that take `event` one level up (Escalated + Dispatched), or, at city level,
 // mark it overdue and supervised (MarkedOverdue). `holder` is the department that held the

@@ -1,6 +1,7 @@
 #include "dispatcher/engine.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -58,14 +59,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_
   WHISTLE_CHECK(options.max_replans_per_batch > 0, "re-plans per batch must be positive");
   std::unique_ptr<Engine> engine(new Engine(store, std::move(city), clock, options));
   if (Status s = engine->state_.Load(); !s.ok()) return s;
-  std::vector<uint64_t> left = engine->state_.TakeReplansFoundAtLoad();
+  std::vector<ReplanTarget> left = engine->state_.TakeReplansFoundAtLoad();
   // PLANTED BUG (test only, --test-plant-bug=replan-not-resumed): the re-plans are forgotten.
   if (options.test_plant_bug == PlantedBug::kReplanNotResumed) left.clear();
   if (!left.empty()) {
     pb::Actor replanner;
     replanner.set_role(pb::ROLE_SYSTEM);
     replanner.set_principal("replan");
-    engine->replan_jobs_.push_back({std::move(left), 0, std::move(replanner)});
+    engine->replan_jobs_.emplace_back(std::move(left), std::move(replanner));
   }
   store.SetExpiryHorizon(engine->state_.last_record_ms());  // the newest record on disk
   return engine;
@@ -196,9 +197,22 @@ std::vector<int64_t> Engine::FireTimers(int64_t now_ms) {
   return lags;
 }
 
+Engine::ReplanJob::ReplanJob(std::vector<ReplanTarget> targets, pb::Actor by)
+    : done(targets.size(), false), left(targets.size()), actor(std::move(by)) {
+  WHISTLE_CHECK(targets.size() <= UINT32_MAX, "%zu events to re-plan in one job", targets.size());
+  std::sort(targets.begin(), targets.end(),
+            [](const ReplanTarget& a, const ReplanTarget& b) { return a.event_id < b.event_id; });
+  ids.reserve(targets.size());
+  for (const ReplanTarget& t : targets) ids.push_back(t.event_id);
+  order.resize(targets.size());
+  std::iota(order.begin(), order.end(), uint32_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return targets[a] < targets[b]; });
+}
+
 size_t Engine::pending_replans() const {
   size_t n = 0;
-  for (const ReplanJob& job : replan_jobs_) n += job.event_ids.size() - job.next;
+  for (const ReplanJob& job : replan_jobs_) n += job.left;
   return n;
 }
 
@@ -206,22 +220,28 @@ void Engine::ReplanSome(int64_t now_ms) {
   // The budget is the batch's, not the round's: the server decides many rounds into one write.
   while (replans_staged_ < options_.max_replans_per_batch && !replan_jobs_.empty()) {
     ReplanJob& job = replan_jobs_.front();
-    const size_t n =
-        std::min(options_.max_replans_per_batch - replans_staged_, job.event_ids.size() - job.next);
-    for (size_t i = 0; i < n; ++i) ReplanEvent(job.event_ids[job.next + i], job.actor, now_ms);
-    job.next += n;
-    replans_staged_ += n;
-    if (job.next == job.event_ids.size()) replan_jobs_.pop_front();
+    while (replans_staged_ < options_.max_replans_per_batch && job.next < job.order.size()) {
+      const uint32_t i = job.order[job.next++];
+      if (job.done[i]) continue;  // re-planned ahead of its turn (ReplanIfListed)
+      job.done[i] = true;
+      --job.left;
+      ++replans_staged_;
+      ReplanEvent(job.ids[i], job.actor, now_ms);
+    }
+    if (job.next == job.order.size()) replan_jobs_.pop_front();
   }
 }
 
 void Engine::ReplanIfListed(uint64_t id, int64_t now_ms) {
-  for (const ReplanJob& job : replan_jobs_) {
-    auto rest = job.event_ids.begin() + static_cast<std::ptrdiff_t>(job.next);
-    if (std::binary_search(rest, job.event_ids.end(), id)) {
-      ReplanEvent(id, job.actor, now_ms);  // ReplanSome will find it needs nothing more
-      return;
-    }
+  for (ReplanJob& job : replan_jobs_) {
+    auto at = std::lower_bound(job.ids.begin(), job.ids.end(), id);
+    if (at == job.ids.end() || *at != id) continue;
+    const auto i = static_cast<size_t>(at - job.ids.begin());
+    if (job.done[i]) continue;
+    job.done[i] = true;
+    --job.left;
+    ReplanEvent(id, job.actor, now_ms);
+    return;
   }
 }
 
@@ -298,9 +318,9 @@ pb::Response Engine::HandleCommand(const CommandProcessor& processor, const Comm
 
   auto decision = processor.Decide(command, state_, now_ms);
   if (!decision.ok()) return ErrorResponse(decision.status());
-  std::vector<uint64_t> replans = std::move(decision->replans);
+  std::vector<ReplanTarget> replans = std::move(decision->replans);
   pb::Response reply = Apply(std::move(decision).value());
-  if (!replans.empty()) replan_jobs_.push_back({std::move(replans), 0, command.actor});
+  if (!replans.empty()) replan_jobs_.emplace_back(std::move(replans), command.actor);
   if (!request_id.empty()) {
     pb::IdempotencyEntry entry;
     entry.set_payload_hash(fingerprint);

@@ -29,16 +29,16 @@
 //
 // Re-planning: a SetMode records the mode change and lists the unresolved events whose deadlines
 // it changes (SetModeProcessor); each round after it first re-plans up to max_replans_per_batch of
-// them, each re-checked (EngineState::NeedsReplan: a command in between may have re-planned it
-// already), then fires due timers. A due timer of an event still waiting to be re-planned, and a
-// request that names one, re-plan it first, so that no deadline of a mode no longer in force fires
-// or decides a command. A deadline that the switch puts in the past fires once the event's turn
-// comes: within about 10 s of a whole city's switch at 450,000 open events. Re-planning them all in
-// the SetMode's own batch took 12 s and 1.2 GB more memory there (docs/BENCHMARKS.md, "A
+// them, the soonest new deadline first, each re-checked (EngineState::NeedsReplan: a command in
+// between may have re-planned it already), then fires due timers. So a deadline that a switch to
+// emergency puts in the past comes up in the first batches after the switch and fires there, not
+// when its turn in the list would have come. A due timer of an event still waiting to be
+// re-planned, and a request that names one, re-plan it first, so that no deadline of a mode no
+// longer in force fires or decides a command. Re-planning a whole city at once, in the SetMode's
+// own batch, took 12 s and 1.2 GB more memory at 450,000 open events (docs/BENCHMARKS.md, "A
 // city-wide mode switch"). The list is kept in memory only: a stop cuts it short, and the next
 // start finds what is left from the events themselves (NeedsReplan, when they are loaded) and
-// re-plans it as the dispatcher (actor "replan", ROLE_SYSTEM); so it does for a grid whose mode in
-// force a new city configuration changed.
+// re-plans it, in the same order, as the dispatcher (actor "replan", ROLE_SYSTEM).
 //
 // Threading: one thread owns the engine (the "engine thread"); nothing here takes a lock.
 // The write of a SealedBatch may be made on any thread.
@@ -181,10 +181,14 @@ class Engine {
   // Records the re-plan of event `id` by `actor`, if it is open and still needs one.
   void ReplanEvent(uint64_t id, const pb::Actor& actor, int64_t now_ms);
 
-  // A SetMode's events to re-plan, by id, and who set the mode.
+  // A SetMode's events to re-plan (or those a start found), and who set the mode.
   struct ReplanJob {
-    std::vector<uint64_t> event_ids;
-    size_t next = 0;  // event_ids before it are done
+    ReplanJob(std::vector<ReplanTarget> targets, pb::Actor by);
+    std::vector<uint64_t> ids;    // by id: ReplanIfListed looks an event up
+    std::vector<uint32_t> order;  // indexes into ids, soonest new deadline first: ReplanSome's
+    std::vector<bool> done;       // by index into ids: re-planned, or found needing nothing
+    size_t next = 0;              // order before it is done
+    size_t left = 0;              // not done
     pb::Actor actor;
   };
 

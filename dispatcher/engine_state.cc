@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "dispatcher/dispatch_planner.h"
 #include "dispatcher/lifecycle.h"
 #include "dispatcher/stats.h"
 #include "storage/idempotency.h"
@@ -326,7 +327,10 @@ Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
         const pb::Event& e = chunk.events[i];
         if (IsUnresolved(e.state())) AddUnresolved(e);
         open_tally_.Add(e);
-        if (NeedsReplan(e)) replans_found_at_load_.push_back(e.id());  // chunks come in id order
+        if (NeedsReplan(e)) {
+          replans_found_at_load_.push_back(
+              {ReplannedDue(city_, e, PlanningMode(e.report(), e.grid())), e.id()});
+        }
         if (std::string problem = MissingFromCity(e); !problem.empty()) {
           problems.push_back(fmt::format("event {}: {}", e.id(), problem));
         }

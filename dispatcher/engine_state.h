@@ -83,6 +83,15 @@ struct DueTimer {
 // The part of the secondary indexes an event in this state is in.
 storage::IndexBucket IndexBucketOf(pb::EventState state);
 
+// An event to re-plan after a mode switch, and when its pending deadline falls once re-planned
+// (ReplannedDue, dispatch_planner.h): the engine re-plans the soonest first (Engine,
+// "Re-planning").
+struct ReplanTarget {
+  int64_t due_ms = 0;
+  uint64_t event_id = 0;
+  auto operator<=>(const ReplanTarget&) const = default;
+};
+
 class EngineState {
  public:
   // A fold writes each changed month whole, about 41 bytes a counter: a simulated Beijing-size
@@ -156,9 +165,12 @@ class EngineState {
   // a SetMode the engine re-plans such events a few thousand a batch (Engine, "Re-planning"); once
   // it has, none is left.
   bool NeedsReplan(const pb::Event& e, const ModeOverride* change = nullptr) const;
-  // The open events that needed a re-plan when the state was loaded, by id: a SetMode's re-planning
-  // that a stop cut short (NeedsReplan). Empty after the first call.
-  std::vector<uint64_t> TakeReplansFoundAtLoad() { return std::exchange(replans_found_at_load_, {}); }
+  // The open events that needed a re-plan when the state was loaded, each with its deadline once
+  // re-planned: a SetMode's re-planning that a stop cut short (NeedsReplan). Empty after the first
+  // call.
+  std::vector<ReplanTarget> TakeReplansFoundAtLoad() {
+    return std::exchange(replans_found_at_load_, {});
+  }
 
   // Principals, revoked ones included, by name; nullptr when unknown.
   const pb::Principal* FindPrincipal(std::string_view name) const;
@@ -411,7 +423,7 @@ class EngineState {
   std::unordered_map<std::string, std::vector<Unresolved>> unresolved_by_grid_category_;
   mutable std::string duplicate_key_;  // scratch for DuplicateKey
   OpenTally open_tally_;
-  std::vector<uint64_t> replans_found_at_load_;  // TakeReplansFoundAtLoad
+  std::vector<ReplanTarget> replans_found_at_load_;  // TakeReplansFoundAtLoad
   std::unordered_map<std::string, CountersEntry> counters_;  // key: CounterKey
   // counters_ by month (MonthCounters): what a fold writes, in key order.
   std::map<std::string, MonthCounters, std::less<>> counters_by_month_;

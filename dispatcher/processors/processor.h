@@ -31,9 +31,9 @@ struct Decision {
   uint64_t reply_event_id = 0;      // the reply carries this event's view
   bool linked_as_duplicate = false;
   std::optional<pb::Response> reply;  // a ready reply; when set, reply_event_id is not used
-  // Events whose deadlines the engine re-plans after this command, a bounded number each round
-  // (SetMode: Engine, "Re-planning"), by id.
-  std::vector<uint64_t> replans;
+  // Events whose deadlines the engine re-plans after this command, a bounded number each round,
+  // the soonest new deadline first (SetMode: Engine, "Re-planning").
+  std::vector<ReplanTarget> replans;
 
   // Appends a record for `event_id` at `now_ms` by `actor`; fill its body through the result.
   pb::Record& Add(uint64_t event_id, int64_t now_ms, const pb::Actor& actor);

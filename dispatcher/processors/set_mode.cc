@@ -1,7 +1,6 @@
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include "dispatcher/dispatch_planner.h"
 #include "dispatcher/processors/processors.h"
 #include "dispatcher/rejections.h"
 
@@ -28,19 +27,19 @@ Result<Decision> SetModeProcessor::Decide(const Command& command, const EngineSt
   changed->set_mode(c.mode());
 
   // The unresolved events whose mode this switch changes are re-planned from their dispatch time,
-  // in the rounds after this one (Engine, "Re-planning"): all at once, a whole city's took seconds
-  // and gigabytes in one batch. The switch changes the mode of events in the region only, and not
-  // where a nearer region has its own mode set or a report is urgent (EngineState::PlanningMode).
+  // in the rounds after this one, the soonest new deadline first (Engine, "Re-planning"): all at
+  // once, a whole city's took seconds and gigabytes in one batch. The switch changes the mode of
+  // events in the region only, and not where a nearer region has its own mode set or a report is
+  // urgent (EngineState::PlanningMode).
   // An event an earlier switch has yet to re-plan is listed again only if this one changes its
   // mode too, so a switch repeated while the first one's list is worked through lists nothing.
   const EngineState::ModeOverride change{city.RegionIndex(c.region()), c.mode()};
   state.ForEachOpenEvent([&](const pb::Event& e) {
-    if (state.PlanningMode(e.report(), e.grid(), &change) != state.PlanningMode(e.report(), e.grid()) &&
-        state.NeedsReplan(e, &change)) {
-      d.replans.push_back(e.id());
+    const pb::Mode after = state.PlanningMode(e.report(), e.grid(), &change);
+    if (after != state.PlanningMode(e.report(), e.grid()) && state.NeedsReplan(e, &change)) {
+      d.replans.push_back({ReplannedDue(city, e, after), e.id()});
     }
   });
-  std::sort(d.replans.begin(), d.replans.end());  // deterministic record order
 
   pb::Response reply;
   reply.mutable_mode()->set_region(c.region());

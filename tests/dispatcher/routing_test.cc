@@ -224,6 +224,37 @@ TEST_CASE("a mode switch re-plans its events in the batches after its own, a bou
   }
 }
 
+TEST_CASE("a switch re-plans first the events whose new deadlines come soonest, which fire at once") {
+  for (const bool restart : {false, true}) {  // a stop right after the switch: the start does too
+    CAPTURE(restart);
+    EngineFixture f;
+    f.options.max_replans_per_batch = 1;
+    f.Restart();
+    const uint64_t held = f.SubmitOk("water", kGrid1);  // claimed: its resolve deadline is pending
+    f.ClaimOk(held, "c1-committee");
+    f.clock.Advance(5min);
+    const uint64_t second = f.SubmitOk("noise", testing::kGrid3);  // claim deadline pending
+    f.clock.Advance(1min);
+    const uint64_t third = f.SubmitOk("water", testing::kGrid2);
+    // In emergency mode claims are due 7.5 min after dispatch, resolves 6 h: the two waiting to be
+    // claimed are late already, in the order they came, and the held event is not.
+    f.clock.Advance(15min);
+    REQUIRE(f.SetMode(testing::kCity, pb::MODE_EMERGENCY).mode().replanned_events() == 3);
+    if (restart) f.Restart();
+    for (uint64_t id : {second, third}) {
+      CAPTURE(id);
+      CHECK(f.engine().FireDueTimers() == 1);  // re-planned, then its new deadline fires
+      CHECK(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{id});
+    }
+    CHECK(f.engine().FireDueTimers() == 0);
+    CHECK(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{held});
+    CHECK_FALSE(f.engine().HasPendingReplans());
+    CHECK(f.EventOf(second).level() == pb::LEVEL_STREET);
+    CHECK(f.EventOf(third).level() == pb::LEVEL_STREET);
+    CHECK(f.EventOf(held).resolve_deadline_ms() == testing::kStartMs + 24 * 3600 * 1000LL / 4);
+  }
+}
+
 TEST_CASE("a deadline that a pending re-plan moves does not fire in the mode no longer in force") {
   EngineFixture f;
   f.options.max_replans_per_batch = 1;
