@@ -32,7 +32,8 @@
 // them, the soonest new deadline first, each re-checked (EngineState::NeedsReplan: a command in
 // between may have re-planned it already), then fires due timers. So a deadline that a switch to
 // emergency puts in the past comes up in the first batches after the switch and fires there, not
-// when its turn in the list would have come. A due timer of an event still waiting to be
+// when its turn in the list would have come. The order holds within one switch's list: a second
+// switch's list waits until the first is worked through (seconds, for a whole city). A due timer of an event still waiting to be
 // re-planned, and a request that names one, re-plan it first, so that no deadline of a mode no
 // longer in force fires or decides a command. Re-planning a whole city at once, in the SetMode's
 // own batch, took 12 s and 1.2 GB more memory at 450,000 open events (docs/BENCHMARKS.md, "A
@@ -202,7 +203,7 @@ class Engine {
   std::vector<int64_t> timer_lags_last_batch_ms_;
   std::vector<int64_t> staged_timer_lags_ms_;  // of the rounds decided since the last Seal
   std::shared_ptr<const std::vector<pb::Record>> committed_records_;  // never null
-  std::deque<ReplanJob> replan_jobs_;  // oldest first; none is done
+  std::deque<ReplanJob> replan_jobs_;  // oldest first; one leaves once walked to its end
   size_t replans_staged_ = 0;          // events ReplanSome looked at since the last Seal
 };
 

@@ -327,12 +327,12 @@ Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
         const pb::Event& e = chunk.events[i];
         if (IsUnresolved(e.state())) AddUnresolved(e);
         open_tally_.Add(e);
-        if (NeedsReplan(e)) {
-          replans_found_at_load_.push_back(
-              {ReplannedDue(city_, e, PlanningMode(e.report(), e.grid())), e.id()});
-        }
+        // A city that no longer knows the event refuses the load: no SLA to re-plan it by.
         if (std::string problem = MissingFromCity(e); !problem.empty()) {
           problems.push_back(fmt::format("event {}: {}", e.id(), problem));
+        } else if (NeedsReplan(e)) {
+          replans_found_at_load_.push_back(
+              {ReplannedDue(city_, e, PlanningMode(e.report(), e.grid())), e.id()});
         }
       }
       pipe.Recycle(std::move(chunk));

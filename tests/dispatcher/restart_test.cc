@@ -286,22 +286,8 @@ TEST_CASE("after a failed sync the outcome is unknown, and a retry with the same
   CHECK((*engine)->state().next_event_id() == 2);  // one event, whether the first try landed or not
 }
 
-TEST_CASE("a configuration that drops what an open event needs is refused at start, naming it") {
-  testing::TempDir dir;
-  ManualClock clock(testing::kStartMs);
-  auto city = City::Build(testing::TestCityConfig());
-  REQUIRE(city.ok());
-  {
-    auto store = storage::Store::Open(dir.Sub("db"));
-    REQUIRE(store.ok());
-    auto engine = Engine::Open(**store, *city, clock);
-    REQUIRE(engine.ok());
-    Command c{testing::TestActor(), {}};
-    c.request.set_request_id("r");
-    c.request.mutable_submit()->mutable_report()->set_category("noise");
-    c.request.mutable_submit()->mutable_report()->set_grid(testing::kGrid1);
-    REQUIRE((*engine)->Execute(c).code() == pb::STATUS_OK);
-  }
+// The test city without the category "noise" (and the department that answers only it).
+pb::CityConfig WithoutNoise() {
   pb::CityConfig smaller = testing::TestCityConfig();
   auto* cats = smaller.mutable_categories();
   cats->erase(std::remove_if(cats->begin(), cats->end(), [](const auto& c) { return c.code() == "noise"; }),
@@ -314,7 +300,12 @@ TEST_CASE("a configuration that drops what an open event needs is refused at sta
     c->erase(std::remove(c->begin(), c->end(), "noise"), c->end());
   }
   smaller.mutable_departments()->erase(smaller.mutable_departments()->end() - 1);  // city-police
-  auto reduced = City::Build(smaller);
+  return smaller;
+}
+
+// Opens the store in `dir` on the city without "noise": refused, naming event 1's category.
+void CheckRefusedWithoutNoise(const testing::TempDir& dir, const Clock& clock) {
+  auto reduced = City::Build(WithoutNoise());
   REQUIRE_MESSAGE(reduced.ok(), reduced.status().ToString());
   auto store = storage::Store::Open(dir.Sub("db"));
   REQUIRE(store.ok());
@@ -323,6 +314,50 @@ TEST_CASE("a configuration that drops what an open event needs is refused at sta
   CHECK(engine.status().code() == pb::STATUS_BAD_REQUEST);
   CHECK(engine.status().message().find("event 1: category 'noise' is gone") != std::string::npos);
   CHECK_FALSE((*store)->compactions_paused());  // refused while loading the open events: resumed
+}
+
+Command NoiseReport(const std::string& request_id, const std::string& grid) {
+  Command c{testing::TestActor(), {}};
+  c.request.set_request_id(request_id);
+  c.request.mutable_submit()->mutable_report()->set_category("noise");
+  c.request.mutable_submit()->mutable_report()->set_grid(grid);
+  return c;
+}
+
+TEST_CASE("a configuration that drops what an open event needs is refused at start, naming it") {
+  testing::TempDir dir;
+  ManualClock clock(testing::kStartMs);
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  {
+    auto store = storage::Store::Open(dir.Sub("db"));
+    REQUIRE(store.ok());
+    auto engine = Engine::Open(**store, *city, clock);
+    REQUIRE(engine.ok());
+    REQUIRE((*engine)->Execute(NoiseReport("r", testing::kGrid1)).code() == pb::STATUS_OK);
+  }
+  CheckRefusedWithoutNoise(dir, clock);
+}
+
+TEST_CASE("a configuration that drops an event a mode switch left to re-plan is refused, not fatal") {
+  testing::TempDir dir;
+  ManualClock clock(testing::kStartMs);
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  {
+    auto store = storage::Store::Open(dir.Sub("db"));
+    REQUIRE(store.ok());
+    auto engine = Engine::Open(**store, *city, clock);
+    REQUIRE(engine.ok());
+    REQUIRE((*engine)->Execute(NoiseReport("r1", testing::kGrid1)).code() == pb::STATUS_OK);
+    REQUIRE((*engine)->Execute(NoiseReport("r2", testing::kGrid3)).code() == pb::STATUS_OK);
+    Command mode{testing::TestActor(), {}};
+    mode.request.mutable_set_mode()->set_region(testing::kCity);
+    mode.request.mutable_set_mode()->set_mode(pb::MODE_EMERGENCY);
+    REQUIRE((*engine)->Execute(mode).mode().replanned_events() == 2);
+    REQUIRE((*engine)->pending_replans() == 2);  // stopped before any batch re-planned them
+  }
+  CheckRefusedWithoutNoise(dir, clock);
 }
 
 }  // namespace
