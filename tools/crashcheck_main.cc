@@ -565,9 +565,8 @@ int Main(const Run& run) {
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
             history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.escalations,
             s.overdue, s.quiet_closes, s.mode_switches, s.replans, s.replans_after_restart,
-            history.published.size(),
-            final_state->counters.size(),
-            fmt::join(months, " and "), final_state->replayed_counters.size());
+            history.published.size(), final_state->counters.size(), fmt::join(months, " and "),
+            final_state->replayed_counters.size());
       }
     }
     for (const std::string& p : recorder.problems()) violations.push_back({"client", 0, 0, p});

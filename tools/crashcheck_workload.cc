@@ -321,8 +321,9 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
 void Workload::Commander(uint64_t seed) {
   Client client(context_, options_.front, QuickClient());
   std::mt19937_64 rng(seed);
-  const std::map<std::string, std::string> parents = {
-      {kCommunity1, kStreet}, {kCommunity2, kStreet}, {kStreet, kCounty}, {kCounty, kCity}, {kCity, ""}};
+  const pb::CityConfig city = CrashCheckCity();
+  std::map<std::string, std::string> parents;
+  for (const pb::Region& region : city.regions()) parents[region.code()] = region.parent();
   const char* const above[] = {kStreet, kCounty, kCity};
   // The modes this commander set (it is the only one): a region's mode in force is the nearest
   // set at or above it. A switch whose answer was lost may have been applied or not, which only
