@@ -590,12 +590,13 @@ class Checker {
                         Short(m.planned_mode), m.claim_deadline, m.resolve_deadline));
       }
       const bool replannable = m.state == pb::STATE_DISPATCHED || Held(m.state);
-      if (observed_.settled && m.deadlines_modelled && replannable && !m.overdue &&
-          m.planned_mode != ModeInForce(m)) {
-        Add("mode", id, 0,
-            fmt::format("left planned in {} mode while {} mode is in force for grid {}, with nothing "
-                        "left to re-plan: a switch's re-plans were never finished",
-                        Short(m.planned_mode), Short(ModeInForce(m)), m.grid));
+      if (observed_.settled && m.deadlines_modelled && replannable && !m.overdue) {
+        if (pb::Mode now = ModeInForce(m); m.planned_mode != now) {
+          Add("mode", id, 0,
+              fmt::format("left planned in {} mode while {} mode is in force for grid {}, with "
+                          "nothing left to re-plan: a switch's re-plans were never finished",
+                          Short(m.planned_mode), Short(now), m.grid));
+        }
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <unordered_map>
 
@@ -324,39 +325,38 @@ Command NoiseReport(const std::string& request_id, const std::string& grid) {
   return c;
 }
 
+// Runs `f` on an engine over a fresh store in `dir`, on the test city, and closes both.
+void WithTestCity(const testing::TempDir& dir, const Clock& clock, const std::function<void(Engine&)>& f) {
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  auto store = storage::Store::Open(dir.Sub("db"));
+  REQUIRE(store.ok());
+  auto engine = Engine::Open(**store, *city, clock);
+  REQUIRE(engine.ok());
+  f(**engine);
+}
+
 TEST_CASE("a configuration that drops what an open event needs is refused at start, naming it") {
   testing::TempDir dir;
   ManualClock clock(testing::kStartMs);
-  auto city = City::Build(testing::TestCityConfig());
-  REQUIRE(city.ok());
-  {
-    auto store = storage::Store::Open(dir.Sub("db"));
-    REQUIRE(store.ok());
-    auto engine = Engine::Open(**store, *city, clock);
-    REQUIRE(engine.ok());
-    REQUIRE((*engine)->Execute(NoiseReport("r", testing::kGrid1)).code() == pb::STATUS_OK);
-  }
+  WithTestCity(dir, clock, [](Engine& engine) {
+    REQUIRE(engine.Execute(NoiseReport("r", testing::kGrid1)).code() == pb::STATUS_OK);
+  });
   CheckRefusedWithoutNoise(dir, clock);
 }
 
 TEST_CASE("a configuration that drops an event a mode switch left to re-plan is refused, not fatal") {
   testing::TempDir dir;
   ManualClock clock(testing::kStartMs);
-  auto city = City::Build(testing::TestCityConfig());
-  REQUIRE(city.ok());
-  {
-    auto store = storage::Store::Open(dir.Sub("db"));
-    REQUIRE(store.ok());
-    auto engine = Engine::Open(**store, *city, clock);
-    REQUIRE(engine.ok());
-    REQUIRE((*engine)->Execute(NoiseReport("r1", testing::kGrid1)).code() == pb::STATUS_OK);
-    REQUIRE((*engine)->Execute(NoiseReport("r2", testing::kGrid3)).code() == pb::STATUS_OK);
+  WithTestCity(dir, clock, [](Engine& engine) {
+    REQUIRE(engine.Execute(NoiseReport("r1", testing::kGrid1)).code() == pb::STATUS_OK);
+    REQUIRE(engine.Execute(NoiseReport("r2", testing::kGrid3)).code() == pb::STATUS_OK);
     Command mode{testing::TestActor(), {}};
     mode.request.mutable_set_mode()->set_region(testing::kCity);
     mode.request.mutable_set_mode()->set_mode(pb::MODE_EMERGENCY);
-    REQUIRE((*engine)->Execute(mode).mode().replanned_events() == 2);
-    REQUIRE((*engine)->pending_replans() == 2);  // stopped before any batch re-planned them
-  }
+    REQUIRE(engine.Execute(mode).mode().replanned_events() == 2);
+    REQUIRE(engine.pending_replans() == 2);  // stopped before any batch re-planned them
+  });
   CheckRefusedWithoutNoise(dir, clock);
 }
 

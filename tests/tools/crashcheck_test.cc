@@ -83,6 +83,18 @@ class LogBuilder {
     e->set_cause(cause);
     Dispatch(id, at, static_cast<pb::Level>(from + 1), true, mode);
   }
+  // An event dispatched at community level at `from` and never claimed: it climbs at each claim
+  // deadline, in order, up to city level and is marked overdue there. Returns when it was marked.
+  int64_t ClimbToOverdue(uint64_t id, int64_t from) {
+    int64_t t = from;
+    for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY}) {
+      t += kClaimMs;
+      Escalate(id, t, level, pb::ESCALATION_CLAIM_DEADLINE);
+    }
+    t += kClaimMs;
+    Add(id, t, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    return t;
+  }
   std::vector<pb::Record>& log() { return log_; }
 
  private:
@@ -110,6 +122,13 @@ Op AckedClaim(uint64_t event_id, const std::string& department, const std::strin
   return op;
 }
 
+// The options of a city with no mode set anywhere and no SLA to compare with.
+CheckOptions Quiet() {
+  CheckOptions options;
+  options.auto_close_ms = kQuietMs;
+  return options;
+}
+
 // A clean history: event 1 claimed, progressed and resolved in time; event 2 never claimed, so
 // it climbs at each claim deadline, in order, up to city level and overdue.
 struct Scenario {
@@ -122,13 +141,7 @@ struct Scenario {
     log.Claim(1, kT0 + 10, "c1-committee", "desk-a", 1);
     log.Progress(1, kT0 + 20, 1, "p1");
     log.Resolve(1, kT0 + 30, 1, "r1");
-    int64_t t = kT0;
-    for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY}) {
-      t += kClaimMs;
-      log.Escalate(2, t, level, pb::ESCALATION_CLAIM_DEADLINE);
-    }
-    t += kClaimMs;
-    log.Add(2, t, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    log.ClimbToOverdue(2, kT0);
     log.Add(1, kT0 + 30 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
     history.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), Acked(OpKind::kSubmit, "s2", 2, 2),
                    AckedClaim(1, "c1-committee", "desk-a", 1, 3), Acked(OpKind::kProgress, "p1", 1, 4),
@@ -142,18 +155,9 @@ struct Scenario {
   std::vector<Violation> Run() {
     Observed o = observed;
     o.log = log.log();
-    CheckOptions options;
-    options.auto_close_ms = kQuietMs;
-    return Check(history, o, options);
+    return Check(history, o, Quiet());
   }
 };
-
-// The options of a city with no mode set anywhere and no SLA to compare with.
-CheckOptions Quiet() {
-  CheckOptions options;
-  options.auto_close_ms = kQuietMs;
-  return options;
-}
 
 bool Has(const std::vector<Violation>& found, const std::string& check) {
   return std::any_of(found.begin(), found.end(), [&](const Violation& v) { return v.check == check; });
@@ -357,8 +361,7 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   o.events[1].mutable_event()->set_claim_number(1);
   o.events[2].mutable_event()->set_state(pb::STATE_DISPATCHED);
   o.events[2].mutable_event()->set_level(pb::LEVEL_CITY);
-  CheckOptions options;
-  options.auto_close_ms = kQuietMs;
+  const CheckOptions options = Quiet();
   auto clean = Check(s.history, o, options);
   CHECK_MESSAGE(clean.empty(), All(clean));
   SUBCASE("another level") { o.events[2].mutable_event()->set_level(pb::LEVEL_COUNTY); }
@@ -379,8 +382,7 @@ namespace {
 constexpr char kGrid[] = "g1";
 
 CheckOptions ModeCity() {
-  CheckOptions options;
-  options.auto_close_ms = kQuietMs;
+  CheckOptions options = Quiet();
   options.parents = {{"city", ""}, {"street", "city"}, {"community", "street"}, {kGrid, "community"}};
   for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY, pb::LEVEL_CITY}) {
     options.sla[{"", level, pb::MODE_NORMAL}] = {kClaimMs, kResolveMs};  // LogBuilder's reports
@@ -474,13 +476,7 @@ TEST_CASE("crashcheck modes: a re-plan into a mode not in force, or of an overdu
   SUBCASE("overdue at city level") {
     LogBuilder b;
     b.Submit(1, kT0, "s1", kGrid);
-    int64_t t = kT0;
-    for (pb::Level level : {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY}) {
-      t += kClaimMs;
-      b.Escalate(1, t, level, pb::ESCALATION_CLAIM_DEADLINE);
-    }
-    t += kClaimMs;
-    b.Add(1, t, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    const int64_t t = b.ClimbToOverdue(1, kT0);
     b.SetMode(t + 100, "city", pb::MODE_EMERGENCY);
     CHECK_MESSAGE(CheckModes(b).empty(), All(CheckModes(b)));
     b.Replan(1, t + 200, t - kClaimMs, pb::MODE_EMERGENCY);
