@@ -16,7 +16,7 @@
 // id to the event: Get by submit_request_id); any other command's for
 // EngineOptions::idempotency_retention_ms, after which a retry is a new request and the entry is
 // dropped from the store (storage/idempotency.h; entries written before entries expired carry no
-// expiry and are kept).
+// expiry and are kept until whistle-compact gives those that are not a Submit's one).
 // UNAVAILABLE means "outcome unknown": the batch may have reached the disk before its sync failed,
 // so a client retries with the same request id once the dispatcher is back.
 //
@@ -76,11 +76,16 @@ enum class PlantedBug {
   kReplanNotResumed,
 };
 
+// The retention's bounds as the operator gives it (--idempotency-retention-hours): a week by
+// default; at most ten years, which added to engine times is far from overflowing.
+inline constexpr int64_t kDefaultRetentionHours = 7 * 24;
+inline constexpr int64_t kMaxRetentionHours = 24 * 366 * 10;
+
 struct EngineOptions {
   // How long, in engine time, a command other than Submit is answered again rather than applied
   // again when retried with its request id (a client retries after an UNAVAILABLE or BUSY answer,
   // a lost reply, or an app back online). REQUIRES: > 0.
-  int64_t idempotency_retention_ms = int64_t{7} * 24 * 3600 * 1000;
+  int64_t idempotency_retention_ms = kDefaultRetentionHours * 3600 * 1000;
   // Statistics counters: journal bytes between folds (EngineState, "Counters in meta").
   uint64_t counter_fold_bytes = EngineState::kDefaultCounterFoldBytes;
   // Timers handled per batch at most; the rest wait for the next batch (HasDueTimers says so).

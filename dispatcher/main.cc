@@ -149,9 +149,6 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
   return t;
 }
 
-// Ten years: the retention is added to engine times, far from overflowing.
-constexpr int64_t kMaxRetentionHours = 24 * 366 * 10;
-
 // A flag's value, else the file's (or the default): from the file, checked as strictly as the flag.
 Result<int64_t> TakeBounded(Flags& flags, std::string_view name, int64_t from_file, int64_t min, int64_t max) {
   auto v = flags.TakeInt(name, from_file, min, max);
@@ -185,9 +182,10 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   auto batch = TakeBounded(flags, "max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
   auto busy = TakeBounded(flags, "busy-window", c.busy_window() ? c.busy_window() : 4096, 0, 1 << 24);
   auto wal = TakeBounded(flags, "max-wal-mb", c.max_wal_mb() ? c.max_wal_mb() : 32, 1, 1 << 16);
-  auto retention = TakeBounded(flags, "idempotency-retention-hours",
-                               c.idempotency_retention_hours() ? c.idempotency_retention_hours() : 168, 1,
-                               kMaxRetentionHours);
+  auto retention = TakeBounded(
+      flags, "idempotency-retention-hours",
+      c.idempotency_retention_hours() ? c.idempotency_retention_hours() : kDefaultRetentionHours, 1,
+      kMaxRetentionHours);
   auto dev = flags.TakeBool("dev-no-auth");
   for (const Status& s : {scale.status(), bytes.status(), batch.status(), busy.status(), wal.status(),
                           retention.status(), dev.status(), flags.CheckAllTaken()}) {

@@ -2,7 +2,8 @@
 //
 // An entry with expires_at_ms = 0 is kept for good: a Submit's, which maps the client's request id
 // to the event it created (Get by submit_request_id, the hotline's order numbers, Open311 tokens),
-// and every entry written before entries expired. Any other is dead once the engine's time reaches
+// and every entry written before entries expired (until ExpireLegacyEntries, below, tells a
+// Submit's from another's among them). Any other is dead once the engine's time reaches
 // expires_at_ms: the engine then takes a retry for a new request (engine.h), and compactions drop
 // the entry once the store's expiry horizon has reached it (Store::SetExpiryHorizon). The engine
 // applies the rule itself rather than trust a compaction to have run, so what a retry gets does
@@ -32,5 +33,26 @@ Result<int64_t> NewestRecordMs(const Store& store);
 // IsExpired of a serialized entry, reading only its expires_at_ms (the compaction filter's test:
 // a response is hundreds of bytes). A value that does not parse is not expired: it is kept.
 bool IsExpiredValue(std::string_view value, int64_t now_ms);
+
+// What ExpireLegacyEntries found in the idempotency family.
+struct LegacyEntryCounts {
+  uint64_t entries = 0;         // every entry read
+  uint64_t without_expiry = 0;  // expires_at_ms 0: a Submit's, or written before entries expired
+  uint64_t submits = 0;         // of those, a Submit's: kept for good
+  uint64_t given_expiry = 0;    // of those, another command's: rewritten with the expiry
+  uint64_t undecided = 0;       // of those, not told apart (an answer that does not parse, or an
+                                // event without its Submitted record): kept
+};
+
+// Gives every entry written before entries expired that is not a Submit's the expiry
+// `expires_at_ms`, so that such a store, too, forgets the other commands' answers (a store of 10 M
+// events held 31 M of them). An entry without expiry is a Submit's when its answer is an event
+// with that Submit linked to it as a duplicate, or when the event's first record (Submitted) names
+// the entry's principal and request id. The answer alone cannot tell: a claim answers with an event
+// too. An entry that cannot be decided is left as it is: keeping an answer is always safe, and
+// forgetting a Submit's would lose the event its request id names. Run on a store no engine is
+// writing (tools/compact_main.cc); writes in batches of about 4 MiB, and is safe to run again. An
+// entry that does not parse stops it with an error, as it would stop the engine that read it.
+Result<LegacyEntryCounts> ExpireLegacyEntries(Store& store, int64_t expires_at_ms);
 
 }  // namespace whistle::storage

@@ -76,7 +76,7 @@ Result<pb::Response> GetProcessor::Answer(const Command& command, const EngineSt
     // The first answer to that Submit, kept for idempotency, names the event it created. Only a
     // Submit's entry is kept for good (expires_at_ms 0); another command's with that request id
     // names an event too, but not one this request id created (entries written before entries
-    // expired cannot be told apart, and are taken as they are).
+    // expired, until whistle-compact tells them apart, are taken as they are).
     auto first = state.FindIdempotency(
         storage::IdempotencyKey(command.actor.principal(), q.submit_request_id()));
     if (!first.ok()) return first.status();

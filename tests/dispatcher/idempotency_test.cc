@@ -1,6 +1,7 @@
 // Idempotent retries: same request id and payload -> the first answer; different payload -> error.
 #include <doctest/doctest.h>
 
+#include "storage/idempotency.h"
 #include "storage/keys.h"
 #include "tests/testing/engine_fixture.h"
 
@@ -8,6 +9,7 @@ namespace whistle {
 namespace {
 
 using testing::EngineFixture;
+using testing::IdempotencyExpiry;
 
 TEST_CASE("a retried submit gets the first answer and creates nothing new") {
   EngineFixture f;
@@ -184,6 +186,119 @@ TEST_CASE("a restarted engine sets the expiry horizon to its newest record on di
   f.clock.Advance(std::chrono::hours(1));  // the clock is later, but nothing was written then
   f.Restart();
   CHECK(f.store().expiry_horizon() == newest);
+}
+
+// Rewrites every idempotency entry as a version before entries expired wrote it: no expiry. With
+// `oldest`, also as before answers said a Submit was linked and events named their submitter.
+void MakeLegacy(storage::Store& store, bool oldest) {
+  storage::WriteBatch batch(store);
+  for (const auto& [key, value] : testing::Dump(store, storage::Cf::kIdempotency)) {
+    pb::IdempotencyEntry entry;
+    REQUIRE(entry.ParseFromString(value));
+    entry.clear_expires_at_ms();
+    if (oldest) {
+      pb::Response answer;
+      REQUIRE(answer.ParseFromString(entry.response()));
+      if (answer.has_event()) {
+        answer.mutable_event()->clear_linked_as_duplicate();
+        pb::Event* event = answer.mutable_event()->mutable_event();
+        event->clear_submitted_by();
+        for (pb::LinkedReport& link : *event->mutable_linked()) link.clear_principal();
+      }
+      entry.set_response(answer.SerializeAsString());
+    }
+    batch.Put(storage::Cf::kIdempotency, key, entry.SerializeAsString());
+  }
+  REQUIRE(store.Write(batch).ok());
+}
+
+TEST_CASE("entries written before entries expired: a Submit's kept for good, another command's given an expiry") {
+  for (bool oldest : {false, true}) {
+    CAPTURE(oldest);
+    EngineFixture f;
+    const pb::Actor worker = testing::TestActor(pb::ROLE_DEV, "worker");
+    pb::Response created = f.Submit("water", testing::kGrid1, "worker", "report-1");
+    pb::Response linked = f.Submit("water", testing::kGrid1, "neighbour", "report-2");
+    REQUIRE(linked.event().linked_as_duplicate());
+    const uint64_t id = created.event().event().id();
+    const uint64_t other = f.SubmitOk("noise", testing::kGrid2);
+    REQUIRE(f.Run(CancelRequest(other, "cancel-1")).code() == pb::STATUS_OK);
+    // The submitter acting on its own event: the answer is that event, but not its Submit's.
+    pb::Request supervise;
+    supervise.set_request_id("note-1");
+    supervise.mutable_supervise()->set_event_id(id);
+    supervise.mutable_supervise()->set_note("still leaking");
+    REQUIRE(f.Run(supervise, worker).code() == pb::STATUS_OK);
+    // Another principal with the Submit's request id: a key of its own, and not a Submit's.
+    supervise.set_request_id("report-1");
+    REQUIRE(f.Run(supervise).code() == pb::STATUS_OK);
+    pb::Request mode;
+    mode.set_request_id("mode-1");
+    mode.mutable_set_mode()->set_region(testing::kCity);
+    mode.mutable_set_mode()->set_mode(pb::MODE_EMERGENCY);
+    REQUIRE(f.Run(mode, testing::TestActor(pb::ROLE_ADMIN)).code() == pb::STATUS_OK);
+    MakeLegacy(f.store(), oldest);
+
+    const int64_t expires = f.clock.NowMs() + 1000;
+    auto counts = storage::ExpireLegacyEntries(f.store(), expires);
+    REQUIRE(counts.ok());
+    // Three Submits (SubmitOk's request id is the fixture's), three other commands, a mode switch.
+    CHECK(counts->entries == 7);
+    CHECK(counts->without_expiry == 7);
+    CHECK(counts->submits == 3);
+    CHECK(counts->given_expiry == 4);
+    CHECK(counts->undecided == 0);
+    CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("worker", "report-1")) == 0);
+    CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("neighbour", "report-2")) == 0);
+    CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("tester", "cancel-1")) == expires);
+    CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("worker", "note-1")) == expires);
+    CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("tester", "report-1")) == expires);
+
+    // Again: nothing left to decide.
+    auto again = storage::ExpireLegacyEntries(f.store(), expires + 1);
+    REQUIRE(again.ok());
+    CHECK(again->without_expiry == 3);
+    CHECK(again->submits == 3);
+    CHECK(again->given_expiry == 0);
+    CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("tester", "cancel-1")) == expires);
+
+    // The engine takes the expiry as its own: the cancel is answered again until then.
+    f.Restart();
+    pb::Response cancelled = f.Run(CancelRequest(other, "cancel-1"));
+    CHECK(cancelled.code() == pb::STATUS_OK);
+    f.clock.Advance(std::chrono::milliseconds(1000));
+    CHECK(f.Run(CancelRequest(other, "cancel-1")).code() == pb::STATUS_ILLEGAL_TRANSITION);
+    // And the Submits' request ids still name their event.
+    pb::Request get;
+    get.mutable_get()->set_submit_request_id("report-2");
+    pb::Response found = f.Run(get, testing::TestActor(pb::ROLE_DEV, "neighbour"));
+    REQUIRE_MESSAGE(found.code() == pb::STATUS_OK, found.message());
+    CHECK(found.event().event().id() == id);
+    CHECK(f.Submit("water", testing::kGrid1, "worker", "report-1").event().event().id() == id);
+  }
+}
+
+TEST_CASE("an entry without expiry whose Submit cannot be found is kept, and a corrupt one stops the run") {
+  EngineFixture f;
+  pb::Response answer;
+  answer.mutable_event()->mutable_event()->set_id(99);  // no such event: no Submitted record
+  pb::IdempotencyEntry entry;
+  entry.set_response(answer.SerializeAsString());
+  storage::WriteBatch batch(f.store());
+  batch.Put(storage::Cf::kIdempotency, storage::IdempotencyKey("ghost", "r-1"), entry.SerializeAsString());
+  batch.Put(storage::Cf::kIdempotency, "no separator", entry.SerializeAsString());
+  REQUIRE(f.store().Write(batch).ok());
+  auto counts = storage::ExpireLegacyEntries(f.store(), f.clock.NowMs());
+  REQUIRE(counts.ok());
+  CHECK(counts->undecided == 2);
+  CHECK(counts->given_expiry == 0);
+  CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("ghost", "r-1")) == 0);
+
+  batch.Clear();
+  batch.Put(storage::Cf::kIdempotency, storage::IdempotencyKey("ghost", "r-2"), "\xff\xff");
+  REQUIRE(f.store().Write(batch).ok());
+  auto stopped = storage::ExpireLegacyEntries(f.store(), f.clock.NowMs());
+  CHECK(stopped.status().code() == pb::STATUS_INTERNAL);
 }
 
 }  // namespace

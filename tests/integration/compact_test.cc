@@ -19,8 +19,19 @@ std::string EntryExpiringAt(int64_t expires_at_ms) {
   return entry.SerializeAsString();
 }
 
-int Compact(const std::string& data) {
-  return WaitFor(Spawn({testing::Binary("tools/whistle-compact"), "--data=" + data}, "/dev/null", true));
+int Compact(const std::string& data, const std::vector<std::string>& more = {}) {
+  std::vector<std::string> argv = {testing::Binary("tools/whistle-compact"), "--data=" + data};
+  argv.insert(argv.end(), more.begin(), more.end());
+  return WaitFor(Spawn(argv, "/dev/null", true));
+}
+
+// An entry as written before entries expired: no expiry, the answer an event.
+std::string LegacyEntryAnswering(uint64_t event_id) {
+  pb::Response answer;
+  answer.mutable_event()->mutable_event()->set_id(event_id);
+  pb::IdempotencyEntry entry;
+  entry.set_response(answer.SerializeAsString());
+  return entry.SerializeAsString();
 }
 
 TEST_CASE("whistle-compact drops the idempotency entries expired at the newest record, and keeps the rest") {
@@ -43,6 +54,36 @@ TEST_CASE("whistle-compact drops the idempotency entries expired at the newest r
   REQUIRE(store.ok());
   CHECK(testing::Keys(**store, storage::Cf::kIdempotency) == std::vector<std::string>{"alive", "submit"});
   CHECK((*store)->Get(storage::Cf::kLog, storage::LogKey(1))->has_value());
+}
+
+TEST_CASE("whistle-compact gives the entries written before entries expired, other than a Submit's, the retention") {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("data");
+  const std::string submit_key = storage::IdempotencyKey("worker", "report-1");
+  const std::string claim_key = storage::IdempotencyKey("agent", "claim-1");
+  {
+    auto store = storage::Store::Open(data);
+    REQUIRE(store.ok());
+    storage::WriteBatch batch(**store);
+    pb::Record submitted;  // event 7's first record: the Submit that made it
+    submitted.set_event_id(7);
+    submitted.set_at_ms(1000);
+    submitted.mutable_actor()->set_principal("worker");
+    submitted.mutable_submitted()->set_request_id("report-1");
+    batch.Put(storage::Cf::kHistory, storage::HistoryKey(7, 0), submitted.SerializeAsString());
+    pb::Record newest;
+    newest.set_at_ms(5000);
+    batch.Put(storage::Cf::kLog, storage::LogKey(1), newest.SerializeAsString());
+    batch.Put(storage::Cf::kIdempotency, submit_key, LegacyEntryAnswering(7));
+    batch.Put(storage::Cf::kIdempotency, claim_key, LegacyEntryAnswering(7));
+    REQUIRE((*store)->Write(batch).ok());
+  }
+  CHECK(Compact(data, {"--idempotency-retention-hours=0"}) == 2);
+  REQUIRE(Compact(data, {"--idempotency-retention-hours=2"}) == 0);
+  auto store = storage::Store::Open(data);
+  REQUIRE(store.ok());
+  CHECK(testing::IdempotencyExpiry(**store, submit_key) == 0);
+  CHECK(testing::IdempotencyExpiry(**store, claim_key) == 5000 + 2 * 3600 * 1000);
 }
 
 TEST_CASE("whistle-compact refuses a path that holds no store, and a store that is open") {

@@ -21,6 +21,15 @@ std::vector<std::string> Keys(const storage::Store& store, storage::Cf cf) {
   return keys;
 }
 
+int64_t IdempotencyExpiry(const storage::Store& store, std::string_view key) {
+  auto value = store.Get(storage::Cf::kIdempotency, key);
+  REQUIRE(value.ok());
+  REQUIRE(value->has_value());
+  pb::IdempotencyEntry entry;
+  REQUIRE(entry.ParseFromString(**value));
+  return entry.expires_at_ms();
+}
+
 std::vector<KeyValues> DumpAll(const storage::Store& store) {
   std::vector<KeyValues> all;
   for (int cf = 0; cf < storage::kCfCount; ++cf) all.push_back(Dump(store, static_cast<storage::Cf>(cf)));

@@ -23,6 +23,8 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 KeyValues Dump(const storage::Store& store, storage::Cf cf);
 // Every key of a column family, in order.
 std::vector<std::string> Keys(const storage::Store& store, storage::Cf cf);
+// The expires_at_ms of the idempotency entry at `key`, which must exist.
+int64_t IdempotencyExpiry(const storage::Store& store, std::string_view key);
 // Every column family: equal before and after means nothing at all was written.
 std::vector<KeyValues> DumpAll(const storage::Store& store);
 
