@@ -55,6 +55,7 @@ constexpr std::string_view kMetaPrincipalPrefix = "principal/";
 // The indexes' key layout (storage/keys.h), "2"; absent in stores written before layout 2, whose
 // indexes Load rebuilds.
 constexpr std::string_view kMetaIndexLayout = "index_layout";
+// Also in meta: storage::kMetaLegacyEntriesDecided (storage/idempotency.h).
 constexpr char kIndexLayout[] = "2";
 // Keys per write while the indexes are rebuilt: bounds the batch's memory.
 constexpr size_t kRebuildKeysPerWrite = 100000;
@@ -84,6 +85,13 @@ EngineState::EngineState(storage::Store& store, const City& city)
 Status EngineState::Load() {
   if (Status s = LoadMeta(); !s.ok()) return s;
   durable_seq_ = last_seq_;
+  if (last_seq_ == 0) {
+    // A store no version has written to: none of its idempotency entries will lack an expiry but
+    // a Submit's, and whistle-compact need not look (storage/idempotency.h).
+    storage::WriteBatch mark(store_);
+    mark.Put(Cf::kMeta, storage::kMetaLegacyEntriesDecided, "1");
+    if (Status s = store_.Write(mark); !s.ok()) return s;
+  }
   if (index_layout_ != kIndexLayout) {
     // The rebuild rewrites every index key: RocksDB must compact as it goes, even in a store
     // opened with compactions paused (StoreOptions::open_with_compactions_paused).

@@ -2,7 +2,6 @@
 
 #include <climits>
 
-#include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
@@ -50,51 +49,51 @@ namespace {
 
 enum class Kind { kSubmit, kOther, kUndecided };
 
-// Whose entry `entry` (at `key`, principal 0x1f request id) is, for an entry without expiry.
+// Whose entry `entry` (at `key`) is, for an entry without expiry. The key is compared whole with
+// the one the Submit would have had, never split: a principal or a request id may hold any byte.
 Result<Kind> KindOf(const Store& store, std::string_view key, const pb::IdempotencyEntry& entry) {
-  const size_t split = key.find('\x1f');
-  if (split == std::string_view::npos) return Kind::kUndecided;
-  const std::string_view principal = key.substr(0, split);
-  const std::string_view request_id = key.substr(split + 1);
+  if (key.find('\x1f') == std::string_view::npos) return Kind::kUndecided;
   pb::Response answer;
   if (!answer.ParseFromString(entry.response())) return Kind::kUndecided;
   if (!answer.has_event()) return Kind::kOther;  // a Submit answers with its event
-  const pb::EventView& view = answer.event();
-  if (view.linked_as_duplicate()) return Kind::kSubmit;
-  // Linked before answers said so: the link in the event names the Submit (its principal, once
-  // links carried one). The key is the Submit's own, so no other command can have it.
-  for (const pb::LinkedReport& link : view.event().linked()) {
-    if (link.request_id() == request_id && (link.principal().empty() || link.principal() == principal)) {
-      return Kind::kSubmit;
-    }
+  if (answer.event().linked_as_duplicate()) return Kind::kSubmit;
+  const pb::Event& event = answer.event().event();
+  // Someone else's event (events name their submitter since principals came): not a Submit's.
+  if (!event.submitted_by().empty() && !key.starts_with(IdempotencyKey(event.submitted_by(), ""))) {
+    return Kind::kOther;
   }
-  const pb::Event& event = view.event();
-  if (!event.submitted_by().empty() && event.submitted_by() != principal) return Kind::kOther;
   auto first = store.Get(Cf::kHistory, HistoryKey(event.id(), 0));
   if (!first.ok()) return first.status();
   pb::Record submitted;
   if (!first->has_value() || !submitted.ParseFromString(**first) || !submitted.has_submitted()) {
     return Kind::kUndecided;
   }
-  return submitted.submitted().request_id() == request_id && submitted.actor().principal() == principal
+  return IdempotencyKey(submitted.actor().principal(), submitted.submitted().request_id()) == key
              ? Kind::kSubmit
              : Kind::kOther;
 }
 
 }  // namespace
 
-Result<LegacyEntryCounts> ExpireLegacyEntries(Store& store, int64_t expires_at_ms) {
-  constexpr size_t kBatchBytes = 4 << 20;
+Result<LegacyEntryCounts> ExpireLegacyEntries(Store& store, int64_t expires_at_ms, size_t batch_bytes) {
+  constexpr size_t kReadahead = 2 << 20;  // the family is read once, forward
   LegacyEntryCounts counts;
+  auto marked = store.Get(Cf::kMeta, kMetaLegacyEntriesDecided);
+  if (!marked.ok()) return marked.status();
+  if (marked->has_value()) {
+    counts.decided_before = true;
+    return counts;
+  }
   WriteBatch batch(store);
-  auto cursor = store.NewCursor(Cf::kIdempotency);
+  auto cursor = store.NewCursor(Cf::kIdempotency, kReadahead);
   for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
     ++counts.entries;
     pb::IdempotencyEntry entry;
     const std::string_view value = cursor->value();
     if (!entry.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      // The engine would refuse to answer from it too (EngineState::FindIdempotency).
-      return Internal(fmt::format("idempotency entry '{}' is corrupt", cursor->key()));
+      ++counts.without_expiry;  // as far as anyone can tell
+      ++counts.undecided;
+      continue;
     }
     if (entry.expires_at_ms() != 0) continue;
     ++counts.without_expiry;
@@ -108,16 +107,15 @@ Result<LegacyEntryCounts> ExpireLegacyEntries(Store& store, int64_t expires_at_m
       entry.set_expires_at_ms(expires_at_ms);
       batch.Put(Cf::kIdempotency, cursor->key(), entry.SerializeAsString());
       ++counts.given_expiry;
-      if (batch.byte_size() >= kBatchBytes) {
+      if (batch.byte_size() >= batch_bytes) {
         if (Status s = store.Write(batch); !s.ok()) return s;
         batch.Clear();
       }
     }
   }
   if (Status s = cursor->status(); !s.ok()) return s;
-  if (batch.count() > 0) {
-    if (Status s = store.Write(batch); !s.ok()) return s;
-  }
+  batch.Put(Cf::kMeta, kMetaLegacyEntriesDecided, "1");  // with the last entries, or none
+  if (Status s = store.Write(batch); !s.ok()) return s;
   return counts;
 }
 

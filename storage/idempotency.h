@@ -34,25 +34,37 @@ Result<int64_t> NewestRecordMs(const Store& store);
 // a response is hundreds of bytes). A value that does not parse is not expired: it is kept.
 bool IsExpiredValue(std::string_view value, int64_t now_ms);
 
+// The meta key (value "1") that says every idempotency entry without an expiry in the store is a
+// Submit's or was decided already (ExpireLegacyEntries): written by the pass, and by the engine
+// when it starts on an empty store, which no older version wrote to (EngineState::Load).
+inline constexpr std::string_view kMetaLegacyEntriesDecided = "idempotency_decided";
+
 // What ExpireLegacyEntries found in the idempotency family.
 struct LegacyEntryCounts {
+  bool decided_before = false;  // the store said so: nothing was read
   uint64_t entries = 0;         // every entry read
   uint64_t without_expiry = 0;  // expires_at_ms 0: a Submit's, or written before entries expired
   uint64_t submits = 0;         // of those, a Submit's: kept for good
   uint64_t given_expiry = 0;    // of those, another command's: rewritten with the expiry
-  uint64_t undecided = 0;       // of those, not told apart (an answer that does not parse, or an
-                                // event without its Submitted record): kept
+  uint64_t undecided = 0;       // of those, not told apart: kept (below)
 };
 
 // Gives every entry written before entries expired that is not a Submit's the expiry
 // `expires_at_ms`, so that such a store, too, forgets the other commands' answers (a store of 10 M
 // events held 31 M of them). An entry without expiry is a Submit's when its answer is an event
-// with that Submit linked to it as a duplicate, or when the event's first record (Submitted) names
-// the entry's principal and request id. The answer alone cannot tell: a claim answers with an event
-// too. An entry that cannot be decided is left as it is: keeping an answer is always safe, and
-// forgetting a Submit's would lose the event its request id names. Run on a store no engine is
-// writing (tools/compact_main.cc); writes in batches of about 4 MiB, and is safe to run again. An
-// entry that does not parse stops it with an error, as it would stop the engine that read it.
-Result<LegacyEntryCounts> ExpireLegacyEntries(Store& store, int64_t expires_at_ms);
+// with that Submit linked to it as a duplicate (answers have always said so), or when the event's
+// first record (Submitted) was written for the entry's principal and request id. The answer alone
+// cannot tell: a claim answers with an event too.
+//
+// An entry that cannot be decided is kept as it is: keeping an answer is always safe, and
+// forgetting a Submit's would lose the event its request id names. Those are an entry or an
+// answer that does not parse, a key without the separator of principal and request id (stores
+// from before request ids belonged to principals), and an event without its Submitted record.
+//
+// Run on a store no engine is writing (tools/compact_main.cc). It writes in batches of about
+// `batch_bytes`, and marks the store when done (kMetaLegacyEntriesDecided): a store so marked is
+// not read again. Cut short, it is safe to run again.
+Result<LegacyEntryCounts> ExpireLegacyEntries(Store& store, int64_t expires_at_ms,
+                                              size_t batch_bytes = 4 << 20);
 
 }  // namespace whistle::storage

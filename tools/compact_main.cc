@@ -54,12 +54,16 @@ int main(int argc, char** argv) {
   if (!newest.ok()) return std::cerr << "whistle-compact: " << newest.status().ToString() << "\n", 1;
   auto legacy = whistle::storage::ExpireLegacyEntries(**store, *newest + *retention_hours * 3600 * 1000);
   if (!legacy.ok()) return std::cerr << "whistle-compact: " << legacy.status().ToString() << "\n", 1;
-  std::cout << fmt::format(
-      "whistle-compact: {} idempotency entries, {} without expiry: {} a Submit's (kept for good), {} "
-      "another command's (now expiring {} h after the newest record), {} not told apart (kept); "
-      "{:.1f} s\n",
-      legacy->entries, legacy->without_expiry, legacy->submits, legacy->given_expiry, *retention_hours,
-      legacy->undecided, Seconds(start));
+  if (legacy->decided_before) {
+    std::cout << "whistle-compact: idempotency entries without expiry all decided before\n";
+  } else {
+    std::cout << fmt::format(
+        "whistle-compact: {} idempotency entries, {} without expiry: {} a Submit's (kept for good), "
+        "{} another command's (now expiring {} h after the newest record), {} not told apart (kept); "
+        "{:.1f} s\n",
+        legacy->entries, legacy->without_expiry, legacy->submits, legacy->given_expiry,
+        *retention_hours, legacy->undecided, Seconds(start));
+  }
   (*store)->SetExpiryHorizon(*newest);
   if (whistle::Status s = (*store)->CompactAll(); !s.ok()) {
     return std::cerr << "whistle-compact: " << s.ToString() << "\n", 1;

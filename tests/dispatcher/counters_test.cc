@@ -149,7 +149,7 @@ TEST_CASE("with counter_fold_bytes 0 every batch folds: meta holds the month who
   Steps(f, 0, 4);
   CHECK(MetaKeysStartingWith(f, "statj/") == 0);
   CHECK(testing::Keys(f.store(), Cf::kMeta) ==
-        std::vector<std::string>{"index_layout", "next_id", "seq", "statb/2026-11"});
+        std::vector<std::string>{"idempotency_decided", "index_layout", "next_id", "seq", "statb/2026-11"});
   RestartAndCheck(f);
 }
 
@@ -196,7 +196,7 @@ TEST_CASE("a store with a key a counter keeps its counters until its month's fir
   Step(old_layout, 4);
   Step(twin, 4);
   CHECK(testing::Keys(old_layout.store(), Cf::kMeta) ==
-        std::vector<std::string>{"index_layout", "next_id", "seq", "statb/2026-11"});
+        std::vector<std::string>{"idempotency_decided", "index_layout", "next_id", "seq", "statb/2026-11"});
   old_layout.Restart();
   CHECK(CountersOf(old_layout) == CountersOf(twin));
   CHECK(testing::Dump(old_layout.store(), Cf::kMeta) == testing::Dump(twin.store(), Cf::kMeta));

@@ -188,10 +188,11 @@ TEST_CASE("a restarted engine sets the expiry horizon to its newest record on di
   CHECK(f.store().expiry_horizon() == newest);
 }
 
-// Rewrites every idempotency entry as a version before entries expired wrote it: no expiry. With
-// `oldest`, also as before answers said a Submit was linked and events named their submitter.
+// Rewrites every idempotency entry as a version before entries expired wrote it: no expiry, and no
+// mark that says they were decided. With `oldest`, also as before events named their submitter.
 void MakeLegacy(storage::Store& store, bool oldest) {
   storage::WriteBatch batch(store);
+  batch.Delete(storage::Cf::kMeta, storage::kMetaLegacyEntriesDecided);
   for (const auto& [key, value] : testing::Dump(store, storage::Cf::kIdempotency)) {
     pb::IdempotencyEntry entry;
     REQUIRE(entry.ParseFromString(value));
@@ -199,12 +200,7 @@ void MakeLegacy(storage::Store& store, bool oldest) {
     if (oldest) {
       pb::Response answer;
       REQUIRE(answer.ParseFromString(entry.response()));
-      if (answer.has_event()) {
-        answer.mutable_event()->clear_linked_as_duplicate();
-        pb::Event* event = answer.mutable_event()->mutable_event();
-        event->clear_submitted_by();
-        for (pb::LinkedReport& link : *event->mutable_linked()) link.clear_principal();
-      }
+      if (answer.has_event()) answer.mutable_event()->mutable_event()->clear_submitted_by();
       entry.set_response(answer.SerializeAsString());
     }
     batch.Put(storage::Cf::kIdempotency, key, entry.SerializeAsString());
@@ -240,7 +236,8 @@ TEST_CASE("entries written before entries expired: a Submit's kept for good, ano
     MakeLegacy(f.store(), oldest);
 
     const int64_t expires = f.clock.NowMs() + 1000;
-    auto counts = storage::ExpireLegacyEntries(f.store(), expires);
+    // In writes of an entry each, or all in one.
+    auto counts = storage::ExpireLegacyEntries(f.store(), expires, oldest ? 1 : 4 << 20);
     REQUIRE(counts.ok());
     // Three Submits (SubmitOk's request id is the fixture's), three other commands, a mode switch.
     CHECK(counts->entries == 7);
@@ -254,9 +251,18 @@ TEST_CASE("entries written before entries expired: a Submit's kept for good, ano
     CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("worker", "note-1")) == expires);
     CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("tester", "report-1")) == expires);
 
-    // Again: nothing left to decide.
+    // The store is marked as decided: not read again.
     auto again = storage::ExpireLegacyEntries(f.store(), expires + 1);
     REQUIRE(again.ok());
+    CHECK(again->decided_before);
+    CHECK(again->entries == 0);
+    // Unmarked (a run cut short before its mark), only the Submits' are left without an expiry.
+    storage::WriteBatch unmark(f.store());
+    unmark.Delete(storage::Cf::kMeta, storage::kMetaLegacyEntriesDecided);
+    REQUIRE(f.store().Write(unmark).ok());
+    again = storage::ExpireLegacyEntries(f.store(), expires + 1);
+    REQUIRE(again.ok());
+    CHECK_FALSE(again->decided_before);
     CHECK(again->without_expiry == 3);
     CHECK(again->submits == 3);
     CHECK(again->given_expiry == 0);
@@ -278,27 +284,43 @@ TEST_CASE("entries written before entries expired: a Submit's kept for good, ano
   }
 }
 
-TEST_CASE("an entry without expiry whose Submit cannot be found is kept, and a corrupt one stops the run") {
+TEST_CASE("an entry without expiry that cannot be told apart is kept: no Submit found, no separator, corrupt") {
   EngineFixture f;
+  storage::WriteBatch batch(f.store());
+  batch.Delete(storage::Cf::kMeta, storage::kMetaLegacyEntriesDecided);
   pb::Response answer;
   answer.mutable_event()->mutable_event()->set_id(99);  // no such event: no Submitted record
   pb::IdempotencyEntry entry;
   entry.set_response(answer.SerializeAsString());
-  storage::WriteBatch batch(f.store());
-  batch.Put(storage::Cf::kIdempotency, storage::IdempotencyKey("ghost", "r-1"), entry.SerializeAsString());
+  const std::string ghost = storage::IdempotencyKey("ghost", "r-1");
+  batch.Put(storage::Cf::kIdempotency, ghost, entry.SerializeAsString());
   batch.Put(storage::Cf::kIdempotency, "no separator", entry.SerializeAsString());
+  entry.set_response("\xff\xff");
+  batch.Put(storage::Cf::kIdempotency, storage::IdempotencyKey("ghost", "r-2"), entry.SerializeAsString());
+  batch.Put(storage::Cf::kIdempotency, storage::IdempotencyKey("ghost", "r-3"), "\xff\xff");
   REQUIRE(f.store().Write(batch).ok());
+  const auto before = testing::Dump(f.store(), storage::Cf::kIdempotency);
   auto counts = storage::ExpireLegacyEntries(f.store(), f.clock.NowMs());
   REQUIRE(counts.ok());
-  CHECK(counts->undecided == 2);
+  CHECK(counts->entries == 4);
+  CHECK(counts->undecided == 4);
   CHECK(counts->given_expiry == 0);
-  CHECK(IdempotencyExpiry(f.store(), storage::IdempotencyKey("ghost", "r-1")) == 0);
+  CHECK(testing::Dump(f.store(), storage::Cf::kIdempotency) == before);
+  CHECK(IdempotencyExpiry(f.store(), ghost) == 0);
+}
 
-  batch.Clear();
-  batch.Put(storage::Cf::kIdempotency, storage::IdempotencyKey("ghost", "r-2"), "\xff\xff");
-  REQUIRE(f.store().Write(batch).ok());
-  auto stopped = storage::ExpireLegacyEntries(f.store(), f.clock.NowMs());
-  CHECK(stopped.status().code() == pb::STATUS_INTERNAL);
+TEST_CASE("a store the engine started empty is marked: none of its entries is an older version's") {
+  EngineFixture f;
+  REQUIRE(f.Run(CancelRequest(f.SubmitOk(), "cancel-1")).code() == pb::STATUS_OK);
+  auto counts = storage::ExpireLegacyEntries(f.store(), f.clock.NowMs());
+  REQUIRE(counts.ok());
+  CHECK(counts->decided_before);
+  f.Restart();  // a start on a store with records writes no mark: an older version's has none
+  storage::WriteBatch unmark(f.store());
+  unmark.Delete(storage::Cf::kMeta, storage::kMetaLegacyEntriesDecided);
+  REQUIRE(f.store().Write(unmark).ok());
+  f.Restart();
+  CHECK_FALSE(f.store().Get(storage::Cf::kMeta, storage::kMetaLegacyEntriesDecided)->has_value());
 }
 
 }  // namespace

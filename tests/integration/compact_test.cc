@@ -1,4 +1,6 @@
 // whistle-compact, the process: rewrites a stopped store, dropping expired idempotency entries.
+#include <fstream>
+
 #include <doctest/doctest.h>
 
 #include "storage/idempotency.h"
@@ -19,10 +21,18 @@ std::string EntryExpiringAt(int64_t expires_at_ms) {
   return entry.SerializeAsString();
 }
 
-int Compact(const std::string& data, const std::vector<std::string>& more = {}) {
+int Compact(const std::string& data, const std::vector<std::string>& more = {},
+            const std::string& output = "/dev/null") {
   std::vector<std::string> argv = {testing::Binary("tools/whistle-compact"), "--data=" + data};
   argv.insert(argv.end(), more.begin(), more.end());
-  return WaitFor(Spawn(argv, "/dev/null", true));
+  return WaitFor(Spawn(argv, output, true));
+}
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
 }
 
 // An entry as written before entries expired: no expiry, the answer an event.
@@ -79,11 +89,21 @@ TEST_CASE("whistle-compact gives the entries written before entries expired, oth
     REQUIRE((*store)->Write(batch).ok());
   }
   CHECK(Compact(data, {"--idempotency-retention-hours=0"}) == 2);
-  REQUIRE(Compact(data, {"--idempotency-retention-hours=2"}) == 0);
-  auto store = storage::Store::Open(data);
-  REQUIRE(store.ok());
-  CHECK(testing::IdempotencyExpiry(**store, submit_key) == 0);
-  CHECK(testing::IdempotencyExpiry(**store, claim_key) == 5000 + 2 * 3600 * 1000);
+  const std::string output = dir.Sub("output");
+  REQUIRE(Compact(data, {"--idempotency-retention-hours=2"}, output) == 0);
+  const std::string first = FirstLine(output);
+  CHECK_MESSAGE(first.starts_with("whistle-compact: 2 idempotency entries, 2 without expiry: 1 a Submit's "
+                                  "(kept for good), 1 another command's (now expiring 2 h after the newest "
+                                  "record), 0 not told apart (kept); "),
+                first);
+  {
+    auto store = storage::Store::Open(data);
+    REQUIRE(store.ok());
+    CHECK(testing::IdempotencyExpiry(**store, submit_key) == 0);
+    CHECK(testing::IdempotencyExpiry(**store, claim_key) == 5000 + 2 * 3600 * 1000);
+  }
+  REQUIRE(Compact(data, {}, output) == 0);  // decided: not read again
+  CHECK(FirstLine(output) == "whistle-compact: idempotency entries without expiry all decided before");
 }
 
 TEST_CASE("whistle-compact refuses a path that holds no store, and a store that is open") {
