@@ -14,12 +14,13 @@
 //                and its event_seqs count 0, 1, 2, ...
 //   submit       every acknowledged Submit is in the log exactly once (by request id), as the event
 //                it was answered with; no Submit is there twice; none that nobody sent
+//   switch       the same for SetMode: each acknowledged one is in the log exactly once, as the
+//                ModeChanged record naming its request id, region and mode; a rejected one is not;
+//                none that nobody sent
 //   lost         every acknowledged Claim / Progress / Resolve / Release is in the log (the record
 //                names its request id: Progressed/Resolved notes and Released reasons are the
 //                request id; a Claimed record is matched by event, claim number, department and
-//                agent); a rejected one is not. A ModeChanged record names no request: for each
-//                region and mode, the log has at least as many as SetModes were acknowledged, and
-//                no more than were sent and not rejected
+//                agent); a rejected one is not
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
@@ -90,7 +91,9 @@ struct Op {
 
 struct History {
   std::vector<Op> ops;
-  std::map<uint64_t, pb::Record> published;  // by seq
+  // By seq: the published records to check. whistle-crashcheck passes those published since its
+  // last clean check at each fault, and all of them at the final check.
+  std::map<uint64_t, pb::Record> published;
   // Operations answered at or before this tick were answered before the log was read.
   uint64_t ack_cutoff = 0;
 };

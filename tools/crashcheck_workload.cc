@@ -131,13 +131,12 @@ History Recorder::Snapshot() const {
   History h;
   h.ack_cutoff = tick_.load();
   h.ops = ops_;
-  h.published = published_;
   return h;
 }
 
-std::map<uint64_t, pb::Record> Recorder::PublishedSnapshot() const {
+std::map<uint64_t, pb::Record> Recorder::PublishedAfter(uint64_t after_seq) const {
   std::lock_guard lock(mu_);
-  return published_;
+  return {published_.upper_bound(after_seq), published_.end()};
 }
 
 std::vector<std::string> Recorder::problems() const {

@@ -25,6 +25,7 @@ Result<Decision> SetModeProcessor::Decide(const Command& command, const EngineSt
   pb::ModeChanged* changed = d.Add(0, now_ms, command.actor).mutable_mode_changed();
   changed->set_region(c.region());
   changed->set_mode(c.mode());
+  changed->set_request_id(command.request.request_id());
 
   // The unresolved events whose mode this switch changes are re-planned from their dispatch time,
   // in the rounds after this one, the soonest new deadline first (Engine, "Re-planning"): all at

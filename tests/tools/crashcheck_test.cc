@@ -52,11 +52,15 @@ class LogBuilder {
     c->set_claim_number(number);
     c->set_in_time(in_time);
   }
-  // A SetMode's record (no event) and a re-plan of an event dispatched at `dispatched_at`.
-  void SetMode(int64_t at, const std::string& region, pb::Mode mode) {
-    pb::ModeChanged* m = Add(0, at).mutable_mode_changed();
+  // A SetMode's record (no event; its request id "switch-<seq>" unless given) and a re-plan of an
+  // event dispatched at `dispatched_at`.
+  void SetMode(int64_t at, const std::string& region, pb::Mode mode, std::string request_id = "") {
+    pb::Record& r = Add(0, at);
+    if (request_id.empty()) request_id = "switch-" + std::to_string(r.seq());
+    pb::ModeChanged* m = r.mutable_mode_changed();
     m->set_region(region);
     m->set_mode(mode);
+    m->set_request_id(request_id);
   }
   void Replan(uint64_t id, int64_t at, int64_t dispatched_at, pb::Mode mode) {
     const bool emergency = mode == pb::MODE_EMERGENCY;
@@ -391,8 +395,8 @@ CheckOptions ModeCity() {
   return options;
 }
 
-Op AckedSetMode(const std::string& region, pb::Mode mode, uint64_t tick) {
-  Op op = Acked(OpKind::kSetMode, "m" + std::to_string(tick), 0, tick);
+Op AckedSetMode(const std::string& region, pb::Mode mode, uint64_t tick, const std::string& request_id) {
+  Op op = Acked(OpKind::kSetMode, request_id, 0, tick);
   op.region = region;
   op.mode = mode;
   return op;
@@ -412,7 +416,8 @@ std::vector<Violation> CheckModes(LogBuilder& b, std::optional<std::vector<Op>> 
         h.ops.push_back(Acked(OpKind::kSubmit, r.submitted().request_id(), r.event_id(), tick));
       }
       if (r.has_mode_changed()) {
-        h.ops.push_back(AckedSetMode(r.mode_changed().region(), r.mode_changed().mode(), tick));
+        h.ops.push_back(
+            AckedSetMode(r.mode_changed().region(), r.mode_changed().mode(), tick, r.mode_changed().request_id()));
       }
     }
   }
@@ -558,21 +563,29 @@ TEST_CASE("crashcheck modes: an event left in the old mode once the log stands s
   CHECK_MESSAGE(found.empty(), All(found));
 }
 
-TEST_CASE("crashcheck modes: a switch acknowledged but not in the log, or nobody's, is a violation") {
+TEST_CASE("crashcheck modes: a switch acknowledged but not in the log, another, or nobody's, is a violation") {
   LogBuilder b;
-  b.SetMode(kT0, "city", pb::MODE_EMERGENCY);
+  b.SetMode(kT0, "city", pb::MODE_EMERGENCY);  // switch-1
   using Ops = std::vector<Op>;
   CHECK(CheckModes(b).empty());
-  const Op twice[] = {AckedSetMode("city", pb::MODE_EMERGENCY, 1), AckedSetMode("city", pb::MODE_EMERGENCY, 2)};
-  CHECK(Has(CheckModes(b, Ops(std::begin(twice), std::end(twice))), "lost"));
-  CHECK(Has(CheckModes(b, Ops{AckedSetMode("street", pb::MODE_EMERGENCY, 1)}), "lost"));
-  CHECK(Has(CheckModes(b, Ops{}), "rejected"));
-  Op refused = AckedSetMode("city", pb::MODE_EMERGENCY, 1);
+  const Op acked = AckedSetMode("city", pb::MODE_EMERGENCY, 1, "switch-1");
+  const Op retried = AckedSetMode("city", pb::MODE_EMERGENCY, 2, "switch-1");  // answered again
+  CHECK(CheckModes(b, Ops{acked, retried}).empty());
+  const Op missing = AckedSetMode("city", pb::MODE_EMERGENCY, 2, "switch-9");
+  CHECK(Has(CheckModes(b, Ops{acked, missing}), "switch"));
+  CHECK(Has(CheckModes(b, Ops{AckedSetMode("street", pb::MODE_EMERGENCY, 1, "switch-1")}), "switch"));
+  CHECK(Has(CheckModes(b, Ops{AckedSetMode("city", pb::MODE_NORMAL, 1, "switch-1")}), "switch"));
+  CHECK(Has(CheckModes(b, Ops{}), "switch"));
+  Op refused = acked;
   refused.outcome = Outcome::kRejected;
-  CHECK(Has(CheckModes(b, Ops{refused}), "rejected"));
-  Op unknown = AckedSetMode("city", pb::MODE_EMERGENCY, 0);
+  CHECK(Has(CheckModes(b, Ops{refused}), "switch"));
+  Op unknown = acked;
   unknown.outcome = Outcome::kUnknown;
+  unknown.ack_tick = 0;
   CHECK(CheckModes(b, Ops{unknown}).empty());
+  // Applied twice: a retry that was not answered from its first answer.
+  b.SetMode(kT0 + 1, "city", pb::MODE_EMERGENCY, "switch-1");
+  CHECK(Has(CheckModes(b, Ops{acked}), "switch"));
 }
 
 }  // namespace
