@@ -208,6 +208,13 @@ Engine::ReplanJob::ReplanJob(std::vector<ReplanTarget> targets, pb::Actor by)
   std::iota(order.begin(), order.end(), uint32_t{0});
   std::sort(order.begin(), order.end(),
             [&](uint32_t a, uint32_t b) { return targets[a] < targets[b]; });
+  due.reserve(order.size());
+  for (uint32_t i : order) due.push_back(targets[i].due_ms);
+}
+
+bool Engine::ReplanJob::SkipDone() {
+  while (next < order.size() && done[order[next]]) ++next;
+  return next < order.size();
 }
 
 size_t Engine::pending_replans() const {
@@ -218,18 +225,23 @@ size_t Engine::pending_replans() const {
 
 void Engine::ReplanSome(int64_t now_ms) {
   // The budget is the batch's, not the round's: the server decides many rounds into one write.
-  while (replans_staged_ < options_.max_replans_per_batch && !replan_jobs_.empty()) {
-    ReplanJob& job = replan_jobs_.front();
-    while (replans_staged_ < options_.max_replans_per_batch && job.next < job.order.size()) {
-      const uint32_t i = job.order[job.next++];
-      if (job.done[i]) continue;  // re-planned ahead of its turn (ReplanIfListed)
-      job.done[i] = true;
-      --job.left;
-      ++replans_staged_;
-      ReplanEvent(job.ids[i], job.actor, now_ms);
+  while (replans_staged_ < options_.max_replans_per_batch) {
+    // The soonest next deadline of all the lists (a few at most: one a switch in the last
+    // seconds); the older list on a tie.
+    ReplanJob* soonest = nullptr;
+    for (ReplanJob& job : replan_jobs_) {
+      if (job.SkipDone() && (soonest == nullptr || job.due[job.next] < soonest->due[soonest->next])) {
+        soonest = &job;
+      }
     }
-    if (job.next == job.order.size()) replan_jobs_.pop_front();
+    if (soonest == nullptr) break;
+    const uint32_t i = soonest->order[soonest->next++];
+    soonest->done[i] = true;
+    --soonest->left;
+    ++replans_staged_;
+    ReplanEvent(soonest->ids[i], soonest->actor, now_ms);
   }
+  std::erase_if(replan_jobs_, [](ReplanJob& job) { return !job.SkipDone(); });
 }
 
 void Engine::ReplanIfListed(uint64_t id, int64_t now_ms) {

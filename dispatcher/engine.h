@@ -32,8 +32,9 @@
 // them, the soonest new deadline first, each re-checked (EngineState::NeedsReplan: a command in
 // between may have re-planned it already), then fires due timers. So a deadline that a switch to
 // emergency puts in the past comes up in the first batches after the switch and fires there, not
-// when its turn in the list would have come. The order holds within one switch's list: a second
-// switch's list waits until the first is worked through (seconds, for a whole city). A due timer of an event still waiting to be
+// when its turn in the list would have come. The order holds across lists: a second switch's
+// events whose new deadlines come sooner are re-planned before the rest of the first's, rather
+// than after all of it (seconds, for a whole city). A due timer of an event still waiting to be
 // re-planned, and a request that names one, re-plan it first, so that no deadline of a mode no
 // longer in force fires or decides a command. Re-planning a whole city at once, in the SetMode's
 // own batch, took 12 s and 1.2 GB more memory at 450,000 open events (docs/BENCHMARKS.md, "A
@@ -178,7 +179,8 @@ class Engine {
   pb::Response Apply(Decision decision);
   // Returns how late each fired timer was (ms).
   std::vector<int64_t> FireTimers(int64_t now_ms);
-  // "Re-planning": the jobs' next events, in order, up to max_replans_per_batch this batch.
+  // "Re-planning": the jobs' next events, the soonest new deadline first across all of them, up
+  // to max_replans_per_batch this batch.
   void ReplanSome(int64_t now_ms);
   // Re-plans event `id` now, by the job that lists it, if one still does and it needs it: before
   // a timer of its fires or a request that names it is decided, so that neither meets a deadline
@@ -192,10 +194,14 @@ class Engine {
     ReplanJob(std::vector<ReplanTarget> targets, pb::Actor by);
     std::vector<uint64_t> ids;    // by id: ReplanIfListed looks an event up
     std::vector<uint32_t> order;  // indexes into ids, soonest new deadline first: ReplanSome's
+    std::vector<int64_t> due;     // by position in order: the new deadline
     std::vector<bool> done;       // by index into ids: re-planned, or found needing nothing
     size_t next = 0;              // order before it is done
     size_t left = 0;              // not done
     pb::Actor actor;
+    // Moves `next` past what is done (ReplanIfListed re-plans ahead of the order); true while
+    // something is left to walk to.
+    bool SkipDone();
   };
 
   std::shared_ptr<const City> city_;

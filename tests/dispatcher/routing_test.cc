@@ -255,6 +255,37 @@ TEST_CASE("a switch re-plans first the events whose new deadlines come soonest, 
   }
 }
 
+TEST_CASE("a later switch's event due sooner is re-planned before an earlier switch's events due later") {
+  EngineFixture f;
+  f.options.max_replans_per_batch = 1;
+  f.Restart();
+  const uint64_t other = f.SubmitOk("water", testing::kGrid3);  // community 2: the second switch's
+  std::vector<uint64_t> first;  // community 1's, a minute apart: the first switch's
+  for (const char* grid : {kGrid1, testing::kGrid2}) {
+    for (const char* category : {"water", "noise"}) {
+      f.clock.Advance(1min);
+      first.push_back(f.SubmitOk(category, grid));
+    }
+  }
+  // In emergency mode claims are due 7.5 min after dispatch: every one is late already.
+  f.clock.Advance(15min);
+  REQUIRE(f.SetMode(testing::kCommunity1, pb::MODE_EMERGENCY).mode().replanned_events() == 4);
+  f.engine().FireDueTimers();
+  REQUIRE(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{first[0]});
+  // The second switch's own batch re-plans the first list's next event, then lists its own.
+  REQUIRE(f.SetMode(testing::kCommunity2, pb::MODE_EMERGENCY).mode().replanned_events() == 1);
+  REQUIRE(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{first[1]});
+  // Its event's new deadline is the soonest: it does not wait for the rest of the first list.
+  for (uint64_t id : {other, first[2], first[3]}) {
+    CAPTURE(id);
+    f.engine().FireDueTimers();  // (EventOf would run a batch of its own)
+    CHECK(ReplannedIn(f.engine().committed_records()) == std::vector<uint64_t>{id});
+  }
+  CHECK_FALSE(f.engine().HasPendingReplans());
+  CHECK(f.engine().pending_replans() == 0);
+  for (uint64_t id : {other, first[2], first[3]}) CHECK(f.EventOf(id).level() == pb::LEVEL_STREET);
+}
+
 TEST_CASE("a deadline that a pending re-plan moves does not fire in the mode no longer in force") {
   EngineFixture f;
   f.options.max_replans_per_batch = 1;
