@@ -226,8 +226,9 @@ size_t Engine::pending_replans() const {
 void Engine::ReplanSome(int64_t now_ms) {
   // The budget is the batch's, not the round's: the server decides many rounds into one write.
   while (replans_staged_ < options_.max_replans_per_batch) {
-    // The soonest next deadline of all the lists (a few at most: one a switch in the last
-    // seconds); the older list on a tie.
+    // The soonest next deadline of all the lists (one a switch whose list is not worked through
+    // yet: a few, unless switches come faster than the lists are worked through); the older
+    // list on a tie.
     ReplanJob* soonest = nullptr;
     for (ReplanJob& job : replan_jobs_) {
       if (job.SkipDone() && (soonest == nullptr || job.due[job.next] < soonest->due[soonest->next])) {
@@ -241,18 +242,21 @@ void Engine::ReplanSome(int64_t now_ms) {
     ++replans_staged_;
     ReplanEvent(soonest->ids[i], soonest->actor, now_ms);
   }
-  std::erase_if(replan_jobs_, [](ReplanJob& job) { return !job.SkipDone(); });
+  std::erase_if(replan_jobs_, [](const ReplanJob& job) { return job.left == 0; });
 }
 
 void Engine::ReplanIfListed(uint64_t id, int64_t now_ms) {
-  for (ReplanJob& job : replan_jobs_) {
-    auto at = std::lower_bound(job.ids.begin(), job.ids.end(), id);
-    if (at == job.ids.end() || *at != id) continue;
-    const auto i = static_cast<size_t>(at - job.ids.begin());
-    if (job.done[i]) continue;
-    job.done[i] = true;
-    --job.left;
-    ReplanEvent(id, job.actor, now_ms);
+  for (auto job = replan_jobs_.begin(); job != replan_jobs_.end(); ++job) {
+    auto at = std::lower_bound(job->ids.begin(), job->ids.end(), id);
+    if (at == job->ids.end() || *at != id) continue;
+    const auto i = static_cast<size_t>(at - job->ids.begin());
+    if (job->done[i]) continue;
+    job->done[i] = true;
+    --job->left;
+    const pb::Actor actor = job->actor;
+    // A list with nothing left goes now, not at the next ReplanSome (HasPendingReplans).
+    if (job->left == 0) replan_jobs_.erase(job);
+    ReplanEvent(id, actor, now_ms);
     return;
   }
 }

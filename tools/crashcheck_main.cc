@@ -200,7 +200,7 @@ class DispatcherChild {
 // grows at its end, and a power cut can only take away an unsynced end (which a planted bug may
 // have answered from), later rewritten under the same seqs. So the last record read before is
 // read again and compared byte for byte: if it changed, the whole log is read afresh.
-Status CatchUpLog(Client& client, Observed* o) {
+Status CatchUpLog(Client& client, Observed* o, bool* read_whole = nullptr) {
   auto read_after = [&](uint64_t after_seq, int max_records) -> Result<pb::Response> {
     pb::Request r;
     r.mutable_log()->set_after_seq(after_seq);
@@ -218,6 +218,7 @@ Status CatchUpLog(Client& client, Observed* o) {
       o->log.clear();
     }
   }
+  if (read_whole != nullptr) *read_whole = o->log.empty();
   while (true) {
     auto answer = read_after(o->log.empty() ? 0 : o->log.back().seq(), 10000);
     if (!answer.ok()) return answer.status();
@@ -446,8 +447,9 @@ int Main(const Run& run) {
     size_t cycle = 0;
     Observed observed;  // the log read so far: each cycle reads only what is new (CatchUpLog)
     // The published records checked so far: each cycle checks those published since. The log
-    // only grows between cycles unless its last record changed (CatchUpLog reads it all again
-    // then), and the final check reads the whole log and checks every published record.
+    // only grows between cycles unless its last record changed: CatchUpLog reads it all again
+    // then, and the cycle checks every published record again. The final check reads the whole
+    // log and checks every published record.
     uint64_t published_checked = 0;
     int64_t recovery_cuts = 0;
     for (Fault fault : faults) {
@@ -497,10 +499,18 @@ int Main(const Run& run) {
       const uint64_t cutoff = recorder.tick();
       auto published = recorder.PublishedAfter(published_checked);
       const auto read_at = Clock::now();
-      Status read = CatchUpLog(checker, &observed);
+      bool read_whole = false;
+      Status read = CatchUpLog(checker, &observed, &read_whole);
       History history = recorder.Snapshot();
       history.ack_cutoff = cutoff;
       history.published = std::move(published);
+      if (read_whole) {
+        // The records checked before were published before this read, so the log must hold them
+        // still: a cut that took the last record read may have taken more.
+        auto checked = recorder.PublishedAfter(0);
+        checked.erase(checked.upper_bound(published_checked), checked.end());
+        history.published.merge(checked);
+      }
       if (!read.ok()) {
         std::cerr << "whistle-crashcheck: reading the log after " << what << ": " << read.ToString() << "\n";
         exit_code = kExitHarness;

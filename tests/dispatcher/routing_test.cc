@@ -370,6 +370,24 @@ TEST_CASE("an event a later switch re-plans before its turn in the first list is
   }
 }
 
+TEST_CASE("a list that requests re-planned to its end ahead of its turn leaves at once") {
+  EngineFixture f;
+  const std::vector<uint64_t> ids = SwitchedOneReplanned(f);
+  // One batch of rounds: the first re-plans the list's next event (its share of the batch), the
+  // Gets of the others re-plan them ahead of their turn, and the last takes the list's last event.
+  Engine& engine = f.engine();
+  for (size_t i = 1; i < ids.size(); ++i) {
+    Command get{testing::TestActor(), {}};
+    get.request.mutable_get()->set_event_id(ids[i]);
+    REQUIRE(engine.Decide(std::vector<Command>{get})[0].code() == pb::STATUS_OK);
+  }
+  CHECK(engine.pending_replans() == 0);
+  SealedBatch batch = engine.Seal();
+  REQUIRE(engine.Complete(batch, f.store().Write(*batch.write)).ok());
+  CHECK(ReplannedIn(*batch.records) == std::vector<uint64_t>(ids.begin() + 1, ids.end()));
+  CHECK_FALSE(engine.HasPendingReplans());  // nothing left: no round for it
+}
+
 TEST_CASE("a request that names an event still to be re-planned is decided on its new deadline") {
   EngineFixture f;
   f.options.max_replans_per_batch = 1;

@@ -228,6 +228,31 @@ TEST_CASE("crashcheck: a submit applied twice is a violation") {
   CHECK(Has(found, "submit"));
 }
 
+TEST_CASE("crashcheck: a submit answered as another event, rejected yet logged, or nobody's is a violation") {
+  {
+    Scenario s;
+    s.history.ops[1].event_id = 7;  // answered as event 7; the log made it event 2
+    auto found = s.Run();
+    REQUIRE(Has(found, "submit"));
+    CHECK(All(found).find("was answered as event 7 but the log has it as event 2") != std::string::npos);
+  }
+  {
+    Scenario s;
+    s.history.ops[1].outcome = Outcome::kRejected;
+    s.history.ops[1].code = pb::STATUS_BUSY;
+    auto found = s.Run();
+    REQUIRE(Has(found, "submit"));
+    CHECK(All(found).find("was rejected (STATUS_BUSY) yet is in the log") != std::string::npos);
+  }
+  {
+    Scenario s;
+    s.history.ops.erase(s.history.ops.begin() + 1);
+    auto found = s.Run();
+    REQUIRE(Has(found, "submit"));
+    CHECK(All(found).find("a submit nobody sent (request id 's2')") != std::string::npos);
+  }
+}
+
 TEST_CASE("crashcheck: an acknowledged progress missing from the log is a violation") {
   Scenario s;
   Op op = Acked(OpKind::kProgress, "p-lost", 1, 5);
