@@ -243,6 +243,8 @@ int main(int argc, char** argv) {
 
   storage::StoreOptions store_options;
   store_options.max_wal_bytes = uint64_t{cfg.max_wal_mb()} << 20;
+  // Each log written over a spare of zeros, about as long as a log gets (storage/wal_spare_fs.h).
+  store_options.wal_spare_bytes = store_options.max_wal_bytes + (4 << 20);
   store_options.open_with_compactions_paused = true;  // the engine resumes them once loaded
   std::unique_ptr<rocksdb::Env> power_cut_env;  // outlives the store
   if (test.power_cut_signal || test.power_cut_after_wal_syncs > 0) {

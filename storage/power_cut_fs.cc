@@ -1,5 +1,6 @@
 #include "storage/power_cut_fs.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "proto/whistle/check.h"
+#include "storage/wal_spare_fs.h"
 
 namespace whistle::storage {
 namespace {
@@ -63,6 +65,7 @@ class PowerCutWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
       // A shrink is not durable before the next sync either; keeping the larger synced length
       // would resurrect nothing real, so the cut simply cannot grow the file back.
       lengths_->synced = std::min(lengths_->synced, size);
+      lengths_->zeros_to = std::min(lengths_->zeros_to, size);
     }
     return s;
   }
@@ -102,8 +105,16 @@ class PowerCutWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
   const bool wal_;
 };
 
-// RocksDB names its write-ahead logs NNNNNN.log (the info log, LOG, is not written through here).
-bool IsWal(const std::string& path) { return path.size() > 4 && path.compare(path.size() - 4, 4, ".log") == 0; }
+// Writes zeros over [from, to) of `path`; true when there was nothing to do.
+bool ZeroRange(const std::string& path, uint64_t from, uint64_t to) {
+  if (from >= to) return true;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const std::string zeros(static_cast<size_t>(to - from), '\0');
+  const bool ok = ::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(from)) ==
+                  static_cast<ssize_t>(zeros.size());
+  return ::close(fd) == 0 && ok;
+}
 
 }  // namespace
 
@@ -119,7 +130,7 @@ rocksdb::IOStatus PowerCutFs::Track(const std::string& f, uint64_t existing_byte
     // Bytes already there when the file is (re)opened are taken as durable (see the header).
     lengths->written = lengths->synced = existing_bytes;
   }
-  *r = std::make_unique<PowerCutWritableFile>(std::move(file), *this, lengths, IsWal(f));
+  *r = std::make_unique<PowerCutWritableFile>(std::move(file), *this, lengths, IsWriteAheadLog(f));
   return rocksdb::IOStatus::OK();
 }
 
@@ -147,6 +158,26 @@ rocksdb::IOStatus PowerCutFs::ReopenWritableFile(const std::string& f,
   auto s = target()->ReopenWritableFile(f, options, &file, dbg);
   if (!s.ok()) return s;
   return Track(f, size, std::move(file), r);
+}
+
+rocksdb::IOStatus PowerCutFs::ReuseWritableFile(const std::string& f, const std::string& old_f,
+                                                const rocksdb::FileOptions& options,
+                                                std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                                rocksdb::IODebugContext* dbg) {
+  uint64_t size = 0;
+  if (!target()->GetFileSize(old_f, rocksdb::IOOptions(), &size, dbg).ok()) size = 0;
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  auto s = target()->ReuseWritableFile(f, old_f, options, &file, dbg);
+  if (!s.ok()) return s;
+  {
+    // Renamed, and written from its start again: a file of zeros, whatever was tracked before.
+    std::lock_guard lock(mu_);
+    files_.erase(old_f);
+    auto& lengths = files_[f];
+    lengths = std::make_shared<FileLengths>();
+    lengths->zeros_to = size;
+  }
+  return Track(f, 0, std::move(file), r);
 }
 
 rocksdb::IOStatus PowerCutFs::RenameFile(const std::string& src, const std::string& dst,
@@ -197,7 +228,13 @@ void PowerCutFs::WalSynced() {
 void PowerCutFs::PowerCut() {
   mu_.lock();  // held for good: no Append or Sync gets past this point again
   for (const auto& [path, lengths] : files_) {
-    if (lengths->synced < lengths->written && ::truncate(path.c_str(), static_cast<off_t>(lengths->synced)) != 0) {
+    if (lengths->synced >= lengths->written) continue;
+    // A reused file's bytes below zeros_to were zeros on disk before: they come back.
+    if (!ZeroRange(path, lengths->synced, std::min(lengths->written, lengths->zeros_to))) {
+      std::perror(("power cut: zeroing " + path).c_str());
+    }
+    if (lengths->written > lengths->zeros_to &&
+        ::truncate(path.c_str(), static_cast<off_t>(std::max(lengths->synced, lengths->zeros_to))) != 0) {
       std::perror(("power cut: truncating " + path).c_str());
     }
   }

@@ -20,6 +20,10 @@
 // What it does NOT model (a real power cut can be worse):
 //   - directory entries: a file created, renamed or deleted without an fsync of its directory
 //     keeps its new name (or stays deleted); a real cut may bring back the old entry;
+//   - files reused (ReuseWritableFile: the write-ahead logs RocksDB writes over a spare of zeros,
+//     storage/wal_spare_fs.h) are taken as zeros, durable, to their length at reuse: a cut puts
+//     zeros back over what was written there and never synced, and cuts off what was written past
+//     that length and never synced;
 //   - files from an earlier process (or opened with ReopenWritableFile): their bytes on disk at
 //     open are taken as durable, although a kill -9 that preceded may have left unsynced bytes in
 //     the page cache that a later real cut would lose;
@@ -79,6 +83,10 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& options,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r,
                                        rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old_f,
+                                      const rocksdb::FileOptions& options,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus RenameFile(const std::string& src, const std::string& dst,
                                const rocksdb::IOOptions& options,
                                rocksdb::IODebugContext* dbg) override;
@@ -89,6 +97,7 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
   struct FileLengths {
     uint64_t written = 0;
     uint64_t synced = 0;
+    uint64_t zeros_to = 0;  // a reused file: its durable zeros end here (see the header)
   };
   std::mutex& mutex() { return mu_; }
 

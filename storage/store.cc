@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/slice_transform.h>
@@ -16,6 +17,7 @@
 
 #include "storage/idempotency.h"
 #include "storage/keys.h"
+#include "storage/wal_spare_fs.h"
 
 namespace whistle::storage {
 namespace {
@@ -195,6 +197,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   if (options.env != nullptr) db_options.env = options.env;
+  std::shared_ptr<WalSpareFs> wal_spare_fs;
+  std::unique_ptr<rocksdb::Env> wal_spare_env;
+  if (options.wal_spare_bytes > 0) {
+    wal_spare_fs = std::make_shared<WalSpareFs>(
+        options.env != nullptr ? options.env->GetFileSystem() : rocksdb::FileSystem::Default(),
+        options.wal_spare_bytes);
+    wal_spare_env = rocksdb::NewCompositeEnv(wal_spare_fs);
+    db_options.env = wal_spare_env.get();
+  }
   // Keep the default WAL recovery mode (kPointInTimeRecovery): see the header.
   db_options.IncreaseParallelism(2);
   db_options.max_total_wal_size = options.max_wal_bytes;
@@ -223,6 +234,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
 
   std::unique_ptr<Store> store(new Store());
   store->expiry_filter_ = std::move(expiry_filter);
+  store->wal_spare_fs_ = std::move(wal_spare_fs);
+  store->wal_spare_env_ = std::move(wal_spare_env);
   store->db_.reset(raw);
   store->sync_writes_ = !options.test_ack_before_sync;
   store->compactions_paused_ = options.open_with_compactions_paused;
@@ -333,6 +346,9 @@ Result<std::string> Store::Property(Cf cf, const std::string& name) const {
   if (!db_->GetProperty(handle(cf), name, &value)) return BadRequest(fmt::format("no property '{}'", name));
   return value;
 }
+
+uint64_t Store::logs_over_zeros() const { return wal_spare_fs_ ? wal_spare_fs_->logs_over_zeros() : 0; }
+bool Store::WaitForWalSpareForTest() const { return wal_spare_fs_ && wal_spare_fs_->WaitForSpare(); }
 
 void Store::SetExpiryHorizon(int64_t now_ms) { expiry_filter_->Advance(now_ms); }
 int64_t Store::expiry_horizon() const { return expiry_filter_->horizon_ms(); }

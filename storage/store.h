@@ -66,6 +66,11 @@ struct StoreOptions {
   // false: Open refuses (NOT_FOUND) a path that holds no store, instead of making an empty one (for
   // maintenance on a store that must already exist: tools/compact_main.cc).
   bool create_if_missing = true;
+  // > 0: each write-ahead log after the first is written over a spare file of this many zeros
+  // made ahead by a thread (storage/wal_spare_fs.h), so the fsync of a write has no metadata to
+  // commit. About the log bound (max_wal_bytes) and a little more: a log longer than its spare
+  // grows as usual. 0: logs are made as RocksDB makes them.
+  uint64_t wal_spare_bytes = 0;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes
   // survive kill -9 (the OS has the bytes) but not a power cut. Never set outside that test.
@@ -74,6 +79,7 @@ struct StoreOptions {
 
 class Store;
 class IdempotencyExpiryFilter;  // store.cc
+class WalSpareFs;               // storage/wal_spare_fs.h
 
 // A set of changes applied atomically by Store::Write, bound to the store that made its handles.
 // Not thread-safe.
@@ -169,6 +175,10 @@ class Store {
   // now rather than as compactions reach its files. Maintenance, offline (tools/compact_main.cc):
   // it costs about what writing the whole store did.
   Status CompactAll();
+  // Write-ahead logs written over a spare of zeros so far (StoreOptions::wal_spare_bytes).
+  uint64_t logs_over_zeros() const;
+  // TEST ONLY: blocks until a spare log is ready; false if there will be none.
+  bool WaitForWalSpareForTest() const;
   // A RocksDB property of one family, as RocksDB prints it (e.g. "rocksdb.num-files-at-level0").
   Result<std::string> Property(Cf cf, const std::string& name) const;
 
@@ -189,6 +199,10 @@ class Store {
 
   // The idempotency family's compaction filter; RocksDB holds a pointer to it, so it outlives db_.
   std::unique_ptr<IdempotencyExpiryFilter> expiry_filter_;
+  // With StoreOptions::wal_spare_bytes: the file system and the Env RocksDB writes through. They
+  // outlive db_.
+  std::shared_ptr<WalSpareFs> wal_spare_fs_;
+  std::unique_ptr<rocksdb::Env> wal_spare_env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf; owned, destroyed before db_
   mutable std::mutex sticky_mu_;

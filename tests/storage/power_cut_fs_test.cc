@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <doctest/doctest.h>
+
+#include <fstream>
+#include <iterator>
 #include <rocksdb/env.h>
 
 #include "storage/keys.h"
@@ -70,6 +73,34 @@ TEST_CASE("a power cut loses writes that were never synced") {
   unsynced.test_ack_before_sync = true;
   CHECK(InChild([&] { WriteThroughPowerCutFs(path, unsynced, 3, [](PowerCutFs&) {}); }) == kPowerCutExitCode);
   for (uint64_t id = 1; id <= 3; ++id) CHECK(Read(path, id) == std::nullopt);
+}
+
+// The bytes of `path`.
+std::string Contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_CASE("a power cut puts zeros back over what was written into a reused file and never synced") {
+  for (size_t spare : {size_t{4096}, size_t{128}}) {  // the unsynced writes inside it, or past it
+    CAPTURE(spare);
+    TempDir dir;
+    const std::string log = dir.Sub("000001.log");
+    {
+      std::ofstream(dir.Sub("spare"), std::ios::binary) << std::string(spare, '\0');
+    }
+    CHECK(InChild([&] {
+            auto fs = std::make_shared<PowerCutFs>(rocksdb::FileSystem::Default());
+            std::unique_ptr<rocksdb::FSWritableFile> file;
+            if (!fs->ReuseWritableFile(log, dir.Sub("spare"), {}, &file, nullptr).ok()) _exit(3);
+            if (!file->Append(std::string(100, 'a'), {}, nullptr).ok()) _exit(4);
+            if (!file->Sync({}, nullptr).ok()) _exit(5);
+            if (!file->Append(std::string(100, 'b'), {}, nullptr).ok()) _exit(6);
+            if (fs->LengthsOf(log)->written != 200) _exit(7);
+            fs->PowerCut();
+          }) == kPowerCutExitCode);
+    CHECK(Contents(log) == std::string(100, 'a') + std::string(spare - 100, '\0'));
+  }
 }
 
 TEST_CASE("a cut armed after n write-ahead log syncs keeps exactly the first n writes") {
