@@ -60,14 +60,28 @@ void FaultInjectionFs::WaitWhileStalled() const {
   --stalled_;
 }
 
+rocksdb::IOStatus FaultInjectionFs::Faulty(rocksdb::IOStatus s, std::unique_ptr<rocksdb::FSWritableFile> file,
+                                           std::unique_ptr<rocksdb::FSWritableFile>* r) {
+  if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(file), *this);
+  return s;
+}
+
 rocksdb::IOStatus FaultInjectionFs::NewWritableFile(const std::string& f,
                                                     const rocksdb::FileOptions& options,
                                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                                     rocksdb::IODebugContext* dbg) {
   std::unique_ptr<rocksdb::FSWritableFile> file;
   auto s = target()->NewWritableFile(f, options, &file, dbg);
-  if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(file), *this);
-  return s;
+  return Faulty(s, std::move(file), r);
+}
+
+rocksdb::IOStatus FaultInjectionFs::ReuseWritableFile(const std::string& f, const std::string& old_f,
+                                                      const rocksdb::FileOptions& options,
+                                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                                      rocksdb::IODebugContext* dbg) {
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  auto s = target()->ReuseWritableFile(f, old_f, options, &file, dbg);
+  return Faulty(s, std::move(file), r);
 }
 
 rocksdb::IOStatus FaultInjectionFs::ReopenWritableFile(const std::string& f,
@@ -76,8 +90,7 @@ rocksdb::IOStatus FaultInjectionFs::ReopenWritableFile(const std::string& f,
                                                        rocksdb::IODebugContext* dbg) {
   std::unique_ptr<rocksdb::FSWritableFile> file;
   auto s = target()->ReopenWritableFile(f, options, &file, dbg);
-  if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(file), *this);
-  return s;
+  return Faulty(s, std::move(file), r);
 }
 
 }  // namespace whistle::storage

@@ -47,8 +47,16 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& options,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r,
                                        rocksdb::IODebugContext* dbg) override;
+  // A log written over a spare (storage/wal_spare_fs.h) fails and stalls as any other file.
+  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old_f,
+                                      const rocksdb::FileOptions& options,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* dbg) override;
 
  private:
+  // `file`, made by the target with status `s`, wrapped to fail as told.
+  rocksdb::IOStatus Faulty(rocksdb::IOStatus s, std::unique_ptr<rocksdb::FSWritableFile> file,
+                           std::unique_ptr<rocksdb::FSWritableFile>* r);
   std::atomic<bool> fail_writes_{false};
   std::atomic<bool> fail_syncs_{false};
   mutable std::mutex stall_mu_;

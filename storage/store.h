@@ -66,10 +66,10 @@ struct StoreOptions {
   // false: Open refuses (NOT_FOUND) a path that holds no store, instead of making an empty one (for
   // maintenance on a store that must already exist: tools/compact_main.cc).
   bool create_if_missing = true;
-  // > 0: each write-ahead log after the first is written over a spare file of this many zeros
-  // made ahead by a thread (storage/wal_spare_fs.h), so the fsync of a write has no metadata to
-  // commit. About the log bound (max_wal_bytes) and a little more: a log longer than its spare
-  // grows as usual. 0: logs are made as RocksDB makes them.
+  // > 0: each write-ahead log is written over a spare file of this many zeros made ahead by a
+  // thread, when one is ready (not for a new store's first log; storage/wal_spare_fs.h), so the
+  // fsync of a write has no metadata to commit. About the log bound (max_wal_bytes) and a little
+  // more: a log longer than its spare grows as usual. 0: logs are made as RocksDB makes them.
   uint64_t wal_spare_bytes = 0;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes

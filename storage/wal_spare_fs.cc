@@ -51,7 +51,14 @@ rocksdb::IOStatus WalSpareFs::NewWritableFile(const std::string& f, const rocksd
       if (ready_) {
         ready_ = false;
         s = target()->ReuseWritableFile(f, dir + "/" + kSpareName, options, r, dbg);
-        if (s.ok()) ++logs_over_zeros_;
+        // The rename must be durable before a record is written into the file: after a power cut
+        // the spare's name must never hold a log's records (see the header).
+        if (s.ok()) s = SyncDirectory(dir, dbg);
+        if (s.ok()) {
+          ++logs_over_zeros_;
+        } else {
+          r->reset();
+        }
       }
       if (!failed_) {
         wanted_ = true;
@@ -62,6 +69,13 @@ rocksdb::IOStatus WalSpareFs::NewWritableFile(const std::string& f, const rocksd
     }
   }
   return target()->NewWritableFile(f, options, r, dbg);
+}
+
+rocksdb::IOStatus WalSpareFs::SyncDirectory(const std::string& dir, rocksdb::IODebugContext* dbg) {
+  std::unique_ptr<rocksdb::FSDirectory> handle;
+  auto s = target()->NewDirectory(dir, rocksdb::IOOptions(), &handle, dbg);
+  if (s.ok()) s = handle->Fsync(rocksdb::IOOptions(), dbg);
+  return s;
 }
 
 uint64_t WalSpareFs::logs_over_zeros() const {

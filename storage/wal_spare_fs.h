@@ -15,12 +15,17 @@
 // ready (the first log of a new store; or the logs come faster than the thread writes zeros) the
 // log is made as usual. A log longer than the spare simply grows.
 //
-// Why it is safe: the bytes past the log's end are zeros, never an older log's records, and
-// RocksDB's log reader takes zeros for the end of the log (a preallocated log after a crash ends
-// the same way). The rename is made durable by RocksDB's fsync of the directory at the new log's
-// first synced write, as for a log it creates. A spare being written is kSpareName + ".tmp"; it
-// is renamed when its zeros are synced, so a crash never leaves a half-written spare under the
-// spare's name; a .tmp a crash leaves is overwritten by the next spare.
+// Why it is safe. RocksDB's log reader skips blocks of zeros (a preallocated log ends in them after
+// a crash) and replays any valid record after them: the logs are in RocksDB's plain format, with
+// no log number in a record, so a record of an older log left past a log's end would be replayed
+// as this one's. So the file behind the spare's name must be all zeros, always, power cuts
+// included:
+//   - a spare is written as kSpareName + ".tmp", its zeros synced, and only then renamed to
+//     kSpareName (a .tmp a crash leaves is overwritten by the next spare);
+//   - a log takes the spare by a rename that is made durable (the directory fsynced) before the
+//     file is handed to RocksDB, so no record is written into a file the spare's name may still
+//     name after a cut;
+//   - the bytes past a log's end are the spare's zeros, never an older log's.
 //
 // One store (one directory) per wrapper. Thread-safe: RocksDB calls from any thread.
 #pragma once
@@ -64,6 +69,7 @@ class WalSpareFs : public rocksdb::FileSystemWrapper {
 
  private:
   void WriteSpares();
+  rocksdb::IOStatus SyncDirectory(const std::string& dir, rocksdb::IODebugContext* dbg);
   // Writes and syncs `spare_bytes_` of zeros at `path`; false (with errno's story on stderr) if
   // it could not.
   bool WriteZeros(const std::string& path);
