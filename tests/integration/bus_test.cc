@@ -319,6 +319,30 @@ TEST_CASE("max_wal_mb in the daemon configuration, or --max-wal-mb, bounds the w
   CHECK(RocksDbOption(dispatcher.data_dir(), "max_total_wal_size") == std::set<std::string>{std::to_string(8 << 20)});
 }
 
+TEST_CASE("wal_spare_mb in the daemon configuration, or --wal-spare-mb, sizes the spare log, and 0 turns it off") {
+  testing::TempDir dir;
+  std::vector<std::string> args;
+  SUBCASE("the configuration file") {
+    std::ofstream(dir.Sub("dispatcher.textproto")) << "wal_spare_mb: 2\n";
+    args = {"--daemon-config=" + dir.Sub("dispatcher.textproto")};
+  }
+  SUBCASE("the flag") { args = {"--wal-spare-mb=2"}; }
+  DispatcherProcess sized(testing::TestCityConfig(), args);
+  const std::string spare = sized.data_dir() + "/whistle-wal-spare";
+  CHECK(testing::Eventually([&] {
+    std::error_code ec;
+    return std::filesystem::file_size(spare, ec) == uintmax_t{2} << 20 && !ec;
+  }));
+  // Off: written to, the dispatcher leaves no spare within a second, where the one above appeared
+  // at once (and the default here, with a log bound of 1 MiB, would be 5 MiB).
+  DispatcherProcess off(testing::TestCityConfig(), {"--max-wal-mb=1", "--wal-spare-mb=0"});
+  zmq::context_t context;
+  Client client(context, off.front());
+  CallOk(client, testing::WaterReport(testing::kGrid1, "report-1"));
+  std::this_thread::sleep_for(1s);
+  CHECK_FALSE(std::filesystem::exists(off.data_dir() + "/whistle-wal-spare"));
+}
+
 TEST_CASE("idempotency_retention_hours in the daemon configuration, or the flag, ends a retry's first answer") {
   testing::TempDir dir;
   // An hour of engine time is 5 s here; the default (a week) would be 14 minutes.
