@@ -229,20 +229,16 @@ void Engine::ReplanSome(int64_t now_ms) {
     // The soonest next deadline of all the lists (one a switch whose list is not worked through
     // yet: a few, unless switches come faster than the lists are worked through); the older
     // list on a tie.
-    ReplanJob* soonest = nullptr;
-    for (ReplanJob& job : replan_jobs_) {
-      if (job.SkipDone() && (soonest == nullptr || job.due[job.next] < soonest->due[soonest->next])) {
-        soonest = &job;
+    auto soonest = replan_jobs_.end();
+    for (auto job = replan_jobs_.begin(); job != replan_jobs_.end(); ++job) {
+      if (job->SkipDone() && (soonest == replan_jobs_.end() || job->due[job->next] < soonest->due[soonest->next])) {
+        soonest = job;
       }
     }
-    if (soonest == nullptr) break;
-    const uint32_t i = soonest->order[soonest->next++];
-    soonest->done[i] = true;
-    --soonest->left;
+    if (soonest == replan_jobs_.end()) break;
     ++replans_staged_;
-    ReplanEvent(soonest->ids[i], soonest->actor, now_ms);
+    Take(soonest, soonest->order[soonest->next++], now_ms);
   }
-  std::erase_if(replan_jobs_, [](const ReplanJob& job) { return job.left == 0; });
 }
 
 void Engine::ReplanIfListed(uint64_t id, int64_t now_ms) {
@@ -251,14 +247,19 @@ void Engine::ReplanIfListed(uint64_t id, int64_t now_ms) {
     if (at == job->ids.end() || *at != id) continue;
     const auto i = static_cast<size_t>(at - job->ids.begin());
     if (job->done[i]) continue;
-    job->done[i] = true;
-    --job->left;
-    const pb::Actor actor = job->actor;
-    // A list with nothing left goes now, not at the next ReplanSome (HasPendingReplans).
-    if (job->left == 0) replan_jobs_.erase(job);
-    ReplanEvent(id, actor, now_ms);
+    Take(job, i, now_ms);
     return;
   }
+}
+
+void Engine::Take(std::deque<ReplanJob>::iterator job, size_t i, int64_t now_ms) {
+  job->done[i] = true;
+  const uint64_t id = job->ids[i];
+  if (--job->left > 0) return ReplanEvent(id, job->actor, now_ms);
+  // A list with nothing left goes at once, so that HasPendingReplans asks for no empty round.
+  const pb::Actor actor = std::move(job->actor);
+  replan_jobs_.erase(job);
+  ReplanEvent(id, actor, now_ms);
 }
 
 void Engine::ReplanEvent(uint64_t id, const pb::Actor& actor, int64_t now_ms) {

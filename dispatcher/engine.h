@@ -204,6 +204,10 @@ class Engine {
     bool SkipDone();
   };
 
+  // Marks entry `i` of `job` done, drops the job once nothing is left in it, and re-plans the
+  // event (ReplanEvent) for the job's actor.
+  void Take(std::deque<ReplanJob>::iterator job, size_t i, int64_t now_ms);
+
   std::shared_ptr<const City> city_;
   storage::Store& store_;  // only for the planted timer-separate-write bug; state_ owns the writes
   const Clock& clock_;

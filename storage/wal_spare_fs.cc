@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -40,9 +40,10 @@ rocksdb::IOStatus WalSpareFs::NewWritableFile(const std::string& f, const rocksd
     std::lock_guard lock(mu_);
     if (dir_.empty()) {
       dir_ = dir;
+      spare_ = dir + "/" + kSpareName;
       // A spare the last run left is whole: it is renamed to its name only once its zeros are
       // synced. So the first log after a restart is written over zeros too.
-      ready_ = target()->FileExists(dir + "/" + kSpareName, rocksdb::IOOptions(), dbg).ok();
+      ready_ = target()->FileExists(spare_, rocksdb::IOOptions(), dbg).ok();
     }
     if (dir == dir_) {
       // Under the mutex, so that the thread cannot put the next spare in place before this one
@@ -50,7 +51,7 @@ rocksdb::IOStatus WalSpareFs::NewWritableFile(const std::string& f, const rocksd
       rocksdb::IOStatus s = rocksdb::IOStatus::NotFound();
       if (ready_) {
         ready_ = false;
-        s = target()->ReuseWritableFile(f, dir + "/" + kSpareName, options, r, dbg);
+        s = target()->ReuseWritableFile(f, spare_, options, r, dbg);
         // The rename must be durable before a record is written into the file: after a power cut
         // the spare's name must never hold a log's records (see the header).
         if (s.ok()) s = SyncDirectory(dir, dbg);
@@ -95,7 +96,7 @@ void WalSpareFs::WriteSpares() {
     cv_.wait(lock, [&] { return stop_ || (wanted_ && !ready_); });
     if (stop_) return;
     wanted_ = false;
-    const std::string spare = dir_ + "/" + kSpareName;
+    const std::string spare = spare_;
     lock.unlock();
     const std::string tmp = spare + ".tmp";
     bool ok = WriteZeros(tmp);

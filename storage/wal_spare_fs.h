@@ -78,6 +78,7 @@ class WalSpareFs : public rocksdb::FileSystemWrapper {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string dir_;     // the store's directory, from its first log; "" before
+  std::string spare_;   // dir_ + "/" + kSpareName
   bool wanted_ = false;  // a spare is to be written
   bool ready_ = false;   // a spare is on disk, whole
   bool failed_ = false;  // the last attempt failed: no more tries (logs are made as usual)
