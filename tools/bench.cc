@@ -270,6 +270,9 @@ class Worker {
   std::map<std::string, HistogramSnapshot> latency_us;
   std::map<std::string, uint64_t> codes;
   std::vector<std::string> acked_submits;  // request ids of Submits answered OK
+  // With BenchOptions::trace. A deque: a vector's reallocation, megabytes copied on this thread,
+  // would show in the very latencies it records.
+  std::deque<TracedAnswer> trace;
   uint64_t commands = 0, flows = 0, races = 0, races_not_one_winner = 0, linked = 0;
   uint64_t unanswered() const { return unanswered_; }
   uint64_t busy_pending() const { return busy_pending_; }
@@ -330,17 +333,21 @@ class Worker {
       static const std::vector<std::string> kAllKinds = {"get", "list", "stats"};
       const std::vector<std::string>& kinds = o_.query_kinds.empty() ? kAllKinds : o_.query_kinds;
       const std::string& kind = kinds[query_turn_++ % kinds.size()];
+      // A literal, not kind.c_str(): a traced answer keeps its kind past the options' life.
+      const char* name = "stats";
       if (kind == "get") {
+        name = "get";
         r.mutable_get()->set_event_id(o_.get_ids > 0 ? 1 + rng_.Next() % o_.get_ids : Pick(seeded_->events));
         r.mutable_get()->set_with_history(true);
       } else if (kind == "list") {
+        name = "list";
         r.mutable_list()->set_department(Pick(seeded_->departments));
         r.mutable_list()->set_page_size(50);
       } else {
         r.mutable_stats()->set_department(Pick(seeded_->departments));
         r.mutable_stats()->set_month(o_.month);
       }
-      SendStep(slot, 0, kind.c_str(), std::move(r), intended);
+      SendStep(slot, 0, name, std::move(r), intended);
       return;
     }
     SendStep(slot, 0, "submit", NewSubmit(o_, rng_, ""), intended);
@@ -427,8 +434,13 @@ class Worker {
     }
     if (now >= measure_from_ && now <= end_) ++commands;
     if (sent.sent >= measure_from_) {
-      latency_us[sent.kind].Add(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(now - sent.sent).count()));
+      using std::chrono::microseconds;
+      const int64_t latency = std::chrono::duration_cast<microseconds>(now - sent.sent).count();
+      latency_us[sent.kind].Add(static_cast<uint64_t>(latency));
+      if (o_.trace) {
+        const int64_t sent_us = std::chrono::duration_cast<microseconds>(sent.sent - measure_from_).count();
+        trace.push_back({sent_us, latency, sent.kind});
+      }
     }
     ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
     if (r.code() == pb::STATUS_OK && sent.request.has_submit()) acked_submits.push_back(sent.request.request_id());
@@ -630,6 +642,12 @@ Result<BenchResult> RunBench(const BenchOptions& options) {
     threads.emplace_back([&w, start, measure_from, end] { w->Run(start, measure_from, end); });
   }
   std::this_thread::sleep_until(measure_from);
+  // The trace's zero on the system clock, read now rather than after the run: a clock stepped
+  // meanwhile would shift the whole trace against RocksDB's log.
+  const int64_t measured_from_unix_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          (std::chrono::system_clock::now() + (measure_from - Clock::now())).time_since_epoch())
+          .count();
   auto before = FetchMetrics(context, o);
   std::this_thread::sleep_until(end);
   auto after = FetchMetrics(context, o);
@@ -640,6 +658,7 @@ Result<BenchResult> RunBench(const BenchOptions& options) {
   result.after = std::move(after).value();
   result.seconds = o.duration_s;
   result.load_ended = end;
+  result.measured_from_unix_us = measured_from_unix_us;
   for (auto& w : workers) {
     result.commands += w->commands;
     result.flows += w->flows;
@@ -657,7 +676,10 @@ Result<BenchResult> RunBench(const BenchOptions& options) {
     }
     for (auto& [code, n] : w->codes) result.codes[code] += n;
     for (auto& id : w->acked_submits) result.acked_submits.push_back(std::move(id));
+    result.trace.insert(result.trace.end(), w->trace.begin(), w->trace.end());
   }
+  std::sort(result.trace.begin(), result.trace.end(),
+            [](const TracedAnswer& a, const TracedAnswer& b) { return a.sent_us < b.sent_us; });
   return result;
 }
 

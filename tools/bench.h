@@ -90,6 +90,16 @@ struct BenchOptions {
   std::string month;            // queries: the month Stats asks for ("" = the current one)
   // queries: the kinds taken in turn, of "get", "list", "stats"; empty = all three.
   std::vector<std::string> query_kinds;
+  // Keeps every measured answer (BenchResult::trace), to see when in the run the slow ones fell.
+  bool trace = false;
+};
+
+// One measured answer: when its command was sent (for an open-loop flow's first command, when it
+// was due), from the end of the warm-up, and how long its answer took.
+struct TracedAnswer {
+  int64_t sent_us = 0;
+  int64_t latency_us = 0;
+  const char* kind = "";  // "submit", "claim", ...
 };
 
 // "get,list" -> {"get", "list"}; BAD_REQUEST naming an unknown kind.
@@ -117,6 +127,8 @@ struct BenchResult {
   // The request ids of every Submit answered OK (warm-up included): a caller can check that
   // each acknowledged report is stored, after a crash too.
   std::vector<std::string> acked_submits;
+  std::vector<TracedAnswer> trace;  // with BenchOptions::trace: by sent_us
+  int64_t measured_from_unix_us = 0;  // the end of the warm-up, by the system clock (trace's zero)
   pb::MetricsResult before, after;  // the dispatcher's metrics around the measured interval
   double throughput() const { return seconds > 0 ? static_cast<double>(commands) / seconds : 0; }
   // Group commit achieved: requests the engine took per synced write, over the measured interval.

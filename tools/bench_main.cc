@@ -4,7 +4,7 @@
 //                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
 //                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
 //                 [--query-events=N] [--get-ids=N] [--queries=get,list,stats] [--busy-pause-ms=N]
-//                 [--resend-after-ms=N] [--drain-s=S] [--json]
+//                 [--resend-after-ms=N] [--drain-s=S] [--json] [--trace=PATH]
 //
 // Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
 // data directory under $TMPDIR with --dev-no-auth and the same --config, and stops it at the end;
@@ -18,12 +18,17 @@
 // (-1: never). The load ends with the run: then no flow starts and nothing answered BUSY is sent
 // again; the bench waits up to --drain-s (default 10) for the answers still due. An open loop that
 // could not keep its schedule reports the flows it never sent (NOT OFFERED).
-// --json prints one JSON object instead.
+// --json prints one JSON object instead. --trace=PATH writes every measured answer to PATH, a line
+// each in the order sent: microseconds from the end of the warm-up to when it was sent (an open
+// loop's first command: when it was due), its latency in microseconds, and its kind, after a first
+// line "# measured from <N> (Unix microseconds)", N the end of the warm-up. To see when the slow
+// ones fell: tools/latency_windows.py reads it.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -44,7 +49,7 @@ constexpr char kUsage[] =
     "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
     "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
     "                     [--query-events=N] [--get-ids=N] [--queries=get,list,stats] [--busy-pause-ms=N]\n"
-    "                     [--resend-after-ms=N] [--drain-s=S] [--json]\n";
+    "                     [--resend-after-ms=N] [--drain-s=S] [--json] [--trace=PATH]\n";
 
 int Usage(std::string_view why) {
   std::cerr << "whistle-bench: " << why << "\n" << kUsage;
@@ -82,6 +87,8 @@ int main(int argc, char** argv) {
   if (resend_after.ok() && *resend_after == 0) resend_after = BadRequest("--resend-after-ms: 0 would resend at once");
   auto drain = flags->TakeDouble("drain-s", 10, 0, 3600);
   auto json = flags->TakeBool("json");
+  const bool trace_given = flags->Has("trace");
+  const std::string trace = flags->TakeString("trace");
   for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
                           duration.status(), warmup.status(), seed.status(), race_agents.status(),
                           query_events.status(), get_ids.status(), query_kinds.status(), busy_pause.status(),
@@ -103,6 +110,14 @@ int main(int argc, char** argv) {
   o.busy_pause_ms = static_cast<int>(*busy_pause);
   o.resend_after_ms = static_cast<int>(*resend_after);
   o.drain_s = *drain;
+  if (trace_given && trace.empty()) return Usage("--trace needs a path: --trace=PATH");
+  o.trace = trace_given;
+  // Opened before the run, so that a path that cannot be written costs no run.
+  std::ofstream trace_out;
+  if (o.trace) {
+    trace_out.open(trace);
+    if (!trace_out) return std::cerr << "whistle-bench: cannot write " << trace << "\n", 1;
+  }
 
   auto city = LoadCity(config);
   if (!city.ok()) return std::cerr << "whistle-bench: " << city.status().ToString() << "\n", 1;
@@ -142,5 +157,12 @@ int main(int argc, char** argv) {
   }
   if (!result.ok()) return std::cerr << "whistle-bench: " << result.status().ToString() << "\n", 1;
   std::cout << (*json ? BenchJson(o, *result) + "\n" : FormatBench(o, *result));
+  if (o.trace) {
+    trace_out << "# measured from " << result->measured_from_unix_us << " (Unix microseconds)\n";
+    for (const TracedAnswer& a : result->trace) {
+      trace_out << a.sent_us << ' ' << a.latency_us << ' ' << a.kind << '\n';
+    }
+    if (!trace_out.flush()) return std::cerr << "whistle-bench: could not write " << trace << "\n", 1;
+  }
   return result->races_not_one_winner == 0 && result->unanswered == 0 ? 0 : 1;
 }

@@ -2,6 +2,11 @@
 // counts what the dispatcher acknowledged. (Behaviour only: speed lives in docs/BENCHMARKS.md.)
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <string>
+
 #include "agents/client.h"
 #include "dispatcher/city.h"
 #include "dispatcher/sample_city.h"
@@ -81,6 +86,40 @@ TEST_CASE("bench: with no warm-up every latency is measured from a real send, ne
   CHECK(r->all_latency_us.max() < 12'000'000);
 }
 
+TEST_CASE("bench: the trace holds every measured answer, in the order sent, on the system clock") {
+  testing::DispatcherProcess dispatcher(BenchCity());
+  BenchOptions o = Short(dispatcher, BenchMix::kLifecycle);
+  o.trace = true;
+  const int64_t before_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+  auto r = RunBench(o);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  REQUIRE(r->all_latency_us.count() > 0);
+  CHECK(r->trace.size() == r->all_latency_us.count());
+  // The warm-up (0.2 s) ended after the run began, by the system clock.
+  CHECK(r->measured_from_unix_us > before_us);
+  CHECK(r->measured_from_unix_us < before_us + 10'000'000);
+  std::map<std::string, uint64_t> per_kind;
+  int64_t previous_us = 0;
+  uint64_t max_us = 0;
+  for (const TracedAnswer& a : r->trace) {
+    CHECK(a.sent_us >= previous_us);  // in the order sent, none before the end of the warm-up
+    previous_us = a.sent_us;
+    max_us = std::max(max_us, static_cast<uint64_t>(a.latency_us));
+    ++per_kind[a.kind];
+  }
+  CHECK(max_us == r->all_latency_us.max());
+  for (const auto& [kind, histogram] : r->latency_us) {
+    CAPTURE(kind);
+    CHECK(per_kind[kind] == histogram.count());
+  }
+  // Off, nothing is kept.
+  o.trace = false;
+  auto untraced = RunBench(o);
+  REQUIRE_MESSAGE(untraced.ok(), untraced.status().ToString());
+  CHECK(untraced->trace.empty());
+}
+
 TEST_CASE("bench: in a claim race exactly one claimant wins each event") {
   testing::DispatcherProcess dispatcher(BenchCity());
   BenchOptions o = Short(dispatcher, BenchMix::kClaimRace);
@@ -109,10 +148,15 @@ TEST_CASE("bench: the queries mix reads events it submitted first, an open loop 
   auto kinds = ParseQueryKinds("list");
   REQUIRE(kinds.ok());
   o.query_kinds = *kinds;
+  o.trace = true;
   auto lists = RunBench(o);
   REQUIRE_MESSAGE(lists.ok(), lists.status().ToString());
   CHECK(lists->codes.size() == 1);
   CHECK(Count(*lists, "list STATUS_OK") > 0);
+  // Each traced answer names its kind after the run's own options are gone (read under ASan).
+  REQUIRE_FALSE(lists->trace.empty());
+  for (const TracedAnswer& a : lists->trace) CHECK(std::string(a.kind) == "list");
+  o.trace = false;
   CHECK(ParseQueryKinds("get,stats")->size() == 2);
   CHECK(ParseQueryKinds("get,votes").status().message() == "query kind 'votes' is not get, list or stats");
 
