@@ -5,6 +5,7 @@
 //                      [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]
 //                      [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]
 //                      [--max-wal-mb=N] [--idempotency-retention-hours=N] [--wal-spare-mb=N]
+//                      [--idle-background-threads[=false]]
 //                      [--test-power-cut-signal] [--test-power-cut-after-wal-syncs=N]
 //                      [--test-plant-bug=BUG] [--test-clock-start-ms=MS]
 //                      [--test-counter-fold-bytes=N] [--test-max-replans-per-batch=N]
@@ -24,6 +25,9 @@
 //
 // --wal-spare-mb: each write-ahead log is written over a spare file of this many MiB of zeros
 // (storage/wal_spare_fs.h); default --max-wal-mb + 4, 0 = off.
+//
+// --idle-background-threads (the default; =false turns it off): RocksDB's flush and compaction
+// threads run at SCHED_IDLE, taking a core only when the requests leave one (storage/store.h).
 //
 // --metrics-listen serves Prometheus's GET /metrics there (docs/OPERATIONS.md).
 //
@@ -86,7 +90,7 @@ constexpr char kUsage[] =
     "                          [--endpoints-file=PATH] [--time-scale=F] [--max-request-bytes=N]\n"
     "                          [--max-batch=N] [--busy-window=N] [--metrics-listen=HOST:PORT]\n"
     "                          [--max-wal-mb=N] [--idempotency-retention-hours=N]\n"
-    "                          [--wal-spare-mb=N]\n"
+    "                          [--wal-spare-mb=N] [--idle-background-threads[=false]]\n"
     "test only (whistle-crashcheck; never in production):\n"
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
     "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
@@ -193,9 +197,11 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   // Unset: about as long as a log gets, the bound and a little more (storage/wal_spare_fs.h).
   auto spare = TakeBounded(flags, "wal-spare-mb",
                            c.has_wal_spare_mb() ? c.wal_spare_mb() : (wal.ok() ? *wal : 32) + 4, 0, 1 << 16);
+  Result<bool> idle = c.has_idle_background_threads() ? c.idle_background_threads() : true;
+  if (flags.Has("idle-background-threads")) idle = flags.TakeBool("idle-background-threads");
   auto dev = flags.TakeBool("dev-no-auth");
   for (const Status& s : {scale.status(), bytes.status(), batch.status(), busy.status(), wal.status(),
-                          retention.status(), spare.status(), dev.status(), flags.CheckAllTaken()}) {
+                          retention.status(), spare.status(), idle.status(), dev.status(), flags.CheckAllTaken()}) {
     if (!s.ok()) return s;
   }
   c.set_time_scale(*scale);
@@ -205,6 +211,7 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   c.set_max_wal_mb(static_cast<uint32_t>(*wal));
   c.set_idempotency_retention_hours(static_cast<uint32_t>(*retention));
   c.set_wal_spare_mb(static_cast<uint32_t>(*spare));
+  c.set_idle_background_threads(*idle);
   if (*dev) c.set_dev_no_auth(true);
   return c;
 }
@@ -252,6 +259,7 @@ int main(int argc, char** argv) {
   storage::StoreOptions store_options;
   store_options.max_wal_bytes = uint64_t{cfg.max_wal_mb()} << 20;
   store_options.wal_spare_bytes = uint64_t{cfg.wal_spare_mb()} << 20;  // 0: off
+  store_options.idle_background_threads = cfg.idle_background_threads();
   store_options.open_with_compactions_paused = true;  // the engine resumes them once loaded
   std::unique_ptr<rocksdb::Env> power_cut_env;  // outlives the store
   if (test.power_cut_signal || test.power_cut_after_wal_syncs > 0) {

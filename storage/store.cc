@@ -208,6 +208,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   // Keep the default WAL recovery mode (kPointInTimeRecovery): see the header.
   db_options.IncreaseParallelism(2);
+  if (options.idle_background_threads) {
+    for (rocksdb::Env::Priority pool : {rocksdb::Env::HIGH, rocksdb::Env::LOW}) {
+      auto s = db_options.env->LowerThreadPoolCPUPriority(pool, rocksdb::CpuPriority::kIdle);
+      if (!s.ok()) return FromRocks(s, "lowering RocksDB's background threads to idle priority");
+    }
+  }
   db_options.max_total_wal_size = options.max_wal_bytes;
   db_options.db_write_buffer_size = options.memtable_bytes;
 

@@ -71,6 +71,14 @@ struct StoreOptions {
   // fsync of a write has no metadata to commit. About the log bound (max_wal_bytes) and a little
   // more: a log longer than its spare grows as usual. 0: logs are made as RocksDB makes them.
   uint64_t wal_spare_bytes = 0;
+  // RocksDB's flush and compaction threads run at SCHED_IDLE, so that they take a core only when
+  // nothing else wants it: on two cores, each flush of every memtable (at each max_wal_bytes of
+  // log) held up the requests of the next 150-300 ms, more for want of a core than of the disk
+  // (docs/BENCHMARKS.md, "Flushes and the tail"). Process-wide (every store in the process shares
+  // Env::Default's threads) and for good: RocksDB only ever lowers a pool's priority. The price:
+  // when the cores are kept busy (by other work, or by this process's own threads), flushes and
+  // compactions wait, and RocksDB slows or stops the writes once level 0 or the memtables fill.
+  bool idle_background_threads = false;
   // TEST ONLY (a bug planted for whistle-crashcheck, --test-plant-bug=ack-before-sync): Write
   // returns before its batch is fsynced, breaking the durability contract above. Such writes
   // survive kill -9 (the OS has the bytes) but not a power cut. Never set outside that test.

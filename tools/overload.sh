@@ -13,6 +13,9 @@
 # capacity of a dispatcher that has the same cores (docs/BENCHMARKS.md, "Overload"); with the
 # dispatcher's capacity cut to a fraction, the bench offers 10x of that with cores to spare.
 #
+# DISPATCHER_FLAGS in the environment: more flags for the dispatcher, split on spaces (e.g.
+# DISPATCHER_FLAGS=--idle-background-threads=false).
+#
 # Starts a whistle-dispatcher (--dev-no-auth, the sample city, a fresh store under $TMPDIR), samples
 # its resident memory every 0.2 s, and drives it with whistle-bench --front, the lifecycle mix in
 # open loop: first closed loop for 10 s to find the capacity C, then C/4 (normal), 2C, C/4, 10C,
@@ -58,7 +61,7 @@ limit_cpu() {  # pid: into a new cgroup with $cpus of CPU every 10 ms
 }
 
 "$build/dispatcher/whistle-dispatcher" --dev-no-auth --data="$dir/store" --front='tcp://127.0.0.1:*' \
-  --bus='tcp://127.0.0.1:*' --endpoints-file="$dir/endpoints" >"$dir/dispatcher.log" 2>&1 &
+  --bus='tcp://127.0.0.1:*' --endpoints-file="$dir/endpoints" ${DISPATCHER_FLAGS:-} >"$dir/dispatcher.log" 2>&1 &
 pid=$!
 [ -z "$cpus" ] || limit_cpu $pid
 for _ in $(seq 100); do

@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
   // not matter, and a 32 MiB bound costs sustained writing 6-13% (storage/store.h).
   storage::StoreOptions store_options;
   store_options.max_wal_bytes = 128 << 20;
+  // Flushes and compactions on what the engine and writer threads leave of the two cores: the
+  // month took 294 s against 360 s (docs/BENCHMARKS.md, "Flushes and the tail").
+  store_options.idle_background_threads = true;
   auto store = storage::Store::Open(data, store_options);
   if (!store.ok()) return Fail(store.status());
 

@@ -1,4 +1,6 @@
 // The dispatcher as a real process on loopback: round trip, bad input, kill -9, SIGTERM.
+#include <sched.h>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/test_city.h"
+#include "tests/testing/thread_policy.h"
 #include "tools/process.h"
 
 namespace whistle {
@@ -341,6 +344,40 @@ TEST_CASE("wal_spare_mb in the daemon configuration, or --wal-spare-mb, sizes th
   CallOk(client, testing::WaterReport(testing::kGrid1, "report-1"));
   std::this_thread::sleep_for(1s);
   CHECK_FALSE(std::filesystem::exists(off.data_dir() + "/whistle-wal-spare"));
+}
+
+// The policies of the dispatcher's flush thread (RocksDB's high pool) once it has flushed: a
+// checkpoint flushes the memtables.
+std::vector<int> FlushThreadPolicies(const DispatcherProcess& dispatcher, const testing::TempDir& dir) {
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  CallOk(client, testing::WaterReport(testing::kGrid1, "report-1"));
+  pb::Request checkpoint;
+  checkpoint.mutable_checkpoint()->set_dir(dir.Sub("checkpoint"));
+  CallOk(client, checkpoint);
+  return testing::SchedulingPolicies(dispatcher.pid(), "rocksdb:high");
+}
+
+TEST_CASE("the dispatcher flushes at idle priority unless idle_background_threads, or the flag, is false") {
+  testing::TempDir dir;
+  std::vector<std::string> args;
+  int policy = SCHED_IDLE;
+  SUBCASE("by default") {}
+  SUBCASE("the configuration file") {
+    std::ofstream(dir.Sub("dispatcher.textproto")) << "idle_background_threads: false\n";
+    args = {"--daemon-config=" + dir.Sub("dispatcher.textproto")};
+    policy = SCHED_OTHER;
+  }
+  SUBCASE("the flag") {
+    args = {"--idle-background-threads=false"};
+    policy = SCHED_OTHER;
+  }
+  SUBCASE("the flag, bare, over the configuration file") {
+    std::ofstream(dir.Sub("dispatcher.textproto")) << "idle_background_threads: false\n";
+    args = {"--daemon-config=" + dir.Sub("dispatcher.textproto"), "--idle-background-threads"};
+  }
+  DispatcherProcess dispatcher(testing::TestCityConfig(), args);
+  CHECK(FlushThreadPolicies(dispatcher, dir) == std::vector<int>{policy});
 }
 
 TEST_CASE("idempotency_retention_hours in the daemon configuration, or the flag, ends a retry's first answer") {

@@ -1,7 +1,10 @@
 #include "storage/store.h"
 
+#include <sched.h>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <system_error>
@@ -14,6 +17,7 @@
 #include "tests/testing/engine_fixture.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/thread_policy.h"
 
 namespace whistle::storage {
 namespace {
@@ -363,6 +367,27 @@ TEST_CASE("a plain history cursor keeps total order past the event it was sought
   REQUIRE(store->Write(second).ok());
   FlushToTableFiles(*store, dir);
   CHECK(ValuesFrom(*store->NewCursor(Cf::kHistory), HistoryPrefix(5)) == std::vector<std::string>{"5.0", "6.0", "6.1"});
+}
+
+// Lowers the process's RocksDB pools for good: the test cases after it in this binary run with idle
+// background threads too (ctest runs each case in a process of its own).
+TEST_CASE("idle_background_threads runs RocksDB's flushes and compactions at SCHED_IDLE") {
+  TempDir dir;
+  StoreOptions options;
+  options.idle_background_threads = true;
+  auto store = OpenOrDie(dir.Sub("db"), options);
+  WriteBatch batch(*store);
+  batch.Put(Cf::kEvents, EventKey(1), "one");
+  REQUIRE(store->Write(batch).ok());
+  // A pool's thread lowers itself when it next takes a job: CompactAll flushes (the high pool),
+  // then compacts (the low pool).
+  REQUIRE(store->CompactAll().ok());
+  for (const std::string pool : {"rocksdb:high", "rocksdb:low"}) {
+    CAPTURE(pool);
+    const std::vector<int> policies = testing::SchedulingPolicies(0, pool);
+    REQUIRE_FALSE(policies.empty());
+    CHECK(std::find(policies.begin(), policies.end(), SCHED_IDLE) != policies.end());
+  }
 }
 
 TEST_CASE("idempotency, history and the log are written in larger blocks than events and indexes") {
