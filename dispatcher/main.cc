@@ -189,14 +189,16 @@ Result<pb::DispatcherConfig> ReadOptions(Flags& flags) {
   auto bytes = TakeBounded(flags, "max-request-bytes", c.max_request_bytes() ? c.max_request_bytes() : 65536, 256, 1 << 20);
   auto batch = TakeBounded(flags, "max-batch", c.max_batch() ? c.max_batch() : 512, 1, 1 << 20);
   auto busy = TakeBounded(flags, "busy-window", c.busy_window() ? c.busy_window() : 4096, 0, 1 << 24);
-  auto wal = TakeBounded(flags, "max-wal-mb", c.max_wal_mb() ? c.max_wal_mb() : 32, 1, 1 << 16);
+  constexpr int64_t kDefaultMaxWalMb = 32;
+  auto wal =
+      TakeBounded(flags, "max-wal-mb", c.max_wal_mb() ? c.max_wal_mb() : kDefaultMaxWalMb, 1, 1 << 16);
   auto retention = TakeBounded(
       flags, "idempotency-retention-hours",
       c.idempotency_retention_hours() ? c.idempotency_retention_hours() : kDefaultRetentionHours, 1,
       kMaxRetentionHours);
   // Unset: about as long as a log gets, the bound and a little more (storage/wal_spare_fs.h).
   auto spare = TakeBounded(flags, "wal-spare-mb",
-                           c.has_wal_spare_mb() ? c.wal_spare_mb() : (wal.ok() ? *wal : 32) + 4, 0, 1 << 16);
+                           c.has_wal_spare_mb() ? c.wal_spare_mb() : (wal.ok() ? *wal : kDefaultMaxWalMb) + 4, 0, 1 << 16);
   Result<bool> idle = c.has_idle_background_threads() ? c.idle_background_threads() : true;
   if (flags.Has("idle-background-threads")) idle = flags.TakeBool("idle-background-threads");
   auto dev = flags.TakeBool("dev-no-auth");

@@ -200,9 +200,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   std::shared_ptr<WalSpareFs> wal_spare_fs;
   std::unique_ptr<rocksdb::Env> wal_spare_env;
   if (options.wal_spare_bytes > 0) {
-    wal_spare_fs = std::make_shared<WalSpareFs>(
-        options.env != nullptr ? options.env->GetFileSystem() : rocksdb::FileSystem::Default(),
-        options.wal_spare_bytes);
+    wal_spare_fs = std::make_shared<WalSpareFs>(db_options.env->GetFileSystem(), options.wal_spare_bytes);
     wal_spare_env = rocksdb::NewCompositeEnv(wal_spare_fs);
     db_options.env = wal_spare_env.get();
   }
