@@ -9,6 +9,7 @@
 //   timers fired and how late each (due time to the batch that fired it)
 //   open events by level and state, overdue, supervised (the engine's, as of the last turn)
 //   connections on the front door and the bus
+//   CPU time: the process's, the engine thread's and the writer thread's
 //
 // Also rendered in Prometheus's text format for GET /metrics (metrics_http.h); docs/OPERATIONS.md
 // lists every metric.
@@ -17,6 +18,8 @@
 // WritePrometheus may run on any thread (relaxed atomics: each counter is exact, counters read
 // together may be a batch apart; engine figures are those of the last ObserveEngine).
 #pragma once
+
+#include <time.h>
 
 #include <array>
 #include <atomic>
@@ -49,6 +52,11 @@ class ServerMetrics {
     front_connections_.store(front, std::memory_order_relaxed);
     bus_connections_.store(bus, std::memory_order_relaxed);
   }
+
+  // The engine thread's and the writer thread's CPU-time clocks (pthread_getcpuclockid), read at
+  // each Fill. Until this is called their CPU times are 0. Any thread; the threads must outlive
+  // every later Fill (the server's own engine and writer do).
+  void SetThreadClocks(clockid_t engine, clockid_t writer);
 
   // Copies the engine's figures as of its last written batch (the open events when that batch was
   // sealed, the last sequence number written, the store's synced-write histogram; nothing shown
@@ -83,6 +91,9 @@ class ServerMetrics {
   std::atomic<uint64_t> dropped_replies_{0};
   std::atomic<uint32_t> front_connections_{0};
   std::atomic<uint32_t> bus_connections_{0};
+  std::atomic<bool> thread_clocks_set_{false};  // release: the two below are set
+  std::atomic<clockid_t> engine_clock_{0};
+  std::atomic<clockid_t> writer_clock_{0};
   Histogram batch_size_;
   Histogram batch_micros_;
   Histogram timer_lag_ms_;

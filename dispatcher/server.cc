@@ -1,5 +1,7 @@
 #include "dispatcher/server.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
 #include <chrono>
@@ -220,6 +222,11 @@ pb::Response Server::IssueTicket(const pb::Actor& actor, const pb::TicketQuery& 
 }
 
 Status Server::Run() {
+  clockid_t engine_clock;
+  if (int err = pthread_getcpuclockid(pthread_self(), &engine_clock); err != 0) {
+    return Internal(fmt::format("pthread_getcpuclockid: {}", std::strerror(err)));
+  }
+  metrics_.SetThreadClocks(engine_clock, writer_.cpu_clock());
   while (!stop_.load() && engine_.health().ok()) {
     try {
       Turn();

@@ -1,5 +1,6 @@
 #include "storage/batch_writer.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -23,7 +24,11 @@ int MakeEventFd() {
 }  // namespace
 
 BatchWriter::BatchWriter(Store& store)
-    : store_(store), ready_fd_(MakeEventFd()), thread_([this] { Loop(); }) {}
+    : store_(store), ready_fd_(MakeEventFd()), thread_([this] { Loop(); }) {
+  // Cannot fail for a thread that was just started (and a throw here would leave it joinable).
+  const int err = pthread_getcpuclockid(thread_.native_handle(), &cpu_clock_);
+  WHISTLE_CHECK(err == 0, "pthread_getcpuclockid: %s", std::strerror(err));
+}
 
 BatchWriter::~BatchWriter() {
   if (started_) (void)Wait();

@@ -9,6 +9,8 @@
 // the writer's own thread.
 #pragma once
 
+#include <time.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -37,6 +39,9 @@ class BatchWriter {
   bool done();
   // Readable (POLLIN) from when a write returns until Wait: for poll(2) or zmq::poll.
   int ready_fd() const { return ready_fd_; }
+  // The writer thread's CPU-time clock (pthread_getcpuclockid), for clock_gettime from any thread
+  // while this BatchWriter lives: what its writes cost (ServerMetrics).
+  clockid_t cpu_clock() const { return cpu_clock_; }
 
  private:
   void Loop();
@@ -50,7 +55,8 @@ class BatchWriter {
   Status result_;                  // guarded by mu_
   bool stop_ = false;              // guarded by mu_
   int ready_fd_ = -1;              // an eventfd, signalled when a write returns
-  std::thread thread_;             // last: starts after the fields above exist
+  std::thread thread_;             // starts after the fields above exist
+  clockid_t cpu_clock_;            // thread_'s
 };
 
 }  // namespace whistle::storage

@@ -614,6 +614,14 @@ double BenchResult::CommandsPerSyncedWrite() const {
   return writes == 0 ? 0 : static_cast<double>(requests) / static_cast<double>(writes);
 }
 
+BenchResult::CpuPerRequest BenchResult::CpuMicrosPerRequest() const {
+  if (after.commands() <= before.commands() || after.cpu_micros() == 0) return {};
+  const auto requests = static_cast<double>(after.commands() - before.commands());
+  auto per = [&](uint64_t b, uint64_t a) { return a > b ? static_cast<double>(a - b) / requests : 0.0; };
+  return {per(before.cpu_micros(), after.cpu_micros()), per(before.engine_cpu_micros(), after.engine_cpu_micros()),
+          per(before.writer_cpu_micros(), after.writer_cpu_micros())};
+}
+
 Result<BenchResult> RunBench(const BenchOptions& options) {
   BenchOptions o = options;
   if (o.run_id.empty()) {
@@ -725,6 +733,11 @@ std::string FormatBench(const BenchOptions& o, const BenchResult& r) {
   const pb::HistogramSummary& a = r.after.answer_micros();
   out += fmt::format("dispatcher (whole run): answer time, read to answer, p50 {} ms p99 {} ms p99.9 {} ms max {} ms\n",
                      Ms(a.p50()), Ms(a.p99()), Ms(a.p999()), Ms(a.max()));
+  if (const BenchResult::CpuPerRequest cpu = r.CpuMicrosPerRequest(); cpu.process_us > 0) {
+    out += fmt::format("dispatcher (measured): CPU per request {:.1f} us, of which the engine thread {:.1f} us "
+                       "and the writer thread {:.1f} us\n",
+                       cpu.process_us, cpu.engine_us, cpu.writer_us);
+  }
   return out;
 }
 
@@ -736,15 +749,17 @@ std::string BenchJson(const BenchOptions& o, const BenchResult& r) {
                          Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)), Ms(h.max()));
   }
   const HistogramSnapshot& a = r.all_latency_us;
+  const BenchResult::CpuPerRequest cpu = r.CpuMicrosPerRequest();
   return fmt::format(
       R"({{"mix":"{}","clients":{},"window":{},"rate":{},"seconds":{},"commands":{},"throughput":{:.0f},)"
       R"("commands_per_synced_write":{:.2f},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{},)"
       R"("races":{},"races_not_one_winner":{},"linked":{},"unanswered":{},"busy_pending":{},"resent":{},)"
-      R"("late_answers":{},"not_sent":{},"by_kind":{{{}}}}})",
+      R"("late_answers":{},"not_sent":{},"cpu_us_per_request":{:.2f},"engine_cpu_us_per_request":{:.2f},)"
+      R"("writer_cpu_us_per_request":{:.2f},"by_kind":{{{}}}}})",
       BenchMixName(o.mix), o.clients, o.window, o.rate, o.duration_s, r.commands, r.throughput(),
       r.CommandsPerSyncedWrite(), Ms(a.Percentile(0.5)), Ms(a.Percentile(0.99)), Ms(a.Percentile(0.999)),
       Ms(a.max()), r.races, r.races_not_one_winner, r.linked, r.unanswered, r.busy_pending, r.resent,
-      r.late_answers, r.not_sent, kinds);
+      r.late_answers, r.not_sent, cpu.process_us, cpu.engine_us, cpu.writer_us, kinds);
 }
 
 }  // namespace whistle

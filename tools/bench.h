@@ -133,6 +133,14 @@ struct BenchResult {
   double throughput() const { return seconds > 0 ? static_cast<double>(commands) / seconds : 0; }
   // Group commit achieved: requests the engine took per synced write, over the measured interval.
   double CommandsPerSyncedWrite() const;
+  // The dispatcher's CPU time per request that reached its engine in the measured interval, in
+  // microseconds: the whole process, its engine thread, its writer thread (MetricsResult). Less
+  // moved by a busy neighbour than throughput is, so a steadier figure for comparing two builds.
+  // 0 with no request, or from a dispatcher that does not report CPU time.
+  struct CpuPerRequest {
+    double process_us = 0, engine_us = 0, writer_us = 0;
+  };
+  CpuPerRequest CpuMicrosPerRequest() const;
 };
 
 // Runs the benchmark. Fails when the dispatcher cannot be reached or refuses the metrics query

@@ -2,7 +2,12 @@
 #include "dispatcher/metrics.h"
 
 #include <doctest/doctest.h>
+#include <pthread.h>
 
+#include <future>
+#include <thread>
+
+#include "tests/testing/cpu_time.h"
 #include "tests/testing/engine_fixture.h"
 
 namespace whistle {
@@ -49,6 +54,36 @@ TEST_CASE("metrics show how many events a mode switch has yet to re-plan") {
   while (f.engine().HasPendingReplans()) f.engine().FireDueTimers();
   metrics.Fill(f.engine(), &m);
   CHECK(m.replans_pending() == 0);
+}
+
+TEST_CASE("metrics report the process's CPU time, and the engine's and writer's once given their clocks") {
+  EngineFixture f;
+  ServerMetrics metrics(testing::kStartMs);
+  pb::MetricsResult m;
+  metrics.Fill(f.engine(), &m);
+  CHECK(m.cpu_micros() > 0);
+  CHECK(m.engine_cpu_micros() == 0);  // no clocks yet
+  CHECK(m.writer_cpu_micros() == 0);
+
+  // This thread stands for the engine, one that only waits for the writer.
+  std::promise<void> release;
+  std::thread waiting([done = release.get_future()] { done.wait(); });
+  clockid_t self_clock, waiting_clock;
+  REQUIRE(pthread_getcpuclockid(pthread_self(), &self_clock) == 0);
+  REQUIRE(pthread_getcpuclockid(waiting.native_handle(), &waiting_clock) == 0);
+  metrics.SetThreadClocks(self_clock, waiting_clock);
+  const uint64_t self_before = testing::CpuMicros(self_clock);
+  testing::BurnCpu(20000);
+  metrics.Fill(f.engine(), &m);
+  release.set_value();
+  waiting.join();
+  CHECK(m.engine_cpu_micros() >= self_before + 20000);
+  CHECK(m.writer_cpu_micros() < 20000);  // it waited all along
+  CHECK(m.cpu_micros() >= m.engine_cpu_micros() + m.writer_cpu_micros());
+  const std::string text = metrics.Prometheus();
+  CHECK(text.find("\nprocess_cpu_seconds_total ") != std::string::npos);
+  CHECK(text.find("\nwhistle_thread_cpu_seconds_total{thread=\"engine\"} ") != std::string::npos);
+  CHECK(text.find("\nwhistle_thread_cpu_seconds_total{thread=\"writer\"} ") != std::string::npos);
 }
 
 }  // namespace

@@ -88,6 +88,9 @@ TEST_CASE("GET /metrics counts what the dispatcher did, the way MetricsQuery doe
   CHECK(s.at("whistle_overdue_events") == 0);
   CHECK(s.at("whistle_connected_clients{socket=\"front\"}") >= 1);
   CHECK(s.at("whistle_busy_replies_total") == 0);
+  CHECK(s.at("process_cpu_seconds_total") > 0);
+  CHECK(s.at("whistle_thread_cpu_seconds_total{thread=\"engine\"}") > 0);
+  CHECK(s.samples.count("whistle_thread_cpu_seconds_total{thread=\"writer\"}") == 1);
   // Histograms: cumulative buckets ending at +Inf, which is the count.
   for (const char* h : {"whistle_batch_size", "whistle_batch_seconds", "whistle_fsync_seconds",
                         "whistle_timer_lag_seconds", "whistle_answer_seconds"}) {
@@ -124,6 +127,8 @@ TEST_CASE("GET /metrics counts what the dispatcher did, the way MetricsQuery doe
   CHECK(m.connected_clients() >= 1);
   CHECK(m.last_seq() == static_cast<uint64_t>(s.at("whistle_last_seq")));
   CHECK(m.answer_micros().count() == 5);  // filled as it was read, before its own answer
+  CHECK(m.engine_cpu_micros() > 0);
+  CHECK(m.cpu_micros() >= m.engine_cpu_micros() + m.writer_cpu_micros());
 
   // Nothing else is served.
   std::string rest = dispatcher.metrics_url().substr(7);

@@ -6,6 +6,7 @@
 
 #include "storage/fault_injection.h"
 #include "storage/keys.h"
+#include "tests/testing/cpu_time.h"
 #include "tests/testing/temp_dir.h"
 
 namespace whistle::storage {
@@ -42,6 +43,22 @@ TEST_CASE("batch writer: each write on its own thread, signalled, with its statu
     REQUIRE(read.ok());
     CHECK(*read == std::optional<std::string>("record"));
   }
+}
+
+TEST_CASE("batch writer: its CPU clock counts its own thread's writes, not the caller's work") {
+  TempDir dir;
+  auto store = Store::Open(dir.Sub("db"));
+  REQUIRE(store.ok());
+  BatchWriter writer(**store);
+  const uint64_t idle = testing::CpuMicros(writer.cpu_clock());
+  testing::BurnCpu(20000);  // this thread's, while the writer waits
+  const uint64_t after_caller = testing::CpuMicros(writer.cpu_clock());
+  CHECK(after_caller - idle < 20000);
+  WriteBatch batch(**store);
+  for (uint64_t i = 1; i <= 1000; ++i) batch.Put(Cf::kLog, LogKey(i), std::string(100, 'r'));
+  writer.Start(&batch);
+  REQUIRE(writer.Wait().ok());
+  CHECK(testing::CpuMicros(writer.cpu_clock()) > after_caller);
 }
 
 TEST_CASE("batch writer: a failed write comes back from Wait, and poisons the store for the next") {
