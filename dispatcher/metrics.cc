@@ -48,10 +48,20 @@ uint64_t CpuMicros(clockid_t clock) {
 
 }  // namespace
 
-void ServerMetrics::SetThreadClocks(clockid_t engine, clockid_t writer) {
-  engine_clock_.store(engine, std::memory_order_relaxed);
-  writer_clock_.store(writer, std::memory_order_relaxed);
-  thread_clocks_set_.store(true, std::memory_order_release);
+void ServerMetrics::StartThreadClocks(clockid_t engine, clockid_t writer) {
+  std::lock_guard lock(clocks_mu_);
+  engine_clock_ = engine;
+  writer_clock_ = writer;
+  clocks_started_ = true;
+  clocks_running_ = true;
+}
+
+void ServerMetrics::StopThreadClocks() {
+  std::lock_guard lock(clocks_mu_);
+  if (!clocks_running_) return;
+  engine_cpu_micros_ = CpuMicros(engine_clock_);
+  writer_cpu_micros_ = CpuMicros(writer_clock_);
+  clocks_running_ = false;
 }
 
 void ServerMetrics::ObserveEngine(const OpenCounts& open, uint64_t last_seq, const Histogram& store_writes,
@@ -96,10 +106,16 @@ void ServerMetrics::Fill(pb::MetricsResult* out) const {
   Summarize(lags, out->mutable_timer_lag_ms());
   out->set_connected_clients(front_connections_.load(std::memory_order_relaxed));
   out->set_bus_subscribers(bus_connections_.load(std::memory_order_relaxed));
-  // The threads first: the process's time, read after, is then at least their sum.
-  if (thread_clocks_set_.load(std::memory_order_acquire)) {
-    out->set_engine_cpu_micros(CpuMicros(engine_clock_.load(std::memory_order_relaxed)));
-    out->set_writer_cpu_micros(CpuMicros(writer_clock_.load(std::memory_order_relaxed)));
+  {
+    // The threads first, then the process: its time then includes theirs, but for what a thread
+    // running on another core has used since the scheduler last counted it (up to a tick).
+    std::lock_guard lock(clocks_mu_);
+    if (clocks_running_) {
+      engine_cpu_micros_ = CpuMicros(engine_clock_);
+      writer_cpu_micros_ = CpuMicros(writer_clock_);
+    }
+    out->set_engine_cpu_micros(engine_cpu_micros_);
+    out->set_writer_cpu_micros(writer_cpu_micros_);
   }
   out->set_cpu_micros(CpuMicros(CLOCK_PROCESS_CPUTIME_ID));
   std::lock_guard lock(engine_mu_);
@@ -177,11 +193,20 @@ std::string ServerMetrics::Prometheus() const {
   // process_cpu_seconds_total is the name Prometheus's own clients give the process's CPU time.
   out.Counter("process_cpu_seconds_total", "CPU time of the whole process, user and system, in seconds.");
   out.Sample("process_cpu_seconds_total", static_cast<double>(m.cpu_micros()) / 1e6);
-  out.Counter("whistle_thread_cpu_seconds_total",
-              "CPU time of the engine thread and of the writer thread; either near 1 a second is the "
-              "dispatcher at its capacity.");
-  out.Sample("whistle_thread_cpu_seconds_total", {{"thread", "engine"}}, static_cast<double>(m.engine_cpu_micros()) / 1e6);
-  out.Sample("whistle_thread_cpu_seconds_total", {{"thread", "writer"}}, static_cast<double>(m.writer_cpu_micros()) / 1e6);
+  bool started;
+  {
+    std::lock_guard lock(clocks_mu_);
+    started = clocks_started_;
+  }
+  if (started) {
+    out.Counter("whistle_thread_cpu_seconds_total",
+                "CPU time of the engine thread and of the writer thread; a thread near 1 a second is "
+                "one limit of the dispatcher, the process near the machine's cores another.");
+    out.Sample("whistle_thread_cpu_seconds_total", {{"thread", "engine"}},
+               static_cast<double>(m.engine_cpu_micros()) / 1e6);
+    out.Sample("whistle_thread_cpu_seconds_total", {{"thread", "writer"}},
+               static_cast<double>(m.writer_cpu_micros()) / 1e6);
+  }
   out.Gauge("whistle_last_seq", "The newest record's sequence number on disk.");
   out.Sample("whistle_last_seq", static_cast<double>(m.last_seq()));
   return out.Take();

@@ -53,10 +53,14 @@ class ServerMetrics {
     bus_connections_.store(bus, std::memory_order_relaxed);
   }
 
-  // The engine thread's and the writer thread's CPU-time clocks (pthread_getcpuclockid), read at
-  // each Fill. Until this is called their CPU times are 0. Any thread; the threads must outlive
-  // every later Fill (the server's own engine and writer do).
-  void SetThreadClocks(clockid_t engine, clockid_t writer);
+  // The engine thread's and the writer thread's CPU-time clocks (pthread_getcpuclockid). From
+  // StartThreadClocks until StopThreadClocks each Fill reads them; after, it gives their last
+  // readings: the engine thread may end once it stops serving, and a dead thread's clock reads
+  // nothing (or another thread's, once its id is reused). Before, both are 0 (and Prometheus
+  // leaves them out). The engine's includes what its thread did before serving: loading the store.
+  // Any thread; each thread must live until StopThreadClocks.
+  void StartThreadClocks(clockid_t engine, clockid_t writer);
+  void StopThreadClocks();
 
   // Copies the engine's figures as of its last written batch (the open events when that batch was
   // sealed, the last sequence number written, the store's synced-write histogram; nothing shown
@@ -91,9 +95,14 @@ class ServerMetrics {
   std::atomic<uint64_t> dropped_replies_{0};
   std::atomic<uint32_t> front_connections_{0};
   std::atomic<uint32_t> bus_connections_{0};
-  std::atomic<bool> thread_clocks_set_{false};  // release: the two below are set
-  std::atomic<clockid_t> engine_clock_{0};
-  std::atomic<clockid_t> writer_clock_{0};
+  // The threads' clocks and their last readings.
+  mutable std::mutex clocks_mu_;
+  bool clocks_started_ = false;                 // guarded by clocks_mu_
+  bool clocks_running_ = false;                 // guarded by clocks_mu_
+  clockid_t engine_clock_ = 0;                  // guarded by clocks_mu_
+  clockid_t writer_clock_ = 0;                  // guarded by clocks_mu_
+  mutable uint64_t engine_cpu_micros_ = 0;      // guarded by clocks_mu_
+  mutable uint64_t writer_cpu_micros_ = 0;      // guarded by clocks_mu_
   Histogram batch_size_;
   Histogram batch_micros_;
   Histogram timer_lag_ms_;

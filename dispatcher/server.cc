@@ -15,6 +15,7 @@
 #include "dispatcher/lifecycle.h"
 #include "dispatcher/privacy.h"
 #include "dispatcher/request_peek.h"
+#include "whistle/check.h"
 
 namespace whistle {
 namespace {
@@ -223,10 +224,14 @@ pb::Response Server::IssueTicket(const pb::Actor& actor, const pb::TicketQuery& 
 
 Status Server::Run() {
   clockid_t engine_clock;
-  if (int err = pthread_getcpuclockid(pthread_self(), &engine_clock); err != 0) {
-    return Internal(fmt::format("pthread_getcpuclockid: {}", std::strerror(err)));
-  }
-  metrics_.SetThreadClocks(engine_clock, writer_.cpu_clock());
+  const int err = pthread_getcpuclockid(pthread_self(), &engine_clock);
+  WHISTLE_CHECK(err == 0, "pthread_getcpuclockid: %s", std::strerror(err));  // of this very thread
+  metrics_.StartThreadClocks(engine_clock, writer_.cpu_clock());
+  // Stopped however Run ends: this thread may end after it.
+  struct StopClocks {
+    ServerMetrics& metrics;
+    ~StopClocks() { metrics.StopThreadClocks(); }
+  } stop_clocks{metrics_};
   while (!stop_.load() && engine_.health().ok()) {
     try {
       Turn();

@@ -25,6 +25,9 @@ int MakeEventFd() {
 
 BatchWriter::BatchWriter(Store& store)
     : store_(store), ready_fd_(MakeEventFd()), thread_([this] { Loop(); }) {
+  // Named, so that top -H and /proc/PID/task/*/comm tell it from the engine thread. The name is
+  // only a label: a failure to set it changes nothing else.
+  (void)pthread_setname_np(thread_.native_handle(), kThreadName);
   // Cannot fail for a thread that was just started (and a throw here would leave it joinable).
   const int err = pthread_getcpuclockid(thread_.native_handle(), &cpu_clock_);
   WHISTLE_CHECK(err == 0, "pthread_getcpuclockid: %s", std::strerror(err));

@@ -23,6 +23,9 @@ namespace whistle::storage {
 
 class BatchWriter {
  public:
+  // The writer thread's name (/proc/PID/task/TID/comm, top -H).
+  static constexpr char kThreadName[] = "whistle-writer";
+
   explicit BatchWriter(Store& store);
   // Waits for a write in progress, then stops the thread.
   ~BatchWriter();

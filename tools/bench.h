@@ -134,9 +134,9 @@ struct BenchResult {
   // Group commit achieved: requests the engine took per synced write, over the measured interval.
   double CommandsPerSyncedWrite() const;
   // The dispatcher's CPU time per request that reached its engine in the measured interval, in
-  // microseconds: the whole process, its engine thread, its writer thread (MetricsResult). Less
-  // moved by a busy neighbour than throughput is, so a steadier figure for comparing two builds.
-  // 0 with no request, or from a dispatcher that does not report CPU time.
+  // microseconds: the whole process, its engine thread, its writer thread (MetricsResult); not the
+  // bench's own. Where a request's time goes, and against what budget (docs/BENCHMARKS.md, "What
+  // the goals would take"). 0 with no request, or from a dispatcher that reports no CPU time.
   struct CpuPerRequest {
     double process_us = 0, engine_us = 0, writer_us = 0;
   };

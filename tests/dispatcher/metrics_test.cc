@@ -56,7 +56,7 @@ TEST_CASE("metrics show how many events a mode switch has yet to re-plan") {
   CHECK(m.replans_pending() == 0);
 }
 
-TEST_CASE("metrics report the process's CPU time, and the engine's and writer's once given their clocks") {
+TEST_CASE("metrics report the process's CPU time, and the engine's and writer's while their clocks run") {
   EngineFixture f;
   ServerMetrics metrics(testing::kStartMs);
   pb::MetricsResult m;
@@ -64,6 +64,7 @@ TEST_CASE("metrics report the process's CPU time, and the engine's and writer's 
   CHECK(m.cpu_micros() > 0);
   CHECK(m.engine_cpu_micros() == 0);  // no clocks yet
   CHECK(m.writer_cpu_micros() == 0);
+  CHECK(metrics.Prometheus().find("whistle_thread_cpu_seconds_total{") == std::string::npos);
 
   // This thread stands for the engine, one that only waits for the writer.
   std::promise<void> release;
@@ -71,19 +72,32 @@ TEST_CASE("metrics report the process's CPU time, and the engine's and writer's 
   clockid_t self_clock, waiting_clock;
   REQUIRE(pthread_getcpuclockid(pthread_self(), &self_clock) == 0);
   REQUIRE(pthread_getcpuclockid(waiting.native_handle(), &waiting_clock) == 0);
-  metrics.SetThreadClocks(self_clock, waiting_clock);
+  metrics.StartThreadClocks(self_clock, waiting_clock);
   const uint64_t self_before = testing::CpuMicros(self_clock);
   testing::BurnCpu(20000);
   metrics.Fill(f.engine(), &m);
-  release.set_value();
-  waiting.join();
   CHECK(m.engine_cpu_micros() >= self_before + 20000);
   CHECK(m.writer_cpu_micros() < 20000);  // it waited all along
+  // Neither thread was running elsewhere while read, so the process's time holds both.
   CHECK(m.cpu_micros() >= m.engine_cpu_micros() + m.writer_cpu_micros());
   const std::string text = metrics.Prometheus();
   CHECK(text.find("\nprocess_cpu_seconds_total ") != std::string::npos);
   CHECK(text.find("\nwhistle_thread_cpu_seconds_total{thread=\"engine\"} ") != std::string::npos);
   CHECK(text.find("\nwhistle_thread_cpu_seconds_total{thread=\"writer\"} ") != std::string::npos);
+
+  // Stopped, the clocks are read no more: the last readings stay, the waiting thread may end.
+  metrics.StopThreadClocks();
+  pb::MetricsResult stopped;
+  metrics.Fill(f.engine(), &stopped);
+  release.set_value();
+  waiting.join();
+  testing::BurnCpu(20000);
+  pb::MetricsResult later;
+  metrics.Fill(f.engine(), &later);
+  CHECK(later.engine_cpu_micros() == stopped.engine_cpu_micros());
+  CHECK(later.writer_cpu_micros() == stopped.writer_cpu_micros());
+  CHECK(later.engine_cpu_micros() >= m.engine_cpu_micros());
+  CHECK(later.cpu_micros() >= stopped.cpu_micros() + 20000);
 }
 
 }  // namespace

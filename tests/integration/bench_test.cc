@@ -69,10 +69,11 @@ TEST_CASE("bench: the lifecycle mix takes events through all five steps, each ac
   CHECK(r->after.commands() > r->before.commands());
   CHECK(r->after.synced_writes() > r->before.synced_writes());
   CHECK(r->CommandsPerSyncedWrite() >= 1.0);
-  // The dispatcher's CPU time per request: the engine thread's is part of the process's.
+  // The dispatcher's CPU time per request: the engine thread's is part of the process's (both
+  // read on the engine thread, which MetricsQuery is answered on).
   const BenchResult::CpuPerRequest cpu = r->CpuMicrosPerRequest();
   CHECK(cpu.engine_us > 0);
-  CHECK(cpu.process_us >= cpu.engine_us + cpu.writer_us);
+  CHECK(cpu.process_us >= cpu.engine_us);
   CHECK(FormatBench(o, *r).find("dispatcher (measured): CPU per request ") != std::string::npos);
   CHECK(r->after.open_events() + Count(*r, "feedback STATUS_OK") >= Count(*r, "submit STATUS_OK"));
 }

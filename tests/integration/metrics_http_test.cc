@@ -128,7 +128,7 @@ TEST_CASE("GET /metrics counts what the dispatcher did, the way MetricsQuery doe
   CHECK(m.last_seq() == static_cast<uint64_t>(s.at("whistle_last_seq")));
   CHECK(m.answer_micros().count() == 5);  // filled as it was read, before its own answer
   CHECK(m.engine_cpu_micros() > 0);
-  CHECK(m.cpu_micros() >= m.engine_cpu_micros() + m.writer_cpu_micros());
+  CHECK(m.cpu_micros() >= m.engine_cpu_micros());  // read on the engine thread, so all of it
 
   // Nothing else is served.
   std::string rest = dispatcher.metrics_url().substr(7);

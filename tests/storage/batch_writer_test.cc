@@ -8,6 +8,7 @@
 #include "storage/keys.h"
 #include "tests/testing/cpu_time.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/thread_policy.h"
 
 namespace whistle::storage {
 namespace {
@@ -45,11 +46,13 @@ TEST_CASE("batch writer: each write on its own thread, signalled, with its statu
   }
 }
 
-TEST_CASE("batch writer: its CPU clock counts its own thread's writes, not the caller's work") {
+TEST_CASE("batch writer: its thread is named, and its CPU clock counts its writes, not the caller's work") {
   TempDir dir;
   auto store = Store::Open(dir.Sub("db"));
   REQUIRE(store.ok());
+  CHECK(testing::SchedulingPolicies(0, BatchWriter::kThreadName).empty());
   BatchWriter writer(**store);
+  CHECK(testing::SchedulingPolicies(0, BatchWriter::kThreadName).size() == 1);
   const uint64_t idle = testing::CpuMicros(writer.cpu_clock());
   testing::BurnCpu(20000);  // this thread's, while the writer waits
   const uint64_t after_caller = testing::CpuMicros(writer.cpu_clock());
