@@ -205,7 +205,7 @@ ConsoleSessions::ConsoleSessions(std::chrono::hours max_length) : max_length_(ma
   WHISTLE_CHECK(sodium_init() >= 0, "libsodium failed to initialise");
 }
 
-std::string ConsoleSessions::Open(std::string ticket, pb::Principal principal) {
+std::string ConsoleSessions::Open(std::string ticket, pb::Principal principal, std::vector<std::string>* ended) {
   auto now = std::chrono::system_clock::now();
   auto expires = now + max_length_;
   if (auto ms = TicketExpiryMs(ticket)) {
@@ -219,6 +219,18 @@ std::string ConsoleSessions::Open(std::string ticket, pb::Principal principal) {
   std::string id(hex, sizeof(bytes) * 2);
   std::lock_guard lock(mu_);
   std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires <= now; });
+  for (;;) {
+    auto soonest = sessions_.end();
+    size_t count = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->second.principal.name() != principal.name()) continue;
+      ++count;
+      if (soonest == sessions_.end() || it->second.expires < soonest->second.expires) soonest = it;
+    }
+    if (count < kMaxSessionsPerPrincipal) break;
+    ended->push_back(soonest->first);
+    sessions_.erase(soonest);
+  }
   sessions_[id] = ConsoleSession{std::move(ticket), std::move(principal), expires, std::chrono::steady_clock::now()};
   return id;
 }
@@ -310,11 +322,19 @@ void ConsoleHub::CloseSession(const std::string& session) {
   }
 }
 
-std::shared_ptr<ConsoleStream> ConsoleHub::Open(const std::string& session) {
+Result<std::shared_ptr<ConsoleStream>> ConsoleHub::Open(const std::string& session, const std::string& principal) {
   std::lock_guard lock(mu_);
   std::erase_if(streams_, [](const auto& s) { return s->closed(); });
-  if (stopping_.load() || streams_.size() >= max_streams_) return nullptr;
-  auto stream = std::make_shared<ConsoleStream>(session);
+  if (stopping_.load()) return Unavailable("the gateway is stopping");
+  if (streams_.size() >= max_streams_) return Unavailable("too many console pages are open");
+  const size_t share = std::max<size_t>(1, max_streams_ / 4);
+  const auto own = std::count_if(streams_.begin(), streams_.end(),
+                                 [&](const auto& s) { return s->principal() == principal; });
+  if (static_cast<size_t>(own) >= share) {
+    return Unavailable(
+        fmt::format("{} already has as many console pages open as one principal may ({})", principal, share));
+  }
+  auto stream = std::make_shared<ConsoleStream>(session, principal);
   if (!board_event_.empty()) stream->Push(board_event_);
   for (const std::string& e : recent_) stream->Push(e);
   streams_.push_back(stream);

@@ -38,6 +38,7 @@
 
 #include "agents/client.h"
 #include "dispatcher/city.h"
+#include "whistle/status.h"
 #include "whistle/wire.pb.h"
 
 namespace whistle::gateway {
@@ -64,11 +65,17 @@ struct ConsoleSession {
   std::chrono::steady_clock::time_point checked;  // when the dispatcher last accepted the ticket
 };
 
+// A principal keeps at most this many sessions: a login past them ends its session nearest to
+// expiry (and the caller closes that session's pages), so logging in again and again cannot fill
+// the gateway's memory.
+inline constexpr size_t kMaxSessionsPerPrincipal = 8;
+
 class ConsoleSessions {
  public:
   explicit ConsoleSessions(std::chrono::hours max_length);
-  // A new session for a checked ticket; returns its id (256 random bits, hex).
-  std::string Open(std::string ticket, pb::Principal principal);
+  // A new session for a checked ticket; returns its id (256 random bits, hex). The principal's
+  // sessions it ends to stay within kMaxSessionsPerPrincipal are added to `ended`.
+  std::string Open(std::string ticket, pb::Principal principal, std::vector<std::string>* ended);
   // The session, if it exists and has not expired.
   std::optional<ConsoleSession> Find(const std::string& id);
   // The dispatcher accepted the session's ticket again just now.
@@ -89,8 +96,10 @@ std::optional<int64_t> TicketExpiryMs(std::string_view ticket);
 // One open page's queue of server-sent events.
 class ConsoleStream {
  public:
-  explicit ConsoleStream(std::string session) : session_(std::move(session)) {}
+  ConsoleStream(std::string session, std::string principal)
+      : session_(std::move(session)), principal_(std::move(principal)) {}
   const std::string& session() const { return session_; }
+  const std::string& principal() const { return principal_; }
   // Queues one event; a page that fell 1,000 events behind is closed (its browser reconnects and
   // starts again from a fresh board).
   void Push(const std::string& event);
@@ -102,6 +111,7 @@ class ConsoleStream {
  private:
   static constexpr size_t kMaxQueued = 1000;
   const std::string session_;
+  const std::string principal_;  // the session's principal's name
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queued_;
@@ -115,9 +125,11 @@ class ConsoleHub {
              ClientCredentials credentials, size_t max_streams);
   ~ConsoleHub();  // Stop()
 
-  // A new page's stream for a session, already holding the latest board and the recent records;
-  // nullptr when max_streams pages are open.
-  std::shared_ptr<ConsoleStream> Open(const std::string& session);
+  // A new page's stream for a session of `principal`, already holding the latest board and the
+  // recent records. UNAVAILABLE when max_streams pages are open, or when the principal has its
+  // share open already (a quarter of max_streams, at least one): one login's pages cannot take
+  // every place from the rest.
+  Result<std::shared_ptr<ConsoleStream>> Open(const std::string& session, const std::string& principal);
   // Ends the streams of a session (its logout).
   void CloseSession(const std::string& session);
   void Stop();

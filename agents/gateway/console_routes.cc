@@ -255,7 +255,9 @@ void Gateway::ConsoleLogin(const httplib::Request& req, httplib::Response& res) 
                                     RoleName(principal.role()), principal.name()),
                         "PERMISSION_DENIED");
   }
-  std::string id = sessions_->Open(ticket, principal);
+  std::vector<std::string> ended;
+  std::string id = sessions_->Open(ticket, principal, &ended);
+  for (const std::string& old_session : ended) hub_->CloseSession(old_session);
   auto session = sessions_->Find(id);
   auto left = session ? std::chrono::duration_cast<std::chrono::seconds>(session->expires - std::chrono::system_clock::now())
                       : std::chrono::seconds(0);
@@ -308,10 +310,12 @@ void Gateway::ConsoleRanks(const httplib::Request& req, httplib::Response& res) 
 }
 
 void Gateway::ConsoleStreamRoute(const httplib::Request& req, httplib::Response& res) {
-  if (!ConsoleSessionOf(req, res)) return;
+  auto found = ConsoleSessionOf(req, res);
+  if (!found) return;
   std::string session = CookieValue(req, kCookie);
-  std::shared_ptr<ConsoleStream> stream = hub_->Open(session);
-  if (!stream) return ConsoleError(res, 503, "too many console pages are open", "BUSY");
+  auto opened = hub_->Open(session, found->principal.name());
+  if (!opened.ok()) return ConsoleError(res, 503, opened.status().message(), "BUSY");
+  std::shared_ptr<ConsoleStream> stream = std::move(opened).value();
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",

@@ -46,10 +46,14 @@ inline constexpr std::string_view kErrorsRoot = "errors";
 inline constexpr std::string_view kUpdatesRoot = "service_request_updates";
 
 inline constexpr std::string_view kSpecification = "http://wiki.open311.org/GeoReport_v2";
-// GET requests without dates covers the 90 days up to end_date (or now); it returns at most 1000
-// requests. The caller applies both.
+// GET requests without dates covers the 90 days up to end_date (or now), with a start_date alone
+// the 90 days from it; it returns at most 1000 requests. The caller applies both.
 inline constexpr int kDefaultSearchDays = 90;
 inline constexpr int kMaxSearchResults = 1000;
+// How deep GET requests may page: (page - 1) x page_size results skipped at most. Each page is
+// found by walking the events from the newest, so a deeper one costs the dispatcher more; past
+// this, a client narrows the dates instead (the answer says so).
+inline constexpr int64_t kMaxSearchOffset = 10000;
 inline constexpr size_t kMaxDescriptionChars = 4000;  // POST requests' description, in characters
 
 // --- Formats -----------------------------------------------------------------------------------

@@ -145,11 +145,28 @@ void Gateway::Open311GetRequests(const httplib::Request& req, httplib::Response&
     return WriteOpen311(req, res, 200, doc, open311::kRequestsRoot);
   }
 
-  // The standard's defaults: the 90 days up to end_date (or now), at most 1000 results.
-  int64_t end = q->dates.end_ms.value_or(NowMs());
-  int64_t start = q->dates.start_ms.value_or(end - open311::kDefaultSearchDays * kDayMs);
-  if (start > end && q->dates.end_ms) return WriteError(req, res, 400, "start_date is after end_date");
-  end = std::max(end, start);  // a start_date still to come finds nothing yet
+  // The standard's defaults: the 90 days up to end_date (or now), at most 1000 results. A
+  // start_date alone searches the 90 days from it (up to now), never every day since: the window
+  // is what bounds the events a search walks.
+  const int64_t window = open311::kDefaultSearchDays * kDayMs;
+  int64_t start, end;
+  if (q->dates.end_ms) {
+    end = *q->dates.end_ms;
+    start = q->dates.start_ms.value_or(end - window);
+    if (start > end) return WriteError(req, res, 400, "start_date is after end_date");
+  } else if (q->dates.start_ms) {
+    start = *q->dates.start_ms;
+    end = std::max(start, std::min(NowMs(), start + window));  // one still to come finds nothing yet
+  } else {
+    end = NowMs();
+    start = end - window;
+  }
+  if ((*page - 1) * *page_size > open311::kMaxSearchOffset) {
+    return WriteError(req, res, 400,
+                      fmt::format("page {} of {} starts past the first {} results: narrow the search with "
+                                  "start_date and end_date",
+                                  *page, *page_size, open311::kMaxSearchOffset));
+  }
   pb::ListQuery list;
   list.set_city(true);
   list.set_created_from_ms(start);

@@ -56,8 +56,13 @@ class ChangeBuilder {
     for (const pb::TrackedOrder& order : tracked_) out_.stopped.push_back(order);
   }
 
-  // Starts tracking the order of `request_id`, if it is a hotline order not tracked yet.
+  // Starts tracking the order of `request_id`, if it is a hotline order not tracked yet. Only the
+  // hotline's own submissions are its orders: the dispatcher lets any reporter choose its request
+  // ids, and one shaped "hotline/<client>/<order>" would otherwise send that order's callbacks
+  // about another event. (Without keys every request acts as "dev", the gateway's too.)
   void Start(std::string_view request_id) {
+    const pb::Role role = record_.actor().role();
+    if (role != pb::ROLE_HOTLINE && role != pb::ROLE_DEV) return;
     auto ref = ParseHotlineRequestId(request_id);
     if (!ref) return;
     for (const pb::TrackedOrder& order : tracked_) {

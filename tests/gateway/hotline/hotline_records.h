@@ -24,14 +24,18 @@ class Feed {
     r.set_at_ms(kT0 + static_cast<int64_t>(seq_) * 1000);
     return r;
   }
-  // A hotline order submitted as a new event, then dispatched at community level.
+  // A hotline order submitted as a new event (by the hotline), then dispatched at community level.
   void Submit(uint64_t event_id, std::string_view client, std::string_view order_no) {
-    Add(event_id).mutable_submitted()->set_request_id(HotlineRequestId(client, order_no));
+    pb::Record& submitted = Add(event_id);
+    submitted.mutable_actor()->set_role(pb::ROLE_HOTLINE);
+    submitted.mutable_submitted()->set_request_id(HotlineRequestId(client, order_no));
     Add(event_id).mutable_dispatched()->set_level(pb::LEVEL_COMMUNITY);
   }
+  // A hotline order linked to an open event as a duplicate.
   void Link(uint64_t event_id, std::string_view client, std::string_view order_no) {
-    Add(event_id).mutable_report_linked()->mutable_link()->set_request_id(
-        HotlineRequestId(client, order_no));
+    pb::Record& linked = Add(event_id);
+    linked.mutable_actor()->set_role(pb::ROLE_HOTLINE);
+    linked.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId(client, order_no));
   }
   void Claim(uint64_t event_id, std::string_view department) {
     Add(event_id).mutable_claimed()->set_department(std::string(department));

@@ -64,6 +64,7 @@ TEST_CASE("other request ids are not hotline orders") {
 
 TEST_CASE("a submitted hotline order starts being tracked without a callback") {
   auto r = Rec(5, [](pb::Record& x) {
+    x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_submitted()->set_request_id(HotlineRequestId("hotline", "A1"));
   });
   OrderChanges c = TrackOrders(r, {});
@@ -77,15 +78,43 @@ TEST_CASE("a submitted hotline order starts being tracked without a callback") {
 
 TEST_CASE("submissions from elsewhere are not tracked") {
   auto r = Rec(5, [](pb::Record& x) {
+    x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_submitted()->set_request_id("open311/app/17");
     x.mutable_submitted()->mutable_report()->set_source(pb::SOURCE_OPEN311);
   });
   CHECK(TrackOrders(r, {}).empty());
 }
 
+TEST_CASE("a hotline-shaped request id from anyone but the hotline is not an order") {
+  // A grid worker's app may choose any request id; one naming a real order must not send that
+  // order's callbacks about its own event.
+  const pb::TrackedOrder first = Order("A1");
+  for (pb::Role role : {pb::ROLE_REPORTER, pb::ROLE_AGENT, pb::ROLE_SUPERVISOR, pb::ROLE_ADMIN,
+                        pb::ROLE_CONSOLE, pb::ROLE_UNSPECIFIED}) {
+    CAPTURE(role);
+    auto submitted = Rec(5, [role](pb::Record& x) {
+      x.mutable_actor()->set_role(role);
+      x.mutable_submitted()->set_request_id(HotlineRequestId("hotline", "A1"));
+    });
+    CHECK(TrackOrders(submitted, {}).empty());
+    auto linked = Rec(9, [role](pb::Record& x) {
+      x.mutable_actor()->set_role(role);
+      x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "B2"));
+    });
+    CHECK(TrackOrders(linked, std::span(&first, 1)).empty());
+  }
+  // Without keys every request is the developer's, the gateway's own too.
+  auto dev = Rec(5, [](pb::Record& x) {
+    x.mutable_actor()->set_role(pb::ROLE_DEV);
+    x.mutable_submitted()->set_request_id(HotlineRequestId("hotline", "A1"));
+  });
+  CHECK(TrackOrders(dev, {}).upserts.size() == 1);
+}
+
 TEST_CASE("a hotline order linked to an open event is tracked with its siblings' level") {
   const pb::TrackedOrder first = Order("A1", "county");
   auto r = Rec(9, [](pb::Record& x) {
+    x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "B2"));
   });
   OrderChanges c = TrackOrders(r, std::span(&first, 1));
@@ -98,6 +127,7 @@ TEST_CASE("a hotline order linked to an open event is tracked with its siblings'
 TEST_CASE("an order already tracked is not started twice") {
   const pb::TrackedOrder first = Order("A1");
   auto r = Rec(9, [](pb::Record& x) {
+    x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "A1"));
   });
   CHECK(TrackOrders(r, std::span(&first, 1)).empty());

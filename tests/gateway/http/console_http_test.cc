@@ -9,6 +9,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -268,24 +269,56 @@ TEST_CASE("a submit reaches an open console page as a record and a new board, pu
                     "\"grids_delta\":true") != std::string::npos);
 }
 
-TEST_CASE("pages past the limit are told so, and logging out ends a session's pages at once") {
+TEST_CASE("pages past the limits are told so, and logging out ends a session's pages at once") {
   ConsoleCity city;
-  std::string cookie = city.Login("sup-1");
-  // Two pages at once is this gateway's limit: a third is told so.
+  city.Principal("admin-1", pb::ROLE_ADMIN, 'a');
+  std::string sup = city.Login("sup-1");
+  std::string watcher = city.Login("watcher-1");
+  // This gateway has two places (max_streams 2); one principal may hold a quarter of them, at
+  // least one, so that one login's pages cannot take every place.
   bool a_ended = false, b_ended = false;
   auto never = [](const std::string&) { return false; };
-  ReadStream(city.gateway, cookie, never, [&] {
-    ReadStream(city.gateway, cookie, never, [&] {
-      auto third = city.Get("/console/api/stream", cookie);
+  ReadStream(city.gateway, sup, never, [&] {
+    auto second = city.Get("/console/api/stream", sup);
+    REQUIRE(second);
+    CHECK(second->status == 503);
+    CHECK(json::parse(second->body)["error"] == "sup-1 already has as many console pages open as one principal may (1)");
+    ReadStream(city.gateway, watcher, never, [&] {
+      auto third = city.Get("/console/api/stream", city.Login("admin-1"));
       REQUIRE(third);
       CHECK(third->status == 503);
       CHECK(json::parse(third->body)["error"] == "too many console pages are open");
-      city.Post("/console/api/logout", cookie, json::object());
+      city.Post("/console/api/logout", watcher, json::object());
+      city.Post("/console/api/logout", sup, json::object());
     }, &b_ended);
   }, &a_ended);
   // The server ended both (a read timeout would have been an error instead).
   CHECK(a_ended);
   CHECK(b_ended);
+}
+
+TEST_CASE("a principal keeps at most 8 console sessions: a ninth login ends the oldest and its page") {
+  ConsoleCity city;
+  std::vector<std::string> cookies;
+  for (int i = 0; i < 8; ++i) cookies.push_back(city.Login("watcher-1"));
+  std::string sup = city.Login("sup-1");
+  bool ended = false;
+  auto never = [](const std::string&) { return false; };
+  ReadStream(city.gateway, cookies[0], never, [&] { cookies.push_back(city.Login("watcher-1")); }, &ended);
+  CHECK(ended);  // the oldest session's page, closed by the server
+  auto oldest = city.Get("/console/api/me", cookies[0]);
+  REQUIRE(oldest);
+  CHECK(oldest->status == 401);
+  for (size_t i = 1; i < cookies.size(); ++i) {
+    CAPTURE(i);
+    auto me = city.Get("/console/api/me", cookies[i]);
+    REQUIRE(me);
+    CHECK(me->status == 200);
+  }
+  // Another principal's sessions are its own.
+  auto other = city.Get("/console/api/me", sup);
+  REQUIRE(other);
+  CHECK(other->status == 200);
 }
 
 TEST_CASE("the gateway's /metrics counts the console's requests and pages") {

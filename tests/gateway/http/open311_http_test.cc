@@ -221,11 +221,25 @@ TEST_CASE("GET requests filters by id, service, status and dates, and pages") {
   CHECK(w.GetJson("/open311/v2/requests.json?end_date=" + encoded).size() == 4);
   CHECK(w.GetJson("/open311/v2/requests.json?start_date=" + encoded + "&end_date=2026-01-01", 400)[0]["description"] ==
         "start_date is after end_date");
+  // A start_date alone searches the 90 days from it, not every day since.
+  CHECK(w.GetJson("/open311/v2/requests.json?start_date=2000-01-01T00:00:00Z").empty());
+  std::string hour_ago = FormatIso8601(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                               .count() - 3600 * 1000,
+                                       480);
+  hour_ago.replace(hour_ago.find('+'), 1, "%2B");
+  CHECK(w.GetJson("/open311/v2/requests.json?start_date=" + hour_ago).size() == 4);
   // Paging.
   CHECK(ids_of(w.GetJson("/open311/v2/requests.json?page_size=3&page=1")) ==
         std::vector<std::string>{noise_id, ids[2], ids[1]});
   CHECK(ids_of(w.GetJson("/open311/v2/requests.json?page_size=3&page=2")) == std::vector<std::string>{ids[0]});
   CHECK(w.GetJson("/open311/v2/requests.json?page_size=3&page=3").empty());
+  // Paging stops 10,000 results deep: past that, the dates must narrow the search.
+  CHECK(w.GetJson("/open311/v2/requests.json?page_size=1000&page=11").empty());
+  json deep = w.GetJson("/open311/v2/requests.json?page_size=1000&page=12", 400);
+  CHECK(deep[0]["description"].get<std::string>().find("narrow the search with start_date and end_date") !=
+        std::string::npos);
+  CHECK(w.GetJson("/open311/v2/requests.json?page=1000000&start_date=2000-01-01", 400)[0]["code"] == 400);
   // Filters that make no sense are 400s.
   for (const char* bad : {"status=pending", "service_code=fireworks", "start_date=yesterday",
                           "service_request_id=abc", "page=0", "page_size=1001"}) {
