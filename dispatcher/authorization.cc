@@ -160,6 +160,14 @@ class Check {
         return ReadScope("", r.ranks().region(), r.ranks().region().empty());
       case pb::Request::kSetMode:
         return ReadScope("", r.set_mode().region(), r.set_mode().region().empty());
+      case pb::Request::kWhistle:
+        // The whistle is the supervisor's own: naming a department would put the record, and what
+        // the public status and the hotline are told, in that department's name.
+        if (!r.whistle().department().empty()) {
+          return Deny(fmt::format("a supervisor's whistle names no department, not '{}'",
+                                  Clip(r.whistle().department())));
+        }
+        return ForEachEvent([&](const pb::Event& e) { return EventInRegion(e); });
       default:
         return ForEachEvent([&](const pb::Event& e) { return EventInRegion(e); });
     }

@@ -1,9 +1,19 @@
 #include "dispatcher/privacy.h"
 
+#include <string>
+#include <utility>
+
 namespace whistle {
 
 void StripPersonalData(pb::Record* record) {
   if (record->has_submitted()) StripPersonalData(record->mutable_submitted()->mutable_report());
+  if (record->has_principal_created()) {
+    pb::Principal* p = record->mutable_principal_created()->mutable_principal();
+    std::string name = std::move(*p->mutable_name());
+    p->Clear();
+    p->set_name(std::move(name));
+  }
+  if (record->has_principal_revoked()) record->mutable_principal_revoked()->clear_reason();
 }
 
 void StripPersonalData(pb::Report* report) {

@@ -528,9 +528,7 @@ std::vector<Server::Outgoing> Server::Notifications(const std::vector<pb::Record
   for (const pb::Record& record : records) {
     pb::Notification n;
     *n.mutable_record() = record;
-    if (n.record().has_submitted()) {  // personal data is stored, never published
-      StripPersonalData(n.mutable_record()->mutable_submitted()->mutable_report());
-    }
+    StripPersonalData(n.mutable_record());  // stored, never published: contacts, the directory
     Outgoing& o = out.emplace_back();
     o.topics.push_back("all");
     if (record.event_id() != 0) {

@@ -390,7 +390,13 @@ TEST_CASE("every request kind is allowed or denied to every role as the table sa
 
         pb::Actor actor = TestActor(role.role, role.principal, role.department);
         auto before = DumpAll(f.store());
-        pb::Response reply = f.Run(TableRequest(field, f), actor);
+        pb::Request request = TableRequest(field, f);
+        // A supervisor's whistle names no department (and so quotes no claim).
+        if (command == pb::Request::kWhistle && role.role == pb::ROLE_SUPERVISOR) {
+          request.mutable_whistle()->clear_department();
+          request.mutable_whistle()->set_claim_number(0);
+        }
+        pb::Response reply = f.Run(request, actor);
         if (denied) {
           CHECK(pb::StatusCode_Name(reply.code()) == "STATUS_PERMISSION_DENIED");
           std::string who = fmt::format("{} '{}'", role.name, role.principal);
@@ -747,6 +753,19 @@ TEST_CASE("a supervisor's whistle names no department and climbs the event whoev
   }
 }
 
+TEST_CASE("a supervisor's whistle that names a department is denied, and changes nothing") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("water", kGrid1);
+  const uint64_t claim = f.ClaimOk(id, "c1-committee");
+  // With the holder's own claim number, which is what let it through before.
+  CheckDenied(f, WhistleOf(id, "c1-committee", claim), Supervisor("sup-a"),
+              "supervisor 'sup-a' may not whistle: a supervisor's whistle names no department, not "
+              "'c1-committee'");
+  pb::Event e = f.EventOf(id);
+  CHECK(e.level() == pb::LEVEL_COMMUNITY);
+  CHECK(e.lead() == "c1-committee");
+}
+
 TEST_CASE("an agent's whistle that names no department is denied") {
   EngineFixture f;
   uint64_t id = f.SubmitOk();
@@ -832,6 +851,36 @@ TEST_CASE("only admin and dev are answered a report's personal data by the log")
     REQUIRE(r.log().records_size() > 0);
     REQUIRE(r.log().records(0).has_submitted());
     CheckContact(r.log().records(0).submitted().report(), reader.sees);
+  }
+}
+
+TEST_CASE("only admin and dev are answered the principal directory by the log: others see names") {
+  EngineFixture f;
+  pb::Principal desk = NewPrincipal("desk-c1", pb::ROLE_AGENT, "c1-committee", "", Key('d'));
+  desk.set_note("Wang's phone, room 3");
+  RunOk(f, Create(desk), Admin());
+  RunOk(f, Revoke("desk-c1"), Admin());
+  for (const Reader& reader : Readers()) {
+    INFO("role: ", RoleName(reader.actor.role()));
+    pb::Request log;
+    log.mutable_log();
+    pb::Response r = RunOk(f, log, reader.actor);
+    const pb::Record* created = nullptr;
+    const pb::Record* revoked = nullptr;
+    for (const pb::Record& record : r.log().records()) {
+      if (record.has_principal_created()) created = &record;
+      if (record.has_principal_revoked()) revoked = &record;
+    }
+    REQUIRE(created != nullptr);
+    REQUIRE(revoked != nullptr);
+    const pb::Principal& p = created->principal_created().principal();
+    CHECK(p.name() == "desk-c1");
+    CHECK(revoked->principal_revoked().name() == "desk-c1");
+    CHECK(p.role() == (reader.sees ? pb::ROLE_AGENT : pb::ROLE_UNSPECIFIED));
+    CHECK(p.departments_size() == (reader.sees ? 1 : 0));
+    CHECK(p.public_key().empty() != reader.sees);
+    CHECK(p.note() == (reader.sees ? "Wang's phone, room 3" : ""));
+    CHECK(revoked->principal_revoked().reason() == (reader.sees ? "left the team" : ""));
   }
 }
 

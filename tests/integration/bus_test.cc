@@ -74,6 +74,66 @@ TEST_CASE("a report is routed, claimed, resolved, rated and closed, the subscrib
                     pb::Record::kClosed});
 }
 
+TEST_CASE("the bus publishes a principal's creation and revocation by name only") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  // A bare subscriber: the client library's would read a gap back through the front door, where a
+  // --dev-no-auth client is answered everything.
+  zmq::socket_t sub(context, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::subscribe, "all");
+  sub.connect(dispatcher.bus());
+  auto next_on_bus = [&](std::chrono::milliseconds wait) -> std::optional<pb::Record> {
+    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, wait) <= 0) return std::nullopt;
+    zmq::message_t topic, body;
+    REQUIRE(sub.recv(topic));
+    REQUIRE(sub.recv(body));
+    pb::Notification n;
+    REQUIRE(n.ParseFromArray(body.data(), static_cast<int>(body.size())));
+    return n.record();
+  };
+  // The subscription is in place once a record arrives.
+  bool subscribed = false;
+  for (int i = 0; i < 50 && !subscribed; ++i) {
+    CallOk(client, testing::WaterReport(testing::kGrid1));
+    subscribed = next_on_bus(100ms).has_value();
+  }
+  REQUIRE(subscribed);
+  while (next_on_bus(100ms)) {}  // the rest of those reports' records
+
+  pb::Request create;
+  create.set_request_id("create-desk");
+  pb::Principal* p = create.mutable_create_principal()->mutable_principal();
+  p->set_name("desk-c1");
+  p->set_role(pb::ROLE_AGENT);
+  p->add_departments("c1-water-unit");
+  p->set_public_key(std::string(32, 'd'));
+  p->set_note("Wang's phone, room 3");
+  CallOk(client, create);
+  pb::Request revoke;
+  revoke.set_request_id("revoke-desk");
+  revoke.mutable_revoke_principal()->set_name("desk-c1");
+  revoke.mutable_revoke_principal()->set_reason("phone lost");
+  CallOk(client, revoke);
+
+  auto created = next_on_bus(5s);
+  REQUIRE(created.has_value());
+  REQUIRE(created->has_principal_created());
+  const pb::Principal& published = created->principal_created().principal();
+  CHECK(published.name() == "desk-c1");
+  CHECK(published.role() == pb::ROLE_UNSPECIFIED);
+  CHECK(published.departments_size() == 0);
+  CHECK(published.public_key().empty());
+  CHECK(published.note().empty());
+  auto revoked = next_on_bus(5s);
+  REQUIRE(revoked.has_value());
+  REQUIRE(revoked->has_principal_revoked());
+  CHECK(revoked->principal_revoked().name() == "desk-c1");
+  CHECK(revoked->principal_revoked().reason().empty());
+}
+
 std::optional<pb::Response> Raw(zmq::context_t& context, const std::string& front,
                                 const std::vector<std::string>& frames) {
   return testing::SendRawFrames(context, front, frames);
