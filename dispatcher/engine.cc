@@ -25,6 +25,9 @@ uint64_t Fingerprint(const Command& command) {
   pb::Request payload = command.request;
   payload.clear_request_id();
   payload.clear_correlation_id();
+  // A ticket is the person's credential, not part of what they asked: a console that logs in again
+  // and retries sends the same command with another (the actor, who it names, is in the key).
+  payload.clear_acting_ticket();
   // Unknown fields are dropped and serialization is deterministic, so the same request gives the
   // same bytes however the client's library ordered them.
   payload.DiscardUnknownFields();

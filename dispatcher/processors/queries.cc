@@ -73,6 +73,10 @@ Result<pb::Response> GetProcessor::Answer(const Command& command, const EngineSt
   uint64_t id = q.event_id();
   if (!q.submit_request_id().empty()) {
     if (id != 0) return BadRequest("get takes an event_id or a submit_request_id, not both");
+    if (q.submit_request_id().size() > kMaxIdBytes) {  // no Submit could have used it
+      return BadRequest(fmt::format("submit_request_id is {} bytes; the limit is {}", q.submit_request_id().size(),
+                                    kMaxIdBytes));
+    }
     // The first answer to that Submit, kept for idempotency, names the event it created. Only a
     // Submit's entry is kept for good (expires_at_ms 0); another command's with that request id
     // names an event too, but not one this request id created (entries written before entries

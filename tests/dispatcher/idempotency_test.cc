@@ -109,6 +109,22 @@ pb::Request CancelRequest(uint64_t id, const std::string& request_id, const std:
 
 constexpr auto kRetention = std::chrono::hours(7 * 24);  // EngineOptions' default
 
+TEST_CASE("a retry carried on another ticket of the same person is the same request") {
+  // A console logged in again between a request and its retry: a new ticket, the same person.
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  pb::Request cancel = CancelRequest(id, "cancel-1");
+  cancel.set_acting_ticket("v1.sup-a.1.2.first");
+  pb::Response first = f.Run(cancel);
+  REQUIRE(first.code() == pb::STATUS_OK);
+  cancel.set_acting_ticket("v1.sup-a.1.3.second");
+  CHECK(f.Run(cancel).SerializeAsString() == first.SerializeAsString());
+  // Another command under that request id is still refused.
+  pb::Request other = CancelRequest(id, "cancel-1", "another reason");
+  other.set_acting_ticket("v1.sup-a.1.3.second");
+  CHECK(f.Run(other).code() == pb::STATUS_IDEMPOTENCY_MISMATCH);
+}
+
 TEST_CASE("a command other than submit is answered again for the retention, then decided afresh") {
   EngineFixture f;
   uint64_t id = f.SubmitOk();

@@ -351,6 +351,11 @@ TEST_CASE("a report is found again by its submit request id, only by the princip
   pb::Response unknown = f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-1"));
   CHECK(unknown.code() == pb::STATUS_NOT_FOUND);
   CHECK(unknown.message() == "no report was submitted with request id 'token-unknown'");
+  // One longer than any request id may be is refused as such, not looked for.
+  get.mutable_get()->set_submit_request_id(std::string(129, 't'));
+  pb::Response too_long = f.Run(get, testing::TestActor(pb::ROLE_REPORTER, "app-1"));
+  CHECK(too_long.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(too_long.message() == "submit_request_id is 129 bytes; the limit is 128");
   // A request id that was used for something other than a Submit names no report.
   pb::Request claim;
   claim.set_request_id("claim-1");
