@@ -6,6 +6,7 @@
 
 #include "dispatcher/lifecycle.h"
 #include "whistle/check.h"
+#include "whistle/cpu_time.h"
 #include "whistle/prometheus.h"
 
 namespace whistle {
@@ -36,17 +37,6 @@ void Summarize(const HistogramSnapshot& h, pb::HistogramSummary* out) {
   out->set_p999(h.Percentile(0.999));
   out->set_max(h.max());
 }
-
-namespace {
-
-// A CPU-time clock's reading in microseconds; 0 once it cannot be read (its thread has exited).
-uint64_t CpuMicros(clockid_t clock) {
-  timespec t{};
-  if (clock_gettime(clock, &t) != 0) return 0;
-  return static_cast<uint64_t>(t.tv_sec) * 1000000 + static_cast<uint64_t>(t.tv_nsec) / 1000;
-}
-
-}  // namespace
 
 void ServerMetrics::StartThreadClocks(clockid_t engine, clockid_t writer) {
   std::lock_guard lock(clocks_mu_);

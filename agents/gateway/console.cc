@@ -219,15 +219,15 @@ std::string ConsoleSessions::Open(std::string ticket, pb::Principal principal, s
   std::string id(hex, sizeof(bytes) * 2);
   std::lock_guard lock(mu_);
   std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires <= now; });
-  for (;;) {
-    auto soonest = sessions_.end();
-    size_t count = 0;
-    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-      if (it->second.principal.name() != principal.name()) continue;
-      ++count;
-      if (soonest == sessions_.end() || it->second.expires < soonest->second.expires) soonest = it;
-    }
-    if (count < kMaxSessionsPerPrincipal) break;
+  // Each login keeps the principal within the limit, so one session at most has to go.
+  auto soonest = sessions_.end();
+  size_t count = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second.principal.name() != principal.name()) continue;
+    ++count;
+    if (soonest == sessions_.end() || it->second.expires < soonest->second.expires) soonest = it;
+  }
+  if (count >= kMaxSessionsPerPrincipal) {
     ended->push_back(soonest->first);
     sessions_.erase(soonest);
   }

@@ -6,15 +6,11 @@
 
 #include <cstdint>
 
+#include "whistle/cpu_time.h"
+
 namespace whistle::testing {
 
-// `clock`'s reading in microseconds (a CPU-time clock: CLOCK_THREAD_CPUTIME_ID,
-// pthread_getcpuclockid); 0 when it cannot be read.
-inline uint64_t CpuMicros(clockid_t clock) {
-  timespec t{};
-  if (clock_gettime(clock, &t) != 0) return 0;
-  return static_cast<uint64_t>(t.tv_sec) * 1000000 + static_cast<uint64_t>(t.tv_nsec) / 1000;
-}
+using whistle::CpuMicros;  // proto/whistle/cpu_time.h
 
 // Keeps this thread on the CPU until its CPU-time clock has advanced by `micros`.
 inline void BurnCpu(uint64_t micros) {
