@@ -276,6 +276,8 @@ std::vector<uint64_t> EventIds(const pb::Request& r) {
   }
 }
 
+bool MaySubscribe(pb::Role role) { return ScopeFor(role, pb::Request::kLog) != Scope::kDenied; }
+
 Scope ScopeFor(pb::Role role, Case command) {
   Row row = RowFor(command);
   switch (role) {

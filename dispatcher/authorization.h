@@ -25,6 +25,7 @@
 //   list, stats        -         department  any      region      any    any     any
 //   board, ranks       -         -           -        region      any    any     any
 //   log                -         any         any      any         any    any     any
+//   subscribe (bus)    -         any         any      any         any    any     any  (MaySubscribe)
 //   metrics            -         -           -        any         any    -       -
 //   whoami             any       any         any      any         any    any     any
 //   ticket             any       any         any      any         any    -       any  (for itself only)
@@ -76,6 +77,10 @@ Status Authorize(const pb::Actor& actor, const pb::Request& request, const Engin
 // The events a request names: one for most commands and a Get by id, two for a merge, none for
 // a Submit, a Get by submit_request_id or a query by scope.
 std::vector<uint64_t> EventIds(const pb::Request& request);
+
+// Whether `role` may subscribe to the bus: the bus is the log, live, so the log's row decides.
+// The ZAP handler refuses the others' handshakes on the bus (zap.h).
+bool MaySubscribe(pb::Role role);
 
 // "claim", "set_mode", ...: the request's field name.
 std::string_view CommandName(pb::Request::CommandCase command);

@@ -76,6 +76,7 @@ void ServerMetrics::Fill(pb::MetricsResult* out) const {
   out->set_busy_replies(busy_.load(std::memory_order_relaxed));
   out->set_rejected_frames(rejected_frames_.load(std::memory_order_relaxed));
   out->set_dropped_replies(dropped_replies_.load(std::memory_order_relaxed));
+  out->set_bus_connections_cut(bus_connections_cut_.load(std::memory_order_relaxed));
   for (int kind = 0; kind < kKinds; ++kind) {
     for (int code = 0; code < kCodes; ++code) {
       uint64_t n = replies_[static_cast<size_t>(kind)][static_cast<size_t>(code)].load(std::memory_order_relaxed);
@@ -146,6 +147,8 @@ std::string ServerMetrics::Prometheus() const {
   out.Sample("whistle_rejected_frames_total", static_cast<double>(m.rejected_frames()));
   out.Counter("whistle_dropped_replies_total", "Answers not sent because the client had 1,000 unread (or had left).");
   out.Sample("whistle_dropped_replies_total", static_cast<double>(m.dropped_replies()));
+  out.Counter("whistle_bus_connections_cut_total", "Bus connections shut down because their principal was revoked.");
+  out.Sample("whistle_bus_connections_cut_total", static_cast<double>(m.bus_connections_cut()));
   out.Counter("whistle_batches_total", "Engine batches (each one synced write when it changed anything).");
   out.Sample("whistle_batches_total", static_cast<double>(m.batches()));
   out.Counter("whistle_engine_requests_total", "Requests that reached the engine, queries included.");

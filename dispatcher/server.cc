@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <chrono>
+#include <functional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -39,8 +40,9 @@ pb::Actor ActorFor(const pb::Principal& p) {
   return actor;
 }
 
-// Connections open on a socket, from its monitor's events (accepted less disconnected).
-void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open) {
+// Connections open on a socket, from its monitor's events (accepted less disconnected); each
+// disconnected descriptor is given to `disconnected`.
+void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open, const std::function<void(int fd)>& disconnected) {
   while (true) {
     zmq::message_t event, endpoint;
     if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
@@ -50,9 +52,14 @@ void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open) {
     // event whose first part a signal interrupted (Run).
     if (event.size() != 6) continue;
     uint16_t id;
+    int32_t fd;
     std::memcpy(&id, event.data(), sizeof(id));
+    std::memcpy(&fd, static_cast<const char*>(event.data()) + sizeof(id), sizeof(fd));
     if (id == ZMQ_EVENT_ACCEPTED) ++*open;
-    if (id == ZMQ_EVENT_DISCONNECTED && *open > 0) --*open;
+    if (id == ZMQ_EVENT_DISCONNECTED) {
+      if (*open > 0) --*open;
+      disconnected(fd);
+    }
   }
 }
 
@@ -79,8 +86,10 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
       socket->set(zmq::sockopt::tcp_keepalive_intvl, o.keepalive_interval_s);
       socket->set(zmq::sockopt::tcp_keepalive_cnt, o.keepalive_probes);
       socket->set(zmq::sockopt::tcp_maxrt, o.unacknowledged_timeout_ms);
-      if (o.server_key) MakeCurveServer(*socket, *o.server_key, kZapDomain);
+      if (o.server_key) MakeCurveServer(*socket, *o.server_key, socket == &server->bus_ ? kBusZapDomain : kZapDomain);
     }
+    // Every subscription comes up, repeated ones too, each with whose connection it came on.
+    server->bus_.set(zmq::sockopt::xpub_verbose, 1);
     // Connection counts for the metrics: each socket reports accepts and disconnects to a pair
     // socket the loop polls (a unique inproc name per server: tests run several in a process).
     int n = 0;
@@ -100,6 +109,7 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
     server->front_endpoint_ = server->front_.get(zmq::sockopt::last_endpoint);
     server->bus_.bind(o.bus_endpoint);
     server->bus_endpoint_ = server->bus_.get(zmq::sockopt::last_endpoint);
+    server->bus_fd_ = server->bus_.get(zmq::sockopt::fd);
   } catch (const zmq::error_t& e) {
     return Unavailable(fmt::format("cannot bind {} / {}: {}", o.front_endpoint, o.bus_endpoint, e.what()));
   }
@@ -114,7 +124,7 @@ Server::Server(zmq::context_t& context, Engine& engine, ServerOptions options)
       options_(std::move(options)),
       context_(context),
       front_(context, zmq::socket_type::router),
-      bus_(context, zmq::socket_type::pub),
+      bus_(context, zmq::socket_type::xpub),
       front_monitor_(context, zmq::socket_type::pair),
       bus_monitor_(context, zmq::socket_type::pair),
       tickets_(options_.server_key ? TicketSigner::FromSecret(options_.server_key->secret_key())
@@ -145,18 +155,40 @@ Status Server::SelfTest() {
   return Status::Ok();
 }
 
-std::unordered_map<std::string, std::string> Server::ActiveKeys() const {
-  std::unordered_map<std::string, std::string> keys;
+std::unordered_map<std::string, ZapKey> Server::ActiveKeys() const {
+  std::unordered_map<std::string, ZapKey> keys;
   for (const auto& [name, p] : engine_.state().principals()) {
-    if (p.revoked_at_ms() == 0) keys.emplace(p.public_key(), name);
+    if (p.revoked_at_ms() == 0) keys.emplace(p.public_key(), ZapKey{name, MaySubscribe(p.role())});
   }
   return keys;
 }
 
-void Server::SetZapKeys(std::unordered_map<std::string, std::string> keys, uint64_t version) {
+void Server::SetZapKeys(std::unordered_map<std::string, ZapKey> keys, uint64_t version) {
   if (!zap_ || zap_keys_version_ == version) return;
+  bus_principals_.clear();
+  for (const auto& [key, k] : keys) {
+    if (k.may_subscribe) bus_principals_.insert(k.principal);
+  }
   zap_->SetKeys(std::move(keys));
   zap_keys_version_ = version;
+  CutBusPeers();
+}
+
+void Server::ReadSubscriptions() {
+  zmq::message_t m;
+  while (bus_.recv(m, zmq::recv_flags::dontwait)) {
+    if (!zap_ || m.size() == 0 || *m.data<uint8_t>() != 1) continue;  // no keys; an unsubscription
+    const char* principal = zmq_msg_gets(m.handle(), "User-Id");
+    const char* peer_ip = zmq_msg_gets(m.handle(), "Peer-Address");
+    if (principal == nullptr || peer_ip == nullptr) continue;
+    if (!bus_peers_.Record(zmq_msg_get(m.handle(), ZMQ_SRCFD), principal, peer_ip)) continue;  // gone
+    if (!bus_principals_.contains(principal)) CutBusPeers();  // revoked since its handshake
+  }
+}
+
+void Server::CutBusPeers() {
+  size_t cut = bus_peers_.CutUnless([this](const std::string& p) { return bus_principals_.contains(p); });
+  if (cut > 0) metrics_.CountBusConnectionsCut(cut);
 }
 
 Result<pb::Actor> Server::ActorOf(zmq::message_t& payload, const pb::Request& request) const {
@@ -268,18 +300,23 @@ void Server::Turn() {
   zmq::pollitem_t items[] = {{front_.handle(), 0, ZMQ_POLLIN, 0},
                              {front_monitor_.handle(), 0, ZMQ_POLLIN, 0},
                              {bus_monitor_.handle(), 0, ZMQ_POLLIN, 0},
-                             {nullptr, writer_.ready_fd(), ZMQ_POLLIN, 0}};
+                             {nullptr, writer_.ready_fd(), ZMQ_POLLIN, 0},
+                             // Its descriptor, not the socket: polling the socket would ask it for
+                             // its events twice a turn. Readable when libzmq has news for the bus,
+                             // a subscription among them (ReadSubscriptions asks).
+                             {nullptr, bus_fd_, ZMQ_POLLIN, 0}};
   try {
-    zmq::poll(items, 4, std::chrono::milliseconds(wait_ms));
+    zmq::poll(items, 5, std::chrono::milliseconds(wait_ms));
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;
     return;  // a signal: look at stop_ again
   }
   if (items[1].revents != 0 || items[2].revents != 0) {
-    CountConnectionEvents(front_monitor_, &front_connections_);
-    CountConnectionEvents(bus_monitor_, &bus_connections_);
+    CountConnectionEvents(front_monitor_, &front_connections_, [](int) {});
+    CountConnectionEvents(bus_monitor_, &bus_connections_, [this](int fd) { bus_peers_.Forget(fd); });
     metrics_.SetConnections(static_cast<uint32_t>(front_connections_), static_cast<uint32_t>(bus_connections_));
   }
+  if (items[4].revents != 0) ReadSubscriptions();
   if (in_flight_ && (!in_flight_->on_writer || writer_.done())) FinishInFlight();
   // A full batch is staged: wait for the writer rather than stage more. This bounds a write (and
   // the memory held for it) at about two batches while the writer is behind.
@@ -555,6 +592,8 @@ std::vector<Server::Outgoing> Server::Notifications(const std::vector<pb::Record
 }
 
 void Server::Publish(const std::vector<Outgoing>& notifications) {
+  // A subscription that came in since the turn began is checked before anything reaches it.
+  ReadSubscriptions();
   for (const Outgoing& o : notifications) {
     for (const auto& topic : o.topics) {
       bus_.send(zmq::buffer(topic), zmq::send_flags::sndmore);

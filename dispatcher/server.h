@@ -2,7 +2,9 @@
 //
 //   front door  ROUTER  request/reply: each message one pb::Request, answered by one pb::Response
 //                       carrying the request's correlation id
-//   bus         PUB     [topic, pb::Notification] for every committed record, in sequence order
+//   bus         XPUB    [topic, pb::Notification] for every committed record, in sequence order
+//                       (an XPUB only so that each subscription comes up with whose it is:
+//                       "Cutting off a subscriber" below)
 //
 // Each turn of the loop: wait for requests or the next timer; drain what is waiting (bounded);
 // decide it (one engine round); when the writer thread (storage::BatchWriter) is free, seal every
@@ -41,12 +43,18 @@
 // city), "e/<event id>". A subscriber that sees a gap in sequence numbers, or starts
 // late, reads what it missed through the front door (LogQuery).
 //
-// Authentication: with a server key, both sockets are CURVE servers with the ZAP domain
-// "whistle" and a ZapHandler (zap.h) lets in the active principals' keys. Each request acts as
+// Authentication: with a server key, both sockets are CURVE servers, with the ZAP domains
+// "whistle" (front door) and "whistle-bus", and a ZapHandler (zap.h) lets in the active
+// principals' keys; on the bus only those whose role may read the log. Each request acts as
 // the principal named by its connection's User-Id, looked up again in the engine's table for
 // every request, so a revoked key stops working at once, on connections already open too
 // (UNAUTHENTICATED). Start() refuses to serve unless a client with an unknown key is refused on
 // both sockets. Without a server key (--dev-no-auth) every request acts as "dev", role ROLE_DEV.
+// Cutting off a subscriber: once a batch that revoked principals is written, their bus
+// connections are shut down (bus_peers.h), before that batch is published; they reconnect and
+// the handshake refuses them. A subscription from a principal revoked since its handshake is cut
+// as it arrives. (Without this a PUB socket would go on feeding a lost phone until its TCP
+// connection dropped.) MetricsResult.bus_connections_cut counts them.
 // Half-open connections: handshakes must finish within `handshake_ms`; TCP keepalive drops an
 // idle peer whose host stopped answering after about idle + interval x count (10 + 5 x 4 = 30 s),
 // and TCP_USER_TIMEOUT one with data unacknowledged for `unacknowledged_timeout_ms` (30 s).
@@ -71,10 +79,12 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
 
+#include "dispatcher/bus_peers.h"
 #include "dispatcher/engine.h"
 #include "dispatcher/metrics.h"
 #include "dispatcher/submit_admission.h"
@@ -161,7 +171,7 @@ class Server {
     OpenCounts open_when_sealed;          // for the metrics, once written
     uint64_t principals_version = 0;
     // The active keys when sealed, if they changed: for the ZAP handler, once written.
-    std::optional<std::unordered_map<std::string, std::string>> zap_keys;
+    std::optional<std::unordered_map<std::string, ZapKey>> zap_keys;
   };
 
   // One message off the front socket whose shape and size passed, not yet parsed.
@@ -197,10 +207,16 @@ class Server {
   void Publish(const std::vector<Outgoing>& notifications);
   // Proves that a client with an unknown key is refused on both sockets.
   Status SelfTest();
-  // The active principals' keys (raw public key -> name), as the engine has them now.
-  std::unordered_map<std::string, std::string> ActiveKeys() const;
-  // Gives the ZAP handler `keys`, of the principals' `version`, when that is new.
-  void SetZapKeys(std::unordered_map<std::string, std::string> keys, uint64_t version);
+  // The active principals' keys (raw public key -> ZapKey), as the engine has them now.
+  std::unordered_map<std::string, ZapKey> ActiveKeys() const;
+  // Gives the ZAP handler `keys`, of the principals' `version`, when that is new, and cuts off
+  // the bus connections of principals that may no longer subscribe.
+  void SetZapKeys(std::unordered_map<std::string, ZapKey> keys, uint64_t version);
+  // Reads the subscriptions waiting on the bus: remembers whose connection each came on, and cuts
+  // it at once when that principal may no longer subscribe.
+  void ReadSubscriptions();
+  // Shuts down the remembered bus connections of principals not in bus_principals_.
+  void CutBusPeers();
   // The actor a request acts as: the principal its connection authenticated as. UNAUTHENTICATED
   // when the principal is unknown or revoked.
   // A request with an acting_ticket from a console principal acts as the ticket's principal
@@ -223,6 +239,10 @@ class Server {
   zmq::socket_t bus_monitor_;
   int64_t front_connections_ = 0;
   int64_t bus_connections_ = 0;
+  int bus_fd_ = -1;     // the bus socket's ZMQ_FD
+  BusPeers bus_peers_;  // with a server key: the bus's subscribed connections, by principal
+  // The principals the ZAP handler lets on the bus now (its last SetKeys).
+  std::unordered_set<std::string> bus_principals_;
   TicketSigner tickets_;
   std::string front_endpoint_;
   std::string bus_endpoint_;

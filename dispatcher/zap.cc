@@ -33,7 +33,7 @@ ZapHandler::~ZapHandler() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ZapHandler::SetKeys(std::unordered_map<std::string, std::string> keys) {
+void ZapHandler::SetKeys(std::unordered_map<std::string, ZapKey> keys) {
   std::lock_guard lock(mu_);
   keys_ = std::move(keys);
 }
@@ -41,14 +41,16 @@ void ZapHandler::SetKeys(std::unordered_map<std::string, std::string> keys) {
 ZapHandler::Verdict ZapHandler::Judge(const std::vector<zmq::message_t>& request) {
   // version, request id, domain, address, identity, mechanism, credentials...
   if (request.size() < 6 || View(request[0]) != "1.0") return {"400", "malformed ZAP request", ""};
-  if (View(request[2]) != kZapDomain) return {"400", "unknown domain", ""};
+  const bool bus = View(request[2]) == kBusZapDomain;
+  if (!bus && View(request[2]) != kZapDomain) return {"400", "unknown domain", ""};
   if (View(request[5]) != "CURVE" || request.size() != 7 || request[6].size() != 32) {
     return {"400", "CURVE required", ""};
   }
   std::lock_guard lock(mu_);
   auto it = keys_.find(std::string(View(request[6])));
   if (it == keys_.end()) return {"400", "unknown or revoked key", ""};
-  return {"200", "OK", it->second};
+  if (bus && !it->second.may_subscribe) return {"400", "this principal's role may not subscribe", ""};
+  return {"200", "OK", it->second.principal};
 }
 
 void ZapHandler::Run() {

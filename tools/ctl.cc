@@ -457,8 +457,9 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
                      "re-plans pending {}\n",
                      m.busy_replies(), m.rejected_frames(), m.dropped_replies(), m.timers_fired(),
                      m.replans_pending());
-  out += fmt::format("overdue {}, supervised {}, connections: front door {}, bus {}\n", m.overdue_events(),
-                     m.supervised_events(), m.connected_clients(), m.bus_subscribers());
+  out += fmt::format("overdue {}, supervised {}, connections: front door {}, bus {} ({} cut off on revocation)\n",
+                     m.overdue_events(), m.supervised_events(), m.connected_clients(), m.bus_subscribers(),
+                     m.bus_connections_cut());
   out += fmt::format("CPU time: {:.1f} s, of which the engine thread {:.1f} s and the writer thread {:.1f} s\n",
                      static_cast<double>(m.cpu_micros()) / 1e6, static_cast<double>(m.engine_cpu_micros()) / 1e6,
                      static_cast<double>(m.writer_cpu_micros()) / 1e6);

@@ -2,6 +2,7 @@
 // is not yet written sees that batch's effects, and nothing of either is answered or published
 // before its own write.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <rocksdb/env.h>

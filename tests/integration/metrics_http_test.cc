@@ -88,6 +88,7 @@ TEST_CASE("GET /metrics counts what the dispatcher did, the way MetricsQuery doe
   CHECK(s.at("whistle_overdue_events") == 0);
   CHECK(s.at("whistle_connected_clients{socket=\"front\"}") >= 1);
   CHECK(s.at("whistle_busy_replies_total") == 0);
+  CHECK(s.at("whistle_bus_connections_cut_total") == 0);  // no keys: nobody to cut off
   CHECK(s.at("process_cpu_seconds_total") > 0);
   CHECK(s.at("whistle_thread_cpu_seconds_total{thread=\"engine\"}") > 0);
   CHECK(s.samples.count("whistle_thread_cpu_seconds_total{thread=\"writer\"}") == 1);

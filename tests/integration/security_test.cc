@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <optional>
 
 #include "agents/client.h"
@@ -204,6 +205,126 @@ TEST_CASE("a revoked key is refused at once: at the handshake, and on a connecti
   report.mutable_submit()->mutable_report()->set_reporter("worker-1");
   pb::Response accepted = AnswerOk(second, report);
   CHECK(accepted.event().event().submitted_by() == "worker-2");
+}
+
+// A bus subscription on `key`'s CURVE credentials to everything, its handshake waited for.
+zmq::socket_t Subscribe(SecureCity& city, const pb::KeyFile& key) {
+  zmq::socket_t sub(city.context, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  MakeCurveClient(sub, key);
+  sub.set(zmq::sockopt::subscribe, "all");
+  REQUIRE(ConnectAndAwaitHandshake(city.context, sub, city.dispatcher.bus(), 10s) == Handshake::kSucceeded);
+  return sub;
+}
+
+// The next notification on `sub` of a record about event `id`, skipping others; nullopt after
+// `timeout` without one.
+std::optional<pb::Notification> NextAbout(zmq::socket_t& sub, uint64_t id, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, left);
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    zmq::message_t topic, body;
+    (void)sub.recv(topic, zmq::recv_flags::none);
+    REQUIRE(topic.more());
+    (void)sub.recv(body, zmq::recv_flags::none);
+    pb::Notification n;
+    REQUIRE(n.ParseFromArray(body.data(), static_cast<int>(body.size())));
+    if (n.record().event_id() == id) return n;
+  }
+}
+
+// Watches `socket`'s connection from now on: the socket monitor's events, in order.
+class ConnectionWatch {
+ public:
+  ConnectionWatch(zmq::context_t& context, zmq::socket_t& socket) : events_(context, zmq::socket_type::pair) {
+    static int n = 0;
+    std::string address = fmt::format("inproc://security-test-watch-{}", n++);
+    REQUIRE(zmq_socket_monitor(socket.handle(), address.c_str(),
+                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0);
+    events_.set(zmq::sockopt::linger, 0);
+    events_.connect(address);
+  }
+  // The next event's id, or 0 after `timeout`.
+  uint16_t Next(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t item{events_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, timeout);
+    if (!(item.revents & ZMQ_POLLIN)) return 0;
+    zmq::message_t event, where;
+    (void)events_.recv(event, zmq::recv_flags::none);
+    if (event.more()) (void)events_.recv(where, zmq::recv_flags::none);
+    uint16_t id;
+    std::memcpy(&id, event.data(), sizeof id);
+    return id;
+  }
+
+ private:
+  zmq::socket_t events_;
+};
+
+uint64_t BusConnectionsCut(SecureCity& city) {
+  pb::Request r;
+  r.mutable_metrics();
+  return AnswerOk(*city.admin, r).metrics().bus_connections_cut();
+}
+
+TEST_CASE("a revoked key's bus subscription is cut off at once, the others' go on, and a reporter may not subscribe") {
+  SecureCity city;
+  Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
+  pb::KeyFile lost_key = city.Principal("desk-lost", pb::ROLE_AGENT, "c1-committee");
+  pb::KeyFile kept_key = city.Principal("desk-kept", pb::ROLE_AGENT, "c1-committee");
+  zmq::socket_t lost = Subscribe(city, lost_key);
+  zmq::socket_t kept = Subscribe(city, kept_key);
+  // Both subscriptions are in place once both hear of a new event.
+  uint64_t first = AnswerOk(reporter, Submit()).event().event().id();
+  REQUIRE(NextAbout(lost, first, 10s));
+  REQUIRE(NextAbout(kept, first, 10s));
+  CHECK(BusConnectionsCut(city) == 0);
+
+  ConnectionWatch watch(city.context, lost);
+  pb::Request revoke;
+  revoke.set_request_id("revoke-lost");
+  revoke.mutable_revoke_principal()->set_name("desk-lost");
+  revoke.mutable_revoke_principal()->set_reason("phone lost");
+  AnswerOk(*city.admin, revoke);
+  // The dispatcher shut the connection down, and the socket's reconnection is refused.
+  CHECK(watch.Next(10s) == ZMQ_EVENT_DISCONNECTED);
+  CHECK(watch.Next(10s) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+  CHECK(BusConnectionsCut(city) == 1);
+
+  uint64_t second = AnswerOk(reporter, Submit(testing::kGrid2)).event().event().id();
+  CHECK(NextAbout(kept, second, 10s));
+  // Published to `kept` in the same send: had it reached `lost`, it would be there by now.
+  CHECK_FALSE(NextAbout(lost, second, 500ms));
+
+  // A connection let in before its principal was revoked, that subscribes only after: cut as its
+  // subscription arrives.
+  pb::KeyFile late_key = city.Principal("desk-late", pb::ROLE_AGENT, "c1-committee");
+  zmq::socket_t late(city.context, zmq::socket_type::sub);
+  late.set(zmq::sockopt::linger, 0);
+  MakeCurveClient(late, late_key);
+  REQUIRE(ConnectAndAwaitHandshake(city.context, late, city.dispatcher.bus(), 10s) == Handshake::kSucceeded);
+  revoke.set_request_id("revoke-late");
+  revoke.mutable_revoke_principal()->set_name("desk-late");
+  AnswerOk(*city.admin, revoke);
+  ConnectionWatch late_watch(city.context, late);
+  late.set(zmq::sockopt::subscribe, "all");
+  CHECK(late_watch.Next(10s) == ZMQ_EVENT_DISCONNECTED);
+  CHECK(late_watch.Next(10s) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+  CHECK(BusConnectionsCut(city) == 2);
+
+  // A reporter reads no log, so it may not subscribe either; its front door works.
+  pb::KeyFile app_key = city.Principal("app-2", pb::ROLE_REPORTER);
+  zmq::socket_t app_sub(city.context, zmq::socket_type::sub);
+  app_sub.set(zmq::sockopt::linger, 0);
+  MakeCurveClient(app_sub, app_key);
+  CHECK(ConnectAndAwaitHandshake(city.context, app_sub, city.dispatcher.bus(), 10s) == Handshake::kRefused);
+  Client app = city.As(app_key);
+  AnswerOk(app, Submit());
 }
 
 TEST_CASE("a reporter cannot claim, department A cannot touch B's task, the hotline submits but does not resolve") {
