@@ -25,7 +25,7 @@
 //   list, stats        -         department  any      region      any    any     any
 //   board, ranks       -         -           -        region      any    any     any
 //   log                -         any         any      any         any    any     any
-//   subscribe (bus)    -         any         any      any         any    any     any  (MaySubscribe)
+//   subscribe (bus)    -         any         any      any         any    any     any
 //   metrics            -         -           -        any         any    -       -
 //   whoami             any       any         any      any         any    any     any
 //   ticket             any       any         any      any         any    -       any  (for itself only)

@@ -36,17 +36,25 @@ bool BusPeers::ReadEnds(int fd, Ends* out) {
          getpeername(fd, reinterpret_cast<sockaddr*>(&out->peer), &out->peer_size) == 0;
 }
 
-bool BusPeers::Record(int fd, std::string principal, std::string_view peer_ip) {
+void BusPeers::Accept(int fd) {
+  Ends ends;
+  if (ReadEnds(fd, &ends)) peers_[fd] = Peer{"", ends};
+}
+
+bool BusPeers::Record(int fd, const std::string& principal, std::string_view peer_ip) {
+  // A subscription again on a connection already named: nothing to read (verbose passes each).
+  auto it = peers_.find(fd);
+  if (it != peers_.end() && !principal.empty() && it->second.principal == principal) return true;
   Ends ends;
   if (!ReadEnds(fd, &ends) || IpOf(ends.peer) != peer_ip) return false;
-  peers_[fd] = Peer{std::move(principal), ends};
+  peers_[fd] = Peer{principal, ends};
   return true;
 }
 
 size_t BusPeers::CutUnless(const std::function<bool(const std::string& principal)>& keep) {
   size_t cut = 0;
   for (auto it = peers_.begin(); it != peers_.end();) {
-    if (keep(it->second.principal)) {
+    if (!it->second.principal.empty() && keep(it->second.principal)) {
       ++it;
       continue;
     }

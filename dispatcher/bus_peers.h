@@ -1,22 +1,30 @@
-// BusPeers: the bus's subscribed connections, by whose they are, so that one principal's can be
-// cut off while the others' go on.
+// BusPeers: the bus's TCP connections and whose each is, so that when principals are revoked
+// their connections can be cut off while the others' go on.
 //
 // A ZeroMQ PUB socket cannot drop one peer. The bus is an XPUB that hands every subscription up
 // (ZMQ_XPUB_VERBOSE) with the connection's User-Id (the principal ZAP let in), its peer address
-// and the descriptor it arrived on (ZMQ_SRCFD). Cut shuts that TCP connection down under libzmq
-// (shutdown(2), never close: the descriptor stays libzmq's), which then sees the peer gone and
-// closes it. The client reconnects, and the handshake's ZAP check refuses a revoked key. A send
-// libzmq had under way fails with EPIPE, which it takes as the peer gone; the SIGPIPE that comes
-// with it (libzmq sends without MSG_NOSIGNAL) stays pending on its I/O thread, which blocks every
-// signal (seen with strace: 90 EPIPEs in 200 cuts under load, the process unharmed).
+// and the descriptor it arrived on (ZMQ_SRCFD, deprecated in libzmq 4.3 but there). Its socket
+// monitor reports each connection accepted, by descriptor. So a connection is remembered from
+// its accept, with no principal yet, and named by its first subscription.
 //
-// A descriptor is only a number: by the time a subscription is read or a cut is due, its
-// connection may have closed and the number gone to another. So each connection is remembered
-// with both ends' addresses, read from the descriptor when its subscription is recorded (and
-// checked against the subscription's own peer address), and a cut shuts a descriptor down only
-// while it still joins the same two ends; an entry that no longer does is forgotten. What is left
-// is the instant between that check and shutdown(2): a connection that closes and whose number is
-// taken in it would be the one cut, and would reconnect.
+// CutUnless shuts down every remembered connection that is not named for a principal to keep:
+// the revoked principals' and the unnamed ones (still in their handshake, or let in but not
+// subscribed; a subscription the server has not read yet may already be in libzmq's table, so
+// an unnamed connection is not known to receive nothing). shutdown(2), never close: the
+// descriptor stays libzmq's, which sees the peer gone and closes it. The client reconnects, and
+// the handshake's ZAP check refuses a revoked key and lets the others in again. A send libzmq
+// had under way fails with EPIPE, which it takes as the peer gone; the SIGPIPE that comes with it
+// (libzmq sends without MSG_NOSIGNAL) stays pending on its I/O thread, which blocks every signal
+// (seen with strace: 90 EPIPEs in 200 cuts under load, the process unharmed).
+//
+// A descriptor is only a number, and the server reads the monitor's events and the subscriptions
+// some time after they happened: the connection may have closed and its number gone to another.
+// So each connection is remembered with both its ends' addresses, read when its accept (or its
+// subscription) is read, and shut down only while its descriptor still joins the same two ends;
+// an entry that no longer does is forgotten. Where the number was reused before the event was
+// read, the newer connection is the one remembered, and may be cut in the older one's place;
+// then it reconnects. Nothing is let in by that: the newer connection's own subscription, read
+// after, names it.
 //
 // At most one entry a descriptor: the table is bounded by the process's open-file limit.
 // Threading: one thread (the server's loop).
@@ -34,17 +42,24 @@ namespace whistle {
 
 class BusPeers {
  public:
-  // Remembers the connection on `fd` as `principal`'s, from a subscription it sent from
-  // `peer_ip` (the message's Peer-Address). False, and nothing remembered, when `fd` is no
-  // longer a connected socket from that address: the connection has gone already.
-  bool Record(int fd, std::string principal, std::string_view peer_ip);
+  // A connection accepted on `fd` (the monitor's ACCEPTED), not named yet. Ignored when `fd` is
+  // no longer a connected socket.
+  void Accept(int fd);
 
-  // Shuts down every remembered connection whose principal `keep` says no to; returns how many
-  // were cut. Entries whose descriptor no longer joins the same two ends are forgotten, not cut.
+  // Names the connection on `fd` as `principal`'s, from a subscription it sent from `peer_ip`
+  // (the message's Peer-Address). False, and the connection left as it was, when `fd` is no
+  // longer a connected socket from that address.
+  bool Record(int fd, const std::string& principal, std::string_view peer_ip);
+
+  // Shuts down every remembered connection that is unnamed or whose principal `keep` says no to;
+  // returns how many were cut. Entries whose descriptor no longer joins the same two ends are
+  // forgotten, not cut.
   size_t CutUnless(const std::function<bool(const std::string& principal)>& keep);
 
-  // Forgets `fd`'s entry when the descriptor no longer joins its two ends (the connection closed:
-  // a monitor's DISCONNECTED). An entry whose connection is still there is kept.
+  // Forgets `fd`'s entry when the descriptor no longer joins its two ends (the monitor's
+  // DISCONNECTED). Best effort: libzmq reports a disconnection before it closes the descriptor,
+  // so an entry read at once is kept, to be replaced by the number's next accept or dropped by a
+  // cut.
   void Forget(int fd);
 
   size_t size() const { return peers_.size(); }
@@ -58,7 +73,7 @@ class BusPeers {
     bool operator==(const Ends& other) const;
   };
   struct Peer {
-    std::string principal;
+    std::string principal;  // "" until its first subscription is read
     Ends ends;
   };
   // Both ends of the socket `fd`, or false when it is not a connected socket.

@@ -147,7 +147,8 @@ std::string ServerMetrics::Prometheus() const {
   out.Sample("whistle_rejected_frames_total", static_cast<double>(m.rejected_frames()));
   out.Counter("whistle_dropped_replies_total", "Answers not sent because the client had 1,000 unread (or had left).");
   out.Sample("whistle_dropped_replies_total", static_cast<double>(m.dropped_replies()));
-  out.Counter("whistle_bus_connections_cut_total", "Bus connections shut down because their principal was revoked.");
+  out.Counter("whistle_bus_connections_cut_total",
+              "Bus connections shut down at revocations: the revoked principals' and those not yet known to be anyone's.");
   out.Sample("whistle_bus_connections_cut_total", static_cast<double>(m.bus_connections_cut()));
   out.Counter("whistle_batches_total", "Engine batches (each one synced write when it changed anything).");
   out.Sample("whistle_batches_total", static_cast<double>(m.batches()));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,7 @@ namespace {
 // ZMQ_MAXMSGSIZE only drops the connection, silently: it is the backstop behind our own limit.
 constexpr int64_t kMaxMessageBytesBackstop = 1 << 20;
 constexpr int kMaxWaitMs = 100;
+constexpr int64_t kMaxSubscriptionBytes = 1024;
 
 struct Pending {
   zmq::message_t identity;
@@ -41,8 +43,9 @@ pb::Actor ActorFor(const pb::Principal& p) {
 }
 
 // Connections open on a socket, from its monitor's events (accepted less disconnected); each
-// disconnected descriptor is given to `disconnected`.
-void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open, const std::function<void(int fd)>& disconnected) {
+// event is also given to `seen` with its descriptor.
+void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open,
+                           const std::function<void(uint16_t event, int fd)>& seen) {
   while (true) {
     zmq::message_t event, endpoint;
     if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
@@ -56,10 +59,8 @@ void CountConnectionEvents(zmq::socket_t& monitor, int64_t* open, const std::fun
     std::memcpy(&id, event.data(), sizeof(id));
     std::memcpy(&fd, static_cast<const char*>(event.data()) + sizeof(id), sizeof(fd));
     if (id == ZMQ_EVENT_ACCEPTED) ++*open;
-    if (id == ZMQ_EVENT_DISCONNECTED) {
-      if (*open > 0) --*open;
-      disconnected(fd);
-    }
+    if (id == ZMQ_EVENT_DISCONNECTED && *open > 0) --*open;
+    seen(id, fd);
   }
 }
 
@@ -71,6 +72,10 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
   const ServerOptions& o = server->options_;
   if (o.server_key) {
     if (!zmq_has("curve")) return Unavailable("this libzmq has no CURVE support");
+    // A revoked principal's bus connection is cut by its TCP descriptor (bus_peers.h).
+    if (!o.bus_endpoint.starts_with("tcp://")) {
+      return BadRequest(fmt::format("bus endpoint '{}': with keys the bus must be tcp://", o.bus_endpoint));
+    }
     auto zap = ZapHandler::Start(context);
     if (!zap.ok()) return zap.status();
     server->zap_ = std::move(zap).value();
@@ -88,8 +93,10 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
       socket->set(zmq::sockopt::tcp_maxrt, o.unacknowledged_timeout_ms);
       if (o.server_key) MakeCurveServer(*socket, *o.server_key, socket == &server->bus_ ? kBusZapDomain : kZapDomain);
     }
-    // Every subscription comes up, repeated ones too, each with whose connection it came on.
+    // Every subscription comes up, repeated ones too, each with whose connection it came on. A
+    // subscription is a topic: anything larger from a subscriber drops its connection.
     server->bus_.set(zmq::sockopt::xpub_verbose, 1);
+    server->bus_.set(zmq::sockopt::maxmsgsize, kMaxSubscriptionBytes);
     // Connection counts for the metrics: each socket reports accepts and disconnects to a pair
     // socket the loop polls (a unique inproc name per server: tests run several in a process).
     int n = 0;
@@ -165,13 +172,31 @@ std::unordered_map<std::string, ZapKey> Server::ActiveKeys() const {
 
 void Server::SetZapKeys(std::unordered_map<std::string, ZapKey> keys, uint64_t version) {
   if (!zap_ || zap_keys_version_ == version) return;
-  bus_principals_.clear();
+  std::unordered_set<std::string> allowed;
   for (const auto& [key, k] : keys) {
-    if (k.may_subscribe) bus_principals_.insert(k.principal);
+    if (k.may_subscribe) allowed.insert(k.principal);
   }
+  const bool revoked = std::any_of(bus_principals_.begin(), bus_principals_.end(),
+                                   [&](const std::string& p) { return !allowed.contains(p); });
+  bus_principals_ = std::move(allowed);
   zap_->SetKeys(std::move(keys));
   zap_keys_version_ = version;
+  if (!revoked) return;  // a principal created: nobody to cut off
+  // Every connection accepted and every subscription sent so far, known before the cut: a
+  // connection still unnamed is cut too (bus_peers.h).
+  ReadConnectionEvents();
+  ReadSubscriptions();
   CutBusPeers();
+}
+
+void Server::ReadConnectionEvents() {
+  CountConnectionEvents(front_monitor_, &front_connections_, [](uint16_t, int) {});
+  CountConnectionEvents(bus_monitor_, &bus_connections_, [this](uint16_t event, int fd) {
+    if (!zap_) return;  // --dev-no-auth: nobody to cut off
+    if (event == ZMQ_EVENT_ACCEPTED) bus_peers_.Accept(fd);
+    if (event == ZMQ_EVENT_DISCONNECTED) bus_peers_.Forget(fd);
+  });
+  metrics_.SetConnections(static_cast<uint32_t>(front_connections_), static_cast<uint32_t>(bus_connections_));
 }
 
 void Server::ReadSubscriptions() {
@@ -181,8 +206,9 @@ void Server::ReadSubscriptions() {
     const char* principal = zmq_msg_gets(m.handle(), "User-Id");
     const char* peer_ip = zmq_msg_gets(m.handle(), "Peer-Address");
     if (principal == nullptr || peer_ip == nullptr) continue;
-    if (!bus_peers_.Record(zmq_msg_get(m.handle(), ZMQ_SRCFD), principal, peer_ip)) continue;  // gone
-    if (!bus_principals_.contains(principal)) CutBusPeers();  // revoked since its handshake
+    // Not recorded when its connection is gone; an unnamed one is cut at the next revocation.
+    if (!bus_peers_.Record(zmq_msg_get(m.handle(), ZMQ_SRCFD), principal, peer_ip)) continue;
+    if (!bus_principals_.contains(principal)) CutBusPeers();  // revoked since: cut at once
   }
 }
 
@@ -303,7 +329,8 @@ void Server::Turn() {
                              {nullptr, writer_.ready_fd(), ZMQ_POLLIN, 0},
                              // Its descriptor, not the socket: polling the socket would ask it for
                              // its events twice a turn. Readable when libzmq has news for the bus,
-                             // a subscription among them (ReadSubscriptions asks).
+                             // a subscription among them (ReadSubscriptions asks). A send takes
+                             // that news in too, so Publish reads the subscriptions after it.
                              {nullptr, bus_fd_, ZMQ_POLLIN, 0}};
   try {
     zmq::poll(items, 5, std::chrono::milliseconds(wait_ms));
@@ -311,11 +338,7 @@ void Server::Turn() {
     if (e.num() != EINTR) throw;
     return;  // a signal: look at stop_ again
   }
-  if (items[1].revents != 0 || items[2].revents != 0) {
-    CountConnectionEvents(front_monitor_, &front_connections_, [](int) {});
-    CountConnectionEvents(bus_monitor_, &bus_connections_, [this](int fd) { bus_peers_.Forget(fd); });
-    metrics_.SetConnections(static_cast<uint32_t>(front_connections_), static_cast<uint32_t>(bus_connections_));
-  }
+  if (items[1].revents != 0 || items[2].revents != 0) ReadConnectionEvents();
   if (items[4].revents != 0) ReadSubscriptions();
   if (in_flight_ && (!in_flight_->on_writer || writer_.done())) FinishInFlight();
   // A full batch is staged: wait for the writer rather than stage more. This bounds a write (and
@@ -592,14 +615,15 @@ std::vector<Server::Outgoing> Server::Notifications(const std::vector<pb::Record
 }
 
 void Server::Publish(const std::vector<Outgoing>& notifications) {
-  // A subscription that came in since the turn began is checked before anything reaches it.
-  ReadSubscriptions();
   for (const Outgoing& o : notifications) {
     for (const auto& topic : o.topics) {
       bus_.send(zmq::buffer(topic), zmq::send_flags::sndmore);
       bus_.send(zmq::buffer(o.bytes), zmq::send_flags::none);
     }
   }
+  // The sends took in libzmq's news for the bus, and with it the signal Turn polls for: the
+  // subscriptions among it are read now rather than at the next batch.
+  ReadSubscriptions();
 }
 
 }  // namespace whistle

@@ -50,11 +50,12 @@
 // every request, so a revoked key stops working at once, on connections already open too
 // (UNAUTHENTICATED). Start() refuses to serve unless a client with an unknown key is refused on
 // both sockets. Without a server key (--dev-no-auth) every request acts as "dev", role ROLE_DEV.
-// Cutting off a subscriber: once a batch that revoked principals is written, their bus
-// connections are shut down (bus_peers.h), before that batch is published; they reconnect and
-// the handshake refuses them. A subscription from a principal revoked since its handshake is cut
-// as it arrives. (Without this a PUB socket would go on feeding a lost phone until its TCP
-// connection dropped.) MetricsResult.bus_connections_cut counts them.
+// Cutting off a subscriber: once a batch that revoked principals is written, and before it is
+// answered or published, their bus connections are shut down (bus_peers.h), and so are those
+// not yet known to be anyone's (in their handshake, or not subscribed); they reconnect, and the
+// handshake refuses the revoked keys. (Without this a PUB socket would go on feeding a lost phone
+// until its TCP connection dropped.) So with keys the bus must be tcp://.
+// MetricsResult.bus_connections_cut counts the connections cut.
 // Half-open connections: handshakes must finish within `handshake_ms`; TCP keepalive drops an
 // idle peer whose host stopped answering after about idle + interval x count (10 + 5 x 4 = 30 s),
 // and TCP_USER_TIMEOUT one with data unacknowledged for `unacknowledged_timeout_ms` (30 s).
@@ -215,7 +216,10 @@ class Server {
   // Reads the subscriptions waiting on the bus: remembers whose connection each came on, and cuts
   // it at once when that principal may no longer subscribe.
   void ReadSubscriptions();
-  // Shuts down the remembered bus connections of principals not in bus_principals_.
+  // Reads both sockets' monitor events: the connection counts, and the bus's connections for
+  // BusPeers.
+  void ReadConnectionEvents();
+  // Shuts down the remembered bus connections not named for a principal in bus_principals_.
   void CutBusPeers();
   // The actor a request acts as: the principal its connection authenticated as. UNAUTHENTICATED
   // when the principal is unknown or revoked.
