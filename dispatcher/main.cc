@@ -74,7 +74,7 @@
 #include "dispatcher/clock.h"
 #include "dispatcher/engine.h"
 #include "dispatcher/first_start.h"
-#include "dispatcher/metrics_http.h"
+#include "whistle/metrics_http.h"
 #include "dispatcher/server.h"
 #include "storage/idempotency.h"
 #include "storage/power_cut_fs.h"

@@ -11,8 +11,8 @@
 //   connections on the front door and the bus
 //   CPU time: the process's, the engine thread's and the writer thread's
 //
-// Also rendered in Prometheus's text format for GET /metrics (metrics_http.h); docs/OPERATIONS.md
-// lists every metric.
+// Also rendered in Prometheus's text format for GET /metrics (whistle/metrics_http.h);
+// docs/OPERATIONS.md lists every metric.
 //
 // Threading: the engine thread records and calls ObserveEngine once a turn; Fill and
 // WritePrometheus may run on any thread (relaxed atomics: each counter is exact, counters read

@@ -195,6 +195,11 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
     return Unavailable(fmt::format("cannot listen on {}:{}", g->config_.listen_address(), g->config_.port()));
   }
   g->port_ = port;
+  if (!g->config_.metrics_listen().empty()) {
+    auto metrics = MetricsHttp::Start(g->config_.metrics_listen(), [self = g.get()] { return self->Prometheus(); });
+    if (!metrics.ok()) return metrics.status();
+    g->metrics_http_ = std::move(metrics).value();
+  }
   g->started_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -221,6 +226,7 @@ void Gateway::Stop() {
   std::lock_guard lock(stop_mu_);
   if (stopping_.exchange(true)) return;
   if (hub_) hub_->Stop();  // ends every console stream, so their threads return
+  if (metrics_http_) metrics_http_->Stop();  // its answers read the store
   if (http_) http_->stop();
   if (http_thread_.joinable() && http_thread_.get_id() != std::this_thread::get_id()) http_thread_.join();
   if (follower_.joinable()) follower_.join();

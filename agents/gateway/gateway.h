@@ -6,8 +6,8 @@
 //                                           └──► CallbackSender per hotline client ──► POST
 //   dispatcher bus ──► ConsoleHub thread ──► the operations console's open pages (console.h)
 //
-// GET /metrics answers Prometheus (gateway_metrics.h); /console/ is the operations console when
-// the configuration enables it.
+// GET /metrics answers Prometheus (gateway_metrics.h), on a port of its own with metrics_listen;
+// /console/ is the operations console when the configuration enables it.
 //
 // Every endpoint is listed in docs/GATEWAY.md with a curl session. Bad input gets a 4xx with an
 // error document (Open311's error array, or {"error": …} on the hotline's JSON API) and creates
@@ -32,6 +32,7 @@
 #include "agents/gateway/gateway_metrics.h"
 #include "dispatcher/city.h"
 #include "whistle/gateway.pb.h"
+#include "whistle/metrics_http.h"
 #include "whistle/status.h"
 
 namespace httplib {
@@ -55,8 +56,9 @@ Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig config, const Cit
 
 class Gateway {
  public:
-  // Opens the store, binds the HTTP port and starts serving, following and delivering.
-  // Fails (UNAVAILABLE / BAD_REQUEST) when the store cannot open or the port cannot be bound.
+  // Opens the store, binds the HTTP port (and metrics_listen's) and starts serving, following and
+  // delivering. Fails (UNAVAILABLE / BAD_REQUEST) when the store cannot open or a port cannot be
+  // bound.
   static Result<std::unique_ptr<Gateway>> Start(pb::GatewayConfig config,
                                                 std::shared_ptr<const City> city);
   ~Gateway();  // Stop()
@@ -66,6 +68,8 @@ class Gateway {
   int port() const { return port_; }
   // "http://address:port"
   std::string base_url() const;
+  // "http://address:port/metrics" of metrics_listen; "" without it (/metrics is on base_url).
+  std::string metrics_url() const { return metrics_http_ ? metrics_http_->url() : ""; }
   // Blocks until Stop() is called from another thread (or a signal handler's thread).
   void Wait();
   // Stops serving, following and delivering; idempotent.
@@ -127,6 +131,7 @@ class Gateway {
   std::string city_json_;
   std::vector<std::unique_ptr<CallbackSender>> senders_;
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<MetricsHttp> metrics_http_;  // with metrics_listen
   int port_ = 0;
   int64_t started_ms_ = 0;  // Open311 discovery's changeset: the configuration was read then
   std::thread http_thread_;

@@ -3,6 +3,7 @@
 //   whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS] [--front=ENDPOINT]
 //                   [--bus=ENDPOINT] [--dispatcher-endpoints=FILE] [--data=DIR] [--config=CITY]
 //                   [--key=FILE] [--endpoints-file=PATH] [--console-key=FILE]
+//                   [--metrics-listen=HOST:PORT]
 //
 // --console-key turns the operations console on (/console/) with that principal's key file
 // (role console); with a dispatcher run --dev-no-auth, --console-key=none turns it on keyless.
@@ -30,7 +31,7 @@ constexpr char kUsage[] =
     "usage: whistle-gateway --gateway-config=FILE [--port=N] [--listen=ADDRESS]\n"
     "                       [--front=ENDPOINT --bus=ENDPOINT | --dispatcher-endpoints=FILE]\n"
     "                       [--key=FILE] [--data=DIR] [--config=CITY] [--endpoints-file=PATH]\n"
-    "                       [--console-key=FILE|none]\n";
+    "                       [--console-key=FILE|none] [--metrics-listen=HOST:PORT]\n";
 
 Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
   pb::GatewayConfig c;
@@ -52,6 +53,7 @@ Result<pb::GatewayConfig> ReadConfig(Flags& flags) {
   if (flags.Has("data")) c.set_data_dir(flags.TakeString("data"));
   if (flags.Has("config")) c.set_city_config(flags.TakeString("config"));
   if (flags.Has("endpoints-file")) c.set_endpoints_file(flags.TakeString("endpoints-file"));
+  if (flags.Has("metrics-listen")) c.set_metrics_listen(flags.TakeString("metrics-listen"));
   if (flags.Has("console-key")) {
     std::string key = flags.TakeString("console-key");
     c.mutable_console()->set_enabled(true);
@@ -92,12 +94,16 @@ int main(int argc, char** argv) {
   if (!gateway.ok()) return Fail(gateway.status());
   if (!config->endpoints_file().empty()) {
     std::string tmp = config->endpoints_file() + ".tmp";  // whole, then renamed
-    std::ofstream(tmp) << "http=" << (*gateway)->base_url() << "\n";
+    std::ofstream out(tmp);
+    out << "http=" << (*gateway)->base_url() << "\n";
+    if (!(*gateway)->metrics_url().empty()) out << "metrics=" << (*gateway)->metrics_url() << "\n";
+    out.close();
     std::filesystem::rename(tmp, config->endpoints_file());
   }
-  std::cerr << fmt::format("whistle-gateway: serving {} on {} for {} client(s); dispatcher at {}\n",
+  std::cerr << fmt::format("whistle-gateway: serving {} on {} for {} client(s); dispatcher at {}{}\n",
                            (*city)->config().name(), (*gateway)->base_url(), config->clients_size(),
-                           config->front_endpoint());
+                           config->front_endpoint(),
+                           (*gateway)->metrics_url().empty() ? "" : "; metrics at " + (*gateway)->metrics_url());
   int signal = 0;
   sigwait(&stop_signals, &signal);
   (*gateway)->Stop();

@@ -31,7 +31,9 @@ void Gateway::Route() {
   s.Post("/hotline/v1/orders", [this](Req q, Res r) { HotlinePostOrder(q, r); });
   s.Get(R"(/hotline/v1/orders/([^/]+))", [this](Req q, Res r) { HotlineGetOrder(q, r); });
   s.Get("/healthz", [](Req, Res r) { r.set_content("ok\n", "text/plain"); });
-  s.Get("/metrics", [this](Req, Res r) { r.set_content(Prometheus(), std::string(PrometheusText::kContentType)); });
+  if (config_.metrics_listen().empty()) {  // otherwise on a port of its own (Start)
+    s.Get("/metrics", [this](Req, Res r) { r.set_content(Prometheus(), std::string(PrometheusText::kContentType)); });
+  }
   if (hub_) RouteConsole();
 
   // Every request is counted and timed (the handler runs on the thread that routed it). One

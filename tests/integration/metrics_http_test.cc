@@ -1,4 +1,4 @@
-// The dispatcher's Prometheus endpoint (--metrics-listen, dispatcher/metrics_http.h) against a
+// The dispatcher's Prometheus endpoint (--metrics-listen, whistle/metrics_http.h) against a
 // real dispatcher process: what it counts agrees with MetricsQuery and with what was done.
 #include <cstring>
 #include <cmath>

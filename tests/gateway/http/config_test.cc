@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include <httplib.h>
 
@@ -133,6 +134,63 @@ TEST_CASE("the documented configuration starts a gateway that serves and stops o
   CHECK(console->status == 200);
   kill(pid, SIGTERM);
   CHECK(WaitFor(pid) == 0);
+}
+
+// whistle-gateway on the documented configuration, keyless, against `dispatcher`, with `extra`
+// flags, writing its endpoints to `endpoints` and its output to `log`.
+pid_t SpawnGateway(const testing::DispatcherProcess& dispatcher, testing::TempDir& dir, const std::string& endpoints,
+                   const std::string& log, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {testing::Binary("agents/gateway/whistle-gateway"),
+                                   std::string("--gateway-config=") + WHISTLE_SOURCE_DIR +
+                                       "/deploy/whistle-gateway.textproto",
+                                   "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(), "--port=0",
+                                   "--key=", "--console-key=none", "--data=" + dir.Sub("data"),
+                                   "--endpoints-file=" + endpoints};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return Spawn(args, log, /*merge_stderr=*/true);
+}
+
+TEST_CASE("with --metrics-listen the gateway's /metrics is on a port of its own, not on the public one") {
+  testing::DispatcherProcess dispatcher(testing::TestCityConfig());
+  testing::TempDir dir;
+  std::string endpoints = dir.Sub("endpoints");
+  pid_t pid = SpawnGateway(dispatcher, dir, endpoints, dir.Sub("gateway.log"), {"--metrics-listen=127.0.0.1:0"});
+  int port = 0;
+  testing::WaitUntilReady(&pid, "whistle-gateway", [&] { return (port = testing::ReadGatewayPort(endpoints)) > 0; });
+  REQUIRE(port > 0);
+  const std::string url = testing::ReadGatewayMetricsUrl(endpoints);
+  REQUIRE(url.starts_with("http://127.0.0.1:"));
+  REQUIRE(url.ends_with("/metrics"));
+  CHECK(url != fmt::format("http://127.0.0.1:{}/metrics", port));
+
+  httplib::Client public_port("127.0.0.1", port);
+  auto health = public_port.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  auto hidden = public_port.Get("/metrics");
+  REQUIRE(hidden);
+  CHECK(hidden->status == 404);
+
+  httplib::Client metrics_port(url.substr(0, url.size() - std::string("/metrics").size()));
+  auto scrape = metrics_port.Get("/metrics");
+  REQUIRE(scrape);
+  CHECK(scrape->status == 200);
+  CHECK(scrape->body.find("whistle_gateway_feed_seq") != std::string::npos);
+  // The public port's requests are counted there.
+  CHECK(scrape->body.find("whistle_gateway_http_requests_total{api=\"healthz\",method=\"GET\",status=\"200\"} 1") !=
+        std::string::npos);
+  CHECK(ReadWholeFile(dir.Sub("gateway.log")).find("metrics at " + url) != std::string::npos);
+  kill(pid, SIGTERM);
+  CHECK(WaitFor(pid) == 0);
+}
+
+TEST_CASE("a gateway metrics address that is not HOST:PORT stops its start, saying why") {
+  testing::DispatcherProcess dispatcher(testing::TestCityConfig());
+  testing::TempDir dir;
+  pid_t pid = SpawnGateway(dispatcher, dir, dir.Sub("endpoints"), dir.Sub("gateway.log"), {"--metrics-listen=no-port"});
+  CHECK(WaitFor(pid) == 1);
+  CHECK(ReadWholeFile(dir.Sub("gateway.log")).find("metrics address 'no-port' is not HOST:PORT") != std::string::npos);
+  CHECK(testing::ReadGatewayPort(dir.Sub("endpoints")) == 0);
 }
 
 TEST_CASE("against a dispatcher with keys the gateway acts as its own hotline principal") {

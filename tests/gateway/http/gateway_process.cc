@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -18,10 +19,20 @@
 namespace whistle::testing {
 
 int ReadGatewayPort(const std::string& endpoints_file) {
-  std::string text = ReadWholeFile(endpoints_file);  // "http=http://127.0.0.1:PORT\n", or nothing yet
-  auto colon = text.rfind(':');
-  if (!text.starts_with("http=") || colon == std::string::npos) return 0;
-  return std::atoi(text.c_str() + colon + 1);
+  // "http=http://127.0.0.1:PORT\n" and maybe a "metrics=" line, or nothing yet.
+  std::string text = ReadWholeFile(endpoints_file);
+  std::string first = text.substr(0, text.find('\n'));
+  auto colon = first.rfind(':');
+  if (!first.starts_with("http=") || colon == std::string::npos) return 0;
+  return std::atoi(first.c_str() + colon + 1);
+}
+
+std::string ReadGatewayMetricsUrl(const std::string& endpoints_file) {
+  std::istringstream in(ReadWholeFile(endpoints_file));
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("metrics=")) return line.substr(8);
+  }
+  return "";
 }
 
 GatewayProcess::GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,

@@ -20,6 +20,8 @@ inline constexpr char kHotlineKey[] = "hotline-key-0123456789";
 
 // The port in a file whistle-gateway --endpoints-file wrote; 0 until it is there.
 int ReadGatewayPort(const std::string& endpoints_file);
+// The metrics URL in that file (with --metrics-listen); "" when there is none.
+std::string ReadGatewayMetricsUrl(const std::string& endpoints_file);
 
 class GatewayProcess {
  public:

@@ -1,4 +1,4 @@
-#include "dispatcher/metrics_http.h"
+#include "whistle/metrics_http.h"
 
 #include <charconv>
 #include <chrono>

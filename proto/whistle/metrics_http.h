@@ -1,7 +1,8 @@
-// MetricsHttp: the dispatcher's Prometheus endpoint, GET /metrics on its own port
-// (whistle-dispatcher --metrics-listen=ADDRESS:PORT). It serves what `render` returns; the
-// dispatcher's render reads ServerMetrics, which is safe from this thread (metrics.h). Anything
-// else gets 404. It is read-only and carries no personal data; keep it on a management network.
+// MetricsHttp: a Prometheus endpoint, GET /metrics on a port of its own (whistle-dispatcher's and
+// whistle-gateway's --metrics-listen=ADDRESS:PORT). It serves what `render` returns, called on
+// this endpoint's thread: the dispatcher's reads ServerMetrics, the gateway's its own counters,
+// both safe from any thread. Anything else gets 404. Read-only, no personal data; keep it on a
+// management network.
 //
 // Threading: its own listening thread; Stop() (or the destructor) from any other thread.
 #pragma once
