@@ -38,7 +38,10 @@ bool BusPeers::ReadEnds(int fd, Ends* out) {
 
 void BusPeers::Accept(int fd) {
   Ends ends;
-  if (ReadEnds(fd, &ends)) peers_[fd] = Peer{"", ends};
+  if (!ReadEnds(fd, &ends)) return;
+  auto it = peers_.find(fd);
+  if (it != peers_.end() && it->second.ends == ends) return;  // known already, maybe named
+  peers_[fd] = Peer{"", ends};
 }
 
 bool BusPeers::Record(int fd, const std::string& principal, std::string_view peer_ip) {

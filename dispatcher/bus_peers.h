@@ -23,8 +23,10 @@
 // subscription) is read, and shut down only while its descriptor still joins the same two ends;
 // an entry that no longer does is forgotten. Where the number was reused before the event was
 // read, the newer connection is the one remembered, and may be cut in the older one's place;
-// then it reconnects. Nothing is let in by that: the newer connection's own subscription, read
-// after, names it.
+// then it reconnects. Or, from the same address (one host, one NAT), an older connection's last
+// subscription may name the newer one: if that newer one's principal is revoked before its own
+// subscription is read, it is not cut at the revocation, may hear the rest of one batch, and is
+// cut when its subscription is read (docs/SECURITY.md, "Not covered").
 //
 // At most one entry a descriptor: the table is bounded by the process's open-file limit.
 // Threading: one thread (the server's loop).
@@ -43,7 +45,8 @@ namespace whistle {
 class BusPeers {
  public:
   // A connection accepted on `fd` (the monitor's ACCEPTED), not named yet. Ignored when `fd` is
-  // no longer a connected socket.
+  // no longer a connected socket, or is that connection already (named by a subscription read
+  // before its accept).
   void Accept(int fd);
 
   // Names the connection on `fd` as `principal`'s, from a subscription it sent from `peer_ip`

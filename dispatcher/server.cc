@@ -184,7 +184,6 @@ void Server::SetZapKeys(std::unordered_map<std::string, ZapKey> keys, uint64_t v
   if (!revoked) return;  // a principal created: nobody to cut off
   // Every connection accepted and every subscription sent so far, known before the cut: a
   // connection still unnamed is cut too (bus_peers.h).
-  ReadConnectionEvents();
   ReadSubscriptions();
   CutBusPeers();
 }
@@ -200,6 +199,9 @@ void Server::ReadConnectionEvents() {
 }
 
 void Server::ReadSubscriptions() {
+  // Accepts first: libzmq reports one before its connection's handshake, so each connection is
+  // known before its first subscription is read.
+  ReadConnectionEvents();
   zmq::message_t m;
   while (bus_.recv(m, zmq::recv_flags::dontwait)) {
     if (!zap_ || m.size() == 0 || *m.data<uint8_t>() != 1) continue;  // no keys; an unsubscription

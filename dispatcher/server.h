@@ -244,7 +244,7 @@ class Server {
   int64_t front_connections_ = 0;
   int64_t bus_connections_ = 0;
   int bus_fd_ = -1;     // the bus socket's ZMQ_FD
-  BusPeers bus_peers_;  // with a server key: the bus's subscribed connections, by principal
+  BusPeers bus_peers_;  // with a server key: the bus's connections, named by their subscriptions
   // The principals the ZAP handler lets on the bus now (its last SetKeys).
   std::unordered_set<std::string> bus_principals_;
   TicketSigner tickets_;

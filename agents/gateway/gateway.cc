@@ -69,6 +69,9 @@ Result<pb::GatewayConfig> CheckGatewayConfig(pb::GatewayConfig c, const City& ci
     return BadRequest("the gateway needs the dispatcher's front_endpoint and bus_endpoint");
   }
   if (c.data_dir().empty()) c.set_data_dir("data/gateway");
+  if (!c.metrics_listen().empty()) {
+    if (Status s = MetricsHttp::CheckAddress(c.metrics_listen()); !s.ok()) return s;
+  }
   if (c.max_body_bytes() == 0) c.set_max_body_bytes(kDefaultMaxBodyBytes);
   if (c.jurisdiction_id().empty()) c.set_jurisdiction_id(city.config().city_code());
   if (c.callback_timeout_ms() == 0) c.set_callback_timeout_ms(kDefaultCallbackTimeoutMs);
@@ -180,6 +183,13 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
     g->senders_.push_back(std::move(sender).value());
   }
 
+  // Before the public port: nothing can fail after that is bound (an httplib server bound and not
+  // listening cannot be stopped). What the scrape reads exists by now.
+  if (!g->config_.metrics_listen().empty()) {
+    auto metrics = MetricsHttp::Start(g->config_.metrics_listen(), [self = g.get()] { return self->Prometheus(); });
+    if (!metrics.ok()) return metrics.status();
+    g->metrics_http_ = std::move(metrics).value();
+  }
   g->http_ = std::make_unique<httplib::Server>();
   // Each open console page holds a thread for its stream: room for them besides the APIs.
   size_t threads = kApiThreads + (g->hub_ ? g->config_.console().max_streams() : 0);
@@ -195,11 +205,6 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
     return Unavailable(fmt::format("cannot listen on {}:{}", g->config_.listen_address(), g->config_.port()));
   }
   g->port_ = port;
-  if (!g->config_.metrics_listen().empty()) {
-    auto metrics = MetricsHttp::Start(g->config_.metrics_listen(), [self = g.get()] { return self->Prometheus(); });
-    if (!metrics.ok()) return metrics.status();
-    g->metrics_http_ = std::move(metrics).value();
-  }
   g->started_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();

@@ -1,6 +1,6 @@
-// GatewayMetrics: what the gateway counts, for Prometheus's GET /metrics on its HTTP port
-// (docs/OPERATIONS.md lists every metric): HTTP requests by API, method and status with their
-// latency, and the dispatcher's answers by status. Gauges (callbacks, console pages, the
+// GatewayMetrics: what the gateway counts, for Prometheus's GET /metrics on its HTTP port or its
+// metrics_listen (docs/OPERATIONS.md lists every metric): HTTP requests by API, method and status
+// with their latency, and the dispatcher's answers by status. Gauges (callbacks, console pages, the
 // follower's cursor) are read when scraped, by the Gateway.
 //
 // Threading: any thread.

@@ -10,8 +10,14 @@
 
 namespace whistle {
 
-Result<std::unique_ptr<MetricsHttp>> MetricsHttp::Start(const std::string& address,
-                                                        std::function<std::string()> render) {
+namespace {
+
+struct HostPort {
+  std::string host;
+  int port;
+};
+
+Result<HostPort> ParseAddress(const std::string& address) {
   size_t colon = address.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {
@@ -21,7 +27,19 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::Start(const std::string& addre
   if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
     return BadRequest(fmt::format("metrics address '{}' is not HOST:PORT", address));
   }
-  std::string host = address.substr(0, colon);
+  return HostPort{address.substr(0, colon), port};
+}
+
+}  // namespace
+
+Status MetricsHttp::CheckAddress(const std::string& address) { return ParseAddress(address).status(); }
+
+Result<std::unique_ptr<MetricsHttp>> MetricsHttp::Start(const std::string& address,
+                                                        std::function<std::string()> render) {
+  auto parsed = ParseAddress(address);
+  if (!parsed.ok()) return parsed.status();
+  const std::string host = parsed->host;
+  int port = parsed->port;
   std::unique_ptr<MetricsHttp> m(new MetricsHttp());
   m->http_ = std::make_unique<httplib::Server>();
   m->http_->Get("/metrics", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {

@@ -22,7 +22,10 @@ namespace whistle {
 
 class MetricsHttp {
  public:
-  // Listens on `address` ("127.0.0.1:9570"; port 0 = any free port). UNAVAILABLE when it cannot.
+  // BAD_REQUEST when `address` is not HOST:PORT.
+  static Status CheckAddress(const std::string& address);
+  // Listens on `address` ("127.0.0.1:9570"; port 0 = any free port). BAD_REQUEST as CheckAddress;
+  // UNAVAILABLE when it cannot listen.
   static Result<std::unique_ptr<MetricsHttp>> Start(const std::string& address,
                                                     std::function<std::string()> render);
   ~MetricsHttp();

@@ -97,7 +97,7 @@ TEST_CASE("a revoked principal's bus connection is shut down, another's is left 
   peers.Accept(bob.server.get());
   CHECK(peers.Record(alice.server.get(), "alice", "127.0.0.1"));
   CHECK(peers.Record(bob.server.get(), "bob", "127.0.0.1"));
-  CHECK(peers.Record(bob.server.get(), "bob", "127.0.0.1"));  // verbose: every subscription comes up
+  CHECK(peers.Record(bob.server.get(), "bob", "127.0.0.1"));  // verbose: each subscription comes up
   CHECK(peers.size() == 2);
 
   CHECK(peers.CutUnless(KeepAllButAlice) == 1);
@@ -125,8 +125,8 @@ TEST_CASE("a subscription whose connection is gone, or came from another address
   Listener listener;
   auto c = listener.Connect();
   BusPeers peers;
-  CHECK_FALSE(peers.Record(c.server.get(), "alice", "10.1.2.3"));  // the descriptor joins another peer
-  CHECK_FALSE(peers.Record(-1, "alice", "127.0.0.1"));             // no descriptor (an inproc peer)
+  CHECK_FALSE(peers.Record(c.server.get(), "alice", "10.1.2.3"));  // it joins another peer
+  CHECK_FALSE(peers.Record(-1, "alice", "127.0.0.1"));             // no descriptor (inproc)
   CHECK(peers.size() == 0);
   peers.Accept(c.server.get());
   CHECK_FALSE(peers.Record(c.server.get(), "alice", "10.1.2.3"));
@@ -134,7 +134,22 @@ TEST_CASE("a subscription whose connection is gone, or came from another address
   const int fd = c.server.get();
   c.server.Reset();
   CHECK_FALSE(peers.Record(fd, "alice", "127.0.0.1"));  // closed
-  peers.Accept(fd);                                      // an accept read after its close: ignored
+  CHECK(peers.size() == 1);
+  peers.Accept(fd);  // an accept read after its close: ignored
+  CHECK(peers.size() == 1);
+  CHECK(peers.CutUnless(KeepNone) == 0);  // the unnamed entry's connection is gone: forgotten
+  CHECK(peers.size() == 0);
+}
+
+TEST_CASE("an accept read after the connection's first subscription leaves it named") {
+  Listener listener;
+  auto c = listener.Connect();
+  BusPeers peers;
+  REQUIRE(peers.Record(c.server.get(), "bob", "127.0.0.1"));
+  peers.Accept(c.server.get());
+  CHECK(peers.CutUnless(KeepAllButAlice) == 0);  // bob's, so kept
+  CHECK(StillOpen(c.client));
+  CHECK(peers.size() == 1);
 }
 
 TEST_CASE("a descriptor reused by another connection is forgotten, not cut") {
