@@ -1,6 +1,7 @@
 #include "agents/client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -87,26 +88,74 @@ Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::s
                  ClientOptions{.credentials = std::move(credentials)}) {}
 
 Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-                       uint64_t after_seq, ClientOptions front_options)
+                       uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after)
     : sub_(context, zmq::socket_type::sub),
+      monitor_(context, zmq::socket_type::pair),
       front_(context, std::move(front_endpoint), front_options),
-      last_seq_(after_seq) {
+      last_seq_(after_seq),
+      last_mark_(after && after->seq == after_seq ? after : std::nullopt),
+      bus_floor_(after_seq) {
+  static std::atomic<uint64_t> monitors{0};
+  std::string address = fmt::format("inproc://whistle-subscriber-{}", monitors.fetch_add(1));
+  if (zmq_socket_monitor(sub_.handle(), address.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+    throw zmq::error_t();
+  }
+  monitor_.set(zmq::sockopt::linger, 0);
+  monitor_.connect(address);
   sub_.set(zmq::sockopt::linger, 0);
   ApplyCredentials(sub_, front_options.credentials);
   sub_.set(zmq::sockopt::subscribe, "all");
   sub_.connect(bus_endpoint);
 }
 
+Status Subscriber::Rewound(std::string what) {
+  if (!rewound_because_) {
+    rewound_because_ = fmt::format(
+        "the dispatcher's log went back: {}. It runs on an older copy of its store (a restored backup?) "
+        "and numbers new records again from where that copy ends",
+        what);
+  }
+  return Internal(*rewound_because_);
+}
+
+Result<pb::LogResult> Subscriber::ReadLog(uint64_t from) {
+  // The record numbered `from` as this subscriber knows it: the last waiting, or the last delivered.
+  std::optional<RecordMark> known = ready_.empty() ? last_mark_ : RecordMark::Of(ready_.back().record());
+  pb::Request r;
+  r.mutable_log()->set_after_seq(known ? from - 1 : from);
+  auto answer = front_.Call(r);
+  if (!answer.ok()) return answer.status();
+  if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
+  pb::LogResult log = std::move(*answer->mutable_log());
+  if (log.last_seq() < from) return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", log.last_seq(), from));
+  if (known) {
+    if (log.records_size() == 0 || !(RecordMark::Of(log.records(0)) == *known)) {
+      return Rewound(fmt::format("its record {} is not the one seen here", from));
+    }
+    log.mutable_records()->DeleteSubrange(0, 1);
+  }
+  return log;
+}
+
+Status Subscriber::CheckReconnection() {
+  bool reconnected = false;
+  for (zmq::message_t event, where; monitor_.recv(event, zmq::recv_flags::dontwait);) {
+    if (event.more()) (void)monitor_.recv(where, zmq::recv_flags::dontwait);
+    reconnected = true;  // the only event asked for
+  }
+  if (!reconnected) return Status::Ok();
+  uint64_t from = last_seq_ + ready_.size();
+  if (from == 0) return Status::Ok();  // nothing known to check
+  return ReadLog(from).status();
+}
+
 Status Subscriber::CatchUp(uint64_t through) {
   uint64_t from = last_seq_ + ready_.size();  // ready_ holds last_seq_+1 .. from
   while (from < through) {
-    pb::Request r;
-    r.mutable_log()->set_after_seq(from);
-    auto answer = front_.Call(r);
-    if (!answer.ok()) return answer.status();
-    if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
-    if (answer->log().records_size() == 0) break;  // not committed yet as far as the log knows
-    for (const auto& record : answer->log().records()) {
+    auto log = ReadLog(from);
+    if (!log.ok()) return log.status();
+    if (log->records_size() == 0) break;  // not committed yet as far as the log knows
+    for (const auto& record : log->records()) {
       if (record.seq() != from + 1) return Internal(fmt::format("log skipped from {} to {}", from, record.seq()));
       pb::Notification n;
       *n.mutable_record() = record;  // the log has no state, level or grid after the record
@@ -127,6 +176,7 @@ Result<std::optional<pb::Record>> Subscriber::Next(std::chrono::milliseconds tim
 }
 
 Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono::milliseconds timeout) {
+  if (rewound_because_) return Internal(*rewound_because_);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (ready_.empty()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -139,6 +189,8 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
       if (ready_.empty()) return std::optional<pb::Notification>();
       break;
     }
+    // A reconnection's handshake is reported before anything it brings can be read.
+    if (Status s = CheckReconnection(); !s.ok()) return s;
     zmq::message_t topic, body;
     (void)sub_.recv(topic, zmq::recv_flags::none);
     if (!topic.more()) continue;
@@ -146,6 +198,8 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
     pb::Notification n;
     if (!n.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
     uint64_t seq = n.record().seq();
+    if (seq <= bus_floor_) return Rewound(fmt::format("the bus brought seq {} after seq {}", seq, bus_floor_));
+    bus_floor_ = seq;
     if (seq <= last_seq_) continue;  // already delivered (caught up earlier)
     if (seq > last_seq_ + 1) {
       if (Status s = CatchUp(seq - 1); !s.ok()) return s;
@@ -155,6 +209,7 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
   pb::Notification next = std::move(ready_.front());
   ready_.pop_front();
   last_seq_ = next.record().seq();
+  last_mark_ = RecordMark::Of(next.record());
   return std::optional<pb::Notification>(std::move(next));
 }
 

@@ -14,6 +14,19 @@
 // Subscriber delivers records in sequence order, each exactly once. It reads the bus ("all"
 // topic); when it sees a gap (or starts after records it has not seen) it reads the missing ones
 // from the front door's LogQuery before going on.
+// A dispatcher's sequence numbers only grow, across restarts and crashes too (a record is
+// published only once it is on disk). One started on an older copy of its store (a restored
+// backup) numbers new records again from where that copy ends, reusing numbers this subscriber
+// has delivered for other records. Subscriber does not take those for records it has seen:
+//   - every read of the log starts one record early and checks that the dispatcher still has the
+//     last record it knows, by its RecordMark, or at least that the log reaches its number;
+//   - after each (re)connection of the bus socket it reads the log so before taking anything
+//     from the bus (a restarted dispatcher is a reconnection);
+//   - the bus bringing a number it has passed there (or, before anything came on the bus, one it
+//     was created after) is the same news.
+// From then on every call fails (INTERNAL, "the dispatcher's log went back ...") and rewound()
+// is true. Created after a number with no mark (a follower that stored only the number), it can
+// check only that the log reaches that number until it has delivered a record.
 #pragma once
 
 #include <chrono>
@@ -25,6 +38,7 @@
 #include <zmq.hpp>
 
 #include "whistle/curve_keys.h"
+#include "whistle/record_mark.h"
 #include "whistle/status.h"
 #include "whistle/wire.pb.h"
 
@@ -72,8 +86,9 @@ class Subscriber {
              uint64_t after_seq = 0, ClientCredentials credentials = {});
   // The same, with its front-door client's options (the credentials among them): a daemon that
   // must stop promptly while the dispatcher is away waits less for each catch-up.
+  // `after`: the mark of record `after_seq`, when the caller kept it.
   Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-             uint64_t after_seq, ClientOptions front_options);
+             uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after = {});
 
   // The next record in sequence order, or nullopt when none came within `timeout`.
   // UNAVAILABLE when catching up through the front door failed.
@@ -82,16 +97,35 @@ class Subscriber {
   // departments). Records read back from the log after a gap carry the record only.
   Result<std::optional<pb::Notification>> NextNotification(std::chrono::milliseconds timeout);
   uint64_t last_seq() const { return last_seq_; }
+  // The mark of record last_seq(), once one is known.
+  const std::optional<RecordMark>& last_mark() const { return last_mark_; }
+  // The dispatcher's log went back behind what this subscriber delivered (above).
+  bool rewound() const { return rewound_because_.has_value(); }
   // Records fetched through the front door because the bus did not bring them.
   uint64_t caught_up() const { return caught_up_; }
 
  private:
   // Reads records after last_seq_ up to `through` from the front door into ready_.
   Status CatchUp(uint64_t through);
+  // One page of the log after `from` (last_seq_ + ready_.size()), having checked that the
+  // dispatcher still has record `from` as this subscriber knows it.
+  Result<pb::LogResult> ReadLog(uint64_t from);
+  // After a (re)connection of the bus socket (its monitor's news): reads the log as above before
+  // anything more is taken from the bus.
+  Status CheckReconnection();
+  // Notes (the first time) that the dispatcher's log went back, as `what` shows, and says so.
+  Status Rewound(std::string what);
 
   zmq::socket_t sub_;
+  zmq::socket_t monitor_;  // sub_'s handshakes
   Client front_;
   uint64_t last_seq_;
+  std::optional<RecordMark> last_mark_;
+  // The highest number that came on the bus, or (before any) the one it was created after: the
+  // bus brings each connection's records in order, all of them after what was written when it
+  // connected.
+  uint64_t bus_floor_;
+  std::optional<std::string> rewound_because_;
   uint64_t caught_up_ = 0;
   std::deque<pb::Notification> ready_;
 };

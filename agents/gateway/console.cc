@@ -439,6 +439,13 @@ void ConsoleHub::Run() {
       }
     }
     after = subscriber.last_seq();
+    if (subscriber.rewound()) {
+      // A dispatcher on an older copy of its store: the pages follow it from the present, and the
+      // records it no longer has leave the feed.
+      if (auto seq = RefreshBoard(client)) after = *seq;
+      std::lock_guard lock(mu_);
+      recent_.clear();
+    }
     for (int i = 0; i < 10 && !stopping_.load(); ++i) std::this_thread::sleep_for(kRetry / 10);
   }
 }

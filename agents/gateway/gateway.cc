@@ -245,6 +245,9 @@ std::string Gateway::Prometheus() {
   metrics_.WriteTo(out);
   out.Gauge("whistle_gateway_feed_seq", "The dispatcher record the gateway's follower has applied.");
   out.Sample("whistle_gateway_feed_seq", static_cast<double>(store_->cursor()));
+  out.Gauge("whistle_gateway_feed_rewound",
+            "1 when the dispatcher's log went back behind the follower's cursor, which stopped.");
+  out.Sample("whistle_gateway_feed_rewound", feed_rewound_.load() ? 1 : 0);
   out.Gauge("whistle_gateway_callbacks_pending", "Hotline callbacks waiting in the outbox.");
   auto pending = store_->PendingCount();
   out.Sample("whistle_gateway_callbacks_pending", pending.ok() ? static_cast<double>(*pending) : std::nan(""));
@@ -290,12 +293,24 @@ void Gateway::Follow() {
   while (!stopping_.load()) {
     // Quick calls: a catch-up that fails is tried again below, and Stop() waits for this thread.
     Subscriber subscriber(context_, config_.bus_endpoint(), config_.front_endpoint(), store_->cursor(),
-                          ClientOptions{.timeout = 1000ms, .attempts = 2, .busy_pause = 100ms, .credentials = credentials_});
+                          ClientOptions{.timeout = 1000ms, .attempts = 2, .busy_pause = 100ms, .credentials = credentials_},
+                          store_->cursor_mark());
     std::vector<pb::Record> batch;
     bool healthy = true;
     while (healthy && !stopping_.load()) {
       auto next = subscriber.Next(batch.empty() ? 200ms : 0ms);
-      if (!next.ok()) {
+      if (!next.ok() && subscriber.rewound()) {
+        // Following on would skip every record numbered up to the cursor, and send callbacks
+        // for events that reuse lost events' ids: wait for the operator, saying so once.
+        if (!feed_rewound_.exchange(true)) {
+          std::fprintf(stderr,
+                       "whistle-gateway: NOT following the dispatcher: %s. This gateway's data directory "
+                       "holds changes the dispatcher no longer has: restore it from a copy no newer than "
+                       "the dispatcher's (docs/OPERATIONS.md, \"Backups\"). Trying again every second.\n",
+                       next.status().ToString().c_str());
+        }
+        healthy = false;
+      } else if (!next.ok()) {
         std::fprintf(stderr, "whistle-gateway: following the dispatcher: %s; trying again\n",
                      next.status().ToString().c_str());
         healthy = false;

@@ -137,6 +137,8 @@ class Gateway {
   std::thread http_thread_;
   std::thread follower_;
   std::atomic<bool> stopping_{false};
+  // The dispatcher's log went back behind the stored cursor (Subscriber::rewound): not following.
+  std::atomic<bool> feed_rewound_{false};
   std::mutex stop_mu_;
 };
 

@@ -19,6 +19,7 @@ constexpr const char* kOrdersCf = "orders";
 constexpr const char* kOutboxCf = "outbox";
 constexpr const char* kMetaCf = "meta";
 constexpr std::string_view kCursorKey = "cursor";
+constexpr size_t kCursorMarkBytes = 8 + 8 + 8 + 4;
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
@@ -109,10 +110,18 @@ Result<std::unique_ptr<GatewayStore>> GatewayStore::Open(const std::string& path
   std::string value;
   s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, ToSlice(kCursorKey), &value);
   if (s.ok()) {
-    if (value.size() != 8) {
+    if (value.size() != 8 && value.size() != kCursorMarkBytes) {
       return Internal(fmt::format("gateway store '{}': cursor of {} bytes", path, value.size()));
     }
     store->cursor_.store(storage::DecodeFixed64BE(value.data()));
+    if (value.size() == kCursorMarkBytes) {
+      RecordMark mark;
+      mark.seq = storage::DecodeFixed64BE(value.data());
+      mark.at_ms = static_cast<int64_t>(storage::DecodeFixed64BE(value.data() + 8));
+      mark.event_id = storage::DecodeFixed64BE(value.data() + 16);
+      mark.body = static_cast<int32_t>(storage::DecodeFixed32BE(value.data() + 24));
+      store->cursor_mark_ = mark;
+    }
   } else if (!s.IsNotFound()) {
     return FromRocks(s, "reading the cursor");
   }
@@ -166,11 +175,13 @@ Status GatewayStore::Apply(std::span<const pb::Record> records) {
   rocksdb::WriteBatch batch;
   const uint64_t start = cursor_.load();
   uint64_t cursor = start;
+  RecordMark mark;
   bool changed = false;
 
   for (const pb::Record& record : records) {
     if (record.seq() <= cursor) continue;
     cursor = record.seq();
+    mark = RecordMark::Of(record);
     if (record.event_id() == 0) continue;
     auto it = events.find(record.event_id());
     if (it == events.end()) {
@@ -229,13 +240,22 @@ Status GatewayStore::Apply(std::span<const pb::Record> records) {
   }
   std::string value;
   storage::PutFixed64BE(&value, cursor);
+  storage::PutFixed64BE(&value, static_cast<uint64_t>(mark.at_ms));
+  storage::PutFixed64BE(&value, mark.event_id);
+  storage::PutFixed32BE(&value, static_cast<uint32_t>(mark.body));
   auto s = batch.Put(meta_, ToSlice(kCursorKey), value);
   if (!s.ok()) return FromRocks(s, "staging the cursor");
 
   // Only a batch that changed orders or queued callbacks must survive a crash; see the header.
   if (Status w = Write(batch, /*sync=*/changed); !w.ok()) return w;
   cursor_.store(cursor);
+  cursor_mark_ = mark;
   return Status::Ok();
+}
+
+std::optional<RecordMark> GatewayStore::cursor_mark() const {
+  std::lock_guard lock(apply_mu_);
+  return cursor_mark_;
 }
 
 Result<std::vector<pb::TrackedOrder>> GatewayStore::OrdersFor(uint64_t event_id) const {

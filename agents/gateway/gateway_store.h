@@ -26,13 +26,16 @@
 // that bytewise order is numeric order.
 //   orders  event_id(8) client 0x00 order_no        -> pb::TrackedOrder
 //   outbox  client 0x00 change_id(8) order_no       -> pb::OrderCallback
-//   meta    "cursor"                                -> last applied record seq(8)
+//   meta    "cursor"                                -> last applied record: seq(8) at_ms(8)
+//                                                      event_id(8) body(4), or seq(8) alone as
+//                                                      written before marks were kept
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +43,7 @@
 
 #include "whistle/event.pb.h"
 #include "whistle/gateway.pb.h"
+#include "whistle/record_mark.h"
 #include "whistle/status.h"
 
 namespace rocksdb {
@@ -74,6 +78,9 @@ class GatewayStore {
 
   // Sequence number of the last record applied (0 before any): follow the feed after it.
   uint64_t cursor() const { return cursor_.load(); }
+  // That record's mark, to check that the dispatcher still has it (Subscriber); none before any
+  // record, or in a store written before marks were kept. Any thread.
+  std::optional<RecordMark> cursor_mark() const;
 
   // Runs TrackOrders (order_tracker.h) over `records` and writes the tracked orders, the
   // callbacks and the new cursor in one write. Records with seq <= cursor() are skipped, so
@@ -104,7 +111,8 @@ class GatewayStore {
   rocksdb::ColumnFamilyHandle* outbox_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   std::atomic<uint64_t> cursor_{0};
-  std::mutex apply_mu_;  // serialises Apply: it reads orders, then writes them
+  std::optional<RecordMark> cursor_mark_;  // guarded by apply_mu_
+  mutable std::mutex apply_mu_;  // serialises Apply: it reads orders, then writes them
   mutable std::mutex sticky_mu_;
   Status sticky_;  // guarded by sticky_mu_
 };

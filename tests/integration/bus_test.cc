@@ -23,14 +23,8 @@ namespace whistle {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::CallOk;
 using testing::DispatcherProcess;
-
-pb::Response CallOk(Client& client, pb::Request r) {
-  auto answer = client.Call(std::move(r));
-  REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
-  REQUIRE_MESSAGE(answer->code() == pb::STATUS_OK, answer->message());
-  return *answer;
-}
 
 TEST_CASE("a report is routed, claimed, resolved, rated and closed, the subscriber sees it all in order") {
   DispatcherProcess dispatcher;

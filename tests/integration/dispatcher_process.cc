@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <doctest/doctest.h>
+
 #include "dispatcher/city_loader.h"
 #include "tests/testing/test_city.h"
 #include "tools/process.h"
@@ -48,6 +50,13 @@ pb::Request WaterReport(const std::string& grid, const std::string& request_id) 
   report->set_reporter("grid-worker-7");
   report->set_contact_phone("13900000000");
   return r;
+}
+
+pb::Response CallOk(Client& client, pb::Request r) {
+  auto answer = client.Call(std::move(r));
+  REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+  REQUIRE_MESSAGE(answer->code() == pb::STATUS_OK, answer->message());
+  return *answer;
 }
 
 std::string Binary(const std::string& relative) { return std::string(WHISTLE_BUILD_DIR) + "/" + relative; }

@@ -11,6 +11,7 @@
 
 #include <zmq.hpp>
 
+#include "agents/client.h"
 #include "tests/testing/temp_dir.h"
 #include "whistle/curve_keys.h"
 #include "whistle/wire.pb.h"
@@ -23,6 +24,9 @@ namespace whistle::testing {
 std::optional<pb::Response> SendRawFrames(zmq::context_t& context, const std::string& front,
                                           const std::vector<std::string>& frames,
                                           const ClientCredentials& credentials = {});
+
+// `r`'s answer from `client`, which must be OK (a doctest REQUIRE otherwise).
+pb::Response CallOk(Client& client, pb::Request r);
 
 // A Submit of a water report in `grid` by grid worker 7, with a contact phone (13900000000).
 pb::Request WaterReport(const std::string& grid, const std::string& request_id = "");

@@ -26,6 +26,7 @@ TEST_CASE("a fresh store starts at cursor 0 with nothing pending") {
   TempDir dir;
   auto store = OpenOrDie(dir.Sub("gw"));
   CHECK(store->cursor() == 0);
+  CHECK_FALSE(store->cursor_mark());
   CHECK(PendingCountOrDie(*store) == 0);
   CHECK(OrdersOrDie(*store, 1).empty());
 }
@@ -116,6 +117,9 @@ TEST_CASE("pending callbacks, tracked orders and the cursor survive reopening th
   }
   auto store = OpenOrDie(dir.Sub("gw"));
   CHECK(store->cursor() == feed.last_seq());
+  // With the mark of the record at the cursor: a follower checks the dispatcher still has it.
+  REQUIRE(store->cursor_mark());
+  CHECK(*store->cursor_mark() == RecordMark::Of(feed.records().back()));
   auto pending = PendingOrDie(*store, "hl");
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].status() == pb::ORDER_RESOLVED);

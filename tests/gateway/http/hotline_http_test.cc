@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -14,6 +15,7 @@
 #include "agents/client.h"
 #include "tests/gateway/http/gateway_process.h"
 #include "tests/integration/dispatcher_process.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/test_city.h"
 
 namespace whistle {
@@ -86,12 +88,14 @@ class Receiver {
   std::vector<json> received_;
 };
 
-std::string Order(const std::string& order_no, const std::string& description = "楼道水管爆裂") {
+// An urgent water order in testing::kGrid1 (or, at longitude 121.415, in kGrid2).
+std::string Order(const std::string& order_no, const std::string& description = "楼道水管爆裂",
+                  double longitude = 121.405) {
   return json{{"order_no", order_no},
               {"category", "water"},
               {"description", description},
               {"urgency", "urgent"},
-              {"location", {{"lat", 37.505}, {"long", 121.405}}},
+              {"location", {{"lat", 37.505}, {"long", longitude}}},
               {"caller", {{"name", "王芳"}, {"phone", "13800000000"}}}}
       .dump();
 }
@@ -259,6 +263,61 @@ TEST_CASE("every status change of an order is called back once, through failures
   CHECK(Statuses(changes) == std::vector<std::string>{"claimed"});
   // Nothing else was called back: no progress notes, no duplicates after dedupe, no gaps.
   CHECK(Statuses(w.receiver.Changes("12345-0100", 3)).size() == 3);
+}
+
+// The gateway's /metrics value of `name` (a sample without labels), or -1.
+double GatewayGauge(GatewayProcess& gateway, const std::string& name) {
+  auto res = gateway.Http().Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  auto at = res->body.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(res->body.substr(at + name.size() + 2));
+}
+
+TEST_CASE("a gateway whose copy is newer than the restored dispatcher's sends no callback for the wrong orders") {
+  HotlineWorld w(0);
+  json kept = w.PostOrder(Order("12345-0200"), 201);
+  w.Claim(std::stoull(kept["event_id"].get<std::string>()));
+  REQUIRE(Statuses(w.receiver.Changes("12345-0200", 1)) == std::vector<std::string>{"claimed"});
+  testing::TempDir dir;
+  pb::Request checkpoint;
+  checkpoint.mutable_checkpoint()->set_dir(dir.Sub("backup"));
+  w.Command(checkpoint);
+  json lost = w.PostOrder(Order("12345-0201", "水表漏水", 121.415), 201);  // not a repeat: kGrid2
+  uint64_t lost_id = std::stoull(lost["event_id"].get<std::string>());
+  w.Claim(lost_id);
+  REQUIRE(Statuses(w.receiver.Changes("12345-0201", 1)) == std::vector<std::string>{"claimed"});
+  CHECK(GatewayGauge(w.gateway, "whistle_gateway_feed_rewound") == 0);
+
+  // The dispatcher restored from the copy while the gateway is down, and at work again before the
+  // gateway returns: its log passes the gateway's cursor with other records under the same
+  // numbers, and a new event takes the lost one's id.
+  w.gateway.Kill();
+  w.dispatcher.Kill();
+  std::filesystem::remove_all(w.dispatcher.data_dir());
+  std::filesystem::copy(dir.Sub("backup"), w.dispatcher.data_dir(), std::filesystem::copy_options::recursive);
+  w.dispatcher.StartOnSamePorts();
+  pb::Response fresh = w.Command(testing::WaterReport(testing::kGrid2, "after-restore"));
+  REQUIRE(fresh.event().event().id() == lost_id);
+  w.Resolve(lost_id, w.Claim(lost_id));
+  for (const char* grid : {testing::kGrid3, testing::kGrid1}) w.Command(testing::WaterReport(grid));
+  const int attempts = w.receiver.attempts();
+
+  w.gateway.Start();
+  double rewound = 0;
+  for (int i = 0; i < 200 && rewound != 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+    rewound = GatewayGauge(w.gateway, "whistle_gateway_feed_rewound");
+  }
+  REQUIRE(rewound == 1);
+  // Followed on, the new event's claim and resolution would have been called back under the lost
+  // order's number.
+  std::this_thread::sleep_for(1s);
+  CHECK(w.receiver.attempts() == attempts);
+  CHECK(Statuses(w.receiver.Changes("12345-0201", 1)) == std::vector<std::string>{"claimed"});
+  // The HTTP API still answers.
+  json after = w.PostOrder(Order("12345-0202", "楼道水管爆裂", 121.425), 201);
+  CHECK(after["order_no"] == "12345-0202");
 }
 
 }  // namespace

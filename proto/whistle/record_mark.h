@@ -1,0 +1,26 @@
+// RecordMark: what tells one record of the dispatcher's log from another with the same number.
+//
+// Numbers only grow on one store, but a dispatcher restored from an older copy of its store
+// numbers new records again from where the copy ends: a follower that kept a record's mark can
+// ask the log whether its record N is still the one it saw (agents/client.h, Subscriber).
+#pragma once
+
+#include <cstdint>
+
+#include "whistle/event.pb.h"
+
+namespace whistle {
+
+struct RecordMark {
+  uint64_t seq = 0;
+  int64_t at_ms = 0;
+  uint64_t event_id = 0;
+  int32_t body = 0;  // pb::Record::BodyCase
+
+  static RecordMark Of(const pb::Record& record) {
+    return {record.seq(), record.at_ms(), record.event_id(), static_cast<int32_t>(record.body_case())};
+  }
+  bool operator==(const RecordMark&) const = default;
+};
+
+}  // namespace whistle
