@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 
 #include <fmt/format.h>
 #include <rocksdb/compaction_filter.h>
@@ -354,6 +355,8 @@ Result<std::string> Store::Property(Cf cf, const std::string& name) const {
 uint64_t Store::logs_over_zeros() const { return wal_spare_fs_ ? wal_spare_fs_->logs_over_zeros() : 0; }
 bool Store::WaitForWalSpareForTest() const { return wal_spare_fs_ && wal_spare_fs_->WaitForSpare(); }
 
+Status Store::FlushForTest() const { return FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flushing"); }
+
 void Store::SetExpiryHorizon(int64_t now_ms) { expiry_filter_->Advance(now_ms); }
 int64_t Store::expiry_horizon() const { return expiry_filter_->horizon_ms(); }
 void Store::ResetExpiryHorizonForTest() { expiry_filter_->Reset(); }
@@ -363,11 +366,14 @@ Status Store::Checkpoint(const std::string& dir) const {
   auto s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   if (!s.ok()) return FromRocks(s, "creating checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  // log_size_for_flush = 0: flush memtables so the copy holds everything written so far. The live
-  // log is copied too, at its size on disk: written over a spare (wal_spare_fs.h), that is the
-  // spare's zeros past what it holds, which a replay skips. Consistent because the engine writes
-  // nothing while a checkpoint is made (engine.h, Checkpoint).
-  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  // No flush: the caller (the engine thread) would wait for RocksDB's flush thread, which at idle
+  // priority (StoreOptions::idle_background_threads) gets no CPU while the machine is busy, so a
+  // checkpoint under load stopped the dispatcher until the load fell. The copy holds what is not
+  // flushed in the live logs, copied whole (up to max_wal_bytes) at their size on disk: written
+  // over a spare (wal_spare_fs.h), that is the spare's zeros past what they hold, which a replay
+  // skips. A dispatcher opening the copy replays them, as after a crash. Consistent because the
+  // engine writes nothing while a checkpoint is made (engine.h, Checkpoint).
+  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/std::numeric_limits<uint64_t>::max());
   return FromRocks(s, fmt::format("checkpoint to '{}'", dir));
 }
 

@@ -187,6 +187,8 @@ class Store {
   uint64_t logs_over_zeros() const;
   // TEST ONLY: blocks until a spare log is ready; false if there will be none.
   bool WaitForWalSpareForTest() const;
+  // TEST ONLY: writes every family's memtable out as a table file, and waits for it.
+  Status FlushForTest() const;
   // A RocksDB property of one family, as RocksDB prints it (e.g. "rocksdb.num-files-at-level0").
   Result<std::string> Property(Cf cf, const std::string& name) const;
 

@@ -400,15 +400,16 @@ TEST_CASE("wal_spare_mb in the daemon configuration, or --wal-spare-mb, sizes th
   CHECK_FALSE(std::filesystem::exists(off.data_dir() + "/whistle-wal-spare"));
 }
 
-// The policies of the dispatcher's flush thread (RocksDB's high pool) once it has flushed: a
-// checkpoint flushes the memtables.
-std::vector<int> FlushThreadPolicies(const DispatcherProcess& dispatcher, const testing::TempDir& dir) {
+// The policies of the dispatcher's flush thread (RocksDB's high pool) once it has flushed: reports
+// until the write-ahead log passes --max-wal-mb=1 and RocksDB flushes (its LOG says so).
+std::vector<int> FlushThreadPolicies(const DispatcherProcess& dispatcher) {
   zmq::context_t context;
   Client client(context, dispatcher.front());
-  CallOk(client, testing::WaterReport(testing::kGrid1, "report-1"));
-  pb::Request checkpoint;
-  checkpoint.mutable_checkpoint()->set_dir(dir.Sub("checkpoint"));
-  CallOk(client, checkpoint);
+  const std::string log = dispatcher.data_dir() + "/LOG";
+  for (int i = 0; i < 20000 && ReadWholeFile(log).find("flush_finished") == std::string::npos; ++i) {
+    CallOk(client, testing::WaterReport(i % 2 == 0 ? testing::kGrid1 : testing::kGrid3, fmt::format("report-{}", i)));
+  }
+  REQUIRE(ReadWholeFile(log).find("flush_finished") != std::string::npos);
   return testing::SchedulingPolicies(dispatcher.pid(), "rocksdb:high");
 }
 
@@ -430,8 +431,9 @@ TEST_CASE("the dispatcher flushes at idle priority unless idle_background_thread
     std::ofstream(dir.Sub("dispatcher.textproto")) << "idle_background_threads: false\n";
     args = {"--daemon-config=" + dir.Sub("dispatcher.textproto"), "--idle-background-threads"};
   }
+  args.push_back("--max-wal-mb=1");
   DispatcherProcess dispatcher(testing::TestCityConfig(), args);
-  CHECK(FlushThreadPolicies(dispatcher, dir) == std::vector<int>{policy});
+  CHECK(FlushThreadPolicies(dispatcher) == std::vector<int>{policy});
 }
 
 TEST_CASE("idempotency_retention_hours in the daemon configuration, or the flag, ends a retry's first answer") {
