@@ -93,7 +93,7 @@ Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::s
       monitor_(context, zmq::socket_type::pair),
       front_(context, std::move(front_endpoint), front_options),
       last_seq_(after_seq),
-      last_mark_(after && after->seq == after_seq ? after : std::nullopt),
+      last_mark_(after && after->seq == after_seq && after_seq > 0 ? after : std::nullopt),
       bus_floor_(after_seq) {
   static std::atomic<uint64_t> monitors{0};
   std::string address = fmt::format("inproc://whistle-subscriber-{}", monitors.fetch_add(1));
@@ -118,35 +118,64 @@ Status Subscriber::Rewound(std::string what) {
   return Internal(*rewound_because_);
 }
 
-Result<pb::LogResult> Subscriber::ReadLog(uint64_t from) {
-  // The record numbered `from` as this subscriber knows it: the last waiting, or the last delivered.
-  std::optional<RecordMark> known = ready_.empty() ? last_mark_ : RecordMark::Of(ready_.back().record());
+Subscriber::~Subscriber() { zmq_socket_monitor(sub_.handle(), nullptr, 0); }
+
+std::optional<RecordMark> Subscriber::KnownMark() const {
+  return ready_.empty() ? last_mark_ : RecordMark::Of(ready_.back().record());
+}
+
+Status Subscriber::CheckMark(const RecordMark& mark) {
   pb::Request r;
-  r.mutable_log()->set_after_seq(known ? from - 1 : from);
+  r.mutable_log()->set_after_seq(mark.seq - 1);
+  r.mutable_log()->set_max_records(1);
+  auto answer = front_.Call(r);
+  if (!answer.ok()) return answer.status();
+  if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
+  const pb::LogResult& log = answer->log();
+  if (log.last_seq() < mark.seq) {
+    return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", log.last_seq(), mark.seq));
+  }
+  if (log.records_size() == 0 || !(RecordMark::Of(log.records(0)) == mark)) {
+    return Rewound(fmt::format("its record {} is not the one seen here", mark.seq));
+  }
+  return Status::Ok();
+}
+
+Result<pb::LogResult> Subscriber::ReadLog(uint64_t from, uint32_t max_records) {
+  pb::Request r;
+  r.mutable_log()->set_after_seq(from);
+  r.mutable_log()->set_max_records(max_records);
   auto answer = front_.Call(r);
   if (!answer.ok()) return answer.status();
   if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
   pb::LogResult log = std::move(*answer->mutable_log());
-  if (log.last_seq() < from) return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", log.last_seq(), from));
-  if (known) {
-    if (log.records_size() == 0 || !(RecordMark::Of(log.records(0)) == *known)) {
-      return Rewound(fmt::format("its record {} is not the one seen here", from));
+  if (log.last_seq() < from) {
+    return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", log.last_seq(), from));
+  }
+  // Records to take: first, that the one before them is the one this subscriber knows. (An idle
+  // read, which brings none, costs the dispatcher no read of its store.)
+  if (log.records_size() > 0) {
+    if (auto known = KnownMark()) {
+      if (Status s = CheckMark(*known); !s.ok()) return s;
     }
-    log.mutable_records()->DeleteSubrange(0, 1);
   }
   return log;
 }
 
 Status Subscriber::CheckReconnection() {
-  bool reconnected = false;
   for (zmq::message_t event, where; monitor_.recv(event, zmq::recv_flags::dontwait);) {
     if (event.more()) (void)monitor_.recv(where, zmq::recv_flags::dontwait);
-    reconnected = true;  // the only event asked for
+    check_pending_ = true;  // the only event asked for
   }
-  if (!reconnected) return Status::Ok();
-  uint64_t from = last_seq_ + ready_.size();
-  if (from == 0) return Status::Ok();  // nothing known to check
-  return ReadLog(from).status();
+  if (!check_pending_) return Status::Ok();
+  Status checked = Status::Ok();
+  if (auto known = KnownMark()) {
+    checked = CheckMark(*known);
+  } else if (uint64_t from = last_seq_ + ready_.size(); from > 0) {
+    checked = ReadLog(from, 1).status();  // no mark: that the log reaches its number
+  }
+  if (checked.ok()) check_pending_ = false;
+  return checked;
 }
 
 Status Subscriber::CatchUp(uint64_t through) {
@@ -185,6 +214,7 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
     if (!(item.revents & ZMQ_POLLIN)) {
       // Quiet bus: ask the log whether anything was missed (a subscriber that started late, or
       // whose last messages were dropped).
+      if (Status s = CheckReconnection(); !s.ok()) return s;
       if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
       if (ready_.empty()) return std::optional<pb::Notification>();
       break;
@@ -198,7 +228,9 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
     pb::Notification n;
     if (!n.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
     uint64_t seq = n.record().seq();
-    if (seq <= bus_floor_) return Rewound(fmt::format("the bus brought seq {} after seq {}", seq, bus_floor_));
+    if (seq <= bus_floor_) {
+      return Rewound(fmt::format("the bus brought seq {} after seq {}", seq, bus_floor_));
+    }
     bus_floor_ = seq;
     if (seq <= last_seq_) continue;  // already delivered (caught up earlier)
     if (seq > last_seq_ + 1) {

@@ -18,10 +18,11 @@
 // published only once it is on disk). One started on an older copy of its store (a restored
 // backup) numbers new records again from where that copy ends, reusing numbers this subscriber
 // has delivered for other records. Subscriber does not take those for records it has seen:
-//   - every read of the log starts one record early and checks that the dispatcher still has the
-//     last record it knows, by its RecordMark, or at least that the log reaches its number;
-//   - after each (re)connection of the bus socket it reads the log so before taking anything
-//     from the bus (a restarted dispatcher is a reconnection);
+//   - every read of the log checks that the log reaches the last number it knows, and one that
+//     brings records checks that the dispatcher still has the last record it knows, by its
+//     RecordMark (one more record read);
+//   - after each (re)connection of the bus socket it checks so before taking anything more from
+//     the bus (a restarted dispatcher is a reconnection), until a check gets an answer;
 //   - the bus bringing a number it has passed there (or, before anything came on the bus, one it
 //     was created after) is the same news.
 // From then on every call fails (INTERNAL, "the dispatcher's log went back ...") and rewound()
@@ -86,9 +87,14 @@ class Subscriber {
              uint64_t after_seq = 0, ClientCredentials credentials = {});
   // The same, with its front-door client's options (the credentials among them): a daemon that
   // must stop promptly while the dispatcher is away waits less for each catch-up.
-  // `after`: the mark of record `after_seq`, when the caller kept it.
+  // `after`: the mark of record `after_seq` (last_mark() of an earlier Subscriber), when kept.
   Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
              uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after = {});
+  // Stops the bus socket's monitor first: libzmq would block its I/O thread for good sending a
+  // handshake's news to a monitor socket already closed.
+  ~Subscriber();
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
 
   // The next record in sequence order, or nullopt when none came within `timeout`.
   // UNAVAILABLE when catching up through the front door failed.
@@ -107,17 +113,21 @@ class Subscriber {
  private:
   // Reads records after last_seq_ up to `through` from the front door into ready_.
   Status CatchUp(uint64_t through);
-  // One page of the log after `from` (last_seq_ + ready_.size()), having checked that the
-  // dispatcher still has record `from` as this subscriber knows it.
-  Result<pb::LogResult> ReadLog(uint64_t from);
-  // After a (re)connection of the bus socket (its monitor's news): reads the log as above before
-  // anything more is taken from the bus.
+  // One page of the log after `from` (last_seq_ + ready_.size()), checked as the header says.
+  Result<pb::LogResult> ReadLog(uint64_t from, uint32_t max_records = 0);
+  // Whether the dispatcher still has the record `mark` names.
+  Status CheckMark(const RecordMark& mark);
+  // The mark of record last_seq_ + ready_.size(), when known.
+  std::optional<RecordMark> KnownMark() const;
+  // After a (re)connection of the bus socket (its monitor's news), until a check is answered:
+  // checks the log as above before anything more is taken from the bus.
   Status CheckReconnection();
   // Notes (the first time) that the dispatcher's log went back, as `what` shows, and says so.
   Status Rewound(std::string what);
 
   zmq::socket_t sub_;
-  zmq::socket_t monitor_;  // sub_'s handshakes
+  zmq::socket_t monitor_;  // sub_'s handshakes; stopped before either closes (~Subscriber)
+  bool check_pending_ = false;
   Client front_;
   uint64_t last_seq_;
   std::optional<RecordMark> last_mark_;

@@ -361,8 +361,9 @@ void Workload::Commander(uint64_t seed) {
 
 void Workload::Follow() {
   uint64_t after = 0;
+  std::optional<RecordMark> mark;  // of record `after`: a dispatcher that lost it is a finding
   while (!stop_) {
-    Subscriber subscriber(context_, options_.bus, options_.front, after);
+    Subscriber subscriber(context_, options_.bus, options_.front, after, ClientOptions{}, mark);
     while (!stop_) {
       auto next = subscriber.Next(std::chrono::milliseconds(200));
       if (!next.ok()) {
@@ -370,13 +371,15 @@ void Workload::Follow() {
         if (next.status().code() != pb::STATUS_UNAVAILABLE) {
           recorder_.Problem(fmt::format("subscriber: {}", next.status().ToString()));
         }
-        after = subscriber.last_seq();
         break;
       }
       if (!next->has_value()) continue;
       recorder_.Published(std::move(**next));
     }
-    after = std::max(after, subscriber.last_seq());
+    if (subscriber.last_seq() > after) {
+      after = subscriber.last_seq();
+      mark = subscriber.last_mark();
+    }
   }
 }
 

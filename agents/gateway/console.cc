@@ -406,8 +406,9 @@ void ConsoleHub::Run() {
     }
     std::this_thread::sleep_for(kRetry);
   }
+  std::optional<RecordMark> mark;  // of record `after`, once one has been delivered
   while (!stopping_.load()) {
-    Subscriber subscriber(context_, bus_endpoint_, front_endpoint_, after, options);
+    Subscriber subscriber(context_, bus_endpoint_, front_endpoint_, after, options, mark);
     auto last_board = std::chrono::steady_clock::now();
     bool dirty = false;
     while (!stopping_.load()) {
@@ -439,10 +440,15 @@ void ConsoleHub::Run() {
       }
     }
     after = subscriber.last_seq();
+    mark = subscriber.last_mark();
     if (subscriber.rewound()) {
-      // A dispatcher on an older copy of its store: the pages follow it from the present, and the
-      // records it no longer has leave the feed.
-      if (auto seq = RefreshBoard(client)) after = *seq;
+      // A dispatcher on an older copy of its store: the pages follow it from the present (with
+      // no mark: what it has now is what they show), and the records it no longer has leave the
+      // feed kept for pages opened from now on.
+      if (auto seq = RefreshBoard(client)) {
+        after = *seq;
+        mark.reset();
+      }
       std::lock_guard lock(mu_);
       recent_.clear();
     }

@@ -19,7 +19,8 @@ constexpr const char* kOrdersCf = "orders";
 constexpr const char* kOutboxCf = "outbox";
 constexpr const char* kMetaCf = "meta";
 constexpr std::string_view kCursorKey = "cursor";
-constexpr size_t kCursorMarkBytes = 8 + 8 + 8 + 4;
+constexpr std::string_view kCursorMarkKey = "cursor_mark";
+constexpr size_t kCursorMarkBytes = 8 + 8 + 8;
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
@@ -110,20 +111,24 @@ Result<std::unique_ptr<GatewayStore>> GatewayStore::Open(const std::string& path
   std::string value;
   s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, ToSlice(kCursorKey), &value);
   if (s.ok()) {
-    if (value.size() != 8 && value.size() != kCursorMarkBytes) {
+    if (value.size() != 8) {
       return Internal(fmt::format("gateway store '{}': cursor of {} bytes", path, value.size()));
     }
     store->cursor_.store(storage::DecodeFixed64BE(value.data()));
-    if (value.size() == kCursorMarkBytes) {
-      RecordMark mark;
-      mark.seq = storage::DecodeFixed64BE(value.data());
-      mark.at_ms = static_cast<int64_t>(storage::DecodeFixed64BE(value.data() + 8));
-      mark.event_id = storage::DecodeFixed64BE(value.data() + 16);
-      mark.body = static_cast<int32_t>(storage::DecodeFixed32BE(value.data() + 24));
-      store->cursor_mark_ = mark;
-    }
   } else if (!s.IsNotFound()) {
     return FromRocks(s, "reading the cursor");
+  }
+  // The mark is written with the cursor; one that does not name the cursor's record (a store an
+  // older gateway went on writing) is no mark.
+  s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, ToSlice(kCursorMarkKey), &value);
+  if (s.ok() && value.size() == kCursorMarkBytes) {
+    RecordMark mark;
+    mark.seq = storage::DecodeFixed64BE(value.data());
+    mark.at_ms = static_cast<int64_t>(storage::DecodeFixed64BE(value.data() + 8));
+    mark.event_id = storage::DecodeFixed64BE(value.data() + 16);
+    if (mark.seq == store->cursor_.load()) store->cursor_mark_ = mark;
+  } else if (!s.ok() && !s.IsNotFound()) {
+    return FromRocks(s, "reading the cursor's mark");
   }
   return store;
 }
@@ -240,11 +245,14 @@ Status GatewayStore::Apply(std::span<const pb::Record> records) {
   }
   std::string value;
   storage::PutFixed64BE(&value, cursor);
-  storage::PutFixed64BE(&value, static_cast<uint64_t>(mark.at_ms));
-  storage::PutFixed64BE(&value, mark.event_id);
-  storage::PutFixed32BE(&value, static_cast<uint32_t>(mark.body));
   auto s = batch.Put(meta_, ToSlice(kCursorKey), value);
   if (!s.ok()) return FromRocks(s, "staging the cursor");
+  std::string mark_value;
+  storage::PutFixed64BE(&mark_value, mark.seq);
+  storage::PutFixed64BE(&mark_value, static_cast<uint64_t>(mark.at_ms));
+  storage::PutFixed64BE(&mark_value, mark.event_id);
+  s = batch.Put(meta_, ToSlice(kCursorMarkKey), mark_value);
+  if (!s.ok()) return FromRocks(s, "staging the cursor's mark");
 
   // Only a batch that changed orders or queued callbacks must survive a crash; see the header.
   if (Status w = Write(batch, /*sync=*/changed); !w.ok()) return w;

@@ -26,9 +26,8 @@
 // that bytewise order is numeric order.
 //   orders  event_id(8) client 0x00 order_no        -> pb::TrackedOrder
 //   outbox  client 0x00 change_id(8) order_no       -> pb::OrderCallback
-//   meta    "cursor"                                -> last applied record: seq(8) at_ms(8)
-//                                                      event_id(8) body(4), or seq(8) alone as
-//                                                      written before marks were kept
+//   meta    "cursor"                                -> last applied record seq(8)
+//           "cursor_mark"                           -> its RecordMark: seq(8) at_ms(8) event_id(8)
 #pragma once
 
 #include <atomic>
@@ -79,7 +78,7 @@ class GatewayStore {
   // Sequence number of the last record applied (0 before any): follow the feed after it.
   uint64_t cursor() const { return cursor_.load(); }
   // That record's mark, to check that the dispatcher still has it (Subscriber); none before any
-  // record, or in a store written before marks were kept. Any thread.
+  // record, or in a store written before marks were kept. Waits for an Apply in progress.
   std::optional<RecordMark> cursor_mark() const;
 
   // Runs TrackOrders (order_tracker.h) over `records` and writes the tracked orders, the

@@ -111,5 +111,32 @@ TEST_CASE("a dispatcher restored from a checkpoint serves what it holds, and a s
   CHECK_FALSE(fresh.rewound());
 }
 
+TEST_CASE("a subscriber goes on across kill -9 and a restart on the same store, not taking it for a restore") {
+  DispatcherProcess dispatcher;
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  Subscriber subscriber(context, dispatcher.bus(), dispatcher.front(), 0,
+                        ClientOptions{.timeout = 2000ms, .attempts = 2, .credentials = {}});
+  uint64_t first = CallOk(client, testing::WaterReport(testing::kGrid1, "one")).event().event().id();
+  REQUIRE(FollowUntil(subscriber, first));
+  const uint64_t written = LastSeq(client);
+  for (int i = 0; i < 100 && subscriber.last_seq() < written; ++i) REQUIRE(subscriber.Next(200ms).ok());
+  REQUIRE(subscriber.last_seq() == written);
+
+  dispatcher.Kill();
+  // Down: the subscriber says so (UNAVAILABLE) and may be asked again.
+  CHECK(subscriber.Next(300ms).status().code() == pb::STATUS_UNAVAILABLE);
+  dispatcher.StartOnSamePorts();
+  uint64_t second = CallOk(client, testing::WaterReport(testing::kGrid2, "two")).event().event().id();
+  CHECK(FollowUntil(subscriber, second));
+  CHECK_FALSE(subscriber.rewound());
+  // A subscriber made from the first one's number and mark, as a daemon keeps them, goes on too.
+  Subscriber resumed(context, dispatcher.bus(), dispatcher.front(), subscriber.last_seq(),
+                     ClientOptions{.timeout = 2000ms, .attempts = 2, .credentials = {}}, subscriber.last_mark());
+  uint64_t third = CallOk(client, testing::WaterReport(testing::kGrid3, "three")).event().event().id();
+  CHECK(FollowUntil(resumed, third));
+  CHECK_FALSE(resumed.rewound());
+}
+
 }  // namespace
 }  // namespace whistle
