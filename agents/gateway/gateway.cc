@@ -325,7 +325,8 @@ void Gateway::Follow() {
         return;
       }
       batch.clear();
-      feed_rewound_.store(false);  // following again: the dispatcher got its store back
+      // Following again (the dispatcher got its store back); not the records read before a stop.
+      if (healthy) feed_rewound_.store(false);
       for (auto& sender : senders_) sender->Notify();
     }
     for (int i = 0; i < 10 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
