@@ -80,6 +80,7 @@
 #include "storage/power_cut_fs.h"
 #include "storage/store.h"
 #include "tools/flags.h"
+#include "tools/process.h"
 #include "whistle/daemon.pb.h"
 
 namespace {
@@ -341,13 +342,9 @@ int main(int argc, char** argv) {
     metrics_http = std::move(started).value();
   }
   if (!endpoints_file.empty()) {
-    // Written whole, then renamed, so a reader never sees half a file.
-    std::string tmp = endpoints_file + ".tmp";
-    std::ofstream out(tmp);
-    out << "front=" << (*server)->front_endpoint() << "\nbus=" << (*server)->bus_endpoint() << "\n";
-    if (metrics_http) out << "metrics=" << metrics_http->url() << "\n";
-    out.close();
-    std::filesystem::rename(tmp, endpoints_file);
+    std::string text = "front=" + (*server)->front_endpoint() + "\nbus=" + (*server)->bus_endpoint() + "\n";
+    if (metrics_http) text += "metrics=" + metrics_http->url() + "\n";
+    if (Status s = WriteWholeFile(endpoints_file, text); !s.ok()) return Fail(s);
   }
   const auto ready = std::chrono::steady_clock::now();
   std::cerr << fmt::format("whistle-dispatcher: {} ({} grids), data in {}, front {}, bus {}, {} open events, "

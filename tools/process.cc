@@ -9,6 +9,9 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
 
 namespace whistle {
 
@@ -60,6 +63,23 @@ bool ReadEndpoints(const std::string& path, std::string* front, std::string* bus
     if (line.rfind("bus=", 0) == 0) *bus = line.substr(4);
   }
   return !front->empty() && !bus->empty();
+}
+
+Status WriteWholeFile(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return Unavailable(fmt::format("cannot write {}", tmp));
+  }
+  std::error_code error;
+  std::filesystem::rename(tmp, path, error);
+  if (error) {
+    std::filesystem::remove(tmp, error);
+    return Unavailable(fmt::format("cannot write {}: {}", path, error.message()));
+  }
+  return Status::Ok();
 }
 
 std::string SelfDirectory() {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "whistle/status.h"
+
 namespace whistle {
 
 // Starts `args` (args[0] the binary's path) with stdout (and stderr, when `merge_stderr`)
@@ -19,6 +21,11 @@ std::string ReadWholeFile(const std::string& path);
 // The endpoints whistle-dispatcher --endpoints-file wrote ("front=..." and "bus=..." lines).
 // false until both are there.
 bool ReadEndpoints(const std::string& path, std::string* front, std::string* bus);
+
+// Writes `text` to `path` whole: a temporary file beside it, renamed into place, so a reader (a
+// test or a supervisor waiting for a daemon's --endpoints-file) never sees half of it.
+// UNAVAILABLE saying why when it cannot (a directory that is not there).
+Status WriteWholeFile(const std::string& path, const std::string& text);
 
 // The directory holding the running executable (from /proc/self/exe).
 std::string SelfDirectory();

@@ -93,12 +93,9 @@ int main(int argc, char** argv) {
   auto gateway = gateway::Gateway::Start(*config, *city);
   if (!gateway.ok()) return Fail(gateway.status());
   if (!config->endpoints_file().empty()) {
-    std::string tmp = config->endpoints_file() + ".tmp";  // whole, then renamed
-    std::ofstream out(tmp);
-    out << "http=" << (*gateway)->base_url() << "\n";
-    if (!(*gateway)->metrics_url().empty()) out << "metrics=" << (*gateway)->metrics_url() << "\n";
-    out.close();
-    std::filesystem::rename(tmp, config->endpoints_file());
+    std::string text = "http=" + (*gateway)->base_url() + "\n";
+    if (!(*gateway)->metrics_url().empty()) text += "metrics=" + (*gateway)->metrics_url() + "\n";
+    if (Status s = WriteWholeFile(config->endpoints_file(), text); !s.ok()) return Fail(s);
   }
   std::cerr << fmt::format("whistle-gateway: serving {} on {} for {} client(s); dispatcher at {}{}\n",
                            (*city)->config().name(), (*gateway)->base_url(), config->clients_size(),

@@ -194,6 +194,15 @@ TEST_CASE("a gateway metrics address that is not HOST:PORT stops its start, sayi
   CHECK(testing::ReadGatewayPort(dir.Sub("endpoints")) == 0);
 }
 
+TEST_CASE("an endpoints file the gateway cannot write stops its start, saying why") {
+  testing::DispatcherProcess dispatcher(testing::TestCityConfig());
+  testing::TempDir dir;
+  const std::string endpoints = dir.Sub("missing") + "/endpoints";
+  pid_t pid = SpawnGateway(dispatcher, dir, endpoints, dir.Sub("gateway.log"), {});
+  CHECK(WaitFor(pid) == 1);
+  CHECK(ReadWholeFile(dir.Sub("gateway.log")).find("cannot write " + endpoints) != std::string::npos);
+}
+
 TEST_CASE("against a dispatcher with keys the gateway acts as its own hotline principal") {
   testing::DispatcherProcess dispatcher(testing::TestCityConfig(), {}, testing::Auth::kKeys);
   testing::TempDir dir;
