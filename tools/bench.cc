@@ -233,7 +233,9 @@ class Worker {
       }
       // After the end only answers are awaited (and silent requests asked again): a BUSY is an
       // answer, and a retry then would be load offered after the load ended.
-      if (now >= end && inflight_.empty()) break;
+      // A request answered BUSY after it was sent twice may yet be answered for its earlier copy
+      // (still queued when the later one was shed): that answer is awaited too, up to the drain.
+      if (now >= end && inflight_.empty() && !AwaitsEarlierCopy()) break;
       if (now >= end + drain) break;
       while (now < end && !busy_.empty() && busy_.begin()->first <= now) {
         InFlight again = std::move(busy_.begin()->second);
@@ -298,6 +300,7 @@ class Worker {
     pb::Request request;     // kept to send again after BUSY or after no answer
     int busy_answers = 0;    // BUSY answers to it in a row
     Clock::time_point last_sent{};  // when it actually went out last
+    int unanswered_copies = 1;  // sent, less answers read: after a BUSY, one may still come
   };
 
   // A finished flow's slot, or a new one. (A scan for a free slot made an open loop that had
@@ -424,6 +427,7 @@ class Worker {
       ++late_answers_;
       return;
     }
+    --sent.unanswered_copies;
     if (r.code() == pb::STATUS_BUSY && o_.busy_pause_ms >= 0) {
       // Shed: the same request again after the pause, its clock still running.
       ++codes[fmt::format("{} {}", sent.kind, pb::StatusCode_Name(r.code()))];
@@ -451,6 +455,7 @@ class Worker {
   // Sends `sent` again, the same request, and stamps when.
   void SendAgain(InFlight& sent) {
     SendWhileReading(sent.socket, sent.request);
+    ++sent.unanswered_copies;
     sent.last_sent = Clock::now();
     RememberSent(sent.last_sent, sent.request.correlation_id());
   }
@@ -459,6 +464,10 @@ class Worker {
     SendAgain(sent);
     uint64_t correlation = sent.request.correlation_id();
     inflight_.emplace(correlation, std::move(sent));
+  }
+
+  bool AwaitsEarlierCopy() const {
+    return std::any_of(busy_.begin(), busy_.end(), [](const auto& b) { return b.second.unanswered_copies > 0; });
   }
 
   // For ResendUnanswered; nothing to remember when resending is off (the queue would only grow).
