@@ -124,34 +124,32 @@ std::optional<RecordMark> Subscriber::KnownMark() const {
   return ready_.empty() ? last_mark_ : RecordMark::Of(ready_.back().record());
 }
 
-Status Subscriber::CheckMark(const RecordMark& mark) {
+Result<pb::LogResult> Subscriber::LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records) {
   pb::Request r;
-  r.mutable_log()->set_after_seq(mark.seq - 1);
-  r.mutable_log()->set_max_records(1);
+  r.mutable_log()->set_after_seq(after_seq);
+  r.mutable_log()->set_max_records(max_records);
   auto answer = front_.Call(r);
   if (!answer.ok()) return answer.status();
   if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
-  const pb::LogResult& log = answer->log();
-  if (log.last_seq() < mark.seq) {
-    return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", log.last_seq(), mark.seq));
+  if (answer->log().last_seq() < seq) {
+    return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", answer->log().last_seq(), seq));
   }
-  if (log.records_size() == 0 || !(RecordMark::Of(log.records(0)) == mark)) {
+  return std::move(*answer->mutable_log());
+}
+
+Status Subscriber::CheckMark(const RecordMark& mark) {
+  auto log = LogReaching(mark.seq, mark.seq - 1, 1);
+  if (!log.ok()) return log.status();
+  if (log->records_size() == 0 || !(RecordMark::Of(log->records(0)) == mark)) {
     return Rewound(fmt::format("its record {} is not the one seen here", mark.seq));
   }
   return Status::Ok();
 }
 
 Result<pb::LogResult> Subscriber::ReadLog(uint64_t from, uint32_t max_records) {
-  pb::Request r;
-  r.mutable_log()->set_after_seq(from);
-  r.mutable_log()->set_max_records(max_records);
-  auto answer = front_.Call(r);
-  if (!answer.ok()) return answer.status();
-  if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
-  pb::LogResult log = std::move(*answer->mutable_log());
-  if (log.last_seq() < from) {
-    return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", log.last_seq(), from));
-  }
+  auto read = LogReaching(from, from, max_records);
+  if (!read.ok()) return read.status();
+  pb::LogResult log = std::move(read).value();
   // Records to take: first, that the one before them is the one this subscriber knows. (An idle
   // read, which brings none, costs the dispatcher no read of its store.)
   if (log.records_size() > 0) {

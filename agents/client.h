@@ -115,6 +115,9 @@ class Subscriber {
   Status CatchUp(uint64_t through);
   // One page of the log after `from` (last_seq_ + ready_.size()), checked as the header says.
   Result<pb::LogResult> ReadLog(uint64_t from, uint32_t max_records = 0);
+  // The log after `after_seq` (at most `max_records`, 0 = the default page), failing as the header
+  // says when it does not reach `seq`.
+  Result<pb::LogResult> LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records);
   // Whether the dispatcher still has the record `mark` names.
   Status CheckMark(const RecordMark& mark);
   // The mark of record last_seq_ + ready_.size(), when known.
