@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "dispatcher/lifecycle.h"
 #include "dispatcher/rejections.h"
 
 namespace whistle {
@@ -47,7 +48,7 @@ Row RowFor(Case command) {
     case pb::Request::kDigest:          return {D, D, D, D, A, D, D};
     case pb::Request::kMetrics:         return {D, D, D, A, A, D, D};
     case pb::Request::kGet:             return {O, P, A, R, A, A, A};
-    case pb::Request::kList:            return {D, P, A, R, A, A, A};
+    case pb::Request::kList:            return {O, P, A, R, A, A, A};  // reporter: mine only
     case pb::Request::kStats:           return {D, P, A, R, A, A, A};
     case pb::Request::kLog:             return {D, A, A, A, A, A, A};
     case pb::Request::kWhoami:          return {A, A, A, A, A, A, A};
@@ -65,6 +66,11 @@ class Check {
       : actor_(actor), request_(request), state_(state), city_(state.city()) {}
 
   Status Run(Scope scope) {
+    // A principal's own reports (ListQuery.mine) are its own to list, whatever its scope.
+    if (request_.has_list() && request_.list().has_mine()) {
+      return scope == Scope::kDenied ? Deny("") : Status::Ok();
+    }
+    if (scope == Scope::kOwn && request_.has_list()) return Deny("it lists only its own reports (mine)");
     switch (scope) {
       case Scope::kDenied: return Deny("");
       case Scope::kAny: return Status::Ok();
@@ -103,10 +109,7 @@ class Check {
   }
 
   Status Own(const pb::Event& e) const {
-    if (e.submitted_by() == actor_.principal()) return Status::Ok();
-    for (const pb::LinkedReport& link : e.linked()) {
-      if (link.principal() == actor_.principal()) return Status::Ok();
-    }
+    if (IsReporter(e, actor_.principal())) return Status::Ok();
     return Deny(fmt::format("event {} is not one of its reports", e.id()));
   }
 

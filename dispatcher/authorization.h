@@ -22,6 +22,7 @@
 //   set_mode           -         -           -        region      any    -       -
 //   create_principal, revoke_principal, list_principals, checkpoint, digest:   admin only (any)
 //   get                own       department  any      region      any    any     any
+//   list (mine)        own       own         own      own         own    own     own
 //   list, stats        -         department  any      region      any    any     any
 //   board, ranks       -         -           -        region      any    any     any
 //   log                -         any         any      any         any    any     any
@@ -37,7 +38,8 @@
 // Scopes:
 //   any         no further check
 //   own         the events named were submitted by the principal, or it sent a report linked to
-//               them; Get by submit_request_id is the principal's own by construction
+//               them; Get by submit_request_id and List of mine are the principal's own by
+//               construction (mine lists only such events, whatever the role)
 //   region      the events named lie in the principal's region (the whole city when it has
 //               none); Submit: the report's grid, or the grid its position falls in; List and
 //               Stats: the scope asked for lies in the region (a level or the whole city only

@@ -52,11 +52,12 @@ std::string ArchiveKey(std::string_view counter_key) {
   return fmt::format("{}{}", kMetaStatArchivePrefix, counter_key);
 }
 constexpr std::string_view kMetaPrincipalPrefix = "principal/";
-// The indexes' key layout (storage/keys.h), "2"; absent in stores written before layout 2, whose
-// indexes Load rebuilds.
+// The indexes' key layout (storage/keys.h), "3"; absent in stores written before layout 2, whose
+// indexes Load rebuilds. Layout 2 lacked the reporter index, which Load adds.
 constexpr std::string_view kMetaIndexLayout = "index_layout";
 // Also in meta: storage::kMetaLegacyEntriesDecided (storage/idempotency.h).
-constexpr char kIndexLayout[] = "2";
+constexpr char kIndexLayout[] = "3";
+constexpr std::string_view kIndexLayoutWithoutReporters = "2";
 // Keys per write while the indexes are rebuilt: bounds the batch's memory.
 constexpr size_t kRebuildKeysPerWrite = 100000;
 
@@ -96,7 +97,7 @@ Status EngineState::Load() {
     // The rebuild rewrites every index key: RocksDB must compact as it goes, even in a store
     // opened with compactions paused (StoreOptions::open_with_compactions_paused).
     if (Status s = store_.ResumeCompactions(); !s.ok()) return s;
-    if (Status s = RebuildIndexes(); !s.ok()) return s;
+    if (Status s = RebuildIndexes(index_layout_ == kIndexLayoutWithoutReporters); !s.ok()) return s;
   }
   if (Status s = LoadLastRecordTime(); !s.ok()) return s;
   // Reading every open event takes both cores; what a crash under load left to compact waits
@@ -265,30 +266,36 @@ Status EngineState::LoadLastRecordTime() {
 }
 
 // Every key of the indexes is deleted, then each stored event's keys are written, in writes of
-// about kRebuildKeysPerWrite keys; the layout mark goes last. A crash part way leaves the mark
+// about kRebuildKeysPerWrite keys; the layout mark goes last. With `reporters_only`, nothing is
+// deleted and only the reporter index's keys are written. A crash part way leaves the mark
 // unwritten and the next start does it all again.
-Status EngineState::RebuildIndexes() {
+Status EngineState::RebuildIndexes(bool reporters_only) {
   WHISTLE_CHECK(batch_->count() == 0, "RebuildIndexes with a batch staged");
   auto write = [this]() {
     Status s = store_.Write(*batch_);
     batch_->Clear();
     return s;
   };
-  auto old_keys = store_.NewCursor(Cf::kIndexes);
-  for (old_keys->SeekToFirst(); old_keys->Valid(); old_keys->Next()) {
-    batch_->Delete(Cf::kIndexes, old_keys->key());
-    if (batch_->count() >= kRebuildKeysPerWrite) {
-      if (Status s = write(); !s.ok()) return s;
+  if (!reporters_only) {
+    auto old_keys = store_.NewCursor(Cf::kIndexes);
+    for (old_keys->SeekToFirst(); old_keys->Valid(); old_keys->Next()) {
+      batch_->Delete(Cf::kIndexes, old_keys->key());
+      if (batch_->count() >= kRebuildKeysPerWrite) {
+        if (Status s = write(); !s.ok()) return s;
+      }
     }
+    if (Status s = old_keys->status(); !s.ok()) return s;
   }
-  if (Status s = old_keys->status(); !s.ok()) return s;
   auto events = store_.NewCursor(Cf::kEvents);
   for (events->SeekToFirst(); events->Valid(); events->Next()) {
     pb::Event e;
     WHISTLE_CHECK(e.ParseFromArray(events->value().data(), static_cast<int>(events->value().size())),
                   "event %llu is corrupt",
                   static_cast<unsigned long long>(storage::DecodeFixed64BE(events->key().data())));
-    for (const auto& k : IndexKeys(e.id(), IndexInputsOf(e))) batch_->Put(Cf::kIndexes, k, "");
+    for (const auto& k : IndexKeys(e.id(), IndexInputsOf(e), !reporters_only)) {
+      if (reporters_only && k[0] != static_cast<char>(storage::IndexTag::kReporter)) continue;
+      batch_->Put(Cf::kIndexes, k, "");
+    }
     if (batch_->count() >= kRebuildKeysPerWrite) {
       if (Status s = write(); !s.ok()) return s;
     }
@@ -847,12 +854,13 @@ void EngineState::PlanTimer(pb::Event* e) const {
 }
 
 EngineState::IndexInputs EngineState::IndexInputsOf(const pb::Event& e) {
-  return {IndexBucketOf(e.state()), e.level(), e.grid(), InvolvedDepartments(e)};
+  return {IndexBucketOf(e.state()), e.level(), e.grid(), InvolvedDepartments(e), Reporters(e)};
 }
 
 std::vector<std::string> EngineState::IndexKeys(uint64_t id, const IndexInputs& in, bool regions) const {
   using storage::IndexKey;
   using storage::IndexTag;
+  using storage::IndexBucket;
   std::vector<std::string> keys;
   for (auto d : in.departments) keys.push_back(IndexKey(IndexTag::kDepartment, d, in.bucket, id));
   if (regions && city_.FindRegion(in.grid) != nullptr) {
@@ -861,6 +869,7 @@ std::vector<std::string> EngineState::IndexKeys(uint64_t id, const IndexInputs& 
     }
   }
   keys.push_back(IndexKey(IndexTag::kLevel, LevelIndexName(in.level), in.bucket, id));
+  for (auto p : in.reporters) keys.push_back(IndexKey(IndexTag::kReporter, p, IndexBucket::kAll, id));
   std::sort(keys.begin(), keys.end());
   return keys;
 }

@@ -323,6 +323,7 @@ class EngineState {
     pb::Level level;
     std::string_view grid;
     std::vector<std::string_view> departments;  // InvolvedDepartments
+    std::vector<std::string_view> reporters;    // Reporters
     bool operator==(const IndexInputs&) const = default;
   };
   static IndexInputs IndexInputsOf(const pb::Event& e);
@@ -367,7 +368,9 @@ class EngineState {
   Status LoadCounterSet(std::string_view key, std::string_view value, bool journal);
   // Stages this batch's changed counters: a journal entry, or a fold (see "Counters in meta").
   void StageCounters();
-  Status RebuildIndexes();
+  // Every index key rewritten from the events (a store before layout 2), or, with
+  // `reporters_only`, the reporter index written (layout 2 lacked it).
+  Status RebuildIndexes(bool reporters_only);
   Status LoadLastRecordTime();
   // Also gives the timers the open events planned, unordered.
   Status LoadOpenEvents(std::vector<TimerEntry>* timers);

@@ -58,6 +58,25 @@ std::vector<std::string_view> InvolvedDepartments(const pb::Event& e) {
   return out;
 }
 
+std::vector<std::string_view> Reporters(const pb::Event& e) {
+  std::vector<std::string_view> out;
+  out.reserve(1 + e.linked_size());
+  if (!e.submitted_by().empty()) out.push_back(e.submitted_by());
+  for (const pb::LinkedReport& link : e.linked()) {
+    if (!link.principal().empty()) out.push_back(link.principal());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool IsReporter(const pb::Event& e, std::string_view principal) {
+  if (principal.empty()) return false;
+  if (e.submitted_by() == principal) return true;
+  return std::any_of(e.linked().begin(), e.linked().end(),
+                     [&](const pb::LinkedReport& link) { return link.principal() == principal; });
+}
+
 bool Allows(pb::EventState state, Action action) {
   int s = static_cast<int>(state);
   if (s < 0 || s >= kStateCount) return false;

@@ -77,6 +77,11 @@ inline bool IsClaimed(pb::EventState s) {
 }
 // Every department an event involves (candidates, lead, assists), sorted, without repeats.
 std::vector<std::string_view> InvolvedDepartments(const pb::Event& event);
+// Every principal that reported an event: the one whose Submit created it and those of the
+// reports linked to it (duplicates, merged events), sorted, without repeats or empty names. What
+// a principal's own events are (authorization.h's "own", ListQuery.mine).
+std::vector<std::string_view> Reporters(const pb::Event& event);
+bool IsReporter(const pb::Event& event, std::string_view principal);
 
 // Open and still waiting for someone to act (not yet resolved).
 inline bool IsUnresolved(pb::EventState s) {

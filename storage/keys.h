@@ -2,7 +2,8 @@
 //
 // On disk: the column family names and every key layout below are frozen; do not change them.
 // (The one exception so far, the indexes' layout 1 -> 2, came with a rebuild on open:
-// EngineState::Load.) Integers are big-endian so that RocksDB's bytewise order is numeric order.
+// EngineState::Load. Layout 3 added a tag, the reporter index, written for every event on open.)
+// Integers are big-endian so that RocksDB's bytewise order is numeric order.
 //
 //   events       id(8)                      -> pb::Event
 //   history      id(8) event_seq(4)         -> pb::Record
@@ -41,6 +42,7 @@ enum class IndexTag : char {
   kDepartment = 'D',  // departments offered, leading or assisting
   kRegion = 'R',      // every region containing the event's grid
   kLevel = 'L',       // current handling level (name = decimal level number)
+  kReporter = 'P',    // every principal that reported the event (layout 3), bucket kAll
 };
 // Which part of an index an event is in. Layout 2 keys an index by bucket, not by the event's
 // state as layout 1 did (state(1) = the EventState number): an event then changes its index keys
@@ -50,6 +52,9 @@ enum class IndexTag : char {
 enum class IndexBucket : char {
   kOpen = 'o',      // waiting for someone: dispatched, claimed, in progress, resolved
   kTerminal = 't',  // closed, cancelled or merged
+  // The reporter index's one bucket: a reporter's list is newest first whatever the state, and a
+  // key that never moves costs one write per report instead of three.
+  kAll = 'a',
 };
 // tag name 0x00 bucket id
 std::string IndexKey(IndexTag tag, std::string_view name, IndexBucket bucket, uint64_t id);

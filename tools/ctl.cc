@@ -32,8 +32,8 @@ constexpr char kUsage[] =
     "commands:\n"
     "  submit      --category=C (--grid=G | --lon=X --lat=Y) [--description=T] [--reporter=R]\n"
     "  get         --id=N [--history]\n"
-    "  list        (--department=D | --region=R | --level=L) [--state=S] [--page-size=N]\n"
-    "              [--cursor=HEX]\n"
+    "  list        (--department=D | --region=R | --level=L | --city | --mine) [--state=S]\n"
+    "              [--page-size=N] [--cursor=HEX]   (--mine: this key's own reports, newest first)\n"
     "  claim       --id=N --department=D [--agent=A] [--assist]\n"
     "  release     --id=N --claim=N [--reason=T]\n"
     "  progress    --id=N --claim=N [--note=T]\n"
@@ -260,7 +260,17 @@ void BuildGet(FlagReader& r, pb::Request& req) {
 
 void BuildList(FlagReader& r, pb::Request& req) {
   pb::ListQuery* q = req.mutable_list();
-  ReadScope(r, "list", q);
+  // Besides Stats' three scopes: --city (every event) and --mine (this key's own reports).
+  const bool city = r.Has("city"), mine = r.Has("mine");
+  if (int{city} + int{mine} + int{r.Has("department")} + int{r.Has("region")} + int{r.Has("level")} != 1) {
+    r.Fail(BadRequest("list needs exactly one of --department, --region, --level, --city or --mine"));
+  } else if (city) {
+    q->set_city(r.Bool("city", true));
+  } else if (mine) {
+    q->set_mine(r.Bool("mine", true));
+  } else {
+    ReadScope(r, "list", q);
+  }
   q->set_state(r.Choice("state", kStates, false, pb::STATE_UNSPECIFIED));
   q->set_page_size(static_cast<uint32_t>(r.Number("page-size", false, 1, UINT32_MAX)));
   if (r.Has("cursor") && !FromHex(r.Text("cursor"), q->mutable_cursor())) {

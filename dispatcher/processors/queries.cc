@@ -157,15 +157,44 @@ Status CheckListFilters(const pb::ListQuery& q, const City& city) {
   return Status::Ok();
 }
 
-// Every event, newest first: a backwards walk of the events column family. Ids grow with
-// creation time, so the walk stops at the first event created before created_from_ms.
+// One page of a listing. Walks `cursor` from where it stands, a key at a time with `step` (Next or
+// Prev), while its keys start with `prefix`; reads each key's event with `read` (Result<bool>:
+// found) into the page, and keeps it only when `keep` says it belongs there. Ids grow with
+// creation time, so a newest-first walk (Prev) stops at the first event created before
+// created_from_ms. A page cut short by its size or by the scan budget says where to go on: the
+// last key looked at.
+template <typename Read, typename Keep>
+Status ReadPage(storage::Cursor& cursor, std::string_view prefix, void (storage::Cursor::*step)(),
+                const pb::ListQuery& q, uint32_t page, Read read, Keep keep, pb::ListResult* result) {
+  const ListFilter filter{q};
+  const bool newest_first = step == &storage::Cursor::Prev;
+  std::string last_key;
+  uint32_t scanned = 0;
+  for (; cursor.Valid() && cursor.key().starts_with(prefix); (cursor.*step)()) {
+    if (static_cast<uint32_t>(result->events_size()) == page || scanned == kMaxScannedPerPage) {
+      result->set_next_cursor(last_key);
+      break;
+    }
+    ++scanned;
+    last_key = std::string(cursor.key());
+    // Read into the page, and taken out again when it does not belong there.
+    pb::Event* e = result->add_events();
+    auto found = read(cursor, e);
+    if (!found.ok()) return found.status();
+    const bool too_old =
+        newest_first && *found && q.created_from_ms() != 0 && e->created_at_ms() < q.created_from_ms();
+    if (!*found || too_old || !keep(*e) || !filter.Matches(*e)) result->mutable_events()->RemoveLast();
+    if (too_old) break;
+  }
+  return cursor.status();
+}
+
+// Every event, newest first: a backwards walk of the events column family.
 Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, uint32_t page) {
-  ListFilter filter{q};
   if (!q.cursor().empty() && q.cursor().size() != 8) {
     return BadRequest("cursor does not belong to this listing");
   }
   pb::Response reply = Ok();
-  pb::ListResult* result = reply.mutable_list();
   auto cursor = state.store().NewCursor(storage::Cf::kEvents);
   if (q.cursor().empty()) {
     cursor->SeekToLast();
@@ -173,25 +202,50 @@ Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, 
     cursor->SeekForPrev(q.cursor());
     if (cursor->Valid() && cursor->key() == q.cursor()) cursor->Prev();
   }
-  std::string last_key;
-  uint32_t scanned = 0;
-  for (; cursor->Valid(); cursor->Prev()) {
-    if (static_cast<uint32_t>(result->events_size()) == page || scanned == kMaxScannedPerPage) {
-      // A page cut short by the scan budget still says where to go on.
-      result->set_next_cursor(last_key);
-      break;
-    }
-    ++scanned;
-    last_key = std::string(cursor->key());
-    // Read into the page, and taken out again when it does not belong there.
-    pb::Event* e = result->add_events();
-    auto found = state.ReadEvent(storage::DecodeFixed64BE(cursor->key().data()), e, cursor->value());
-    if (!found.ok()) return found.status();
-    const bool too_old = *found && q.created_from_ms() != 0 && e->created_at_ms() < q.created_from_ms();
-    if (!*found || too_old || !filter.Matches(*e)) result->mutable_events()->RemoveLast();
-    if (too_old) break;
+  auto read = [&](const storage::Cursor& at, pb::Event* e) {
+    return state.ReadEvent(storage::DecodeFixed64BE(at.key().data()), e, at.value());
+  };
+  auto any = [](const pb::Event&) { return true; };
+  if (Status s = ReadPage(*cursor, "", &storage::Cursor::Prev, q, page, read, any, reply.mutable_list());
+      !s.ok()) {
+    return s;
   }
-  if (Status s = cursor->status(); !s.ok()) return s;
+  return reply;
+}
+
+// Reads the event an index key names. The index is as of the last commit, so this batch may have
+// made the entry stale: the listing's `keep` re-checks the event.
+Result<bool> ReadIndexed(const EngineState& state, const storage::Cursor& at, pb::Event* e) {
+  return state.ReadEvent(storage::IndexKeyId(at.key()), e);
+}
+
+// The caller's own reports, newest first: a backwards walk of its keys in the reporter index.
+Result<pb::Response> ListMine(const pb::ListQuery& q, const EngineState& state, std::string_view principal,
+                              uint32_t page) {
+  if (!q.mine()) return BadRequest("mine must be true when given");
+  pb::Response reply = Ok();
+  if (principal.empty()) return reply;  // nobody's reports
+  const std::string prefix =
+      storage::IndexPrefix(storage::IndexTag::kReporter, principal, storage::IndexBucket::kAll);
+  if (!q.cursor().empty() &&
+      (q.cursor().size() != prefix.size() + 8 || !std::string_view(q.cursor()).starts_with(prefix))) {
+    return BadRequest("cursor does not belong to this listing");
+  }
+  auto cursor = state.store().NewCursor(storage::Cf::kIndexes);
+  if (q.cursor().empty()) {
+    std::string end = prefix;
+    storage::PutFixed64BE(&end, UINT64_MAX);
+    cursor->SeekForPrev(end);
+  } else {
+    cursor->SeekForPrev(q.cursor());
+    if (cursor->Valid() && cursor->key() == q.cursor()) cursor->Prev();
+  }
+  auto read = [&](const storage::Cursor& at, pb::Event* e) { return ReadIndexed(state, at, e); };
+  auto reported = [&](const pb::Event& e) { return IsReporter(e, principal); };
+  if (Status s = ReadPage(*cursor, prefix, &storage::Cursor::Prev, q, page, read, reported, reply.mutable_list());
+      !s.ok()) {
+    return s;
+  }
   return reply;
 }
 
@@ -207,7 +261,9 @@ bool ListProcessor::NeedsEveryBatchWritten(const pb::Request& request, const Eng
     case pb::ListQuery::kLevel:
       return state.IndexChangedUnwritten(storage::IndexPrefix(storage::IndexTag::kLevel, std::to_string(q.level())));
     default:
-      return true;  // the whole city walks the events, which any new one changes
+      // The whole city walks the events, which any new one changes; mine is the caller's keys in
+      // the reporter index, and who the caller is is not known here.
+      return true;
   }
 }
 
@@ -225,6 +281,10 @@ Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineS
     if (!q.city()) return BadRequest("city must be true when given");
     if (Status s = check_page(); !s.ok()) return s;
     return ListCity(q, state, page);
+  }
+  if (q.scope_case() == pb::ListQuery::kMine) {
+    if (Status s = check_page(); !s.ok()) return s;
+    return ListMine(q, state, command.actor.principal(), page);
   }
   // When every state asked for is in one bucket of the index (open or closed), the walk stays in
   // that bucket; the filter picks the states within it.
@@ -266,37 +326,24 @@ Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineS
       in_scope = [&](const pb::Event& e) { return e.level() == q.level(); };
       break;
     case pb::ListQuery::kCity:
+    case pb::ListQuery::kMine:
     case pb::ListQuery::SCOPE_NOT_SET:
-      return BadRequest("list needs a department, a region, a level or the whole city");
+      return BadRequest("list needs a department, a region, a level, the whole city or mine");
   }
   if (!q.cursor().empty() && !std::string_view(q.cursor()).starts_with(prefix)) {
     return BadRequest("cursor does not belong to this listing");
   }
   if (Status s = check_page(); !s.ok()) return s;
 
-  ListFilter filter{q};
   pb::Response reply = Ok();
-  pb::ListResult* result = reply.mutable_list();
   auto cursor = state.store().NewCursor(storage::Cf::kIndexes);
   cursor->Seek(q.cursor().empty() ? prefix : q.cursor());
   if (!q.cursor().empty() && cursor->Valid() && cursor->key() == q.cursor()) cursor->Next();
-  std::string last_key;
-  uint32_t scanned = 0;
-  for (; cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
-    if (static_cast<uint32_t>(result->events_size()) == page || scanned == kMaxScannedPerPage) {
-      result->set_next_cursor(last_key);
-      break;
-    }
-    ++scanned;
-    last_key = std::string(cursor->key());
-    // Read into the page, and taken out again when it does not belong there: the index is as of
-    // the last commit, so this batch may have made the entry stale.
-    pb::Event* e = result->add_events();
-    auto found = state.ReadEvent(storage::IndexKeyId(cursor->key()), e);
-    if (!found.ok()) return found.status();
-    if (!*found || !in_scope(*e) || !filter.Matches(*e)) result->mutable_events()->RemoveLast();
+  auto read = [&](const storage::Cursor& at, pb::Event* e) { return ReadIndexed(state, at, e); };
+  if (Status s = ReadPage(*cursor, prefix, &storage::Cursor::Next, q, page, read, in_scope, reply.mutable_list());
+      !s.ok()) {
+    return s;
   }
-  if (Status s = cursor->status(); !s.ok()) return s;
   return reply;
 }
 

@@ -247,7 +247,7 @@ std::map<std::string, Row> ExpectedTable() {
       {"digest",            {D, D, D, D, A, D, D}},
       {"metrics",           {D, D, D, A, A, D, D}},
       {"get",               {O, P, A, R, A, A, A}},
-      {"list",              {D, P, A, R, A, A, A}},
+      {"list",              {O, P, A, R, A, A, A}},  // reporter: its own reports only (mine)
       {"stats",             {D, P, A, R, A, A, A}},
       {"log",               {D, A, A, A, A, A, A}},
       {"whoami",            {A, A, A, A, A, A, A}},
@@ -396,6 +396,8 @@ TEST_CASE("every request kind is allowed or denied to every role as the table sa
           request.mutable_whistle()->clear_department();
           request.mutable_whistle()->set_claim_number(0);
         }
+        // A reporter lists only its own reports.
+        if (command == pb::Request::kList && role.role == pb::ROLE_REPORTER) request.mutable_list()->set_mine(true);
         pb::Response reply = f.Run(request, actor);
         if (denied) {
           CHECK(pb::StatusCode_Name(reply.code()) == "STATUS_PERMISSION_DENIED");
@@ -466,6 +468,34 @@ TEST_CASE("a reporter whose event was merged into another reads the other") {
               "reporter 'rep-c' may not get: event 1 is not one of its reports");
   REQUIRE(f.Merge(source, target).code() == pb::STATUS_OK);
   CHECK(f.Run(GetOf(target), Reporter("rep-c")).code() == pb::STATUS_OK);
+}
+
+TEST_CASE("every role may list its own reports, and a reporter nothing else") {
+  EngineFixture f;
+  REQUIRE(f.SubmitOk("water", kGrid1, "rep-a") == 1);
+  pb::Request mine;
+  mine.mutable_list()->set_mine(true);
+  pb::Response listed = RunOk(f, mine, Reporter("rep-a", kCommunity2));  // its region aside
+  REQUIRE(listed.list().events_size() == 1);
+  CHECK(listed.list().events(0).id() == 1);
+  CHECK(RunOk(f, mine, Reporter("rep-b")).list().events_size() == 0);
+  // The other roles too: what each lists is what it reported, here nothing.
+  CHECK(RunOk(f, mine, Agent("desk", "c1-committee")).list().events_size() == 0);
+  CHECK(RunOk(f, mine, Supervisor("sup-a", kCommunity2)).list().events_size() == 0);
+  CHECK(RunOk(f, mine, Admin()).list().events_size() == 0);
+
+  pb::Request department;
+  department.mutable_list()->set_department("c1-committee");
+  CheckDenied(f, department, Reporter("rep-a"),
+              "reporter 'rep-a' may not list: it lists only its own reports (mine)");
+  pb::Request city;
+  city.mutable_list()->set_city(true);
+  CheckDenied(f, city, Reporter("rep-a"), "reporter 'rep-a' may not list: it lists only its own reports (mine)");
+  // Stats stay denied outright.
+  pb::Request stats;
+  stats.mutable_stats()->set_department("c1-committee");
+  stats.mutable_stats()->set_month("2026-11");
+  CheckDenied(f, stats, Reporter("rep-a"), "reporter 'rep-a' may not stats");
 }
 
 TEST_CASE("get by submit_request_id finds the reporter's own report only") {

@@ -142,6 +142,93 @@ TEST_CASE("a list refuses a missing scope, a foreign cursor and an oversized pag
   CHECK(List(f, q).code() == pb::STATUS_NOT_FOUND);
 }
 
+pb::Response ListMine(EngineFixture& f, const std::string& principal, pb::ListQuery q = {}) {
+  q.set_mine(true);
+  pb::Request r;
+  *r.mutable_list() = std::move(q);
+  return f.Run(std::move(r), testing::TestActor(pb::ROLE_REPORTER, principal));
+}
+
+TEST_CASE("a reporter lists its own reports newest first, linked and merged ones too") {
+  EngineFixture f;
+  uint64_t a1 = f.SubmitOk("water", kGrid1, "app-a");
+  uint64_t b1 = f.SubmitOk("noise", kGrid1, "app-b");
+  uint64_t a2 = f.SubmitOk("water", testing::kGrid3, "app-a");
+  // app-b reports a1's problem again: linked to a1 as a duplicate, no event of its own.
+  pb::Response duplicate = f.Submit("water", kGrid1, "app-b");
+  REQUIRE(duplicate.code() == pb::STATUS_OK);
+  REQUIRE(duplicate.event().event().id() == a1);
+  CHECK(Ids(ListMine(f, "app-a")) == std::vector<uint64_t>{a2, a1});
+  CHECK(Ids(ListMine(f, "app-b")) == std::vector<uint64_t>{b1, a1});
+  CHECK(Ids(ListMine(f, "app-c")).empty());
+
+  // b1 merged into a2: app-b's report now lives on in a2 too; b1 stays listed, merged.
+  REQUIRE(f.Merge(b1, a2).code() == pb::STATUS_OK);
+  pb::Response mine = ListMine(f, "app-b");
+  CHECK(Ids(mine) == std::vector<uint64_t>{a2, b1, a1});
+  CHECK(mine.list().events(1).state() == pb::STATE_MERGED);
+  pb::ListQuery merged;
+  merged.set_state(pb::STATE_MERGED);
+  CHECK(Ids(ListMine(f, "app-b", merged)) == std::vector<uint64_t>{b1});
+  // Any state in the one bucket: the index keeps an event under its reporters when it closes.
+  REQUIRE(f.Resolve(a1, f.ClaimOk(a1, "c1-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(a1, true).code() == pb::STATUS_OK);
+  pb::ListQuery closed;
+  closed.set_state(pb::STATE_CLOSED);
+  CHECK(Ids(ListMine(f, "app-a", closed)) == std::vector<uint64_t>{a1});
+  CHECK(Ids(ListMine(f, "app-b", closed)) == std::vector<uint64_t>{a1});
+  // And across a restart, from the index on disk.
+  f.Restart();
+  CHECK(Ids(ListMine(f, "app-b")) == std::vector<uint64_t>{a2, b1, a1});
+}
+
+TEST_CASE("a reporter's list pages with a cursor and refuses another's") {
+  pb::CityConfig config = testing::TestCityConfig();
+  config.mutable_settings()->set_duplicate_window_seconds(0);
+  EngineFixture f(config);
+  for (int i = 0; i < 5; ++i) f.SubmitOk("water", kGrid1, "app-a");
+  f.SubmitOk("water", kGrid1, "app-b");
+  for (int i = 0; i < 2; ++i) f.SubmitOk("water", kGrid1, "app-a");  // ids 7 and 8
+
+  pb::ListQuery q;
+  q.set_page_size(3);
+  std::vector<uint64_t> seen;
+  std::string app_a_cursor;
+  for (int page = 0; page < 5; ++page) {
+    pb::Response r = ListMine(f, "app-a", q);
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    for (uint64_t id : Ids(r)) seen.push_back(id);
+    if (r.list().next_cursor().empty()) break;
+    app_a_cursor = r.list().next_cursor();
+    q.set_cursor(app_a_cursor);
+  }
+  CHECK(seen == std::vector<uint64_t>{8, 7, 5, 4, 3, 2, 1});
+
+  // app-a's cursor names app-a's keys: it is not app-b's to follow, nor a department's.
+  pb::Response foreign = ListMine(f, "app-b", q);
+  CHECK(foreign.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(foreign.message() == "cursor does not belong to this listing");
+  pb::ListQuery department;
+  department.set_department("c1-committee");
+  department.set_cursor(app_a_cursor);
+  CHECK(List(f, department).message() == "cursor does not belong to this listing");
+  q.set_cursor(app_a_cursor.substr(0, app_a_cursor.size() - 1));
+  CHECK(ListMine(f, "app-a", q).message() == "cursor does not belong to this listing");
+
+  // A time bound ends the walk at the first event created before it.
+  pb::ListQuery recent;
+  recent.set_created_from_ms(f.clock.NowMs() + 1);
+  CHECK(Ids(ListMine(f, "app-a", recent)).empty());
+  recent.set_created_from_ms(f.clock.NowMs());
+  CHECK(Ids(ListMine(f, "app-a", recent)).size() == 7);  // the clock stood still
+
+  pb::Request off;
+  off.mutable_list()->set_mine(false);
+  pb::Response refused = f.Run(off, testing::TestActor(pb::ROLE_REPORTER, "app-a"));
+  CHECK(refused.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(refused.message() == "mine must be true when given");
+}
+
 TEST_CASE("the three rates follow what each department did") {
   EngineFixture f;
   // 1: claimed in time by the committee, resolved, rated satisfied.

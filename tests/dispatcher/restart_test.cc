@@ -223,6 +223,49 @@ TEST_CASE("a store with the old index layout has its indexes rebuilt on start") 
   CHECK(testing::Dump(f.store(), storage::Cf::kIndexes).size() == indexes.size() + 1);
 }
 
+TEST_CASE("a store of index layout 2 gets its reporter index on start, the other keys untouched") {
+  EngineFixture f;
+  uint64_t first = f.SubmitOk("water", testing::kGrid1, "app-a");
+  uint64_t second = f.SubmitOk("noise", testing::kGrid1, "app-b");
+  REQUIRE(f.Submit("water", testing::kGrid1, "app-b").event().event().id() == first);  // linked
+  uint64_t closed = f.SubmitOk("water", testing::kGrid3, "app-a");
+  REQUIRE(f.Resolve(closed, f.ClaimOk(closed, "c2-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(closed, true).code() == pb::STATUS_OK);
+  const testing::KeyValues indexes = testing::Dump(f.store(), storage::Cf::kIndexes);
+
+  // Layout 2 as it was: no reporter keys, the mark "2".
+  storage::WriteBatch to_layout2(f.store());
+  size_t reporter_keys = 0;
+  for (const auto& [key, value] : indexes) {
+    if (key[0] != static_cast<char>(storage::IndexTag::kReporter)) continue;
+    to_layout2.Delete(storage::Cf::kIndexes, key);
+    ++reporter_keys;
+  }
+  CHECK(reporter_keys == 4);  // the first event app-a and app-b, the second app-b, the third app-a
+  to_layout2.Put(storage::Cf::kMeta, "index_layout", "2");
+  // A stray key the upgrade must leave alone: it adds, it does not rebuild.
+  const std::string stray =
+      storage::IndexKey(storage::IndexTag::kLevel, "9", storage::IndexBucket::kTerminal, 1);
+  to_layout2.Put(storage::Cf::kIndexes, stray, "");
+  REQUIRE(f.store().Write(to_layout2).ok());
+
+  f.Restart();
+  testing::KeyValues upgraded = testing::Dump(f.store(), storage::Cf::kIndexes);
+  auto kept = std::find_if(upgraded.begin(), upgraded.end(), [&](const auto& kv) { return kv.first == stray; });
+  REQUIRE(kept != upgraded.end());
+  upgraded.erase(kept);
+  CHECK(upgraded == indexes);
+  const testing::KeyValues meta = testing::Dump(f.store(), storage::Cf::kMeta);
+  CHECK(std::count(meta.begin(), meta.end(), std::pair<std::string, std::string>("index_layout", "3")) == 1);
+  pb::Request mine;
+  mine.mutable_list()->set_mine(true);
+  pb::Response r = f.Run(mine, testing::TestActor(pb::ROLE_REPORTER, "app-b"));
+  REQUIRE(r.code() == pb::STATUS_OK);
+  REQUIRE(r.list().events_size() == 2);
+  CHECK(r.list().events(0).id() == second);
+  CHECK(r.list().events(1).id() == first);
+}
+
 TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything until reopened") {
   FaultyDisk disk;
   auto& [dir, fs, env, city, clock] = disk;

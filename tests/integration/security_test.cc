@@ -396,7 +396,23 @@ TEST_CASE("a reporter cannot claim, department A cannot touch B's task, the hotl
   CHECK(hotline_resolves.message() == "hotline 'hotline' may not resolve");
   CHECK(city.Digest() == before);
 
-  AnswerOk(hotline, Submit(testing::kGrid2));
+  const uint64_t by_hotline = AnswerOk(hotline, Submit(testing::kGrid2)).event().event().id();
+  // Each lists its own reports, by the key it connected with, and a reporter nothing else.
+  pb::Request mine;
+  mine.mutable_list()->set_mine(true);
+  const pb::Response reporter_list = AnswerOk(reporter, mine);
+  REQUIRE(reporter_list.list().events_size() == 1);
+  CHECK(reporter_list.list().events(0).id() == id);
+  CHECK(reporter_list.list().events(0).report().contact_phone().empty());  // not even its own
+  const pb::Response hotline_list = AnswerOk(hotline, mine);
+  REQUIRE(hotline_list.list().events_size() == 1);
+  CHECK(hotline_list.list().events(0).id() == by_hotline);
+  CHECK(AnswerOk(agent_a, mine).list().events_size() == 0);
+  pb::Request department_list;
+  department_list.mutable_list()->set_department("c1-committee");
+  pb::Response reporter_department = Answer(reporter, department_list);
+  CHECK(reporter_department.code() == pb::STATUS_PERMISSION_DENIED);
+  CHECK(reporter_department.message() == "reporter 'app-1' may not list: it lists only its own reports (mine)");
   // Readers other than admins never see the reporter's phone.
   pb::Request get;
   get.mutable_get()->set_event_id(id);
@@ -606,6 +622,13 @@ TEST_CASE("a console acts only on a person's ticket, as that person, a forged, m
   CHECK(reporter_mode.code() == pb::STATUS_PERMISSION_DENIED);
   CHECK(reporter_mode.message() == "reporter 'worker-1' may not set_mode");
   CHECK(city.Digest() == before);
+  // On it, mine is the reporter's reports, not the console's (which has none).
+  pb::Request mine;
+  mine.set_acting_ticket(reporter_ticket);
+  mine.mutable_list()->set_mine(true);
+  const pb::Response reporter_mine = AnswerOk(console, mine);
+  REQUIRE(reporter_mine.list().events_size() == 1);
+  CHECK(reporter_mine.list().events(0).id() == id);
 
   // On the supervisor's ticket the console supervises, as the supervisor, via the console.
   pb::Response supervised = AnswerOk(console, SuperviseRequest(id, ticket));

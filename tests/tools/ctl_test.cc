@@ -159,11 +159,24 @@ TEST_CASE("list takes one scope, a state, a page size and a hex cursor") {
   REQUIRE(by_region.ok());
   CHECK(by_region->list().region() == "370602");
   CHECK(by_region->list().state() == pb::STATE_MERGED);
+
+  auto mine = Build({"list", "--mine", "--state=closed"});
+  REQUIRE(mine.ok());
+  CHECK(mine->list().mine());
+  CHECK(mine->list().state() == pb::STATE_CLOSED);
+  auto city = Build({"list", "--city"});
+  REQUIRE(city.ok());
+  CHECK(city->list().city());
 }
 
 TEST_CASE("list refuses no scope, two scopes and a cursor that is not hex") {
   CHECK(BuildError({"list"}).message() ==
-        "list needs exactly one of --department, --region or --level");
+        "list needs exactly one of --department, --region, --level, --city or --mine");
+  CHECK(BuildError({"list", "--mine", "--level=city"}).message() ==
+        "list needs exactly one of --department, --region, --level, --city or --mine");
+  CHECK(BuildError({"list", "--mine", "--city"}).code() == pb::STATUS_BAD_REQUEST);
+  CHECK(BuildError({"stats", "--month=2026-11"}).message() ==
+        "stats needs exactly one of --department, --region or --level");
   CHECK(BuildError({"list", "--region=370602", "--level=city"}).code() == pb::STATUS_BAD_REQUEST);
   CHECK(BuildError({"list", "--level=city", "--cursor=xyz1"}).message() ==
         "--cursor must be the hex printed with the previous page");
