@@ -136,9 +136,9 @@ Status Engine::Complete(SealedBatch& batch, const Status& written) {
   return Status::Ok();
 }
 
-bool Engine::WaitsForWrites(const pb::Request& request) const {
-  const QueryProcessor* q = registry_.query(request.command_case());
-  return q != nullptr && q->NeedsEveryBatchWritten(request, state_);
+bool Engine::WaitsForWrites(const Command& command) const {
+  const QueryProcessor* q = registry_.query(command.request.command_case());
+  return q != nullptr && q->NeedsEveryBatchWritten(command, state_);
 }
 
 bool Engine::IsCommand(const pb::Request& request) const {
@@ -288,7 +288,7 @@ pb::Response Engine::Handle(const Command& command, int64_t now_ms) {
   if (!allowed.ok()) {
     reply = ErrorResponse(allowed);
   } else if (const QueryProcessor* q = registry_.query(request.command_case())) {
-    WHISTLE_CHECK(state_.sealed_count() == 0 || !q->NeedsEveryBatchWritten(request, state_),
+    WHISTLE_CHECK(state_.sealed_count() == 0 || !q->NeedsEveryBatchWritten(command, state_),
                   "a query that waits for writes decided while an earlier batch is not written");
     auto answer = q->Answer(command, state_);
     reply = answer.ok() ? std::move(answer).value() : ErrorResponse(answer.status());

@@ -134,7 +134,7 @@ class Engine {
   size_t batches_in_flight() const { return state_.sealed_count(); }
   // True for a query that reads the store through cursors, which show a batch only once it is
   // written (List, Digest, Checkpoint): decide it only when no batch is sealed and not completed.
-  bool WaitsForWrites(const pb::Request& request) const;
+  bool WaitsForWrites(const Command& command) const;
   // True for a command (it changes state: Submit, Claim, ...), false for a query or nothing.
   bool IsCommand(const pb::Request& request) const;
 

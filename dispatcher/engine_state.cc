@@ -52,8 +52,9 @@ std::string ArchiveKey(std::string_view counter_key) {
   return fmt::format("{}{}", kMetaStatArchivePrefix, counter_key);
 }
 constexpr std::string_view kMetaPrincipalPrefix = "principal/";
-// The indexes' key layout (storage/keys.h), "3"; absent in stores written before layout 2, whose
-// indexes Load rebuilds. Layout 2 lacked the reporter index, which Load adds.
+// The indexes' key layout (storage/keys.h), "3", also kept in the indexes themselves from layout 3
+// on; absent in stores written before layout 2, whose indexes Load rebuilds. Layout 2 lacked the
+// reporter index, which Load adds.
 constexpr std::string_view kMetaIndexLayout = "index_layout";
 // Also in meta: storage::kMetaLegacyEntriesDecided (storage/idempotency.h).
 constexpr char kIndexLayout[] = "3";
@@ -92,6 +93,13 @@ Status EngineState::Load() {
     storage::WriteBatch mark(store_);
     mark.Put(Cf::kMeta, storage::kMetaLegacyEntriesDecided, "1");
     if (Status s = store_.Write(mark); !s.ok()) return s;
+  }
+  if (index_layout_ == kIndexLayout) {
+    // Meta says layout 3; without the indexes' own copy, an older version's rebuild of them was
+    // cut short (storage::kIndexesLayoutKey), and they are rebuilt whole.
+    auto copy = store_.Get(Cf::kIndexes, storage::kIndexesLayoutKey);
+    if (!copy.ok()) return copy.status();
+    if (*copy != kIndexLayout) index_layout_.clear();
   }
   if (index_layout_ != kIndexLayout) {
     // The rebuild rewrites every index key: RocksDB must compact as it goes, even in a store
@@ -301,6 +309,7 @@ Status EngineState::RebuildIndexes(bool reporters_only) {
     }
   }
   if (Status s = events->status(); !s.ok()) return s;
+  batch_->Put(Cf::kIndexes, storage::kIndexesLayoutKey, kIndexLayout);
   batch_->Put(Cf::kMeta, kMetaIndexLayout, kIndexLayout);
   if (Status s = write(); !s.ok()) return s;
   index_layout_ = kIndexLayout;

@@ -414,7 +414,7 @@ void Server::Turn() {
     // Such a query reads the store through cursors, which show a batch only once it is written.
     // Only an authorized one counts: anybody else's would stall the pipeline for a refusal.
     if (std::any_of(round.commands.begin(), round.commands.end(), [&](const Command& c) {
-          return engine_.WaitsForWrites(c.request) && Authorize(c.actor, c.request, engine_.state()).ok();
+          return engine_.WaitsForWrites(c) && Authorize(c.actor, c.request, engine_.state()).ok();
         })) {
       Drain();
     }

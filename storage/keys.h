@@ -11,6 +11,7 @@
 //   timers       due_ms(8) id(8)            -> ""              (due_ms > 0)
 //   idempotency  principal 0x1f request id  -> pb::IdempotencyEntry
 //   indexes      tag(1) name 0x00 bucket(1) id(8) -> ""        (tags and buckets below)
+//                0x00 "layout"              -> the index layout (kIndexesLayoutKey)
 //   meta         ASCII name                 -> value           (see dispatcher/engine_state.h)
 #pragma once
 
@@ -56,6 +57,11 @@ enum class IndexBucket : char {
   // key that never moves costs one write per report instead of three.
   kAll = 'a',
 };
+// The indexes' own copy of their layout (3 on), beside the mark in meta. It sorts before every
+// tag's keys, so an older version's rebuild of the indexes, which deletes them from the first key
+// on before it writes its own, takes it away in its first write: a rebuild cut short by a crash
+// leaves a store whose meta still says the newer layout, and no copy here.
+inline constexpr std::string_view kIndexesLayoutKey{"\0layout", 7};
 // tag name 0x00 bucket id
 std::string IndexKey(IndexTag tag, std::string_view name, IndexBucket bucket, uint64_t id);
 // tag name 0x00: every key of that name

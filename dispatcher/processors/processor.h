@@ -57,7 +57,7 @@ class QueryProcessor {
   // unwritten (Engine::Decide). It must not depend on this batch's own changes, only on the sealed
   // ones (the server asks before the round's timers and commands are decided). False for a query
   // answered from memory, or from the store merged with what is not yet written.
-  virtual bool NeedsEveryBatchWritten(const pb::Request& /*request*/, const EngineState& /*state*/) const {
+  virtual bool NeedsEveryBatchWritten(const Command& /*command*/, const EngineState& /*state*/) const {
     return true;
   }
 };

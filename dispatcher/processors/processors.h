@@ -27,7 +27,7 @@ namespace whistle {
    public:                                                                                 \
     Result<pb::Response> Answer(const Command& command,                                    \
                                 const EngineState& state) const override;                  \
-    bool NeedsEveryBatchWritten(const pb::Request&, const EngineState&) const override {  \
+    bool NeedsEveryBatchWritten(const Command&, const EngineState&) const override {      \
       return false;                                                                        \
     }                                                                                      \
   }
@@ -54,7 +54,7 @@ WHISTLE_PIPELINED_QUERY_PROCESSOR(GetProcessor);    // the history merges unwrit
 class ListProcessor final : public QueryProcessor {
  public:
   Result<pb::Response> Answer(const Command& command, const EngineState& state) const override;
-  bool NeedsEveryBatchWritten(const pb::Request& request, const EngineState& state) const override;
+  bool NeedsEveryBatchWritten(const Command& command, const EngineState& state) const override;
 };
 WHISTLE_PIPELINED_QUERY_PROCESSOR(StatsProcessor);  // memory, or a past month's archive
 WHISTLE_PIPELINED_QUERY_PROCESSOR(LogProcessor);    // only up to the last written record

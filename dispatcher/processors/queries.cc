@@ -251,8 +251,8 @@ Result<pb::Response> ListMine(const pb::ListQuery& q, const EngineState& state, 
 
 }  // namespace
 
-bool ListProcessor::NeedsEveryBatchWritten(const pb::Request& request, const EngineState& state) const {
-  const pb::ListQuery& q = request.list();
+bool ListProcessor::NeedsEveryBatchWritten(const Command& command, const EngineState& state) const {
+  const pb::ListQuery& q = command.request.list();
   switch (q.scope_case()) {
     case pb::ListQuery::kDepartment:
       return state.IndexChangedUnwritten(storage::IndexPrefix(storage::IndexTag::kDepartment, q.department()));
@@ -260,10 +260,11 @@ bool ListProcessor::NeedsEveryBatchWritten(const pb::Request& request, const Eng
       return state.IndexChangedUnwritten(storage::IndexPrefix(storage::IndexTag::kRegion, q.region()));
     case pb::ListQuery::kLevel:
       return state.IndexChangedUnwritten(storage::IndexPrefix(storage::IndexTag::kLevel, std::to_string(q.level())));
+    case pb::ListQuery::kMine:
+      return state.IndexChangedUnwritten(
+          storage::IndexPrefix(storage::IndexTag::kReporter, command.actor.principal()));
     default:
-      // The whole city walks the events, which any new one changes; mine is the caller's keys in
-      // the reporter index, and who the caller is is not known here.
-      return true;
+      return true;  // the whole city walks the events, which any new one changes
   }
 }
 

@@ -164,11 +164,16 @@ TEST_CASE("only queries that would read unwritten changes through cursors wait f
   log.mutable_log();
   pb::Request claim;
   claim.mutable_claim()->set_event_id(1);
+  pb::Request mine;
+  mine.mutable_list()->set_mine(true);
+  // PipelineSubmit reports as TestActor()'s principal.
+  const Command submitter_mine = PipelineCommand(mine);
+  const Command other_mine{testing::TestActor(pb::ROLE_REPORTER, "someone-else"), mine};
 
-  CHECK(engine.WaitsForWrites(digest));
-  CHECK(engine.WaitsForWrites(city));
-  CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));  // nothing unwritten
-  for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(*r));
+  CHECK(engine.WaitsForWrites(PipelineCommand(digest)));
+  CHECK(engine.WaitsForWrites(PipelineCommand(city)));
+  CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(list_of("c1-water-unit"))));  // nothing unwritten
+  for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(*r)));
 
   // A report offered to c1-water-unit, decided: while it is only staged, a list sees it in memory
   // as it always did (and the answer must not depend on what its own round decided before it).
@@ -177,14 +182,18 @@ TEST_CASE("only queries that would read unwritten changes through cursors wait f
   REQUIRE(made[0].code() == pb::STATUS_OK);
   const auto& offered = made[0].event().event().candidates();
   REQUIRE(std::find(offered.begin(), offered.end(), "c1-water-unit") != offered.end());
-  CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));
+  CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(list_of("c1-water-unit"))));
   // Sealed and not yet written: its list waits, another does not.
+  CHECK_FALSE(engine.WaitsForWrites(submitter_mine));
   SealedBatch one = engine.Seal();
-  CHECK(engine.WaitsForWrites(list_of("c1-water-unit")));
-  CHECK_FALSE(engine.WaitsForWrites(list_of("c2-committee")));
-  for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(*r));
+  CHECK(engine.WaitsForWrites(PipelineCommand(list_of("c1-water-unit"))));
+  CHECK(engine.WaitsForWrites(submitter_mine));  // its new report's key is not written yet
+  CHECK_FALSE(engine.WaitsForWrites(other_mine));
+  CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(list_of("c2-committee"))));
+  for (const pb::Request* r : {&get, &stats, &log, &claim}) CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(*r)));
   CHECK(engine.Complete(one, f.store().Write(*one.write)).ok());
-  CHECK_FALSE(engine.WaitsForWrites(list_of("c1-water-unit")));
+  CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(list_of("c1-water-unit"))));
+  CHECK_FALSE(engine.WaitsForWrites(submitter_mine));
 }
 
 TEST_CASE("a list decided after its round's timers changed its index, with a batch unwritten, is answered") {
@@ -198,7 +207,7 @@ TEST_CASE("a list decided after its round's timers changed its index, with a bat
   SealedBatch one = engine.Seal();
   pb::Request list;
   list.mutable_list()->set_department("c1-water-unit");
-  REQUIRE_FALSE(engine.WaitsForWrites(list));  // the sealed batch did not touch this index
+  REQUIRE_FALSE(engine.WaitsForWrites(PipelineCommand(list)));  // the sealed batch did not touch this index
 
   f.clock.Advance(std::chrono::hours(2));  // the claim deadline passes: the round's timer climbs
   std::vector<Command> ask = {PipelineCommand(list)};

@@ -186,9 +186,11 @@ TEST_CASE("a reporter's list pages with a cursor and refuses another's") {
   pb::CityConfig config = testing::TestCityConfig();
   config.mutable_settings()->set_duplicate_window_seconds(0);
   EngineFixture f(config);
-  for (int i = 0; i < 5; ++i) f.SubmitOk("water", kGrid1, "app-a");
-  f.SubmitOk("water", kGrid1, "app-b");
-  for (int i = 0; i < 2; ++i) f.SubmitOk("water", kGrid1, "app-a");  // ids 7 and 8
+  // A minute apart, ids 1 to 8.
+  for (int i = 0; i < 5; ++i) f.SubmitOk("water", kGrid1, "app-a"), f.clock.Advance(1min);
+  f.SubmitOk("water", kGrid1, "app-b"), f.clock.Advance(1min);
+  const int64_t seventh_ms = f.clock.NowMs();
+  for (int i = 0; i < 2; ++i) f.SubmitOk("water", kGrid1, "app-a"), f.clock.Advance(1min);
 
   pb::ListQuery q;
   q.set_page_size(3);
@@ -217,10 +219,13 @@ TEST_CASE("a reporter's list pages with a cursor and refuses another's") {
 
   // A time bound ends the walk at the first event created before it.
   pb::ListQuery recent;
-  recent.set_created_from_ms(f.clock.NowMs() + 1);
-  CHECK(Ids(ListMine(f, "app-a", recent)).empty());
+  recent.set_created_from_ms(seventh_ms);
+  CHECK(Ids(ListMine(f, "app-a", recent)) == std::vector<uint64_t>{8, 7});
   recent.set_created_from_ms(f.clock.NowMs());
-  CHECK(Ids(ListMine(f, "app-a", recent)).size() == 7);  // the clock stood still
+  CHECK(Ids(ListMine(f, "app-a", recent)).empty());
+  pb::ListQuery older;
+  older.set_created_before_ms(seventh_ms);
+  CHECK(Ids(ListMine(f, "app-a", older)) == std::vector<uint64_t>{5, 4, 3, 2, 1});
 
   pb::Request off;
   off.mutable_list()->set_mine(false);

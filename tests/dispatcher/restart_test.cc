@@ -172,11 +172,18 @@ TEST_CASE("thousands of open events load whole: tallies, duplicate index and tim
 
 using testing::FaultyDisk;
 
+bool IsReporterKey(const std::string& key) { return key[0] == static_cast<char>(storage::IndexTag::kReporter); }
+
 // Stores written before index layout 2 keyed each index entry by the event's state, and had no
-// "index_layout" mark in meta. Such a store is rewritten here, in place, to what it was then.
+// "index_layout" mark in meta, nor the reporter index and the indexes' copy of their layout (both
+// layout 3). Such a store is rewritten here, in place, to what it was then.
 void RewriteToIndexLayout1(EngineFixture& f) {
   storage::WriteBatch batch(f.store());
   for (const auto& [key, value] : testing::Dump(f.store(), storage::Cf::kIndexes)) {
+    if (key == storage::kIndexesLayoutKey || IsReporterKey(key)) {
+      batch.Delete(storage::Cf::kIndexes, key);
+      continue;
+    }
     auto event = f.engine().state().FindEvent(storage::IndexKeyId(key));
     REQUIRE(event.ok());
     REQUIRE(*event != nullptr);
@@ -233,14 +240,15 @@ TEST_CASE("a store of index layout 2 gets its reporter index on start, the other
   REQUIRE(f.Feedback(closed, true).code() == pb::STATUS_OK);
   const testing::KeyValues indexes = testing::Dump(f.store(), storage::Cf::kIndexes);
 
-  // Layout 2 as it was: no reporter keys, the mark "2".
+  // Layout 2 as it was: no reporter keys, no copy of the layout in the indexes, the mark "2".
   storage::WriteBatch to_layout2(f.store());
   size_t reporter_keys = 0;
   for (const auto& [key, value] : indexes) {
-    if (key[0] != static_cast<char>(storage::IndexTag::kReporter)) continue;
+    if (!IsReporterKey(key)) continue;
     to_layout2.Delete(storage::Cf::kIndexes, key);
     ++reporter_keys;
   }
+  to_layout2.Delete(storage::Cf::kIndexes, storage::kIndexesLayoutKey);
   CHECK(reporter_keys == 4);  // the first event app-a and app-b, the second app-b, the third app-a
   to_layout2.Put(storage::Cf::kMeta, "index_layout", "2");
   // A stray key the upgrade must leave alone: it adds, it does not rebuild.
@@ -264,6 +272,32 @@ TEST_CASE("a store of index layout 2 gets its reporter index on start, the other
   REQUIRE(r.list().events_size() == 2);
   CHECK(r.list().events(0).id() == second);
   CHECK(r.list().events(1).id() == first);
+}
+
+TEST_CASE("an older version's rebuild of the indexes cut short by a crash is done again whole") {
+  EngineFixture f;
+  uint64_t open = f.SubmitOk("water", testing::kGrid1, "app-a");
+  uint64_t closed = f.SubmitOk("noise", testing::kGrid3, "app-b");
+  REQUIRE(f.Resolve(closed, f.ClaimOk(closed, "c2-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.Feedback(closed, true).code() == pb::STATUS_OK);
+  const testing::KeyValues indexes = testing::Dump(f.store(), storage::Cf::kIndexes);
+  REQUIRE(indexes.front().first == storage::kIndexesLayoutKey);  // first of all
+
+  // Layout 2's rebuild, seeing meta say "3", deletes the index keys from the first on; it crashed
+  // after its first write, leaving meta as it was.
+  storage::WriteBatch cut_short(f.store());
+  for (size_t i = 0; i < indexes.size() / 2; ++i) cut_short.Delete(storage::Cf::kIndexes, indexes[i].first);
+  REQUIRE(f.store().Write(cut_short).ok());
+
+  f.Restart();
+  CHECK(testing::Dump(f.store(), storage::Cf::kIndexes) == indexes);
+  CHECK(f.engine().state().open_event_count() == 1);
+  pb::Request level;
+  level.mutable_list()->set_level(pb::LEVEL_COMMUNITY);
+  pb::Response listed = f.Run(level);
+  REQUIRE(listed.code() == pb::STATUS_OK);
+  REQUIRE(listed.list().events_size() == 2);
+  CHECK(listed.list().events(0).id() == open);  // open first
 }
 
 TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything until reopened") {
