@@ -330,9 +330,12 @@ std::set<std::string> RocksDbOption(const std::string& data_dir, const std::stri
 }
 
 TEST_CASE("the documented sample daemon configuration starts a dispatcher, flags overriding it") {
+  // Its metrics_listen, 127.0.0.1:9570, is the documented daemon's: a port of the test's own
+  // choosing instead, so that a dispatcher running on this machine does not fail the test.
   DispatcherProcess dispatcher(testing::TestCityConfig(),
                                {"--daemon-config=" + std::string(WHISTLE_SOURCE_DIR) +
-                                "/deploy/whistle-dispatcher.textproto"},
+                                    "/deploy/whistle-dispatcher.textproto",
+                                "--metrics-listen=127.0.0.1:0"},
                                testing::Auth::kKeys);
   zmq::context_t context;
   auto admin_key = ReadCredentials(dispatcher.admin_key());  // made in --keys, not keys_dir
