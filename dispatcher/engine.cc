@@ -61,7 +61,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_
   WHISTLE_CHECK(options.idempotency_retention_ms > 0, "idempotency retention must be positive");
   WHISTLE_CHECK(options.max_replans_per_batch > 0, "re-plans per batch must be positive");
   std::unique_ptr<Engine> engine(new Engine(store, std::move(city), clock, options));
-  if (Status s = engine->state_.Load(); !s.ok()) return s;
+  if (Status s = engine->state_.Load(options.start_note); !s.ok()) return s;
   std::vector<ReplanTarget> left = engine->state_.TakeReplansFoundAtLoad();
   // PLANTED BUG (test only, --test-plant-bug=replan-not-resumed): the re-plans are forgotten.
   if (options.test_plant_bug == PlantedBug::kReplanNotResumed) left.clear();

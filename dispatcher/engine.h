@@ -47,6 +47,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -94,6 +95,8 @@ struct EngineOptions {
   // Events looked at for re-planning per batch (between two Seals) at most after a SetMode
   // ("Re-planning"; HasPendingReplans).
   size_t max_replans_per_batch = 2000;
+  // Told, as it starts, of work done once on an older store that takes a while (EngineState::Load).
+  std::function<void(std::string_view)> start_note = nullptr;
   // TEST ONLY: see PlantedBug. (The third planted bug, ack-before-sync, is the store's:
   // StoreOptions::test_ack_before_sync.)
   PlantedBug test_plant_bug = PlantedBug::kNone;

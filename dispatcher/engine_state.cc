@@ -84,7 +84,7 @@ EngineState::EngineState(storage::Store& store, const City& city)
 
 // ------------------------------------------------------------------------------------------ load
 
-Status EngineState::Load() {
+Status EngineState::Load(const std::function<void(std::string_view)>& note) {
   if (Status s = LoadMeta(); !s.ok()) return s;
   durable_seq_ = last_seq_;
   if (last_seq_ == 0) {
@@ -102,10 +102,15 @@ Status EngineState::Load() {
     if (*copy != kIndexLayout) index_layout_.clear();
   }
   if (index_layout_ != kIndexLayout) {
+    const bool reporters_only = index_layout_ == kIndexLayoutWithoutReporters;
+    if (note && last_seq_ > 0) {  // not a new store's first start
+      note(reporters_only ? "adding the reporter index (index layout 3) to every stored event, once"
+                          : "rebuilding the indexes (index layout 3) from every stored event, once");
+    }
     // The rebuild rewrites every index key: RocksDB must compact as it goes, even in a store
     // opened with compactions paused (StoreOptions::open_with_compactions_paused).
     if (Status s = store_.ResumeCompactions(); !s.ok()) return s;
-    if (Status s = RebuildIndexes(index_layout_ == kIndexLayoutWithoutReporters); !s.ok()) return s;
+    if (Status s = RebuildIndexes(reporters_only); !s.ok()) return s;
   }
   if (Status s = LoadLastRecordTime(); !s.ok()) return s;
   // Reading every open event takes both cores; what a crash under load left to compact waits

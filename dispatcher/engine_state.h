@@ -113,8 +113,10 @@ class EngineState {
   // RocksDB's compactions are paused while the open events are read (Store::PauseCompactions) and
   // on again when Load returns, whether it succeeded or not; only a failure before that read
   // (reading meta, the rebuild) may leave a store that was opened paused still paused.
+  // Work done once on an older store (its indexes rebuilt, or the reporter index added) is said
+  // first through `note`, if given: on a large store it takes a while (docs/OPERATIONS.md).
   // REQUIRES: called once, before anything else.
-  Status Load();
+  Status Load(const std::function<void(std::string_view)>& note = nullptr);
 
   // ---------------------------------------------------------------- view (processors)
   const City& city() const { return city_; }

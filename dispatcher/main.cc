@@ -290,6 +290,7 @@ int main(int argc, char** argv) {
   EngineOptions engine_options;
   engine_options.idempotency_retention_ms = int64_t{cfg.idempotency_retention_hours()} * 3600 * 1000;
   engine_options.test_plant_bug = test.plant_bug;
+  engine_options.start_note = [](std::string_view note) { std::cerr << "whistle-dispatcher: " << note << "\n"; };
   engine_options.counter_fold_bytes = static_cast<uint64_t>(test.counter_fold_bytes);
   engine_options.max_replans_per_batch = static_cast<size_t>(test.max_replans_per_batch);
   if (test.clock_start_ms != 0 && time_scale == 1) {

@@ -257,7 +257,10 @@ TEST_CASE("a store of index layout 2 gets its reporter index on start, the other
   to_layout2.Put(storage::Cf::kIndexes, stray, "");
   REQUIRE(f.store().Write(to_layout2).ok());
 
+  std::vector<std::string> notes;
+  f.options.start_note = [&](std::string_view note) { notes.emplace_back(note); };
   f.Restart();
+  CHECK(notes == std::vector<std::string>{"adding the reporter index (index layout 3) to every stored event, once"});
   testing::KeyValues upgraded = testing::Dump(f.store(), storage::Cf::kIndexes);
   auto kept = std::find_if(upgraded.begin(), upgraded.end(), [&](const auto& kv) { return kv.first == stray; });
   REQUIRE(kept != upgraded.end());
@@ -272,6 +275,9 @@ TEST_CASE("a store of index layout 2 gets its reporter index on start, the other
   REQUIRE(r.list().events_size() == 2);
   CHECK(r.list().events(0).id() == second);
   CHECK(r.list().events(1).id() == first);
+  notes.clear();
+  f.Restart();  // once only
+  CHECK(notes.empty());
 }
 
 TEST_CASE("an older version's rebuild of the indexes cut short by a crash is done again whole") {
@@ -289,7 +295,10 @@ TEST_CASE("an older version's rebuild of the indexes cut short by a crash is don
   for (size_t i = 0; i < indexes.size() / 2; ++i) cut_short.Delete(storage::Cf::kIndexes, indexes[i].first);
   REQUIRE(f.store().Write(cut_short).ok());
 
+  std::vector<std::string> notes;
+  f.options.start_note = [&](std::string_view note) { notes.emplace_back(note); };
   f.Restart();
+  CHECK(notes == std::vector<std::string>{"rebuilding the indexes (index layout 3) from every stored event, once"});
   CHECK(testing::Dump(f.store(), storage::Cf::kIndexes) == indexes);
   CHECK(f.engine().state().open_event_count() == 1);
   pb::Request level;
