@@ -23,6 +23,26 @@ configure_and_build() {  # dir, cmake args...
   cmake --build "$dir" -j "$jobs"
 }
 
+# The sanitizer runtimes of this toolchain (clang 14's ASan, GCC 12's TSan) place their shadow
+# memory at fixed addresses, which a kernel that randomises mmap with more than 28 bits (the
+# default of some newer kernels) may already have handed out: TSan then stops at once ("unexpected
+# memory mapping") and ASan crashes now and then (both seen here at 32 bits). Such a kernel is
+# turned down to 28 bits for the test run and set back when it ends.
+limit_mmap_randomisation() {
+  local knob=/proc/sys/vm/mmap_rnd_bits
+  [ -r "$knob" ] || return 0
+  local bits
+  bits=$(cat "$knob")
+  [ "$bits" -le 28 ] && return 0
+  if ! echo 28 > "$knob" 2>/dev/null; then
+    echo "bootstrap: vm.mmap_rnd_bits is $bits and cannot be lowered here (not root, or a" \
+      "container): the sanitizer runs would crash. On the host: sysctl -w vm.mmap_rnd_bits=28" >&2
+    exit 1
+  fi
+  echo "bootstrap: vm.mmap_rnd_bits lowered from $bits to 28 for the sanitizer runs" >&2
+  trap "echo $bits > $knob" EXIT
+}
+
 case "$what" in
   run)
     configure_and_build build/release -DCMAKE_BUILD_TYPE=Release
@@ -30,6 +50,7 @@ case "$what" in
     ;;
   test)
     [ $# -eq 0 ] || usage
+    limit_mmap_randomisation
     # -g1: line tables and function names, enough for backtraces and sanitizer reports, and
     # compiles about a quarter faster than full debug information.
     # 1. GCC, optimised, warnings as errors: every test.
