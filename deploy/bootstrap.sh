@@ -27,20 +27,21 @@ configure_and_build() {  # dir, cmake args...
 # memory at fixed addresses, which a kernel that randomises mmap with more than 28 bits (the
 # default of some newer kernels) may already have handed out: TSan then stops at once ("unexpected
 # memory mapping") and ASan crashes now and then (both seen here at 32 bits). Such a kernel is
-# turned down to 28 bits for the test run and set back when it ends.
+# turned down to 28 bits until the next boot. It is not set back when the run ends: another test
+# run on the same machine may still need it.
 limit_mmap_randomisation() {
   local knob=/proc/sys/vm/mmap_rnd_bits
   [ -r "$knob" ] || return 0
   local bits
   bits=$(cat "$knob")
   [ "$bits" -le 28 ] && return 0
-  if ! echo 28 > "$knob" 2>/dev/null; then
+  if ! { echo 28 > "$knob"; } 2>/dev/null; then
     echo "bootstrap: vm.mmap_rnd_bits is $bits and cannot be lowered here (not root, or a" \
       "container): the sanitizer runs would crash. On the host: sysctl -w vm.mmap_rnd_bits=28" >&2
     exit 1
   fi
-  echo "bootstrap: vm.mmap_rnd_bits lowered from $bits to 28 for the sanitizer runs" >&2
-  trap "echo $bits > $knob" EXIT
+  echo "bootstrap: vm.mmap_rnd_bits lowered from $bits to 28 for the sanitizers, until the next" \
+    "boot (echo $bits > $knob sets it back)" >&2
 }
 
 case "$what" in
