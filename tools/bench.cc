@@ -346,6 +346,10 @@ class Worker {
         name = "list";
         r.mutable_list()->set_department(Pick(seeded_->departments));
         r.mutable_list()->set_page_size(50);
+      } else if (kind == "mine") {
+        name = "mine";
+        r.mutable_list()->set_mine(true);  // the bench's own reports, the seeded ones among them
+        r.mutable_list()->set_page_size(50);
       } else {
         r.mutable_stats()->set_department(Pick(seeded_->departments));
         r.mutable_stats()->set_month(o_.month);
@@ -590,8 +594,8 @@ Result<std::vector<std::string>> ParseQueryKinds(std::string_view list) {
   while (!list.empty()) {
     size_t comma = list.find(',');
     std::string kind(list.substr(0, comma));
-    if (kind != "get" && kind != "list" && kind != "stats") {
-      return BadRequest(fmt::format("query kind '{}' is not get, list or stats", kind));
+    if (kind != "get" && kind != "list" && kind != "stats" && kind != "mine") {
+      return BadRequest(fmt::format("query kind '{}' is not get, list, stats or mine", kind));
     }
     kinds.push_back(std::move(kind));
     if (comma == std::string_view::npos) break;

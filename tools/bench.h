@@ -13,7 +13,8 @@
 //               sockets, as different agents: exactly one must win, the rest get ALREADY_CLAIMED
 //   queries     one of Get (with history), List (a department's first page), Stats (a
 //               department's month), in turn, over events the bench submitted first
-//               (`query_kinds` narrows the turn to some of them, to time one kind alone)
+//               (`query_kinds` narrows the turn to some of them, to time one kind alone, or
+//               names "mine": the first page of the bench's own reports, newest first)
 //
 // A client's socket carries the requests of many flows, where each real client (agents/client.h)
 // has one in flight. Its kernel send buffer is bounded (128 KiB) so that, like those clients,
@@ -88,7 +89,7 @@ struct BenchOptions {
   // one event). Required.
   std::shared_ptr<const City> city;
   std::string month;            // queries: the month Stats asks for ("" = the current one)
-  // queries: the kinds taken in turn, of "get", "list", "stats"; empty = all three.
+  // queries: the kinds taken in turn, of "get", "list", "stats", "mine"; empty = the first three.
   std::vector<std::string> query_kinds;
   // Keeps every measured answer (BenchResult::trace), to see when in the run the slow ones fell.
   bool trace = false;

@@ -3,8 +3,8 @@
 //   whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]
 //                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
 //                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
-//                 [--query-events=N] [--get-ids=N] [--queries=get,list,stats] [--busy-pause-ms=N]
-//                 [--resend-after-ms=N] [--drain-s=S] [--json] [--trace=PATH]
+//                 [--query-events=N] [--get-ids=N] [--queries=get,list,stats,mine]
+//                 [--busy-pause-ms=N] [--resend-after-ms=N] [--drain-s=S] [--json] [--trace=PATH]
 //
 // Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
 // data directory under $TMPDIR with --dev-no-auth and the same --config, and stops it at the end;
@@ -48,7 +48,7 @@ constexpr char kUsage[] =
     "usage: whistle-bench [--front=ENDPOINT [--key=FILE] | --dispatcher-flags='F ...'] [--config=FILE]\n"
     "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
     "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
-    "                     [--query-events=N] [--get-ids=N] [--queries=get,list,stats] [--busy-pause-ms=N]\n"
+    "                     [--query-events=N] [--get-ids=N] [--queries=get,list,stats,mine] [--busy-pause-ms=N]\n"
     "                     [--resend-after-ms=N] [--drain-s=S] [--json] [--trace=PATH]\n";
 
 int Usage(std::string_view why) {

@@ -166,7 +166,15 @@ TEST_CASE("bench: the queries mix reads events it submitted first, an open loop 
   for (const TracedAnswer& a : lists->trace) CHECK(std::string(a.kind) == "list");
   o.trace = false;
   CHECK(ParseQueryKinds("get,stats")->size() == 2);
-  CHECK(ParseQueryKinds("get,votes").status().message() == "query kind 'votes' is not get, list or stats");
+  CHECK(ParseQueryKinds("get,votes").status().message() ==
+        "query kind 'votes' is not get, list, stats or mine");
+
+  // A reporter's list of its own reports: the bench's, the seeded ones among them.
+  o.query_kinds = *ParseQueryKinds("mine");
+  auto mine = RunBench(o);
+  REQUIRE_MESSAGE(mine.ok(), mine.status().ToString());
+  CHECK(mine->codes.size() == 1);
+  CHECK(Count(*mine, "mine STATUS_OK") > 0);
 
   // 200 submits/s offered for 1 s: about 200 sent in the measured second (the schedule, not the
   // dispatcher's speed, sets the count), every one answered.
