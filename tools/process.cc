@@ -76,7 +76,8 @@ Status WriteWholeFile(const std::string& path, const std::string& text) {
   std::error_code error;
   std::filesystem::rename(tmp, path, error);
   if (error) {
-    std::filesystem::remove(tmp, error);
+    std::error_code ignored;  // the rename's error is the one to report
+    std::filesystem::remove(tmp, ignored);
     return Unavailable(fmt::format("cannot write {}: {}", path, error.message()));
   }
   return Status::Ok();

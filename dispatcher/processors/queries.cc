@@ -189,6 +189,13 @@ Status ReadPage(storage::Cursor& cursor, std::string_view prefix, void (storage:
   return cursor.status();
 }
 
+// Places a newest-first walk: at the last key at or before `last` on a first page, else just
+// before the previous page's cursor.
+void SeekNewestFirst(storage::Cursor& cursor, std::string_view last, std::string_view page_cursor) {
+  cursor.SeekForPrev(page_cursor.empty() ? last : page_cursor);
+  if (!page_cursor.empty() && cursor.Valid() && cursor.key() == page_cursor) cursor.Prev();
+}
+
 // Every event, newest first: a backwards walk of the events column family.
 Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, uint32_t page) {
   if (!q.cursor().empty() && q.cursor().size() != 8) {
@@ -196,12 +203,7 @@ Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, 
   }
   pb::Response reply = Ok();
   auto cursor = state.store().NewCursor(storage::Cf::kEvents);
-  if (q.cursor().empty()) {
-    cursor->SeekToLast();
-  } else {
-    cursor->SeekForPrev(q.cursor());
-    if (cursor->Valid() && cursor->key() == q.cursor()) cursor->Prev();
-  }
+  SeekNewestFirst(*cursor, storage::EventKey(UINT64_MAX), q.cursor());
   auto read = [&](const storage::Cursor& at, pb::Event* e) {
     return state.ReadEvent(storage::DecodeFixed64BE(at.key().data()), e, at.value());
   };
@@ -232,14 +234,9 @@ Result<pb::Response> ListMine(const pb::ListQuery& q, const EngineState& state, 
     return BadRequest("cursor does not belong to this listing");
   }
   auto cursor = state.store().NewCursor(storage::Cf::kIndexes);
-  if (q.cursor().empty()) {
-    std::string end = prefix;
-    storage::PutFixed64BE(&end, UINT64_MAX);
-    cursor->SeekForPrev(end);
-  } else {
-    cursor->SeekForPrev(q.cursor());
-    if (cursor->Valid() && cursor->key() == q.cursor()) cursor->Prev();
-  }
+  SeekNewestFirst(*cursor, storage::IndexKey(storage::IndexTag::kReporter, principal,
+                                             storage::IndexBucket::kAll, UINT64_MAX),
+                  q.cursor());
   auto read = [&](const storage::Cursor& at, pb::Event* e) { return ReadIndexed(state, at, e); };
   auto reported = [&](const pb::Event& e) { return IsReporter(e, principal); };
   if (Status s = ReadPage(*cursor, prefix, &storage::Cursor::Prev, q, page, read, reported, reply.mutable_list());
