@@ -11,7 +11,7 @@
 //   Claimed late      claim_missed         claimant, regions, level     } re-claim counts nothing
 //   Escalated
 //     claim deadline  claim_missed         each candidate, regions, level (unless answered)
-//     resolve deadline, whistle by holder
+//     resolve deadline, or a whistle while claimed (the holder's, or a supervisor's over it)
 //                     unresolved           holder, regions, level
 //                     escalated            regions, level
 //   MarkedOverdue     overdue              regions, level; claim deadline: also claim_missed as

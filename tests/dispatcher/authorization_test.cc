@@ -470,6 +470,37 @@ TEST_CASE("a reporter whose event was merged into another reads the other") {
   CHECK(f.Run(GetOf(target), Reporter("rep-c")).code() == pb::STATUS_OK);
 }
 
+TEST_CASE("the reports linked to a merged event come along: their reporters read and rate the target") {
+  EngineFixture f;
+  uint64_t target = f.SubmitOk("water", kGrid1, "rep-a");
+  uint64_t source = f.SubmitOk("noise", kGrid1, "rep-c");
+  pb::Response dup = f.Submit("noise", kGrid1, "rep-d");  // linked to the source
+  REQUIRE(dup.event().linked_as_duplicate());
+  REQUIRE(dup.event().event().id() == source);
+  REQUIRE(f.Merge(source, target).code() == pb::STATUS_OK);
+  // Merged on: the source's own reports come along again, carried a second time.
+  uint64_t last = f.SubmitOk("water", kGrid3, "rep-e");
+  REQUIRE(f.Merge(target, last).code() == pb::STATUS_OK);
+
+  for (const char* reporter : {"rep-a", "rep-c", "rep-d"}) {
+    CAPTURE(reporter);
+    CHECK(f.Run(GetOf(last), Reporter(reporter)).code() == pb::STATUS_OK);
+    pb::Request mine;
+    mine.mutable_list()->set_mine(true);
+    pb::Response listed = RunOk(f, mine, Reporter(reporter));
+    REQUIRE(listed.list().events_size() >= 1);
+    CHECK(listed.list().events(0).id() == last);  // newest first: the event it now follows
+  }
+  pb::Event e = f.EventOf(last);
+  REQUIRE(e.linked_size() == 3);  // the target's submitter, and the two reports it carried
+  for (const pb::LinkedReport& link : e.linked()) {
+    CHECK(link.event_id() == target);
+    CHECK(link.request_id().empty());  // no hotline order follows a merge
+  }
+  REQUIRE(f.Resolve(last, f.ClaimOk(last, "c2-committee")).code() == pb::STATUS_OK);
+  CHECK(RunOk(f, FeedbackOf(last), Reporter("rep-d")).event().event().state() == pb::STATE_CLOSED);
+}
+
 TEST_CASE("every role may list its own reports, and a reporter nothing else") {
   EngineFixture f;
   REQUIRE(f.SubmitOk("water", kGrid1, "rep-a") == 1);

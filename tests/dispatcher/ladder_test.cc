@@ -156,6 +156,25 @@ TEST_CASE("whistling escalates at once and counts against the holder") {
   CHECK(f.Run(stats).stats().counters().unresolved() == 1);
 }
 
+TEST_CASE("a supervisor's whistle over a claimed event counts against the holder too") {
+  // 解决率 counts what climbed away unresolved while held (docs/ARCHITECTURE.md, "Statistics"):
+  // a supervisor taking an event up over its holder's head is such a climb.
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  f.ClaimOk(id, "c1-committee");
+  pb::Response r = f.Whistle(id, "", 0, "not moving");
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  auto history = f.HistoryOf(id);
+  REQUIRE(history.size() >= 3);
+  const pb::Record& up = history[history.size() - 2];
+  REQUIRE(up.has_escalated());
+  CHECK(up.escalated().holder() == "c1-committee");
+  pb::Request stats;
+  stats.mutable_stats()->set_department("c1-committee");
+  stats.mutable_stats()->set_month("2026-11");
+  CHECK(f.Run(stats).stats().counters().unresolved() == 1);
+}
+
 TEST_CASE("a candidate may whistle an unclaimed event up without claiming it") {
   EngineFixture f;
   uint64_t id = f.SubmitOk();

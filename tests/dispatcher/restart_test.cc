@@ -446,5 +446,87 @@ TEST_CASE("a configuration that drops an event a mode switch left to re-plan is 
   CheckRefusedWithoutNoise(dir, clock);
 }
 
+// The test city without grid 3 (a leaf: no department or other region hangs below it).
+pb::CityConfig WithoutGrid3() {
+  pb::CityConfig smaller = testing::TestCityConfig();
+  auto* regions = smaller.mutable_regions();
+  regions->erase(std::remove_if(regions->begin(), regions->end(),
+                                [](const pb::Region& r) { return r.code() == testing::kGrid3; }),
+                 regions->end());
+  return smaller;
+}
+
+// A reopen of event `id` on the store in `dir`, opened on `config`: refused, naming `missing`,
+// and nothing of the event changed (closed events are not checked against the city at start).
+void CheckReopenRefused(const testing::TempDir& dir, const Clock& clock, const pb::CityConfig& config,
+                        uint64_t id, const std::string& missing) {
+  auto city = City::Build(config);
+  REQUIRE_MESSAGE(city.ok(), city.status().ToString());
+  auto store = storage::Store::Open(dir.Sub("db"));
+  REQUIRE(store.ok());
+  auto engine = Engine::Open(**store, *city, clock);
+  REQUIRE_MESSAGE(engine.ok(), engine.status().ToString());
+  const auto before = testing::DumpAll(**store);
+  Command reopen{testing::TestActor(), {}};
+  reopen.request.set_request_id("reopen");
+  reopen.request.mutable_reopen()->set_event_id(id);
+  reopen.request.mutable_reopen()->set_reason("came back");
+  pb::Response r = (*engine)->Execute(reopen);
+  CHECK(r.code() == pb::STATUS_ILLEGAL_TRANSITION);
+  CHECK_MESSAGE(r.message().find(missing) != std::string::npos, r.message());
+  CHECK((*engine)->state().open_event_count() == 0);
+  CHECK(testing::DumpAll(**store) == before);
+  // Still serving: a report in what the city still has is taken.
+  Command water = NoiseReport("after", testing::kGrid1);
+  water.request.mutable_submit()->mutable_report()->set_category("water");
+  CHECK((*engine)->Execute(water).code() == pb::STATUS_OK);
+}
+
+// Submits a noise report in `grid`, resolves it and closes it with good feedback; its id.
+uint64_t ClosedNoiseEvent(Engine& engine, const std::string& grid) {
+  pb::Response submitted = engine.Execute(NoiseReport("r", grid));
+  REQUIRE(submitted.code() == pb::STATUS_OK);
+  const pb::Event& e = submitted.event().event();
+  REQUIRE(e.candidates_size() > 0);
+  Command claim{testing::TestActor(), {}};
+  claim.request.set_request_id("claim");
+  claim.request.mutable_claim()->set_event_id(e.id());
+  claim.request.mutable_claim()->set_department(e.candidates(0));
+  pb::Response claimed = engine.Execute(claim);
+  REQUIRE_MESSAGE(claimed.code() == pb::STATUS_OK, claimed.message());
+  Command resolve{testing::TestActor(), {}};
+  resolve.request.set_request_id("resolve");
+  resolve.request.mutable_resolve()->set_event_id(e.id());
+  resolve.request.mutable_resolve()->set_claim_number(claimed.event().event().claim_number());
+  resolve.request.mutable_resolve()->set_note("quiet now");
+  REQUIRE(engine.Execute(resolve).code() == pb::STATUS_OK);
+  Command feedback{testing::TestActor(), {}};
+  feedback.request.set_request_id("feedback");
+  feedback.request.mutable_feedback()->set_event_id(e.id());
+  feedback.request.mutable_feedback()->set_satisfied(true);
+  feedback.request.mutable_feedback()->set_score(5);
+  pb::Response closed = engine.Execute(feedback);
+  REQUIRE(closed.code() == pb::STATUS_OK);
+  REQUIRE(closed.event().event().state() == pb::STATE_CLOSED);
+  return e.id();
+}
+
+TEST_CASE("a closed event whose category left the configuration is refused a reopen, and the engine goes on") {
+  testing::TempDir dir;
+  ManualClock clock(testing::kStartMs);
+  uint64_t id = 0;
+  WithTestCity(dir, clock, [&](Engine& engine) { id = ClosedNoiseEvent(engine, testing::kGrid1); });
+  CheckReopenRefused(dir, clock, WithoutNoise(), id, "its category 'noise' is no longer in the city's configuration");
+}
+
+TEST_CASE("a closed event whose grid left the configuration is refused a reopen, and the engine goes on") {
+  testing::TempDir dir;
+  ManualClock clock(testing::kStartMs);
+  uint64_t id = 0;
+  WithTestCity(dir, clock, [&](Engine& engine) { id = ClosedNoiseEvent(engine, testing::kGrid3); });
+  CheckReopenRefused(dir, clock, WithoutGrid3(), id,
+                     fmt::format("its grid '{}' is no longer in the city's configuration", testing::kGrid3));
+}
+
 }  // namespace
 }  // namespace whistle
