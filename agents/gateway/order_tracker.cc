@@ -72,8 +72,12 @@ class ChangeBuilder {
     order.set_client(std::move(ref->client));
     order.set_order_no(std::move(ref->order_no));
     // A new event's level comes with its Dispatched record; an order joining an open event
-    // takes the level its siblings last saw (unknown until the next dispatch when it is alone).
-    if (!tracked_.empty()) order.set_level(tracked_.front().level());
+    // takes the level and holder its siblings last saw (unknown until the next dispatch or claim
+    // when it is alone: then a Returned record says itself whether a holder gave it back).
+    if (!tracked_.empty()) {
+      order.set_level(tracked_.front().level());
+      order.set_holder(tracked_.front().holder());
+    }
   }
 
   OrderChanges Take() { return std::move(out_); }
@@ -199,7 +203,10 @@ OrderChanges TrackOrders(const pb::Record& record, std::span<const pb::TrackedOr
       // of the claim giving it back is a release.
       const pb::Returned& r = record.returned();
       for (const pb::TrackedOrder& order : tracked) {
-        if (order.holder().empty() || order.holder() != r.department()) continue;
+        // held_claim is the truth; a record written before it existed is judged by the holder
+        // this order saw claim it.
+        const bool held = r.held_claim() || (!order.holder().empty() && order.holder() == r.department());
+        if (!held) continue;
         b.Callback(order, pb::ORDER_RELEASED, [&](pb::OrderCallback& cb) {
           cb.set_department(r.department());
           cb.set_note(fmt::format("returned: {}", r.reason()));

@@ -11,12 +11,15 @@
 //
 //   record          callback          level / department / note / closure       tracking
 //   Submitted*      -                                                            starts
-//   ReportLinked*   -                 (level copied from an order already on the event)  starts
+//   ReportLinked*   -                 (level and holder copied from an order already on
+//                                     the event)                                 starts
 //   Dispatched      -                 level := the dispatch's level              kept
 //   Claimed         ORDER_CLAIMED     department = claimant                      holder := it
 //   Released        ORDER_RELEASED    department, note = reason                  holder := ""
-//   Returned        ORDER_RELEASED    only when the returning department is the order's holder
-//                                     (a claimed order given back, 退单); department, note
+//   Returned        ORDER_RELEASED    only when the returning department held the claim
+//                                     (held_claim: a claimed order given back, 退单; in a record
+//                                     older than that field, when it is the order's holder);
+//                                     department, note
 //   Escalated       ORDER_ESCALATED   level = to_level, note = the cause in words holder := ""
 //   MarkedOverdue   ORDER_ESCALATED   level = city, note "overdue at city level: <cause>"
 //   Resolved        ORDER_RESOLVED    department, note                           holder := ""

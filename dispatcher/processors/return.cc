@@ -32,6 +32,7 @@ Result<Decision> ReturnProcessor::Decide(const Command& command, const EngineSta
   pb::Returned* returned = d.Add(e.id(), now_ms, command.actor).mutable_returned();
   returned->set_department(c.department());
   returned->set_reason(c.reason());
+  returned->set_held_claim(IsClaimed(e.state()));  // CheckHandler: then it is the holder's
   if (!rerouted.candidates().empty()) {
     *d.Add(e.id(), now_ms, command.actor).mutable_dispatched() = std::move(rerouted);
   } else {

@@ -90,6 +90,9 @@ TEST_CASE("a return re-routes to the remaining candidates with fresh deadlines")
   CHECK(e.returned_by(0) == "c1-committee");
   CHECK(e.claim_deadline_ms() == testing::kStartMs + 40 * 60 * 1000);
   CHECK(f.Claim(id, "c1-committee").code() == pb::STATUS_NOT_ASSIGNED);
+  auto history = f.HistoryOf(id);
+  REQUIRE(history[history.size() - 2].has_returned());
+  CHECK_FALSE(history[history.size() - 2].returned().held_claim());  // an offer declined
 }
 
 TEST_CASE("when every candidate returns the event it climbs to the next level") {
@@ -103,6 +106,8 @@ TEST_CASE("when every candidate returns the event it climbs to the next level") 
   CHECK(r.event().event().returned_by_size() == 0);
   auto history = f.HistoryOf(id);
   CHECK(history[history.size() - 2].escalated().cause() == pb::ESCALATION_ALL_RETURNED);
+  REQUIRE(history[history.size() - 3].has_returned());
+  CHECK(history[history.size() - 3].returned().held_claim());  // a claimed task given back (退单)
 }
 
 TEST_CASE("a return needs a reason") {

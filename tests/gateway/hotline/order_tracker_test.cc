@@ -122,6 +122,39 @@ TEST_CASE("a hotline order linked to an open event is tracked with its siblings'
   REQUIRE(c.upserts.size() == 1);
   CHECK(c.upserts[0].order_no() == "B2");
   CHECK(c.upserts[0].level() == "county");
+  CHECK(c.upserts[0].holder().empty());
+}
+
+TEST_CASE("a hotline order linked to a claimed event takes its siblings' holder, and hears the return") {
+  const pb::TrackedOrder first = Order("A1", "community", "water");
+  auto linked = Rec(9, [](pb::Record& x) {
+    x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
+    x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "B2"));
+  });
+  OrderChanges c = TrackOrders(linked, std::span(&first, 1));
+  REQUIRE(c.upserts.size() == 1);
+  CHECK(c.upserts[0].holder() == "water");
+  // A return written before Returned.held_claim existed: judged by the holder the order knows.
+  auto returned = Rec(10, [](pb::Record& x) {
+    x.mutable_returned()->set_department("water");
+    x.mutable_returned()->set_reason("wrong district");
+  });
+  CHECK(OnlyCallback(returned, c.upserts[0]).status() == pb::ORDER_RELEASED);
+}
+
+TEST_CASE("an order alone on an event claimed before it came hears the holder's return") {
+  // The event was reported through Open311 and claimed; the hotline order joined it after: the
+  // gateway never saw the claim, and only the record can say that a holder gave it back.
+  const pb::TrackedOrder alone = Order("B2", "");
+  auto returned = Rec(10, [](pb::Record& x) {
+    x.mutable_returned()->set_department("water");
+    x.mutable_returned()->set_reason("wrong district");
+    x.mutable_returned()->set_held_claim(true);
+  });
+  pb::OrderCallback cb = OnlyCallback(returned, alone);
+  CHECK(cb.status() == pb::ORDER_RELEASED);
+  CHECK(cb.department() == "water");
+  CHECK(cb.note() == "returned: wrong district");
 }
 
 TEST_CASE("an order already tracked is not started twice") {
