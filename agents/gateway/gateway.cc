@@ -152,13 +152,14 @@ Gateway::Gateway(pb::GatewayConfig config, std::shared_ptr<const City> city)
     : config_(std::move(config)), city_(std::move(city)) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::Start(pb::GatewayConfig config,
-                                                std::shared_ptr<const City> city) {
+                                                std::shared_ptr<const City> city,
+                                                rocksdb::Env* store_env) {
   auto checked = CheckGatewayConfig(std::move(config), *city);
   if (!checked.ok()) return checked.status();
   std::unique_ptr<Gateway> g(new Gateway(std::move(checked).value(), std::move(city)));
   std::error_code ec;
   std::filesystem::create_directories(g->config_.data_dir(), ec);  // Open names any failure
-  auto store = GatewayStore::Open(g->config_.data_dir());
+  auto store = GatewayStore::Open(g->config_.data_dir(), GatewayStoreOptions{.env = store_env});
   if (!store.ok()) return store.status();
   g->store_ = std::move(store).value();
   auto credentials = ReadCredentials(g->config_.key_file());
@@ -225,6 +226,11 @@ std::string Gateway::base_url() const {
 
 void Gateway::Wait() {
   if (http_thread_.joinable()) http_thread_.join();
+}
+
+Status Gateway::Failure() const {
+  std::lock_guard lock(failure_mu_);
+  return failure_;
 }
 
 void Gateway::Stop() {
@@ -320,8 +326,10 @@ void Gateway::Follow() {
       }
       if (batch.empty()) continue;
       if (Status s = store_->Apply(batch); !s.ok()) {
-        // The store refuses every write from now on; the operator must restart the gateway.
+        // The store refuses every write from now on: only a restart reopens it (Failure()).
         std::fprintf(stderr, "whistle-gateway: cannot record hotline changes: %s\n", s.ToString().c_str());
+        std::lock_guard lock(failure_mu_);
+        failure_ = Status(s.code(), "cannot record hotline changes: " + s.message());
         return;
       }
       batch.clear();

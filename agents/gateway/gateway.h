@@ -36,11 +36,15 @@
 #include "whistle/status.h"
 
 namespace httplib {
+class ContentReader;
 class Server;
 struct Request;
 struct Response;
 }  // namespace httplib
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
 
 namespace whistle::gateway {
 
@@ -58,9 +62,11 @@ class Gateway {
  public:
   // Opens the store, binds the HTTP port (and metrics_listen's) and starts serving, following and
   // delivering. Fails (UNAVAILABLE / BAD_REQUEST) when the store cannot open or a port cannot be
-  // bound.
+  // bound. `store_env`: the store's file I/O (GatewayStoreOptions::env; tests pass one wrapping
+  // storage::FaultInjectionFs); not owned, must outlive the gateway.
   static Result<std::unique_ptr<Gateway>> Start(pb::GatewayConfig config,
-                                                std::shared_ptr<const City> city);
+                                                std::shared_ptr<const City> city,
+                                                rocksdb::Env* store_env = nullptr);
   ~Gateway();  // Stop()
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -74,6 +80,10 @@ class Gateway {
   void Wait();
   // Stops serving, following and delivering; idempotent.
   void Stop();
+  // OK while the gateway does all its work. Otherwise why it cannot go on: its store refused a
+  // write, so it no longer follows the dispatcher nor calls anything back, and only a restart
+  // (reopening the store) brings that back. whistle-gateway exits on it; /healthz answers 503.
+  Status Failure() const;
 
  private:
   Gateway(pb::GatewayConfig config, std::shared_ptr<const City> city);
@@ -91,6 +101,9 @@ class Gateway {
   void Open311Discovery(const httplib::Request& req, httplib::Response& res);
   void Open311Services(const httplib::Request& req, httplib::Response& res);
   void Open311ServiceDefinition(const httplib::Request& req, httplib::Response& res);
+  // Reads a POST's form under max_body_bytes itself, then Open311PostRequest: cpp-httplib would
+  // refuse any url-encoded form over its own 8 KiB, about 900 Chinese characters percent-encoded.
+  void Open311PostForm(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read);
   void Open311PostRequest(const httplib::Request& req, httplib::Response& res);
   void Open311GetRequests(const httplib::Request& req, httplib::Response& res);
   void Open311GetRequest(const httplib::Request& req, httplib::Response& res);
@@ -139,6 +152,8 @@ class Gateway {
   std::atomic<bool> stopping_{false};
   // The dispatcher's log went back behind the stored cursor (Subscriber::rewound): not following.
   std::atomic<bool> feed_rewound_{false};
+  mutable std::mutex failure_mu_;
+  Status failure_;  // Failure()
   std::mutex stop_mu_;
 };
 

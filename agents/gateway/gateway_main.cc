@@ -11,7 +11,8 @@
 // The text-format configuration (whistle.pb.GatewayConfig, documented field by field in
 // deploy/whistle-gateway.textproto) holds the API clients; flags override its other fields.
 // --dispatcher-endpoints reads the front and bus endpoints from the file whistle-dispatcher's
-// --endpoints-file wrote. SIGTERM or SIGINT stops it cleanly (exit 0).
+// --endpoints-file wrote. SIGTERM or SIGINT stops it cleanly (exit 0); a store that refuses a write
+// stops it with exit status 1 (Gateway::Failure).
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -101,8 +102,17 @@ int main(int argc, char** argv) {
                            (*city)->config().name(), (*gateway)->base_url(), config->clients_size(),
                            config->front_endpoint(),
                            (*gateway)->metrics_url().empty() ? "" : "; metrics at " + (*gateway)->metrics_url());
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
+  // Waits for a stop signal, looking in on the gateway meanwhile: one that can no longer record
+  // the hotline's changes stops with status 1, so that its supervisor (systemd's Restart=) starts
+  // it again, reopening its store.
+  for (;;) {
+    const timespec look_in_every{0, 200'000'000};
+    if (sigtimedwait(&stop_signals, nullptr, &look_in_every) > 0) break;
+    if (Status failed = (*gateway)->Failure(); !failed.ok()) {
+      (*gateway)->Stop();
+      return Fail(failed);
+    }
+  }
   (*gateway)->Stop();
   std::cerr << "whistle-gateway: stopped\n";
   return 0;

@@ -71,6 +71,26 @@ void Gateway::Open311ServiceDefinition(const httplib::Request& req, httplib::Res
   WriteOpen311(req, res, 200, *doc, open311::kServiceDefinitionRoot);
 }
 
+void Gateway::Open311PostForm(const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& read) {
+  httplib::Request form = req;  // the body's fields join the query's, as cpp-httplib's own reading does
+  const size_t limit = config_.max_body_bytes();
+  bool over = false;
+  const bool read_whole = read([&](const char* data, size_t size) {
+    over = form.body.size() + size > limit;
+    if (!over) form.body.append(data, size);
+    return !over;
+  });
+  // cpp-httplib answers 413 itself for a Content-Length over the limit, before any byte is read.
+  if (over || !read_whole) res.set_header("Connection", "close");  // the rest of it is still unread
+  if (over || res.status == 413) return WriteError(req, res, 413, "the request body is over the limit");
+  if (!read_whole) return WriteError(req, res, 400, "the request body could not be read whole");
+  if (form.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
+    httplib::detail::parse_query_text(form.body, form.params);
+  }
+  Open311PostRequest(form, res);
+}
+
 void Gateway::Open311PostRequest(const httplib::Request& req, httplib::Response& res) {
   const pb::GatewayClient* client = Authenticate(req);
   if (client == nullptr || client->kind() != pb::GatewayClient::KIND_OPEN311) {

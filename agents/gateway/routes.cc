@@ -2,8 +2,10 @@
 // answered (unknown paths, bodies over the limit, a handler that threw).
 #include <chrono>
 #include <cstdio>
-#include <optional>
 #include <exception>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -13,6 +15,28 @@
 #include "agents/gateway/responses.h"
 
 namespace whistle::gateway {
+namespace {
+
+// cpp-httplib (0.11) holds a body to the payload limit only when a Content-Length announces it: a
+// chunked body, or one read until the connection closes, grows without bound, before any handler
+// can check the caller's key, and a compressed one is inflated past the limit. Such requests are
+// refused before their body is read (the pre-routing handler runs first); no client of the
+// gateway needs them. The status and the message, or nullopt when the request may go on.
+std::optional<std::pair<int, std::string>> RefusedBodyFraming(const httplib::Request& q) {
+  if (q.has_header("Transfer-Encoding")) {
+    return std::pair{411, std::string("a request body must come with a Content-Length, not chunked")};
+  }
+  if (const std::string coding = q.get_header_value("Content-Encoding"); !coding.empty() && coding != "identity") {
+    return std::pair{415, fmt::format("request bodies are taken uncompressed, not '{}'", coding.substr(0, 32))};
+  }
+  const bool carries_body = q.method == "POST" || q.method == "PUT" || q.method == "PATCH" || q.method == "DELETE";
+  if (carries_body && !q.has_header("Content-Length")) {
+    return std::pair{411, std::string("a request body must come with a Content-Length")};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 void Gateway::Route() {
   httplib::Server& s = *http_;
@@ -23,14 +47,29 @@ void Gateway::Route() {
   s.Get(v2 + "/discovery" + fmt, [this](Req q, Res r) { Open311Discovery(q, r); });
   s.Get(v2 + "/services" + fmt, [this](Req q, Res r) { Open311Services(q, r); });
   s.Get(v2 + R"(/services/([^/]+))" + fmt, [this](Req q, Res r) { Open311ServiceDefinition(q, r); });
-  s.Post(v2 + "/requests" + fmt, [this](Req q, Res r) { Open311PostRequest(q, r); });
+  s.Post(v2 + "/requests" + fmt, [this](Req q, Res r, const httplib::ContentReader& read) {
+    Open311PostForm(q, r, read);
+  });
   s.Get(v2 + "/requests" + fmt, [this](Req q, Res r) { Open311GetRequests(q, r); });
   s.Get(v2 + R"(/requests/([^/]+))" + fmt, [this](Req q, Res r) { Open311GetRequest(q, r); });
   s.Get(v2 + R"(/tokens/([^/]+))" + fmt, [this](Req q, Res r) { Open311Token(q, r); });
   s.Get(v2 + "/servicerequestupdates" + fmt, [this](Req q, Res r) { Open311Updates(q, r); });
   s.Post("/hotline/v1/orders", [this](Req q, Res r) { HotlinePostOrder(q, r); });
-  s.Get(R"(/hotline/v1/orders/([^/]+))", [this](Req q, Res r) { HotlineGetOrder(q, r); });
-  s.Get("/healthz", [](Req, Res r) { r.set_content("ok\n", "text/plain"); });
+  // The order number is the rest of the path, decoded: it may hold '/' (sent as %2F).
+  s.Get(R"(/hotline/v1/orders/(.+))", [this](Req q, Res r) { HotlineGetOrder(q, r); });
+  // Healthy while the hotline's changes are followed: 503 when they are not, saying why.
+  s.Get("/healthz", [this](Req, Res r) {
+    if (Status failed = Failure(); !failed.ok()) {
+      r.status = 503;
+      r.set_content("not following the dispatcher: " + failed.message() + "\n", "text/plain");
+    } else if (feed_rewound_.load()) {
+      r.status = 503;
+      r.set_content("not following the dispatcher: this gateway's data holds changes the dispatcher no "
+                    "longer has (docs/OPERATIONS.md, \"Backups\")\n", "text/plain");
+    } else {
+      r.set_content("ok\n", "text/plain");
+    }
+  });
   if (config_.metrics_listen().empty()) {  // otherwise on a port of its own (Start)
     s.Get("/metrics", [this](Req, Res r) { r.set_content(Prometheus(), std::string(PrometheusText::kContentType)); });
   }
@@ -39,8 +78,13 @@ void Gateway::Route() {
   // Every request is counted and timed (the handler runs on the thread that routed it). One
   // refused before routing (a malformed request line, a body over the limit) is counted untimed.
   static thread_local std::chrono::steady_clock::time_point started{};
-  s.set_pre_routing_handler([](Req, Res) {
+  s.set_pre_routing_handler([](Req q, Res r) {
     started = std::chrono::steady_clock::now();
+    if (auto refused = RefusedBodyFraming(q)) {
+      WriteError(q, r, refused->first, refused->second);
+      r.set_header("Connection", "close");  // its body is not read: nothing more can be
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.set_logger([this](Req q, const httplib::Response& r) {

@@ -1,5 +1,5 @@
 // The gateway's configuration: what CheckGatewayConfig refuses, and the documented file starting
-// a real whistle-gateway.
+// a real whistle-gateway; and its health when its store fails.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -11,9 +11,12 @@
 #include <vector>
 
 #include <httplib.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include "agents/gateway/gateway.h"
 #include "agents/principals.h"
+#include "storage/fault_injection.h"
 #include "tests/gateway/http/gateway_process.h"
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/eventually.h"
@@ -236,6 +239,50 @@ TEST_CASE("against a dispatcher with keys the gateway acts as its own hotline pr
   REQUIRE(view);
   CHECK(view->status == 200);
   CHECK(view->body.find("13800000000") == std::string::npos);
+}
+
+TEST_CASE("a gateway whose store refuses a write says why on /healthz, with 503") {
+  testing::DispatcherProcess dispatcher(testing::TestCityConfig());
+  testing::TempDir dir;
+  pb::GatewayConfig config;
+  config.set_front_endpoint(dispatcher.front());
+  config.set_bus_endpoint(dispatcher.bus());
+  config.set_data_dir(dir.Sub("data"));
+  pb::GatewayClient* hotline = config.add_clients();
+  hotline->set_name("hotline");
+  hotline->set_api_key(testing::kHotlineKey);
+  hotline->set_kind(pb::GatewayClient::KIND_HOTLINE);
+  hotline->set_callback_url("http://127.0.0.1:9/unused");
+  auto city = City::Build(testing::TestCityConfig());
+  REQUIRE(city.ok());
+  auto fs = std::make_shared<storage::FaultInjectionFs>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  auto gateway = gateway::Gateway::Start(config, std::shared_ptr<const City>(std::move(city).value()), env.get());
+  REQUIRE_MESSAGE(gateway.ok(), gateway.status().ToString());
+  httplib::Client http("127.0.0.1", (*gateway)->port());
+  auto health = http.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+
+  fs->set_fail_writes(true);
+  // A change on the dispatcher's feed, which the gateway's follower records (its cursor at least).
+  zmq::context_t context;
+  Client reporter(context, dispatcher.front());
+  pb::Request submit;
+  submit.mutable_submit()->mutable_report()->set_category("water");
+  submit.mutable_submit()->mutable_report()->set_grid(testing::kGrid1);
+  auto submitted = reporter.Call(submit);
+  REQUIRE(submitted.ok());
+  REQUIRE(submitted->code() == pb::STATUS_OK);
+  CHECK(testing::Eventually([&] { return !(*gateway)->Failure().ok(); }));
+  CHECK((*gateway)->Failure().message().find("cannot record hotline changes") != std::string::npos);
+  health = http.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 503);
+  CHECK_MESSAGE(health->body.find("not following the dispatcher: cannot record hotline changes") !=
+                    std::string::npos,
+                health->body);
+  (*gateway)->Stop();
 }
 
 TEST_CASE("whistle-gateway refuses a configuration it cannot use, with exit code 2") {

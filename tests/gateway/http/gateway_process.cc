@@ -1,7 +1,11 @@
 #include "tests/gateway/http/gateway_process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -33,6 +37,44 @@ std::string ReadGatewayMetricsUrl(const std::string& endpoints_file) {
     if (line.starts_with("metrics=")) return line.substr(8);
   }
   return "";
+}
+
+int SendRawHttp(int port, const std::string& bytes, std::string* body) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("SendRawHttp: no socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    timeval timeout{15, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    (void)!::write(fd, bytes.data(), bytes.size());
+    // Until the headers and as much body as they announce are in, the peer closes, or time is up.
+    char buffer[4096];
+    for (;;) {
+      const size_t end = got.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const size_t at = got.find("Content-Length: ");
+        const size_t length = at != std::string::npos && at < end ? std::stoul(got.substr(at + 16)) : 0;
+        if (got.size() >= end + 4 + length) {
+          got.resize(end + 4 + length);
+          break;
+        }
+      }
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      got.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  if (!got.starts_with("HTTP/1.1 ") || got.size() < 12) return 0;
+  if (body != nullptr) {
+    const size_t end = got.find("\r\n\r\n");
+    *body = end == std::string::npos ? "" : got.substr(end + 4);
+  }
+  return std::stoi(got.substr(9, 3));
 }
 
 GatewayProcess::GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,

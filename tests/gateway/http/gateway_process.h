@@ -23,6 +23,11 @@ int ReadGatewayPort(const std::string& endpoints_file);
 // The metrics URL in that file (with --metrics-listen); "" when there is none.
 std::string ReadGatewayMetricsUrl(const std::string& endpoints_file);
 
+// Writes `bytes` as they are on a new connection to 127.0.0.1:`port` and reads the first answer:
+// its status (0 when none came within 15 s), and its body into `body` when given. For requests an
+// HTTP client library would not send.
+int SendRawHttp(int port, const std::string& bytes, std::string* body = nullptr);
+
 class GatewayProcess {
  public:
   // `city` must be the dispatcher's; `callback_url` is the hotline's receiver; `key_file` the

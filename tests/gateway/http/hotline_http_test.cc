@@ -184,6 +184,45 @@ TEST_CASE("a work order is created once, however often it is posted, and read ba
   auto unknown = w.gateway.Http().Get("/hotline/v1/orders/12345-9999", Key());
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
+
+  // An order number may hold '/': read back with it percent-encoded in the path.
+  json slashed = w.PostOrder(Order("2024/06/000123", "水管又漏了", 121.415), 201);
+  auto by_number = w.gateway.Http().Get("/hotline/v1/orders/2024%2F06%2F000123", Key());
+  REQUIRE(by_number);
+  REQUIRE_MESSAGE(by_number->status == 200, by_number->body);
+  CHECK(json::parse(by_number->body)["order_no"] == "2024/06/000123");
+  CHECK(json::parse(by_number->body)["event_id"] == slashed["event_id"]);
+}
+
+TEST_CASE("a body not announced by a Content-Length, or compressed, is refused before it is read") {
+  HotlineWorld w(0);
+  const std::string head = fmt::format(
+      "POST /hotline/v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {}\r\n"
+      "Content-Type: application/json\r\n",
+      testing::kHotlineKey);
+  std::string body;
+  // Chunked, its last chunk never sent: answered at once, where cpp-httplib alone would read
+  // chunks, without a limit, for as long as they came.
+  CHECK(testing::SendRawHttp(w.gateway.port(), head + "Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n",
+                             &body) == 411);
+  CHECK_MESSAGE(body.find("must come with a Content-Length, not chunked") != std::string::npos, body);
+  // No length: a body read until the connection closes.
+  CHECK(testing::SendRawHttp(w.gateway.port(), head + "\r\n{\"order_no\":", &body) == 411);
+  CHECK_MESSAGE(body.find("must come with a Content-Length") != std::string::npos, body);
+  // Compressed: inflated past the limit its length was checked against.
+  CHECK(testing::SendRawHttp(w.gateway.port(), head + "Content-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd",
+                             &body) == 415);
+  CHECK_MESSAGE(body.find("uncompressed, not 'gzip'") != std::string::npos, body);
+  // Open311's too, before its key is looked at.
+  CHECK(testing::SendRawHttp(w.gateway.port(),
+                             "POST /open311/v2/requests.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n") == 411);
+
+  // Still serving, and nothing was created.
+  pb::Request all;
+  all.mutable_list()->set_city(true);
+  CHECK(w.Command(all).list().events_size() == 0);
+  w.PostOrder(Order("12345-0003"), 201);
 }
 
 TEST_CASE("bad orders and bad keys get their 4xx and create nothing") {

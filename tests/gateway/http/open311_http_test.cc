@@ -41,8 +41,10 @@ pb::CityConfig Open311HttpCity() {
 }
 
 struct Open311World {
+  explicit Open311World(uint32_t max_body_bytes = 4096)
+      : gateway(Open311HttpCity(), dispatcher.front(), dispatcher.bus(), "http://127.0.0.1:9/unused", max_body_bytes) {}
   DispatcherProcess dispatcher{Open311HttpCity()};
-  GatewayProcess gateway{Open311HttpCity(), dispatcher.front(), dispatcher.bus(), "http://127.0.0.1:9/unused"};
+  GatewayProcess gateway;
   zmq::context_t context;
   Client agent{context, dispatcher.front()};
 
@@ -248,6 +250,28 @@ TEST_CASE("GET requests filters by id, service, status and dates, and pages") {
     CHECK(error[0]["code"] == 400);
   }
   CHECK(w.GetXml("/open311/v2/requests.xml?status=pending", 400).find("<errors>") != std::string::npos);
+}
+
+TEST_CASE("a form over cpp-httplib's own 8 KiB is taken up to the gateway's body limit") {
+  Open311World w(64 << 10);
+  // 1,000 Chinese characters: 3,000 bytes of UTF-8, 9,000 percent-encoded.
+  std::string text, encoded;
+  for (int i = 0; i < 1000; ++i) text += "水";
+  for (unsigned char byte : text) encoded += fmt::format("%{:02X}", byte);
+  const std::string form = fmt::format("api_key={}&service_code=water&{}&attribute[kind]=leak&description={}",
+                                       testing::kApp1Key, kInGrid1, encoded);
+  REQUIRE(form.size() > 8192);
+  auto res = w.Post("/open311/v2/requests.json", form);
+  REQUIRE(res);
+  REQUIRE_MESSAGE(res->status == 201, res->body);
+  const std::string id = json::parse(res->body)[0]["service_request_id"];
+  pb::Request get;
+  get.mutable_get()->set_event_id(std::stoull(id));
+  CHECK(w.Command(get).event().event().report().description() == text);
+  // Over the gateway's own limit, still refused.
+  auto over = w.Post("/open311/v2/requests.json", form + "&media_url=" + std::string(64 << 10, 'x'));
+  REQUIRE(over);
+  CHECK(over->status == 413);
 }
 
 TEST_CASE("every bad POST gets its 4xx and creates nothing") {
