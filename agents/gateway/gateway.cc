@@ -293,9 +293,27 @@ const pb::GatewayClient* Gateway::Authenticate(const httplib::Request& req) cons
   return found;
 }
 
+// The principal this gateway acts as, from the dispatcher (WhoAmI): only its submissions are
+// hotline orders. Asked until the dispatcher answers; "" when the gateway stops first.
+std::string Gateway::OwnPrincipal() {
+  while (!stopping_.load()) {
+    pb::Request whoami;
+    whoami.mutable_whoami();
+    auto answer = Call(std::move(whoami));
+    if (answer.ok() && answer->code() == pb::STATUS_OK && !answer->principal().name().empty()) {
+      return answer->principal().name();
+    }
+    std::fprintf(stderr, "whistle-gateway: asking the dispatcher who this gateway is: %s; trying again\n",
+                 answer.ok() ? answer->message().c_str() : answer.status().ToString().c_str());
+    for (int i = 0; i < 10 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
+  }
+  return "";
+}
+
 // Follows the dispatcher's change feed into the store; a lost dispatcher is waited for, and
 // following resumes after the stored cursor.
 void Gateway::Follow() {
+  const std::string own_principal = OwnPrincipal();
   while (!stopping_.load()) {
     // Quick calls: a catch-up that fails is tried again below, and Stop() waits for this thread.
     Subscriber subscriber(context_, config_.bus_endpoint(), config_.front_endpoint(), store_->cursor(),
@@ -325,7 +343,7 @@ void Gateway::Follow() {
         if (batch.size() < kFollowBatch) continue;
       }
       if (batch.empty()) continue;
-      if (Status s = store_->Apply(batch); !s.ok()) {
+      if (Status s = store_->Apply(batch, own_principal); !s.ok()) {
         // The store refuses every write from now on: only a restart reopens it (Failure()).
         std::fprintf(stderr, "whistle-gateway: cannot record hotline changes: %s\n", s.ToString().c_str());
         std::lock_guard lock(failure_mu_);

@@ -92,6 +92,7 @@ class Gateway {
 
   void Route();
   void Follow();  // the follower thread
+  std::string OwnPrincipal();  // the follower's first question to the dispatcher
   // The client whose key the request carries (api_key parameter, X-Api-Key header or Bearer
   // token), if any.
   const pb::GatewayClient* Authenticate(const httplib::Request& req) const;

@@ -160,7 +160,7 @@ Status GatewayStore::Write(rocksdb::WriteBatch& batch, bool sync) {
   return sticky_;
 }
 
-Status GatewayStore::Apply(std::span<const pb::Record> records) {
+Status GatewayStore::Apply(std::span<const pb::Record> records, std::string_view hotline_principal) {
   std::lock_guard lock(apply_mu_);
   if (Status s = health(); !s.ok()) return s;
   for (size_t i = 1; i < records.size(); ++i) {
@@ -200,7 +200,7 @@ Status GatewayStore::Apply(std::span<const pb::Record> records) {
       it = events.emplace(record.event_id(), std::move(e)).first;
     }
     EventOrders& e = it->second;
-    OrderChanges changes = TrackOrders(record, e.orders);
+    OrderChanges changes = TrackOrders(record, e.orders, hotline_principal);
     if (changes.empty()) continue;
     changed = true;
     auto find = [&e](const pb::TrackedOrder& o) {

@@ -81,11 +81,12 @@ class GatewayStore {
   // record, or in a store written before marks were kept. Waits for an Apply in progress.
   std::optional<RecordMark> cursor_mark() const;
 
-  // Runs TrackOrders (order_tracker.h) over `records` and writes the tracked orders, the
-  // callbacks and the new cursor in one write. Records with seq <= cursor() are skipped, so
-  // applying a batch twice adds nothing. A batch whose sequence numbers do not strictly ascend
-  // (Subscriber's never do) gets BAD_REQUEST and writes nothing.
-  Status Apply(std::span<const pb::Record> records);
+  // Runs TrackOrders (order_tracker.h) over `records`, the orders of `hotline_principal` (the
+  // gateway's own), and writes the tracked orders, the callbacks and the new cursor in one write.
+  // Records with seq <= cursor() are skipped, so applying a batch twice adds nothing. A batch
+  // whose sequence numbers do not strictly ascend (Subscriber's never do) gets BAD_REQUEST and
+  // writes nothing.
+  Status Apply(std::span<const pb::Record> records, std::string_view hotline_principal);
 
   // The orders tracked for an event, ordered by (client, order_no).
   Result<std::vector<pb::TrackedOrder>> OrdersFor(uint64_t event_id) const;

@@ -15,8 +15,9 @@ std::string Level(pb::Level level) { return std::string(LevelName(level)); }
 // Builds the callbacks and tracked-order updates of one record.
 class ChangeBuilder {
  public:
-  ChangeBuilder(const pb::Record& record, std::span<const pb::TrackedOrder> tracked)
-      : record_(record), tracked_(tracked) {}
+  ChangeBuilder(const pb::Record& record, std::span<const pb::TrackedOrder> tracked,
+                std::string_view hotline_principal)
+      : record_(record), tracked_(tracked), hotline_principal_(hotline_principal) {}
 
   // One callback of `status` for every tracked order; `fill` completes each.
   template <typename Fill>
@@ -57,12 +58,12 @@ class ChangeBuilder {
   }
 
   // Starts tracking the order of `request_id`, if it is a hotline order not tracked yet. Only the
-  // hotline's own submissions are its orders: the dispatcher lets any reporter choose its request
-  // ids, and one shaped "hotline/<client>/<order>" would otherwise send that order's callbacks
-  // about another event. (Without keys every request acts as "dev", the gateway's too.)
+  // gateway's own submissions are its orders: the dispatcher lets any principal choose its request
+  // ids (scoped by principal), and one shaped "hotline/<client>/<order>" would otherwise send that
+  // order's callbacks about another event: a grid worker's, or another hotline principal's.
+  // (Without keys every request acts as "dev", the gateway's too.)
   void Start(std::string_view request_id) {
-    const pb::Role role = record_.actor().role();
-    if (role != pb::ROLE_HOTLINE && role != pb::ROLE_DEV) return;
+    if (hotline_principal_.empty() || record_.actor().principal() != hotline_principal_) return;
     auto ref = ParseHotlineRequestId(request_id);
     if (!ref) return;
     for (const pb::TrackedOrder& order : tracked_) {
@@ -85,6 +86,7 @@ class ChangeBuilder {
  private:
   const pb::Record& record_;
   std::span<const pb::TrackedOrder> tracked_;
+  std::string_view hotline_principal_;
   OrderChanges out_;
 };
 
@@ -168,8 +170,9 @@ std::string EscalationCauseText(pb::EscalationCause cause, pb::Level from_level)
   }
 }
 
-OrderChanges TrackOrders(const pb::Record& record, std::span<const pb::TrackedOrder> tracked) {
-  ChangeBuilder b(record, tracked);
+OrderChanges TrackOrders(const pb::Record& record, std::span<const pb::TrackedOrder> tracked,
+                         std::string_view hotline_principal) {
+  ChangeBuilder b(record, tracked, hotline_principal);
   const std::optional<std::string> keep;  // leave the level or holder as it is
   const std::optional<std::string> no_holder = std::string();
   switch (record.body_case()) {

@@ -29,7 +29,8 @@
 //   MergedInto      ORDER_CLOSED      closure merged, merged_into = target       stops
 //   anything else   -   (AssistJoined, Progressed, Supervised, FeedbackGiven, Whistled,
 //                        DeadlinesReplanned, ModeChanged, a ReportLinked without a hotline id)
-//   * with a hotline request id; any other Submitted / ReportLinked is silent.
+//   * with a hotline request id, by the gateway's own principal; any other Submitted /
+//     ReportLinked is silent.
 //
 // Decisions:
 // * Merge: the order does NOT follow its event into the target. It is told ORDER_CLOSED with
@@ -99,8 +100,10 @@ struct OrderChanges {
 };
 
 // The changes `record` makes, given `tracked`: the orders tracked for record.event_id() just
-// before it (each (client, order_no) at most once). Deterministic: the same input gives the same
+// before it (each (client, order_no) at most once). Only a submission of `hotline_principal`,
+// the gateway's own principal, starts an order. Deterministic: the same input gives the same
 // output, which is what makes replaying the feed after a crash safe.
-OrderChanges TrackOrders(const pb::Record& record, std::span<const pb::TrackedOrder> tracked);
+OrderChanges TrackOrders(const pb::Record& record, std::span<const pb::TrackedOrder> tracked,
+                         std::string_view hotline_principal);
 
 }  // namespace whistle::gateway

@@ -186,7 +186,7 @@ TEST_CASE("every callback reaches a receiver that fails the first deliveries, in
   TempDir dir;
   auto store = OpenOrDie(dir.Sub("gw"));
   Feed feed = BusyFeed();
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   const auto expected = PendingOrDie(*store, "hl");
   REQUIRE(expected.size() == 13);
 
@@ -206,7 +206,7 @@ TEST_CASE("callbacks wait while the receiver is down and all arrive once it come
   TempDir dir;
   auto store = OpenOrDie(dir.Sub("gw"));
   Feed feed = BusyFeed();
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   const auto expected = PendingOrDie(*store, "hl");
 
   int port = 0;
@@ -234,7 +234,7 @@ TEST_CASE("a receiver too slow to answer gets the callback again and can drop th
   feed.Submit(5, "hl", "A1");
   feed.Claim(5, "water");
   feed.Resolve(5, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   const auto expected = PendingOrDie(*store, "hl");
 
   Receiver receiver({.stall_first = 1, .stall = 1500ms});
@@ -259,7 +259,7 @@ TEST_CASE("two orders on one event each get every change of the event") {
   feed.Link(5, "hl", "B2");
   feed.Claim(5, "water");
   feed.Resolve(5, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
 
   Receiver receiver({});
   auto sender = StartOrDie(*store, TestOptions("hl", receiver.url()));
@@ -281,10 +281,10 @@ TEST_CASE("Notify wakes an idle sender for callbacks applied after it started") 
 
   Feed feed;
   feed.Submit(5, "hl", "A1");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   std::this_thread::sleep_for(50ms);  // let the sender find the outbox empty and go idle
   feed.Claim(5, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   sender->Notify();
   REQUIRE(Eventually([&] { return sender->delivered() == 1; }));
   sender->Stop();
@@ -298,7 +298,7 @@ TEST_CASE("a callback is posted as JSON with the change id and idempotency key h
   Feed feed;
   feed.Submit(5, "hl", "2024/A1");
   feed.Claim(5, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
 
   Receiver receiver({});
   auto sender = StartOrDie(*store, TestOptions("hl", receiver.url()));
@@ -328,7 +328,7 @@ TEST_CASE("stopping a sender that is backing off leaves its callbacks in the out
   Feed feed;
   feed.Submit(5, "hl", "A1");
   feed.Claim(5, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
 
   Receiver receiver({.fail_first = 1000});
   auto options = TestOptions("hl", receiver.url());

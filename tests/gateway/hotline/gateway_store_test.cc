@@ -39,7 +39,7 @@ TEST_CASE(
   feed.Submit(7, "hl", "A1");  // seq 1, 2
   feed.Claim(7, "water");      // seq 3
   feed.Progress(7);            // seq 4: silent
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   CHECK(store->cursor() == 4);
 
   auto orders = OrdersOrDie(*store, 7);
@@ -62,11 +62,11 @@ TEST_CASE("applying the same records again adds nothing") {
   Feed feed;
   feed.Submit(7, "hl", "A1");
   feed.Claim(7, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   // An overlapping batch: only the new record counts.
   feed.Resolve(7, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   CHECK(store->cursor() == feed.last_seq());
   auto pending = PendingOrDie(*store, "hl");
   REQUIRE(pending.size() == 2);
@@ -82,7 +82,7 @@ TEST_CASE("records of other sources only move the cursor") {
   feed.Add(3).mutable_submitted()->set_request_id("open311/app/1");
   feed.Claim(3, "water");
   feed.Add(0).mutable_mode_changed()->set_region("r1");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   CHECK(store->cursor() == 3);
   CHECK(PendingCountOrDie(*store) == 0);
   CHECK(OrdersOrDie(*store, 3).empty());
@@ -95,7 +95,7 @@ TEST_CASE("a batch out of sequence order is refused and writes nothing") {
   feed.Submit(7, "hl", "A1");
   feed.Claim(7, "water");
   std::swap(feed.records()[1], feed.records()[2]);
-  Status s = store->Apply(feed.records());
+  Status s = store->Apply(feed.records(), testing::kGateway);
   CHECK(s.code() == pb::STATUS_BAD_REQUEST);
   CHECK(store->cursor() == 0);
   CHECK(PendingCountOrDie(*store) == 0);
@@ -110,7 +110,7 @@ TEST_CASE("pending callbacks, tracked orders and the cursor survive reopening th
   feed.Resolve(7, "water");
   {
     auto store = OpenOrDie(dir.Sub("gw"));
-    REQUIRE(store->Apply(feed.records()).ok());
+    REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
     auto pending = PendingOrDie(*store, "hl");
     REQUIRE(pending.size() == 2);
     REQUIRE(store->Delivered(pending[0]).ok());
@@ -127,7 +127,7 @@ TEST_CASE("pending callbacks, tracked orders and the cursor survive reopening th
   REQUIRE(orders.size() == 1);
   CHECK(orders[0].holder().empty());
   // The feed resumes after the cursor: replaying the whole feed adds nothing.
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   CHECK(PendingCountOrDie(*store) == 1);
 }
 
@@ -142,7 +142,7 @@ TEST_CASE("the outbox is read per client in change order") {
   feed.Claim(1, "roads");    // seq 8
   feed.Claim(3, "parks");    // seq 9
   feed.Release(2, "water");  // seq 10
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
 
   auto hl = PendingOrDie(*store, "hl");
   REQUIRE(hl.size() == 3);
@@ -166,7 +166,7 @@ TEST_CASE("a delivered callback leaves the outbox, and delivering it again is ha
   feed.Submit(1, "hl", "A1");
   feed.Claim(1, "water");
   feed.Release(1, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   auto pending = PendingOrDie(*store, "hl");
   REQUIRE(pending.size() == 2);
   REQUIRE(store->Delivered(pending[0]).ok());
@@ -183,7 +183,7 @@ TEST_CASE("two orders on one event each get the event's callbacks") {
   feed.Submit(5, "hl", "A1");
   feed.Link(5, "hl", "B2");
   feed.Claim(5, "water");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   auto orders = OrdersOrDie(*store, 5);
   REQUIRE(orders.size() == 2);
   CHECK(orders[1].level() == "community");  // the linked order took its sibling's level
@@ -201,7 +201,7 @@ TEST_CASE("a cancelled order is closed and no longer tracked") {
   feed.Submit(5, "hl", "A1");
   feed.Cancel(5);
   feed.Claim(5, "water");  // cannot happen; shows nothing is tracked any more
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   CHECK(OrdersOrDie(*store, 5).empty());
   auto pending = PendingOrDie(*store, "hl");
   REQUIRE(pending.size() == 1);
@@ -215,7 +215,7 @@ TEST_CASE("a closed order stays tracked so that a reopen is called back") {
   feed.Submit(5, "hl", "A1");
   feed.Close(5);
   feed.Add(5).mutable_reopened()->set_reason("the leak is back");
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   auto pending = PendingOrDie(*store, "hl");
   REQUIRE(pending.size() == 2);
   CHECK(pending[0].status() == pb::ORDER_CLOSED);
@@ -234,8 +234,8 @@ TEST_CASE("records applied one by one give the same outbox as one batch") {
   feed.Cancel(5);
   auto batch = OpenOrDie(dir.Sub("batch"));
   auto single = OpenOrDie(dir.Sub("single"));
-  REQUIRE(batch->Apply(feed.records()).ok());
-  for (const pb::Record& r : feed.records()) REQUIRE(single->Apply(std::span(&r, 1)).ok());
+  REQUIRE(batch->Apply(feed.records(), testing::kGateway).ok());
+  for (const pb::Record& r : feed.records()) REQUIRE(single->Apply(std::span(&r, 1), testing::kGateway).ok());
   auto a = PendingOrDie(*batch, "hl");
   auto b = PendingOrDie(*single, "hl");
   REQUIRE(a.size() == b.size());
@@ -254,22 +254,22 @@ TEST_CASE("a batch whose write fails leaves no trace and poisons the store until
   feed.Claim(5, "water");
   {
     auto store = OpenOrDie(dir.Sub("gw"), {.env = env.get()});
-    REQUIRE(store->Apply(std::span(feed.records()).first(2)).ok());
+    REQUIRE(store->Apply(std::span(feed.records()).first(2), testing::kGateway).ok());
 
     fs->set_fail_writes(true);
-    Status first = store->Apply(feed.records());
+    Status first = store->Apply(feed.records(), testing::kGateway);
     CHECK(first.code() == pb::STATUS_UNAVAILABLE);
     CHECK(store->cursor() == 2);
 
     fs->set_fail_writes(false);  // the disk is back, but the store stays poisoned
-    CHECK(store->Apply(feed.records()).code() == pb::STATUS_UNAVAILABLE);
+    CHECK(store->Apply(feed.records(), testing::kGateway).code() == pb::STATUS_UNAVAILABLE);
     CHECK(store->health().code() == pb::STATUS_UNAVAILABLE);
   }
   auto store = OpenOrDie(dir.Sub("gw"));
   CHECK(store->health().ok());
   CHECK(store->cursor() == 2);
   CHECK(PendingCountOrDie(*store) == 0);
-  REQUIRE(store->Apply(feed.records()).ok());
+  REQUIRE(store->Apply(feed.records(), testing::kGateway).ok());
   CHECK(PendingCountOrDie(*store) == 1);
 }
 

@@ -13,6 +13,7 @@
 namespace whistle::gateway::testing {
 
 inline constexpr int64_t kT0 = 1'700'000'000'000;
+inline constexpr char kGateway[] = "gateway";  // the gateway's own principal, which submits orders
 
 class Feed {
  public:
@@ -28,6 +29,7 @@ class Feed {
   void Submit(uint64_t event_id, std::string_view client, std::string_view order_no) {
     pb::Record& submitted = Add(event_id);
     submitted.mutable_actor()->set_role(pb::ROLE_HOTLINE);
+    submitted.mutable_actor()->set_principal(kGateway);
     submitted.mutable_submitted()->set_request_id(HotlineRequestId(client, order_no));
     Add(event_id).mutable_dispatched()->set_level(pb::LEVEL_COMMUNITY);
   }
@@ -35,6 +37,7 @@ class Feed {
   void Link(uint64_t event_id, std::string_view client, std::string_view order_no) {
     pb::Record& linked = Add(event_id);
     linked.mutable_actor()->set_role(pb::ROLE_HOTLINE);
+    linked.mutable_actor()->set_principal(kGateway);
     linked.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId(client, order_no));
   }
   void Claim(uint64_t event_id, std::string_view department) {

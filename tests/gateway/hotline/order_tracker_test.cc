@@ -8,12 +8,14 @@ namespace whistle::gateway {
 namespace {
 
 constexpr uint64_t kEvent = 42;
+constexpr char kGateway[] = "gateway";  // the gateway's own principal
 
 pb::Record Rec(uint64_t seq, const std::function<void(pb::Record&)>& body) {
   pb::Record r;
   r.set_seq(seq);
   r.set_event_id(kEvent);
   r.set_at_ms(1'700'000'000'000 + static_cast<int64_t>(seq));
+  r.mutable_actor()->set_principal(kGateway);
   body(r);
   return r;
 }
@@ -30,7 +32,7 @@ pb::TrackedOrder Order(std::string order_no, std::string level = "street",
 
 // The single callback `record` makes for one tracked order.
 pb::OrderCallback OnlyCallback(const pb::Record& record, const pb::TrackedOrder& order) {
-  OrderChanges c = TrackOrders(record, std::span(&order, 1));
+  OrderChanges c = TrackOrders(record, std::span(&order, 1), kGateway);
   REQUIRE(c.callbacks.size() == 1);
   const pb::OrderCallback& cb = c.callbacks[0];
   CHECK(cb.change_id() == record.seq());
@@ -67,7 +69,7 @@ TEST_CASE("a submitted hotline order starts being tracked without a callback") {
     x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_submitted()->set_request_id(HotlineRequestId("hotline", "A1"));
   });
-  OrderChanges c = TrackOrders(r, {});
+  OrderChanges c = TrackOrders(r, {}, kGateway);
   CHECK(c.callbacks.empty());
   CHECK(c.stopped.empty());
   REQUIRE(c.upserts.size() == 1);
@@ -82,33 +84,38 @@ TEST_CASE("submissions from elsewhere are not tracked") {
     x.mutable_submitted()->set_request_id("open311/app/17");
     x.mutable_submitted()->mutable_report()->set_source(pb::SOURCE_OPEN311);
   });
-  CHECK(TrackOrders(r, {}).empty());
+  CHECK(TrackOrders(r, {}, kGateway).empty());
 }
 
-TEST_CASE("a hotline-shaped request id from anyone but the hotline is not an order") {
-  // A grid worker's app may choose any request id; one naming a real order must not send that
-  // order's callbacks about its own event.
+TEST_CASE("a hotline-shaped request id from anyone but the gateway is not an order") {
+  // Any principal may choose its request ids: a grid worker's app, or another principal of role
+  // hotline, naming a real order must not send that order's callbacks about its own event.
   const pb::TrackedOrder first = Order("A1");
-  for (pb::Role role : {pb::ROLE_REPORTER, pb::ROLE_AGENT, pb::ROLE_SUPERVISOR, pb::ROLE_ADMIN,
-                        pb::ROLE_CONSOLE, pb::ROLE_UNSPECIFIED}) {
+  for (pb::Role role : {pb::ROLE_REPORTER, pb::ROLE_AGENT, pb::ROLE_HOTLINE, pb::ROLE_SUPERVISOR, pb::ROLE_ADMIN,
+                        pb::ROLE_CONSOLE, pb::ROLE_DEV, pb::ROLE_UNSPECIFIED}) {
     CAPTURE(role);
     auto submitted = Rec(5, [role](pb::Record& x) {
       x.mutable_actor()->set_role(role);
+      x.mutable_actor()->set_principal("hotline-12345");
       x.mutable_submitted()->set_request_id(HotlineRequestId("hotline", "A1"));
     });
-    CHECK(TrackOrders(submitted, {}).empty());
+    CHECK(TrackOrders(submitted, {}, kGateway).empty());
     auto linked = Rec(9, [role](pb::Record& x) {
       x.mutable_actor()->set_role(role);
+      x.mutable_actor()->set_principal("hotline-12345");
       x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "B2"));
     });
-    CHECK(TrackOrders(linked, std::span(&first, 1)).empty());
+    CHECK(TrackOrders(linked, std::span(&first, 1), kGateway).empty());
   }
   // Without keys every request is the developer's, the gateway's own too.
   auto dev = Rec(5, [](pb::Record& x) {
     x.mutable_actor()->set_role(pb::ROLE_DEV);
+    x.mutable_actor()->set_principal("dev");
     x.mutable_submitted()->set_request_id(HotlineRequestId("hotline", "A1"));
   });
-  CHECK(TrackOrders(dev, {}).upserts.size() == 1);
+  CHECK(TrackOrders(dev, {}, "dev").upserts.size() == 1);
+  // Not knowing itself yet, the gateway starts nothing.
+  CHECK(TrackOrders(dev, {}, "").empty());
 }
 
 TEST_CASE("a hotline order linked to an open event is tracked with its siblings' level") {
@@ -117,7 +124,7 @@ TEST_CASE("a hotline order linked to an open event is tracked with its siblings'
     x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "B2"));
   });
-  OrderChanges c = TrackOrders(r, std::span(&first, 1));
+  OrderChanges c = TrackOrders(r, std::span(&first, 1), kGateway);
   CHECK(c.callbacks.empty());
   REQUIRE(c.upserts.size() == 1);
   CHECK(c.upserts[0].order_no() == "B2");
@@ -131,7 +138,7 @@ TEST_CASE("a hotline order linked to a claimed event takes its siblings' holder,
     x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "B2"));
   });
-  OrderChanges c = TrackOrders(linked, std::span(&first, 1));
+  OrderChanges c = TrackOrders(linked, std::span(&first, 1), kGateway);
   REQUIRE(c.upserts.size() == 1);
   CHECK(c.upserts[0].holder() == "water");
   // A return written before Returned.held_claim existed: judged by the holder the order knows.
@@ -163,7 +170,7 @@ TEST_CASE("an order already tracked is not started twice") {
     x.mutable_actor()->set_role(pb::ROLE_HOTLINE);
     x.mutable_report_linked()->mutable_link()->set_request_id(HotlineRequestId("hotline", "A1"));
   });
-  CHECK(TrackOrders(r, std::span(&first, 1)).empty());
+  CHECK(TrackOrders(r, std::span(&first, 1), kGateway).empty());
 }
 
 TEST_CASE("the report linked to the target of a merge starts nothing") {
@@ -172,19 +179,19 @@ TEST_CASE("the report linked to the target of a merge starts nothing") {
     x.mutable_report_linked()->mutable_link()->set_event_id(7);
     x.mutable_report_linked()->mutable_link()->set_reporter("A9");
   });
-  CHECK(TrackOrders(r, std::span(&first, 1)).empty());
+  CHECK(TrackOrders(r, std::span(&first, 1), kGateway).empty());
 }
 
 TEST_CASE("a dispatch updates the tracked level without a callback") {
   const pb::TrackedOrder o = Order("A1", "");
   auto r = Rec(6, [](pb::Record& x) { x.mutable_dispatched()->set_level(pb::LEVEL_COMMUNITY); });
-  OrderChanges c = TrackOrders(r, std::span(&o, 1));
+  OrderChanges c = TrackOrders(r, std::span(&o, 1), kGateway);
   CHECK(c.callbacks.empty());
   REQUIRE(c.upserts.size() == 1);
   CHECK(c.upserts[0].level() == "community");
   // A dispatch at the level already known changes nothing.
   const pb::TrackedOrder same = Order("A1", "community");
-  CHECK(TrackOrders(r, std::span(&same, 1)).empty());
+  CHECK(TrackOrders(r, std::span(&same, 1), kGateway).empty());
 }
 
 TEST_CASE("a claim is called back with the department, which becomes the holder") {
@@ -197,7 +204,7 @@ TEST_CASE("a claim is called back with the department, which becomes the holder"
   CHECK(cb.status() == pb::ORDER_CLAIMED);
   CHECK(cb.department() == "water");
   CHECK(cb.level() == "street");
-  OrderChanges c = TrackOrders(r, std::span(&o, 1));
+  OrderChanges c = TrackOrders(r, std::span(&o, 1), kGateway);
   REQUIRE(c.upserts.size() == 1);
   CHECK(c.upserts[0].holder() == "water");
 }
@@ -212,7 +219,7 @@ TEST_CASE("a release is called back with its reason") {
   CHECK(cb.status() == pb::ORDER_RELEASED);
   CHECK(cb.department() == "water");
   CHECK(cb.note() == "not ours");
-  OrderChanges c = TrackOrders(r, std::span(&o, 1));
+  OrderChanges c = TrackOrders(r, std::span(&o, 1), kGateway);
   REQUIRE(c.upserts.size() == 1);
   CHECK(c.upserts[0].holder().empty());
 }
@@ -235,7 +242,7 @@ TEST_CASE("a return by a candidate that never claimed it is silent") {
     x.mutable_returned()->set_department("roads");
     x.mutable_returned()->set_reason("not ours");
   });
-  CHECK(TrackOrders(r, std::span(&o, 1)).empty());
+  CHECK(TrackOrders(r, std::span(&o, 1), kGateway).empty());
 }
 
 TEST_CASE("an escalation is called back with the new level and its cause in words") {
@@ -250,7 +257,7 @@ TEST_CASE("an escalation is called back with the new level and its cause in word
   CHECK(cb.status() == pb::ORDER_ESCALATED);
   CHECK(cb.level() == "county");
   CHECK(cb.note() == "not resolved in time at street level");
-  OrderChanges c = TrackOrders(r, std::span(&o, 1));
+  OrderChanges c = TrackOrders(r, std::span(&o, 1), kGateway);
   REQUIRE(c.upserts.size() == 1);
   CHECK(c.upserts[0].level() == "county");
   CHECK(c.upserts[0].holder().empty());
@@ -275,7 +282,7 @@ TEST_CASE("overdue at city level is called back as an escalation that stays at c
   CHECK(cb.level() == "city");
   CHECK(cb.note() == "overdue at city level: nobody claimed it in time at city level");
   // The event stays claimed: the holder is kept.
-  CHECK(TrackOrders(r, std::span(&o, 1)).upserts.empty());
+  CHECK(TrackOrders(r, std::span(&o, 1), kGateway).upserts.empty());
 }
 
 TEST_CASE("a resolution is called back with the department and its note") {
@@ -305,7 +312,7 @@ TEST_CASE("closing is called back with its cause and the order stays tracked for
   pb::OrderCallback cb = OnlyCallback(satisfied, o);
   CHECK(cb.status() == pb::ORDER_CLOSED);
   CHECK(cb.closure() == "satisfied");
-  CHECK(TrackOrders(satisfied, std::span(&o, 1)).stopped.empty());
+  CHECK(TrackOrders(satisfied, std::span(&o, 1), kGateway).stopped.empty());
 
   auto quiet =
       Rec(15, [](pb::Record& x) { x.mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD); });
@@ -319,7 +326,7 @@ TEST_CASE("a cancellation closes the order with its reason and stops tracking it
   CHECK(cb.status() == pb::ORDER_CLOSED);
   CHECK(cb.closure() == "cancelled");
   CHECK(cb.note() == "reported by mistake");
-  OrderChanges c = TrackOrders(r, std::span(&o, 1));
+  OrderChanges c = TrackOrders(r, std::span(&o, 1), kGateway);
   REQUIRE(c.stopped.size() == 1);
   CHECK(c.stopped[0].order_no() == "A1");
 }
@@ -331,7 +338,7 @@ TEST_CASE("a merge closes the order naming the target and stops tracking it") {
   CHECK(cb.status() == pb::ORDER_CLOSED);
   CHECK(cb.closure() == "merged");
   CHECK(cb.merged_into() == 40);
-  CHECK(TrackOrders(r, std::span(&o, 1)).stopped.size() == 1);
+  CHECK(TrackOrders(r, std::span(&o, 1), kGateway).stopped.size() == 1);
 }
 
 TEST_CASE("records that change no order's status are silent") {
@@ -348,14 +355,14 @@ TEST_CASE("records that change no order's status are silent") {
   };
   for (const pb::Record& r : silent) {
     CAPTURE(r.DebugString());
-    CHECK(TrackOrders(r, std::span(&o, 1)).empty());
+    CHECK(TrackOrders(r, std::span(&o, 1), kGateway).empty());
   }
 }
 
 TEST_CASE("one record calls back every order on the event with the same change id") {
   const std::vector<pb::TrackedOrder> orders = {Order("A1"), Order("B2")};
   auto r = Rec(20, [](pb::Record& x) { x.mutable_claimed()->set_department("water"); });
-  OrderChanges c = TrackOrders(r, orders);
+  OrderChanges c = TrackOrders(r, orders, kGateway);
   REQUIRE(c.callbacks.size() == 2);
   CHECK(c.callbacks[0].order_no() == "A1");
   CHECK(c.callbacks[1].order_no() == "B2");
