@@ -299,6 +299,11 @@ Scope ScopeFor(pb::Role role, Case command) {
 }
 
 Status Authorize(const pb::Actor& actor, const pb::Request& request, const EngineState& state) {
+  // The server let the key in when it read the request; a revocation decided before this request
+  // in the same batch (read in the same turn) must stop it too.
+  if (const pb::Principal* p = state.FindPrincipal(actor.principal()); p != nullptr && p->revoked_at_ms() != 0) {
+    return Unauthenticated(fmt::format("principal '{}' is revoked", actor.principal()));
+  }
   return Check(actor, request, state).Run(ScopeFor(actor.role(), request.command_case()));
 }
 

@@ -73,7 +73,8 @@ enum class Scope { kDenied, kAny, kOwn, kRegion, kDepartment };
 // The table above: the scope `role` may make requests of this kind in.
 Scope ScopeFor(pb::Role role, pb::Request::CommandCase command);
 
-// OK, or PERMISSION_DENIED saying who may not do what, and why.
+// OK, or PERMISSION_DENIED saying who may not do what, and why; UNAUTHENTICATED when the actor's
+// principal is revoked (by an earlier command of the batch: the server checks it at the read).
 Status Authorize(const pb::Actor& actor, const pb::Request& request, const EngineState& state);
 
 // The events a request names: one for most commands and a Get by id, two for a merge, none for

@@ -260,9 +260,12 @@ bool ListProcessor::NeedsEveryBatchWritten(const Command& command, const EngineS
     case pb::ListQuery::kMine:
       return state.IndexChangedUnwritten(
           storage::IndexPrefix(storage::IndexTag::kReporter, command.actor.principal()));
-    default:
+    case pb::ListQuery::kCity:
       return true;  // the whole city walks the events, which any new one changes
+    case pb::ListQuery::SCOPE_NOT_SET:
+      return false;  // refused without a read: no reason to wait for anything
   }
+  return true;
 }
 
 Result<pb::Response> ListProcessor::Answer(const Command& command, const EngineState& state) const {

@@ -1114,6 +1114,26 @@ TEST_CASE("revoke_principal: an unknown name is NOT_FOUND and a second revocatio
                "principal 'alice' is already revoked");
 }
 
+TEST_CASE("a principal revoked by an earlier command of the batch is refused, though let in at the read") {
+  // The server checks a key when it reads the request; a revocation decided earlier in the same
+  // batch (read in the same turn) must stop the revoked principal's requests that follow it.
+  EngineFixture f;
+  RunOk(f, Create(NewPrincipal("desk", pb::ROLE_AGENT, "c1-committee", "", Key('d'))), Admin());
+  uint64_t id = f.SubmitOk();
+  const pb::Actor desk = Agent("desk", "c1-committee");
+  std::vector<Command> turn = {{Admin(), Revoke("desk")}, {desk, ClaimOf(id, "c1-committee")}};
+  turn[0].request.set_request_id("revoke");
+  turn[1].request.set_request_id("claim");
+  std::vector<pb::Response> answers = f.engine().Process(turn);
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].code() == pb::STATUS_OK);
+  CHECK(answers[1].code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(answers[1].message() == "principal 'desk' is revoked");
+  CHECK(f.EventOf(id).state() == pb::STATE_DISPATCHED);
+  // And queries too.
+  CHECK(f.Run(GetOf(id), desk).code() == pb::STATUS_UNAUTHENTICATED);
+}
+
 TEST_CASE("the last active admin cannot be revoked") {
   EngineFixture f;
   RunOk(f, Create(NewPrincipal("admin-1", pb::ROLE_ADMIN, "", "", Key('1'))), Admin());

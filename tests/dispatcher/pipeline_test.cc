@@ -187,6 +187,10 @@ TEST_CASE("only queries that would read unwritten changes through cursors wait f
   CHECK_FALSE(engine.WaitsForWrites(submitter_mine));
   SealedBatch one = engine.Seal();
   CHECK(engine.WaitsForWrites(PipelineCommand(list_of("c1-water-unit"))));
+  CHECK(engine.WaitsForWrites(PipelineCommand(city)));
+  pb::Request no_scope;
+  no_scope.mutable_list();  // refused BAD_REQUEST without a read: it must not hold up the pipeline
+  CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(no_scope)));
   CHECK(engine.WaitsForWrites(submitter_mine));  // its new report's key is not written yet
   CHECK_FALSE(engine.WaitsForWrites(other_mine));
   CHECK_FALSE(engine.WaitsForWrites(PipelineCommand(list_of("c2-committee"))));
