@@ -16,6 +16,17 @@ Agent::Agent(zmq::context_t& context, const std::string& front, const std::strin
       bus_(bus),
       rng_(behaviour.seed) {}
 
+bool SameChange(const pb::Record& seen, const pb::Record& fed) {
+  if (seen.event_id() != fed.event_id()) return false;
+  if (seen.has_dispatched() && fed.has_dispatched()) {
+    return seen.at_ms() == fed.at_ms() && seen.dispatched().level() == fed.dispatched().level();
+  }
+  if (seen.has_claimed() && fed.has_claimed()) {
+    return seen.claimed().claim_number() == fed.claimed().claim_number();
+  }
+  return false;
+}
+
 double Agent::Uniform() { return rng_.Uniform(); }
 
 std::chrono::steady_clock::time_point Agent::After(int64_t simulated_ms) const {
@@ -61,6 +72,7 @@ Status Agent::Start() {
           d->set_resolve_deadline_ms(e.resolve_deadline_ms());
           if (state == pb::STATE_DISPATCHED) {
             React(offer);
+            seen_at_start_[e.id()] = offer;
           } else if (e.claim_agent() == name_ && departments_.contains(e.lead())) {
             dispatch_[e.id()] = *d;
             pb::Record claimed;
@@ -70,6 +82,7 @@ Status Agent::Start() {
             claimed.mutable_claimed()->set_agent(name_);
             claimed.mutable_claimed()->set_claim_number(e.claim_number());
             React(claimed);
+            seen_at_start_[e.id()] = claimed;
           }
         }
         list.mutable_list()->set_cursor(page->list().next_cursor());
@@ -199,7 +212,19 @@ Status Agent::RunUntil(std::chrono::steady_clock::time_point until,
     }
     auto next = subscriber_->Next(std::max(wait, std::chrono::milliseconds(0)));
     if (!next.ok()) return next.status();
-    if (next->has_value()) React(**next);
+    if (!next->has_value()) continue;
+    const pb::Record& record = **next;
+    if (auto seen = seen_at_start_.find(record.event_id()); seen != seen_at_start_.end()) {
+      if (SameChange(seen->second, record)) {
+        seen_at_start_.erase(seen);
+        continue;
+      }
+      // Older than what Start saw of the event, or of its batch (a return before the dispatch
+      // Start acted on): already shown. A later one supersedes the snapshot.
+      if (record.at_ms() <= seen->second.at_ms()) continue;
+      seen_at_start_.erase(seen);
+    }
+    React(record);
   }
   return Status::Ok();
 }

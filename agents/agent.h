@@ -37,6 +37,13 @@ struct AgentBehaviour {
   ClientCredentials credentials;  // the desk's key: a principal acting for its departments
 };
 
+// Whether `fed`, a record the feed brought, is the change `seen` (what Agent::Start made of an
+// event it found in a List) already stands for: the same dispatch (its time and level) or the same
+// claim (its number). Start reads the log's end before it lists, so a change made between the two
+// comes both ways, and must be acted on once; the feed's records of the event from before it (by
+// their time) are skipped too, the List having shown where they led.
+bool SameChange(const pb::Record& seen, const pb::Record& fed);
+
 struct AgentCounts {
   uint64_t offers = 0, claims_won = 0, claims_lost = 0, returns = 0, whistles = 0, resolves = 0;
   uint64_t refused = 0;  // other rejections: the event moved on before the action landed
@@ -82,6 +89,9 @@ class Agent {
   uint64_t order_ = 0;
   std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;
   std::map<uint64_t, pb::Dispatched> dispatch_;  // current dispatch of events offered to us
+  // What Start acted on for each event it listed, until the feed brings a change of that event:
+  // the same one (SameChange) is not acted on again.
+  std::map<uint64_t, pb::Record> seen_at_start_;
   AgentCounts counts_;
 };
 

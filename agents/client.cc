@@ -22,8 +22,10 @@ std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_
 }
 
 std::string Client::NewRequestId() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}{:016x}", rng(), rng());
+  static thread_local std::random_device source;  // getrandom(2) on Linux
+  uint32_t words[4];
+  for (uint32_t& w : words) w = source();
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", words[0], words[1], words[2], words[3]);
 }
 
 Status Client::Connect(std::chrono::steady_clock::time_point deadline) {
@@ -47,6 +49,7 @@ Status Client::Connect(std::chrono::steady_clock::time_point deadline) {
 Result<pb::Response> Client::Call(pb::Request request) {
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
   int busy_answers = 0;
+  bool unanswered = false;
   for (int attempt = 0; attempt < options_.attempts; ++attempt) {
     // One attempt's time covers the handshake of a fresh socket too.
     auto deadline = std::chrono::steady_clock::now() + options_.timeout;
@@ -70,16 +73,27 @@ Result<pb::Response> Client::Call(pb::Request request) {
       if (!response.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) continue;
       if (response.correlation_id() != correlation && response.correlation_id() != 0) continue;  // stale
       if (response.code() == pb::STATUS_BUSY) {
-        static thread_local std::mt19937_64 jitter{std::random_device{}()};
-        std::this_thread::sleep_for(BusyBackoff(options_.busy_pause, ++busy_answers, jitter()));
-        answered = true;  // try again with the same request id
+        answered = true;  // try again with the same request id, after a pause (none after the last)
+        ++busy_answers;
+        if (attempt + 1 < options_.attempts) {
+          static thread_local std::mt19937_64 jitter{std::random_device{}()};
+          std::this_thread::sleep_for(BusyBackoff(options_.busy_pause, busy_answers, jitter()));
+        }
         break;
       }
       return response;
     }
-    if (!answered) socket_.reset();  // timed out: a fresh socket drops any late answer
+    if (!answered) {
+      unanswered = true;
+      socket_.reset();  // timed out: a fresh socket drops any late answer
+    }
   }
-  return Unavailable(fmt::format("no answer from {} after {} attempts", endpoint_, options_.attempts));
+  if (!unanswered) {
+    return Status(pb::STATUS_BUSY, fmt::format("{} answered BUSY to all {} attempts: it is overloaded and did "
+                                               "nothing; try again later", endpoint_, options_.attempts));
+  }
+  return Unavailable(fmt::format("no answer from {} after {} attempts{}", endpoint_, options_.attempts,
+                                 busy_answers > 0 ? fmt::format(" ({} answered BUSY)", busy_answers) : ""));
 }
 
 Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
@@ -177,21 +191,22 @@ Status Subscriber::CheckReconnection() {
 }
 
 Status Subscriber::CatchUp(uint64_t through) {
+  more_in_log_ = false;
   uint64_t from = last_seq_ + ready_.size();  // ready_ holds last_seq_+1 .. from
-  while (from < through) {
-    auto log = ReadLog(from);
-    if (!log.ok()) return log.status();
-    if (log->records_size() == 0) break;  // not committed yet as far as the log knows
-    for (const auto& record : log->records()) {
-      if (record.seq() != from + 1) return Internal(fmt::format("log skipped from {} to {}", from, record.seq()));
-      pb::Notification n;
-      *n.mutable_record() = record;  // the log has no state, level or grid after the record
-      ready_.push_back(std::move(n));
-      ++from;
-      ++caught_up_;
-      if (from >= through) break;
-    }
+  if (from >= through) return Status::Ok();
+  auto log = ReadLog(from);
+  if (!log.ok()) return log.status();
+  for (const auto& record : log->records()) {
+    if (record.seq() != from + 1) return Internal(fmt::format("log skipped from {} to {}", from, record.seq()));
+    pb::Notification n;
+    *n.mutable_record() = record;  // the log has no state, level or grid after the record
+    ready_.push_back(std::move(n));
+    ++from;
+    ++caught_up_;
+    if (from >= through) return Status::Ok();
   }
+  // An empty page: nothing committed past `from` as far as the log knows.
+  more_in_log_ = log->records_size() > 0 && from < log->last_seq();
   return Status::Ok();
 }
 
@@ -207,6 +222,7 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (ready_.empty()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (more_in_log_) left = std::chrono::milliseconds(0);  // a backlog to read on: no wait for the bus
     zmq::pollitem_t item{sub_.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, std::max(left, std::chrono::milliseconds(0)));
     if (!(item.revents & ZMQ_POLLIN)) {

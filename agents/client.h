@@ -61,10 +61,14 @@ class Client {
  public:
   Client(zmq::context_t& context, std::string front_endpoint, ClientOptions options = {});
 
-  // The dispatcher's answer (whatever its code), or UNAVAILABLE when every attempt timed out.
-  // A request without a request id gets a fresh random one, so that retries are safe.
+  // The dispatcher's answer (whatever its code, BUSY aside), or: BUSY when every attempt was
+  // answered BUSY (nothing was done: try later); UNAVAILABLE when an attempt went unanswered
+  // (the outcome is unknown: repeat with the same request id). A request without a request id
+  // gets a fresh random one, so that retries are safe.
   Result<pb::Response> Call(pb::Request request);
-  // A fresh request id: 128 random bits in hex.
+  // A fresh request id: 128 bits from the system's random source, in hex. (Not a generator
+  // seeded once: std::random_device gives a seed 32 bits, and runs of whistlectl, each its own
+  // process, would repeat each other's ids within a few hundred thousand.)
   static std::string NewRequestId();
   const std::string& endpoint() const { return endpoint_; }
 
@@ -111,7 +115,9 @@ class Subscriber {
   uint64_t caught_up() const { return caught_up_; }
 
  private:
-  // Reads records after last_seq_ up to `through` from the front door into ready_.
+  // Reads records after last_seq_ up to `through` from the front door into ready_: one page at
+  // a time, so that a long backlog (a follower away for a day) is delivered as it is read, never
+  // held whole. Sets more_in_log_ when it stopped short of `through` with records left to read.
   Status CatchUp(uint64_t through);
   // One page of the log after `from` (last_seq_ + ready_.size()), checked as the header says.
   Result<pb::LogResult> ReadLog(uint64_t from, uint32_t max_records = 0);
@@ -140,6 +146,7 @@ class Subscriber {
   uint64_t bus_floor_;
   std::optional<std::string> rewound_because_;
   uint64_t caught_up_ = 0;
+  bool more_in_log_ = false;  // CatchUp left records to read: the next Next reads on at once
   std::deque<pb::Notification> ready_;
 };
 

@@ -16,8 +16,13 @@ Result<pb::Response> CreatePrincipalWithKeyFile(Client& admin, const std::string
   p->set_public_key(*DecodeZ85Key(key.public_key()));
   if (request.request_id().empty()) request.set_request_id(Client::NewRequestId());
   auto answer = admin.Call(request);
-  if (answer.ok() && answer->code() != pb::STATUS_OK) std::remove(key_path.c_str());
-  if (!answer.ok() && answer.status().code() == pb::STATUS_UNAUTHENTICATED) std::remove(key_path.c_str());
+  // The file is this run's (WriteKeyFile never replaces one). It goes when the principal surely
+  // was not made; with the outcome unknown (no answer, or UNAVAILABLE: a failed write that its
+  // restart may find) it stays, for a repeat with its public key.
+  const pb::StatusCode code = answer.ok() ? answer->code() : answer.status().code();
+  const bool not_made = code == pb::STATUS_UNAUTHENTICATED || code == pb::STATUS_BUSY ||
+                        (answer.ok() && code != pb::STATUS_OK && code != pb::STATUS_UNAVAILABLE);
+  if (not_made) std::remove(key_path.c_str());
   return answer;
 }
 

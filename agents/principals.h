@@ -12,9 +12,10 @@
 namespace whistle {
 
 // Registers `principal` (its public_key is filled in here) with a fresh key pair whose key file,
-// naming `server_public_key`, is written to `key_path` before the request goes out. The file is
-// removed when the dispatcher refuses; kept when no answer came (the outcome is unknown: repeat
-// with the same request id and the key from the file). Returns the dispatcher's answer.
+// naming `server_public_key`, is written to `key_path` before the request goes out; a file
+// already there is never replaced (BAD_REQUEST, nothing sent). The file is removed when the
+// dispatcher refuses (BUSY included); kept when the outcome is unknown (no answer, or UNAVAILABLE:
+// repeat with the same request id and the key from the file). Returns the dispatcher's answer.
 Result<pb::Response> CreatePrincipalWithKeyFile(Client& admin, const std::string& server_public_key,
                                                 pb::Request request, const std::string& key_path);
 

@@ -1,7 +1,9 @@
 // whistle-report: a grid worker's reporter.
 //
 //   one report:  whistle-report --front=ENDPOINT --category=CODE (--grid=CODE | --lon=X --lat=Y)
-//                               [--description=TEXT] [--reporter=ID]
+//                               [--description=TEXT] [--reporter=ID] [--request-id=ID]
+//                exit 0 reported, 1 refused (or BUSY: not reported), 3 outcome unknown: it prints
+//                the request id to repeat it with, so that it is reported at most once
 //   generator:   whistle-report --front=ENDPOINT --rate=PER_SECOND --duration-s=S
 //                               [--config=FILE] [--seed=N] [--reporter=ID] [--latencies-out=FILE]
 //
@@ -37,9 +39,11 @@ int main(int argc, char** argv) {
   std::string reporter = flags->TakeString("reporter", "grid-worker");
   std::string config = flags->TakeString("config");
   std::string latencies_out = flags->TakeString("latencies-out");
+  std::string request_id = flags->TakeString("request-id");
   auto credentials = ReadCredentials(flags->TakeString("key"));
   if (!credentials.ok()) return usage(credentials.status().ToString());
   bool has_position = flags->Has("lon") || flags->Has("lat");
+  if (flags->Has("lon") != flags->Has("lat")) return usage("give both --lon and --lat, or neither");
   auto lon = flags->TakeDouble("lon", 0, -180, 180);
   auto lat = flags->TakeDouble("lat", 0, -90, 90);
   auto rate = flags->TakeDouble("rate", 0, 0, 1e6);
@@ -52,9 +56,11 @@ int main(int argc, char** argv) {
   zmq::context_t context;
   Client client(context, front, ClientOptions{.credentials = *credentials});
 
+  if (*rate > 0 && !request_id.empty()) return usage("--request-id names one report, not a generator's");
   if (*rate == 0) {  // one report
     if (category.empty() || (grid.empty() && !has_position)) return usage("give --category and --grid or --lon/--lat");
     pb::Request r;
+    r.set_request_id(request_id.empty() ? Client::NewRequestId() : request_id);
     pb::Report* report = r.mutable_submit()->mutable_report();
     report->set_category(category);
     report->set_grid(grid);
@@ -66,7 +72,15 @@ int main(int argc, char** argv) {
     report->set_reporter(reporter);
     report->set_source(pb::SOURCE_GRID_APP);
     auto answer = client.Call(r);
-    if (!answer.ok()) return std::cerr << "whistle-report: " << answer.status().ToString() << "\n", 3;
+    if (!answer.ok() && answer.status().code() == pb::STATUS_BUSY) {
+      return std::cerr << "whistle-report: " << answer.status().ToString() << "\n", 1;
+    }
+    // No answer, or UNAVAILABLE (a failed write its restart may yet find): the outcome is unknown.
+    if (!answer.ok() || answer->code() == pb::STATUS_UNAVAILABLE) {
+      const Status why = answer.ok() ? Status(answer->code(), answer->message()) : answer.status();
+      return std::cerr << "whistle-report: " << why.ToString() << "\nwhistle-report: the outcome is unknown; "
+                       << "repeat with --request-id=" << r.request_id() << " to report it at most once\n", 3;
+    }
     if (answer->code() != pb::STATUS_OK) {
       return std::cerr << "whistle-report: " << Status(answer->code(), answer->message()).ToString() << "\n", 1;
     }

@@ -56,6 +56,7 @@ constexpr char kUsage[] =
     "  principal-create --name=N --role=reporter|agent|hotline|supervisor|admin|console|viewer\n"
     "              [--department=D[,D...]] [--region=R] [--note=T] (--out=FILE | --public-key=Z85)\n"
     "              --out makes a new key pair and writes the new principal's key file\n"
+    "              (a new file: one already there is never replaced)\n"
     "  principal-revoke --name=N [--reason=T]\n"
     "  board       [--region=R]  open events by level and state, overdue, supervised\n"
     "  ranks       --month=YYYY-MM [--level=L] [--region=R]  the three rates of every\n"
@@ -71,8 +72,9 @@ constexpr char kUsage[] =
     "  with the same id is applied at most once (after no answer, repeat it with the id\n"
     "  printed then).\n"
     "\n"
-    "exit status: 0 done, 1 refused by the dispatcher, 2 usage error, 3 no answer (the\n"
-    "outcome is unknown)\n";
+    "exit status: 0 done, 1 refused by the dispatcher (BUSY to every attempt included: not\n"
+    "done), 2 usage error, 3 the outcome is unknown (no answer, or UNAVAILABLE: a write that\n"
+    "failed and that the dispatcher's restart may yet find)\n";
 
 template <typename E>
 struct Named {

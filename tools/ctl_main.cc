@@ -74,9 +74,12 @@ int main(int argc, char** argv) {
   auto response = out_path.empty() ? client.Call(*request)
                                     : CreatePrincipalWithKeyFile(client, (*credentials)->server_public_key(),
                                                                  *request, out_path);
-  if (!response.ok()) {
-    std::cerr << "whistlectl: " << response.status().ToString() << "\n";
-    if (response.status().code() == pb::STATUS_UNAUTHENTICATED) return 1;  // refused at the handshake
+  // No answer, or UNAVAILABLE (the dispatcher's write failed, and may yet be found at its
+  // restart): the outcome is unknown. BUSY from every attempt: nothing was done.
+  if (!response.ok() || response->code() == pb::STATUS_UNAVAILABLE) {
+    const Status why = response.ok() ? Status(response->code(), response->message()) : response.status();
+    std::cerr << "whistlectl: " << why.ToString() << "\n";
+    if (why.code() == pb::STATUS_UNAUTHENTICATED || why.code() == pb::STATUS_BUSY) return 1;
     if (!out_path.empty()) {
       std::cerr << "whistlectl: the key file " << out_path << " is kept: repeat with the same "
                    "--request-id and --public-key from it\n";

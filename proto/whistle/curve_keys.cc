@@ -53,7 +53,7 @@ std::string EncodeZ85Key(std::string_view raw32) {
 
 Result<pb::KeyFile> ReadKeyFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return NotFound(fmt::format("cannot read key file {}", path));
+  if (!in) return NotFound(fmt::format("cannot read key file {}: {}", path, std::strerror(errno)));
   std::stringstream text;
   text << in.rdbuf();
   pb::KeyFile key;
@@ -78,17 +78,24 @@ Status WriteKeyFile(const std::string& path, const pb::KeyFile& key) {
   std::string text;
   google::protobuf::TextFormat::PrintToString(key, &text);
   text = "# whistle CURVE key: keep secret (mode 0600)\n" + text;
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A name of this process's own, created afresh: neither a leftover nor a planted link is written
+  // through.
+  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Unavailable(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   int saved = errno;
   ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Unavailable(fmt::format("cannot write {}: {}", path, std::strerror(ok ? errno : saved)));
+  // link(2), unlike rename(2), fails on an existing name: the whole file appears, or nothing does.
+  const bool linked = ok && ::link(tmp.c_str(), path.c_str()) == 0;
+  if (!linked && ok) saved = errno;
+  ::unlink(tmp.c_str());
+  if (!linked && saved == EEXIST) {
+    return BadRequest(fmt::format("{} exists: a new key goes to a new file, and this one is kept", path));
   }
+  if (!linked) return Unavailable(fmt::format("cannot write {}: {}", path, std::strerror(saved)));
   return Status::Ok();
 }
 

@@ -1,13 +1,177 @@
-// The client library's pure parts (agents/client.h). Calls against a real dispatcher are in
-// tests/integration.
+// The client library (agents/client.h): its pure parts, and Call against a scripted peer on a
+// real loopback socket, for answers a real dispatcher gives only under load. Calls against a real
+// dispatcher are in tests/integration.
 #include "agents/client.h"
 
 #include <doctest/doctest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "agents/agent.h"
+#include "agents/principals.h"
+#include "tests/testing/temp_dir.h"
 
 namespace whistle {
 namespace {
 
 using std::chrono::milliseconds;
+
+// A ROUTER on loopback that answers each request as `script` says (nullopt: no answer), and
+// counts them with their request ids.
+class ScriptedPeer {
+ public:
+  explicit ScriptedPeer(std::function<std::optional<pb::StatusCode>(int nth)> script)
+      : router_(context_, zmq::socket_type::router), script_(std::move(script)) {
+    router_.set(zmq::sockopt::linger, 0);
+    router_.bind("tcp://127.0.0.1:*");
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedPeer() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  std::set<std::string> request_ids() const {
+    std::lock_guard lock(mu_);
+    return ids_;
+  }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      zmq::pollitem_t item{router_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, milliseconds(20));
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t identity, body;
+      (void)router_.recv(identity);
+      (void)router_.recv(body);
+      pb::Request request;
+      REQUIRE(request.ParseFromArray(body.data(), static_cast<int>(body.size())));
+      {
+        std::lock_guard lock(mu_);
+        ids_.insert(request.request_id());
+      }
+      const auto code = script_(requests_.fetch_add(1));
+      if (!code) continue;
+      pb::Response response;
+      response.set_correlation_id(request.correlation_id());
+      response.set_code(*code);
+      const std::string bytes = response.SerializeAsString();
+      router_.send(identity, zmq::send_flags::sndmore);
+      router_.send(zmq::buffer(bytes));
+    }
+  }
+
+  zmq::context_t context_;
+  zmq::socket_t router_;
+  std::string endpoint_;
+  std::function<std::optional<pb::StatusCode>(int)> script_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  mutable std::mutex mu_;
+  std::set<std::string> ids_;
+  std::thread thread_;
+};
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+ClientOptions Quick(int attempts) {
+  return ClientOptions{.timeout = milliseconds(300), .attempts = attempts, .busy_pause = milliseconds(1), .credentials = {}};
+}
+
+// A Submit to `peer` by a fresh client making up to `attempts` attempts.
+Result<pb::Response> SubmitTo(const ScriptedPeer& peer, int attempts) {
+  zmq::context_t context;
+  Client client(context, peer.endpoint(), Quick(attempts));
+  pb::Request r;
+  r.mutable_submit();
+  return client.Call(r);
+}
+
+TEST_CASE("a call answered BUSY every time says BUSY: nothing was done") {
+  ScriptedPeer peer([](int) { return pb::STATUS_BUSY; });
+  auto answer = SubmitTo(peer, 3);
+  REQUIRE_FALSE(answer.ok());
+  CHECK(answer.status().code() == pb::STATUS_BUSY);
+  CHECK(answer.status().message().find("answered BUSY to all 3 attempts") != std::string::npos);
+  CHECK(peer.requests() == 3);
+  CHECK(peer.request_ids().size() == 1);  // one request id across the attempts
+}
+
+TEST_CASE("a call with an attempt unanswered has an unknown outcome, BUSY after it or not") {
+  // The first attempt may have been done; the BUSY of the second says nothing about it.
+  ScriptedPeer peer([](int nth) -> std::optional<pb::StatusCode> {
+    if (nth == 0) return std::nullopt;
+    return pb::STATUS_BUSY;
+  });
+  auto answer = SubmitTo(peer, 2);
+  REQUIRE_FALSE(answer.ok());
+  CHECK(answer.status().code() == pb::STATUS_UNAVAILABLE);
+  CHECK(answer.status().message().find("(1 answered BUSY)") != std::string::npos);
+  CHECK(peer.request_ids().size() == 1);
+}
+
+TEST_CASE("a call answered after a BUSY returns the answer") {
+  ScriptedPeer peer([](int nth) { return nth == 0 ? pb::STATUS_BUSY : pb::STATUS_OK; });
+  auto answer = SubmitTo(peer, 2);
+  REQUIRE(answer.ok());
+  CHECK(answer->code() == pb::STATUS_OK);
+}
+
+TEST_CASE("request ids are 32 hex digits, and none repeats") {
+  const std::regex hex32("[0-9a-f]{32}");
+  std::set<std::string> ids;
+  for (int i = 0; i < 100000; ++i) {
+    std::string id = Client::NewRequestId();
+    REQUIRE(std::regex_match(id, hex32));
+    ids.insert(std::move(id));
+  }
+  CHECK(ids.size() == 100000);
+}
+
+TEST_CASE("the feed's copy of a change an agent's start already acted on is recognised") {
+  pb::Record offer;
+  offer.set_event_id(7);
+  offer.set_at_ms(1000);
+  offer.mutable_dispatched()->set_level(pb::LEVEL_STREET);
+  pb::Record same = offer;
+  same.set_seq(42);
+  same.mutable_dispatched()->add_candidates("s-office");  // what Start rebuilt need not be whole
+  CHECK(SameChange(offer, same));
+  pb::Record later = same;
+  later.set_at_ms(2000);  // dispatched again after a return
+  CHECK_FALSE(SameChange(offer, later));
+  pb::Record climbed = same;
+  climbed.mutable_dispatched()->set_level(pb::LEVEL_COUNTY);
+  CHECK_FALSE(SameChange(offer, climbed));
+  pb::Record other_event = same;
+  other_event.set_event_id(8);
+  CHECK_FALSE(SameChange(offer, other_event));
+
+  pb::Record claimed;
+  claimed.set_event_id(7);
+  claimed.mutable_claimed()->set_claim_number(3);
+  pb::Record fed_claim = claimed;
+  fed_claim.set_at_ms(5000);
+  CHECK(SameChange(claimed, fed_claim));
+  fed_claim.mutable_claimed()->set_claim_number(4);
+  CHECK_FALSE(SameChange(claimed, fed_claim));
+  CHECK_FALSE(SameChange(claimed, same));  // a claim is not a dispatch
+}
 
 TEST_CASE("the pause after BUSY doubles with each BUSY in a row, up to 32 times, jittered by half") {
   constexpr uint64_t kLowest = 0, kMiddle = 1ull << 63, kHighest = ~0ull;
@@ -22,6 +186,49 @@ TEST_CASE("the pause after BUSY doubles with each BUSY in a row, up to 32 times,
   CHECK(BusyBackoff(milliseconds(100), 1, kHighest) == milliseconds(149));   // just under 1.5x
   CHECK(BusyBackoff(milliseconds(100), 6, kLowest) == milliseconds(1600));
   CHECK(BusyBackoff(milliseconds(0), 5, kHighest) == milliseconds(0));
+}
+
+TEST_CASE("a key file is written new, mode 0600, and a file already there is never replaced") {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("desk.key");
+  REQUIRE(WriteKeyFile(path, NewKeyPair("desk")).ok());
+  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  const std::string kept = ReadWholeFile(path);
+  Status again = WriteKeyFile(path, NewKeyPair("desk"));
+  CHECK(again.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(again.message().find("exists") != std::string::npos);
+  CHECK(ReadWholeFile(path) == kept);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 1);  // no temporary left
+}
+
+TEST_CASE("principal-create's key file goes when refused, stays when the outcome is unknown") {
+  testing::TempDir dir;
+  zmq::context_t context;
+  const std::string server = EncodeZ85Key(std::string(32, 's'));
+  auto create = [&](pb::StatusCode answered, const std::string& path) {
+    ScriptedPeer peer([answered](int) { return answered; });
+    Client admin(context, peer.endpoint(), Quick(1));
+    pb::Request r;
+    r.mutable_create_principal()->mutable_principal()->set_name("desk");
+    auto answer = CreatePrincipalWithKeyFile(admin, server, r, path);
+    return std::pair{peer.requests(), answer.ok() ? answer->code() : answer.status().code()};
+  };
+  CHECK(create(pb::STATUS_OK, dir.Sub("made.key")).second == pb::STATUS_OK);
+  CHECK(std::filesystem::exists(dir.Sub("made.key")));
+  CHECK(create(pb::STATUS_ILLEGAL_TRANSITION, dir.Sub("refused.key")).second == pb::STATUS_ILLEGAL_TRANSITION);
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("refused.key")));
+  CHECK(create(pb::STATUS_BUSY, dir.Sub("busy.key")).second == pb::STATUS_BUSY);
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("busy.key")));
+  // A write that failed on the dispatcher's disk may be found at its restart: kept for a repeat.
+  CHECK(create(pb::STATUS_UNAVAILABLE, dir.Sub("unknown.key")).second == pb::STATUS_UNAVAILABLE);
+  CHECK(std::filesystem::exists(dir.Sub("unknown.key")));
+  // Onto an existing key file (here the one just made): refused before anything is sent.
+  const std::string kept = ReadWholeFile(dir.Sub("made.key"));
+  auto [sent, code] = create(pb::STATUS_ILLEGAL_TRANSITION, dir.Sub("made.key"));
+  CHECK(sent == 0);
+  CHECK(code == pb::STATUS_BAD_REQUEST);
+  CHECK(ReadWholeFile(dir.Sub("made.key")) == kept);
 }
 
 }  // namespace

@@ -161,5 +161,27 @@ TEST_CASE("a subscriber stopped while records are published gets every sequence 
   CHECK(expected == 2 * kReports + 1);
 }
 
+TEST_CASE("a subscriber far behind delivers the log as it reads it, a page at a time, not whole") {
+  DispatcherProcess dispatcher(NoDuplicates());
+  zmq::context_t context;
+  Client client(context, dispatcher.front());
+  SubmitMany(client, 1500);  // 3,000 records: three pages of the log
+  Subscriber subscriber(context, dispatcher.bus(), dispatcher.front(), 0);
+  auto first = subscriber.Next(std::chrono::milliseconds(200));  // a quiet bus: then the log
+  REQUIRE(first.ok());
+  REQUIRE(first->has_value());
+  CHECK((*first)->seq() == 1);
+  CHECK(subscriber.caught_up() <= 1000);  // one page read, not the whole backlog
+  uint64_t expected = 2;
+  while (expected <= 3000) {
+    auto next = subscriber.Next(std::chrono::seconds(5));
+    REQUIRE(next.ok());
+    REQUIRE(next->has_value());
+    REQUIRE((*next)->seq() == expected);
+    ++expected;
+  }
+  CHECK(subscriber.caught_up() == 3000);
+}
+
 }  // namespace
 }  // namespace whistle
