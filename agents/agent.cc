@@ -16,14 +16,11 @@ Agent::Agent(zmq::context_t& context, const std::string& front, const std::strin
       bus_(bus),
       rng_(behaviour.seed) {}
 
-bool SameChange(const pb::Record& seen, const pb::Record& fed) {
-  if (seen.event_id() != fed.event_id()) return false;
-  if (seen.has_dispatched() && fed.has_dispatched()) {
-    return seen.at_ms() == fed.at_ms() && seen.dispatched().level() == fed.dispatched().level();
-  }
-  if (seen.has_claimed() && fed.has_claimed()) {
-    return seen.claimed().claim_number() == fed.claimed().claim_number();
-  }
+bool SeenAtStart::Shown(const pb::Record& record) {
+  auto it = history_size_.find(record.event_id());
+  if (it == history_size_.end()) return false;
+  if (record.event_seq() < it->second) return true;
+  history_size_.erase(it);  // from here on the feed is newer than any list was
   return false;
 }
 
@@ -62,6 +59,7 @@ Status Agent::Start() {
         if (page->code() != pb::STATUS_OK) return Status(page->code(), page->message());
         for (const auto& e : page->list().events()) {
           if (!seen.insert(e.id()).second) continue;
+          seen_at_start_.Note(e.id(), e.history_size());
           pb::Record offer;
           offer.set_event_id(e.id());
           offer.set_at_ms(e.dispatched_at_ms());
@@ -72,7 +70,6 @@ Status Agent::Start() {
           d->set_resolve_deadline_ms(e.resolve_deadline_ms());
           if (state == pb::STATE_DISPATCHED) {
             React(offer);
-            seen_at_start_[e.id()] = offer;
           } else if (e.claim_agent() == name_ && departments_.contains(e.lead())) {
             dispatch_[e.id()] = *d;
             pb::Record claimed;
@@ -82,7 +79,6 @@ Status Agent::Start() {
             claimed.mutable_claimed()->set_agent(name_);
             claimed.mutable_claimed()->set_claim_number(e.claim_number());
             React(claimed);
-            seen_at_start_[e.id()] = claimed;
           }
         }
         list.mutable_list()->set_cursor(page->list().next_cursor());
@@ -214,16 +210,7 @@ Status Agent::RunUntil(std::chrono::steady_clock::time_point until,
     if (!next.ok()) return next.status();
     if (!next->has_value()) continue;
     const pb::Record& record = **next;
-    if (auto seen = seen_at_start_.find(record.event_id()); seen != seen_at_start_.end()) {
-      if (SameChange(seen->second, record)) {
-        seen_at_start_.erase(seen);
-        continue;
-      }
-      // Older than what Start saw of the event, or of its batch (a return before the dispatch
-      // Start acted on): already shown. A later one supersedes the snapshot.
-      if (record.at_ms() <= seen->second.at_ms()) continue;
-      seen_at_start_.erase(seen);
-    }
+    if (seen_at_start_.Shown(record)) continue;
     React(record);
   }
   return Status::Ok();

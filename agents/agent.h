@@ -37,12 +37,19 @@ struct AgentBehaviour {
   ClientCredentials credentials;  // the desk's key: a principal acting for its departments
 };
 
-// Whether `fed`, a record the feed brought, is the change `seen` (what Agent::Start made of an
-// event it found in a List) already stands for: the same dispatch (its time and level) or the same
-// claim (its number). Start reads the log's end before it lists, so a change made between the two
-// comes both ways, and must be acted on once; the feed's records of the event from before it (by
-// their time) are skipped too, the List having shown where they led.
-bool SameChange(const pb::Record& seen, const pb::Record& fed);
+// What Agent::Start saw of each event its lists showed: the length of the event's history then.
+// Start reads the log's end before it lists, so a change made between the two comes both ways: in
+// a list, acted on at once, and on the feed after. The feed's records the lists already showed
+// (event_seq below that length) are not acted on again.
+class SeenAtStart {
+ public:
+  void Note(uint64_t event_id, uint32_t history_size) { history_size_[event_id] = history_size; }
+  // True for a record a list already showed; an event is forgotten once the feed is past it.
+  bool Shown(const pb::Record& record);
+
+ private:
+  std::map<uint64_t, uint32_t> history_size_;
+};
 
 struct AgentCounts {
   uint64_t offers = 0, claims_won = 0, claims_lost = 0, returns = 0, whistles = 0, resolves = 0;
@@ -89,9 +96,7 @@ class Agent {
   uint64_t order_ = 0;
   std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;
   std::map<uint64_t, pb::Dispatched> dispatch_;  // current dispatch of events offered to us
-  // What Start acted on for each event it listed, until the feed brings a change of that event:
-  // the same one (SameChange) is not acted on again.
-  std::map<uint64_t, pb::Record> seen_at_start_;
+  SeenAtStart seen_at_start_;
   AgentCounts counts_;
 };
 

@@ -1,11 +1,17 @@
 #include "agents/client.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <random>
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "whistle/check.h"
 
 namespace whistle {
 
@@ -22,10 +28,18 @@ std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_
 }
 
 std::string Client::NewRequestId() {
-  static thread_local std::random_device source;  // getrandom(2) on Linux
-  uint32_t words[4];
-  for (uint32_t& w : words) w = source();
-  return fmt::format("{:08x}{:08x}{:08x}{:08x}", words[0], words[1], words[2], words[3]);
+  // The kernel's generator, not the CPU's random instruction (std::random_device's default here):
+  // some CPUs' have been known to return a constant while reporting success, and every id would
+  // then be the same, each request answered with the first one's stored answer.
+  uint64_t words[2];
+  size_t got = 0;
+  while (got < sizeof words) {
+    const ssize_t n = ::getrandom(reinterpret_cast<char*>(words) + got, sizeof words - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    WHISTLE_CHECK(n > 0, "getrandom failed: %s", std::strerror(errno));
+    got += static_cast<size_t>(n);
+  }
+  return fmt::format("{:016x}{:016x}", words[0], words[1]);
 }
 
 Status Client::Connect(std::chrono::steady_clock::time_point deadline) {

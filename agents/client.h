@@ -66,9 +66,9 @@ class Client {
   // (the outcome is unknown: repeat with the same request id). A request without a request id
   // gets a fresh random one, so that retries are safe.
   Result<pb::Response> Call(pb::Request request);
-  // A fresh request id: 128 bits from the system's random source, in hex. (Not a generator
-  // seeded once: std::random_device gives a seed 32 bits, and runs of whistlectl, each its own
-  // process, would repeat each other's ids within a few hundred thousand.)
+  // A fresh request id: 128 bits from the kernel (getrandom), in hex. (Not a generator seeded
+  // once: std::random_device gives a seed 32 bits, and runs of whistlectl, each its own process,
+  // would repeat each other's ids within a few hundred thousand.)
   static std::string NewRequestId();
   const std::string& endpoint() const { return endpoint_; }
 

@@ -8,13 +8,16 @@
 namespace whistle {
 
 Result<pb::Response> CreatePrincipalWithKeyFile(Client& admin, const std::string& server_public_key,
-                                                pb::Request request, const std::string& key_path) {
+                                                pb::Request request, const std::string& key_path,
+                                                bool* sent) {
+  if (sent != nullptr) *sent = false;
   pb::Principal* p = request.mutable_create_principal()->mutable_principal();
   pb::KeyFile key = NewKeyPair(p->name());
   key.set_server_public_key(server_public_key);
   if (Status s = WriteKeyFile(key_path, key); !s.ok()) return s;
   p->set_public_key(*DecodeZ85Key(key.public_key()));
   if (request.request_id().empty()) request.set_request_id(Client::NewRequestId());
+  if (sent != nullptr) *sent = true;
   auto answer = admin.Call(request);
   // The file is this run's (WriteKeyFile never replaces one). It goes when the principal surely
   // was not made; with the outcome unknown (no answer, or UNAVAILABLE: a failed write that its

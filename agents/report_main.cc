@@ -2,8 +2,8 @@
 //
 //   one report:  whistle-report --front=ENDPOINT --category=CODE (--grid=CODE | --lon=X --lat=Y)
 //                               [--description=TEXT] [--reporter=ID] [--request-id=ID]
-//                exit 0 reported, 1 refused (or BUSY: not reported), 3 outcome unknown: it prints
-//                the request id to repeat it with, so that it is reported at most once
+//                exit 0 reported, 1 refused (its key, or BUSY: not reported), 3 outcome unknown:
+//                it prints the request id to repeat it with, so that it is reported at most once
 //   generator:   whistle-report --front=ENDPOINT --rate=PER_SECOND --duration-s=S
 //                               [--config=FILE] [--seed=N] [--reporter=ID] [--latencies-out=FILE]
 //
@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
     report->set_reporter(reporter);
     report->set_source(pb::SOURCE_GRID_APP);
     auto answer = client.Call(r);
-    if (!answer.ok() && answer.status().code() == pb::STATUS_BUSY) {
+    if (!answer.ok() && (answer.status().code() == pb::STATUS_BUSY ||
+                         answer.status().code() == pb::STATUS_UNAUTHENTICATED)) {
       return std::cerr << "whistle-report: " << answer.status().ToString() << "\n", 1;
     }
     // No answer, or UNAVAILABLE (a failed write its restart may yet find): the outcome is unknown.

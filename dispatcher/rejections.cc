@@ -88,6 +88,18 @@ Status CheckCandidate(const pb::Event& event, Action action, std::string_view de
                                  LevelName(event.level()), fmt::join(c, ", ")));
 }
 
+Status CheckStillInCity(const pb::Event& e, Action action, const City& city) {
+  auto gone = [&](std::string_view what, std::string_view code) {
+    return IllegalTransition(fmt::format("cannot {} event {}: its {} '{}' is no longer in the city's configuration",
+                                         ActionName(action), e.id(), what, code));
+  };
+  if (city.FindCategory(e.report().category()) == nullptr) return gone("category", e.report().category());
+  if (const pb::Region* grid = city.FindRegion(e.grid()); grid == nullptr || grid->level() != pb::LEVEL_GRID) {
+    return gone("grid", e.grid());
+  }
+  return Status::Ok();
+}
+
 Status CheckText(std::string_view field, std::string_view value, bool required, size_t max_bytes) {
   if (required && value.empty()) return BadRequest(fmt::format("{} is required", field));
   if (value.size() > max_bytes) {

@@ -49,6 +49,11 @@ Status AlreadyClaimedBy(const pb::Event& event);
 // The department is among the event's candidates at its level: NOT_ASSIGNED otherwise.
 Status CheckCandidate(const pb::Event& event, Action action, std::string_view department);
 
+// The city still has the event's category and grid, which planning it again needs (a closed
+// event is not checked against the city at start, as open ones are): ILLEGAL_TRANSITION
+// "cannot reopen event 9: its category 'noise' is no longer in the city's configuration".
+Status CheckStillInCity(const pb::Event& event, Action action, const City& city);
+
 // A free-text field: at most `max_bytes`, and non-empty when `required`.
 Status CheckText(std::string_view field, std::string_view value, bool required,
                  size_t max_bytes = kMaxTextBytes);

@@ -65,7 +65,8 @@ std::string Body(const City* city, const pb::Record& r) {
       return fmt::format("merged into event {}", r.merged_into().into_event_id());
     case pb::Record::kReportLinked:
       return r.report_linked().link().event_id() != 0
-                 ? fmt::format("event {} merged in", r.report_linked().link().event_id())
+                 ? fmt::format("report of {} linked, with event {} merged in", r.report_linked().link().reporter(),
+                               r.report_linked().link().event_id())
                  : fmt::format("repeat report linked from {}", r.report_linked().link().reporter());
     case pb::Record::kCancelled:
       return fmt::format("cancelled: {}", r.cancelled().reason());

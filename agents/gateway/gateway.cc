@@ -229,6 +229,9 @@ void Gateway::Wait() {
 }
 
 Status Gateway::Failure() const {
+  // A write refused anywhere (the follower's, or a callback sender's record of a delivery)
+  // leaves the store refusing every later one.
+  if (Status s = store_->health(); !s.ok()) return s;
   std::lock_guard lock(failure_mu_);
   return failure_;
 }
@@ -296,10 +299,13 @@ const pb::GatewayClient* Gateway::Authenticate(const httplib::Request& req) cons
 // The principal this gateway acts as, from the dispatcher (WhoAmI): only its submissions are
 // hotline orders. Asked until the dispatcher answers; "" when the gateway stops first.
 std::string Gateway::OwnPrincipal() {
+  // Quick calls, as the follower's own: Stop() waits for this thread.
+  Client client(context_, config_.front_endpoint(),
+                ClientOptions{.timeout = 1000ms, .attempts = 2, .busy_pause = 100ms, .credentials = credentials_});
   while (!stopping_.load()) {
     pb::Request whoami;
     whoami.mutable_whoami();
-    auto answer = Call(std::move(whoami));
+    auto answer = client.Call(std::move(whoami));
     if (answer.ok() && answer->code() == pb::STATUS_OK && !answer->principal().name().empty()) {
       return answer->principal().name();
     }

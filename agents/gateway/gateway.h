@@ -81,8 +81,9 @@ class Gateway {
   // Stops serving, following and delivering; idempotent.
   void Stop();
   // OK while the gateway does all its work. Otherwise why it cannot go on: its store refused a
-  // write, so it no longer follows the dispatcher nor calls anything back, and only a restart
-  // (reopening the store) brings that back. whistle-gateway exits on it; /healthz answers 503.
+  // write (the follower's or a callback sender's), so it no longer follows the dispatcher nor
+  // calls anything back, and only a restart (reopening the store) brings that back.
+  // whistle-gateway exits on it; /healthz answers 503.
   Status Failure() const;
 
  private:

@@ -1,7 +1,9 @@
 // Every endpoint of the gateway, in one table, and the error documents for what no handler
 // answered (unknown paths, bodies over the limit, a handler that threw).
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <exception>
 #include <optional>
 #include <string>
@@ -19,10 +21,12 @@ namespace {
 
 // cpp-httplib (0.11) holds a body to the payload limit only when a Content-Length announces it: a
 // chunked body, or one read until the connection closes, grows without bound, before any handler
-// can check the caller's key, and a compressed one is inflated past the limit. Such requests are
-// refused before their body is read (the pre-routing handler runs first); no client of the
-// gateway needs them. The status and the message, or nullopt when the request may go on.
-std::optional<std::pair<int, std::string>> RefusedBodyFraming(const httplib::Request& q) {
+// can check the caller's key, and a compressed one is inflated past the limit. A declared length
+// over the limit it reads whole, and throws away, before it answers 413: a thread held as long as
+// the client likes. Such requests are refused before their body is read (the pre-routing handler
+// runs first); no client of the gateway needs them. The status and the message, or nullopt when
+// the request may go on.
+std::optional<std::pair<int, std::string>> RefusedBodyFraming(const httplib::Request& q, size_t max_body_bytes) {
   if (q.has_header("Transfer-Encoding")) {
     return std::pair{411, std::string("a request body must come with a Content-Length, not chunked")};
   }
@@ -30,10 +34,34 @@ std::optional<std::pair<int, std::string>> RefusedBodyFraming(const httplib::Req
     return std::pair{415, fmt::format("request bodies are taken uncompressed, not '{}'", coding.substr(0, 32))};
   }
   const bool carries_body = q.method == "POST" || q.method == "PUT" || q.method == "PATCH" || q.method == "DELETE";
-  if (carries_body && !q.has_header("Content-Length")) {
+  if (!q.has_header("Content-Length")) {
+    if (!carries_body) return std::nullopt;
     return std::pair{411, std::string("a request body must come with a Content-Length")};
   }
+  const std::string declared = q.get_header_value("Content-Length");
+  uint64_t length = 0;
+  const auto [end, error] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+  if (error != std::errc() || end != declared.data() + declared.size()) {
+    return std::pair{400, std::string("Content-Length is not a number")};
+  }
+  if (length > max_body_bytes) return std::pair{413, std::string("the request body is over the limit")};
   return std::nullopt;
+}
+
+// Answers as WriteError does, then closes the connection: the body the request announced is not
+// read, so nothing after it on the connection can be taken for a request. (cpp-httplib keeps a
+// connection open whatever Connection header the answer carries; a content provider that
+// reports failure once it has written everything makes it close.)
+void RefuseAndClose(const httplib::Request& q, httplib::Response& r, int status, const std::string& message) {
+  WriteError(q, r, status, message);
+  auto body = std::make_shared<std::string>(std::move(r.body));
+  r.body.clear();
+  const std::string type = r.get_header_value("Content-Type");
+  r.set_header("Connection", "close");
+  r.set_content_provider(body->size(), type, [body](size_t offset, size_t length, httplib::DataSink& sink) {
+    sink.write(body->data() + offset, length);
+    return offset + length < body->size();  // false once all is out: the connection is closed
+  });
 }
 
 }  // namespace
@@ -78,11 +106,10 @@ void Gateway::Route() {
   // Every request is counted and timed (the handler runs on the thread that routed it). One
   // refused before routing (a malformed request line, a body over the limit) is counted untimed.
   static thread_local std::chrono::steady_clock::time_point started{};
-  s.set_pre_routing_handler([](Req q, Res r) {
+  s.set_pre_routing_handler([max_body_bytes = config_.max_body_bytes()](Req q, Res r) {
     started = std::chrono::steady_clock::now();
-    if (auto refused = RefusedBodyFraming(q)) {
-      WriteError(q, r, refused->first, refused->second);
-      r.set_header("Connection", "close");  // its body is not read: nothing more can be
+    if (auto refused = RefusedBodyFraming(q, max_body_bytes)) {
+      RefuseAndClose(q, r, refused->first, refused->second);
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -116,7 +143,7 @@ void Gateway::Route() {
   });
   // Errors no handler described (404 for unknown paths, 413 over the body limit, 500 above).
   s.set_error_handler(httplib::Server::HandlerWithResponse([](Req q, Res r) {
-    if (!r.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (!r.body.empty() || r.content_length_ > 0) return httplib::Server::HandlerResponse::Unhandled;
     std::string message;
     switch (r.status) {
       case 404: message = fmt::format("no endpoint {} {}", q.method, q.path); break;

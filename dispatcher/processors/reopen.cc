@@ -1,5 +1,3 @@
-#include <fmt/format.h>
-
 #include "dispatcher/dispatch_planner.h"
 #include "dispatcher/processors/processors.h"
 #include "dispatcher/rejections.h"
@@ -14,17 +12,7 @@ Result<Decision> ReopenProcessor::Decide(const Command& command, const EngineSta
   const pb::Event& e = **event;
   if (Status s = CheckTransition(e, Action::kReopen); !s.ok()) return s;
   if (Status s = CheckText("reason", c.reason(), true); !s.ok()) return s;
-  // A closed event is not checked against the city at start, as open ones are: its category or
-  // grid may have left the configuration since. Planning it would find no deadlines to keep.
-  const City& city = state.city();
-  if (city.FindCategory(e.report().category()) == nullptr) {
-    return IllegalTransition(fmt::format("cannot reopen event {}: its category '{}' is no longer in the "
-                                         "city's configuration", e.id(), e.report().category()));
-  }
-  if (const pb::Region* grid = city.FindRegion(e.grid()); grid == nullptr || grid->level() != pb::LEVEL_GRID) {
-    return IllegalTransition(fmt::format("cannot reopen event {}: its grid '{}' is no longer in the "
-                                         "city's configuration", e.id(), e.grid()));
-  }
+  if (Status s = CheckStillInCity(e, Action::kReopen, state.city()); !s.ok()) return s;
 
   Decision d;
   d.reply_event_id = e.id();

@@ -88,10 +88,15 @@ Status WriteKeyFile(const std::string& path, const pb::KeyFile& key) {
             ::fsync(fd) == 0;
   int saved = errno;
   ::close(fd);
-  // link(2), unlike rename(2), fails on an existing name: the whole file appears, or nothing does.
-  const bool linked = ok && ::link(tmp.c_str(), path.c_str()) == 0;
-  if (!linked && ok) saved = errno;
-  ::unlink(tmp.c_str());
+  // Renamed into place without replacing what is there: the whole file appears, or nothing does.
+  // Where the filesystem does not know that flag (NFS), a hard link does the same.
+  bool linked = false;
+  if (ok) {
+    linked = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0;
+    if (!linked && (errno == EINVAL || errno == ENOSYS)) linked = ::link(tmp.c_str(), path.c_str()) == 0;
+    if (!linked) saved = errno;
+  }
+  ::unlink(tmp.c_str());  // gone already when renamed
   if (!linked && saved == EEXIST) {
     return BadRequest(fmt::format("{} exists: a new key goes to a new file, and this one is kept", path));
   }

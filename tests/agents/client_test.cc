@@ -90,7 +90,8 @@ std::string ReadWholeFile(const std::string& path) {
 }
 
 ClientOptions Quick(int attempts) {
-  return ClientOptions{.timeout = milliseconds(300), .attempts = attempts, .busy_pause = milliseconds(1), .credentials = {}};
+  return ClientOptions{
+      .timeout = milliseconds(300), .attempts = attempts, .busy_pause = milliseconds(1), .credentials = {}};
 }
 
 // A Submit to `peer` by a fresh client making up to `attempts` attempts.
@@ -143,34 +144,24 @@ TEST_CASE("request ids are 32 hex digits, and none repeats") {
   CHECK(ids.size() == 100000);
 }
 
-TEST_CASE("the feed's copy of a change an agent's start already acted on is recognised") {
-  pb::Record offer;
-  offer.set_event_id(7);
-  offer.set_at_ms(1000);
-  offer.mutable_dispatched()->set_level(pb::LEVEL_STREET);
-  pb::Record same = offer;
-  same.set_seq(42);
-  same.mutable_dispatched()->add_candidates("s-office");  // what Start rebuilt need not be whole
-  CHECK(SameChange(offer, same));
-  pb::Record later = same;
-  later.set_at_ms(2000);  // dispatched again after a return
-  CHECK_FALSE(SameChange(offer, later));
-  pb::Record climbed = same;
-  climbed.mutable_dispatched()->set_level(pb::LEVEL_COUNTY);
-  CHECK_FALSE(SameChange(offer, climbed));
-  pb::Record other_event = same;
-  other_event.set_event_id(8);
-  CHECK_FALSE(SameChange(offer, other_event));
-
-  pb::Record claimed;
-  claimed.set_event_id(7);
-  claimed.mutable_claimed()->set_claim_number(3);
-  pb::Record fed_claim = claimed;
-  fed_claim.set_at_ms(5000);
-  CHECK(SameChange(claimed, fed_claim));
-  fed_claim.mutable_claimed()->set_claim_number(4);
-  CHECK_FALSE(SameChange(claimed, fed_claim));
-  CHECK_FALSE(SameChange(claimed, same));  // a claim is not a dispatch
+TEST_CASE("the feed's records an agent's start-up lists already showed are not acted on again") {
+  // A list showed event 7 with 5 records in its history (event_seq 0..4), event 8 with 2.
+  SeenAtStart seen;
+  seen.Note(7, 5);
+  seen.Note(8, 2);
+  auto record = [](uint64_t event, uint32_t event_seq) {
+    pb::Record r;
+    r.set_event_id(event);
+    r.set_event_seq(event_seq);
+    return r;
+  };
+  CHECK(seen.Shown(record(7, 3)));   // made between the log's end read and the list: shown
+  CHECK(seen.Shown(record(7, 4)));
+  CHECK_FALSE(seen.Shown(record(7, 5)));  // newer than the list: acted on
+  CHECK_FALSE(seen.Shown(record(7, 6)));  // and everything after, the event forgotten
+  CHECK_FALSE(seen.Shown(record(9, 0)));  // an event no list showed
+  CHECK(seen.Shown(record(8, 1)));
+  CHECK_FALSE(seen.Shown(record(8, 2)));
 }
 
 TEST_CASE("the pause after BUSY doubles with each BUSY in a row, up to 32 times, jittered by half") {

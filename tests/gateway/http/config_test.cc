@@ -275,12 +275,11 @@ TEST_CASE("a gateway whose store refuses a write says why on /healthz, with 503"
   REQUIRE(submitted.ok());
   REQUIRE(submitted->code() == pb::STATUS_OK);
   CHECK(testing::Eventually([&] { return !(*gateway)->Failure().ok(); }));
-  CHECK((*gateway)->Failure().message().find("cannot record hotline changes") != std::string::npos);
+  CHECK((*gateway)->Failure().message().find("refusing all writes until restart") != std::string::npos);
   health = http.Get("/healthz");
   REQUIRE(health);
   CHECK(health->status == 503);
-  CHECK_MESSAGE(health->body.find("not following the dispatcher: cannot record hotline changes") !=
-                    std::string::npos,
+  CHECK_MESSAGE(health->body.find("not following the dispatcher: gateway store write failed") != std::string::npos,
                 health->body);
   (*gateway)->Stop();
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -39,42 +40,58 @@ std::string ReadGatewayMetricsUrl(const std::string& endpoints_file) {
   return "";
 }
 
-int SendRawHttp(int port, const std::string& bytes, std::string* body) {
+namespace {
+
+// Reads from a new connection to which `bytes` were written, until `enough` says so (given what
+// came), the peer closes, or `timeout_s` pass.
+std::string RawExchange(int port, const std::string& bytes, int timeout_s,
+                        const std::function<bool(const std::string&)>& enough) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("SendRawHttp: no socket");
+  if (fd < 0) throw std::runtime_error("RawExchange: no socket");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string got;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    timeval timeout{15, 0};
+    timeval timeout{timeout_s, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     (void)!::write(fd, bytes.data(), bytes.size());
-    // Until the headers and as much body as they announce are in, the peer closes, or time is up.
     char buffer[4096];
-    for (;;) {
-      const size_t end = got.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        const size_t at = got.find("Content-Length: ");
-        const size_t length = at != std::string::npos && at < end ? std::stoul(got.substr(at + 16)) : 0;
-        if (got.size() >= end + 4 + length) {
-          got.resize(end + 4 + length);
-          break;
-        }
-      }
+    while (!enough(got)) {
       const ssize_t n = ::read(fd, buffer, sizeof buffer);
       if (n <= 0) break;
       got.append(buffer, static_cast<size_t>(n));
     }
   }
   ::close(fd);
+  return got;
+}
+
+// The length of the first whole answer in `got`, or 0 while it is not all there.
+size_t FirstAnswerLength(const std::string& got) {
+  const size_t end = got.find("\r\n\r\n");
+  if (end == std::string::npos) return 0;
+  const size_t at = got.find("Content-Length: ");
+  const size_t length = at != std::string::npos && at < end ? std::stoul(got.substr(at + 16)) : 0;
+  return got.size() >= end + 4 + length ? end + 4 + length : 0;
+}
+
+}  // namespace
+
+int SendRawHttp(int port, const std::string& bytes, std::string* body, int timeout_s) {
+  std::string got = RawExchange(port, bytes, timeout_s, [](const std::string& g) { return FirstAnswerLength(g) > 0; });
+  if (const size_t length = FirstAnswerLength(got); length > 0) got.resize(length);
   if (!got.starts_with("HTTP/1.1 ") || got.size() < 12) return 0;
   if (body != nullptr) {
     const size_t end = got.find("\r\n\r\n");
     *body = end == std::string::npos ? "" : got.substr(end + 4);
   }
   return std::stoi(got.substr(9, 3));
+}
+
+std::string RawHttpUntilClosed(int port, const std::string& bytes, int timeout_s) {
+  return RawExchange(port, bytes, timeout_s, [](const std::string&) { return false; });
 }
 
 GatewayProcess::GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,

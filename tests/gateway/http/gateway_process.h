@@ -24,9 +24,11 @@ int ReadGatewayPort(const std::string& endpoints_file);
 std::string ReadGatewayMetricsUrl(const std::string& endpoints_file);
 
 // Writes `bytes` as they are on a new connection to 127.0.0.1:`port` and reads the first answer:
-// its status (0 when none came within 15 s), and its body into `body` when given. For requests an
-// HTTP client library would not send.
-int SendRawHttp(int port, const std::string& bytes, std::string* body = nullptr);
+// its status (0 when none came within `timeout_s`), and its body into `body` when given. For
+// requests an HTTP client library would not send.
+int SendRawHttp(int port, const std::string& bytes, std::string* body = nullptr, int timeout_s = 15);
+// The same, reading everything until the gateway closes the connection or `timeout_s` pass.
+std::string RawHttpUntilClosed(int port, const std::string& bytes, int timeout_s = 15);
 
 class GatewayProcess {
  public:

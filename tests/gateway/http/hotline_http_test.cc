@@ -217,6 +217,21 @@ TEST_CASE("a body not announced by a Content-Length, or compressed, is refused b
   CHECK(testing::SendRawHttp(w.gateway.port(),
                              "POST /open311/v2/requests.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                              "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n") == 411);
+  // Over the limit (4,096 bytes here) by its Content-Length: answered at once, its body never
+  // sent (cpp-httplib alone would wait for it, up to its 10 s read timeout, to throw it away).
+  CHECK(testing::SendRawHttp(w.gateway.port(), head + "Content-Length: 100000\r\n\r\n", &body, 5) == 413);
+  CHECK_MESSAGE(body.find("over the limit") != std::string::npos, body);
+  // After a refusal the connection is closed: what followed the headers, unread, is not taken
+  // for a request of its own (here one that would be answered 200).
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (const std::string& refused : {head + "Transfer-Encoding: chunked\r\n\r\n",
+                                     head + "Content-Length: 100000\r\n\r\n", head + "\r\n"}) {
+    CAPTURE(refused);
+    const std::string got = testing::RawHttpUntilClosed(w.gateway.port(), refused + smuggled);
+    CHECK(got.starts_with("HTTP/1.1 41"));
+    CHECK_MESSAGE(got.find("HTTP/1.1 200") == std::string::npos, got);
+    CHECK(got.find("HTTP/1.1", 1) == std::string::npos);  // one answer, then the end
+  }
 
   // Still serving, and nothing was created.
   pb::Request all;
