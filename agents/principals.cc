@@ -7,17 +7,18 @@
 
 namespace whistle {
 
-Result<pb::Response> CreatePrincipalWithKeyFile(Client& admin, const std::string& server_public_key,
-                                                pb::Request request, const std::string& key_path,
-                                                bool* sent) {
-  if (sent != nullptr) *sent = false;
+Result<pb::Request> WithNewKeyFile(pb::Request request, const std::string& server_public_key,
+                                   const std::string& key_path) {
   pb::Principal* p = request.mutable_create_principal()->mutable_principal();
   pb::KeyFile key = NewKeyPair(p->name());
   key.set_server_public_key(server_public_key);
   if (Status s = WriteKeyFile(key_path, key); !s.ok()) return s;
   p->set_public_key(*DecodeZ85Key(key.public_key()));
   if (request.request_id().empty()) request.set_request_id(Client::NewRequestId());
-  if (sent != nullptr) *sent = true;
+  return request;
+}
+
+Result<pb::Response> SendPrincipalCreate(Client& admin, const pb::Request& request, const std::string& key_path) {
   auto answer = admin.Call(request);
   // The file is this run's (WriteKeyFile never replaces one). It goes when the principal surely
   // was not made; with the outcome unknown (no answer, or UNAVAILABLE: a failed write that its
@@ -27,6 +28,13 @@ Result<pb::Response> CreatePrincipalWithKeyFile(Client& admin, const std::string
                         (answer.ok() && code != pb::STATUS_OK && code != pb::STATUS_UNAVAILABLE);
   if (not_made) std::remove(key_path.c_str());
   return answer;
+}
+
+Result<pb::Response> CreatePrincipalWithKeyFile(Client& admin, const std::string& server_public_key,
+                                                pb::Request request, const std::string& key_path) {
+  auto prepared = WithNewKeyFile(std::move(request), server_public_key, key_path);
+  if (!prepared.ok()) return prepared.status();
+  return SendPrincipalCreate(admin, *prepared, key_path);
 }
 
 Result<pb::KeyFile> EnsurePrincipal(Client& admin, const std::string& server_public_key,

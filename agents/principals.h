@@ -11,15 +11,19 @@
 
 namespace whistle {
 
-// Registers `principal` (its public_key is filled in here) with a fresh key pair whose key file,
-// naming `server_public_key`, is written to `key_path` before the request goes out; a file
-// already there is never replaced (BAD_REQUEST, nothing sent). The file is removed when the
+// The first half of registering a principal with a fresh key pair: writes its key file, naming
+// `server_public_key`, to `key_path`, a new file (one already there is never replaced:
+// BAD_REQUEST), and returns `request` (a CreatePrincipal) with the public half filled in and a
+// request id. Nothing is sent.
+Result<pb::Request> WithNewKeyFile(pb::Request request, const std::string& server_public_key,
+                                   const std::string& key_path);
+// The second half: sends `request` (WithNewKeyFile's). The key file is removed when the
 // dispatcher refuses (BUSY included); kept when the outcome is unknown (no answer, or UNAVAILABLE:
-// repeat with the same request id and the key from the file). Returns the dispatcher's answer;
-// `*sent`, when given, says whether the request went out at all (not when the file failed).
+// repeat with the same request id and the key from the file). Returns the dispatcher's answer.
+Result<pb::Response> SendPrincipalCreate(Client& admin, const pb::Request& request, const std::string& key_path);
+// Both halves.
 Result<pb::Response> CreatePrincipalWithKeyFile(Client& admin, const std::string& server_public_key,
-                                                pb::Request request, const std::string& key_path,
-                                                bool* sent = nullptr);
+                                                pb::Request request, const std::string& key_path);
 
 // For tools that set a city up: the principal's key file, with the principal registered. Reuses
 // both when the file exists and the dispatcher knows its key as that principal's; otherwise makes

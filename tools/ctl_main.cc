@@ -71,14 +71,15 @@ int main(int argc, char** argv) {
   options.attempts = static_cast<int>(line->attempts);
   options.credentials = *credentials;
   Client client(context, line->front, options);
-  bool sent = true;
-  auto response = out_path.empty() ? client.Call(*request)
-                                    : CreatePrincipalWithKeyFile(client, (*credentials)->server_public_key(),
-                                                                 *request, out_path, &sent);
-  if (!sent) {  // the key file could not be written (one already there is never replaced)
-    std::cerr << "whistlectl: " << response.status().ToString() << "\nwhistlectl: nothing was sent\n";
-    return 1;
+  if (!out_path.empty()) {  // the key file first: one already there is never replaced
+    auto prepared = WithNewKeyFile(*request, (*credentials)->server_public_key(), out_path);
+    if (!prepared.ok()) {
+      std::cerr << "whistlectl: " << prepared.status().ToString() << "\nwhistlectl: nothing was sent\n";
+      return 1;
+    }
+    *request = std::move(prepared).value();
   }
+  auto response = out_path.empty() ? client.Call(*request) : SendPrincipalCreate(client, *request, out_path);
   // No answer, or UNAVAILABLE (the dispatcher's write failed, and may yet be found at its
   // restart): the outcome is unknown. BUSY from every attempt: nothing was done.
   if (!response.ok() || response->code() == pb::STATUS_UNAVAILABLE) {

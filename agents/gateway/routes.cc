@@ -3,7 +3,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <memory>
 #include <exception>
 #include <optional>
 #include <string>
@@ -20,12 +19,12 @@ namespace whistle::gateway {
 namespace {
 
 // cpp-httplib (0.11) holds a body to the payload limit only when a Content-Length announces it: a
-// chunked body, or one read until the connection closes, grows without bound, before any handler
-// can check the caller's key, and a compressed one is inflated past the limit. A declared length
-// over the limit it reads whole, and throws away, before it answers 413: a thread held as long as
-// the client likes. Such requests are refused before their body is read (the pre-routing handler
-// runs first); no client of the gateway needs them. The status and the message, or nullopt when
-// the request may go on.
+// chunked body, or one read until the connection closes (it reads one for POST, PUT, PATCH, DELETE
+// and PRI), grows without bound, before any handler can check the caller's key, and a compressed
+// one is inflated past the limit. A declared length over the limit it reads whole, and throws
+// away, before it answers 413: a thread held as long as the client likes. Such requests are
+// refused before their body is read (the pre-routing handler runs first); no client of the
+// gateway needs them. The status and the message, or nullopt when the request may go on.
 std::optional<std::pair<int, std::string>> RefusedBodyFraming(const httplib::Request& q, size_t max_body_bytes) {
   if (q.has_header("Transfer-Encoding")) {
     return std::pair{411, std::string("a request body must come with a Content-Length, not chunked")};
@@ -33,10 +32,12 @@ std::optional<std::pair<int, std::string>> RefusedBodyFraming(const httplib::Req
   if (const std::string coding = q.get_header_value("Content-Encoding"); !coding.empty() && coding != "identity") {
     return std::pair{415, fmt::format("request bodies are taken uncompressed, not '{}'", coding.substr(0, 32))};
   }
-  const bool carries_body = q.method == "POST" || q.method == "PUT" || q.method == "PATCH" || q.method == "DELETE";
   if (!q.has_header("Content-Length")) {
-    if (!carries_body) return std::nullopt;
+    if (q.method == "GET" || q.method == "HEAD" || q.method == "OPTIONS") return std::nullopt;
     return std::pair{411, std::string("a request body must come with a Content-Length")};
+  }
+  if (q.get_header_value_count("Content-Length") > 1) {
+    return std::pair{400, std::string("one Content-Length, not several")};
   }
   const std::string declared = q.get_header_value("Content-Length");
   uint64_t length = 0;
@@ -46,22 +47,6 @@ std::optional<std::pair<int, std::string>> RefusedBodyFraming(const httplib::Req
   }
   if (length > max_body_bytes) return std::pair{413, std::string("the request body is over the limit")};
   return std::nullopt;
-}
-
-// Answers as WriteError does, then closes the connection: the body the request announced is not
-// read, so nothing after it on the connection can be taken for a request. (cpp-httplib keeps a
-// connection open whatever Connection header the answer carries; a content provider that
-// reports failure once it has written everything makes it close.)
-void RefuseAndClose(const httplib::Request& q, httplib::Response& r, int status, const std::string& message) {
-  WriteError(q, r, status, message);
-  auto body = std::make_shared<std::string>(std::move(r.body));
-  r.body.clear();
-  const std::string type = r.get_header_value("Content-Type");
-  r.set_header("Connection", "close");
-  r.set_content_provider(body->size(), type, [body](size_t offset, size_t length, httplib::DataSink& sink) {
-    sink.write(body->data() + offset, length);
-    return offset + length < body->size();  // false once all is out: the connection is closed
-  });
 }
 
 }  // namespace
@@ -104,12 +89,12 @@ void Gateway::Route() {
   if (hub_) RouteConsole();
 
   // Every request is counted and timed (the handler runs on the thread that routed it). One
-  // refused before routing (a malformed request line, a body over the limit) is counted untimed.
+  // cpp-httplib refuses before routing (a malformed request line) is counted untimed.
   static thread_local std::chrono::steady_clock::time_point started{};
   s.set_pre_routing_handler([max_body_bytes = config_.max_body_bytes()](Req q, Res r) {
     started = std::chrono::steady_clock::now();
     if (auto refused = RefusedBodyFraming(q, max_body_bytes)) {
-      RefuseAndClose(q, r, refused->first, refused->second);
+      WriteError(q, r, refused->first, refused->second);  // the connection closes after it (below)
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -128,6 +113,11 @@ void Gateway::Route() {
   s.set_read_timeout(10, 0);
   s.set_write_timeout(10, 0);
   s.set_keep_alive_timeout(5);
+  // One request a connection. A refused request's body is left unread, and cpp-httplib keeps a
+  // connection open whatever the answer says (a HEAD's, a Range's, one it answers before routing):
+  // what followed could be taken for a request of its own. The TLS proxy in front keeps its
+  // clients' connections; its own to the gateway are on the same host.
+  s.set_keep_alive_max_count(1);
   s.set_tcp_nodelay(true);  // small answers: do not wait for delayed ACKs (40 ms a request)
   // A handler that throws has a bug; say so, and keep serving.
   s.set_exception_handler([](Req q, Res r, std::exception_ptr ep) {
@@ -143,7 +133,7 @@ void Gateway::Route() {
   });
   // Errors no handler described (404 for unknown paths, 413 over the body limit, 500 above).
   s.set_error_handler(httplib::Server::HandlerWithResponse([](Req q, Res r) {
-    if (!r.body.empty() || r.content_length_ > 0) return httplib::Server::HandlerResponse::Unhandled;
+    if (!r.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string message;
     switch (r.status) {
       case 404: message = fmt::format("no endpoint {} {}", q.method, q.path); break;

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -42,10 +43,10 @@ std::string ReadGatewayMetricsUrl(const std::string& endpoints_file) {
 
 namespace {
 
-// Reads from a new connection to which `bytes` were written, until `enough` says so (given what
-// came), the peer closes, or `timeout_s` pass.
-std::string RawExchange(int port, const std::string& bytes, int timeout_s,
-                        const std::function<bool(const std::string&)>& enough) {
+// Writes each of `writes` on a new connection, reading after each until `enough` says so (given
+// all that came), the peer closes, or `timeout_s` pass. Everything read.
+std::string RawExchange(int port, const std::vector<std::string>& writes, int timeout_s,
+                        const std::function<bool(const std::string&, size_t nth)>& enough) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("RawExchange: no socket");
   sockaddr_in addr{};
@@ -56,12 +57,19 @@ std::string RawExchange(int port, const std::string& bytes, int timeout_s,
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
     timeval timeout{timeout_s, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    (void)!::write(fd, bytes.data(), bytes.size());
     char buffer[4096];
-    while (!enough(got)) {
-      const ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n <= 0) break;
-      got.append(buffer, static_cast<size_t>(n));
+    bool open = true;
+    for (size_t nth = 0; nth < writes.size() && open; ++nth) {
+      // MSG_NOSIGNAL: a peer that closed must not kill the test with SIGPIPE.
+      (void)::send(fd, writes[nth].data(), writes[nth].size(), MSG_NOSIGNAL);
+      while (!enough(got, nth)) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n <= 0) {
+          open = false;
+          break;
+        }
+        got.append(buffer, static_cast<size_t>(n));
+      }
     }
   }
   ::close(fd);
@@ -80,7 +88,8 @@ size_t FirstAnswerLength(const std::string& got) {
 }  // namespace
 
 int SendRawHttp(int port, const std::string& bytes, std::string* body, int timeout_s) {
-  std::string got = RawExchange(port, bytes, timeout_s, [](const std::string& g) { return FirstAnswerLength(g) > 0; });
+  std::string got =
+      RawExchange(port, {bytes}, timeout_s, [](const std::string& g, size_t) { return FirstAnswerLength(g) > 0; });
   if (const size_t length = FirstAnswerLength(got); length > 0) got.resize(length);
   if (!got.starts_with("HTTP/1.1 ") || got.size() < 12) return 0;
   if (body != nullptr) {
@@ -90,8 +99,10 @@ int SendRawHttp(int port, const std::string& bytes, std::string* body, int timeo
   return std::stoi(got.substr(9, 3));
 }
 
-std::string RawHttpUntilClosed(int port, const std::string& bytes, int timeout_s) {
-  return RawExchange(port, bytes, timeout_s, [](const std::string&) { return false; });
+std::string RawHttpThenMore(int port, const std::string& first, const std::string& next, int timeout_s) {
+  return RawExchange(port, {first, next}, timeout_s, [](const std::string& g, size_t nth) {
+    return nth == 0 && FirstAnswerLength(g) > 0;  // then read to the end
+  });
 }
 
 GatewayProcess::GatewayProcess(const pb::CityConfig& city, std::string front, std::string bus,

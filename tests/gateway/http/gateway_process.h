@@ -27,8 +27,9 @@ std::string ReadGatewayMetricsUrl(const std::string& endpoints_file);
 // its status (0 when none came within `timeout_s`), and its body into `body` when given. For
 // requests an HTTP client library would not send.
 int SendRawHttp(int port, const std::string& bytes, std::string* body = nullptr, int timeout_s = 15);
-// The same, reading everything until the gateway closes the connection or `timeout_s` pass.
-std::string RawHttpUntilClosed(int port, const std::string& bytes, int timeout_s = 15);
+// Writes `first`, reads its answer, then writes `next` on the same connection and reads all that
+// comes until the gateway closes it or `timeout_s` pass: everything read.
+std::string RawHttpThenMore(int port, const std::string& first, const std::string& next, int timeout_s = 15);
 
 class GatewayProcess {
  public:
