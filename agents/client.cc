@@ -3,9 +3,9 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <atomic>
 #include <random>
 #include <thread>
 
@@ -219,7 +219,8 @@ Status Subscriber::CatchUp(uint64_t through) {
     ++caught_up_;
     if (from >= through) return Status::Ok();
   }
-  // An empty page: nothing committed past `from` as far as the log knows.
+  // The log holds more than this page: read on at once. (An empty page: nothing is committed past
+  // `from` as far as the log knows.)
   more_in_log_ = log->records_size() > 0 && from < log->last_seq();
   return Status::Ok();
 }

@@ -1,11 +1,12 @@
 #include "agents/gateway/gateway.h"
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
-#include <cmath>
 #include <regex>
+#include <utility>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -302,15 +303,18 @@ std::string Gateway::OwnPrincipal() {
   // Quick calls, as the follower's own: Stop() waits for this thread.
   Client client(context_, config_.front_endpoint(),
                 ClientOptions{.timeout = 1000ms, .attempts = 2, .busy_pause = 100ms, .credentials = credentials_});
-  while (!stopping_.load()) {
+  for (bool said = false; !stopping_.load();) {
     pb::Request whoami;
     whoami.mutable_whoami();
     auto answer = client.Call(std::move(whoami));
     if (answer.ok() && answer->code() == pb::STATUS_OK && !answer->principal().name().empty()) {
       return answer->principal().name();
     }
-    std::fprintf(stderr, "whistle-gateway: asking the dispatcher who this gateway is: %s; trying again\n",
-                 answer.ok() ? answer->message().c_str() : answer.status().ToString().c_str());
+    if (!std::exchange(said, true)) {  // once: a dispatcher away for an hour is one line
+      std::fprintf(stderr,
+                   "whistle-gateway: asking the dispatcher who this gateway is: %s; trying again every second\n",
+                   answer.ok() ? answer->message().c_str() : answer.status().ToString().c_str());
+    }
     for (int i = 0; i < 10 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
   }
   return "";
