@@ -5,8 +5,9 @@
 
 CITY_JSON is the city the gateway serves, as JSON (whistle-gencity --out=city.json for the sample).
 Reports go to random grids and categories so that duplicate detection does not fold them together.
-Closed loop: each client sends its next request when the last is answered, on a keep-alive
-connection. The client runs on the same machine, so the figures are a lower bound.
+Closed loop: each client sends its next request when the last is answered (http.client connects
+again for each, as the gateway closes a connection after its answer). The client runs on the same
+machine, so the figures are a lower bound.
 """
 import http.client
 import json
