@@ -47,7 +47,6 @@ Status Agent::Start() {
   // What was offered before we came: treat it like any new offer, once per event (an event
   // offered to two of our departments is in both lists).
   // Work this agent claimed before a restart (same name) is carried on.
-  std::set<uint64_t> seen;
   for (const auto& department : departments_) {
     for (pb::EventState state : {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS}) {
       pb::Request list;
@@ -58,8 +57,7 @@ Status Agent::Start() {
         if (!page.ok()) return page.status();
         if (page->code() != pb::STATUS_OK) return Status(page->code(), page->message());
         for (const auto& e : page->list().events()) {
-          if (!seen.insert(e.id()).second) continue;
-          seen_at_start_.Note(e.id(), e.history_size());
+          if (!seen_at_start_.Note(e.id(), e.history_size())) continue;
           pb::Record offer;
           offer.set_event_id(e.id());
           offer.set_at_ms(e.dispatched_at_ms());

@@ -43,7 +43,9 @@ struct AgentBehaviour {
 // (event_seq below that length) are not acted on again.
 class SeenAtStart {
  public:
-  void Note(uint64_t event_id, uint32_t history_size) { history_size_[event_id] = history_size; }
+  // Notes an event a list showed; false when one already did (an event offered to two of the
+  // agent's departments is in both lists), keeping the first sighting, which Start acted on.
+  bool Note(uint64_t event_id, uint32_t history_size) { return history_size_.emplace(event_id, history_size).second; }
   // True for a record a list already showed; an event is forgotten once the feed is past it.
   bool Shown(const pb::Record& record);
 

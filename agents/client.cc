@@ -42,6 +42,19 @@ std::string Client::NewRequestId() {
   return fmt::format("{:016x}{:016x}", words[0], words[1]);
 }
 
+CallOutcome OutcomeOf(const Result<pb::Response>& result) {
+  const Status status = StatusOf(result);
+  if (status.ok()) return CallOutcome::kDone;
+  if (status.code() == pb::STATUS_UNAVAILABLE) return CallOutcome::kUnknown;
+  // A call that failed otherwise (BUSY, UNAUTHENTICATED) was refused, as is any other answer.
+  return CallOutcome::kRefused;
+}
+
+Status StatusOf(const Result<pb::Response>& result) {
+  if (!result.ok()) return result.status();
+  return result->code() == pb::STATUS_OK ? Status::Ok() : Status(result->code(), result->message());
+}
+
 Status Client::Connect(std::chrono::steady_clock::time_point deadline) {
   socket_.emplace(context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);

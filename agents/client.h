@@ -57,6 +57,15 @@ struct ClientOptions {
   ClientCredentials credentials;  // none: a --dev-no-auth dispatcher
 };
 
+// What a call's result says of its request: done (answered OK); refused (any other answer, BUSY to
+// every attempt, or the key refused at the handshake: nothing was done); or unknown (no answer, or
+// UNAVAILABLE: a write that failed and that the dispatcher's restart may yet find; repeat it with
+// the same request id).
+enum class CallOutcome { kDone, kRefused, kUnknown };
+CallOutcome OutcomeOf(const Result<pb::Response>& result);
+// The result as a Status: OK, the answer's code and message, or the call's own failure.
+Status StatusOf(const Result<pb::Response>& result);
+
 class Client {
  public:
   Client(zmq::context_t& context, std::string front_endpoint, ClientOptions options = {});

@@ -23,10 +23,7 @@ Result<pb::Response> SendPrincipalCreate(Client& admin, const pb::Request& reque
   // The file is this run's (WriteKeyFile never replaces one). It goes when the principal surely
   // was not made; with the outcome unknown (no answer, or UNAVAILABLE: a failed write that its
   // restart may find) it stays, for a repeat with its public key.
-  const pb::StatusCode code = answer.ok() ? answer->code() : answer.status().code();
-  const bool not_made = code == pb::STATUS_UNAUTHENTICATED || code == pb::STATUS_BUSY ||
-                        (answer.ok() && code != pb::STATUS_OK && code != pb::STATUS_UNAVAILABLE);
-  if (not_made) std::remove(key_path.c_str());
+  if (OutcomeOf(answer) == CallOutcome::kRefused) std::remove(key_path.c_str());
   return answer;
 }
 

@@ -72,18 +72,15 @@ int main(int argc, char** argv) {
     report->set_reporter(reporter);
     report->set_source(pb::SOURCE_GRID_APP);
     auto answer = client.Call(r);
-    if (!answer.ok() && (answer.status().code() == pb::STATUS_BUSY ||
-                         answer.status().code() == pb::STATUS_UNAUTHENTICATED)) {
-      return std::cerr << "whistle-report: " << answer.status().ToString() << "\n", 1;
-    }
-    // No answer, or UNAVAILABLE (a failed write its restart may yet find): the outcome is unknown.
-    if (!answer.ok() || answer->code() == pb::STATUS_UNAVAILABLE) {
-      const Status why = answer.ok() ? Status(answer->code(), answer->message()) : answer.status();
-      return std::cerr << "whistle-report: " << why.ToString() << "\nwhistle-report: the outcome is unknown; "
-                       << "repeat with --request-id=" << r.request_id() << " to report it at most once\n", 3;
-    }
-    if (answer->code() != pb::STATUS_OK) {
-      return std::cerr << "whistle-report: " << Status(answer->code(), answer->message()).ToString() << "\n", 1;
+    switch (OutcomeOf(answer)) {
+      case CallOutcome::kRefused:
+        return std::cerr << "whistle-report: " << StatusOf(answer).ToString() << "\n", 1;
+      case CallOutcome::kUnknown:
+        return std::cerr << "whistle-report: " << StatusOf(answer).ToString() << "\nwhistle-report: the outcome is "
+                         << "unknown; repeat with --request-id=" << r.request_id() << " to report it at most once\n",
+               3;
+      case CallOutcome::kDone:
+        break;
     }
     const pb::Event& e = answer->event().event();
     std::cout << fmt::format("event {} {} in grid {} at {} level, offered to {}\n", e.id(),

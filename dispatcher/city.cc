@@ -511,6 +511,14 @@ const pb::Category* City::FindCategory(std::string_view code) const {
   return it == category_index_.end() ? nullptr : &config_.categories(it->second);
 }
 
+std::string City::MissingOf(std::string_view category, std::string_view grid) const {
+  if (FindCategory(category) == nullptr) return fmt::format("category '{}'", category);
+  if (const pb::Region* g = FindRegion(grid); g == nullptr || g->level() != pb::LEVEL_GRID) {
+    return fmt::format("grid '{}'", grid);
+  }
+  return "";
+}
+
 const pb::Department* City::FindDepartment(std::string_view id) const {
   const int index = DepartmentIndex(id);
   return index < 0 ? nullptr : &config_.departments(index);

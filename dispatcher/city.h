@@ -53,6 +53,9 @@ class City {
   const pb::Region* FindRegion(std::string_view code) const;
   const pb::Category* FindCategory(std::string_view code) const;
   const pb::Department* FindDepartment(std::string_view id) const;
+  // What of a report's category and grid the city lacks (a configuration changed since it came):
+  // "category 'noise'" or "grid '370602001002-01'"; "" when it has both.
+  std::string MissingOf(std::string_view category, std::string_view grid) const;
 
   // Dense numbers, for tables with a slot a region or a department: a region's or department's
   // position in the configuration, 0 .. count - 1; -1 when unknown.

@@ -125,10 +125,8 @@ Status EngineState::Load(const std::function<void(std::string_view)>& note) {
 
 std::string EngineState::MissingFromCity(const pb::Event& e) const {
   std::string problem;
-  if (city_.FindCategory(e.report().category()) == nullptr) {
-    problem = fmt::format("category '{}' is gone", e.report().category());
-  } else if (const pb::Region* g = city_.FindRegion(e.grid()); g == nullptr || g->level() != pb::LEVEL_GRID) {
-    problem = fmt::format("grid '{}' is gone", e.grid());
+  if (std::string missing = city_.MissingOf(e.report().category(), e.grid()); !missing.empty()) {
+    problem = missing + " is gone";
   } else {
     for (const auto& d : e.candidates()) {
       if (city_.FindDepartment(d) == nullptr) problem = fmt::format("department '{}' is gone", d);

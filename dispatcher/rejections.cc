@@ -89,15 +89,10 @@ Status CheckCandidate(const pb::Event& event, Action action, std::string_view de
 }
 
 Status CheckStillInCity(const pb::Event& e, Action action, const City& city) {
-  auto gone = [&](std::string_view what, std::string_view code) {
-    return IllegalTransition(fmt::format("cannot {} event {}: its {} '{}' is no longer in the city's configuration",
-                                         ActionName(action), e.id(), what, code));
-  };
-  if (city.FindCategory(e.report().category()) == nullptr) return gone("category", e.report().category());
-  if (const pb::Region* grid = city.FindRegion(e.grid()); grid == nullptr || grid->level() != pb::LEVEL_GRID) {
-    return gone("grid", e.grid());
-  }
-  return Status::Ok();
+  const std::string missing = city.MissingOf(e.report().category(), e.grid());
+  if (missing.empty()) return Status::Ok();
+  return IllegalTransition(fmt::format("cannot {} event {}: its {} is no longer in the city's configuration",
+                                       ActionName(action), e.id(), missing));
 }
 
 Status CheckText(std::string_view field, std::string_view value, bool required, size_t max_bytes) {

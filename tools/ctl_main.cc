@@ -80,12 +80,9 @@ int main(int argc, char** argv) {
     *request = std::move(prepared).value();
   }
   auto response = out_path.empty() ? client.Call(*request) : SendPrincipalCreate(client, *request, out_path);
-  // No answer, or UNAVAILABLE (the dispatcher's write failed, and may yet be found at its
-  // restart): the outcome is unknown. BUSY from every attempt: nothing was done.
-  if (!response.ok() || response->code() == pb::STATUS_UNAVAILABLE) {
-    const Status why = response.ok() ? Status(response->code(), response->message()) : response.status();
-    std::cerr << "whistlectl: " << why.ToString() << "\n";
-    if (why.code() == pb::STATUS_UNAUTHENTICATED || why.code() == pb::STATUS_BUSY) return 1;
+  const CallOutcome outcome = OutcomeOf(response);
+  if (outcome == CallOutcome::kUnknown) {
+    std::cerr << "whistlectl: " << StatusOf(response).ToString() << "\n";
     if (!out_path.empty()) {
       std::cerr << "whistlectl: the key file " << out_path << " is kept: repeat with the same "
                    "--request-id and --public-key from it\n";
@@ -97,15 +94,15 @@ int main(int argc, char** argv) {
     return 3;
   }
 
-  bool ok = response->code() == pb::STATUS_OK;
+  bool ok = outcome == CallOutcome::kDone;
   if (ok && !out_path.empty()) {
     std::cerr << "whistlectl: wrote the new principal's key file " << out_path << " (keep it secret)\n";
   }
-  if (ok || line->json) {
+  if (response.ok() && (ok || line->json)) {
     std::cout << FormatResponse(line->command, *response, city.get(), line->json);
   }
   if (!ok) {
-    std::cerr << "whistlectl: " << Status(response->code(), response->message()).ToString() << "\n";
+    std::cerr << "whistlectl: " << StatusOf(response).ToString() << "\n";
     return 1;
   }
   return 0;

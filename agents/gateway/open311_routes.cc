@@ -82,7 +82,7 @@ void Gateway::Open311PostForm(const httplib::Request& req, httplib::Response& re
     return !over;
   });
   // A declared length over the limit is refused before routing (routes.cc); this is the backstop.
-  if (over || res.status == 413) return WriteError(req, res, 413, "the request body is over the limit");
+  if (over) return WriteError(req, res, 413, "the request body is over the limit");
   if (!read_whole) return WriteError(req, res, 400, "the request body could not be read whole");
   if (form.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
     httplib::detail::parse_query_text(form.body, form.params);
