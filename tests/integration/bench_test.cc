@@ -176,15 +176,16 @@ TEST_CASE("bench: the queries mix reads events it submitted first, an open loop 
   CHECK(mine->codes.size() == 1);
   CHECK(Count(*mine, "mine STATUS_OK") > 0);
 
-  // 200 submits/s offered for 1 s: about 200 sent in the measured second (the schedule, not the
-  // dispatcher's speed, sets the count), every one answered.
+  // 200 submits/s offered for 1 s: about 200 due in the measured second (the schedule, not the
+  // dispatcher's speed, sets the count), every one sent answered. A bench woken late at the end
+  // (a loaded machine) counts the flows it could not send then as not sent, not as answered.
   BenchOptions open = Short(dispatcher, BenchMix::kSubmit);
   open.rate = 200;
   auto q = RunBench(open);
   REQUIRE_MESSAGE(q.ok(), q.status().ToString());
   CHECK(q->unanswered == 0);
-  CHECK(q->latency_us.at("submit").count() >= 190);
-  CHECK(q->latency_us.at("submit").count() <= 210);
+  CHECK(q->latency_us.at("submit").count() + q->not_sent >= 190);
+  CHECK(q->latency_us.at("submit").count() + q->not_sent <= 210);
 }
 
 TEST_CASE("bench: with --get-ids the Gets read events picked from the store's ids, not the seeded ones") {

@@ -19,6 +19,7 @@ namespace {
 
 using testing::Binary;
 using testing::DispatcherProcess;
+using testing::WaitUntilReady;
 
 pb::CityConfig NoDuplicates() {
   pb::CityConfig city = testing::TestCityConfig();
@@ -45,12 +46,11 @@ TEST_CASE("a report sent by whistle-report is claimed by the right department's 
   testing::TempDir dir;
   pid_t agent = Spawn({Binary("agents/whistle-agent"), "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(),
                        "--departments=c1-committee,c1-water-unit", "--eager", "--lapse-share=0",
-                       "--return-share=0", "--whistle-share=0", "--unresolved-share=0", "--duration-s=60",
+                       "--return-share=0", "--whistle-share=0", "--unresolved-share=0", "--duration-s=300",
                        "--name=community-desk"},
                       dir.Sub("agent.out"));
-  while (ReadWholeFile(dir.Sub("agent.out")).find(" ready") == std::string::npos) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntilReady(&agent, "whistle-agent",
+                 [&] { return ReadWholeFile(dir.Sub("agent.out")).find(" ready") != std::string::npos; });
   pid_t report = Spawn({Binary("agents/whistle-report"), "--front=" + dispatcher.front(), "--category=water",
                         "--grid=" + std::string(testing::kGrid1), "--description=pipe burst"},
                        dir.Sub("report.out"));
@@ -99,15 +99,15 @@ TEST_CASE("16 agents in separate processes race for 1,000 events: exactly one wi
     agents.push_back(Spawn(
         {Binary("agents/whistle-agent"), "--front=" + dispatcher.front(), "--bus=" + dispatcher.bus(),
          "--departments=c1-committee,c1-water-unit", "--claim-only",
-         fmt::format("--until-claims={}", kEvents), "--duration-s=120", fmt::format("--name=agent-{}", i),
+         fmt::format("--until-claims={}", kEvents), "--duration-s=600", fmt::format("--name=agent-{}", i),
          fmt::format("--seed={}", i)},
         dir.Sub(fmt::format("agent-{}.out", i))));
   }
   // Every agent follows the bus before the first event exists, so each sees every offer.
   for (int i = 0; i < kAgents; ++i) {
-    while (ReadWholeFile(dir.Sub(fmt::format("agent-{}.out", i))).find(" ready") == std::string::npos) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    WaitUntilReady(&agents[i], fmt::format("whistle-agent {}", i), [&] {
+      return ReadWholeFile(dir.Sub(fmt::format("agent-{}.out", i))).find(" ready") != std::string::npos;
+    });
   }
   SubmitMany(client, kEvents);
   for (pid_t pid : agents) CHECK(WaitFor(pid) == 0);
