@@ -39,7 +39,9 @@ constexpr char kUsage[] =
     "  progress    --id=N --claim=N [--note=T]\n"
     "  resolve     --id=N --claim=N --note=T\n"
     "  return      --id=N --department=D [--claim=N] --reason=T\n"
-    "  whistle     --id=N [--department=D] [--claim=N] --reason=T  (no department: supervisor)\n"
+    "  whistle     --id=N [--department=D] [--claim=N] --reason=T [--level=L]\n"
+    "              (no department: a supervisor's; --level: the level you saw it at, refused if\n"
+    "              it has climbed since)\n"
     "  supervise   --id=N [--note=T]\n"
     "  feedback    --id=N --satisfied=true|false --score=1..5 [--comment=T]\n"
     "  reopen      --id=N --reason=T\n"
@@ -323,6 +325,7 @@ void BuildWhistle(FlagReader& r, pb::Request& req) {
   c->set_department(r.OptionalText("department"));  // none: a supervisor's whistle
   c->set_claim_number(r.Number("claim", false, 1));
   c->set_reason(r.Text("reason"));
+  c->set_seen_level(r.Choice("level", kLevels, false, pb::LEVEL_UNSPECIFIED));
 }
 
 void BuildSupervise(FlagReader& r, pb::Request& req) {

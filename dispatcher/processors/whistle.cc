@@ -23,6 +23,17 @@ Result<Decision> WhistleProcessor::Decide(const Command& command, const EngineSt
     }
   }
   if (Status s = CheckText("reason", c.reason(), true); !s.ok()) return s;
+  if (c.seen_level() != pb::LEVEL_UNSPECIFIED) {
+    if (!IsHandlingLevel(c.seen_level())) {
+      return BadRequest(fmt::format("seen_level {} is not a level an event is handled at",
+                                    static_cast<int>(c.seen_level())));
+    }
+    if (c.seen_level() != e.level()) {
+      return IllegalTransition(fmt::format(
+          "cannot whistle event {} from {} level: it is at {} level now", e.id(),
+          LevelName(c.seen_level()), LevelName(e.level())));
+    }
+  }
   if (e.level() == pb::LEVEL_CITY) {
     return IllegalTransition(fmt::format("cannot whistle event {}: it is already at city level", e.id()));
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include "dispatcher/sample_city.h"
 #include "tests/testing/engine_fixture.h"
@@ -173,6 +174,64 @@ TEST_CASE("a supervisor's whistle over a claimed event counts against the holder
   stats.mutable_stats()->set_department("c1-committee");
   stats.mutable_stats()->set_month("2026-11");
   CHECK(f.Run(stats).stats().counters().unresolved() == 1);
+}
+
+Command SupervisorWhistle(uint64_t id, pb::Level seen_level) {
+  Command c{testing::TestActor(pb::ROLE_SUPERVISOR, "duty-officer"), {}};
+  pb::WhistleCommand* w = c.request.mutable_whistle();
+  w->set_event_id(id);
+  w->set_reason("not moving");
+  w->set_seen_level(seen_level);
+  return c;
+}
+
+TEST_CASE("two supervisors whistling over one sighting climb the event once") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  std::vector<Command> batch = {SupervisorWhistle(id, pb::LEVEL_COMMUNITY),
+                                SupervisorWhistle(id, pb::LEVEL_COMMUNITY)};
+  auto replies = f.engine().Process(batch);
+  REQUIRE(replies.size() == 2);
+  CHECK_MESSAGE(replies[0].code() == pb::STATUS_OK, replies[0].message());
+  CHECK(replies[1].code() == pb::STATUS_ILLEGAL_TRANSITION);
+  CHECK(replies[1].message() ==
+        "cannot whistle event 1 from community level: it is at street level now");
+  CHECK(f.EventOf(id).level() == pb::LEVEL_STREET);
+
+  // Without the level it saw, a whistle climbs from wherever the event is.
+  CHECK(f.engine().Process(std::vector<Command>{SupervisorWhistle(id, pb::LEVEL_UNSPECIFIED)})[0]
+            .code() == pb::STATUS_OK);
+  CHECK(f.EventOf(id).level() == pb::LEVEL_COUNTY);
+}
+
+TEST_CASE("a whistle that meets a deadline fired first in its round does not climb a second level") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  f.clock.Set(f.EventOf(id).timer_due_ms() + 1);
+  // One round: the due timer first (engine.h), then the whistle, which saw the event at
+  // community level before the deadline took it up.
+  auto replies = f.engine().Process(std::vector<Command>{SupervisorWhistle(id, pb::LEVEL_COMMUNITY)});
+  CHECK(replies[0].code() == pb::STATUS_ILLEGAL_TRANSITION);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.level() == pb::LEVEL_STREET);
+  auto history = f.HistoryOf(id);
+  CHECK(std::count_if(history.begin(), history.end(),
+                      [](const pb::Record& r) { return r.has_escalated(); }) == 1);
+}
+
+TEST_CASE("a whistle naming the level the event is at climbs, one naming no handling level is refused") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  std::string before = f.Snapshot(id);
+  for (pb::Level bad : {pb::LEVEL_GRID, static_cast<pb::Level>(42)}) {
+    pb::Response r = f.engine().Process(std::vector<Command>{SupervisorWhistle(id, bad)})[0];
+    CHECK(r.code() == pb::STATUS_BAD_REQUEST);
+    CHECK(r.message().find("is not a level an event is handled at") != std::string::npos);
+  }
+  CHECK(f.Snapshot(id) == before);
+  pb::Response r = f.engine().Process(std::vector<Command>{SupervisorWhistle(id, pb::LEVEL_COMMUNITY)})[0];
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.event().event().level() == pb::LEVEL_STREET);
 }
 
 TEST_CASE("a candidate may whistle an unclaimed event up without claiming it") {

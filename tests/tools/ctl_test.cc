@@ -227,9 +227,19 @@ TEST_CASE("return and whistle take an optional claim number and a required reaso
   CHECK(whistle->whistle().department() == "s-office");
   CHECK(whistle->whistle().claim_number() == 4);
   CHECK(whistle->whistle().reason() == "needs the county");
+  CHECK(whistle->whistle().seen_level() == pb::LEVEL_UNSPECIFIED);
 
   CHECK(BuildError({"whistle", "--id=5", "--department=s-office"}).message() ==
         "--reason is required");
+}
+
+TEST_CASE("a whistle may name the level it saw the event at") {
+  auto whistle = Build({"whistle", "--id=5", "--reason=stuck", "--level=street"});
+  REQUIRE(whistle.ok());
+  CHECK(whistle->whistle().department().empty());
+  CHECK(whistle->whistle().seen_level() == pb::LEVEL_STREET);
+  CHECK(BuildError({"whistle", "--id=5", "--reason=stuck", "--level=grid"}).message().find(
+            "community, street, county, city") != std::string::npos);
 }
 
 TEST_CASE("supervise, feedback, reopen, merge and cancel") {
