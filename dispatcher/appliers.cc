@@ -49,7 +49,8 @@ void RemoveValue(google::protobuf::RepeatedPtrField<std::string>* list, const st
 
 // A claim deadline passing unanswered counts against every candidate, once per dispatch (a
 // dispatch someone claimed in time and then released was answered).
-void CountClaimMissed(EngineState& state, const pb::Record& r, const pb::Event& e) {
+void CountClaimMissed(EngineState& state, const pb::Record& r, pb::Event& e) {
+  e.set_overdue_redispatch(false);  // judged
   if (e.responded()) return;
   Count(state, r, e, e.candidates(), e.level(),
         [](pb::StatCounters& c) { c.set_claim_missed(c.claim_missed() + 1); });
@@ -86,6 +87,9 @@ void ApplyDispatched(const pb::Record& r, EngineState& state) {
   e.set_responded(false);
   e.set_claim_deadline_ms(d.claim_deadline_ms());
   e.set_resolve_deadline_ms(d.resolve_deadline_ms());
+  // Still overdue (a return at city level): the new candidates get a fair time all the same,
+  // and are judged by it.
+  e.set_overdue_redispatch(e.overdue());
   e.set_mode(d.mode());
   Count(state, r, e, e.candidates(), e.level(),
         [](pb::StatCounters& c) { c.set_offered(c.offered() + 1); });
@@ -103,12 +107,14 @@ void ApplyClaimed(const pb::Record& r, EngineState& state) {
     Count(state, r, e, {c.department()}, e.level(),
           [](pb::StatCounters& s) { s.set_claimed_in_time(s.claimed_in_time() + 1); });
     e.set_responded(true);
-  } else if (!c.in_time() && !e.overdue() && !e.responded()) {
-    // Late, and no timer has counted the miss yet (at city level MarkedOverdue already has).
+  } else if (!c.in_time() && (!e.overdue() || e.overdue_redispatch()) && !e.responded()) {
+    // Late, and no timer has counted the miss yet (MarkedOverdue has, for the dispatch that went
+    // overdue at city level; not for a later one).
     Count(state, r, e, {c.department()}, e.level(),
           [](pb::StatCounters& s) { s.set_claim_missed(s.claim_missed() + 1); });
     e.set_responded(true);
   }
+  e.set_overdue_redispatch(false);
 }
 
 void ApplyAssistJoined(const pb::Record& r, EngineState& state) {
@@ -170,8 +176,12 @@ void ApplyMarkedOverdue(const pb::Record& r, EngineState& state) {
   pb::Event& e = state.MutableEvent(r.event_id());
   // A holder past the city's resolve deadline may still resolve: only the claim miss is final.
   if (r.marked_overdue().cause() == pb::ESCALATION_CLAIM_DEADLINE) CountClaimMissed(state, r, e);
-  Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_overdue(c.overdue() + 1); });
+  // An event is counted overdue once, not again when a later dispatch's claim is missed too.
+  if (!e.overdue()) {
+    Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_overdue(c.overdue() + 1); });
+  }
   e.set_overdue(true);
+  e.set_overdue_redispatch(false);
   e.set_supervised(true);
 }
 

@@ -14,9 +14,14 @@
 //     resolve deadline, or a whistle while claimed (the holder's, or a supervisor's over it)
 //                     unresolved           holder, regions, level
 //                     escalated            regions, level
-//   MarkedOverdue     overdue              regions, level; claim deadline: also claim_missed as
-//                                          above (a holder past the resolve deadline may still
-//                                          resolve, so it is not counted unresolved)
+//   MarkedOverdue     overdue              regions, level, once an event; claim deadline: also
+//                                          claim_missed as above (a holder past the resolve
+//                                          deadline may still resolve, so it is not counted
+//                                          unresolved). An overdue event a candidate returns is
+//                                          dispatched afresh with its claim deadline armed
+//                                          (overdue_redispatch): a miss marks it again, counting
+//                                          claim_missed against the new candidates, and a late
+//                                          claim counts claim_missed
 //   Resolved          resolved             resolver, regions, level
 //   FeedbackGiven     satisfied|unsatisfied  resolver, regions, level
 //   Returned          returned             returning department, regions

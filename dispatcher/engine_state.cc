@@ -851,7 +851,7 @@ const pb::Record& EngineState::LogRecord(pb::Record record) {
 void EngineState::PlanTimer(pb::Event* e) const {
   int64_t due = 0;
   pb::TimerKind kind = pb::TIMER_NONE;
-  if (e->state() == pb::STATE_DISPATCHED && !e->overdue()) {
+  if (e->state() == pb::STATE_DISPATCHED && (!e->overdue() || e->overdue_redispatch())) {
     due = e->claim_deadline_ms();
     kind = pb::TIMER_CLAIM_DEADLINE;
   } else if (IsClaimed(e->state()) && !e->overdue()) {

@@ -277,5 +277,72 @@ TEST_CASE("an overdue event that is reopened has deadlines that fire again") {
   CHECK(f.EventOf(id).overdue());
 }
 
+pb::StatCounters DepartmentStats(EngineFixture& f, const std::string& department) {
+  pb::Request q;
+  q.mutable_stats()->set_department(department);
+  q.mutable_stats()->set_month("2026-11");
+  return f.Run(q).stats().counters();
+}
+
+pb::StatCounters CityLevelStats(EngineFixture& f) {
+  pb::Request q;
+  q.mutable_stats()->set_level(pb::LEVEL_CITY);
+  q.mutable_stats()->set_month("2026-11");
+  return f.Run(q).stats().counters();
+}
+
+// A noise report overdue at city level, offered to city-bureau and city-police, then returned by
+// city-police: dispatched afresh to city-bureau alone.
+uint64_t OverdueThenReturned(EngineFixture& f) {
+  uint64_t id = f.SubmitOk("noise");
+  for (int i = 0; i < 4; ++i) PassPendingDeadline(f, id);
+  REQUIRE(f.EventOf(id).overdue());
+  REQUIRE(DepartmentStats(f, "city-bureau").claim_missed() == 1);
+  REQUIRE(DepartmentStats(f, "city-police").claim_missed() == 1);
+  pb::Response r = f.Return(id, "city-police", 0);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  return id;
+}
+
+TEST_CASE("an overdue event a candidate returns gives the next one a claim deadline that counts") {
+  EngineFixture f;
+  uint64_t id = OverdueThenReturned(f);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.overdue());  // it stays overdue: the city's time ran out
+  CHECK(std::vector<std::string>(e.candidates().begin(), e.candidates().end()) ==
+        std::vector<std::string>{"city-bureau"});
+  REQUIRE(e.timer_kind() == pb::TIMER_CLAIM_DEADLINE);
+  CHECK(e.timer_due_ms() == e.claim_deadline_ms());
+  CHECK(e.claim_deadline_ms() > f.clock.NowMs());
+
+  // Nobody claims it in its new time: city-bureau's second miss, the event still overdue once.
+  PassPendingDeadline(f, id);
+  e = f.EventOf(id);
+  CHECK(e.overdue());
+  CHECK(e.timer_kind() == pb::TIMER_NONE);  // and nothing more fires
+  CHECK(DepartmentStats(f, "city-bureau").claim_missed() == 2);
+  CHECK(DepartmentStats(f, "city-police").claim_missed() == 1);
+  CHECK(CityLevelStats(f).overdue() == 1);
+  CHECK(CityLevelStats(f).claim_missed() == 2);
+
+  // A claim after that is late, and counts nothing more.
+  f.ClaimOk(id, "city-bureau");
+  CHECK(DepartmentStats(f, "city-bureau").claim_missed() == 2);
+  CHECK(DepartmentStats(f, "city-bureau").claimed_in_time() == 0);
+}
+
+TEST_CASE("an overdue event a candidate returns, claimed in the new time, counts in time") {
+  EngineFixture f;
+  uint64_t id = OverdueThenReturned(f);
+  f.ClaimOk(id, "city-bureau");
+  pb::StatCounters bureau = DepartmentStats(f, "city-bureau");
+  CHECK(bureau.claimed_in_time() == 1);
+  CHECK(bureau.claim_missed() == 1);  // the first dispatch's miss stays
+  pb::Event e = f.EventOf(id);
+  CHECK(e.overdue());
+  CHECK(e.timer_kind() == pb::TIMER_NONE);  // overdue: no resolve deadline, as before the return
+  CHECK(CityLevelStats(f).overdue() == 1);
+}
+
 }  // namespace
 }  // namespace whistle
