@@ -94,9 +94,7 @@ std::vector<pb::Response> Engine::Decide(std::span<const Command> commands) {
     for (const auto& c : commands) replies.push_back(ErrorResponse(health_, c.request.correlation_id()));
     return replies;
   }
-  // Never earlier than the newest record: the log stays in time order even if the system clock
-  // steps back, which LogQuery's from_ms and the gateway's date filters rely on.
-  int64_t now_ms = std::max(clock_.NowMs(), state_.last_record_ms());
+  const int64_t now_ms = NowMs();
   ReplanSome(now_ms);
   std::vector<int64_t> lags = FireTimers(now_ms);
   staged_timer_lags_ms_.insert(staged_timer_lags_ms_.end(), lags.begin(), lags.end());
@@ -168,7 +166,7 @@ size_t Engine::FireDueTimers() {
 bool Engine::HasDueTimers() const {
   if (!health_.ok()) return false;  // a stopped engine fires nothing
   auto next = state_.NextTimerDue();
-  return next.has_value() && *next <= clock_.NowMs();
+  return next.has_value() && *next <= NowMs();
 }
 
 std::vector<int64_t> Engine::FireTimers(int64_t now_ms) {

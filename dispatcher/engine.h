@@ -46,6 +46,7 @@
 // The write of a SealedBatch may be made on any thread.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -147,7 +148,11 @@ class Engine {
   // how many timers fired.
   size_t FireDueTimers();
 
-  // True when a timer is due at the clock's current time.
+  // The engine's time: the clock's, but never before the newest record, so that the log stays in
+  // time order even if the system clock steps back (LogQuery's from_ms and the gateway's date
+  // filters rely on it). Rounds are decided, and timers judged due, at this time.
+  int64_t NowMs() const { return std::max(clock_.NowMs(), state_.last_record_ms()); }
+  // True when a timer is due at NowMs().
   bool HasDueTimers() const;
   // True when the next round would re-plan events after a SetMode ("Re-planning"), whether or not
   // it has commands: some wait, and the batch being staged (since the last Seal) has room for them.

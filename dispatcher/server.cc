@@ -321,7 +321,7 @@ void Server::Turn() {
   } else if (engine_.HasPendingReplans()) {
     wait_ms = 0;  // a SetMode's re-planning goes on (engine.h, "Re-planning")
   } else if (auto next = engine_.NextTimerDue()) {
-    int64_t until = *next - SystemClock().NowMs();
+    int64_t until = *next - engine_.NowMs();
     wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, kMaxWaitMs));
   }
   // The writer's signal wakes the loop as soon as the batch in flight is written.

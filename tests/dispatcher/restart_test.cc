@@ -309,6 +309,46 @@ TEST_CASE("an older version's rebuild of the indexes cut short by a crash is don
   CHECK(listed.list().events(0).id() == open);  // open first
 }
 
+TEST_CASE("restarted with the clock behind its log, the engine's due timers are due at once") {
+  // The engine's time never goes back behind the newest record (Engine::NowMs): a timer due by
+  // it is due, and the server's loop, which asks HasDueTimers, fires it then, not once the host's
+  // clock has caught up.
+  FaultyDisk disk;
+  auto& [dir, fs, env, city, clock] = disk;
+  EngineOptions options;
+  options.max_timers_per_batch = 1;
+  auto submit = [](Engine& engine, const std::string& grid) {
+    Command c{testing::TestActor(), {}};
+    c.request.set_request_id("submit-" + grid);
+    c.request.mutable_submit()->mutable_report()->set_category("water");
+    c.request.mutable_submit()->mutable_report()->set_grid(grid);
+    pb::Response r = engine.Execute(c);
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    return r.event().event().timer_due_ms();
+  };
+  int64_t fired_at = 0;
+  {
+    auto store = storage::Store::Open(dir.Sub("db"));
+    REQUIRE(store.ok());
+    auto engine = Engine::Open(**store, city, clock, options);
+    REQUIRE(engine.ok());
+    const int64_t due = std::max(submit(**engine, testing::kGrid1), submit(**engine, testing::kGrid3));
+    clock.Set(due + 1000);
+    REQUIRE((*engine)->FireDueTimers() == 1);  // one a batch: the other is left due
+    fired_at = clock.NowMs();
+  }
+  ManualClock behind(testing::kStartMs);  // the host's clock, behind the log after the restart
+  auto store = storage::Store::Open(dir.Sub("db"));
+  REQUIRE(store.ok());
+  auto engine = Engine::Open(**store, city, behind, options);
+  REQUIRE(engine.ok());
+  REQUIRE(*(*engine)->NextTimerDue() > behind.NowMs());
+  CHECK((*engine)->NowMs() == fired_at);
+  CHECK((*engine)->HasDueTimers());
+  CHECK((*engine)->FireDueTimers() == 1);
+  CHECK_FALSE((*engine)->HasDueTimers());
+}
+
 TEST_CASE("a failed write answers UNAVAILABLE and the engine refuses everything until reopened") {
   FaultyDisk disk;
   auto& [dir, fs, env, city, clock] = disk;
