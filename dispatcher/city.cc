@@ -13,6 +13,10 @@
 namespace whistle {
 namespace {
 
+// A year is far beyond any SLA, duplicate window or quiet period; the bound keeps the time
+// arithmetic (ms) far from overflow.
+constexpr int64_t kMaxSlaSeconds = 366LL * 24 * 3600;
+
 constexpr double kEarthRadiusMeters = 6371008.8;
 constexpr double kPi = 3.14159265358979323846;
 constexpr int64_t kDefaultMaxPageSize = 500;
@@ -351,8 +355,6 @@ Status City::ValidateSlas() const {
       return BadRequest(
           fmt::format("{}: claim_seconds must be positive, got {}", node, sla.claim_seconds()));
     }
-    // A year is far beyond any SLA; the bound keeps deadline arithmetic (ms) far from overflow.
-    constexpr int64_t kMaxSlaSeconds = 366LL * 24 * 3600;
     if (sla.resolve_seconds() > kMaxSlaSeconds) {
       return BadRequest(fmt::format("{}: resolve_seconds {} is over a year", node, sla.resolve_seconds()));
     }
@@ -399,18 +401,21 @@ Status City::ValidateCoverage() const {
 
 Status City::ValidateSettings() const {
   const pb::EngineSettings& s = config_.settings();
-  if (s.duplicate_window_seconds() < 0) {
-    return BadRequest(fmt::format("settings: duplicate_window_seconds must not be negative, got {}",
-                                  s.duplicate_window_seconds()));
+  // Both become milliseconds added to a time: bounded like a deadline, so that the sum fits.
+  if (s.duplicate_window_seconds() < 0 || s.duplicate_window_seconds() > kMaxSlaSeconds) {
+    return BadRequest(fmt::format(
+        "settings: duplicate_window_seconds must be from 0 to {} (a year), got {}", kMaxSlaSeconds,
+        s.duplicate_window_seconds()));
   }
   if (!(s.duplicate_distance_meters() >= 0) || !std::isfinite(s.duplicate_distance_meters())) {
     return BadRequest(
         fmt::format("settings: duplicate_distance_meters must be a finite number >= 0, got {}",
                     s.duplicate_distance_meters()));
   }
-  if (s.auto_close_seconds() < 0) {
-    return BadRequest(fmt::format("settings: auto_close_seconds must not be negative, got {}",
-                                  s.auto_close_seconds()));
+  if (s.auto_close_seconds() < 0 || s.auto_close_seconds() > kMaxSlaSeconds) {
+    return BadRequest(fmt::format(
+        "settings: auto_close_seconds must be from 0 to {} (a year), got {}", kMaxSlaSeconds,
+        s.auto_close_seconds()));
   }
   if (s.max_page_size() < 0) {
     return BadRequest(

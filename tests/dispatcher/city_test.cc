@@ -433,16 +433,23 @@ TEST_CASE("a negative max_page_size is rejected") {
   CHECK(t.Error() == "settings: max_page_size must not be negative, got -1");
 }
 
-TEST_CASE("a negative auto_close_seconds is rejected") {
+TEST_CASE("an auto_close_seconds that is negative or over a year is rejected") {
   TinyCity t;
   t.config().mutable_settings()->set_auto_close_seconds(-5);
-  CHECK(t.Error() == "settings: auto_close_seconds must not be negative, got -5");
+  CHECK(t.Error() == "settings: auto_close_seconds must be from 0 to 31622400 (a year), got -5");
+  // In milliseconds added to a resolve time, this would overflow.
+  t.config().mutable_settings()->set_auto_close_seconds(int64_t{1} << 62);
+  CHECK(t.Error() ==
+        "settings: auto_close_seconds must be from 0 to 31622400 (a year), got 4611686018427387904");
 }
 
-TEST_CASE("a negative duplicate window is rejected") {
+TEST_CASE("a duplicate window that is negative or over a year is rejected") {
   TinyCity t;
   t.config().mutable_settings()->set_duplicate_window_seconds(-1);
-  CHECK(t.Error() == "settings: duplicate_window_seconds must not be negative, got -1");
+  CHECK(t.Error() == "settings: duplicate_window_seconds must be from 0 to 31622400 (a year), got -1");
+  t.config().mutable_settings()->set_duplicate_window_seconds(31622401);
+  CHECK(t.Error() ==
+        "settings: duplicate_window_seconds must be from 0 to 31622400 (a year), got 31622401");
 }
 
 TEST_CASE("a negative duplicate distance is rejected") {
