@@ -101,6 +101,17 @@ Status WriteKeyFile(const std::string& path, const pb::KeyFile& key) {
     return BadRequest(fmt::format("{} exists: a new key goes to a new file, and this one is kept", path));
   }
   if (!linked) return Unavailable(fmt::format("cannot write {}: {}", path, std::strerror(saved)));
+  // The new name lasts through a power cut only once its directory is synced: a first start must
+  // not keep the admin's principal in the store and lose the admin's key file.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+    saved = errno;
+    if (dir_fd >= 0) ::close(dir_fd);
+    return Unavailable(fmt::format("{} is written, but its directory could not be synced: {}", path,
+                                   std::strerror(saved)));
+  }
+  ::close(dir_fd);
   return Status::Ok();
 }
 

@@ -31,9 +31,9 @@ std::string EncodeZ85Key(std::string_view raw32);
 // Reads and checks a key file (both keys decode; a client file has the server's key).
 Result<pb::KeyFile> ReadKeyFile(const std::string& path);
 // Writes a new key file whole, with mode 0600 (a temporary file, fsync, then renamed to `path`
-// without replacing, or hard-linked there). Never replaces a file already at `path`: a key file
-// may be the only copy of a principal's secret. BAD_REQUEST then, naming it; UNAVAILABLE when the
-// disk refuses.
+// without replacing, or hard-linked there, and the directory synced). Never replaces a file
+// already at `path`: a key file may be the only copy of a principal's secret. BAD_REQUEST then,
+// naming it; UNAVAILABLE when the disk refuses (the file may then be there all the same).
 Status WriteKeyFile(const std::string& path, const pb::KeyFile& key);
 
 // The dispatcher's side of a socket: CURVE server with `key`, ZAP domain `domain`.
