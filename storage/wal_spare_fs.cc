@@ -52,10 +52,18 @@ rocksdb::IOStatus WalSpareFs::NewWritableFile(const std::string& f, const rocksd
       if (ready_) {
         ready_ = false;
         s = target()->ReuseWritableFile(f, spare_, options, r, dbg);
-        // The rename must be durable before a record is written into the file: after a power cut
-        // the spare's name must never hold a log's records (see the header).
-        if (s.ok()) s = SyncDirectory(dir, dbg);
         if (s.ok()) {
+          // The rename must be durable before a record is written into the file: after a power
+          // cut the spare's name must never hold a log's records (see the header). Not durable,
+          // the file is not written under either name: making the log as usual would open the
+          // same file (it has the log's name now) and could leave records under the spare's.
+          // The log is not made, so RocksDB's write fails, and the store with it.
+          if (rocksdb::IOStatus synced = SyncDirectory(dir, dbg); !synced.ok()) {
+            r->reset();
+            failed_ = true;  // no more spares: the directory cannot be trusted to keep names
+            cv_.notify_all();
+            return synced;
+          }
           ++logs_over_zeros_;
         } else {
           r->reset();

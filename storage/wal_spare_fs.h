@@ -24,7 +24,8 @@
 //     kSpareName (a .tmp a crash leaves is overwritten by the next spare);
 //   - a log takes the spare by a rename that is made durable (the directory fsynced) before the
 //     file is handed to RocksDB, so no record is written into a file the spare's name may still
-//     name after a cut;
+//     name after a cut; when that sync fails, the log is not made at all (RocksDB's write fails,
+//     and the store with it), and no spare is made again;
 //   - the bytes past a log's end are the spare's zeros, never an older log's.
 //
 // One store (one directory) per wrapper. Thread-safe: RocksDB calls from any thread.

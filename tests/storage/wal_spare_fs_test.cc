@@ -4,7 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <memory>
+
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include "storage/keys.h"
 #include "storage/store.h"
@@ -38,6 +43,34 @@ std::map<std::string, uintmax_t> Logs(const std::string& dir) {
 
 constexpr uint64_t kSpare = 1 << 20;
 
+// The real file system, but the first directory sync after a log is made over a spare (the
+// rename WalSpareFs must make durable before the log is written) fails, once armed.
+class FailingRenameSyncFs : public rocksdb::FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  static const char* kClassName() { return "FailingRenameSyncFs"; }
+  const char* Name() const override { return kClassName(); }
+  std::atomic<bool> armed{false};
+
+  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old_f,
+                                      const rocksdb::FileOptions& options,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* dbg) override {
+    auto s = target()->ReuseWritableFile(f, old_f, options, r, dbg);
+    if (s.ok() && armed.exchange(false)) fail_next_dir_sync_ = true;
+    return s;
+  }
+  rocksdb::IOStatus NewDirectory(const std::string& name, const rocksdb::IOOptions& io,
+                                 std::unique_ptr<rocksdb::FSDirectory>* result,
+                                 rocksdb::IODebugContext* dbg) override {
+    if (fail_next_dir_sync_.exchange(false)) return rocksdb::IOStatus::IOError("directory sync refused");
+    return target()->NewDirectory(name, io, result, dbg);
+  }
+
+ private:
+  std::atomic<bool> fail_next_dir_sync_{false};
+};
+
 TEST_CASE("a store's logs after the first are written over spares of zeros, made ahead") {
   TempDir dir;
   StoreOptions options;
@@ -66,6 +99,28 @@ TEST_CASE("a store's logs after the first are written over spares of zeros, made
   REQUIRE(again.ok());
   CHECK((*again)->logs_over_zeros() == 1);
   for (uint64_t id = 1; id <= 4; ++id) CHECK(Read(**again, id) == "v" + std::to_string(id));
+}
+
+TEST_CASE("a log over a spare whose rename cannot be synced is not written: the store fails instead") {
+  // Written all the same (as the log made as usual, which opens the same file), a power cut could
+  // leave its records under the spare's name, which the next log would be written over as zeros.
+  TempDir dir;
+  auto fs = std::make_shared<FailingRenameSyncFs>(rocksdb::FileSystem::Default());
+  auto env = rocksdb::NewCompositeEnv(fs);
+  StoreOptions options;
+  options.env = env.get();
+  options.wal_spare_bytes = kSpare;
+  auto store = Store::Open(dir.Sub("db"), options);
+  REQUIRE(store.ok());
+  REQUIRE(WriteEvent(**store, 1).ok());
+  REQUIRE((*store)->WaitForWalSpareForTest());
+  fs->armed = true;
+  // The flush switches to a new log, over the spare: its rename's sync fails.
+  Status flushed = (*store)->CompactAll();
+  Status written = WriteEvent(**store, 2);
+  CHECK_FALSE((flushed.ok() && written.ok()));
+  CHECK((*store)->logs_over_zeros() == 0);
+  CHECK_FALSE(fs->armed);  // the spare was taken
 }
 
 TEST_CASE("a log that ends in zeros, as a crash leaves one written over a spare, recovers every write") {
