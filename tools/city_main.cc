@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -46,16 +47,67 @@ namespace {
 using namespace whistle;
 using Clock = std::chrono::steady_clock;
 
-// Polls until `path` contains `needle` or the child `pid` exits; false when it exited.
-bool WaitForText(const std::string& path, const std::string& needle, pid_t pid) {
-  for (int i = 0; i < 6000; ++i) {
-    if (ReadWholeFile(path).find(needle) != std::string::npos) return true;
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) return false;  // it exited (and is reaped)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+// Set by SIGTERM, SIGINT or SIGHUP: the run ends early, and every child is stopped.
+volatile sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+// The processes this run started. Whatever way main returns, each one still running is stopped:
+// SIGTERM, newest first (reporters and desks before the gateway and the dispatcher they talk
+// to), then SIGKILL for one that does not exit within 10 s. A run that failed half-way must not
+// leave a dispatcher holding the store's lock for the next run to trip over.
+class Children {
+ public:
+  Children() = default;
+  Children(const Children&) = delete;
+  Children& operator=(const Children&) = delete;
+  ~Children() { StopAll(); }
+
+  pid_t Start(const std::vector<std::string>& args, const std::string& log) {
+    pid_t pid = Spawn(args, log, /*merge_stderr=*/true);
+    running_.push_back(pid);
+    return pid;
   }
-  return false;
-}
+  // Polls until `path` contains `needle`; false when the child `pid` exited first (it is
+  // reaped), 60 s passed, or the run was told to stop.
+  bool WaitForText(const std::string& path, const std::string& needle, pid_t pid) {
+    for (int i = 0; i < 6000 && !g_stop; ++i) {
+      if (ReadWholeFile(path).find(needle) != std::string::npos) return true;
+      int status;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        Forget(pid);
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  // Waits for the child to exit by itself; its status as WaitFor returns it.
+  int Wait(pid_t pid) {
+    Forget(pid);
+    return WaitFor(pid);
+  }
+  // SIGTERM, then waits; SIGKILL after 10 s. Its exit status as WaitFor returns it.
+  int Stop(pid_t pid) {
+    Forget(pid);
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 1000; ++i) {
+      int status = 0;
+      pid_t done = waitpid(pid, &status, WNOHANG);
+      if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (done < 0 && errno != EINTR) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(pid, SIGKILL);
+    return WaitFor(pid);
+  }
+  void StopAll() {
+    while (!running_.empty()) Stop(running_.back());
+  }
+
+ private:
+  void Forget(pid_t pid) { std::erase(running_, pid); }
+  std::vector<pid_t> running_;
+};
 
 struct Tally {
   uint64_t submitted = 0, linked = 0, claimed = 0, resolved = 0, closed = 0, overdue = 0, feedback = 0;
@@ -104,6 +156,8 @@ int main(int argc, char** argv) {
   auto city = LoadCity(config);
   if (!city.ok()) return Fail(city.status().ToString());
   int offset = (*city)->settings().utc_offset_minutes();
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) std::signal(sig, OnStopSignal);
+  Children children;  // declared before anything that talks to them, so it is destroyed last
 
   std::string logs = data + "/logs";
   std::filesystem::create_directories(logs);
@@ -123,8 +177,10 @@ int main(int argc, char** argv) {
                                     "--bus=tcp://127.0.0.1:*", "--endpoints-file=" + endpoints, scale_flag,
                                     "--metrics-listen=127.0.0.1:0"};
   dargs.insert(dargs.end(), config_flag.begin(), config_flag.end());
-  pid_t dispatcher = Spawn(dargs, logs + "/dispatcher.log", /*merge_stderr=*/true);
-  if (!WaitForText(endpoints, "bus=", dispatcher)) return Fail("the dispatcher did not start: see " + logs + "/dispatcher.log");
+  pid_t dispatcher = children.Start(dargs, logs + "/dispatcher.log");
+  if (!children.WaitForText(endpoints, "bus=", dispatcher)) {
+    return Fail("the dispatcher did not start: see " + logs + "/dispatcher.log");
+  }
   std::string front, bus;
   ReadEndpoints(endpoints, &front, &bus);
 
@@ -158,9 +214,12 @@ int main(int argc, char** argv) {
       "data_dir: \"{}/gateway\"\ncity_config: \"{}\"\nkey_file: \"{}/gateway.key\"\n"
       "endpoints_file: \"{}\"\nconsole {{ enabled: true key_file: \"{}/ops-console.key\" }}\n",
       *console_port, front, bus, data, config, keys, gateway_endpoints, keys);
-  pid_t gateway = Spawn({bin + "/agents/gateway/whistle-gateway", "--gateway-config=" + data + "/gateway.textproto"},
-                        logs + "/gateway.log", true);
-  if (!WaitForText(gateway_endpoints, "http=", gateway)) return Fail("the gateway did not start: see " + logs + "/gateway.log");
+  pid_t gateway = children.Start(
+      {bin + "/agents/gateway/whistle-gateway", "--gateway-config=" + data + "/gateway.textproto"},
+      logs + "/gateway.log");
+  if (!children.WaitForText(gateway_endpoints, "http=", gateway)) {
+    return Fail("the gateway did not start: see " + logs + "/gateway.log");
+  }
   std::string console_url = ReadWholeFile(gateway_endpoints);
   console_url = console_url.substr(console_url.find("http=") + 5);
   console_url = console_url.substr(0, console_url.find('\n')) + "/console/";
@@ -198,8 +257,8 @@ int main(int argc, char** argv) {
                                      scale_flag, fmt::format("--duration-s={}", *duration + 3),
                                      fmt::format("--seed={}", *seed + static_cast<int>(level))};
     args.insert(args.end(), config_flag.begin(), config_flag.end());
-    agents.push_back(Spawn(args, logs + "/agent-" + name + ".log", true));
-    if (!WaitForText(logs + "/agent-" + name + ".log", " ready", agents.back())) {
+    agents.push_back(children.Start(args, logs + "/agent-" + name + ".log"));
+    if (!children.WaitForText(logs + "/agent-" + name + ".log", " ready", agents.back())) {
       return Fail("an agent did not start: see " + logs + "/agent-" + name + ".log");
     }
   }
@@ -211,7 +270,8 @@ int main(int argc, char** argv) {
                                      fmt::format("--seed={}", *seed * 100 + i), fmt::format("--reporter=reporter-{}", i),
                                      fmt::format("--latencies-out={}/latencies-{}", logs, i)};
     args.insert(args.end(), config_flag.begin(), config_flag.end());
-    reporter_pids.push_back(Spawn(args, fmt::format("{}/reporter-{}.log", logs, i), true));
+    std::filesystem::remove(fmt::format("{}/latencies-{}", logs, i));  // a run before left one
+    reporter_pids.push_back(children.Start(args, fmt::format("{}/reporter-{}.log", logs, i)));
   }
   std::cout << fmt::format("whistle-city: {} ({} grids, {} departments), {} s of real time at x{} "
                            "(one real second is {:.0f} city minutes); processes: dispatcher, {} agents, "
@@ -232,9 +292,12 @@ int main(int argc, char** argv) {
   auto start = Clock::now();
   auto end = start + std::chrono::milliseconds(static_cast<int64_t>(*duration * 1000));
   auto next_line = start;
-  while (Clock::now() < end) {
+  while (Clock::now() < end && !g_stop) {
     auto next = subscriber.Next(std::chrono::milliseconds(100));
-    if (!next.ok()) return Fail(next.status().ToString());
+    if (!next.ok()) {
+      if (g_stop) break;  // the signal interrupted the wait
+      return Fail(next.status().ToString());
+    }
     if (next->has_value()) {
       const pb::Record& r = **next;
       Count(tally, r);
@@ -266,11 +329,23 @@ int main(int argc, char** argv) {
   }
   if (tty) std::cout << "\n";
 
-  for (pid_t pid : reporter_pids) WaitFor(pid);
-  for (pid_t pid : agents) {
-    kill(pid, SIGTERM);
-    WaitFor(pid);
+  // Reporters end by themselves (unless the run was cut short); each says what became of what
+  // it sent, and exits 3 when a submit went unanswered.
+  uint64_t sent = 0, acknowledged = 0, refused = 0, unanswered = 0;
+  int reporters_failed = 0;
+  for (size_t i = 0; i < reporter_pids.size(); ++i) {
+    int status = g_stop ? children.Stop(reporter_pids[i]) : children.Wait(reporter_pids[i]);
+    reporters_failed += status != 0;
+    std::string out = ReadWholeFile(fmt::format("{}/reporter-{}.log", logs, i));
+    auto at = out.rfind(": sent ");
+    unsigned long long s = 0, a = 0, r = 0, u = 0;
+    if (at != std::string::npos &&
+        std::sscanf(out.c_str() + at, ": sent %llu acknowledged %llu refused %llu unanswered %llu", &s, &a,
+                    &r, &u) == 4) {
+      sent += s, acknowledged += a, refused += r, unanswered += u;
+    }
   }
+  for (pid_t pid : agents) children.Stop(pid);
 
   // The report.
   std::vector<double> latencies;
@@ -298,13 +373,18 @@ int main(int argc, char** argv) {
     if (!r.ok() || r->code() != pb::STATUS_OK) continue;
     std::cout << RatesRow(level, r->stats().rates());
   }
-  std::cout << fmt::format("  ack latency of {} reports: p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, max {:.2f} ms\n",
+  std::cout << fmt::format("  reporters sent {}: acknowledged {}, refused {}, unanswered {}{}\n", sent,
+                           acknowledged, refused, unanswered,
+                           reporters_failed ? fmt::format(" ({} reporters exited with an error: see {})",
+                                                          reporters_failed, logs)
+                                            : std::string());
+  std::cout << fmt::format("  ack latency of {} acknowledged reports: p50 {:.2f} ms, p99 {:.2f} ms, "
+                           "p99.9 {:.2f} ms, max {:.2f} ms\n",
                            latencies.size(), Percentile(latencies, 0.5), Percentile(latencies, 0.99),
                            Percentile(latencies, 0.999), Percentile(latencies, 1));
-  kill(gateway, SIGTERM);
-  WaitFor(gateway);
-  kill(dispatcher, SIGTERM);
-  int status = WaitFor(dispatcher);
-  std::cout << fmt::format("  data in {} (run again to carry on); dispatcher exited {}\n", data, status);
-  return status == 0 ? 0 : 1;
+  int gateway_status = children.Stop(gateway);
+  int status = children.Stop(dispatcher);
+  std::cout << fmt::format("  data in {} (run again to carry on); dispatcher exited {}, gateway {}{}\n", data,
+                           status, gateway_status, g_stop ? "; cut short by a signal" : "");
+  return status == 0 && gateway_status == 0 && reporters_failed == 0 && !g_stop ? 0 : 1;
 }
