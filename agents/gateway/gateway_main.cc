@@ -102,6 +102,16 @@ int main(int argc, char** argv) {
                            (*city)->config().name(), (*gateway)->base_url(), config->clients_size(),
                            config->front_endpoint(),
                            (*gateway)->metrics_url().empty() ? "" : "; metrics at " + (*gateway)->metrics_url());
+  // The sample configuration's keys are published with the code: fine on a developer's machine,
+  // an open door anywhere else. Said at every start, as loudly as the dispatcher's --dev-no-auth.
+  for (const auto& client : config->clients()) {
+    if (client.api_key().starts_with("CHANGE-ME")) {
+      std::cerr << fmt::format("whistle-gateway: WARNING: client '{}' has the sample configuration's api_key, "
+                               "which anyone who has read deploy/whistle-gateway.textproto can use: set a "
+                               "secret of your own\n",
+                               client.name());
+    }
+  }
   // Waits for a stop signal, looking in on the gateway meanwhile: one that can no longer record
   // the hotline's changes stops with status 1, so that its supervisor (systemd's Restart=) starts
   // it again, reopening its store.

@@ -189,7 +189,10 @@ TEST_CASE("with --metrics-listen the gateway's /metrics is on a port of its own,
     auto again = metrics_port.Get("/metrics");
     return again && again->body.find(healthz_counted) != std::string::npos;
   }));
-  CHECK(ReadWholeFile(dir.Sub("gateway.log")).find("metrics at " + url) != std::string::npos);
+  const std::string log = ReadWholeFile(dir.Sub("gateway.log"));
+  CHECK(log.find("metrics at " + url) != std::string::npos);
+  // The sample configuration's published API keys are pointed out at every start.
+  CHECK(log.find("WARNING: client 'citizen-app' has the sample configuration's api_key") != std::string::npos);
   kill(pid, SIGTERM);
   CHECK(WaitFor(pid) == 0);
 }
