@@ -1,5 +1,6 @@
 // Queries: Get with history, List by department/region/level with paging, Stats, Log.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <chrono>
 
@@ -400,6 +401,41 @@ TEST_CASE("the whole city lists newest first, filtered by time, category and sta
   dept.set_department("c1-committee");
   dept.add_categories("noise");
   CHECK(Ids(List(f, dept)) == std::vector<uint64_t>{ids[1]});
+}
+
+TEST_CASE("the whole city listed before a time starts at the events created before it") {
+  // A walk from the newest event would read the 20,001 newer ones first and answer a page with
+  // nothing on it but a cursor (a List looks at 20,000 entries at most).
+  pb::CityConfig config = testing::TestCityConfig();
+  config.mutable_settings()->set_duplicate_window_seconds(0);
+  EngineFixture f(config);
+  const uint64_t old_one = f.SubmitOk();
+  const int64_t before = f.clock.NowMs() + 1;
+  f.clock.Advance(1h);
+  std::vector<Command> newer;
+  for (int i = 0; i < 20001; ++i) {
+    Command c{testing::TestActor(), {}};
+    c.request.set_request_id(fmt::format("newer-{}", i));
+    c.request.mutable_submit()->mutable_report()->set_category("water");
+    c.request.mutable_submit()->mutable_report()->set_grid(kGrid1);
+    newer.push_back(std::move(c));
+  }
+  for (const pb::Response& r : f.engine().Process(newer)) REQUIRE(r.code() == pb::STATUS_OK);
+
+  pb::ListQuery q;
+  q.set_city(true);
+  q.set_created_before_ms(before);
+  pb::Response r = List(f, q);
+  REQUIRE(r.code() == pb::STATUS_OK);
+  CHECK(Ids(r) == std::vector<uint64_t>{old_one});
+  CHECK(r.list().next_cursor().empty());
+  q.set_created_before_ms(before - 1);  // before every event
+  r = List(f, q);
+  CHECK(Ids(r).empty());
+  CHECK(r.list().next_cursor().empty());
+  q.set_created_before_ms(f.clock.NowMs() + 1);  // after every event: from the newest
+  q.set_page_size(1);
+  CHECK(Ids(List(f, q)) == std::vector<uint64_t>{old_one + 20001});
 }
 
 TEST_CASE("list filters that cannot match anything are refused") {
