@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -47,9 +46,21 @@ namespace {
 using namespace whistle;
 using Clock = std::chrono::steady_clock;
 
-// Set by SIGTERM, SIGINT or SIGHUP: the run ends early, and every child is stopped.
-volatile sig_atomic_t g_stop = 0;
-void OnStopSignal(int) { g_stop = 1; }
+// SIGTERM, SIGINT and SIGHUP end the run early, every child stopped. They are blocked in every
+// thread (a handler would interrupt ZeroMQ's waits, which throw) and looked for between waits.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  return set;
+}
+bool g_stop = false;
+bool StopRequested() {
+  const sigset_t set = StopSignals();
+  const timespec now{0, 0};
+  if (!g_stop && sigtimedwait(&set, nullptr, &now) > 0) g_stop = true;
+  return g_stop;
+}
 
 // The processes this run started. Whatever way main returns, each one still running is stopped:
 // SIGTERM, newest first (reporters and desks before the gateway and the dispatcher they talk
@@ -70,7 +81,7 @@ class Children {
   // Polls until `path` contains `needle`; false when the child `pid` exited first (it is
   // reaped), 60 s passed, or the run was told to stop.
   bool WaitForText(const std::string& path, const std::string& needle, pid_t pid) {
-    for (int i = 0; i < 6000 && !g_stop; ++i) {
+    for (int i = 0; i < 6000 && !StopRequested(); ++i) {
       if (ReadWholeFile(path).find(needle) != std::string::npos) return true;
       int status;
       if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -139,6 +150,9 @@ int Fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread is made, so that every one inherits it (children get their own: Spawn).
+  const sigset_t stop_signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto flags = Flags::Parse(argc, argv);
   if (!flags.ok()) return std::cerr << "whistle-city: " << flags.status().message() << "\n", 2;
   std::string data = flags->TakeString("data", "data/city");
@@ -156,7 +170,6 @@ int main(int argc, char** argv) {
   auto city = LoadCity(config);
   if (!city.ok()) return Fail(city.status().ToString());
   int offset = (*city)->settings().utc_offset_minutes();
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) std::signal(sig, OnStopSignal);
   Children children;  // declared before anything that talks to them, so it is destroyed last
 
   std::string logs = data + "/logs";
@@ -292,12 +305,9 @@ int main(int argc, char** argv) {
   auto start = Clock::now();
   auto end = start + std::chrono::milliseconds(static_cast<int64_t>(*duration * 1000));
   auto next_line = start;
-  while (Clock::now() < end && !g_stop) {
+  while (Clock::now() < end && !StopRequested()) {
     auto next = subscriber.Next(std::chrono::milliseconds(100));
-    if (!next.ok()) {
-      if (g_stop) break;  // the signal interrupted the wait
-      return Fail(next.status().ToString());
-    }
+    if (!next.ok()) return Fail(next.status().ToString());
     if (next->has_value()) {
       const pb::Record& r = **next;
       Count(tally, r);
@@ -373,15 +383,19 @@ int main(int argc, char** argv) {
     if (!r.ok() || r->code() != pb::STATUS_OK) continue;
     std::cout << RatesRow(level, r->stats().rates());
   }
-  std::cout << fmt::format("  reporters sent {}: acknowledged {}, refused {}, unanswered {}{}\n", sent,
-                           acknowledged, refused, unanswered,
-                           reporters_failed ? fmt::format(" ({} reporters exited with an error: see {})",
-                                                          reporters_failed, logs)
-                                            : std::string());
-  std::cout << fmt::format("  ack latency of {} acknowledged reports: p50 {:.2f} ms, p99 {:.2f} ms, "
-                           "p99.9 {:.2f} ms, max {:.2f} ms\n",
-                           latencies.size(), Percentile(latencies, 0.5), Percentile(latencies, 0.99),
-                           Percentile(latencies, 0.999), Percentile(latencies, 1));
+  if (g_stop) {
+    std::cout << "  reporters stopped with the run: what their submits became, and how fast, is not known\n";
+  } else {
+    std::cout << fmt::format("  reporters sent {}: acknowledged {}, refused {}, unanswered {}{}\n", sent,
+                             acknowledged, refused, unanswered,
+                             reporters_failed ? fmt::format(" ({} reporters exited with an error: see {})",
+                                                            reporters_failed, logs)
+                                              : std::string());
+    std::cout << fmt::format("  ack latency of {} acknowledged reports: p50 {:.2f} ms, p99 {:.2f} ms, "
+                             "p99.9 {:.2f} ms, max {:.2f} ms\n",
+                             latencies.size(), Percentile(latencies, 0.5), Percentile(latencies, 0.99),
+                             Percentile(latencies, 0.999), Percentile(latencies, 1));
+  }
   int gateway_status = children.Stop(gateway);
   int status = children.Stop(dispatcher);
   std::cout << fmt::format("  data in {} (run again to carry on); dispatcher exited {}, gateway {}{}\n", data,

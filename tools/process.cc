@@ -1,6 +1,7 @@
 #include "tools/process.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,11 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // A signal mask survives exec: a parent that blocks its stop signals to wait for them (as
+    // whistle-city does) must not hand that to a daemon that stops on them.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     if (out != nullptr) {
       int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd < 0) _exit(126);

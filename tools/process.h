@@ -11,7 +11,8 @@
 namespace whistle {
 
 // Starts `args` (args[0] the binary's path) with stdout (and stderr, when `merge_stderr`)
-// written to `stdout_path` ("" keeps the parent's). Returns the pid; throws on fork failure.
+// written to `stdout_path` ("" keeps the parent's), and no signal blocked, whatever the caller
+// blocks. Returns the pid; throws on fork failure.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path,
             bool merge_stderr = false);
 // Waits for `pid`: its exit status, or 128 + the signal that ended it.

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -70,6 +71,24 @@ TEST_CASE("whistle-city that cannot start its gateway stops the dispatcher it st
   CHECK(out.find("ack latency of ") != std::string::npos);
   CHECK(out.find("dispatcher exited 0, gateway 0") != std::string::npos);
   CHECK(out.find("exited with an error") == std::string::npos);
+}
+
+TEST_CASE("whistle-city told to stop by SIGTERM stops its processes and says it was cut short") {
+  testing::TempDir dir;
+  pid_t city = Spawn({Binary("tools/whistle-city"), "--data=" + dir.Sub("city"), "--reporters=1",
+                      "--duration-s=600"},
+                     dir.Sub("city.out"), /*merge_stderr=*/true);
+  testing::WaitUntilReady(&city, "whistle-city", [&] {
+    return ReadWholeFile(dir.Sub("city.out")).find("operations console: ") != std::string::npos;
+  });
+  kill(city, SIGTERM);
+  CHECK(WaitFor(city) == 1);
+  std::string out = ReadWholeFile(dir.Sub("city.out"));
+  CAPTURE(out);
+  CHECK(out.find("whistle-city report: ") != std::string::npos);
+  CHECK(out.find("dispatcher exited 0, gateway 0; cut short by a signal") != std::string::npos);
+  // Nothing of it is left running: the next run takes the store.
+  CHECK(RunCity(dir, {"--duration-s=1"}, &out) == 0);
 }
 
 }  // namespace
