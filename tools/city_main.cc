@@ -46,19 +46,23 @@ namespace {
 using namespace whistle;
 using Clock = std::chrono::steady_clock;
 
-// SIGTERM, SIGINT and SIGHUP end the run early, every child stopped. They are blocked in every
-// thread (a handler would interrupt ZeroMQ's waits, which throw) and looked for between waits.
-sigset_t StopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-  return set;
-}
+// SIGTERM, SIGINT and SIGHUP (unless ignored, as under nohup) end the run early, every child
+// stopped. They are blocked in every thread (a handler would interrupt ZeroMQ's waits, which
+// throw) and looked for between waits.
+sigset_t g_stop_signals;
 bool g_stop = false;
+void BlockStopSignals() {
+  sigemptyset(&g_stop_signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    struct sigaction now {};
+    if (sigaction(sig, nullptr, &now) == 0 && now.sa_handler == SIG_IGN) continue;
+    sigaddset(&g_stop_signals, sig);
+  }
+  pthread_sigmask(SIG_BLOCK, &g_stop_signals, nullptr);
+}
 bool StopRequested() {
-  const sigset_t set = StopSignals();
   const timespec now{0, 0};
-  if (!g_stop && sigtimedwait(&set, nullptr, &now) > 0) g_stop = true;
+  if (!g_stop && sigtimedwait(&g_stop_signals, nullptr, &now) > 0) g_stop = true;
   return g_stop;
 }
 
@@ -74,7 +78,9 @@ class Children {
   ~Children() { StopAll(); }
 
   pid_t Start(const std::vector<std::string>& args, const std::string& log) {
-    pid_t pid = Spawn(args, log, /*merge_stderr=*/true);
+    // Its own process group: a Ctrl-C reaches this process alone, which stops the children in
+    // order (the dispatcher last, so that the report can still ask it for the rates).
+    pid_t pid = Spawn(args, log, /*merge_stderr=*/true, /*own_process_group=*/true);
     running_.push_back(pid);
     return pid;
   }
@@ -143,16 +149,13 @@ void Count(Tally& t, const pb::Record& r) {
 }
 
 int Fail(const std::string& what) {
-  std::cerr << "whistle-city: " << what << "\n";
+  std::cerr << "whistle-city: " << (g_stop ? "told to stop (" + what + ")" : what) << "\n";
   return 1;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // Before any thread is made, so that every one inherits it (children get their own: Spawn).
-  const sigset_t stop_signals = StopSignals();
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+int Run(int argc, char** argv) {
   auto flags = Flags::Parse(argc, argv);
   if (!flags.ok()) return std::cerr << "whistle-city: " << flags.status().message() << "\n", 2;
   std::string data = flags->TakeString("data", "data/city");
@@ -308,6 +311,7 @@ int main(int argc, char** argv) {
   while (Clock::now() < end && !StopRequested()) {
     auto next = subscriber.Next(std::chrono::milliseconds(100));
     if (!next.ok()) return Fail(next.status().ToString());
+
     if (next->has_value()) {
       const pb::Record& r = **next;
       Count(tally, r);
@@ -316,7 +320,7 @@ int main(int argc, char** argv) {
         ratings.push({Clock::now() + delay, r.event_id()});
       }
     }
-    while (!ratings.empty() && ratings.top().first <= Clock::now()) {
+    while (!ratings.empty() && ratings.top().first <= Clock::now() && !StopRequested()) {
       pb::Request f;
       f.mutable_feedback()->set_event_id(ratings.top().second);
       bool satisfied = uniform() < 0.85;
@@ -344,7 +348,7 @@ int main(int argc, char** argv) {
   uint64_t sent = 0, acknowledged = 0, refused = 0, unanswered = 0;
   int reporters_failed = 0;
   for (size_t i = 0; i < reporter_pids.size(); ++i) {
-    int status = g_stop ? children.Stop(reporter_pids[i]) : children.Wait(reporter_pids[i]);
+    int status = StopRequested() ? children.Stop(reporter_pids[i]) : children.Wait(reporter_pids[i]);
     reporters_failed += status != 0;
     std::string out = ReadWholeFile(fmt::format("{}/reporter-{}.log", logs, i));
     auto at = out.rfind(": sent ");
@@ -401,4 +405,17 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("  data in {} (run again to carry on); dispatcher exited {}, gateway {}{}\n", data,
                            status, gateway_status, g_stop ? "; cut short by a signal" : "");
   return status == 0 && gateway_status == 0 && reporters_failed == 0 && !g_stop ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  // Before any thread is made, so that every one inherits it (children get their own: Spawn).
+  BlockStopSignals();
+  // A start-up failure that throws (a fork refused) still unwinds Run, whose Children stop every
+  // process started so far.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "whistle-city: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -16,7 +16,8 @@
 
 namespace whistle {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path, bool merge_stderr) {
+pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path, bool merge_stderr,
+            bool own_process_group) {
   // Everything the child needs is made before fork: the caller may have other threads (the crash
   // checker's clients), and one of them may hold the allocator's lock at the fork, which the child
   // would then wait on for good. The child only calls async-signal-safe functions. (Under ASan a
@@ -34,6 +35,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (own_process_group) setpgid(0, 0);
     if (out != nullptr) {
       int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd < 0) _exit(126);

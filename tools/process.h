@@ -12,9 +12,10 @@ namespace whistle {
 
 // Starts `args` (args[0] the binary's path) with stdout (and stderr, when `merge_stderr`)
 // written to `stdout_path` ("" keeps the parent's), and no signal blocked, whatever the caller
-// blocks. Returns the pid; throws on fork failure.
+// blocks; in a process group of its own with `own_process_group` (a terminal's Ctrl-C then
+// reaches only the caller, which stops it in its turn). Returns the pid; throws on fork failure.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path,
-            bool merge_stderr = false);
+            bool merge_stderr = false, bool own_process_group = false);
 // Waits for `pid`: its exit status, or 128 + the signal that ended it.
 int WaitFor(pid_t pid);
 // The whole file, or "" when it cannot be read (a child's output that is not there yet).
