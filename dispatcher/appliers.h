@@ -14,7 +14,8 @@
 //     resolve deadline, or a whistle while claimed (the holder's, or a supervisor's over it)
 //                     unresolved           holder, regions, level
 //                     escalated            regions, level
-//   MarkedOverdue     overdue              regions, level, once an event; claim deadline: also
+//   MarkedOverdue     overdue              regions, level, once each time it goes overdue (not
+//                                          again while it is; a reopened one can); claim deadline: also
 //                                          claim_missed as above (a holder past the resolve
 //                                          deadline may still resolve, so it is not counted
 //                                          unresolved). An overdue event a candidate returns is
