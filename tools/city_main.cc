@@ -14,7 +14,9 @@
 // dispatcher's Prometheus address (docs/OPERATIONS.md).
 //
 // One minute at the default scale is one day of the city. The data stays in --data; run again
-// and the city carries on where it stopped. Every process authenticates with its own CURVE key
+// and the city carries on where it stopped. Ctrl-C, SIGTERM or SIGHUP end the run early: every
+// process it started is stopped, the dispatcher last, and the report printed. Exit status 0 when
+// the whole run went as it should, 1 otherwise (a process that failed, or a run cut short). Every process authenticates with its own CURVE key
 // (made on the first run in <data>/keys: the dispatcher's, the first admin's, one per level's
 // desks, the grid workers' and the hotline's).
 #include <signal.h>
