@@ -199,9 +199,8 @@ void SeekNewestFirst(storage::Cursor& cursor, std::string_view last, std::string
 // The key of the newest event created before `before_ms` (EventKey(0), before every event, when
 // none was): ids grow with creation time (the engine's time never goes back), so a binary search
 // over ids, each probe a seek to the event at or before it, finds it in about 24 reads at 10 M
-// events. The
-// city-wide walk starts there rather than at the newest event: a search of a past window would
-// otherwise read every event since, 20,000 a page.
+// events. The city-wide walk starts there rather than at the newest event: a search of a past
+// window would otherwise read every event since, 20,000 a page.
 Result<std::string> NewestCreatedBefore(storage::Cursor& cursor, const EngineState& state,
                                         int64_t before_ms) {
   auto created_before = [&](uint64_t id) -> Result<bool> {  // the event at or before `id`
