@@ -112,7 +112,7 @@ class Children {
     for (int i = 0; i < 1000; ++i) {
       int status = 0;
       pid_t done = waitpid(pid, &status, WNOHANG);
-      if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (done == pid) return ExitStatus(status);
       if (done < 0 && errno != EINTR) return -1;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

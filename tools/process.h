@@ -18,6 +18,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path
             bool merge_stderr = false, bool own_process_group = false);
 // Waits for `pid`: its exit status, or 128 + the signal that ended it.
 int WaitFor(pid_t pid);
+// What waitpid's `wait_status` says, as WaitFor returns it.
+int ExitStatus(int wait_status);
 // The whole file, or "" when it cannot be read (a child's output that is not there yet).
 std::string ReadWholeFile(const std::string& path);
 // The endpoints whistle-dispatcher --endpoints-file wrote ("front=..." and "bus=..." lines).
