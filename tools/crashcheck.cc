@@ -1,11 +1,13 @@
 #include "tools/crashcheck.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace whistle::crashcheck {
 namespace {
@@ -55,12 +57,21 @@ struct EventModel {
   pb::EventState state = pb::STATE_UNSPECIFIED;
   pb::Level level = pb::LEVEL_UNSPECIFIED;
   bool overdue = false;
+  // Event.overdue_redispatch: dispatched afresh while overdue (a return at city level), so its
+  // claim deadline is armed again.
+  bool overdue_redispatch = false;
   uint64_t claim_number = 0;
   std::string lead, agent;
   int64_t claim_deadline = 0, resolve_deadline = 0, resolved_at = 0;
   uint32_t next_event_seq = 0;
   bool dispatched_once = false;
   std::optional<pb::Level> escalated_to;  // set by Escalated until its Dispatched
+  // What a Returned or Whistled record must be followed by, in the same batch.
+  enum class Pending { kNothing, kReturnedOutcome, kWhistledClimb } pending = Pending::kNothing;
+  std::vector<std::string> candidates;  // offered to at its level, less those that returned it
+  std::set<std::string, std::less<>> returned_by;  // at its level
+  // False once a record the model does not follow (Reopened, MergedInto, ...) applies: the
+  // deadline and offer checks are off for the event from then on.
   bool deadlines_modelled = true;
   TimerKind timer = TimerKind::kNone;
   int64_t timer_due = 0;
@@ -74,6 +85,9 @@ class Checker {
       : history_(history), observed_(observed), options_(options) {}
 
   std::vector<Violation> Run() {
+    for (const Op& op : history_.ops) {
+      if (op.kind == OpKind::kReturn || op.kind == OpKind::kWhistle) sent_by_reason_[op.request_id] = &op;
+    }
     ReplayLog();
     CheckSubmits();
     CheckTransitions();
@@ -173,6 +187,16 @@ class Checker {
       Add("ladder", id, r.seq(), "an Escalated record not followed by its Dispatched");
       m.escalated_to.reset();
     }
+    const EventModel::Pending pending = std::exchange(m.pending, EventModel::Pending::kNothing);
+    if (pending == EventModel::Pending::kReturnedOutcome &&
+        !(r.has_dispatched() ||
+          (r.has_escalated() && r.escalated().cause() == pb::ESCALATION_ALL_RETURNED))) {
+      Add("ladder", id, r.seq(), "a Returned record not followed by a dispatch at its level or a climb");
+    }
+    if (pending == EventModel::Pending::kWhistledClimb &&
+        !(r.has_escalated() && r.escalated().cause() == pb::ESCALATION_WHISTLE)) {
+      Add("ladder", id, r.seq(), "a Whistled record not followed by its climb");
+    }
     switch (r.body_case()) {
       case pb::Record::kSubmitted:
         m.state = pb::STATE_SUBMITTED;
@@ -198,13 +222,14 @@ class Checker {
         m.state = pb::STATE_RESOLVED;
         m.resolved_at = r.at_ms();
         break;
-      case pb::Record::kEscalated: ApplyEscalated(r, m); break;
+      case pb::Record::kEscalated: ApplyEscalated(r, m, pending); break;
       case pb::Record::kMarkedOverdue:
         if (m.level != pb::LEVEL_CITY) {
           Add("ladder", id, r.seq(), fmt::format("marked overdue at {} level, not at city level", Short(m.level)));
         }
         CheckFired(r, m, r.marked_overdue().cause());
         m.overdue = true;
+        m.overdue_redispatch = false;
         break;
       case pb::Record::kClosed:
         if (r.closed().cause() == pb::CLOSE_QUIET_PERIOD) CheckFiredKind(r, m, TimerKind::kClose);
@@ -215,14 +240,8 @@ class Checker {
       case pb::Record::kFeedbackGiven:
       case pb::Record::kReportLinked:
         break;
-      case pb::Record::kReturned:
-        m.deadlines_modelled = false;
-        if (m.lead == r.returned().department()) {
-          m.state = pb::STATE_DISPATCHED;
-          m.lead.clear();
-          m.agent.clear();
-        }
-        break;
+      case pb::Record::kReturned: ApplyReturned(r, m); break;
+      case pb::Record::kWhistled: ApplyWhistled(r, m); break;
       case pb::Record::kReopened:
         m.deadlines_modelled = false;
         m.state = pb::STATE_REOPENED;
@@ -238,7 +257,7 @@ class Checker {
         m.state = pb::STATE_CANCELLED;
         m.lead.clear();
         break;
-      default:  // Whistled: not caused by the workload
+      default:  // not caused by the workload
         m.deadlines_modelled = false;
         break;
     }
@@ -257,7 +276,17 @@ class Checker {
     m.escalated_to.reset();
     m.dispatched_once = true;
     m.state = pb::STATE_DISPATCHED;
+    if (level != m.level) m.returned_by.clear();  // returns count per level
     m.level = level;
+    m.candidates.assign(r.dispatched().candidates().begin(), r.dispatched().candidates().end());
+    for (const std::string& c : m.candidates) {
+      if (m.deadlines_modelled && m.returned_by.contains(c)) {
+        Add("offer", r.event_id(), r.seq(),
+            fmt::format("dispatched again at {} level to '{}', which returned it at that level", Short(level), c));
+      }
+    }
+    // Still overdue (a return at city level): the new candidates' claim deadline is armed.
+    m.overdue_redispatch = m.overdue;
     m.lead.clear();
     m.agent.clear();
     m.claim_deadline = r.dispatched().claim_deadline_ms();
@@ -334,14 +363,99 @@ class Checker {
                         c.claim_number(), r.at_ms(), c.in_time() ? "as" : "as not", m.claim_deadline));
       }
     }
+    CheckOffered(r, m, "claim", c.department());
     m.state = pb::STATE_CLAIMED;
     m.lead = c.department();
     m.agent = c.agent();
     m.claim_number = c.claim_number();
+    m.overdue_redispatch = false;
   }
 
-  void ApplyEscalated(const pb::Record& r, EventModel& m) {
+  // 退单: a candidate declines the offer, or the holder gives its claim back; either way the
+  // department is not offered the event again at this level.
+  void ApplyReturned(const pb::Record& r, EventModel& m) {
+    const pb::Returned& ret = r.returned();
+    CheckHandler(r, m, "return", ret.department(), ret.held_claim(), SentBy(ret.reason()));
+    CheckOffered(r, m, "return", ret.department());
+    std::erase(m.candidates, ret.department());
+    m.returned_by.insert(ret.department());
+    if (m.lead == ret.department()) {
+      m.state = pb::STATE_DISPATCHED;
+      m.lead.clear();
+      m.agent.clear();
+    }
+    m.pending = EventModel::Pending::kReturnedOutcome;
+  }
+
+  // A whistle (吹哨): a department's, which must be the holder's or a candidate's, or a
+  // supervisor's (no department). It moves nothing itself: the climb that follows does.
+  void ApplyWhistled(const pb::Record& r, EventModel& m) {
+    const pb::Whistled& w = r.whistled();
+    const Op* sent = SentBy(w.reason());
+    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
+      Add("ladder", r.event_id(), r.seq(), fmt::format("whistled while {}", Short(m.state)));
+    }
+    if (!w.department().empty()) {
+      CheckHandler(r, m, "whistle", w.department(), Held(m.state), sent);
+      CheckOffered(r, m, "whistle", w.department());
+    }
+    if (sent != nullptr && sent->seen_level != pb::LEVEL_UNSPECIFIED && sent->seen_level != m.level) {
+      Add("ladder", r.event_id(), r.seq(),
+          fmt::format("whistle {} was sent from {} level, but the event climbs from {} level",
+                      sent->request_id, Short(sent->seen_level), Short(m.level)));
+    }
+    m.pending = EventModel::Pending::kWhistledClimb;
+  }
+
+  // The request a Returned or Whistled record names (its reason), or null.
+  const Op* SentBy(const std::string& reason) const {
+    auto it = sent_by_reason_.find(reason);
+    return it == sent_by_reason_.end() ? nullptr : it->second;
+  }
+
+  // A return or a department's whistle: by the holder, quoting its current claim (`held`: the
+  // record says the department held it), or, while nobody holds the event, quoting none.
+  void CheckHandler(const pb::Record& r, const EventModel& m, std::string_view what,
+                    const std::string& department, bool held, const Op* sent) {
+    const uint64_t quoted = sent != nullptr ? sent->claim_number : 0;
+    if (held != Held(m.state)) {
+      Add("stale-claim", r.event_id(), r.seq(),
+          fmt::format("{} by '{}' recorded as {} the claim while the event is {}", what, department,
+                      held ? "holding" : "not holding", Short(m.state)));
+    } else if (held && department != m.lead) {
+      Add("stale-claim", r.event_id(), r.seq(),
+          fmt::format("{} by '{}' accepted while {}/{} holds claim {}", what, department, m.lead, m.agent,
+                      m.claim_number));
+    } else if (sent != nullptr && quoted != (held ? m.claim_number : 0)) {
+      Add("stale-claim", r.event_id(), r.seq(),
+          fmt::format("{} by '{}' accepted quoting claim {} while {}", what, department, quoted,
+                      held ? fmt::format("the current claim is {}", m.claim_number)
+                           : std::string("nobody holds the event")));
+    }
+  }
+
+  // Claims, returns and a department's whistles come from a department offered the event.
+  void CheckOffered(const pb::Record& r, const EventModel& m, std::string_view what,
+                    const std::string& department) {
+    if (!m.deadlines_modelled || std::ranges::find(m.candidates, department) != m.candidates.end()) return;
+    Add("offer", r.event_id(), r.seq(),
+        fmt::format("{} by '{}', which is not offered the event at {} level (offered to: {})", what,
+                    department, Short(m.level), fmt::join(m.candidates, ", ")));
+  }
+
+  void ApplyEscalated(const pb::Record& r, EventModel& m, EventModel::Pending pending) {
     const pb::Escalated& up = r.escalated();
+    if (up.cause() == pb::ESCALATION_WHISTLE && pending != EventModel::Pending::kWhistledClimb) {
+      Add("ladder", r.event_id(), r.seq(), "climbed for a whistle right after no Whistled record");
+    }
+    if (up.cause() == pb::ESCALATION_ALL_RETURNED) {
+      if (pending != EventModel::Pending::kReturnedOutcome) {
+        Add("ladder", r.event_id(), r.seq(), "climbed for being returned by all right after no Returned record");
+      } else if (m.deadlines_modelled && !m.candidates.empty()) {
+        Add("offer", r.event_id(), r.seq(),
+            fmt::format("climbed for being returned by all while still offered to {}", fmt::join(m.candidates, ", ")));
+      }
+    }
     if (up.from_level() != m.level) {
       Add("ladder", r.event_id(), r.seq(),
           fmt::format("escalated from {} level while at {} level", Short(up.from_level()), Short(m.level)));
@@ -354,6 +468,7 @@ class Checker {
     m.escalated_to = up.to_level();
     m.lead.clear();
     m.agent.clear();
+    m.overdue_redispatch = false;
   }
 
   // Progress, resolve and release must quote the current claim of a held event.
@@ -396,7 +511,7 @@ class Checker {
     int64_t due = 0;
     if (m.escalated_to) {
       // Between Escalated and its Dispatched: the old timer is spent.
-    } else if (m.state == pb::STATE_DISPATCHED && !m.overdue) {
+    } else if (m.state == pb::STATE_DISPATCHED && (!m.overdue || m.overdue_redispatch)) {
       kind = TimerKind::kClaim;
       due = m.claim_deadline;
     } else if (Held(m.state) && !m.overdue) {
@@ -503,6 +618,8 @@ class Checker {
       if (r.has_progressed()) by_note[r.progressed().note()] = &r;
       if (r.has_resolved()) by_note[r.resolved().note()] = &r;
       if (r.has_released()) by_note[r.released().reason()] = &r;
+      if (r.has_returned()) by_note[r.returned().reason()] = &r;
+      if (r.has_whistled()) by_note[r.whistled().reason()] = &r;
       if (r.has_claimed()) claims[{r.event_id(), r.claimed().claim_number()}] = &r;
     }
     std::map<std::pair<uint64_t, uint64_t>, const Op*> winners;
@@ -576,12 +693,23 @@ class Checker {
       }
       const pb::Event& e = view.event();
       if (e.state() != m.state || e.level() != m.level || e.lead() != m.lead ||
-          e.claim_number() != m.claim_number) {
+          e.claim_number() != m.claim_number || e.overdue() != m.overdue) {
         Add("event", id, 0,
-            fmt::format("stored as {} at {} level, lead '{}', claim {}; the log replays to {} at {} "
-                        "level, lead '{}', claim {}",
-                        Short(e.state()), Short(e.level()), e.lead(), e.claim_number(), Short(m.state),
-                        Short(m.level), m.lead, m.claim_number));
+            fmt::format("stored as {} at {} level, lead '{}', claim {}{}; the log replays to {} at {} "
+                        "level, lead '{}', claim {}{}",
+                        Short(e.state()), Short(e.level()), e.lead(), e.claim_number(),
+                        e.overdue() ? ", overdue" : "", Short(m.state), Short(m.level), m.lead,
+                        m.claim_number, m.overdue ? ", overdue" : ""));
+      }
+      if (m.deadlines_modelled && e.overdue_redispatch() != m.overdue_redispatch) {
+        Add("event", id, 0,
+            fmt::format("stored with overdue_redispatch {}; the log replays to {}", e.overdue_redispatch(),
+                        m.overdue_redispatch));
+      }
+      if (m.deadlines_modelled && !std::ranges::equal(e.candidates(), m.candidates)) {
+        Add("event", id, 0,
+            fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
+                        fmt::join(m.candidates, ", ")));
       }
       if (m.deadlines_modelled &&
           (Effective(e.mode()) != m.planned_mode || e.claim_deadline_ms() != m.claim_deadline ||
@@ -628,6 +756,7 @@ class Checker {
   const CheckOptions& options_;
   std::map<uint64_t, EventModel> events_;
   std::map<std::string, pb::Mode, std::less<>> modes_;  // set by ModeChanged records, by region
+  std::map<std::string, const Op*, std::less<>> sent_by_reason_;  // returns and whistles, by request id
   std::set<std::pair<int64_t, uint64_t>> pending_;  // (due, event) of modelled pending timers
   std::vector<std::pair<int64_t, uint64_t>> deferred_;
   std::vector<Violation> violations_;
@@ -642,6 +771,8 @@ std::string_view OpKindName(OpKind kind) {
     case OpKind::kProgress: return "progress";
     case OpKind::kResolve: return "resolve";
     case OpKind::kRelease: return "release";
+    case OpKind::kReturn: return "return";
+    case OpKind::kWhistle: return "whistle";
     case OpKind::kSetMode: return "set-mode";
   }
   return "?";

@@ -17,14 +17,20 @@
 //   switch       the same for SetMode: each acknowledged one is in the log exactly once, as the
 //                ModeChanged record naming its request id, region and mode; a rejected one is not;
 //                none that nobody sent
-//   lost         every acknowledged Claim / Progress / Resolve / Release is in the log (the record
-//                names its request id: Progressed/Resolved notes and Released reasons are the
-//                request id; a Claimed record is matched by event, claim number, department and
-//                agent); a rejected one is not
+//   lost         every acknowledged Claim / Progress / Resolve / Release / Return / Whistle is in
+//                the log (the record names its request id: Progressed/Resolved notes and
+//                Released/Returned/Whistled reasons are the request id; a Claimed record is
+//                matched by event, claim number, department and agent); a rejected one is not
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
-//                current one, or on an event nobody holds
+//                current one, or on an event nobody holds; a Return or a department's Whistle
+//                (matched to the request that quoted it) is the holder's with its current claim,
+//                or, on an event nobody holds, quotes none
+//   offer        a claim, a return or a department's whistle comes from a department the event
+//                is offered to at its level (the Dispatched record's candidates, less those that
+//                returned it since), and a re-dispatch after a return offers it to none of the
+//                departments that returned it at that level
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
 //                quiet-period close before its deadline or without a pending one, and none missing
 //                once a later command was stamped at or after the deadline (the engine fires due
@@ -42,7 +48,11 @@
 //                fires); and (with events, `settled`) no open event is left planned in another
 //                mode than the one in force once the log stands still
 //   ladder       levels climb strictly community -> street -> county -> city: every dispatch is at
-//                the level the event is at, or the next one right after an Escalated record
+//                the level the event is at, or the next one right after an Escalated record; a
+//                Returned record is followed by the event's dispatch at its level or by its climb
+//                for being returned by all, a Whistled record by its climb for the whistle, and a
+//                climb for either cause comes only so; a whistle that named the level it saw
+//                (seen_level) climbs from that level
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history equals the event's records in the log, and its
 //                state, level, lead, claim number, mode and deadlines equal those replayed from
@@ -53,8 +63,8 @@
 // Operations acknowledged after `ack_cutoff` (and published records not in the snapshot) may be
 // missing from a log read while clients still run; at the final check everything is before it.
 //
-// Model limits: records the workload never causes (Returned, Whistled, Reopened, MergedInto,
-// Cancelled, ...) are applied to the state but switch the deadline checks off for that event.
+// Model limits: records the workload never causes (Reopened, MergedInto, Cancelled, ...) are
+// applied to the state but switch the deadline checks off for that event.
 #pragma once
 
 #include <cstdint>
@@ -69,7 +79,7 @@
 
 namespace whistle::crashcheck {
 
-enum class OpKind { kSubmit, kClaim, kProgress, kResolve, kRelease, kSetMode };
+enum class OpKind { kSubmit, kClaim, kProgress, kResolve, kRelease, kReturn, kWhistle, kSetMode };
 enum class Outcome { kOk, kRejected, kUnknown };
 
 std::string_view OpKindName(OpKind kind);
@@ -77,11 +87,14 @@ std::string_view OpKindName(OpKind kind);
 struct Op {
   OpKind kind = OpKind::kSubmit;
   std::string client;       // who sent it ("reporter-1", "agent desk-a")
-  std::string request_id;   // also the note / reason of Progress, Resolve and Release
+  std::string request_id;   // also the note / reason of Progress, Resolve, Release, Return, Whistle
   uint64_t event_id = 0;    // the event acted on; for an acknowledged Submit, the one created
-  std::string department;   // Claim
+  std::string department;   // Claim, Return; Whistle ("" for a supervisor's)
   std::string agent;        // Claim
-  uint64_t claim_number = 0;  // quoted (Progress, Resolve, Release); won (an acknowledged Claim)
+  // Quoted (Progress, Resolve, Release; Return and Whistle: 0 when the department does not hold
+  // the event); won (an acknowledged Claim).
+  uint64_t claim_number = 0;
+  pb::Level seen_level = pb::LEVEL_UNSPECIFIED;  // Whistle: the level it was sent from, if named
   std::string region;       // SetMode
   pb::Mode mode = pb::MODE_UNSPECIFIED;  // SetMode
   Outcome outcome = Outcome::kUnknown;
@@ -126,7 +139,7 @@ struct CheckOptions {
 };
 
 struct Violation {
-  std::string check;  // "log", "submit", "lost", "holder", "stale-claim", "deadline", "mode", ...
+  std::string check;  // "log", "submit", "lost", "holder", "stale-claim", "offer", "deadline", ...
   uint64_t event_id = 0;
   uint64_t seq = 0;   // the record concerned, when there is one
   std::string what;

@@ -4,10 +4,10 @@
 //                      [--dispatcher=PATH]
 //
 // Starts whistle-dispatcher as a child (--dev-no-auth, a fresh data directory, the small city of
-// crashcheck_workload.h with scaled time) and runs reporters, racing agents and a subscriber as
-// threads of this process. Then, in a random order, --cycles times kill -9 and --power-cuts times
-// a power cut (SIGUSR1 to a dispatcher started with --test-power-cut-signal: storage/power_cut_fs.h),
-// each at a random moment, restarting the dispatcher on the same data directory and endpoints
+// crashcheck_workload.h with scaled time) and runs reporters, racing agents, a commander switching
+// modes, a supervisor whistling and a subscriber as threads of this process. Then, in a random
+// order, --cycles times kill -9 and --power-cuts times a power cut (SIGUSR1 to a dispatcher
+// started with --test-power-cut-signal: storage/power_cut_fs.h), each at a random moment, restarting the dispatcher on the same data directory and endpoints
 // while the clients carry on (unanswered requests are sent again with the same request id).
 // Every other power cut is followed by a second one during the recovery: the restarted
 // dispatcher cuts its own power right after its 1st, 2nd or 3rd write-ahead log sync (in turn).
@@ -353,18 +353,24 @@ Result<Observed> ObserveAll(Client& client, const City& city, int* attempts = nu
 
 struct Summary {
   size_t events = 0, records = 0, escalations = 0, overdue = 0, quiet_closes = 0, claims = 0;
+  size_t returns = 0, whistles = 0, overdue_redispatches = 0;
   size_t mode_switches = 0, replans = 0, replans_after_restart = 0;
 };
 
 Summary Summarize(const Observed& o) {
   Summary s;
-  std::set<uint64_t> ids;
+  std::set<uint64_t> ids, overdue;
   for (const auto& r : o.log) {
     if (r.event_id() != 0) ids.insert(r.event_id());
+    if (r.has_marked_overdue()) overdue.insert(r.event_id());
+    // Dispatched afresh while overdue: a return at city level (Event.overdue_redispatch).
+    s.overdue_redispatches += r.has_dispatched() && overdue.contains(r.event_id());
     s.escalations += r.has_escalated();
     s.overdue += r.has_marked_overdue();
     s.quiet_closes += r.has_closed() && r.closed().cause() == pb::CLOSE_QUIET_PERIOD;
     s.claims += r.has_claimed();
+    s.returns += r.has_returned();
+    s.whistles += r.has_whistled();
     s.mode_switches += r.has_mode_changed();
     s.replans += r.has_deadlines_replanned();
     // A switch's re-plans that a stop cut short are finished by the restarted dispatcher.
@@ -575,12 +581,13 @@ int Main(const Run& run) {
         std::cout << fmt::format(
             "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
             "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
-            "escalations, {} overdue marks, {} quiet-period closes, {} mode switches, {} re-plans ({} "
-            "after a restart); {} records published; {} counters (month, scope) in {} against the "
-            "replayed log's {}\n",
+            "returns, {} whistles, {} escalations, {} overdue marks ({} dispatches of overdue events), "
+            "{} quiet-period closes, {} mode switches, {} re-plans ({} after a restart); {} records "
+            "published; {} counters (month, scope) in {} against the replayed log's {}\n",
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
-            history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.escalations,
-            s.overdue, s.quiet_closes, s.mode_switches, s.replans, s.replans_after_restart,
+            history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.returns,
+            s.whistles, s.escalations, s.overdue, s.overdue_redispatches, s.quiet_closes, s.mode_switches,
+            s.replans, s.replans_after_restart,
             history.published.size(), final_state->counters.size(), fmt::join(months, " and "),
             final_state->replayed_counters.size());
       }

@@ -164,6 +164,7 @@ void Workload::Start() {
     threads_.emplace_back([this, a, seed = options_.seed * 1000 + ++n] { Agent(a.name, a.department, seed); });
   }
   if (options_.mode_pause_ms > 0) threads_.emplace_back([this] { Commander(options_.seed * 104729); });
+  if (options_.whistle_pause_ms > 0) threads_.emplace_back([this] { Supervisor(options_.seed * 130363); });
   threads_.emplace_back([this] { Follow(); });
 }
 
@@ -246,6 +247,8 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
       case OpKind::kProgress: r.mutable_progress()->set_note(r.request_id()); break;
       case OpKind::kResolve: r.mutable_resolve()->set_note(r.request_id()); break;
       case OpKind::kRelease: r.mutable_release()->set_reason(r.request_id()); break;
+      case OpKind::kReturn: r.mutable_return_task()->set_reason(r.request_id()); break;
+      case OpKind::kWhistle: r.mutable_whistle()->set_reason(r.request_id()); break;
       default: break;
     }
     Op sent;
@@ -256,6 +259,7 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
     sent.department = department;
     sent.agent = name;
     sent.claim_number = claim_number;
+    if (kind == OpKind::kWhistle) sent.seen_level = r.whistle().seen_level();
     size_t op = recorder_.Begin(std::move(sent));
     auto answer = Send(client, r);
     bool ok = answer && answer->code() == pb::STATUS_OK;
@@ -271,7 +275,8 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
     // claims. Without these, a claim that takes over a held event (the planted
     // claim-without-state-check) needs two agents to pick the same offered event within the
     // pause below, which on a loaded machine did not happen in 10 cycles once in a few runs.
-    if (chance(20)) {
+    const bool held = chance(20);
+    if (held) {
       list.mutable_list()->add_states(pb::STATE_CLAIMED);
       list.mutable_list()->add_states(pb::STATE_IN_PROGRESS);
     } else {
@@ -284,9 +289,20 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
       continue;
     }
     const auto& events = offered->list().events();
-    uint64_t id = events[static_cast<int>(rng() % static_cast<uint64_t>(events.size()))].id();
+    const pb::Event& picked = events[static_cast<int>(rng() % static_cast<uint64_t>(events.size()))];
+    const uint64_t id = picked.id();
+    const pb::Level seen = picked.level();
     Sleep(static_cast<int>(rng() % 350));  // sometimes past the claim deadline (0.3 s)
     if (stop_) break;
+    if (!held && chance(8)) {
+      // Not ours: the rest of the level is offered it, or it climbs once all have said so (at
+      // city level, the last candidate's return is refused).
+      pb::Request give_back;
+      give_back.mutable_return_task()->set_event_id(id);
+      give_back.mutable_return_task()->set_department(department);
+      (void)act(OpKind::kReturn, give_back, id, 0);
+      continue;
+    }
     pb::Request claim;
     claim.mutable_claim()->set_event_id(id);
     claim.mutable_claim()->set_department(department);
@@ -296,6 +312,23 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
     uint64_t number = won->event().event().claim_number();
 
     Sleep(static_cast<int>(rng() % 250));
+    if (chance(5)) {  // a claim given back (退单)
+      pb::Request give_back;
+      give_back.mutable_return_task()->set_event_id(id);
+      give_back.mutable_return_task()->set_department(department);
+      give_back.mutable_return_task()->set_claim_number(number);
+      (void)act(OpKind::kReturn, give_back, id, number);
+      continue;
+    }
+    if (chance(4)) {  // too big for this level: whistled up (refused at city level, or if it climbed)
+      pb::Request up;
+      up.mutable_whistle()->set_event_id(id);
+      up.mutable_whistle()->set_department(department);
+      up.mutable_whistle()->set_claim_number(number);
+      up.mutable_whistle()->set_seen_level(seen);
+      (void)act(OpKind::kWhistle, up, id, number);
+      continue;
+    }
     pb::Request progress;
     progress.mutable_progress()->set_event_id(id);
     // Now and then an old claim number, on purpose: the dispatcher must refuse it.
@@ -356,6 +389,45 @@ void Workload::Commander(uint64_t seed) {
     if (answer && answer->code() == pb::STATUS_OK && answer->mode().replanned_events() > 0) {
       recorder_.ReplanningSwitch();
     }
+  }
+}
+
+void Workload::Supervisor(uint64_t seed) {
+  Client client(context_, options_.front, QuickClient());
+  std::mt19937_64 rng(seed);
+  const pb::Level below_city[] = {pb::LEVEL_COMMUNITY, pb::LEVEL_STREET, pb::LEVEL_COUNTY};
+  const int pause = options_.whistle_pause_ms;
+  while (!stop_) {
+    Sleep(pause / 2 + static_cast<int>(rng() % static_cast<uint64_t>(pause)));
+    if (stop_) break;
+    pb::Request list;
+    list.mutable_list()->set_level(below_city[rng() % std::size(below_city)]);
+    for (pb::EventState s : {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS}) {
+      list.mutable_list()->add_states(s);
+    }
+    list.mutable_list()->set_page_size(20);
+    auto open = Send(client, list);
+    if (!open || open->code() != pb::STATUS_OK || open->list().events_size() == 0) continue;
+    const auto& events = open->list().events();
+    const pb::Event& picked = events[static_cast<int>(rng() % static_cast<uint64_t>(events.size()))];
+    // Long enough, now and then, for a deadline to climb it first (0.3 s of real time).
+    Sleep(static_cast<int>(rng() % 400));
+    if (stop_) break;
+    pb::Request r;
+    r.set_request_id(Client::NewRequestId());
+    pb::WhistleCommand* whistle = r.mutable_whistle();
+    whistle->set_event_id(picked.id());
+    whistle->set_reason(r.request_id());
+    if (rng() % 5 != 0) whistle->set_seen_level(picked.level());
+    Op op;
+    op.kind = OpKind::kWhistle;
+    op.client = "supervisor";
+    op.request_id = r.request_id();
+    op.event_id = picked.id();
+    op.seen_level = whistle->seen_level();
+    size_t index = recorder_.Begin(std::move(op));
+    auto answer = Send(client, r);
+    recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
   }
 }
 

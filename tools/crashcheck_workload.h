@@ -7,7 +7,13 @@
 //              per level, two names for one department, a registered unit against its
 //              committee), report progress, then resolve, or sometimes release; now and then
 //              they quote an old claim number, or claim an event someone holds, on purpose:
-//              both must be refused (the claim, while the event is still held)
+//              both must be refused (the claim, while the event is still held). Now and then
+//              they return an offer instead of claiming it, give a claim back (退单: the event is
+//              offered to the rest of its level, or climbs once all have returned it), or
+//              whistle their claim up a level, naming the level they saw it at
+//   supervisor now and then lists the open events of a level below the city's and whistles one
+//              (吹哨), usually naming the level it saw, after a pause in which the event may
+//              have climbed already: such a whistle must be refused
 //   commander  now and then switches a region (a community half the time, else the street, the
 //              county or the city) to the other mode than the one in force there: each switch
 //              re-plans the unresolved events whose mode it changes, in the batches after its own,
@@ -104,6 +110,7 @@ struct WorkloadOptions {
   int reporters = 4;
   int report_pause_ms = 25;  // between one reporter's Submits
   int mode_pause_ms = 1200;  // between the commander's SetModes, on average (0: none)
+  int whistle_pause_ms = 700;  // between the supervisor's whistles, on average (0: none)
 };
 
 class Workload {
@@ -119,6 +126,7 @@ class Workload {
   void Reporter(int index);
   void Agent(std::string name, std::string department, uint64_t seed);
   void Commander(uint64_t seed);
+  void Supervisor(uint64_t seed);
   void Follow();
   // Sends `request` until answered (same request id every time) or stopping for long.
   // nullopt: never answered (unknown).

@@ -35,11 +35,14 @@ class LogBuilder {
     s->set_grid(grid);
     Dispatch(id, at, pb::LEVEL_COMMUNITY, false, mode);
   }
+  // Offered to kOffered unless told otherwise.
   void Dispatch(uint64_t id, int64_t at, pb::Level level, bool timer = false,
-                pb::Mode mode = pb::MODE_NORMAL) {
+                pb::Mode mode = pb::MODE_NORMAL,
+                const std::vector<std::string>& candidates = {"c1-committee", "c1-water-unit"}) {
     const bool emergency = mode == pb::MODE_EMERGENCY;
     pb::Dispatched* d = Add(id, at, timer).mutable_dispatched();
     d->set_level(level);
+    for (const std::string& c : candidates) d->add_candidates(c);
     d->set_claim_deadline_ms(at + (emergency ? kUrgentClaimMs : kClaimMs));
     d->set_resolve_deadline_ms(at + (emergency ? kUrgentResolveMs : kResolveMs));
     d->set_mode(mode);
@@ -81,11 +84,28 @@ class LogBuilder {
   }
   void Escalate(uint64_t id, int64_t at, pb::Level from, pb::EscalationCause cause,
                 pb::Mode mode = pb::MODE_NORMAL) {
-    pb::Escalated* e = Add(id, at, true).mutable_escalated();
+    const bool timer = cause == pb::ESCALATION_CLAIM_DEADLINE || cause == pb::ESCALATION_RESOLVE_DEADLINE;
+    pb::Escalated* e = Add(id, at, timer).mutable_escalated();
     e->set_from_level(from);
     e->set_to_level(static_cast<pb::Level>(from + 1));
     e->set_cause(cause);
-    Dispatch(id, at, static_cast<pb::Level>(from + 1), true, mode);
+    Dispatch(id, at, static_cast<pb::Level>(from + 1), timer, mode);
+  }
+  // A Returned record (its reason the request id); the dispatch or climb after it is the caller's.
+  void Return(uint64_t id, int64_t at, const std::string& department, const std::string& request_id,
+              bool held) {
+    pb::Returned* r = Add(id, at).mutable_returned();
+    r->set_department(department);
+    r->set_reason(request_id);
+    r->set_held_claim(held);
+  }
+  // A Whistled record (a supervisor's when `department` is empty) and the climb from `from`.
+  void Whistle(uint64_t id, int64_t at, const std::string& department, const std::string& request_id,
+               pb::Level from) {
+    pb::Whistled* w = Add(id, at).mutable_whistled();
+    w->set_department(department);
+    w->set_reason(request_id);
+    Escalate(id, at, from, pb::ESCALATION_WHISTLE);
   }
   // An event dispatched at community level at `from` and never claimed: it climbs at each claim
   // deadline, in order, up to city level and is marked overdue there. Returns when it was marked.
@@ -378,6 +398,7 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
       if (r.event_id() != id) continue;
       *v.add_history() = r;
       if (r.has_dispatched()) {  // the deadlines of the dispatch at its current level
+        *v.mutable_event()->mutable_candidates() = r.dispatched().candidates();
         v.mutable_event()->set_mode(r.dispatched().mode());
         v.mutable_event()->set_claim_deadline_ms(r.dispatched().claim_deadline_ms());
         v.mutable_event()->set_resolve_deadline_ms(r.dispatched().resolve_deadline_ms());
@@ -390,6 +411,7 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   o.events[1].mutable_event()->set_claim_number(1);
   o.events[2].mutable_event()->set_state(pb::STATE_DISPATCHED);
   o.events[2].mutable_event()->set_level(pb::LEVEL_CITY);
+  o.events[2].mutable_event()->set_overdue(true);
   const CheckOptions options = Quiet();
   auto clean = Check(s.history, o, options);
   CHECK_MESSAGE(clean.empty(), All(clean));
@@ -398,6 +420,9 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   SUBCASE("another deadline") {
     o.events[1].mutable_event()->set_resolve_deadline_ms(o.events[1].event().resolve_deadline_ms() + 1);
   }
+  SUBCASE("not overdue") { o.events[2].mutable_event()->set_overdue(false); }
+  SUBCASE("re-dispatched while overdue") { o.events[2].mutable_event()->set_overdue_redispatch(true); }
+  SUBCASE("other candidates") { o.events[2].mutable_event()->mutable_candidates()->RemoveLast(); }
   CHECK(Has(Check(s.history, o, options), "event"));
 }
 
@@ -579,6 +604,8 @@ TEST_CASE("crashcheck modes: an event left in the old mode once the log stands s
   e.set_mode(pb::MODE_NORMAL);
   e.set_claim_deadline_ms(kT0 + kClaimMs);
   e.set_resolve_deadline_ms(kT0 + kResolveMs);
+  e.add_candidates("c1-committee");
+  e.add_candidates("c1-water-unit");
   for (const pb::Record& r : b.log()) {
     if (r.event_id() == 1) *settled.events[1].add_history() = r;
   }
@@ -611,6 +638,228 @@ TEST_CASE("crashcheck modes: a switch acknowledged but not in the log, another, 
   // Applied twice: a retry that was not answered from its first answer.
   b.SetMode(kT0 + 1, "city", pb::MODE_EMERGENCY, "switch-1");
   CHECK(Has(CheckModes(b, Ops{acked}), "switch"));
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+// Returns and whistles: event 1 at community level, offered to c1-committee and c1-water-unit.
+
+Op AckedReturn(const std::string& request_id, const std::string& department, uint64_t quoted,
+               uint64_t tick) {
+  Op op = Acked(OpKind::kReturn, request_id, 1, tick);
+  op.department = department;
+  op.claim_number = quoted;
+  return op;
+}
+
+Op AckedWhistle(const std::string& request_id, const std::string& department, uint64_t quoted,
+                pb::Level seen, uint64_t tick) {
+  Op op = Acked(OpKind::kWhistle, request_id, 1, tick);
+  op.department = department;
+  op.claim_number = quoted;
+  op.seen_level = seen;
+  return op;
+}
+
+// Checks the log against `ops` and an acknowledged Submit for each of its Submitted records.
+std::vector<Violation> CheckReturns(LogBuilder& b, std::vector<Op> ops) {
+  History h;
+  for (const pb::Record& r : b.log()) {
+    if (r.has_submitted()) h.ops.push_back(Acked(OpKind::kSubmit, r.submitted().request_id(), r.event_id(), 100));
+  }
+  h.ops.insert(h.ops.end(), ops.begin(), ops.end());
+  h.ack_cutoff = 1000;
+  Observed o;
+  o.log = b.log();
+  return Check(h, o, Quiet());
+}
+
+// The committee declines the offer; the water unit claims, then gives its claim back: all have
+// returned it, so it climbs to street level; a supervisor whistles it from there to county level.
+struct Returns {
+  LogBuilder log;
+  std::vector<Op> ops = {AckedReturn("ret-1", "c1-committee", 0, 1),
+                         AckedClaim(1, "c1-water-unit", "unit", 1, 2),
+                         AckedReturn("ret-2", "c1-water-unit", 1, 3),
+                         AckedWhistle("w-1", "", 0, pb::LEVEL_STREET, 4)};
+  Returns() {
+    log.Submit(1, kT0, "s1");
+    log.Return(1, kT0 + 10, "c1-committee", "ret-1", false);
+    log.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+    log.Claim(1, kT0 + 20, "c1-water-unit", "unit", 1);
+    log.Return(1, kT0 + 30, "c1-water-unit", "ret-2", true);
+    log.Escalate(1, kT0 + 30, pb::LEVEL_COMMUNITY, pb::ESCALATION_ALL_RETURNED);
+    log.Whistle(1, kT0 + 40, "", "w-1", pb::LEVEL_STREET);
+  }
+  std::vector<Violation> Run() { return CheckReturns(log, ops); }
+};
+
+TEST_CASE("crashcheck returns: returns re-offer the event, then climb, and a whistle climbs from the level seen") {
+  Returns s;
+  auto found = s.Run();
+  CHECK_MESSAGE(found.empty(), All(found));
+  SUBCASE("a whistle sent without a level climbs from wherever the event is") {
+    s.ops[3].seen_level = pb::LEVEL_UNSPECIFIED;
+    found = s.Run();
+    CHECK_MESSAGE(found.empty(), All(found));
+  }
+  SUBCASE("a return or a whistle answered after the log was read may be missing") {
+    s.ops.push_back(AckedReturn("ret-late", "c1-committee", 0, 1001));
+    found = s.Run();
+    CHECK_MESSAGE(found.empty(), All(found));
+  }
+}
+
+TEST_CASE("crashcheck returns: an acknowledged return or whistle missing, or a rejected one logged, is a violation") {
+  Returns s;
+  SUBCASE("a return") { s.ops.push_back(AckedReturn("ret-lost", "c1-committee", 0, 5)); }
+  SUBCASE("a whistle") { s.ops.push_back(AckedWhistle("w-lost", "", 0, pb::LEVEL_COUNTY, 5)); }
+  auto found = s.Run();
+  REQUIRE(Has(found, "lost"));
+  CHECK(All(found).find("-lost (claim 0) by test is not in the log") != std::string::npos);
+}
+
+TEST_CASE("crashcheck returns: a rejected return or whistle found in the log is a violation") {
+  for (size_t i : {0, 2, 3}) {  // ret-1, ret-2, w-1
+    Returns s;
+    s.ops[i].outcome = Outcome::kRejected;
+    s.ops[i].code = pb::STATUS_ILLEGAL_TRANSITION;
+    CHECK_MESSAGE(Has(s.Run(), "rejected"), s.ops[i].request_id);
+  }
+}
+
+TEST_CASE("crashcheck returns: a whistle that climbs from another level than the one it was sent from is a violation") {
+  Returns s;
+  s.ops[3].seen_level = pb::LEVEL_COMMUNITY;  // the event climbed before it came
+  auto found = s.Run();
+  REQUIRE(Has(found, "ladder"));
+  CHECK(All(found).find("whistle w-1 was sent from COMMUNITY level, but the event climbs from STREET level") !=
+        std::string::npos);
+}
+
+TEST_CASE("crashcheck returns: a department offered the event again at the level it returned it at is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Return(1, kT0 + 10, "c1-committee", "ret-1", false);
+  SUBCASE("re-dispatched to it") {
+    b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY);
+    auto found = CheckReturns(b, {AckedReturn("ret-1", "c1-committee", 0, 1)});
+    REQUIRE(Has(found, "offer"));
+    CHECK(All(found).find("dispatched again at COMMUNITY level to 'c1-committee', which returned it") !=
+          std::string::npos);
+  }
+  SUBCASE("its claim accepted") {
+    b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+    b.Claim(1, kT0 + 20, "c1-committee", "desk-a", 1);
+    auto found = CheckReturns(b, {AckedReturn("ret-1", "c1-committee", 0, 1)});
+    REQUIRE(Has(found, "offer"));
+    CHECK(All(found).find("claim by 'c1-committee', which is not offered the event") != std::string::npos);
+  }
+  SUBCASE("climbed as returned by all while another is still offered it") {
+    b.Escalate(1, kT0 + 10, pb::LEVEL_COMMUNITY, pb::ESCALATION_ALL_RETURNED);
+    auto found = CheckReturns(b, {AckedReturn("ret-1", "c1-committee", 0, 1)});
+    REQUIRE(Has(found, "offer"));
+    CHECK(All(found).find("returned by all while still offered to c1-water-unit") != std::string::npos);
+  }
+}
+
+TEST_CASE("crashcheck returns: a return not the holder's, or quoting a claim not the current one, is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Claim(1, kT0 + 10, "c1-committee", "desk-a", 1);
+  b.Add(1, kT0 + 11).mutable_released()->set_claim_number(1);
+  b.Claim(1, kT0 + 12, "c1-committee", "desk-b", 2);
+  std::vector<Op> ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 1),
+                         AckedClaim(1, "c1-committee", "desk-b", 2, 2)};
+  std::string expected;
+  SUBCASE("an old claim") {
+    b.Return(1, kT0 + 20, "c1-committee", "ret-1", true);
+    ops.push_back(AckedReturn("ret-1", "c1-committee", 1, 3));
+    expected = "return by 'c1-committee' accepted quoting claim 1 while the current claim is 2";
+  }
+  SUBCASE("a candidate's, while another holds it") {
+    b.Return(1, kT0 + 20, "c1-water-unit", "ret-1", true);
+    ops.push_back(AckedReturn("ret-1", "c1-water-unit", 2, 3));
+    expected = "return by 'c1-water-unit' accepted while c1-committee/desk-b holds claim 2";
+  }
+  SUBCASE("recorded as declining an offer while the event is held") {
+    b.Return(1, kT0 + 20, "c1-committee", "ret-1", false);
+    ops.push_back(AckedReturn("ret-1", "c1-committee", 0, 3));
+    expected = "return by 'c1-committee' recorded as not holding the claim while the event is CLAIMED";
+  }
+  SUBCASE("a department's whistle quoting an old claim") {
+    b.Whistle(1, kT0 + 20, "c1-committee", "w-1", pb::LEVEL_COMMUNITY);
+    ops.push_back(AckedWhistle("w-1", "c1-committee", 1, pb::LEVEL_COMMUNITY, 3));
+    expected = "whistle by 'c1-committee' accepted quoting claim 1 while the current claim is 2";
+  }
+  auto found = CheckReturns(b, ops);
+  REQUIRE(Has(found, "stale-claim"));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck returns: a Returned or Whistled record without its outcome, or a climb without its cause, is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  std::vector<Op> ops;
+  std::string expected;
+  SUBCASE("a return, then a claim") {
+    b.Return(1, kT0 + 10, "c1-committee", "ret-1", false);
+    b.Claim(1, kT0 + 10, "c1-water-unit", "unit", 1);
+    ops.push_back(AckedReturn("ret-1", "c1-committee", 0, 1));
+    expected = "a Returned record not followed by a dispatch at its level or a climb";
+  }
+  SUBCASE("a whistle, then a dispatch") {
+    b.Add(1, kT0 + 10).mutable_whistled()->set_reason("w-1");
+    b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY);
+    ops.push_back(AckedWhistle("w-1", "", 0, pb::LEVEL_UNSPECIFIED, 1));
+    expected = "a Whistled record not followed by its climb";
+  }
+  SUBCASE("a climb for a whistle nobody blew") {
+    b.Escalate(1, kT0 + 10, pb::LEVEL_COMMUNITY, pb::ESCALATION_WHISTLE);
+    expected = "climbed for a whistle right after no Whistled record";
+  }
+  SUBCASE("a climb for returns nobody made") {
+    b.Escalate(1, kT0 + 10, pb::LEVEL_COMMUNITY, pb::ESCALATION_ALL_RETURNED);
+    expected = "climbed for being returned by all right after no Returned record";
+  }
+  auto found = CheckReturns(b, ops);
+  REQUIRE(Has(found, "ladder"));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+// An event overdue at city level, one of its candidates returns it: dispatched afresh to the
+// other, whose claim deadline is armed (Event.overdue_redispatch) and fires once.
+TEST_CASE("crashcheck returns: an overdue event returned at city level has its new claim deadline fire") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  const int64_t overdue_at = b.ClimbToOverdue(1, kT0);
+  const int64_t t = overdue_at + 10;
+  b.Return(1, t, "c1-committee", "ret-1", false);
+  b.Dispatch(1, t, pb::LEVEL_CITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+  const std::vector<Op> ops = {AckedReturn("ret-1", "c1-committee", 0, 1)};
+  SUBCASE("fired") {
+    b.Add(1, t + kClaimMs, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    b.Submit(2, t + kClaimMs + 5, "s2");
+    auto found = CheckReturns(b, ops);
+    CHECK_MESSAGE(found.empty(), All(found));
+  }
+  SUBCASE("never armed: a later command passes it") {
+    b.Submit(2, t + kClaimMs + 5, "s2");
+    auto found = CheckReturns(b, ops);
+    REQUIRE(Has(found, "deadline"));
+    CHECK(All(found).find("its claim deadline (due " + std::to_string(t + kClaimMs) + ") passed without firing") !=
+          std::string::npos);
+  }
+  SUBCASE("claimed in time: the deadline is spent") {
+    b.Claim(1, t + kClaimMs - 1, "c1-water-unit", "unit", 1);  // in time
+    b.Submit(2, t + kClaimMs + 5, "s2");
+    auto found = CheckReturns(b, ops);
+    CHECK_MESSAGE(found.empty(), All(found));
+  }
 }
 
 }  // namespace
