@@ -28,7 +28,8 @@ pb::Dispatched PlanDispatch(const EngineState& state, const pb::Report& report,
 pb::DeadlinesReplanned Replan(const City& city, const pb::Event& event, pb::Mode mode);
 // When the pending deadline of `event` falls once re-planned under `mode`: its claim deadline while
 // it waits to be claimed, its resolve deadline once held (EngineState::PlanTimer).
-// REQUIRES: EngineState::NeedsReplan(event) (dispatched, claimed or in progress, not overdue).
+// REQUIRES: EngineState::NeedsReplan(event) (dispatched, claimed or in progress, not overdue unless
+// dispatched again while overdue).
 int64_t ReplannedDue(const City& city, const pb::Event& event, pb::Mode mode);
 
 // Appends the records that take `event` one level up (Escalated + Dispatched), or, at city level,

@@ -508,7 +508,9 @@ pb::Mode EngineState::PlanningMode(const pb::Report& report, std::string_view gr
 }
 
 bool EngineState::NeedsReplan(const pb::Event& e, const ModeOverride* change) const {
-  return Allows(e.state(), Action::kReplan) && !e.overdue() &&
+  // An overdue event's deadlines are spent, but for the claim deadline of a dispatch made while
+  // overdue (a return at city level), which is as live as any other.
+  return Allows(e.state(), Action::kReplan) && (!e.overdue() || e.overdue_redispatch()) &&
          PlanningMode(e.report(), e.grid(), change) != EffectiveMode(e.mode());
 }
 

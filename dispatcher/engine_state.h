@@ -163,7 +163,8 @@ class EngineState {
   pb::Mode PlanningMode(const pb::Report& report, std::string_view grid,
                         const ModeOverride* change = nullptr) const;
   // True when `e`'s deadlines were planned in another mode than the one in force for it now (as if
-  // `change` were applied, when given), and its state allows a re-plan and it is not overdue. After
+  // `change` were applied, when given), and its state allows a re-plan and it is not overdue, or
+  // overdue and dispatched again, waiting for a claim (Event.overdue_redispatch). After
   // a SetMode the engine re-plans such events a few thousand a batch (Engine, "Re-planning"); once
   // it has, none is left.
   bool NeedsReplan(const pb::Event& e, const ModeOverride* change = nullptr) const;

@@ -344,5 +344,44 @@ TEST_CASE("an overdue event a candidate returns, claimed in the new time, counts
   CHECK(CityLevelStats(f).overdue() == 1);
 }
 
+TEST_CASE("a mode switch leaves an overdue event's spent deadlines alone") {
+  EngineFixture f;
+  const uint64_t id = f.SubmitOk("water");
+  for (int i = 0; i < 4; ++i) PassPendingDeadline(f, id);
+  REQUIRE(f.EventOf(id).overdue());
+  pb::Response r = f.SetMode(testing::kCity, pb::MODE_EMERGENCY);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.mode().replanned_events() == 0);
+  const pb::Event e = f.EventOf(id);
+  CHECK(e.mode() == pb::MODE_NORMAL);
+  CHECK(e.timer_kind() == pb::TIMER_NONE);
+}
+
+TEST_CASE("a mode switch re-plans the claim deadline of an overdue event dispatched again") {
+  EngineFixture f;
+  const uint64_t id = OverdueThenReturned(f);
+  const pb::Event before = f.EventOf(id);
+  REQUIRE(before.claim_deadline_ms() == before.dispatched_at_ms() + 240 * 60'000);  // normal mode
+
+  pb::Response r = f.SetMode(testing::kCity, pb::MODE_EMERGENCY);
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(r.mode().replanned_events() == 1);
+  while (f.engine().HasPendingReplans()) f.engine().FireDueTimers();
+  pb::Event e = f.EventOf(id);
+  CHECK(e.mode() == pb::MODE_EMERGENCY);
+  CHECK(e.claim_deadline_ms() == before.dispatched_at_ms() + 60 * 60'000);  // emergency: a quarter
+  REQUIRE(e.timer_kind() == pb::TIMER_CLAIM_DEADLINE);
+  CHECK(e.timer_due_ms() == e.claim_deadline_ms());
+
+  // It fires at the new deadline: city-bureau's second miss.
+  PassPendingDeadline(f, id);
+  CHECK(f.EventOf(id).timer_kind() == pb::TIMER_NONE);
+  CHECK(DepartmentStats(f, "city-bureau").claim_missed() == 2);
+
+  // Claimed (late), it is overdue with its deadlines spent again: a switch back re-plans nothing.
+  f.ClaimOk(id, "city-bureau");
+  CHECK(f.SetMode(testing::kCity, pb::MODE_NORMAL).mode().replanned_events() == 0);
+}
+
 }  // namespace
 }  // namespace whistle
