@@ -37,6 +37,10 @@ pb::Mode Effective(pb::Mode m) { return m == pb::MODE_EMERGENCY ? m : pb::MODE_N
 
 enum class TimerKind { kNone, kClaim, kResolve, kClose };
 
+// A return or whistle now and then meets a state that refuses it; this many in a row, none
+// accepted, does not happen to the workload (a short run accepts dozens).
+constexpr size_t kRefusalsToNotice = 20;
+
 std::string_view TimerName(TimerKind k) {
   switch (k) {
     case TimerKind::kClaim: return "claim deadline";
@@ -92,6 +96,7 @@ class Checker {
     CheckSubmits();
     CheckTransitions();
     CheckModeSwitches();
+    CheckSomeAccepted();
     CheckPublished();
     if (!observed_.events.empty()) CheckEvents();
     CheckCounters();
@@ -134,9 +139,10 @@ class Checker {
   }
 
   // A claim is judged, and a claim or resolve deadline fires, by deadlines planned in the mode in
-  // force. An overdue event is never re-planned: its deadlines are spent.
+  // force. An overdue event is not re-planned (its deadlines are spent) unless it was dispatched
+  // again while overdue and waits for a claim.
   void CheckPlannedInForce(const pb::Record& r, const EventModel& m, std::string_view what) {
-    if (!m.deadlines_modelled || m.overdue) return;
+    if (!m.deadlines_modelled || !Replannable(m)) return;
     if (pb::Mode now = ModeInForce(m); m.planned_mode != now) {
       Add("mode", r.event_id(), r.seq(),
           fmt::format("{} by deadlines planned in {} mode while {} mode is in force for grid {}", what,
@@ -193,6 +199,14 @@ class Checker {
           (r.has_escalated() && r.escalated().cause() == pb::ESCALATION_ALL_RETURNED))) {
       Add("ladder", id, r.seq(), "a Returned record not followed by a dispatch at its level or a climb");
     }
+    if (pending == EventModel::Pending::kReturnedOutcome && r.has_dispatched() && m.deadlines_modelled &&
+        (m.candidates.empty() || !std::ranges::equal(r.dispatched().candidates(), m.candidates))) {
+      // The rest of the level, as planned at its dispatch there, less those that returned it.
+      Add("offer", id, r.seq(),
+          fmt::format("dispatched again after a return to [{}], not to the rest of its level [{}]{}",
+                      fmt::join(r.dispatched().candidates(), ", "), fmt::join(m.candidates, ", "),
+                      m.candidates.empty() ? ", which is nobody: it climbs instead" : ""));
+    }
     if (pending == EventModel::Pending::kWhistledClimb &&
         !(r.has_escalated() && r.escalated().cause() == pb::ESCALATION_WHISTLE)) {
       Add("ladder", id, r.seq(), "a Whistled record not followed by its climb");
@@ -228,6 +242,7 @@ class Checker {
           Add("ladder", id, r.seq(), fmt::format("marked overdue at {} level, not at city level", Short(m.level)));
         }
         CheckFired(r, m, r.marked_overdue().cause());
+        CheckClimbHolder(r, m, r.marked_overdue().holder());
         m.overdue = true;
         m.overdue_redispatch = false;
         break;
@@ -319,16 +334,22 @@ class Checker {
     }
   }
 
-  // EngineState::NeedsReplan: an unresolved event that is not overdue, planned in another mode
-  // than the one in force, re-planned in that one.
+  // EngineState::NeedsReplan's states: dispatched, claimed or in progress, and not overdue unless
+  // dispatched again while overdue (waiting for a claim: Event.overdue_redispatch).
+  static bool Replannable(const EventModel& m) {
+    return (m.state == pb::STATE_DISPATCHED || Held(m.state)) && (!m.overdue || m.overdue_redispatch);
+  }
+
+  // EngineState::NeedsReplan: a replannable event planned in another mode than the one in force,
+  // re-planned in that one.
   void ApplyReplanned(const pb::Record& r, EventModel& m) {
     const pb::DeadlinesReplanned& re = r.deadlines_replanned();
     const pb::Mode mode = Effective(re.mode());
     const pb::Mode now = ModeInForce(m);
     if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
       Add("mode", r.event_id(), r.seq(), fmt::format("re-planned while {}", Short(m.state)));
-    } else if (m.overdue) {
-      Add("mode", r.event_id(), r.seq(), "re-planned while overdue");
+    } else if (!Replannable(m)) {
+      Add("mode", r.event_id(), r.seq(), "re-planned while overdue (and not dispatched again)");
     } else if (mode != now || mode == m.planned_mode) {
       Add("mode", r.event_id(), r.seq(),
           fmt::format("re-planned from {} to {} mode while {} mode is in force for grid {}",
@@ -375,7 +396,12 @@ class Checker {
   // department is not offered the event again at this level.
   void ApplyReturned(const pb::Record& r, EventModel& m) {
     const pb::Returned& ret = r.returned();
-    CheckHandler(r, m, "return", ret.department(), ret.held_claim(), SentBy(ret.reason()));
+    const Op* sent = SentBy(ret.reason());
+    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
+      Add("offer", r.event_id(), r.seq(), fmt::format("returned while {}", Short(m.state)));
+    }
+    CheckSentFor(r, "return", ret.department(), sent);
+    CheckHandler(r, m, "return", ret.department(), ret.held_claim(), sent);
     CheckOffered(r, m, "return", ret.department());
     std::erase(m.candidates, ret.department());
     m.returned_by.insert(ret.department());
@@ -395,6 +421,7 @@ class Checker {
     if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
       Add("ladder", r.event_id(), r.seq(), fmt::format("whistled while {}", Short(m.state)));
     }
+    CheckSentFor(r, "whistle", w.department(), sent);
     if (!w.department().empty()) {
       CheckHandler(r, m, "whistle", w.department(), Held(m.state), sent);
       CheckOffered(r, m, "whistle", w.department());
@@ -405,6 +432,15 @@ class Checker {
                       sent->request_id, Short(sent->seen_level), Short(m.level)));
     }
     m.pending = EventModel::Pending::kWhistledClimb;
+  }
+
+  // The record acts for the department its request named ("" for a supervisor's whistle).
+  void CheckSentFor(const pb::Record& r, std::string_view what, const std::string& department,
+                    const Op* sent) {
+    if (sent == nullptr || sent->department == department) return;
+    Add("lost", r.event_id(), r.seq(),
+        fmt::format("{} {} was sent for '{}' but is recorded for '{}'", what, sent->request_id,
+                    sent->department, department));
   }
 
   // The request a Returned or Whistled record names (its reason), or null.
@@ -443,8 +479,18 @@ class Checker {
                     department, Short(m.level), fmt::join(m.candidates, ", ")));
   }
 
+  // A climb or an overdue mark names the department that held the event then, if any.
+  void CheckClimbHolder(const pb::Record& r, const EventModel& m, const std::string& holder) {
+    const std::string& held_by = Held(m.state) ? m.lead : std::string();
+    if (holder == held_by) return;
+    Add("holder", r.event_id(), r.seq(),
+        fmt::format("{} names '{}' as the holder, but {}", r.has_escalated() ? "a climb" : "an overdue mark",
+                    holder, held_by.empty() ? std::string("nobody holds the event") : "'" + held_by + "' does"));
+  }
+
   void ApplyEscalated(const pb::Record& r, EventModel& m, EventModel::Pending pending) {
     const pb::Escalated& up = r.escalated();
+    CheckClimbHolder(r, m, up.holder());
     if (up.cause() == pb::ESCALATION_WHISTLE && pending != EventModel::Pending::kWhistledClimb) {
       Add("ladder", r.event_id(), r.seq(), "climbed for a whistle right after no Whistled record");
     }
@@ -661,6 +707,25 @@ class Checker {
     }
   }
 
+  // A workload whose returns (or whistles) are all refused reaches none of what they lead to, and
+  // every check of them passes for want of records: a dispatcher refusing every one is a finding.
+  void CheckSomeAccepted() {
+    for (OpKind kind : {OpKind::kReturn, OpKind::kWhistle}) {
+      size_t ok = 0, rejected = 0;
+      const Op* refused = nullptr;
+      for (const Op& op : history_.ops) {
+        if (op.kind != kind) continue;
+        if (op.outcome == Outcome::kOk) ++ok;
+        if (op.outcome == Outcome::kRejected) ++rejected, refused = &op;
+      }
+      if (ok == 0 && rejected >= kRefusalsToNotice) {
+        Add("workload", refused->event_id, 0,
+            fmt::format("all {} {}s sent were refused, none accepted (the last: {})", rejected,
+                        OpKindName(kind), pb::StatusCode_Name(refused->code)));
+      }
+    }
+  }
+
   void CheckPublished() {
     for (const auto& [seq, record] : history_.published) {
       if (seq == 0 || seq > observed_.log.size() || observed_.log[seq - 1].seq() != seq) {
@@ -711,6 +776,13 @@ class Checker {
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
       }
+      std::vector<std::string> returned_by(e.returned_by().begin(), e.returned_by().end());
+      std::ranges::sort(returned_by);
+      if (m.deadlines_modelled && !std::ranges::equal(returned_by, m.returned_by)) {
+        Add("event", id, 0,
+            fmt::format("stored as returned at its level by [{}]; the log replays to [{}]",
+                        fmt::join(returned_by, ", "), fmt::join(m.returned_by, ", ")));
+      }
       if (m.deadlines_modelled &&
           (Effective(e.mode()) != m.planned_mode || e.claim_deadline_ms() != m.claim_deadline ||
            e.resolve_deadline_ms() != m.resolve_deadline)) {
@@ -720,8 +792,7 @@ class Checker {
                         Short(Effective(e.mode())), e.claim_deadline_ms(), e.resolve_deadline_ms(),
                         Short(m.planned_mode), m.claim_deadline, m.resolve_deadline));
       }
-      const bool replannable = m.state == pb::STATE_DISPATCHED || Held(m.state);
-      if (observed_.settled && m.deadlines_modelled && replannable && !m.overdue) {
+      if (observed_.settled && m.deadlines_modelled && Replannable(m)) {
         if (pb::Mode now = ModeInForce(m); m.planned_mode != now) {
           Add("mode", id, 0,
               fmt::format("left planned in {} mode while {} mode is in force for grid {}, with "

@@ -20,17 +20,20 @@
 //   lost         every acknowledged Claim / Progress / Resolve / Release / Return / Whistle is in
 //                the log (the record names its request id: Progressed/Resolved notes and
 //                Released/Returned/Whistled reasons are the request id; a Claimed record is
-//                matched by event, claim number, department and agent); a rejected one is not
+//                matched by event, claim number, department and agent); a rejected one is not; a
+//                Returned or Whistled record acts for the department its request named
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
-//                grow by one, and no two clients were told they won the same claim
+//                grow by one, and no two clients were told they won the same claim; a climb or an
+//                overdue mark names the holder of the moment, if any
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
 //                current one, or on an event nobody holds; a Return or a department's Whistle
 //                (matched to the request that quoted it) is the holder's with its current claim,
 //                or, on an event nobody holds, quotes none
 //   offer        a claim, a return or a department's whistle comes from a department the event
 //                is offered to at its level (the Dispatched record's candidates, less those that
-//                returned it since), and a re-dispatch after a return offers it to none of the
-//                departments that returned it at that level
+//                returned it since); a return, of an event dispatched or held; a re-dispatch
+//                after a return offers it to exactly the rest of its level, never to a
+//                department that returned it there, and never to nobody
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
 //                quiet-period close before its deadline or without a pending one, and none missing
 //                once a later command was stamped at or after the deadline (the engine fires due
@@ -42,21 +45,23 @@
 //                its place in the log: emergency for an urgent report, else the mode of the
 //                nearest region above its grid that a ModeChanged record set (normal if none),
 //                with that mode's SLA counted from the dispatch (with `sla`); only an unresolved
-//                event that is not overdue is re-planned; no claim is judged and no claim or
-//                resolve deadline fires by deadlines planned in a mode no longer in force (a
-//                SetMode's re-plans, cut short by a crash, must be finished before any of them
-//                fires); and (with events, `settled`) no open event is left planned in another
-//                mode than the one in force once the log stands still
+//                event that is not overdue (or overdue, dispatched again and not yet claimed) is
+//                re-planned; no claim is judged and no claim or resolve deadline fires by
+//                deadlines planned in a mode no longer in force (a SetMode's re-plans, cut short
+//                by a crash, must be finished before any of them fires); and (with events,
+//                `settled`) no open event is left planned in another mode than the one in force
+//                once the log stands still
 //   ladder       levels climb strictly community -> street -> county -> city: every dispatch is at
 //                the level the event is at, or the next one right after an Escalated record; a
 //                Returned record is followed by the event's dispatch at its level or by its climb
 //                for being returned by all, a Whistled record by its climb for the whistle, and a
 //                climb for either cause comes only so; a whistle that named the level it saw
 //                (seen_level) climbs from that level
+//   workload     of the returns (and of the whistles) sent, not every one was refused once 20 were
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history equals the event's records in the log, and its
-//                state, level, lead, claim number, mode and deadlines equal those replayed from
-//                the log
+//                state, level, lead, claim number, overdue marks, candidates, returns at its
+//                level, mode and deadlines equal those replayed from the log
 //   counters     (with counters) the statistics counters the dispatcher answers StatsQuery with
 //                equal those the engine's own appliers count from the log (the caller replays it:
 //                dispatcher/replay.h), for every month and scope either has
@@ -64,7 +69,7 @@
 // missing from a log read while clients still run; at the final check everything is before it.
 //
 // Model limits: records the workload never causes (Reopened, MergedInto, Cancelled, ...) are
-// applied to the state but switch the deadline checks off for that event.
+// applied to the state but switch the deadline and offer checks off for that event.
 #pragma once
 
 #include <cstdint>

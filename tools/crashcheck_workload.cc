@@ -312,22 +312,24 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
     uint64_t number = won->event().event().claim_number();
 
     Sleep(static_cast<int>(rng() % 250));
-    if (chance(5)) {  // a claim given back (退单)
+    // A claim given back (退单), or whistled up as too big for this level; refused (the last
+    // candidate at city level, any whistle there, or the claim climbed away meanwhile), the agent
+    // carries on with its claim.
+    if (chance(5)) {
       pb::Request give_back;
       give_back.mutable_return_task()->set_event_id(id);
       give_back.mutable_return_task()->set_department(department);
       give_back.mutable_return_task()->set_claim_number(number);
-      (void)act(OpKind::kReturn, give_back, id, number);
-      continue;
-    }
-    if (chance(4)) {  // too big for this level: whistled up (refused at city level, or if it climbed)
+      auto answer = act(OpKind::kReturn, give_back, id, number);
+      if (answer && answer->code() == pb::STATUS_OK) continue;
+    } else if (chance(4)) {
       pb::Request up;
       up.mutable_whistle()->set_event_id(id);
       up.mutable_whistle()->set_department(department);
       up.mutable_whistle()->set_claim_number(number);
-      up.mutable_whistle()->set_seen_level(seen);
-      (void)act(OpKind::kWhistle, up, id, number);
-      continue;
+      if (chance(75)) up.mutable_whistle()->set_seen_level(seen);
+      auto answer = act(OpKind::kWhistle, up, id, number);
+      if (answer && answer->code() == pb::STATUS_OK) continue;
     }
     pb::Request progress;
     progress.mutable_progress()->set_event_id(id);

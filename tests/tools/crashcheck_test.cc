@@ -83,12 +83,13 @@ class LogBuilder {
     p->set_note(note);
   }
   void Escalate(uint64_t id, int64_t at, pb::Level from, pb::EscalationCause cause,
-                pb::Mode mode = pb::MODE_NORMAL) {
+                pb::Mode mode = pb::MODE_NORMAL, const std::string& holder = "") {
     const bool timer = cause == pb::ESCALATION_CLAIM_DEADLINE || cause == pb::ESCALATION_RESOLVE_DEADLINE;
     pb::Escalated* e = Add(id, at, timer).mutable_escalated();
     e->set_from_level(from);
     e->set_to_level(static_cast<pb::Level>(from + 1));
     e->set_cause(cause);
+    e->set_holder(holder);
     Dispatch(id, at, static_cast<pb::Level>(from + 1), timer, mode);
   }
   // A Returned record (its reason the request id); the dispatch or climb after it is the caller's.
@@ -99,13 +100,14 @@ class LogBuilder {
     r->set_reason(request_id);
     r->set_held_claim(held);
   }
-  // A Whistled record (a supervisor's when `department` is empty) and the climb from `from`.
+  // A Whistled record (a supervisor's when `department` is empty) and the climb from `from`,
+  // naming `holder`.
   void Whistle(uint64_t id, int64_t at, const std::string& department, const std::string& request_id,
-               pb::Level from) {
+               pb::Level from, const std::string& holder = "") {
     pb::Whistled* w = Add(id, at).mutable_whistled();
     w->set_department(department);
     w->set_reason(request_id);
-    Escalate(id, at, from, pb::ESCALATION_WHISTLE);
+    Escalate(id, at, from, pb::ESCALATION_WHISTLE, pb::MODE_NORMAL, holder);
   }
   // An event dispatched at community level at `from` and never claimed: it climbs at each claim
   // deadline, in order, up to city level and is marked overdue there. Returns when it was marked.
@@ -709,6 +711,7 @@ TEST_CASE("crashcheck returns: returns re-offer the event, then climb, and a whi
   }
   SUBCASE("a return or a whistle answered after the log was read may be missing") {
     s.ops.push_back(AckedReturn("ret-late", "c1-committee", 0, 1001));
+    s.ops.push_back(AckedWhistle("w-late", "", 0, pb::LEVEL_COUNTY, 1002));
     found = s.Run();
     CHECK_MESSAGE(found.empty(), All(found));
   }
@@ -792,7 +795,7 @@ TEST_CASE("crashcheck returns: a return not the holder's, or quoting a claim not
     expected = "return by 'c1-committee' recorded as not holding the claim while the event is CLAIMED";
   }
   SUBCASE("a department's whistle quoting an old claim") {
-    b.Whistle(1, kT0 + 20, "c1-committee", "w-1", pb::LEVEL_COMMUNITY);
+    b.Whistle(1, kT0 + 20, "c1-committee", "w-1", pb::LEVEL_COMMUNITY, "c1-committee");
     ops.push_back(AckedWhistle("w-1", "c1-committee", 1, pb::LEVEL_COMMUNITY, 3));
     expected = "whistle by 'c1-committee' accepted quoting claim 1 while the current claim is 2";
   }
@@ -854,11 +857,175 @@ TEST_CASE("crashcheck returns: an overdue event returned at city level has its n
     CHECK(All(found).find("its claim deadline (due " + std::to_string(t + kClaimMs) + ") passed without firing") !=
           std::string::npos);
   }
-  SUBCASE("claimed in time: the deadline is spent") {
-    b.Claim(1, t + kClaimMs - 1, "c1-water-unit", "unit", 1);  // in time
+  SUBCASE("claimed, then released: no deadline left, as before the return") {
+    b.Claim(1, t + 10, "c1-water-unit", "unit", 1);
+    b.Add(1, t + 20).mutable_released()->set_claim_number(1);
     b.Submit(2, t + kClaimMs + 5, "s2");
     auto found = CheckReturns(b, ops);
     CHECK_MESSAGE(found.empty(), All(found));
+  }
+}
+
+TEST_CASE("crashcheck returns: an event stored other than its returns replay to is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  const int64_t t = b.ClimbToOverdue(1, kT0) + 10;
+  b.Return(1, t, "c1-committee", "ret-1", false);
+  b.Dispatch(1, t, pb::LEVEL_CITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), AckedReturn("ret-1", "c1-committee", 0, 2)};
+  h.ack_cutoff = 1000;
+  Observed o;
+  o.log = b.log();
+  pb::EventView& view = o.events[1];
+  for (const pb::Record& r : o.log) *view.add_history() = r;
+  pb::Event& e = *view.mutable_event();
+  e.set_id(1);
+  e.set_state(pb::STATE_DISPATCHED);
+  e.set_level(pb::LEVEL_CITY);
+  e.set_overdue(true);
+  e.set_overdue_redispatch(true);
+  e.add_candidates("c1-water-unit");
+  e.add_returned_by("c1-committee");
+  e.set_mode(pb::MODE_NORMAL);
+  e.set_claim_deadline_ms(t + kClaimMs);
+  e.set_resolve_deadline_ms(t + kResolveMs);
+  auto found = Check(h, o, Quiet());
+  REQUIRE_MESSAGE(found.empty(), All(found));
+  std::string expected;
+  SUBCASE("its claim deadline not re-armed") {
+    e.set_overdue_redispatch(false);
+    expected = "stored with overdue_redispatch false; the log replays to true";
+  }
+  SUBCASE("offered to the department that returned it") {
+    e.add_candidates("c1-committee");
+    expected = "stored offered to c1-water-unit, c1-committee; the log replays to c1-water-unit";
+  }
+  SUBCASE("its return forgotten") {
+    e.clear_returned_by();
+    expected = "stored as returned at its level by []; the log replays to [c1-committee]";
+  }
+  found = Check(h, o, Quiet());
+  REQUIRE(Has(found, "event"));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck returns: a return or a re-dispatch the rules of the offer forbid is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  std::vector<Op> ops = {AckedReturn("ret-1", "c1-committee", 0, 1)};
+  std::string expected;
+  SUBCASE("a return by a department not offered the event") {
+    b.Return(1, kT0 + 10, "c2-committee", "ret-1", false);
+    b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-committee", "c1-water-unit"});
+    ops[0].department = "c2-committee";
+    expected = "return by 'c2-committee', which is not offered the event at COMMUNITY level";
+  }
+  SUBCASE("a return of a resolved event") {
+    b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+    b.Resolve(1, kT0 + 6, 1, "r1");
+    b.Return(1, kT0 + 10, "c1-committee", "ret-1", false);
+    b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+    expected = "returned while RESOLVED";
+  }
+  SUBCASE("re-dispatched to a department nobody offered it to") {
+    b.Return(1, kT0 + 10, "c1-committee", "ret-1", false);
+    b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-water-unit", "c2-committee"});
+    expected = "dispatched again after a return to [c1-water-unit, c2-committee], not to the rest of its level "
+               "[c1-water-unit]";
+  }
+  SUBCASE("re-dispatched to nobody instead of climbing") {
+    b.Return(1, kT0 + 10, "c1-committee", "ret-1", false);
+    b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+    b.Return(1, kT0 + 20, "c1-water-unit", "ret-2", false);
+    b.Dispatch(1, kT0 + 20, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {});
+    ops.push_back(AckedReturn("ret-2", "c1-water-unit", 0, 2));
+    expected = "dispatched again after a return to [], not to the rest of its level [], which is nobody";
+  }
+  auto found = CheckReturns(b, ops);
+  REQUIRE(Has(found, "offer"));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck returns: a whistle of a resolved event, one recorded for another department, or a climb naming the wrong holder, is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+  std::vector<Op> ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 1)};
+  std::string check, expected;
+  SUBCASE("whistled once resolved") {
+    b.Resolve(1, kT0 + 6, 1, "r1");
+    b.Whistle(1, kT0 + 10, "", "w-1", pb::LEVEL_COMMUNITY);
+    ops.push_back(AckedWhistle("w-1", "", 0, pb::LEVEL_UNSPECIFIED, 2));
+    check = "ladder";
+    expected = "whistled while RESOLVED";
+  }
+  SUBCASE("the holder's whistle recorded as a supervisor's") {
+    b.Whistle(1, kT0 + 10, "", "w-1", pb::LEVEL_COMMUNITY, "c1-committee");
+    ops.push_back(AckedWhistle("w-1", "c1-committee", 1, pb::LEVEL_COMMUNITY, 2));
+    check = "lost";
+    expected = "whistle w-1 was sent for 'c1-committee' but is recorded for ''";
+  }
+  SUBCASE("a climb that forgets the holder") {
+    b.Whistle(1, kT0 + 10, "", "w-1", pb::LEVEL_COMMUNITY);
+    ops.push_back(AckedWhistle("w-1", "", 0, pb::LEVEL_COMMUNITY, 2));
+    check = "holder";
+    expected = "a climb names '' as the holder, but 'c1-committee' does";
+  }
+  auto found = CheckReturns(b, ops);
+  REQUIRE(Has(found, check));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck returns: every one of 20 returns refused is a violation, some accepted is not") {
+  Returns s;
+  for (uint64_t i = 0; i < 20; ++i) {
+    Op refused = AckedReturn("ret-no-" + std::to_string(i), "c1-committee", 0, 10 + i);
+    refused.outcome = Outcome::kRejected;
+    refused.code = pb::STATUS_NOT_ASSIGNED;
+    s.ops.push_back(refused);
+  }
+  auto found = s.Run();
+  CHECK_MESSAGE(found.empty(), All(found));  // two were accepted
+  s.ops.erase(s.ops.begin(), s.ops.begin() + 3);  // ret-1, the claim, ret-2
+  s.log = LogBuilder();
+  s.log.Submit(1, kT0, "s1");
+  s.log.Whistle(1, kT0 + 40, "", "w-1", pb::LEVEL_COMMUNITY);
+  s.ops[0].seen_level = pb::LEVEL_COMMUNITY;
+  found = s.Run();
+  REQUIRE(Has(found, "workload"));
+  CHECK(All(found).find("all 20 returns sent were refused, none accepted (the last: STATUS_NOT_ASSIGNED)") !=
+        std::string::npos);
+}
+
+// NeedsReplan: such an event's claim deadline is live, so a switch re-plans it like any other.
+TEST_CASE("crashcheck returns: an overdue event dispatched again has its claim deadline re-planned by a switch") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", kGrid);
+  const int64_t t = b.ClimbToOverdue(1, kT0) + 10;
+  b.Return(1, t, "c1-committee", "ret-1", false);
+  b.Dispatch(1, t, pb::LEVEL_CITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+  b.SetMode(t + 100, "city", pb::MODE_EMERGENCY, "switch-1");
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), AckedSetMode("city", pb::MODE_EMERGENCY, 2, "switch-1"),
+           AckedReturn("ret-1", "c1-committee", 0, 3)};
+  h.ack_cutoff = 1000;
+  SUBCASE("re-planned, then fired") {
+    b.Replan(1, t + 200, t, pb::MODE_EMERGENCY);
+    b.Add(1, t + kUrgentClaimMs, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    Observed o;
+    o.log = b.log();
+    auto found = Check(h, o, ModeCity());
+    CHECK_MESSAGE(found.empty(), All(found));
+  }
+  SUBCASE("left in the old mode, fired by it") {
+    b.Add(1, t + kClaimMs, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    Observed o;
+    o.log = b.log();
+    auto found = Check(h, o, ModeCity());
+    REQUIRE(Has(found, "mode"));
+    CHECK(All(found).find("deadline fired by deadlines planned in NORMAL mode while EMERGENCY mode is in "
+                          "force") != std::string::npos);
   }
 }
 
