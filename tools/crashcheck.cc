@@ -70,8 +70,14 @@ struct EventModel {
   uint32_t next_event_seq = 0;
   bool dispatched_once = false;
   std::optional<pb::Level> escalated_to;  // set by Escalated until its Dispatched
-  // What a Returned or Whistled record must be followed by, in the same batch.
-  enum class Pending { kNothing, kReturnedOutcome, kWhistledClimb } pending = Pending::kNothing;
+  std::string resolved_by;  // the department whose Resolved record stands
+  uint32_t reopens = 0;
+  // What a record must be followed by, in the same batch: a Returned one by the dispatch or
+  // climb, a Whistled one by its climb, a FeedbackGiven one by the close (satisfied) or the reopen,
+  // a Reopened one by its dispatch.
+  enum class Pending {
+    kNothing, kReturnedOutcome, kWhistledClimb, kSatisfiedClose, kUnsatisfiedReopen, kReopenedDispatch
+  } pending = Pending::kNothing;
   std::vector<std::string> candidates;  // offered to at its level, less those that returned it
   std::set<std::string, std::less<>> returned_by;  // at its level
   // False once a record the model does not follow (Reopened, MergedInto, ...) applies: the
@@ -90,7 +96,10 @@ class Checker {
 
   std::vector<Violation> Run() {
     for (const Op& op : history_.ops) {
-      if (op.kind == OpKind::kReturn || op.kind == OpKind::kWhistle) sent_by_reason_[op.request_id] = &op;
+      if (op.kind == OpKind::kReturn || op.kind == OpKind::kWhistle || op.kind == OpKind::kFeedback ||
+          op.kind == OpKind::kReopen) {
+        sent_by_reason_[op.request_id] = &op;
+      }
     }
     ReplayLog();
     CheckSubmits();
@@ -211,6 +220,16 @@ class Checker {
         !(r.has_escalated() && r.escalated().cause() == pb::ESCALATION_WHISTLE)) {
       Add("ladder", id, r.seq(), "a Whistled record not followed by its climb");
     }
+    if (pending == EventModel::Pending::kSatisfiedClose &&
+        !(r.has_closed() && r.closed().cause() == pb::CLOSE_SATISFIED)) {
+      Add("lifecycle", id, r.seq(), "a satisfied FeedbackGiven record not followed by the event's close");
+    }
+    if (pending == EventModel::Pending::kUnsatisfiedReopen && !r.has_reopened()) {
+      Add("lifecycle", id, r.seq(), "an unsatisfied FeedbackGiven record not followed by the event's reopen");
+    }
+    if (pending == EventModel::Pending::kReopenedDispatch && !r.has_dispatched()) {
+      Add("lifecycle", id, r.seq(), "a Reopened record not followed by the event's dispatch");
+    }
     switch (r.body_case()) {
       case pb::Record::kSubmitted:
         m.state = pb::STATE_SUBMITTED;
@@ -235,6 +254,7 @@ class Checker {
         CheckFenced(r, m, "resolve", r.resolved().claim_number());
         m.state = pb::STATE_RESOLVED;
         m.resolved_at = r.at_ms();
+        m.resolved_by = r.resolved().department();
         break;
       case pb::Record::kEscalated: ApplyEscalated(r, m, pending); break;
       case pb::Record::kMarkedOverdue:
@@ -248,20 +268,22 @@ class Checker {
         break;
       case pb::Record::kClosed:
         if (r.closed().cause() == pb::CLOSE_QUIET_PERIOD) CheckFiredKind(r, m, TimerKind::kClose);
+        if (r.closed().cause() == pb::CLOSE_SATISFIED && pending != EventModel::Pending::kSatisfiedClose) {
+          Add("lifecycle", id, r.seq(), "closed as satisfied right after no satisfied feedback");
+        }
+        if (m.state != pb::STATE_RESOLVED) {
+          Add("lifecycle", id, r.seq(), fmt::format("closed while {}", Short(m.state)));
+        }
         m.state = pb::STATE_CLOSED;
         break;
       case pb::Record::kAssistJoined:
       case pb::Record::kSupervised:
-      case pb::Record::kFeedbackGiven:
       case pb::Record::kReportLinked:
         break;
+      case pb::Record::kFeedbackGiven: ApplyFeedbackGiven(r, m); break;
       case pb::Record::kReturned: ApplyReturned(r, m); break;
       case pb::Record::kWhistled: ApplyWhistled(r, m); break;
-      case pb::Record::kReopened:
-        m.deadlines_modelled = false;
-        m.state = pb::STATE_REOPENED;
-        m.overdue = false;
-        break;
+      case pb::Record::kReopened: ApplyReopened(r, m, pending); break;
       case pb::Record::kMergedInto:
         m.deadlines_modelled = false;
         m.state = pb::STATE_MERGED;
@@ -398,7 +420,7 @@ class Checker {
     const pb::Returned& ret = r.returned();
     const Op* sent = SentBy(ret.reason());
     if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
-      Add("offer", r.event_id(), r.seq(), fmt::format("returned while {}", Short(m.state)));
+      Add("lifecycle", r.event_id(), r.seq(), fmt::format("returned while {}", Short(m.state)));
     }
     CheckSentFor(r, "return", ret.department(), sent);
     CheckHandler(r, m, "return", ret.department(), ret.held_claim(), sent);
@@ -419,7 +441,7 @@ class Checker {
     const pb::Whistled& w = r.whistled();
     const Op* sent = SentBy(w.reason());
     if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
-      Add("ladder", r.event_id(), r.seq(), fmt::format("whistled while {}", Short(m.state)));
+      Add("lifecycle", r.event_id(), r.seq(), fmt::format("whistled while {}", Short(m.state)));
     }
     CheckSentFor(r, "whistle", w.department(), sent);
     if (!w.department().empty()) {
@@ -434,6 +456,46 @@ class Checker {
     m.pending = EventModel::Pending::kWhistledClimb;
   }
 
+  // A citizen's rating of a resolved event (the department that resolved it is the one rated):
+  // satisfied closes it, unsatisfied reopens it.
+  void ApplyFeedbackGiven(const pb::Record& r, EventModel& m) {
+    const pb::FeedbackGiven& f = r.feedback_given();
+    if (m.state != pb::STATE_RESOLVED) {
+      Add("lifecycle", r.event_id(), r.seq(), fmt::format("feedback accepted while {}", Short(m.state)));
+    } else if (f.resolved_by() != m.resolved_by) {
+      Add("lifecycle", r.event_id(), r.seq(),
+          fmt::format("feedback rates '{}', but '{}' resolved the event", f.resolved_by(), m.resolved_by));
+    }
+    if (const Op* sent = SentBy(f.feedback().comment());
+        sent != nullptr && sent->kind == OpKind::kFeedback && sent->satisfied != f.feedback().satisfied()) {
+      Add("lost", r.event_id(), r.seq(),
+          fmt::format("feedback {} was sent {} but is recorded {}", sent->request_id,
+                      sent->satisfied ? "satisfied" : "not satisfied",
+                      f.feedback().satisfied() ? "satisfied" : "not satisfied"));
+    }
+    m.pending = f.feedback().satisfied() ? EventModel::Pending::kSatisfiedClose
+                                         : EventModel::Pending::kUnsatisfiedReopen;
+  }
+
+  // A resolved or closed event taken up again (a citizen's reopen, or unsatisfied feedback): it
+  // starts over at its level, every department offered again, with fresh deadlines.
+  void ApplyReopened(const pb::Record& r, EventModel& m, EventModel::Pending pending) {
+    if (m.state != pb::STATE_RESOLVED && m.state != pb::STATE_CLOSED) {
+      Add("lifecycle", r.event_id(), r.seq(), fmt::format("reopened while {}", Short(m.state)));
+    }
+    if (r.reopened().reason() == "unsatisfied feedback" && pending != EventModel::Pending::kUnsatisfiedReopen) {
+      Add("lifecycle", r.event_id(), r.seq(), "reopened for unsatisfied feedback right after none");
+    }
+    m.state = pb::STATE_REOPENED;
+    ++m.reopens;
+    m.overdue = false;
+    m.overdue_redispatch = false;
+    m.returned_by.clear();
+    m.resolved_at = 0;
+    m.resolved_by.clear();
+    m.pending = EventModel::Pending::kReopenedDispatch;
+  }
+
   // The record acts for the department its request named ("" for a supervisor's whistle).
   void CheckSentFor(const pb::Record& r, std::string_view what, const std::string& department,
                     const Op* sent) {
@@ -443,7 +505,8 @@ class Checker {
                     sent->department, department));
   }
 
-  // The request a Returned or Whistled record names (its reason), or null.
+  // The request a Returned, Whistled or Reopened record names (its reason), or a FeedbackGiven
+  // record (its comment), or null.
   const Op* SentBy(const std::string& reason) const {
     auto it = sent_by_reason_.find(reason);
     return it == sent_by_reason_.end() ? nullptr : it->second;
@@ -666,6 +729,8 @@ class Checker {
       if (r.has_released()) by_note[r.released().reason()] = &r;
       if (r.has_returned()) by_note[r.returned().reason()] = &r;
       if (r.has_whistled()) by_note[r.whistled().reason()] = &r;
+      if (r.has_feedback_given()) by_note[r.feedback_given().feedback().comment()] = &r;
+      if (r.has_reopened()) by_note[r.reopened().reason()] = &r;
       if (r.has_claimed()) claims[{r.event_id(), r.claimed().claim_number()}] = &r;
     }
     std::map<std::pair<uint64_t, uint64_t>, const Op*> winners;
@@ -710,7 +775,7 @@ class Checker {
   // A workload whose returns (or whistles) are all refused reaches none of what they lead to, and
   // every check of them passes for want of records: a dispatcher refusing every one is a finding.
   void CheckSomeAccepted() {
-    for (OpKind kind : {OpKind::kReturn, OpKind::kWhistle}) {
+    for (OpKind kind : {OpKind::kReturn, OpKind::kWhistle, OpKind::kFeedback, OpKind::kReopen}) {
       size_t ok = 0, rejected = 0;
       const Op* refused = nullptr;
       for (const Op& op : history_.ops) {
@@ -775,6 +840,10 @@ class Checker {
         Add("event", id, 0,
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
+      }
+      if (e.reopen_count() != m.reopens) {
+        Add("event", id, 0,
+            fmt::format("stored as reopened {} times; the log replays to {}", e.reopen_count(), m.reopens));
       }
       std::vector<std::string> returned_by(e.returned_by().begin(), e.returned_by().end());
       std::ranges::sort(returned_by);
@@ -844,6 +913,8 @@ std::string_view OpKindName(OpKind kind) {
     case OpKind::kRelease: return "release";
     case OpKind::kReturn: return "return";
     case OpKind::kWhistle: return "whistle";
+    case OpKind::kFeedback: return "feedback";
+    case OpKind::kReopen: return "reopen";
     case OpKind::kSetMode: return "set-mode";
   }
   return "?";

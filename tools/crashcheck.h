@@ -17,11 +17,13 @@
 //   switch       the same for SetMode: each acknowledged one is in the log exactly once, as the
 //                ModeChanged record naming its request id, region and mode; a rejected one is not;
 //                none that nobody sent
-//   lost         every acknowledged Claim / Progress / Resolve / Release / Return / Whistle is in
-//                the log (the record names its request id: Progressed/Resolved notes and
-//                Released/Returned/Whistled reasons are the request id; a Claimed record is
-//                matched by event, claim number, department and agent); a rejected one is not; a
-//                Returned or Whistled record acts for the department its request named
+//   lost         every acknowledged Claim / Progress / Resolve / Release / Return / Whistle /
+//                Feedback / Reopen is in the log (the record names its request id:
+//                Progressed/Resolved notes, Released/Returned/Whistled/Reopened reasons and the
+//                feedback's comment are the request id; a Claimed record is matched by event,
+//                claim number, department and agent); a rejected one is not; a Returned or
+//                Whistled record acts for the department its request named, a FeedbackGiven
+//                record is as satisfied as its request
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim; a climb or an
 //                overdue mark names the holder of the moment, if any
@@ -31,9 +33,13 @@
 //                or, on an event nobody holds, quotes none
 //   offer        a claim, a return or a department's whistle comes from a department the event
 //                is offered to at its level (the Dispatched record's candidates, less those that
-//                returned it since); a return, of an event dispatched or held; a re-dispatch
-//                after a return offers it to exactly the rest of its level, never to a
-//                department that returned it there, and never to nobody
+//                returned it since); a re-dispatch after a return offers it to exactly the rest
+//                of its level, never to a department that returned it there, and never to nobody
+//   lifecycle    returns and whistles only of events dispatched or held; feedback only on a
+//                resolved event, rating the department that resolved it, and followed by its close
+//                (satisfied) or its reopen (not); a reopen only of a resolved or closed event,
+//                followed by its dispatch at its level; a close only of a resolved event, as
+//                satisfied only right after satisfied feedback
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
 //                quiet-period close before its deadline or without a pending one, and none missing
 //                once a later command was stamped at or after the deadline (the engine fires due
@@ -57,19 +63,20 @@
 //                for being returned by all, a Whistled record by its climb for the whistle, and a
 //                climb for either cause comes only so; a whistle that named the level it saw
 //                (seen_level) climbs from that level
-//   workload     of the returns (and of the whistles) sent, not every one was refused once 20 were
+//   workload     of the returns (and of the whistles, feedback and reopens) sent, not every one was
+//                refused once 20 were
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history equals the event's records in the log, and its
-//                state, level, lead, claim number, overdue marks, candidates, returns at its
-//                level, mode and deadlines equal those replayed from the log
+//                state, level, lead, claim number, overdue marks, reopens, candidates, returns at
+//                its level, mode and deadlines equal those replayed from the log
 //   counters     (with counters) the statistics counters the dispatcher answers StatsQuery with
 //                equal those the engine's own appliers count from the log (the caller replays it:
 //                dispatcher/replay.h), for every month and scope either has
 // Operations acknowledged after `ack_cutoff` (and published records not in the snapshot) may be
 // missing from a log read while clients still run; at the final check everything is before it.
 //
-// Model limits: records the workload never causes (Reopened, MergedInto, Cancelled, ...) are
-// applied to the state but switch the deadline and offer checks off for that event.
+// Model limits: records the workload never causes (MergedInto, Cancelled, ...) are applied to the
+// state but switch the deadline and offer checks off for that event.
 #pragma once
 
 #include <cstdint>
@@ -84,7 +91,9 @@
 
 namespace whistle::crashcheck {
 
-enum class OpKind { kSubmit, kClaim, kProgress, kResolve, kRelease, kReturn, kWhistle, kSetMode };
+enum class OpKind {
+  kSubmit, kClaim, kProgress, kResolve, kRelease, kReturn, kWhistle, kFeedback, kReopen, kSetMode
+};
 enum class Outcome { kOk, kRejected, kUnknown };
 
 std::string_view OpKindName(OpKind kind);
@@ -92,7 +101,9 @@ std::string_view OpKindName(OpKind kind);
 struct Op {
   OpKind kind = OpKind::kSubmit;
   std::string client;       // who sent it ("reporter-1", "agent desk-a")
-  std::string request_id;   // also the note / reason of Progress, Resolve, Release, Return, Whistle
+  // Also the note or reason of Progress, Resolve, Release, Return, Whistle and Reopen, and the
+  // comment of Feedback.
+  std::string request_id;
   uint64_t event_id = 0;    // the event acted on; for an acknowledged Submit, the one created
   std::string department;   // Claim, Return; Whistle ("" for a supervisor's)
   std::string agent;        // Claim
@@ -100,6 +111,7 @@ struct Op {
   // the event); won (an acknowledged Claim).
   uint64_t claim_number = 0;
   pb::Level seen_level = pb::LEVEL_UNSPECIFIED;  // Whistle: the level it was sent from, if named
+  bool satisfied = false;   // Feedback
   std::string region;       // SetMode
   pb::Mode mode = pb::MODE_UNSPECIFIED;  // SetMode
   Outcome outcome = Outcome::kUnknown;

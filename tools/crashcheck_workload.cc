@@ -214,7 +214,13 @@ void Workload::Reporter(int index) {
   Client client(context_, options_.front, QuickClient());
   std::mt19937_64 rng(options_.seed * 7919 + static_cast<uint64_t>(index));
   const std::string name = fmt::format("reporter-{}", index);
+  std::vector<uint64_t> mine;  // the events of this reporter's latest acknowledged Submits
   while (!stop_) {
+    if (!mine.empty() && rng() % 100 < 25) {
+      FollowUp(client, rng, name, mine);
+      Sleep(options_.report_pause_ms / 2 + static_cast<int>(rng() % static_cast<uint64_t>(options_.report_pause_ms)));
+      continue;
+    }
     pb::Request r;
     r.set_request_id(Client::NewRequestId());
     pb::Report* report = r.mutable_submit()->mutable_report();
@@ -229,10 +235,66 @@ void Workload::Reporter(int index) {
     submit.request_id = r.request_id();
     size_t op = recorder_.Begin(std::move(submit));
     auto answer = Send(client, r);
+    const bool ok = answer && answer->code() == pb::STATUS_OK;
     recorder_.Answer(op, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE,
-                     answer && answer->code() == pb::STATUS_OK ? answer->event().event().id() : 0, 0);
+                     ok ? answer->event().event().id() : 0, 0);
+    if (ok) {
+      mine.push_back(answer->event().event().id());
+      if (mine.size() > 64) mine.erase(mine.begin());
+    }
     Sleep(options_.report_pause_ms / 2 + static_cast<int>(rng() % static_cast<uint64_t>(options_.report_pause_ms)));
   }
+}
+
+void Workload::FollowUp(Client& client, std::mt19937_64& rng, const std::string& name,
+                        const std::vector<uint64_t>& mine) {
+  uint64_t id = 0;
+  pb::EventState state = pb::STATE_UNSPECIFIED;
+  if (rng() % 2 == 0) {
+    pb::Request get;
+    get.mutable_get()->set_event_id(mine[rng() % mine.size()]);
+    auto seen = Send(client, get);
+    if (!seen || seen->code() != pb::STATUS_OK) return;
+    id = seen->event().event().id();
+    state = seen->event().event().state();
+  } else {
+    // Most of a reporter's own events climb to city level unclaimed: the hotline's view of
+    // the city's resolved (or closed) events finds more to rate.
+    pb::Request list;
+    list.mutable_list()->set_city(true);
+    list.mutable_list()->add_states(rng() % 3 == 0 ? pb::STATE_RESOLVED : pb::STATE_CLOSED);
+    list.mutable_list()->set_page_size(20);
+    auto found = Send(client, list);
+    if (!found || found->code() != pb::STATUS_OK || found->list().events_size() == 0) return;
+    const pb::Event& e = found->list().events(static_cast<int>(rng() % static_cast<uint64_t>(found->list().events_size())));
+    id = e.id();
+    state = e.state();
+  }
+  pb::Request r;
+  r.set_request_id(Client::NewRequestId());
+  Op op;
+  op.client = name;
+  op.request_id = r.request_id();
+  op.event_id = id;
+  if (state == pb::STATE_RESOLVED) {
+    // Rated while the quiet period runs; not satisfied, the level takes it again.
+    op.kind = OpKind::kFeedback;
+    op.satisfied = rng() % 100 < 60;
+    pb::FeedbackCommand* f = r.mutable_feedback();
+    f->set_event_id(id);
+    f->set_satisfied(op.satisfied);
+    f->set_score(op.satisfied ? 4 + static_cast<int>(rng() % 2) : 1 + static_cast<int>(rng() % 2));
+    f->set_comment(r.request_id());
+  } else if (state == pb::STATE_CLOSED && rng() % 100 < 30) {
+    op.kind = OpKind::kReopen;  // the problem came back
+    r.mutable_reopen()->set_event_id(id);
+    r.mutable_reopen()->set_reason(r.request_id());
+  } else {
+    return;
+  }
+  size_t index = recorder_.Begin(std::move(op));
+  auto answer = Send(client, r);
+  recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
 }
 
 void Workload::Agent(std::string name, std::string department, uint64_t seed) {

@@ -2,7 +2,10 @@
 // checking process (only the dispatcher is killed), each logging what it sent and what it was
 // told into a Recorder (crashcheck.h History).
 //
-//   reporters  Submit reports (fresh request id each, one in ten urgent) at a steady pace
+//   reporters  Submit reports (fresh request id each, one in ten urgent) at a steady pace; now and
+//              then, instead, look one of their latest events up, or list the city's resolved or
+//              closed ones: resolved, they rate it (satisfied closes it, not satisfied reopens it
+//              at its level), and closed, they sometimes reopen it
 //   agents     poll their department's offered events (List), claim one (racing: several agents
 //              per level, two names for one department, a registered unit against its
 //              committee), report progress, then resolve, or sometimes release; now and then
@@ -33,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +128,10 @@ class Workload {
 
  private:
   void Reporter(int index);
+  // A reporter's look at one of its events (GetQuery), or at the city's resolved or closed ones
+  // (ListQuery), and its feedback or reopen if the event calls for one.
+  void FollowUp(Client& client, std::mt19937_64& rng, const std::string& name,
+                const std::vector<uint64_t>& mine);
   void Agent(std::string name, std::string department, uint64_t seed);
   void Commander(uint64_t seed);
   void Supervisor(uint64_t seed);

@@ -77,10 +77,32 @@ class LogBuilder {
     p->set_claim_number(number);
     p->set_note(note);
   }
-  void Resolve(uint64_t id, int64_t at, uint64_t number, const std::string& note) {
+  void Resolve(uint64_t id, int64_t at, uint64_t number, const std::string& note,
+               const std::string& department = "c1-committee") {
     pb::Resolved* p = Add(id, at).mutable_resolved();
+    p->set_department(department);
     p->set_claim_number(number);
     p->set_note(note);
+  }
+  // A citizen's feedback (its comment the request id) on an event `resolved_by` resolved, and
+  // what follows it: the close, or the reopen and dispatch at `level`.
+  void Feedback(uint64_t id, int64_t at, bool satisfied, const std::string& request_id,
+                pb::Level level, const std::string& resolved_by = "c1-committee") {
+    pb::FeedbackGiven* f = Add(id, at).mutable_feedback_given();
+    f->mutable_feedback()->set_satisfied(satisfied);
+    f->mutable_feedback()->set_score(satisfied ? 5 : 1);
+    f->mutable_feedback()->set_comment(request_id);
+    f->set_resolved_by(resolved_by);
+    if (satisfied) {
+      Add(id, at).mutable_closed()->set_cause(pb::CLOSE_SATISFIED);
+    } else {
+      Reopen(id, at, "unsatisfied feedback", level);
+    }
+  }
+  // A Reopened record (its reason the request id) and the dispatch at `level`.
+  void Reopen(uint64_t id, int64_t at, const std::string& request_id, pb::Level level) {
+    Add(id, at).mutable_reopened()->set_reason(request_id);
+    Dispatch(id, at, level);
   }
   void Escalate(uint64_t id, int64_t at, pb::Level from, pb::EscalationCause cause,
                 pb::Mode mode = pb::MODE_NORMAL, const std::string& holder = "") {
@@ -910,11 +932,11 @@ TEST_CASE("crashcheck returns: an event stored other than its returns replay to 
   CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
 }
 
-TEST_CASE("crashcheck returns: a return or a re-dispatch the rules of the offer forbid is a violation") {
+TEST_CASE("crashcheck returns: a return or a re-dispatch the rules of the offer or the lifecycle forbid is a violation") {
   LogBuilder b;
   b.Submit(1, kT0, "s1");
   std::vector<Op> ops = {AckedReturn("ret-1", "c1-committee", 0, 1)};
-  std::string expected;
+  std::string check = "offer", expected;
   SUBCASE("a return by a department not offered the event") {
     b.Return(1, kT0 + 10, "c2-committee", "ret-1", false);
     b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-committee", "c1-water-unit"});
@@ -926,6 +948,7 @@ TEST_CASE("crashcheck returns: a return or a re-dispatch the rules of the offer 
     b.Resolve(1, kT0 + 6, 1, "r1");
     b.Return(1, kT0 + 10, "c1-committee", "ret-1", false);
     b.Dispatch(1, kT0 + 10, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+    check = "lifecycle";
     expected = "returned while RESOLVED";
   }
   SUBCASE("re-dispatched to a department nobody offered it to") {
@@ -943,7 +966,7 @@ TEST_CASE("crashcheck returns: a return or a re-dispatch the rules of the offer 
     expected = "dispatched again after a return to [], not to the rest of its level [], which is nobody";
   }
   auto found = CheckReturns(b, ops);
-  REQUIRE(Has(found, "offer"));
+  REQUIRE(Has(found, check));
   CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
 }
 
@@ -957,7 +980,7 @@ TEST_CASE("crashcheck returns: a whistle of a resolved event, one recorded for a
     b.Resolve(1, kT0 + 6, 1, "r1");
     b.Whistle(1, kT0 + 10, "", "w-1", pb::LEVEL_COMMUNITY);
     ops.push_back(AckedWhistle("w-1", "", 0, pb::LEVEL_UNSPECIFIED, 2));
-    check = "ladder";
+    check = "lifecycle";
     expected = "whistled while RESOLVED";
   }
   SUBCASE("the holder's whistle recorded as a supervisor's") {
@@ -1027,6 +1050,160 @@ TEST_CASE("crashcheck returns: an overdue event dispatched again has its claim d
     CHECK(All(found).find("deadline fired by deadlines planned in NORMAL mode while EMERGENCY mode is in "
                           "force") != std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+// A citizen's feedback and reopens. Event 1 resolved by c1-committee at kT0 + 30.
+
+Op AckedFeedback(const std::string& request_id, bool satisfied, uint64_t tick) {
+  Op op = Acked(OpKind::kFeedback, request_id, 1, tick);
+  op.satisfied = satisfied;
+  return op;
+}
+
+struct Rated {
+  LogBuilder log;
+  std::vector<Op> ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 1)};
+  Rated() {
+    log.Submit(1, kT0, "s1");
+    log.Claim(1, kT0 + 10, "c1-committee", "desk-a", 1);
+    log.Resolve(1, kT0 + 30, 1, "r1");
+  }
+  std::vector<Violation> Run() { return CheckReturns(log, ops); }
+};
+
+TEST_CASE("crashcheck feedback: rated, reopened and dispatched again, the event's new deadlines are kept") {
+  Rated s;
+  SUBCASE("satisfied: closed") {
+    s.log.Feedback(1, kT0 + 40, true, "f-1", pb::LEVEL_COMMUNITY);
+    s.ops.push_back(AckedFeedback("f-1", true, 2));
+    s.log.Submit(2, kT0 + 40 + kQuietMs + 5, "s2");  // no quiet period left to fire
+  }
+  SUBCASE("not satisfied: reopened, claimed again in its new time") {
+    s.log.Feedback(1, kT0 + 40, false, "f-1", pb::LEVEL_COMMUNITY);
+    s.log.Claim(1, kT0 + 40 + kClaimMs - 1, "c1-water-unit", "unit", 2);
+    s.ops.push_back(AckedFeedback("f-1", false, 2));
+  }
+  SUBCASE("closed by its quiet period, reopened, its new claim deadline fired") {
+    s.log.Add(1, kT0 + 30 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+    const int64_t t = kT0 + 30 + kQuietMs + 100;
+    s.log.Reopen(1, t, "o-1", pb::LEVEL_COMMUNITY);
+    s.log.Escalate(1, t + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE);
+    s.ops.push_back(Acked(OpKind::kReopen, "o-1", 1, 2));
+  }
+  auto found = s.Run();
+  CHECK_MESSAGE(found.empty(), All(found));
+}
+
+TEST_CASE("crashcheck feedback: a reopened event's new claim deadline passed without firing is a violation") {
+  Rated s;
+  s.log.Feedback(1, kT0 + 40, false, "f-1", pb::LEVEL_COMMUNITY);
+  s.ops.push_back(AckedFeedback("f-1", false, 2));
+  s.log.Submit(2, kT0 + 40 + kClaimMs + 5, "s2");
+  auto found = s.Run();
+  REQUIRE(Has(found, "deadline"));
+  CHECK(All(found).find("its claim deadline (due " + std::to_string(kT0 + 40 + kClaimMs) +
+                        ") passed without firing") != std::string::npos);
+}
+
+TEST_CASE("crashcheck feedback: feedback or a reopen acknowledged but missing, or recorded otherwise, is a violation") {
+  Rated s;
+  std::string check = "lost", expected;
+  SUBCASE("feedback missing") {
+    s.ops.push_back(AckedFeedback("f-lost", true, 2));
+    expected = "acknowledged feedback f-lost (claim 0) by test is not in the log";
+  }
+  SUBCASE("a reopen missing") {
+    s.ops.push_back(Acked(OpKind::kReopen, "o-lost", 1, 2));
+    expected = "acknowledged reopen o-lost (claim 0) by test is not in the log";
+  }
+  SUBCASE("satisfied, recorded not") {
+    s.log.Feedback(1, kT0 + 40, false, "f-1", pb::LEVEL_COMMUNITY);
+    s.ops.push_back(AckedFeedback("f-1", true, 2));
+    expected = "feedback f-1 was sent satisfied but is recorded not satisfied";
+  }
+  SUBCASE("a refused reopen in the log") {
+    s.log.Add(1, kT0 + 30 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+    s.log.Reopen(1, kT0 + 30 + kQuietMs + 100, "o-1", pb::LEVEL_COMMUNITY);
+    Op refused = Acked(OpKind::kReopen, "o-1", 1, 2);
+    refused.outcome = Outcome::kRejected;
+    refused.code = pb::STATUS_ILLEGAL_TRANSITION;
+    s.ops.push_back(refused);
+    check = "rejected";
+    expected = "reopen o-1 was rejected (STATUS_ILLEGAL_TRANSITION) yet is in the log";
+  }
+  auto found = s.Run();
+  REQUIRE(Has(found, check));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck feedback: feedback or a reopen the lifecycle does not allow is a violation") {
+  Rated s;
+  std::string expected;
+  SUBCASE("feedback on a closed event") {
+    s.log.Add(1, kT0 + 30 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+    s.log.Feedback(1, kT0 + 30 + kQuietMs + 100, true, "f-1", pb::LEVEL_COMMUNITY);
+    expected = "feedback accepted while CLOSED";
+  }
+  SUBCASE("feedback rating another department") {
+    s.log.Feedback(1, kT0 + 40, true, "f-1", pb::LEVEL_COMMUNITY, "c1-water-unit");
+    expected = "feedback rates 'c1-water-unit', but 'c1-committee' resolved the event";
+  }
+  SUBCASE("satisfied feedback, the event left open") {
+    s.log.Add(1, kT0 + 40).mutable_feedback_given()->mutable_feedback()->set_satisfied(true);
+    s.log.Add(1, kT0 + 40).mutable_reopened()->set_reason("unsatisfied feedback");
+    expected = "a satisfied FeedbackGiven record not followed by the event's close";
+  }
+  SUBCASE("closed as satisfied with no feedback") {
+    s.log.Add(1, kT0 + 40).mutable_closed()->set_cause(pb::CLOSE_SATISFIED);
+    expected = "closed as satisfied right after no satisfied feedback";
+  }
+  SUBCASE("a reopen of an open event") {
+    s.log.Submit(2, kT0, "s2");
+    s.log.Reopen(2, kT0 + 10, "o-1", pb::LEVEL_COMMUNITY);
+    expected = "reopened while DISPATCHED";
+  }
+  SUBCASE("a reopen not followed by its dispatch") {
+    s.log.Add(1, kT0 + 40).mutable_reopened()->set_reason("o-1");
+    s.log.Claim(1, kT0 + 41, "c1-committee", "desk-a", 2);
+    expected = "a Reopened record not followed by the event's dispatch";
+  }
+  auto found = s.Run();
+  REQUIRE(Has(found, "lifecycle"));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck feedback: an event stored with fewer reopens than its log has is a violation") {
+  Rated s;
+  s.log.Feedback(1, kT0 + 40, false, "f-1", pb::LEVEL_COMMUNITY);
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), AckedFeedback("f-1", false, 2)};
+  h.ack_cutoff = 1000;
+  Observed o;
+  o.log = s.log.log();
+  pb::EventView& view = o.events[1];
+  for (const pb::Record& r : o.log) *view.add_history() = r;
+  pb::Event& e = *view.mutable_event();
+  e.set_id(1);
+  e.set_state(pb::STATE_DISPATCHED);
+  e.set_level(pb::LEVEL_COMMUNITY);
+  e.set_claim_number(1);
+  e.add_candidates("c1-committee");
+  e.add_candidates("c1-water-unit");
+  e.set_claim_deadline_ms(kT0 + 40 + kClaimMs);
+  e.set_resolve_deadline_ms(kT0 + 40 + kResolveMs);
+  e.set_reopen_count(1);
+  auto found = Check(h, o, Quiet());
+  REQUIRE_MESSAGE(found.empty(), All(found));
+  e.set_reopen_count(0);
+  found = Check(h, o, Quiet());
+  REQUIRE(Has(found, "event"));
+  CHECK(All(found).find("stored as reopened 0 times; the log replays to 1") != std::string::npos);
 }
 
 }  // namespace
