@@ -37,9 +37,12 @@ pb::Mode Effective(pb::Mode m) { return m == pb::MODE_EMERGENCY ? m : pb::MODE_N
 
 enum class TimerKind { kNone, kClaim, kResolve, kClose };
 
-// A return or whistle now and then meets a state that refuses it; this many in a row, none
-// accepted, does not happen to the workload (a short run accepts dozens).
+// A return, whistle, rating or reopen now and then meets a state that refuses it; this many of a
+// kind, none accepted, does not happen to the workload (a short run accepts dozens of each).
 constexpr size_t kRefusalsToNotice = 20;
+
+// The reason of the Reopened record that unsatisfied feedback writes (processors/feedback.cc).
+constexpr std::string_view kUnsatisfiedReason = "unsatisfied feedback";
 
 std::string_view TimerName(TimerKind k) {
   switch (k) {
@@ -80,7 +83,9 @@ struct EventModel {
   } pending = Pending::kNothing;
   std::vector<std::string> candidates;  // offered to at its level, less those that returned it
   std::set<std::string, std::less<>> returned_by;  // at its level
-  // False once a record the model does not follow (Reopened, MergedInto, ...) applies: the
+  // Each level's first offer: every department of the level, which a reopen offers it to again.
+  std::map<pb::Level, std::vector<std::string>> full_offer;
+  // False once a record the model does not follow (MergedInto, Cancelled, ...) applies: the
   // deadline and offer checks are off for the event from then on.
   bool deadlines_modelled = true;
   TimerKind timer = TimerKind::kNone;
@@ -102,6 +107,7 @@ class Checker {
       }
     }
     ReplayLog();
+    CheckNothingLeftHanging();
     CheckSubmits();
     CheckTransitions();
     CheckModeSwitches();
@@ -203,10 +209,8 @@ class Checker {
       m.escalated_to.reset();
     }
     const EventModel::Pending pending = std::exchange(m.pending, EventModel::Pending::kNothing);
-    if (pending == EventModel::Pending::kReturnedOutcome &&
-        !(r.has_dispatched() ||
-          (r.has_escalated() && r.escalated().cause() == pb::ESCALATION_ALL_RETURNED))) {
-      Add("ladder", id, r.seq(), "a Returned record not followed by a dispatch at its level or a climb");
+    if (pending != EventModel::Pending::kNothing && !Follows(pending, r)) {
+      Add(RuleOf(pending), id, r.seq(), std::string(Unfollowed(pending)));
     }
     if (pending == EventModel::Pending::kReturnedOutcome && r.has_dispatched() && m.deadlines_modelled &&
         (m.candidates.empty() || !std::ranges::equal(r.dispatched().candidates(), m.candidates))) {
@@ -216,19 +220,14 @@ class Checker {
                       fmt::join(r.dispatched().candidates(), ", "), fmt::join(m.candidates, ", "),
                       m.candidates.empty() ? ", which is nobody: it climbs instead" : ""));
     }
-    if (pending == EventModel::Pending::kWhistledClimb &&
-        !(r.has_escalated() && r.escalated().cause() == pb::ESCALATION_WHISTLE)) {
-      Add("ladder", id, r.seq(), "a Whistled record not followed by its climb");
-    }
-    if (pending == EventModel::Pending::kSatisfiedClose &&
-        !(r.has_closed() && r.closed().cause() == pb::CLOSE_SATISFIED)) {
-      Add("lifecycle", id, r.seq(), "a satisfied FeedbackGiven record not followed by the event's close");
-    }
-    if (pending == EventModel::Pending::kUnsatisfiedReopen && !r.has_reopened()) {
-      Add("lifecycle", id, r.seq(), "an unsatisfied FeedbackGiven record not followed by the event's reopen");
-    }
-    if (pending == EventModel::Pending::kReopenedDispatch && !r.has_dispatched()) {
-      Add("lifecycle", id, r.seq(), "a Reopened record not followed by the event's dispatch");
+    if (r.has_dispatched() && m.deadlines_modelled && pending != EventModel::Pending::kReturnedOutcome) {
+      const auto& offered = r.dispatched().candidates();
+      auto [full, first] = m.full_offer.try_emplace(r.dispatched().level(), offered.begin(), offered.end());
+      if (pending == EventModel::Pending::kReopenedDispatch && !first && !std::ranges::equal(offered, full->second)) {
+        Add("offer", id, r.seq(),
+            fmt::format("dispatched again after a reopen to [{}], not to every department of its level [{}]",
+                        fmt::join(offered, ", "), fmt::join(full->second, ", ")));
+      }
     }
     switch (r.body_case()) {
       case pb::Record::kSubmitted:
@@ -299,6 +298,49 @@ class Checker {
         break;
     }
     Replan(id, m, r.at_ms());
+  }
+
+  // Whether `r` is what a record that left `pending` must be followed by.
+  static bool Follows(EventModel::Pending pending, const pb::Record& r) {
+    using P = EventModel::Pending;
+    switch (pending) {
+      case P::kReturnedOutcome:
+        return r.has_dispatched() || (r.has_escalated() && r.escalated().cause() == pb::ESCALATION_ALL_RETURNED);
+      case P::kWhistledClimb: return r.has_escalated() && r.escalated().cause() == pb::ESCALATION_WHISTLE;
+      case P::kSatisfiedClose: return r.has_closed() && r.closed().cause() == pb::CLOSE_SATISFIED;
+      case P::kUnsatisfiedReopen: return r.has_reopened();
+      case P::kReopenedDispatch: return r.has_dispatched();
+      case P::kNothing: break;
+    }
+    return true;
+  }
+  static std::string_view Unfollowed(EventModel::Pending pending) {
+    using P = EventModel::Pending;
+    switch (pending) {
+      case P::kReturnedOutcome: return "a Returned record not followed by a dispatch at its level or a climb";
+      case P::kWhistledClimb: return "a Whistled record not followed by its climb";
+      case P::kSatisfiedClose: return "a satisfied FeedbackGiven record not followed by the event's close";
+      case P::kUnsatisfiedReopen: return "an unsatisfied FeedbackGiven record not followed by the event's reopen";
+      case P::kReopenedDispatch: return "a Reopened record not followed by the event's dispatch";
+      case P::kNothing: break;
+    }
+    return "";
+  }
+  static const char* RuleOf(EventModel::Pending pending) {
+    using P = EventModel::Pending;
+    return pending == P::kReturnedOutcome || pending == P::kWhistledClimb ? "ladder" : "lifecycle";
+  }
+
+  // A batch is written whole and the log is read to its end: nothing a record must be followed by
+  // is missing at the end of it either.
+  void CheckNothingLeftHanging() {
+    for (const auto& [id, m] : events_) {
+      const uint64_t last = m.records.empty() ? 0 : m.records.back()->seq();
+      if (m.escalated_to) Add("ladder", id, last, "the log ends after an Escalated record, without its Dispatched");
+      if (m.pending != EventModel::Pending::kNothing) {
+        Add(RuleOf(m.pending), id, last, fmt::format("the log ends after {}", Unfollowed(m.pending)));
+      }
+    }
   }
 
   void ApplyDispatched(const pb::Record& r, EventModel& m) {
@@ -418,7 +460,7 @@ class Checker {
   // department is not offered the event again at this level.
   void ApplyReturned(const pb::Record& r, EventModel& m) {
     const pb::Returned& ret = r.returned();
-    const Op* sent = SentBy(ret.reason());
+    const Op* sent = SentFor(r, OpKind::kReturn, ret.reason());
     if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
       Add("lifecycle", r.event_id(), r.seq(), fmt::format("returned while {}", Short(m.state)));
     }
@@ -439,7 +481,7 @@ class Checker {
   // supervisor's (no department). It moves nothing itself: the climb that follows does.
   void ApplyWhistled(const pb::Record& r, EventModel& m) {
     const pb::Whistled& w = r.whistled();
-    const Op* sent = SentBy(w.reason());
+    const Op* sent = SentFor(r, OpKind::kWhistle, w.reason());
     if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
       Add("lifecycle", r.event_id(), r.seq(), fmt::format("whistled while {}", Short(m.state)));
     }
@@ -466,8 +508,8 @@ class Checker {
       Add("lifecycle", r.event_id(), r.seq(),
           fmt::format("feedback rates '{}', but '{}' resolved the event", f.resolved_by(), m.resolved_by));
     }
-    if (const Op* sent = SentBy(f.feedback().comment());
-        sent != nullptr && sent->kind == OpKind::kFeedback && sent->satisfied != f.feedback().satisfied()) {
+    if (const Op* sent = SentFor(r, OpKind::kFeedback, f.feedback().comment());
+        sent != nullptr && sent->satisfied != f.feedback().satisfied()) {
       Add("lost", r.event_id(), r.seq(),
           fmt::format("feedback {} was sent {} but is recorded {}", sent->request_id,
                       sent->satisfied ? "satisfied" : "not satisfied",
@@ -483,9 +525,14 @@ class Checker {
     if (m.state != pb::STATE_RESOLVED && m.state != pb::STATE_CLOSED) {
       Add("lifecycle", r.event_id(), r.seq(), fmt::format("reopened while {}", Short(m.state)));
     }
-    if (r.reopened().reason() == "unsatisfied feedback" && pending != EventModel::Pending::kUnsatisfiedReopen) {
-      Add("lifecycle", r.event_id(), r.seq(), "reopened for unsatisfied feedback right after none");
+    const bool for_feedback = r.reopened().reason() == kUnsatisfiedReason;
+    if (for_feedback != (pending == EventModel::Pending::kUnsatisfiedReopen)) {
+      Add("lifecycle", r.event_id(), r.seq(),
+          for_feedback ? "reopened for unsatisfied feedback right after none"
+                       : fmt::format("reopened right after unsatisfied feedback with the reason '{}', not '{}'",
+                                     r.reopened().reason(), kUnsatisfiedReason));
     }
+    if (!for_feedback) (void)SentFor(r, OpKind::kReopen, r.reopened().reason());
     m.state = pb::STATE_REOPENED;
     ++m.reopens;
     m.overdue = false;
@@ -506,10 +553,23 @@ class Checker {
   }
 
   // The request a Returned, Whistled or Reopened record names (its reason), or a FeedbackGiven
-  // record (its comment), or null.
-  const Op* SentBy(const std::string& reason) const {
-    auto it = sent_by_reason_.find(reason);
-    return it == sent_by_reason_.end() ? nullptr : it->second;
+  // record (its comment), if it is a request of `kind` for the record's event; null otherwise,
+  // which is a finding: nobody sent the record's request, or it asked for something else.
+  const Op* SentFor(const pb::Record& r, OpKind kind, const std::string& request_id) {
+    auto it = sent_by_reason_.find(request_id);
+    if (it == sent_by_reason_.end()) {
+      Add("lost", r.event_id(), r.seq(),
+          fmt::format("a {} nobody sent (request id '{}')", OpKindName(kind), request_id));
+      return nullptr;
+    }
+    const Op& op = *it->second;
+    if (op.kind != kind || op.event_id != r.event_id()) {
+      Add("lost", r.event_id(), r.seq(),
+          fmt::format("request {} was a {} of event {}, but the log has a {} of event {}", request_id,
+                      OpKindName(op.kind), op.event_id, OpKindName(kind), r.event_id()));
+      return nullptr;
+    }
+    return &op;
   }
 
   // A return or a department's whistle: by the holder, quoting its current claim (`held`: the
@@ -772,21 +832,29 @@ class Checker {
     }
   }
 
-  // A workload whose returns (or whistles) are all refused reaches none of what they lead to, and
-  // every check of them passes for want of records: a dispatcher refusing every one is a finding.
+  // A workload whose returns (or whistles, satisfied or unsatisfied ratings, reopens) are all
+  // refused reaches none of what they lead to, and every check of them passes for want of records:
+  // a dispatcher refusing every one is a finding.
   void CheckSomeAccepted() {
-    for (OpKind kind : {OpKind::kReturn, OpKind::kWhistle, OpKind::kFeedback, OpKind::kReopen}) {
+    struct Kind {
+      OpKind kind;
+      int satisfied;  // Feedback: 1 or 0; -1 for the others
+      std::string_view name;
+    };
+    for (const Kind k : {Kind{OpKind::kReturn, -1, "returns"}, Kind{OpKind::kWhistle, -1, "whistles"},
+                         Kind{OpKind::kFeedback, 1, "satisfied ratings"},
+                         Kind{OpKind::kFeedback, 0, "unsatisfied ratings"}, Kind{OpKind::kReopen, -1, "reopens"}}) {
       size_t ok = 0, rejected = 0;
       const Op* refused = nullptr;
       for (const Op& op : history_.ops) {
-        if (op.kind != kind) continue;
+        if (op.kind != k.kind || (k.satisfied >= 0 && op.satisfied != (k.satisfied == 1))) continue;
         if (op.outcome == Outcome::kOk) ++ok;
         if (op.outcome == Outcome::kRejected) ++rejected, refused = &op;
       }
       if (ok == 0 && rejected >= kRefusalsToNotice) {
         Add("workload", refused->event_id, 0,
-            fmt::format("all {} {}s sent were refused, none accepted (the last: {})", rejected,
-                        OpKindName(kind), pb::StatusCode_Name(refused->code)));
+            fmt::format("all {} {} sent were refused, none accepted (the last: {})", rejected, k.name,
+                        pb::StatusCode_Name(refused->code)));
       }
     }
   }
@@ -896,7 +964,8 @@ class Checker {
   const CheckOptions& options_;
   std::map<uint64_t, EventModel> events_;
   std::map<std::string, pb::Mode, std::less<>> modes_;  // set by ModeChanged records, by region
-  std::map<std::string, const Op*, std::less<>> sent_by_reason_;  // returns and whistles, by request id
+  // Returns, whistles, ratings and reopens, by request id.
+  std::map<std::string, const Op*, std::less<>> sent_by_reason_;
   std::set<std::pair<int64_t, uint64_t>> pending_;  // (due, event) of modelled pending timers
   std::vector<std::pair<int64_t, uint64_t>> deferred_;
   std::vector<Violation> violations_;

@@ -21,9 +21,10 @@
 //                Feedback / Reopen is in the log (the record names its request id:
 //                Progressed/Resolved notes, Released/Returned/Whistled/Reopened reasons and the
 //                feedback's comment are the request id; a Claimed record is matched by event,
-//                claim number, department and agent); a rejected one is not; a Returned or
-//                Whistled record acts for the department its request named, a FeedbackGiven
-//                record is as satisfied as its request
+//                claim number, department and agent); a rejected one is not; a Returned,
+//                Whistled, FeedbackGiven or (citizen's) Reopened record is there only for a
+//                request of its kind for its event, acting for the department its request named,
+//                as satisfied as its request
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim; a climb or an
 //                overdue mark names the holder of the moment, if any
@@ -34,12 +35,15 @@
 //   offer        a claim, a return or a department's whistle comes from a department the event
 //                is offered to at its level (the Dispatched record's candidates, less those that
 //                returned it since); a re-dispatch after a return offers it to exactly the rest
-//                of its level, never to a department that returned it there, and never to nobody
+//                of its level, never to a department that returned it there, and never to nobody;
+//                a dispatch after a reopen offers it to every department of its level again
 //   lifecycle    returns and whistles only of events dispatched or held; feedback only on a
 //                resolved event, rating the department that resolved it, and followed by its close
 //                (satisfied) or its reopen (not); a reopen only of a resolved or closed event,
-//                followed by its dispatch at its level; a close only of a resolved event, as
-//                satisfied only right after satisfied feedback
+//                followed by its dispatch at its level (the reopen after unsatisfied feedback,
+//                and only it, gives that reason); a close only of a resolved event, as satisfied
+//                only right after satisfied feedback. A record whose follower is missing breaks
+//                its rule also at the end of the log, which ends where a batch does
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
 //                quiet-period close before its deadline or without a pending one, and none missing
 //                once a later command was stamped at or after the deadline (the engine fires due
@@ -63,8 +67,8 @@
 //                for being returned by all, a Whistled record by its climb for the whistle, and a
 //                climb for either cause comes only so; a whistle that named the level it saw
 //                (seen_level) climbs from that level
-//   workload     of the returns (and of the whistles, feedback and reopens) sent, not every one was
-//                refused once 20 were
+//   workload     of the returns (and whistles, satisfied ratings, unsatisfied ratings, reopens)
+//                sent, not every one was refused once 20 were
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history equals the event's records in the log, and its
 //                state, level, lead, claim number, overdue marks, reopens, candidates, returns at

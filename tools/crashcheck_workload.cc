@@ -276,7 +276,7 @@ void Workload::FollowUp(Client& client, std::mt19937_64& rng, const std::string&
   op.client = name;
   op.request_id = r.request_id();
   op.event_id = id;
-  if (state == pb::STATE_RESOLVED) {
+  if (state == pb::STATE_RESOLVED && rng() % 100 >= 15) {
     // Rated while the quiet period runs; not satisfied, the level takes it again.
     op.kind = OpKind::kFeedback;
     op.satisfied = rng() % 100 < 60;
@@ -285,8 +285,8 @@ void Workload::FollowUp(Client& client, std::mt19937_64& rng, const std::string&
     f->set_satisfied(op.satisfied);
     f->set_score(op.satisfied ? 4 + static_cast<int>(rng() % 2) : 1 + static_cast<int>(rng() % 2));
     f->set_comment(r.request_id());
-  } else if (state == pb::STATE_CLOSED && rng() % 100 < 30) {
-    op.kind = OpKind::kReopen;  // the problem came back
+  } else if (state == pb::STATE_RESOLVED || (state == pb::STATE_CLOSED && rng() % 100 < 30)) {
+    op.kind = OpKind::kReopen;  // not fixed after all, or the problem came back
     r.mutable_reopen()->set_event_id(id);
     r.mutable_reopen()->set_reason(r.request_id());
   } else {

@@ -5,7 +5,7 @@
 //   reporters  Submit reports (fresh request id each, one in ten urgent) at a steady pace; now and
 //              then, instead, look one of their latest events up, or list the city's resolved or
 //              closed ones: resolved, they rate it (satisfied closes it, not satisfied reopens it
-//              at its level), and closed, they sometimes reopen it
+//              at its level) or now and then reopen it, and closed, they sometimes reopen it
 //   agents     poll their department's offered events (List), claim one (racing: several agents
 //              per level, two names for one department, a registered unit against its
 //              committee), report progress, then resolve, or sometimes release; now and then

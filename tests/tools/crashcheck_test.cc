@@ -856,6 +856,25 @@ TEST_CASE("crashcheck returns: a Returned or Whistled record without its outcome
   CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
 }
 
+// Event 1, dispatched at city level at `t` and waiting for a claim: its claim deadline marks it
+// overdue (clean), or a later command passes the deadline with nothing fired (a violation).
+void CheckCityClaimDeadline(const LogBuilder& log, const std::vector<Op>& ops, int64_t t) {
+  for (const bool fired : {true, false}) {
+    CAPTURE(fired);
+    LogBuilder b = log;
+    if (fired) b.Add(1, t + kClaimMs, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
+    b.Submit(2, t + kClaimMs + 5, "s2");
+    auto found = CheckReturns(b, ops);
+    if (fired) {
+      CHECK_MESSAGE(found.empty(), All(found));
+    } else {
+      REQUIRE(Has(found, "deadline"));
+      CHECK(All(found).find("its claim deadline (due " + std::to_string(t + kClaimMs) + ") passed without firing") !=
+            std::string::npos);
+    }
+  }
+}
+
 // An event overdue at city level, one of its candidates returns it: dispatched afresh to the
 // other, whose claim deadline is armed (Event.overdue_redispatch) and fires once.
 TEST_CASE("crashcheck returns: an overdue event returned at city level has its new claim deadline fire") {
@@ -866,19 +885,7 @@ TEST_CASE("crashcheck returns: an overdue event returned at city level has its n
   b.Return(1, t, "c1-committee", "ret-1", false);
   b.Dispatch(1, t, pb::LEVEL_CITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
   const std::vector<Op> ops = {AckedReturn("ret-1", "c1-committee", 0, 1)};
-  SUBCASE("fired") {
-    b.Add(1, t + kClaimMs, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
-    b.Submit(2, t + kClaimMs + 5, "s2");
-    auto found = CheckReturns(b, ops);
-    CHECK_MESSAGE(found.empty(), All(found));
-  }
-  SUBCASE("never armed: a later command passes it") {
-    b.Submit(2, t + kClaimMs + 5, "s2");
-    auto found = CheckReturns(b, ops);
-    REQUIRE(Has(found, "deadline"));
-    CHECK(All(found).find("its claim deadline (due " + std::to_string(t + kClaimMs) + ") passed without firing") !=
-          std::string::npos);
-  }
+  SUBCASE("fired, or never armed") { CheckCityClaimDeadline(b, ops, t); }
   SUBCASE("claimed, then released: no deadline left, as before the return") {
     b.Claim(1, t + 10, "c1-water-unit", "unit", 1);
     b.Add(1, t + 20).mutable_released()->set_claim_number(1);
@@ -1077,7 +1084,7 @@ struct Rated {
   std::vector<Violation> Run() { return CheckReturns(log, ops); }
 };
 
-TEST_CASE("crashcheck feedback: rated, reopened and dispatched again, the event's new deadlines are kept") {
+TEST_CASE("crashcheck feedback: a rating closes or reopens the event, and a reopen dispatches it again with deadlines that fire") {
   Rated s;
   SUBCASE("satisfied: closed") {
     s.log.Feedback(1, kT0 + 40, true, "f-1", pb::LEVEL_COMMUNITY);
@@ -1154,10 +1161,40 @@ TEST_CASE("crashcheck feedback: feedback or a reopen the lifecycle does not allo
     s.log.Feedback(1, kT0 + 40, true, "f-1", pb::LEVEL_COMMUNITY, "c1-water-unit");
     expected = "feedback rates 'c1-water-unit', but 'c1-committee' resolved the event";
   }
-  SUBCASE("satisfied feedback, the event left open") {
-    s.log.Add(1, kT0 + 40).mutable_feedback_given()->mutable_feedback()->set_satisfied(true);
-    s.log.Add(1, kT0 + 40).mutable_reopened()->set_reason("unsatisfied feedback");
-    expected = "a satisfied FeedbackGiven record not followed by the event's close";
+  SUBCASE("satisfied feedback, and the log ends") {
+    pb::FeedbackGiven* f = s.log.Add(1, kT0 + 40).mutable_feedback_given();
+    f->mutable_feedback()->set_satisfied(true);
+    f->mutable_feedback()->set_comment("f-1");
+    f->set_resolved_by("c1-committee");
+    s.ops.push_back(AckedFeedback("f-1", true, 2));
+    expected = "the log ends after a satisfied FeedbackGiven record not followed by the event's close";
+  }
+  SUBCASE("unsatisfied feedback, then a close") {
+    pb::FeedbackGiven* f = s.log.Add(1, kT0 + 40).mutable_feedback_given();
+    f->mutable_feedback()->set_comment("f-1");
+    f->set_resolved_by("c1-committee");
+    s.log.Add(1, kT0 + 40).mutable_closed()->set_cause(pb::CLOSE_SATISFIED);
+    s.ops.push_back(AckedFeedback("f-1", false, 2));
+    expected = "an unsatisfied FeedbackGiven record not followed by the event's reopen";
+  }
+  SUBCASE("unsatisfied feedback, then a reopen for another reason") {
+    pb::FeedbackGiven* f = s.log.Add(1, kT0 + 40).mutable_feedback_given();
+    f->mutable_feedback()->set_comment("f-1");
+    f->set_resolved_by("c1-committee");
+    s.log.Reopen(1, kT0 + 40, "o-1", pb::LEVEL_COMMUNITY);
+    s.ops.push_back(AckedFeedback("f-1", false, 2));
+    s.ops.push_back(Acked(OpKind::kReopen, "o-1", 1, 3));
+    expected = "reopened right after unsatisfied feedback with the reason 'o-1', not 'unsatisfied feedback'";
+  }
+  SUBCASE("reopened for unsatisfied feedback nobody gave") {
+    s.log.Add(1, kT0 + 30 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+    s.log.Reopen(1, kT0 + 30 + kQuietMs + 100, "unsatisfied feedback", pb::LEVEL_COMMUNITY);
+    expected = "reopened for unsatisfied feedback right after none";
+  }
+  SUBCASE("closed while still offered") {
+    s.log.Submit(2, kT0 + 40, "s2");
+    s.log.Add(2, kT0 + 50).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+    expected = "closed while DISPATCHED";
   }
   SUBCASE("closed as satisfied with no feedback") {
     s.log.Add(1, kT0 + 40).mutable_closed()->set_cause(pb::CLOSE_SATISFIED);
@@ -1204,6 +1241,69 @@ TEST_CASE("crashcheck feedback: an event stored with fewer reopens than its log 
   found = Check(h, o, Quiet());
   REQUIRE(Has(found, "event"));
   CHECK(All(found).find("stored as reopened 0 times; the log replays to 1") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+TEST_CASE("crashcheck feedback: a reopen at city level of an event once overdue arms its claim deadline again") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  int64_t t = b.ClimbToOverdue(1, kT0);
+  b.Claim(1, t + 10, "c1-committee", "desk-a", 1, false);
+  b.Resolve(1, t + 20, 1, "r1");
+  b.Add(1, t + 20 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+  t += 20 + kQuietMs + 100;
+  b.Reopen(1, t, "o-1", pb::LEVEL_CITY);
+  CheckCityClaimDeadline(b, {AckedClaim(1, "c1-committee", "desk-a", 1, 1), Acked(OpKind::kReopen, "o-1", 1, 2)}, t);
+}
+
+TEST_CASE("crashcheck feedback: a reopen offered to fewer than every department of its level, or nobody's, is a violation") {
+  Rated s;
+  s.log.Add(1, kT0 + 30 + kQuietMs, true).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);
+  const int64_t t = kT0 + 30 + kQuietMs + 100;
+  std::string check, expected;
+  SUBCASE("offered to one department of two") {
+    s.log.Add(1, t).mutable_reopened()->set_reason("o-1");
+    s.log.Dispatch(1, t, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-water-unit"});
+    s.ops.push_back(Acked(OpKind::kReopen, "o-1", 1, 2));
+    check = "offer";
+    expected = "dispatched again after a reopen to [c1-water-unit], not to every department of its level "
+               "[c1-committee, c1-water-unit]";
+  }
+  SUBCASE("nobody sent it") {
+    s.log.Reopen(1, t, "o-9", pb::LEVEL_COMMUNITY);
+    check = "lost";
+    expected = "a reopen nobody sent (request id 'o-9')";
+  }
+  SUBCASE("its request was another event's") {
+    s.log.Reopen(1, t, "o-1", pb::LEVEL_COMMUNITY);
+    s.ops.push_back(Acked(OpKind::kReopen, "o-1", 7, 2));
+    check = "lost";
+    expected = "request o-1 was a reopen of event 7, but the log has a reopen of event 1";
+  }
+  auto found = s.Run();
+  REQUIRE(Has(found, check));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck feedback: every one of 20 unsatisfied ratings refused is a violation, satisfied ones accepted or not") {
+  Rated s;
+  s.log.Feedback(1, kT0 + 40, true, "f-1", pb::LEVEL_COMMUNITY);
+  s.ops.push_back(AckedFeedback("f-1", true, 2));
+  for (uint64_t i = 0; i < 20; ++i) {
+    Op refused = AckedFeedback("f-no-" + std::to_string(i), false, 10 + i);
+    refused.outcome = Outcome::kRejected;
+    refused.code = pb::STATUS_ILLEGAL_TRANSITION;
+    s.ops.push_back(refused);
+  }
+  auto found = s.Run();
+  REQUIRE(Has(found, "workload"));
+  CHECK(All(found).find("all 20 unsatisfied ratings sent were refused, none accepted") != std::string::npos);
+  CHECK(std::count_if(found.begin(), found.end(), [](const Violation& v) { return v.check == "workload"; }) == 1);
 }
 
 }  // namespace
