@@ -75,6 +75,7 @@ struct EventModel {
   std::optional<pb::Level> escalated_to;  // set by Escalated until its Dispatched
   std::string resolved_by;  // the department whose Resolved record stands
   uint32_t reopens = 0;
+  uint32_t linked = 0;  // ReportLinked records
   // What a record must be followed by, in the same batch: a Returned one by the dispatch or
   // climb, a Whistled one by its climb, a FeedbackGiven one by the close (satisfied) or the reopen,
   // a Reopened one by its dispatch.
@@ -102,9 +103,10 @@ class Checker {
   std::vector<Violation> Run() {
     for (const Op& op : history_.ops) {
       if (op.kind == OpKind::kReturn || op.kind == OpKind::kWhistle || op.kind == OpKind::kFeedback ||
-          op.kind == OpKind::kReopen) {
+          op.kind == OpKind::kReopen || op.kind == OpKind::kCancel) {
         sent_by_reason_[op.request_id] = &op;
       }
+      if (op.kind == OpKind::kMerge) merges_sent_.insert({op.event_id, op.into_event_id});
     }
     ReplayLog();
     CheckNothingLeftHanging();
@@ -135,6 +137,7 @@ class Checker {
       // A batch re-plans before it fires its due timers (Engine::Decide): a re-plan, whoever it
       // is stamped with, proves nothing about the timers of its batch.
       if (r.actor().role() != pb::ROLE_SYSTEM && !r.has_deadlines_replanned()) CheckMissedDeadlines(r);
+      if (merge_link_) CheckMergeLinked(r);
       if (r.event_id() != 0) Apply(r);
       if (r.has_mode_changed()) modes_[r.mode_changed().region()] = Effective(r.mode_changed().mode());
     }
@@ -198,6 +201,12 @@ class Checker {
       Add("log", id, r.seq(), "a second Submitted record for the event");
     }
     EventModel& m = found->second;
+    if (m.state == pb::STATE_MERGED || m.state == pb::STATE_CANCELLED) {
+      const auto* body = r.GetDescriptor()->FindFieldByNumber(r.body_case());
+      Add("lifecycle", id, r.seq(),
+          fmt::format("a {} record for an event already {}", body != nullptr ? body->name() : std::string("empty"),
+                      Short(m.state)));
+    }
     m.records.push_back(&r);
     if (r.event_seq() != m.next_event_seq) {
       Add("log", id, r.seq(), fmt::format("event_seq {} where {} was next", r.event_seq(), m.next_event_seq));
@@ -277,21 +286,21 @@ class Checker {
         break;
       case pb::Record::kAssistJoined:
       case pb::Record::kSupervised:
-      case pb::Record::kReportLinked:
         break;
+      case pb::Record::kReportLinked: ++m.linked; break;
       case pb::Record::kFeedbackGiven: ApplyFeedbackGiven(r, m); break;
       case pb::Record::kReturned: ApplyReturned(r, m); break;
       case pb::Record::kWhistled: ApplyWhistled(r, m); break;
       case pb::Record::kReopened: ApplyReopened(r, m, pending); break;
-      case pb::Record::kMergedInto:
-        m.deadlines_modelled = false;
-        m.state = pb::STATE_MERGED;
-        m.lead.clear();
-        break;
+      case pb::Record::kMergedInto: ApplyMergedInto(r, m); break;
       case pb::Record::kCancelled:
-        m.deadlines_modelled = false;
+        if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
+          Add("lifecycle", id, r.seq(), fmt::format("cancelled while {}", Short(m.state)));
+        }
+        (void)SentFor(r, OpKind::kCancel, r.cancelled().reason());
         m.state = pb::STATE_CANCELLED;
         m.lead.clear();
+        m.agent.clear();
         break;
       default:  // not caused by the workload
         m.deadlines_modelled = false;
@@ -337,6 +346,9 @@ class Checker {
     for (const auto& [id, m] : events_) {
       const uint64_t last = m.records.empty() ? 0 : m.records.back()->seq();
       if (m.escalated_to) Add("ladder", id, last, "the log ends after an Escalated record, without its Dispatched");
+      if (merge_link_ && merge_link_->first == id) {
+        Add("lifecycle", id, last, "the log ends after a MergedInto record, without the link of its report");
+      }
       if (m.pending != EventModel::Pending::kNothing) {
         Add(RuleOf(m.pending), id, last, fmt::format("the log ends after {}", Unfollowed(m.pending)));
       }
@@ -517,6 +529,40 @@ class Checker {
     }
     m.pending = f.feedback().satisfied() ? EventModel::Pending::kSatisfiedClose
                                          : EventModel::Pending::kUnsatisfiedReopen;
+  }
+
+  // A duplicate joins the event it repeats (its reports linked there, in the same batch): both
+  // must be open, and someone must have asked for that merge.
+  void ApplyMergedInto(const pb::Record& r, EventModel& m) {
+    const uint64_t into = r.merged_into().into_event_id();
+    auto target = events_.find(into);
+    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
+      Add("lifecycle", r.event_id(), r.seq(), fmt::format("merged while {}", Short(m.state)));
+    }
+    if (target == events_.end() || into == r.event_id() ||
+        (target->second.state != pb::STATE_DISPATCHED && !Held(target->second.state))) {
+      Add("lifecycle", r.event_id(), r.seq(),
+          fmt::format("merged into event {}, which is {}", into,
+                      target == events_.end() ? std::string("not in the log")
+                      : into == r.event_id()  ? std::string("itself")
+                                              : std::string(Short(target->second.state))));
+    }
+    if (!merges_sent_.contains({r.event_id(), into})) {
+      Add("lost", r.event_id(), r.seq(), fmt::format("a merge into event {} nobody sent", into));
+    }
+    m.state = pb::STATE_MERGED;
+    m.lead.clear();
+    m.agent.clear();
+    merge_link_ = {r.event_id(), into};
+  }
+
+  // The record right after a MergedInto links the merged event's report to the one it joined.
+  void CheckMergeLinked(const pb::Record& r) {
+    const auto [source, into] = *std::exchange(merge_link_, std::nullopt);
+    if (!(r.has_report_linked() && r.event_id() == into && r.report_linked().link().event_id() == source)) {
+      Add("lifecycle", source, r.seq(),
+          fmt::format("a MergedInto record not followed by the link of its report on event {}", into));
+    }
   }
 
   // A resolved or closed event taken up again (a citizen's reopen, or unsatisfied feedback): it
@@ -783,6 +829,7 @@ class Checker {
     // Progress, resolve and release records carry the request id as their note / reason.
     std::map<std::string, const pb::Record*> by_note;
     std::map<std::pair<uint64_t, uint64_t>, const pb::Record*> claims;  // (event, claim number)
+    std::set<std::pair<uint64_t, uint64_t>> merged;  // (event, into)
     for (const pb::Record& r : observed_.log) {
       if (r.has_progressed()) by_note[r.progressed().note()] = &r;
       if (r.has_resolved()) by_note[r.resolved().note()] = &r;
@@ -791,11 +838,23 @@ class Checker {
       if (r.has_whistled()) by_note[r.whistled().reason()] = &r;
       if (r.has_feedback_given()) by_note[r.feedback_given().feedback().comment()] = &r;
       if (r.has_reopened()) by_note[r.reopened().reason()] = &r;
+      if (r.has_cancelled()) by_note[r.cancelled().reason()] = &r;
       if (r.has_claimed()) claims[{r.event_id(), r.claimed().claim_number()}] = &r;
+      if (r.has_merged_into()) merged.insert({r.event_id(), r.merged_into().into_event_id()});
     }
     std::map<std::pair<uint64_t, uint64_t>, const Op*> winners;
     for (const Op& op : history_.ops) {
       if (op.kind == OpKind::kSubmit || op.kind == OpKind::kSetMode) continue;
+      if (op.kind == OpKind::kMerge) {
+        // A MergedInto names no request: matched by its two events. (An event merges once; a
+        // refused merge of a pair another request merged is no finding.)
+        if (MustBeThere(op) && !merged.contains({op.event_id, op.into_event_id})) {
+          Add("lost", op.event_id, 0,
+              fmt::format("acknowledged merge {} of event {} into event {} by {} is not in the log",
+                          op.request_id, op.event_id, op.into_event_id, op.client));
+        }
+        continue;
+      }
       if (op.kind == OpKind::kClaim) {
         if (op.outcome != Outcome::kOk) continue;
         auto key = std::make_pair(op.event_id, op.claim_number);
@@ -843,7 +902,8 @@ class Checker {
     };
     for (const Kind k : {Kind{OpKind::kReturn, -1, "returns"}, Kind{OpKind::kWhistle, -1, "whistles"},
                          Kind{OpKind::kFeedback, 1, "satisfied ratings"},
-                         Kind{OpKind::kFeedback, 0, "unsatisfied ratings"}, Kind{OpKind::kReopen, -1, "reopens"}}) {
+                         Kind{OpKind::kFeedback, 0, "unsatisfied ratings"}, Kind{OpKind::kReopen, -1, "reopens"},
+                         Kind{OpKind::kMerge, -1, "merges"}, Kind{OpKind::kCancel, -1, "cancels"}}) {
       size_t ok = 0, rejected = 0;
       const Op* refused = nullptr;
       for (const Op& op : history_.ops) {
@@ -909,6 +969,14 @@ class Checker {
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
       }
+      if (static_cast<uint32_t>(e.linked_size()) != m.linked ||
+          (m.state == pb::STATE_MERGED && e.merged_into() != MergedInto(m))) {
+        Add("event", id, 0,
+            fmt::format("stored with {} linked reports{}; the log replays to {}{}", e.linked_size(),
+                        e.merged_into() != 0 ? fmt::format(", merged into event {}", e.merged_into()) : "",
+                        m.linked,
+                        m.state == pb::STATE_MERGED ? fmt::format(", merged into event {}", MergedInto(m)) : ""));
+      }
       if (e.reopen_count() != m.reopens) {
         Add("event", id, 0,
             fmt::format("stored as reopened {} times; the log replays to {}", e.reopen_count(), m.reopens));
@@ -940,6 +1008,13 @@ class Checker {
     }
   }
 
+  static uint64_t MergedInto(const EventModel& m) {
+    for (auto it = m.records.rbegin(); it != m.records.rend(); ++it) {
+      if ((*it)->has_merged_into()) return (*it)->merged_into().into_event_id();
+    }
+    return 0;
+  }
+
   void CheckCounters() {
     auto text = [](const std::map<std::string, pb::StatCounters>& counters, const std::string& key) {
       auto it = counters.find(key);
@@ -964,8 +1039,10 @@ class Checker {
   const CheckOptions& options_;
   std::map<uint64_t, EventModel> events_;
   std::map<std::string, pb::Mode, std::less<>> modes_;  // set by ModeChanged records, by region
-  // Returns, whistles, ratings and reopens, by request id.
+  // Returns, whistles, ratings, reopens and cancels, by request id.
   std::map<std::string, const Op*, std::less<>> sent_by_reason_;
+  std::set<std::pair<uint64_t, uint64_t>> merges_sent_;  // (event, into), acknowledged or not
+  std::optional<std::pair<uint64_t, uint64_t>> merge_link_;  // a MergedInto's (event, into)
   std::set<std::pair<int64_t, uint64_t>> pending_;  // (due, event) of modelled pending timers
   std::vector<std::pair<int64_t, uint64_t>> deferred_;
   std::vector<Violation> violations_;
@@ -984,6 +1061,8 @@ std::string_view OpKindName(OpKind kind) {
     case OpKind::kWhistle: return "whistle";
     case OpKind::kFeedback: return "feedback";
     case OpKind::kReopen: return "reopen";
+    case OpKind::kMerge: return "merge";
+    case OpKind::kCancel: return "cancel";
     case OpKind::kSetMode: return "set-mode";
   }
   return "?";

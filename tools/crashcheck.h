@@ -18,13 +18,14 @@
 //                ModeChanged record naming its request id, region and mode; a rejected one is not;
 //                none that nobody sent
 //   lost         every acknowledged Claim / Progress / Resolve / Release / Return / Whistle /
-//                Feedback / Reopen is in the log (the record names its request id:
-//                Progressed/Resolved notes, Released/Returned/Whistled/Reopened reasons and the
-//                feedback's comment are the request id; a Claimed record is matched by event,
-//                claim number, department and agent); a rejected one is not; a Returned,
-//                Whistled, FeedbackGiven or (citizen's) Reopened record is there only for a
+//                Feedback / Reopen / Cancel / Merge is in the log (the record names its request
+//                id: Progressed/Resolved notes, Released/Returned/Whistled/Reopened/Cancelled
+//                reasons and the feedback's comment are the request id; a Claimed record is
+//                matched by event, claim number, department and agent, a MergedInto record by
+//                its two events); a rejected one is not (merges aside); a Returned, Whistled,
+//                FeedbackGiven, (citizen's) Reopened or Cancelled record is there only for a
 //                request of its kind for its event, acting for the department its request named,
-//                as satisfied as its request
+//                as satisfied as its request, and a MergedInto only for a merge someone sent
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim; a climb or an
 //                overdue mark names the holder of the moment, if any
@@ -42,8 +43,11 @@
 //                (satisfied) or its reopen (not); a reopen only of a resolved or closed event,
 //                followed by its dispatch at its level (the reopen after unsatisfied feedback,
 //                and only it, gives that reason); a close only of a resolved event, as satisfied
-//                only right after satisfied feedback. A record whose follower is missing breaks
-//                its rule also at the end of the log, which ends where a batch does
+//                only right after satisfied feedback; a cancel or a merge only of an open event,
+//                a merge only into another open event, the link of its report on that event
+//                right after it; nothing after a cancel or a merge. A record whose follower is
+//                missing breaks its rule also at the end of the log, which ends where a batch
+//                does
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
 //                quiet-period close before its deadline or without a pending one, and none missing
 //                once a later command was stamped at or after the deadline (the engine fires due
@@ -67,20 +71,22 @@
 //                for being returned by all, a Whistled record by its climb for the whistle, and a
 //                climb for either cause comes only so; a whistle that named the level it saw
 //                (seen_level) climbs from that level
-//   workload     of the returns (and whistles, satisfied ratings, unsatisfied ratings, reopens)
-//                sent, not every one was refused once 20 were
+//   workload     of the returns (and whistles, satisfied ratings, unsatisfied ratings, reopens,
+//                merges, cancels) sent, not every one was refused once 20 were
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history equals the event's records in the log, and its
-//                state, level, lead, claim number, overdue marks, reopens, candidates, returns at
-//                its level, mode and deadlines equal those replayed from the log
+//                state, level, lead, claim number, overdue marks, reopens, linked reports, the
+//                event it merged into, candidates, returns at its level, mode and deadlines equal
+//                those replayed from the log
 //   counters     (with counters) the statistics counters the dispatcher answers StatsQuery with
 //                equal those the engine's own appliers count from the log (the caller replays it:
 //                dispatcher/replay.h), for every month and scope either has
 // Operations acknowledged after `ack_cutoff` (and published records not in the snapshot) may be
 // missing from a log read while clients still run; at the final check everything is before it.
 //
-// Model limits: records the workload never causes (MergedInto, Cancelled, ...) are applied to the
-// state but switch the deadline and offer checks off for that event.
+// Model limits: records the workload never causes (AssistJoined, Supervised: neither moves an
+// event) are applied as nothing; any other switches the deadline and offer checks off for that
+// event.
 #pragma once
 
 #include <cstdint>
@@ -96,7 +102,8 @@
 namespace whistle::crashcheck {
 
 enum class OpKind {
-  kSubmit, kClaim, kProgress, kResolve, kRelease, kReturn, kWhistle, kFeedback, kReopen, kSetMode
+  kSubmit, kClaim, kProgress, kResolve, kRelease, kReturn, kWhistle, kFeedback, kReopen, kMerge,
+  kCancel, kSetMode
 };
 enum class Outcome { kOk, kRejected, kUnknown };
 
@@ -105,8 +112,8 @@ std::string_view OpKindName(OpKind kind);
 struct Op {
   OpKind kind = OpKind::kSubmit;
   std::string client;       // who sent it ("reporter-1", "agent desk-a")
-  // Also the note or reason of Progress, Resolve, Release, Return, Whistle and Reopen, and the
-  // comment of Feedback.
+  // Also the note or reason of Progress, Resolve, Release, Return, Whistle, Reopen and Cancel,
+  // and the comment of Feedback.
   std::string request_id;
   uint64_t event_id = 0;    // the event acted on; for an acknowledged Submit, the one created
   std::string department;   // Claim, Return; Whistle ("" for a supervisor's)
@@ -116,6 +123,7 @@ struct Op {
   uint64_t claim_number = 0;
   pb::Level seen_level = pb::LEVEL_UNSPECIFIED;  // Whistle: the level it was sent from, if named
   bool satisfied = false;   // Feedback
+  uint64_t into_event_id = 0;  // Merge: the event `event_id` joins
   std::string region;       // SetMode
   pb::Mode mode = pb::MODE_UNSPECIFIED;  // SetMode
   Outcome outcome = Outcome::kUnknown;

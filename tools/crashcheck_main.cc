@@ -354,7 +354,7 @@ Result<Observed> ObserveAll(Client& client, const City& city, int* attempts = nu
 struct Summary {
   size_t events = 0, records = 0, escalations = 0, overdue = 0, quiet_closes = 0, claims = 0;
   size_t returns = 0, whistles = 0, overdue_redispatches = 0, feedback = 0, reopens = 0;
-  size_t reopens_for_feedback = 0;
+  size_t reopens_for_feedback = 0, merges = 0, cancels = 0;
   size_t mode_switches = 0, replans = 0, replans_after_restart = 0;
 };
 
@@ -374,6 +374,8 @@ Summary Summarize(const Observed& o) {
     s.whistles += r.has_whistled();
     s.feedback += r.has_feedback_given();
     s.reopens += r.has_reopened();
+    s.merges += r.has_merged_into();
+    s.cancels += r.has_cancelled();
     s.reopens_for_feedback += r.has_reopened() && r.reopened().reason() == "unsatisfied feedback";
     s.mode_switches += r.has_mode_changed();
     s.replans += r.has_deadlines_replanned();
@@ -586,13 +588,13 @@ int Main(const Run& run) {
             "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
             "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
             "returns, {} whistles, {} escalations, {} overdue marks ({} dispatches of overdue events), "
-            "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} mode "
-            "switches, {} re-plans ({} after a restart); {} records published; {} counters (month, "
+            "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} merges, {} "
+            "cancels, {} mode switches, {} re-plans ({} after a restart); {} records published; {} counters (month, "
             "scope) in {} against the replayed log's {}\n",
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
             history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.returns,
             s.whistles, s.escalations, s.overdue, s.overdue_redispatches, s.quiet_closes, s.feedback,
-            s.reopens, s.reopens_for_feedback, s.mode_switches,
+            s.reopens, s.reopens_for_feedback, s.merges, s.cancels, s.mode_switches,
             s.replans, s.replans_after_restart,
             history.published.size(), final_state->counters.size(), fmt::join(months, " and "),
             final_state->replayed_counters.size());

@@ -1,5 +1,6 @@
 #include "tools/crashcheck_workload.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -479,15 +480,37 @@ void Workload::Supervisor(uint64_t seed) {
     if (stop_) break;
     pb::Request r;
     r.set_request_id(Client::NewRequestId());
+    Op op;
+    op.client = "supervisor";
+    op.request_id = r.request_id();
+    op.event_id = picked.id();
+    const int choice = static_cast<int>(rng() % 100);
+    // A report of the same grid and category, still open, that this one repeats.
+    auto repeated = std::find_if(events.begin(), events.end(), [&](const pb::Event& e) {
+      return e.id() != picked.id() && e.grid() == picked.grid() &&
+             e.report().category() == picked.report().category();
+    });
+    if (choice < 10) {  // not a case for the city after all (a prank, a private dispute)
+      op.kind = OpKind::kCancel;
+      r.mutable_cancel()->set_event_id(picked.id());
+      r.mutable_cancel()->set_reason(r.request_id());
+    } else if (choice < 30 && repeated != events.end()) {
+      op.kind = OpKind::kMerge;
+      op.into_event_id = repeated->id();
+      r.mutable_merge()->set_event_id(picked.id());
+      r.mutable_merge()->set_into_event_id(repeated->id());
+    }
+    if (op.kind == OpKind::kCancel || op.kind == OpKind::kMerge) {
+      size_t index = recorder_.Begin(std::move(op));
+      auto answer = Send(client, r);
+      recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
+      continue;
+    }
     pb::WhistleCommand* whistle = r.mutable_whistle();
     whistle->set_event_id(picked.id());
     whistle->set_reason(r.request_id());
     if (rng() % 5 != 0) whistle->set_seen_level(picked.level());
-    Op op;
     op.kind = OpKind::kWhistle;
-    op.client = "supervisor";
-    op.request_id = r.request_id();
-    op.event_id = picked.id();
     op.seen_level = whistle->seen_level();
     size_t index = recorder_.Begin(std::move(op));
     auto answer = Send(client, r);

@@ -16,7 +16,8 @@
 //              whistle their claim up a level, naming the level they saw it at
 //   supervisor now and then lists the open events of a level below the city's and whistles one
 //              (吹哨), usually naming the level it saw, after a pause in which the event may
-//              have climbed already: such a whistle must be refused
+//              have climbed already: such a whistle must be refused; or, now and then, cancels
+//              it, or merges it into another open event of its grid and category
 //   commander  now and then switches a region (a community half the time, else the street, the
 //              county or the city) to the other mode than the one in force there: each switch
 //              re-plans the unresolved events whose mode it changes, in the batches after its own,
@@ -114,7 +115,7 @@ struct WorkloadOptions {
   int reporters = 4;
   int report_pause_ms = 25;  // between one reporter's Submits
   int mode_pause_ms = 1200;  // between the commander's SetModes, on average (0: none)
-  int whistle_pause_ms = 700;  // between the supervisor's whistles, on average (0: none)
+  int whistle_pause_ms = 450;  // between the supervisor's whistles, on average (0: none)
 };
 
 class Workload {

@@ -1308,3 +1308,125 @@ TEST_CASE("crashcheck feedback: every one of 20 unsatisfied ratings refused is a
 
 }  // namespace
 }  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+// A supervisor's merges and cancels: events 1 and 2 open at community level.
+
+Op AckedMerge(uint64_t event_id, uint64_t into, uint64_t tick) {
+  Op op = Acked(OpKind::kMerge, "m-" + std::to_string(tick), event_id, tick);
+  op.into_event_id = into;
+  return op;
+}
+
+struct Merged {
+  LogBuilder log;
+  std::vector<Op> ops = {AckedMerge(2, 1, 1), Acked(OpKind::kCancel, "c-1", 3, 2)};
+  Merged() {
+    log.Submit(1, kT0, "s1");
+    log.Submit(2, kT0 + 5, "s2");
+    log.Submit(3, kT0 + 6, "s3");
+    log.Add(2, kT0 + 10).mutable_merged_into()->set_into_event_id(1);
+    LinkOnto(1, 2, kT0 + 10);
+    log.Add(3, kT0 + 20).mutable_cancelled()->set_reason("c-1");
+  }
+  void LinkOnto(uint64_t into, uint64_t from, int64_t at) {
+    log.Add(into, at).mutable_report_linked()->mutable_link()->set_event_id(from);
+  }
+  std::vector<Violation> Run() { return CheckReturns(log, ops); }
+};
+
+TEST_CASE("crashcheck merges: a merge links its report onto the event it joins, and a merged or cancelled event's deadlines are gone") {
+  Merged s;
+  s.log.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE);
+  s.log.Submit(4, kT0 + kClaimMs + 10, "s4");  // past the claim deadlines events 2 and 3 had
+  auto found = s.Run();
+  CHECK_MESSAGE(found.empty(), All(found));
+}
+
+TEST_CASE("crashcheck merges: a merge or cancel lost, nobody's, or of a closed event, or anything after it, is a violation") {
+  Merged s;
+  std::string check = "lifecycle", expected;
+  SUBCASE("an acknowledged merge missing") {
+    s.ops.push_back(AckedMerge(3, 1, 3));
+    check = "lost";
+    expected = "acknowledged merge m-3 of event 3 into event 1 by test is not in the log";
+  }
+  SUBCASE("an acknowledged cancel missing") {
+    s.ops.push_back(Acked(OpKind::kCancel, "c-lost", 1, 3));
+    check = "lost";
+    expected = "acknowledged cancel c-lost (claim 0) by test is not in the log";
+  }
+  SUBCASE("a merge nobody sent") {
+    s.ops.erase(s.ops.begin());
+    check = "lost";
+    expected = "a merge into event 1 nobody sent";
+  }
+  SUBCASE("a merge without its link") {
+    s.log = LogBuilder();
+    s.log.Submit(1, kT0, "s1");
+    s.log.Submit(2, kT0 + 5, "s2");
+    s.log.Add(2, kT0 + 10).mutable_merged_into()->set_into_event_id(1);
+    s.log.Submit(3, kT0 + 10, "s3");
+    s.ops.pop_back();
+    expected = "a MergedInto record not followed by the link of its report on event 1";
+  }
+  SUBCASE("a merge into a cancelled event") {
+    s.log.Add(1, kT0 + 30).mutable_merged_into()->set_into_event_id(3);
+    s.LinkOnto(3, 1, kT0 + 30);
+    s.ops.push_back(AckedMerge(1, 3, 3));
+    expected = "merged into event 3, which is CANCELLED";
+  }
+  SUBCASE("a cancel of a resolved event") {
+    s.log.Claim(1, kT0 + 30, "c1-committee", "desk-a", 1);
+    s.log.Resolve(1, kT0 + 31, 1, "r1");
+    s.log.Add(1, kT0 + 32).mutable_cancelled()->set_reason("c-2");
+    s.ops.push_back(Acked(OpKind::kCancel, "c-2", 1, 3));
+    expected = "cancelled while RESOLVED";
+  }
+  SUBCASE("a claim of a merged event") {
+    s.log.Claim(2, kT0 + 30, "c1-committee", "desk-a", 1);
+    expected = "a claimed record for an event already MERGED";
+  }
+  auto found = s.Run();
+  REQUIRE(Has(found, check));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck merges: an event stored without the report merged into it is a violation") {
+  Merged s;
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), Acked(OpKind::kSubmit, "s2", 2, 2), AckedMerge(2, 1, 3)};
+  h.ack_cutoff = 1000;
+  s.log.log().pop_back();  // event 3's cancel: only events 1 and 2 here
+  Observed o;
+  o.log = s.log.log();
+  for (const pb::Record& r : o.log) {
+    if (r.event_id() == 1) *o.events[1].add_history() = r;
+  }
+  pb::Event& e = *o.events[1].mutable_event();
+  e.set_id(1);
+  e.set_state(pb::STATE_DISPATCHED);
+  e.set_level(pb::LEVEL_COMMUNITY);
+  e.add_candidates("c1-committee");
+  e.add_candidates("c1-water-unit");
+  e.set_claim_deadline_ms(kT0 + kClaimMs);
+  e.set_resolve_deadline_ms(kT0 + kResolveMs);
+  e.add_linked()->set_event_id(2);
+  // Only event 1 has a view: the others' "event" findings (not found) are beside the point.
+  auto of_event_1 = [&] {
+    std::vector<Violation> found = Check(h, o, Quiet());
+    std::erase_if(found, [](const Violation& v) { return v.check != "event" || v.event_id != 1; });
+    return found;
+  };
+  auto found = of_event_1();
+  REQUIRE_MESSAGE(found.empty(), All(found));
+  e.clear_linked();
+  found = of_event_1();
+  REQUIRE(found.size() == 1);
+  CHECK(FormatViolation(found[0]) == "event: event 1: stored with 0 linked reports; the log replays to 1");
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck
