@@ -137,7 +137,7 @@ class Checker {
       // A batch re-plans before it fires its due timers (Engine::Decide): a re-plan, whoever it
       // is stamped with, proves nothing about the timers of its batch.
       if (r.actor().role() != pb::ROLE_SYSTEM && !r.has_deadlines_replanned()) CheckMissedDeadlines(r);
-      if (merge_link_) CheckMergeLinked(r);
+      CheckMergeLinked(r);
       if (r.event_id() != 0) Apply(r);
       if (r.has_mode_changed()) modes_[r.mode_changed().region()] = Effective(r.mode_changed().mode());
     }
@@ -346,7 +346,7 @@ class Checker {
     for (const auto& [id, m] : events_) {
       const uint64_t last = m.records.empty() ? 0 : m.records.back()->seq();
       if (m.escalated_to) Add("ladder", id, last, "the log ends after an Escalated record, without its Dispatched");
-      if (merge_link_ && merge_link_->first == id) {
+      if (merge_link_ && merge_link_->source == id) {
         Add("lifecycle", id, last, "the log ends after a MergedInto record, without the link of its report");
       }
       if (m.pending != EventModel::Pending::kNothing) {
@@ -553,16 +553,30 @@ class Checker {
     m.state = pb::STATE_MERGED;
     m.lead.clear();
     m.agent.clear();
-    merge_link_ = {r.event_id(), into};
+    // Its own report, then those linked to it before, carried along.
+    merge_link_ = MergeLink{r.event_id(), into, m.linked + 1};
   }
 
-  // The record right after a MergedInto links the merged event's report to the one it joined.
+  // The records right after a MergedInto link the merged event's report, and those linked to it,
+  // to the one it joined; no other record links a report (the checker's city detects no
+  // duplicates at submit).
   void CheckMergeLinked(const pb::Record& r) {
-    const auto [source, into] = *std::exchange(merge_link_, std::nullopt);
-    if (!(r.has_report_linked() && r.event_id() == into && r.report_linked().link().event_id() == source)) {
-      Add("lifecycle", source, r.seq(),
-          fmt::format("a MergedInto record not followed by the link of its report on event {}", into));
+    if (!merge_link_) {
+      if (r.has_report_linked()) {
+        Add("lifecycle", r.event_id(), r.seq(), "a report linked to the event, but by no merge");
+      }
+      return;
     }
+    MergeLink& link = *merge_link_;
+    if (!(r.has_report_linked() && r.event_id() == link.into &&
+          r.report_linked().link().event_id() == link.source)) {
+      Add("lifecycle", link.source, r.seq(),
+          fmt::format("a MergedInto record not followed by the links of its {} report{} on event {}",
+                      link.left, link.left == 1 ? "" : "s", link.into));
+      merge_link_.reset();
+      return;
+    }
+    if (--link.left == 0) merge_link_.reset();
   }
 
   // A resolved or closed event taken up again (a citizen's reopen, or unsatisfied feedback): it
@@ -830,6 +844,13 @@ class Checker {
     std::map<std::string, const pb::Record*> by_note;
     std::map<std::pair<uint64_t, uint64_t>, const pb::Record*> claims;  // (event, claim number)
     std::set<std::pair<uint64_t, uint64_t>> merged;  // (event, into)
+    // (A refused merge of a pair that another request, accepted or unanswered, merged is no finding.)
+    std::set<std::pair<uint64_t, uint64_t>> merges_not_rejected;
+    for (const Op& op : history_.ops) {
+      if (op.kind == OpKind::kMerge && op.outcome != Outcome::kRejected) {
+        merges_not_rejected.insert({op.event_id, op.into_event_id});
+      }
+    }
     for (const pb::Record& r : observed_.log) {
       if (r.has_progressed()) by_note[r.progressed().note()] = &r;
       if (r.has_resolved()) by_note[r.resolved().note()] = &r;
@@ -846,12 +867,17 @@ class Checker {
     for (const Op& op : history_.ops) {
       if (op.kind == OpKind::kSubmit || op.kind == OpKind::kSetMode) continue;
       if (op.kind == OpKind::kMerge) {
-        // A MergedInto names no request: matched by its two events. (An event merges once; a
-        // refused merge of a pair another request merged is no finding.)
+        // A MergedInto names no request: matched by its two events (an event merges once).
         if (MustBeThere(op) && !merged.contains({op.event_id, op.into_event_id})) {
           Add("lost", op.event_id, 0,
               fmt::format("acknowledged merge {} of event {} into event {} by {} is not in the log",
                           op.request_id, op.event_id, op.into_event_id, op.client));
+        }
+        if (op.outcome == Outcome::kRejected && merged.contains({op.event_id, op.into_event_id}) &&
+            !merges_not_rejected.contains({op.event_id, op.into_event_id})) {
+          Add("rejected", op.event_id, 0,
+              fmt::format("merge {} of event {} into event {} was rejected ({}) yet is in the log",
+                          op.request_id, op.event_id, op.into_event_id, pb::StatusCode_Name(op.code)));
         }
         continue;
       }
@@ -969,8 +995,7 @@ class Checker {
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
       }
-      if (static_cast<uint32_t>(e.linked_size()) != m.linked ||
-          (m.state == pb::STATE_MERGED && e.merged_into() != MergedInto(m))) {
+      if (static_cast<uint32_t>(e.linked_size()) != m.linked || e.merged_into() != MergedInto(m)) {
         Add("event", id, 0,
             fmt::format("stored with {} linked reports{}; the log replays to {}{}", e.linked_size(),
                         e.merged_into() != 0 ? fmt::format(", merged into event {}", e.merged_into()) : "",
@@ -1042,7 +1067,11 @@ class Checker {
   // Returns, whistles, ratings, reopens and cancels, by request id.
   std::map<std::string, const Op*, std::less<>> sent_by_reason_;
   std::set<std::pair<uint64_t, uint64_t>> merges_sent_;  // (event, into), acknowledged or not
-  std::optional<std::pair<uint64_t, uint64_t>> merge_link_;  // a MergedInto's (event, into)
+  struct MergeLink {
+    uint64_t source = 0, into = 0;
+    uint32_t left = 0;  // links still to come
+  };
+  std::optional<MergeLink> merge_link_;  // after a MergedInto
   std::set<std::pair<int64_t, uint64_t>> pending_;  // (due, event) of modelled pending timers
   std::vector<std::pair<int64_t, uint64_t>> deferred_;
   std::vector<Violation> violations_;

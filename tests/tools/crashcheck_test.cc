@@ -1334,6 +1334,12 @@ struct Merged {
   void LinkOnto(uint64_t into, uint64_t from, int64_t at) {
     log.Add(into, at).mutable_report_linked()->mutable_link()->set_event_id(from);
   }
+  // Another merge, acknowledged, whatever the rules say of it.
+  void Merge(uint64_t from, uint64_t into, int64_t at) {
+    log.Add(from, at).mutable_merged_into()->set_into_event_id(into);
+    LinkOnto(into, from, at);
+    ops.push_back(AckedMerge(from, into, 10 + ops.size()));
+  }
   std::vector<Violation> Run() { return CheckReturns(log, ops); }
 };
 
@@ -1370,12 +1376,10 @@ TEST_CASE("crashcheck merges: a merge or cancel lost, nobody's, or of a closed e
     s.log.Add(2, kT0 + 10).mutable_merged_into()->set_into_event_id(1);
     s.log.Submit(3, kT0 + 10, "s3");
     s.ops.pop_back();
-    expected = "a MergedInto record not followed by the link of its report on event 1";
+    expected = "a MergedInto record not followed by the links of its 1 report on event 1";
   }
   SUBCASE("a merge into a cancelled event") {
-    s.log.Add(1, kT0 + 30).mutable_merged_into()->set_into_event_id(3);
-    s.LinkOnto(3, 1, kT0 + 30);
-    s.ops.push_back(AckedMerge(1, 3, 3));
+    s.Merge(1, 3, kT0 + 30);
     expected = "merged into event 3, which is CANCELLED";
   }
   SUBCASE("a cancel of a resolved event") {
@@ -1389,43 +1393,132 @@ TEST_CASE("crashcheck merges: a merge or cancel lost, nobody's, or of a closed e
     s.log.Claim(2, kT0 + 30, "c1-committee", "desk-a", 1);
     expected = "a claimed record for an event already MERGED";
   }
+  SUBCASE("a merge of a cancelled event") {
+    s.Merge(3, 1, kT0 + 30);
+    expected = "merged while CANCELLED";
+  }
+  SUBCASE("a merge into itself") {
+    s.Merge(1, 1, kT0 + 30);
+    expected = "merged into event 1, which is itself";
+  }
+  SUBCASE("the log ends after a merge") {
+    s.log.log().resize(7);  // three submits and their dispatches, then the merge
+    s.ops.pop_back();
+    expected = "the log ends after a MergedInto record, without the link of its report";
+  }
+  SUBCASE("a report linked by no merge") {
+    s.LinkOnto(1, 3, kT0 + 30);
+    expected = "a report linked to the event, but by no merge";
+  }
+  SUBCASE("a cancel nobody sent") {
+    s.ops.pop_back();
+    check = "lost";
+    expected = "a cancel nobody sent (request id 'c-1')";
+  }
+  SUBCASE("a rejected cancel in the log") {
+    s.ops.back().outcome = Outcome::kRejected;
+    s.ops.back().code = pb::STATUS_ILLEGAL_TRANSITION;
+    check = "rejected";
+    expected = "cancel c-1 was rejected (STATUS_ILLEGAL_TRANSITION) yet is in the log";
+  }
+  SUBCASE("a rejected merge in the log") {
+    s.ops.front().outcome = Outcome::kRejected;
+    s.ops.front().code = pb::STATUS_ILLEGAL_TRANSITION;
+    check = "rejected";
+    expected = "merge m-1 of event 2 into event 1 was rejected (STATUS_ILLEGAL_TRANSITION) yet is in the log";
+  }
   auto found = s.Run();
   REQUIRE(Has(found, check));
   CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
 }
 
-TEST_CASE("crashcheck merges: an event stored without the report merged into it is a violation") {
-  Merged s;
+}  // namespace
+}  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+TEST_CASE("crashcheck merges: a merge carries the reports linked to the merged event along") {
+  // Event 4 merged into event 2, then event 2 into event 1: two links on event 1, both naming 2.
+  LogBuilder b;
+  for (uint64_t id : {1, 2, 4}) b.Submit(id, kT0, "s" + std::to_string(id));
+  b.Add(4, kT0 + 10).mutable_merged_into()->set_into_event_id(2);
+  b.Add(2, kT0 + 10).mutable_report_linked()->mutable_link()->set_event_id(4);
+  b.Add(2, kT0 + 20).mutable_merged_into()->set_into_event_id(1);
+  b.Add(1, kT0 + 20).mutable_report_linked()->mutable_link()->set_event_id(2);
+  const std::vector<Op> ops = {AckedMerge(4, 2, 1), AckedMerge(2, 1, 2)};
+  SUBCASE("carried") {
+    b.Add(1, kT0 + 20).mutable_report_linked()->mutable_link()->set_event_id(2);
+    b.Submit(5, kT0 + 30, "s5");
+    auto found = CheckReturns(b, ops);
+    CHECK_MESSAGE(found.empty(), All(found));
+  }
+  SUBCASE("left behind") {
+    b.Submit(5, kT0 + 30, "s5");
+    auto found = CheckReturns(b, ops);
+    REQUIRE(Has(found, "lifecycle"));
+    CHECK(All(found).find("a MergedInto record not followed by the links of its 1 report on event 1") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("crashcheck merges: an event stored without the report merged into it, or merged elsewhere, is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Submit(2, kT0, "s2");
+  b.Add(2, kT0 + 10).mutable_merged_into()->set_into_event_id(1);
+  b.Add(1, kT0 + 10).mutable_report_linked()->mutable_link()->set_event_id(2);
   History h;
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), Acked(OpKind::kSubmit, "s2", 2, 2), AckedMerge(2, 1, 3)};
   h.ack_cutoff = 1000;
-  s.log.log().pop_back();  // event 3's cancel: only events 1 and 2 here
   Observed o;
-  o.log = s.log.log();
-  for (const pb::Record& r : o.log) {
-    if (r.event_id() == 1) *o.events[1].add_history() = r;
+  o.log = b.log();
+  for (uint64_t id : {1, 2}) {
+    for (const pb::Record& r : o.log) {
+      if (r.event_id() == id) *o.events[id].add_history() = r;
+    }
+    pb::Event& e = *o.events[id].mutable_event();
+    e.set_id(id);
+    e.set_state(id == 1 ? pb::STATE_DISPATCHED : pb::STATE_MERGED);
+    e.set_level(pb::LEVEL_COMMUNITY);
+    e.add_candidates("c1-committee");
+    e.add_candidates("c1-water-unit");
+    e.set_claim_deadline_ms(kT0 + kClaimMs);
+    e.set_resolve_deadline_ms(kT0 + kResolveMs);
   }
-  pb::Event& e = *o.events[1].mutable_event();
-  e.set_id(1);
-  e.set_state(pb::STATE_DISPATCHED);
-  e.set_level(pb::LEVEL_COMMUNITY);
-  e.add_candidates("c1-committee");
-  e.add_candidates("c1-water-unit");
-  e.set_claim_deadline_ms(kT0 + kClaimMs);
-  e.set_resolve_deadline_ms(kT0 + kResolveMs);
-  e.add_linked()->set_event_id(2);
-  // Only event 1 has a view: the others' "event" findings (not found) are beside the point.
-  auto of_event_1 = [&] {
-    std::vector<Violation> found = Check(h, o, Quiet());
-    std::erase_if(found, [](const Violation& v) { return v.check != "event" || v.event_id != 1; });
-    return found;
-  };
-  auto found = of_event_1();
+  o.events[1].mutable_event()->add_linked()->set_event_id(2);
+  o.events[2].mutable_event()->set_merged_into(1);
+  auto found = Check(h, o, Quiet());
   REQUIRE_MESSAGE(found.empty(), All(found));
-  e.clear_linked();
-  found = of_event_1();
+  std::string expected;
+  SUBCASE("its report not linked") {
+    o.events[1].mutable_event()->clear_linked();
+    expected = "event: event 1: stored with 0 linked reports; the log replays to 1";
+  }
+  SUBCASE("merged into another event") {
+    o.events[2].mutable_event()->set_merged_into(7);
+    expected = "event: event 2: stored with 0 linked reports, merged into event 7; the log replays to 0, "
+               "merged into event 1";
+  }
+  found = Check(h, o, Quiet());
   REQUIRE(found.size() == 1);
-  CHECK(FormatViolation(found[0]) == "event: event 1: stored with 0 linked reports; the log replays to 1");
+  CHECK(FormatViolation(found[0]) == expected);
+}
+
+TEST_CASE("crashcheck merges: every one of 20 cancels refused is a violation") {
+  Merged s;
+  for (uint64_t i = 0; i < 20; ++i) {
+    Op refused = Acked(OpKind::kCancel, "c-no-" + std::to_string(i), 1, 10 + i);
+    refused.outcome = Outcome::kRejected;
+    refused.code = pb::STATUS_ILLEGAL_TRANSITION;
+    s.ops.push_back(refused);
+  }
+  CHECK_FALSE(Has(s.Run(), "workload"));  // c-1 was accepted
+  s.ops.erase(s.ops.begin() + 1);
+  s.log.log().pop_back();  // and c-1 with it
+  auto found = s.Run();
+  REQUIRE(Has(found, "workload"));
+  CHECK(All(found).find("all 20 cancels sent were refused, none accepted") != std::string::npos);
 }
 
 }  // namespace
