@@ -37,8 +37,9 @@ pb::Mode Effective(pb::Mode m) { return m == pb::MODE_EMERGENCY ? m : pb::MODE_N
 
 enum class TimerKind { kNone, kClaim, kResolve, kClose };
 
-// A return, whistle, rating or reopen now and then meets a state that refuses it; this many of a
-// kind, none accepted, does not happen to the workload (a short run accepts dozens of each).
+// A return, whistle, rating, reopen, merge or cancel now and then meets a state that refuses it;
+// this many of a kind, none accepted, does not happen to the workload (a short run accepts a few
+// to dozens of each).
 constexpr size_t kRefusalsToNotice = 20;
 
 // The reason of the Reopened record that unsatisfied feedback writes (processors/feedback.cc).
@@ -917,9 +918,9 @@ class Checker {
     }
   }
 
-  // A workload whose returns (or whistles, satisfied or unsatisfied ratings, reopens) are all
-  // refused reaches none of what they lead to, and every check of them passes for want of records:
-  // a dispatcher refusing every one is a finding.
+  // A workload whose returns (or whistles, satisfied or unsatisfied ratings, reopens, merges,
+  // cancels) are all refused reaches none of what they lead to, and every check of them passes for
+  // want of records: a dispatcher refusing every one is a finding.
   void CheckSomeAccepted() {
     struct Kind {
       OpKind kind;
