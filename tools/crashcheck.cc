@@ -13,6 +13,8 @@ namespace whistle::crashcheck {
 namespace {
 
 bool Held(pb::EventState s) { return s == pb::STATE_CLAIMED || s == pb::STATE_IN_PROGRESS; }
+// Waiting for a claim or held: the states returns, whistles, merges, cancels and re-plans need.
+bool Open(pb::EventState s) { return s == pb::STATE_DISPATCHED || Held(s); }
 
 std::string_view Short(pb::EventState s) {
   std::string_view name = pb::EventState_Name(s);
@@ -77,6 +79,7 @@ struct EventModel {
   std::string resolved_by;  // the department whose Resolved record stands
   uint32_t reopens = 0;
   uint32_t linked = 0;  // ReportLinked records
+  uint64_t merged_into = 0;  // set by MergedInto
   // What a record must be followed by, in the same batch: a Returned one by the dispatch or
   // climb, a Whistled one by its climb, a FeedbackGiven one by the close (satisfied) or the reopen,
   // a Reopened one by its dispatch.
@@ -295,9 +298,7 @@ class Checker {
       case pb::Record::kReopened: ApplyReopened(r, m, pending); break;
       case pb::Record::kMergedInto: ApplyMergedInto(r, m); break;
       case pb::Record::kCancelled:
-        if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
-          Add("lifecycle", id, r.seq(), fmt::format("cancelled while {}", Short(m.state)));
-        }
+        CheckOpen(r, m, "cancelled");
         (void)SentFor(r, OpKind::kCancel, r.cancelled().reason());
         m.state = pb::STATE_CANCELLED;
         m.lead.clear();
@@ -414,7 +415,7 @@ class Checker {
   // EngineState::NeedsReplan's states: dispatched, claimed or in progress, and not overdue unless
   // dispatched again while overdue (waiting for a claim: Event.overdue_redispatch).
   static bool Replannable(const EventModel& m) {
-    return (m.state == pb::STATE_DISPATCHED || Held(m.state)) && (!m.overdue || m.overdue_redispatch);
+    return Open(m.state) && (!m.overdue || m.overdue_redispatch);
   }
 
   // EngineState::NeedsReplan: a replannable event planned in another mode than the one in force,
@@ -423,7 +424,7 @@ class Checker {
     const pb::DeadlinesReplanned& re = r.deadlines_replanned();
     const pb::Mode mode = Effective(re.mode());
     const pb::Mode now = ModeInForce(m);
-    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
+    if (!Open(m.state)) {
       Add("mode", r.event_id(), r.seq(), fmt::format("re-planned while {}", Short(m.state)));
     } else if (!Replannable(m)) {
       Add("mode", r.event_id(), r.seq(), "re-planned while overdue (and not dispatched again)");
@@ -474,9 +475,7 @@ class Checker {
   void ApplyReturned(const pb::Record& r, EventModel& m) {
     const pb::Returned& ret = r.returned();
     const Op* sent = SentFor(r, OpKind::kReturn, ret.reason());
-    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
-      Add("lifecycle", r.event_id(), r.seq(), fmt::format("returned while {}", Short(m.state)));
-    }
+    CheckOpen(r, m, "returned");
     CheckSentFor(r, "return", ret.department(), sent);
     CheckHandler(r, m, "return", ret.department(), ret.held_claim(), sent);
     CheckOffered(r, m, "return", ret.department());
@@ -495,9 +494,7 @@ class Checker {
   void ApplyWhistled(const pb::Record& r, EventModel& m) {
     const pb::Whistled& w = r.whistled();
     const Op* sent = SentFor(r, OpKind::kWhistle, w.reason());
-    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
-      Add("lifecycle", r.event_id(), r.seq(), fmt::format("whistled while {}", Short(m.state)));
-    }
+    CheckOpen(r, m, "whistled");
     CheckSentFor(r, "whistle", w.department(), sent);
     if (!w.department().empty()) {
       CheckHandler(r, m, "whistle", w.department(), Held(m.state), sent);
@@ -537,11 +534,8 @@ class Checker {
   void ApplyMergedInto(const pb::Record& r, EventModel& m) {
     const uint64_t into = r.merged_into().into_event_id();
     auto target = events_.find(into);
-    if (m.state != pb::STATE_DISPATCHED && !Held(m.state)) {
-      Add("lifecycle", r.event_id(), r.seq(), fmt::format("merged while {}", Short(m.state)));
-    }
-    if (target == events_.end() || into == r.event_id() ||
-        (target->second.state != pb::STATE_DISPATCHED && !Held(target->second.state))) {
+    CheckOpen(r, m, "merged");
+    if (target == events_.end() || into == r.event_id() || !Open(target->second.state)) {
       Add("lifecycle", r.event_id(), r.seq(),
           fmt::format("merged into event {}, which is {}", into,
                       target == events_.end() ? std::string("not in the log")
@@ -552,6 +546,7 @@ class Checker {
       Add("lost", r.event_id(), r.seq(), fmt::format("a merge into event {} nobody sent", into));
     }
     m.state = pb::STATE_MERGED;
+    m.merged_into = into;
     m.lead.clear();
     m.agent.clear();
     // Its own report, then those linked to it before, carried along.
@@ -602,6 +597,11 @@ class Checker {
     m.resolved_at = 0;
     m.resolved_by.clear();
     m.pending = EventModel::Pending::kReopenedDispatch;
+  }
+
+  // Returns, whistles, merges and cancels: only of an event waiting for a claim or held.
+  void CheckOpen(const pb::Record& r, const EventModel& m, std::string_view done) {
+    if (!Open(m.state)) Add("lifecycle", r.event_id(), r.seq(), fmt::format("{} while {}", done, Short(m.state)));
   }
 
   // The record acts for the department its request named ("" for a supervisor's whistle).
@@ -996,12 +996,12 @@ class Checker {
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
       }
-      if (static_cast<uint32_t>(e.linked_size()) != m.linked || e.merged_into() != MergedInto(m)) {
+      if (static_cast<uint32_t>(e.linked_size()) != m.linked || e.merged_into() != m.merged_into) {
         Add("event", id, 0,
             fmt::format("stored with {} linked reports{}; the log replays to {}{}", e.linked_size(),
                         e.merged_into() != 0 ? fmt::format(", merged into event {}", e.merged_into()) : "",
                         m.linked,
-                        m.state == pb::STATE_MERGED ? fmt::format(", merged into event {}", MergedInto(m)) : ""));
+                        m.merged_into != 0 ? fmt::format(", merged into event {}", m.merged_into) : ""));
       }
       if (e.reopen_count() != m.reopens) {
         Add("event", id, 0,
@@ -1032,13 +1032,6 @@ class Checker {
         }
       }
     }
-  }
-
-  static uint64_t MergedInto(const EventModel& m) {
-    for (auto it = m.records.rbegin(); it != m.records.rend(); ++it) {
-      if ((*it)->has_merged_into()) return (*it)->merged_into().into_event_id();
-    }
-    return 0;
   }
 
   void CheckCounters() {

@@ -211,6 +211,13 @@ Outcome OutcomeOf(const std::optional<pb::Response>& r) {
 
 }  // namespace
 
+std::optional<pb::Response> Workload::SendRecorded(Client& client, Op op, const pb::Request& request) {
+  const size_t index = recorder_.Begin(std::move(op));
+  auto answer = Send(client, request);
+  recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
+  return answer;
+}
+
 void Workload::Reporter(int index) {
   Client client(context_, options_.front, QuickClient());
   std::mt19937_64 rng(options_.seed * 7919 + static_cast<uint64_t>(index));
@@ -293,9 +300,7 @@ void Workload::FollowUp(Client& client, std::mt19937_64& rng, const std::string&
   } else {
     return;
   }
-  size_t index = recorder_.Begin(std::move(op));
-  auto answer = Send(client, r);
-  recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
+  (void)SendRecorded(client, std::move(op), r);
 }
 
 void Workload::Agent(std::string name, std::string department, uint64_t seed) {
@@ -448,9 +453,7 @@ void Workload::Commander(uint64_t seed) {
     op.request_id = r.request_id();
     op.region = set->region();
     op.mode = set->mode();
-    size_t index = recorder_.Begin(std::move(op));
-    auto answer = Send(client, r);
-    recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
+    auto answer = SendRecorded(client, std::move(op), r);
     if (answer && answer->code() == pb::STATUS_OK && answer->mode().replanned_events() > 0) {
       recorder_.ReplanningSwitch();
     }
@@ -501,9 +504,7 @@ void Workload::Supervisor(uint64_t seed) {
       r.mutable_merge()->set_into_event_id(repeated->id());
     }
     if (op.kind == OpKind::kCancel || op.kind == OpKind::kMerge) {
-      size_t index = recorder_.Begin(std::move(op));
-      auto answer = Send(client, r);
-      recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
+      (void)SendRecorded(client, std::move(op), r);
       continue;
     }
     pb::WhistleCommand* whistle = r.mutable_whistle();
@@ -512,9 +513,7 @@ void Workload::Supervisor(uint64_t seed) {
     if (rng() % 5 != 0) whistle->set_seen_level(picked.level());
     op.kind = OpKind::kWhistle;
     op.seen_level = whistle->seen_level();
-    size_t index = recorder_.Begin(std::move(op));
-    auto answer = Send(client, r);
-    recorder_.Answer(index, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE, 0, 0);
+    (void)SendRecorded(client, std::move(op), r);
   }
 }
 

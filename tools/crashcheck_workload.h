@@ -140,6 +140,9 @@ class Workload {
   // Sends `request` until answered (same request id every time) or stopping for long.
   // nullopt: never answered (unknown).
   std::optional<pb::Response> Send(Client& client, const pb::Request& request);
+  // `op` recorded, `request` sent as Send does, and its answer recorded (teaching nothing more:
+  // no event id or claim number). Returns the answer.
+  std::optional<pb::Response> SendRecorded(Client& client, Op op, const pb::Request& request);
   void Sleep(int ms);
 
   zmq::context_t& context_;
