@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "dispatcher/lifecycle.h"
 #include "whistle/check.h"
 
 namespace whistle {
@@ -221,7 +222,7 @@ void ApplyMergedInto(const pb::Record& r, EngineState& state) {
 }
 
 void ApplyReportLinked(const pb::Record& r, EngineState& state) {
-  *state.MutableEvent(r.event_id()).add_linked() = r.report_linked().link();
+  AddLinked(&state.MutableEvent(r.event_id()), r.report_linked());
 }
 
 void ApplyCancelled(const pb::Record& r, EngineState& state) {

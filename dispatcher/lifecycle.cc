@@ -60,8 +60,9 @@ std::vector<std::string_view> InvolvedDepartments(const pb::Event& e) {
 
 std::vector<std::string_view> Reporters(const pb::Event& e) {
   std::vector<std::string_view> out;
-  out.reserve(1 + e.linked_size());
+  out.reserve(1 + e.linked_principals_size() + e.linked_size());
   if (!e.submitted_by().empty()) out.push_back(e.submitted_by());
+  out.insert(out.end(), e.linked_principals().begin(), e.linked_principals().end());
   for (const pb::LinkedReport& link : e.linked()) {
     if (!link.principal().empty()) out.push_back(link.principal());
   }
@@ -73,8 +74,41 @@ std::vector<std::string_view> Reporters(const pb::Event& e) {
 bool IsReporter(const pb::Event& e, std::string_view principal) {
   if (principal.empty()) return false;
   if (e.submitted_by() == principal) return true;
+  if (std::binary_search(e.linked_principals().begin(), e.linked_principals().end(), principal)) {
+    return true;
+  }
   return std::any_of(e.linked().begin(), e.linked().end(),
                      [&](const pb::LinkedReport& link) { return link.principal() == principal; });
+}
+
+namespace {
+
+// Into the sorted linked_principals, once.
+void AddLinkedPrincipal(pb::Event* e, const std::string& principal) {
+  if (principal.empty() || principal == e->submitted_by()) return;
+  auto* names = e->mutable_linked_principals();
+  auto at = std::lower_bound(names->begin(), names->end(), principal);
+  if (at != names->end() && *at == principal) return;
+  const auto index = at - names->begin();
+  names->Add(std::string(principal));
+  std::rotate(names->begin() + index, names->end() - 1, names->end());
+}
+
+}  // namespace
+
+void AddLinked(pb::Event* e, const pb::ReportLinked& linked) {
+  if (e->linked_count() == 0 && e->linked_size() > 0) {
+    // Written before the window: every link it has is in `linked`.
+    e->set_linked_count(static_cast<uint32_t>(e->linked_size()));
+    for (const pb::LinkedReport& link : e->linked()) AddLinkedPrincipal(e, link.principal());
+  }
+  e->set_linked_count(e->linked_count() + 1 + linked.carried_links());
+  AddLinkedPrincipal(e, linked.link().principal());
+  for (const std::string& p : linked.carried_principals()) AddLinkedPrincipal(e, p);
+  *e->add_linked() = linked.link();
+  if (e->linked_size() > kLinkedWindow) {
+    e->mutable_linked()->DeleteSubrange(0, e->linked_size() - kLinkedWindow);
+  }
 }
 
 bool Allows(pb::EventState state, Action action) {

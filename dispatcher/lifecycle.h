@@ -79,9 +79,22 @@ inline bool IsClaimed(pb::EventState s) {
 std::vector<std::string_view> InvolvedDepartments(const pb::Event& event);
 // Every principal that reported an event: the one whose Submit created it and those of the
 // reports linked to it (duplicates, merged events), sorted, without repeats or empty names. What
-// a principal's own events are (authorization.h's "own", ListQuery.mine).
+// a principal's own events are (authorization.h's "own", ListQuery.mine). As long as the event's
+// count of distinct principals, not of its links.
 std::vector<std::string_view> Reporters(const pb::Event& event);
 bool IsReporter(const pb::Event& event, std::string_view principal);
+
+// How many of the newest linked reports an event keeps in `linked` (the rest are counted, and
+// their principals kept, in linked_count and linked_principals).
+inline constexpr int kLinkedWindow = 16;
+// Reports linked to the event: linked_count, or for an event written before it was kept (every
+// link in `linked`), their number.
+inline uint32_t LinkedCount(const pb::Event& event) {
+  return event.linked_count() != 0 ? event.linked_count() : static_cast<uint32_t>(event.linked_size());
+}
+// Adds a linked report (and those a merge carried along with it) to the event: the count, the
+// principals, the window.
+void AddLinked(pb::Event* event, const pb::ReportLinked& linked);
 
 // Open and still waiting for someone to act (not yet resolved).
 inline bool IsUnresolved(pb::EventState s) {

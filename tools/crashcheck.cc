@@ -78,7 +78,8 @@ struct EventModel {
   std::optional<pb::Level> escalated_to;  // set by Escalated until its Dispatched
   std::string resolved_by;  // the department whose Resolved record stands
   uint32_t reopens = 0;
-  uint32_t linked = 0;  // ReportLinked records
+  uint32_t linked = 0;        // reports linked to it: a ReportLinked record's, and those it carried
+  uint32_t link_records = 0;  // ReportLinked records (the event keeps the newest 16)
   uint64_t merged_into = 0;  // set by MergedInto
   // What a record must be followed by, in the same batch: a Returned one by the dispatch or
   // climb, a Whistled one by its climb, a FeedbackGiven one by the close (satisfied) or the reopen,
@@ -291,7 +292,10 @@ class Checker {
       case pb::Record::kAssistJoined:
       case pb::Record::kSupervised:
         break;
-      case pb::Record::kReportLinked: ++m.linked; break;
+      case pb::Record::kReportLinked:
+        m.linked += 1 + r.report_linked().carried_links();
+        ++m.link_records;
+        break;
       case pb::Record::kFeedbackGiven: ApplyFeedbackGiven(r, m); break;
       case pb::Record::kReturned: ApplyReturned(r, m); break;
       case pb::Record::kWhistled: ApplyWhistled(r, m); break;
@@ -549,13 +553,13 @@ class Checker {
     m.merged_into = into;
     m.lead.clear();
     m.agent.clear();
-    // Its own report, then those linked to it before, carried along.
-    merge_link_ = MergeLink{r.event_id(), into, m.linked + 1};
+    // Its own report, carrying those linked to it before along.
+    merge_link_ = MergeLink{r.event_id(), into, m.linked};
   }
 
-  // The records right after a MergedInto link the merged event's report, and those linked to it,
-  // to the one it joined; no other record links a report (the checker's city detects no
-  // duplicates at submit).
+  // The record right after a MergedInto links the merged event's report to the one it joined, and
+  // carries the reports linked to it along; no other record links a report (the checker's city
+  // detects no duplicates at submit).
   void CheckMergeLinked(const pb::Record& r) {
     if (!merge_link_) {
       if (r.has_report_linked()) {
@@ -563,16 +567,18 @@ class Checker {
       }
       return;
     }
-    MergeLink& link = *merge_link_;
+    const MergeLink link = *merge_link_;
+    merge_link_.reset();
     if (!(r.has_report_linked() && r.event_id() == link.into &&
           r.report_linked().link().event_id() == link.source)) {
       Add("lifecycle", link.source, r.seq(),
-          fmt::format("a MergedInto record not followed by the links of its {} report{} on event {}",
-                      link.left, link.left == 1 ? "" : "s", link.into));
-      merge_link_.reset();
-      return;
+          fmt::format("a MergedInto record not followed by the link of its report on event {}", link.into));
+    } else if (r.report_linked().carried_links() != link.carried) {
+      Add("lifecycle", link.source, r.seq(),
+          fmt::format("merged into event {} carrying {} linked report{} along, of the {} it had", link.into,
+                      r.report_linked().carried_links(), r.report_linked().carried_links() == 1 ? "" : "s",
+                      link.carried));
     }
-    if (--link.left == 0) merge_link_.reset();
   }
 
   // A resolved or closed event taken up again (a citizen's reopen, or unsatisfied feedback): it
@@ -996,11 +1002,13 @@ class Checker {
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
       }
-      if (static_cast<uint32_t>(e.linked_size()) != m.linked || e.merged_into() != m.merged_into) {
+      const auto window = static_cast<int>(std::min<uint32_t>(m.link_records, 16));
+      if (e.linked_count() != m.linked || e.linked_size() != window || e.merged_into() != m.merged_into) {
         Add("event", id, 0,
-            fmt::format("stored with {} linked reports{}; the log replays to {}{}", e.linked_size(),
+            fmt::format("stored with {} linked reports ({} kept){}; the log replays to {} ({}){}", e.linked_count(),
+                        e.linked_size(),
                         e.merged_into() != 0 ? fmt::format(", merged into event {}", e.merged_into()) : "",
-                        m.linked,
+                        m.linked, window,
                         m.merged_into != 0 ? fmt::format(", merged into event {}", m.merged_into) : ""));
       }
       if (e.reopen_count() != m.reopens) {
@@ -1063,7 +1071,7 @@ class Checker {
   std::set<std::pair<uint64_t, uint64_t>> merges_sent_;  // (event, into), acknowledged or not
   struct MergeLink {
     uint64_t source = 0, into = 0;
-    uint32_t left = 0;  // links still to come
+    uint32_t carried = 0;  // the reports linked to the source, which its link carries along
   };
   std::optional<MergeLink> merge_link_;  // after a MergedInto
   std::set<std::pair<int64_t, uint64_t>> pending_;  // (due, event) of modelled pending timers

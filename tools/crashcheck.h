@@ -45,7 +45,8 @@
 //                and only it, gives that reason); a close only of a resolved event, as satisfied
 //                only right after satisfied feedback; a cancel or a merge only of an open event,
 //                a merge only into another open event, the link of its report on that event
-//                right after it; nothing after a cancel or a merge. A record whose follower is
+//                right after it, carrying every report linked to it along; nothing after a cancel
+//                or a merge. A record whose follower is
 //                missing breaks its rule also at the end of the log, which ends where a batch
 //                does
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
@@ -74,10 +75,11 @@
 //   workload     of the returns (and whistles, satisfied ratings, unsatisfied ratings, reopens,
 //                merges, cancels) sent, not every one was refused once 20 were
 //   published    every record the subscriber was published is in the log, byte for byte
-//   event        (with events) GetQuery's history equals the event's records in the log, and its
-//                state, level, lead, claim number, overdue marks, reopens, linked reports, the
-//                event it merged into, candidates, returns at its level, mode and deadlines equal
-//                those replayed from the log
+//   event        (with events) GetQuery's history (every page) equals the event's records in the
+//                log, and its state, level, lead, claim number, overdue marks, reopens, linked
+//                reports (their count, and the newest 16 kept), the event it merged into,
+//                candidates, returns at its level, mode and deadlines equal those replayed from
+//                the log
 //   counters     (with counters) the statistics counters the dispatcher answers StatsQuery with
 //                equal those the engine's own appliers count from the log (the caller replays it:
 //                dispatcher/replay.h), for every month and scope either has

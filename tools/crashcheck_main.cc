@@ -330,7 +330,19 @@ Result<Observed> ObserveAll(Client& client, const City& city, int* attempts = nu
     r.mutable_get()->set_with_history(true);
     auto answer = client.Call(r);
     if (!answer.ok()) return answer.status();
-    if (answer->code() == pb::STATUS_OK) o.events[id] = std::move(*answer->mutable_event());
+    if (answer->code() != pb::STATUS_OK) continue;
+    pb::EventView& view = o.events[id] = std::move(*answer->mutable_event());
+    // A history longer than a Get's page: the pages before it, newest first.
+    while (view.older_history() > 0) {
+      r.mutable_get()->set_history_before(view.older_history());
+      auto older = client.Call(r);
+      if (!older.ok()) return older.status();
+      if (older->code() != pb::STATUS_OK) return Status(older->code(), older->message());
+      pb::EventView& page = *older->mutable_event();
+      page.mutable_history()->MergeFrom(view.history());
+      view.mutable_history()->Swap(page.mutable_history());
+      view.set_older_history(page.older_history());
+    }
   }
   if (Status s = ReadCounters(client, city, &o); !s.ok()) return s;
   // The first batch after a start may fire deadlines that fell due meanwhile, after the log was

@@ -31,7 +31,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  submit      --category=C (--grid=G | --lon=X --lat=Y) [--description=T] [--reporter=R]\n"
-    "  get         --id=N [--history]\n"
+    "  get         --id=N [--history [--history-before=SEQ]]\n"
     "  list        (--department=D | --region=R | --level=L | --city | --mine) [--state=S]\n"
     "              [--page-size=N] [--cursor=HEX]   (--mine: this key's own reports, newest first)\n"
     "  claim       --id=N --department=D [--agent=A] [--assist]\n"
@@ -260,6 +260,9 @@ void BuildSubmit(FlagReader& r, pb::Request& req) {
 void BuildGet(FlagReader& r, pb::Request& req) {
   req.mutable_get()->set_event_id(r.Id("id"));
   req.mutable_get()->set_with_history(r.Bool("history", false));
+  // The newest 1,000 records come first; this reads the page before a record.
+  req.mutable_get()->set_history_before(
+      static_cast<uint32_t>(r.Number("history-before", false, 1, std::numeric_limits<uint32_t>::max())));
 }
 
 void BuildList(FlagReader& r, pb::Request& req) {
@@ -644,13 +647,17 @@ void AppendEvent(const pb::EventView& view, const Style& style, std::string& out
     b.Add("feedback", fmt::format("{} ({}/5){}", f.satisfied() ? "satisfied" : "NOT satisfied",
                                   f.score(), f.comment().empty() ? "" : ": " + f.comment()));
   }
-  if (e.linked_size() > 0) b.Add("linked", fmt::format("{} more report(s)", e.linked_size()));
+  if (LinkedCount(e) > 0) b.Add("linked", fmt::format("{} more report(s)", LinkedCount(e)));
   if (e.escalations() > 0) b.Add("escalations", std::to_string(e.escalations()));
   if (e.reopen_count() > 0) b.Add("reopened", fmt::format("{} time(s)", e.reopen_count()));
   if (std::string f = Flagged(e); !f.empty()) b.Add("flags", f);
   b.AppendTo(out);
   if (view.history_size() > 0) {
     out += "history\n";
+    if (view.older_history() > 0) {
+      out += fmt::format("  ({} older record(s) not shown: --history-before={})\n", view.older_history(),
+                         view.older_history());
+    }
     for (const pb::Record& r : view.history()) {
       out += fmt::format("  {}\n", DescribeRecord(style.city, style.utc_offset_minutes, r));
     }

@@ -64,10 +64,14 @@ std::string Body(const City* city, const pb::Record& r) {
     case pb::Record::kMergedInto:
       return fmt::format("merged into event {}", r.merged_into().into_event_id());
     case pb::Record::kReportLinked:
-      return r.report_linked().link().event_id() != 0
-                 ? fmt::format("report of {} linked, with event {} merged in", r.report_linked().link().reporter(),
-                               r.report_linked().link().event_id())
-                 : fmt::format("repeat report linked from {}", r.report_linked().link().reporter());
+      if (r.report_linked().link().event_id() == 0) {
+        return fmt::format("repeat report linked from {}", r.report_linked().link().reporter());
+      }
+      return fmt::format("report of {} linked, with event {} merged in{}", r.report_linked().link().reporter(),
+                         r.report_linked().link().event_id(),
+                         r.report_linked().carried_links() == 0
+                             ? ""
+                             : fmt::format(" and the {} report(s) linked to it", r.report_linked().carried_links()));
     case pb::Record::kCancelled:
       return fmt::format("cancelled: {}", r.cancelled().reason());
     case pb::Record::kClosed:

@@ -139,7 +139,9 @@ json EventPageJson(const pb::EventView& view) {
     *n.mutable_record() = r;
     timeline.push_back(RecordJson(n));
   }
-  return {{"event", event}, {"pending", pending}, {"timeline", timeline}};
+  // The newest records of a long history (an event repeated thousands of times): how many
+  // older ones the timeline leaves out.
+  return {{"event", event}, {"pending", pending}, {"timeline", timeline}, {"older_history", view.older_history()}};
 }
 
 json RecordJson(const pb::Notification& n) {

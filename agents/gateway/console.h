@@ -49,7 +49,8 @@ nlohmann::json CityJson(const City& city);
 nlohmann::json BoardJson(const pb::BoardResult& board);
 // An event in a list: id, category, grid, state, level, overdue, supervised, times, lead, text.
 nlohmann::json EventBriefJson(const pb::Event& e);
-// An event's page: the event, its pending deadlines and its whole timeline.
+// An event's page: the event, its pending deadlines, its timeline (the newest records: a Get's
+// page) and how many older ones it leaves out (older_history).
 nlohmann::json EventPageJson(const pb::EventView& view);
 // One record: seq, at_ms, event_id, kind (the body's field name), actor, body (protobuf JSON);
 // with the notification's level, state and grid when it has them.

@@ -21,22 +21,19 @@ Result<Decision> MergeProcessor::Decide(const Command& command, const EngineStat
   Decision d;
   d.reply_event_id = c.into_event_id();
   d.Add(c.event_id(), now_ms, command.actor).mutable_merged_into()->set_into_event_id(c.into_event_id());
-  pb::LinkedReport* link =
-      d.Add(c.into_event_id(), now_ms, command.actor).mutable_report_linked()->mutable_link();
+  pb::ReportLinked* linked = d.Add(c.into_event_id(), now_ms, command.actor).mutable_report_linked();
+  pb::LinkedReport* link = linked->mutable_link();
   link->set_event_id(c.event_id());
   link->set_reporter((*source)->report().reporter());
   link->set_principal((*source)->submitted_by());
   link->set_at_ms(now_ms);
   // The reports linked to the source come along, so that their reporters may still read and rate
-  // what became of them (Reporters in lifecycle.h). Without their request ids: a hotline order
-  // is told its event was merged and follows it no further (agents/gateway/order_tracker.h).
-  for (const pb::LinkedReport& earlier : (*source)->linked()) {
-    pb::LinkedReport* carried =
-        d.Add(c.into_event_id(), now_ms, command.actor).mutable_report_linked()->mutable_link();
-    carried->set_event_id(c.event_id());
-    carried->set_reporter(earlier.reporter());
-    carried->set_principal(earlier.principal());
-    carried->set_at_ms(now_ms);
+  // what became of them (Reporters in lifecycle.h): counted, with their principals, in this one
+  // record however many they are. Not their request ids: a hotline order is told its event was
+  // merged and follows it no further (agents/gateway/order_tracker.h).
+  linked->set_carried_links(LinkedCount(**source));
+  for (std::string_view p : Reporters(**source)) {
+    if (p != (*source)->submitted_by()) linked->add_carried_principals(std::string(p));
   }
   return d;
 }

@@ -17,6 +17,8 @@ namespace {
 constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kDefaultLogRecords = 1000;
 constexpr uint32_t kMaxLogRecords = 10000;
+// Records of an event's history one Get answers (GetQuery.with_history): about 150 KB.
+constexpr uint32_t kHistoryPage = 1000;
 constexpr int kMaxListFilterValues = 32;
 // Entries one List may look at: a narrow filter over a big store answers a short page (with a
 // next_cursor) instead of holding the engine thread.
@@ -24,19 +26,22 @@ constexpr uint32_t kMaxScannedPerPage = 20000;
 
 pb::Response Ok() { return pb::Response(); }
 
-Status ReadHistory(const EngineState& state, uint64_t id, google::protobuf::RepeatedPtrField<pb::Record>* out) {
-  std::string prefix = storage::HistoryPrefix(id);
+// Records [from, before) of an event's history, in order: from the store, then those not on
+// disk yet (a batch being written may be in the cursor's view already: each record's place in
+// the history says whether it was).
+Status ReadHistory(const EngineState& state, uint64_t id, uint32_t from, uint32_t before,
+                   google::protobuf::RepeatedPtrField<pb::Record>* out) {
+  const std::string prefix = storage::HistoryPrefix(id);
   auto cursor = state.store().NewHistoryCursor();
-  for (cursor->Seek(prefix); cursor->Valid() && cursor->key().starts_with(prefix); cursor->Next()) {
+  for (cursor->Seek(storage::HistoryKey(id, from));
+       cursor->Valid() && cursor->key().starts_with(prefix) && from + out->size() < before; cursor->Next()) {
     if (!out->Add()->ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
       return Internal(fmt::format("history of event {} is corrupt", id));
     }
   }
   if (Status s = cursor->status(); !s.ok()) return s;
-  // Then what is not on disk yet. A batch being written may be in the cursor's view already:
-  // each record's place in the history says whether it was.
   state.ForEachUnwrittenRecord(id, [&](const pb::Record& r) {
-    if (r.event_seq() >= static_cast<uint32_t>(out->size())) *out->Add() = r;
+    if (r.event_seq() == from + static_cast<uint32_t>(out->size()) && r.event_seq() < before) *out->Add() = r;
   });
   return Status::Ok();
 }
@@ -98,7 +103,12 @@ Result<pb::Response> GetProcessor::Answer(const Command& command, const EngineSt
   pb::EventView* view = reply.mutable_event();
   *view->mutable_event() = **event;
   if (q.with_history()) {
-    if (Status s = ReadHistory(state, id, view->mutable_history()); !s.ok()) return s;
+    // A page from the newest back: an event repeated thousands of times has a history as long.
+    const uint32_t size = (*event)->history_size();
+    const uint32_t before = q.history_before() == 0 ? size : std::min(q.history_before(), size);
+    const uint32_t from = before > kHistoryPage ? before - kHistoryPage : 0;
+    if (Status s = ReadHistory(state, id, from, before, view->mutable_history()); !s.ok()) return s;
+    view->set_older_history(from);
   }
   return reply;
 }

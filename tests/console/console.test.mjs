@@ -264,6 +264,22 @@ async function main() {
   pass(`#/event/${id} shows the dispatcher's ${want.length} records in order: ${shown.join(', ')}`);
   check(await page.locator('#pending li[data-kind="claim_deadline"]').count() === 1, '#pending lists no claim deadline');
   pass(`#pending lists the claim deadline`);
+  check(await page.locator('#timeline-older').count() === 0, '#timeline-older shown for a history held whole');
+  // A history longer than a Get's page (an event repeated thousands of times) arrives as its newest
+  // records and the number of older ones, which the page says it leaves out.
+  const eventApi = `**/console/api/events/${id}`;
+  await page.route(eventApi, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, json: { ...(await response.json()), older_history: 1234 } });
+  });
+  await page.evaluate(() => { location.hash = '#/'; });
+  await page.locator('#event-page').waitFor({ state: 'hidden', timeout: WAIT_MS });
+  await page.evaluate((eventId) => { location.hash = `#/event/${eventId}`; }, id);
+  await page.locator('#timeline-older').waitFor({ timeout: WAIT_MS });
+  const olderText = await page.locator('#timeline-older').textContent();
+  check(olderText.includes('1234'), `#timeline-older says "${olderText}"`);
+  await page.unroute(eventApi);
+  pass(`a history with older records than the page holds says so: "${olderText}"`);
 
   // The supervisor supervises from the event page: the timeline gains the record, recorded as the
   // supervisor's via the console, and the board's supervised list names the event.

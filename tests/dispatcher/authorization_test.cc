@@ -492,11 +492,21 @@ TEST_CASE("the reports linked to a merged event come along: their reporters read
     CHECK(listed.list().events(0).id() == last);  // newest first: the event it now follows
   }
   pb::Event e = f.EventOf(last);
-  REQUIRE(e.linked_size() == 3);  // the target's submitter, and the two reports it carried
-  for (const pb::LinkedReport& link : e.linked()) {
-    CHECK(link.event_id() == target);
-    CHECK(link.request_id().empty());  // no hotline order follows a merge
-  }
+  // One link: the target's own report, carrying the two reports linked to it.
+  REQUIRE(e.linked_size() == 1);
+  CHECK(e.linked(0).event_id() == target);
+  CHECK(e.linked(0).principal() == "rep-a");
+  CHECK(e.linked(0).request_id().empty());  // no hotline order follows a merge
+  CHECK(e.linked_count() == 3);
+  CHECK(std::vector<std::string>(e.linked_principals().begin(), e.linked_principals().end()) ==
+        std::vector<std::string>{"rep-a", "rep-c", "rep-d"});
+  const std::vector<pb::Record> history = f.HistoryOf(last);
+  const pb::Record& carried = history.back();
+  REQUIRE(carried.has_report_linked());
+  CHECK(carried.report_linked().carried_links() == 2);
+  CHECK(std::vector<std::string>(carried.report_linked().carried_principals().begin(),
+                                 carried.report_linked().carried_principals().end()) ==
+        std::vector<std::string>{"rep-c", "rep-d"});
   REQUIRE(f.Resolve(last, f.ClaimOk(last, "c2-committee")).code() == pb::STATUS_OK);
   CHECK(RunOk(f, FeedbackOf(last), Reporter("rep-d")).event().event().state() == pb::STATE_CLOSED);
 }

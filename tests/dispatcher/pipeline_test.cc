@@ -256,11 +256,16 @@ TEST_CASE("a history asked for while batches are unwritten has every record once
   get.mutable_get()->set_event_id(id);
   get.mutable_get()->set_with_history(true);
   std::vector<Command> ask = {PipelineCommand(get)};
-  const std::vector<uint32_t> all = {0, 1, 2, 3};
+  // And a page of it, which ends in the unwritten records.
+  get.mutable_get()->set_history_before(3);
+  std::vector<Command> ask_page = {PipelineCommand(get)};
+  const std::vector<uint32_t> all = {0, 1, 2, 3}, page = {0, 1, 2};
   CHECK(HistorySeqs(engine.Decide(ask)[0]) == all);
+  CHECK(HistorySeqs(engine.Decide(ask_page)[0]) == page);
   // Batch 1 written, not yet completed: the store's cursor sees its record too; still once.
   REQUIRE(f.store().Write(*one.write).ok());
   CHECK(HistorySeqs(engine.Decide(ask)[0]) == all);
+  CHECK(HistorySeqs(engine.Decide(ask_page)[0]) == page);
   CHECK(engine.Complete(one, Status::Ok()).ok());
   CHECK(engine.Complete(two, f.store().Write(*two.write)).ok());
   SealedBatch three = engine.Seal();  // the Gets' rounds, which wrote nothing

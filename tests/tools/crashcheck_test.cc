@@ -1376,7 +1376,7 @@ TEST_CASE("crashcheck merges: a merge or cancel lost, nobody's, or of a closed e
     s.log.Add(2, kT0 + 10).mutable_merged_into()->set_into_event_id(1);
     s.log.Submit(3, kT0 + 10, "s3");
     s.ops.pop_back();
-    expected = "a MergedInto record not followed by the links of its 1 report on event 1";
+    expected = "a MergedInto record not followed by the link of its report on event 1";
   }
   SUBCASE("a merge into a cancelled event") {
     s.Merge(1, 3, kT0 + 30);
@@ -1439,27 +1439,42 @@ namespace whistle::crashcheck {
 namespace {
 
 TEST_CASE("crashcheck merges: a merge carries the reports linked to the merged event along") {
-  // Event 4 merged into event 2, then event 2 into event 1: two links on event 1, both naming 2.
+  // Event 4 merged into event 2, then event 2 into event 1: one link on event 1, naming 2 and
+  // carrying 4's report along.
   LogBuilder b;
   for (uint64_t id : {1, 2, 4}) b.Submit(id, kT0, "s" + std::to_string(id));
   b.Add(4, kT0 + 10).mutable_merged_into()->set_into_event_id(2);
   b.Add(2, kT0 + 10).mutable_report_linked()->mutable_link()->set_event_id(4);
   b.Add(2, kT0 + 20).mutable_merged_into()->set_into_event_id(1);
-  b.Add(1, kT0 + 20).mutable_report_linked()->mutable_link()->set_event_id(2);
   const std::vector<Op> ops = {AckedMerge(4, 2, 1), AckedMerge(2, 1, 2)};
+  auto link_onto_1 = [&](uint32_t carried) {
+    pb::ReportLinked* linked = b.Add(1, kT0 + 20).mutable_report_linked();
+    linked->mutable_link()->set_event_id(2);
+    linked->set_carried_links(carried);
+  };
+  std::string expected;
   SUBCASE("carried") {
-    b.Add(1, kT0 + 20).mutable_report_linked()->mutable_link()->set_event_id(2);
+    link_onto_1(1);
     b.Submit(5, kT0 + 30, "s5");
     auto found = CheckReturns(b, ops);
     CHECK_MESSAGE(found.empty(), All(found));
+    return;
   }
   SUBCASE("left behind") {
-    b.Submit(5, kT0 + 30, "s5");
-    auto found = CheckReturns(b, ops);
-    REQUIRE(Has(found, "lifecycle"));
-    CHECK(All(found).find("a MergedInto record not followed by the links of its 1 report on event 1") !=
-          std::string::npos);
+    link_onto_1(0);
+    expected = "merged into event 1 carrying 0 linked reports along, of the 1 it had";
   }
+  SUBCASE("one too many") {
+    link_onto_1(2);
+    expected = "merged into event 1 carrying 2 linked reports along, of the 1 it had";
+  }
+  SUBCASE("not linked at all") {
+    expected = "a MergedInto record not followed by the link of its report on event 1";
+  }
+  b.Submit(5, kT0 + 30, "s5");
+  auto found = CheckReturns(b, ops);
+  REQUIRE(Has(found, "lifecycle"));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
 }
 
 TEST_CASE("crashcheck merges: an event stored without the report merged into it, or merged elsewhere, is a violation") {
@@ -1487,18 +1502,24 @@ TEST_CASE("crashcheck merges: an event stored without the report merged into it,
     e.set_resolve_deadline_ms(kT0 + kResolveMs);
   }
   o.events[1].mutable_event()->add_linked()->set_event_id(2);
+  o.events[1].mutable_event()->set_linked_count(1);
   o.events[2].mutable_event()->set_merged_into(1);
   auto found = Check(h, o, Quiet());
   REQUIRE_MESSAGE(found.empty(), All(found));
   std::string expected;
   SUBCASE("its report not linked") {
     o.events[1].mutable_event()->clear_linked();
-    expected = "event: event 1: stored with 0 linked reports; the log replays to 1";
+    o.events[1].mutable_event()->clear_linked_count();
+    expected = "event: event 1: stored with 0 linked reports (0 kept); the log replays to 1 (1)";
+  }
+  SUBCASE("counted but not kept") {
+    o.events[1].mutable_event()->clear_linked();
+    expected = "event: event 1: stored with 1 linked reports (0 kept); the log replays to 1 (1)";
   }
   SUBCASE("merged into another event") {
     o.events[2].mutable_event()->set_merged_into(7);
-    expected = "event: event 2: stored with 0 linked reports, merged into event 7; the log replays to 0, "
-               "merged into event 1";
+    expected = "event: event 2: stored with 0 linked reports (0 kept), merged into event 7; the log replays to "
+               "0 (0), merged into event 1";
   }
   found = Check(h, o, Quiet());
   REQUIRE(found.size() == 1);

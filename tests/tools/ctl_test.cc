@@ -138,6 +138,12 @@ TEST_CASE("get asks for the history only with --history") {
   auto full = Build({"get", "--id=17", "--history"});
   REQUIRE(full.ok());
   CHECK(full->get().with_history());
+  CHECK(full->get().history_before() == 0);
+  auto older = Build({"get", "--id=17", "--history", "--history-before=102"});
+  REQUIRE(older.ok());
+  CHECK(older->get().history_before() == 102);
+  CHECK(BuildError({"get", "--id=17", "--history", "--history-before=0"}).message() ==
+        "--history-before must be a whole number from 1 to 4294967295");
 }
 
 TEST_CASE("list takes one scope, a state, a page size and a hex cursor") {
@@ -438,6 +444,27 @@ TEST_CASE("an event prints as an aligned block with names from the city and its 
         std::string::npos);
   CHECK(out.find("  2026-11-23 09:20  claimed by c1-water-unit (c1-water-unit) (claim 3)\n") !=
         std::string::npos);
+}
+
+TEST_CASE("an event with a long history says how to read the records before the page, and counts every link") {
+  pb::Response response = EventResponse(true);
+  response.mutable_event()->set_older_history(102);
+  pb::Event* e = response.mutable_event()->mutable_event();
+  e->set_linked_count(1100);
+  e->add_linked()->set_reporter("citizen");
+  pb::Record* merge_link = response.mutable_event()->add_history();
+  merge_link->set_at_ms(kMidnightMs + 10 * 60 * kMinuteMs);
+  merge_link->mutable_report_linked()->mutable_link()->set_event_id(4);
+  merge_link->mutable_report_linked()->mutable_link()->set_reporter("gw-9");
+  merge_link->mutable_report_linked()->set_carried_links(3);
+  std::string out = FormatResponse("get", response, nullptr, false);
+  CHECK(out.find("linked       1100 more report(s)\n") != std::string::npos);
+  CHECK(out.find("  2026-11-23 10:00  report of gw-9 linked, with event 4 merged in and the 3 report(s) linked to it\n") !=
+        std::string::npos);
+  CHECK(out.find("history\n  (102 older record(s) not shown: --history-before=102)\n  2026-11-23 09:12  submitted") !=
+        std::string::npos);
+  response.mutable_event()->set_older_history(0);
+  CHECK(FormatResponse("get", response, nullptr, false).find("older record") == std::string::npos);
 }
 
 TEST_CASE("without a city an event prints ids and +08:00 local time") {

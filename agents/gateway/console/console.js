@@ -36,7 +36,7 @@ const I18N = {
     f_claim_number: '认领号', f_claim_deadline: '认领时限', f_resolve_deadline: '办结时限',
     f_escalations: '升级次数', f_created: '上报时间', f_address: '地址',
     f_feedback: '评价', pending_title: '待触发时限', pending_none: '无待触发时限。', armed: '计时中',
-    timeline_title: '处理记录', supervise_title: '督办', supervise_note: '督办意见',
+    timeline_title: '处理记录', timeline_older: '更早的 {n} 条记录未显示。', supervise_title: '督办', supervise_note: '督办意见',
     supervise_button: '督办', supervise_ok: '已督办。', flag_overdue: '超期', flag_supervised: '督办中',
     overdue_by: '已过 {d}', due_in: '{d}后', du_d: '天', du_h: '小时', du_m: '分',
     satisfied: '满意', unsatisfied: '不满意', score: '{n} 分', yes: '是', no: '否', system: '系统', via: '经由 {via}',
@@ -89,7 +89,7 @@ const I18N = {
     f_claim_number: 'Claim number', f_claim_deadline: 'Claim deadline', f_resolve_deadline: 'Resolve deadline',
     f_escalations: 'Escalations', f_created: 'Reported', f_address: 'Address',
     f_feedback: 'Feedback', pending_title: 'Pending deadlines', pending_none: 'No pending deadline.', armed: 'timer armed',
-    timeline_title: 'History', supervise_title: 'Supervise', supervise_note: 'Supervision note',
+    timeline_title: 'History', timeline_older: '{n} earlier records not shown.', supervise_title: 'Supervise', supervise_note: 'Supervision note',
     supervise_button: 'Supervise', supervise_ok: 'Supervised.', flag_overdue: 'Overdue', flag_supervised: 'Supervised',
     overdue_by: '{d} ago', due_in: 'in {d}', du_d: 'd', du_h: 'h', du_m: 'min',
     satisfied: 'satisfied', unsatisfied: 'not satisfied', score: '{n}/5', yes: 'yes', no: 'no',
@@ -758,7 +758,9 @@ function renderEvent() {
     pending.length ? null : h('p', { class: 'muted' }, t('pending_none')),
   ];
   if (S.me && SUPERVISORS.has(norm(S.me.role))) kids.push(superviseForm(ev.id, typed));
-  kids.push(h('h3', {}, t('timeline_title')), h('ol', { id: 'timeline', class: 'timeline' }, timeline));
+  kids.push(h('h3', {}, t('timeline_title')),
+    Number(d.older_history) > 0 ? h('p', { id: 'timeline-older', class: 'muted' }, t('timeline_older', { n: d.older_history })) : null,
+    h('ol', { id: 'timeline', class: 'timeline' }, timeline));
   page.replaceChildren(...kids.filter(Boolean));
 }
 

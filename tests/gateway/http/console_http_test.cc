@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/client.h"
+#include "agents/gateway/console.h"
 #include "tests/gateway/http/gateway_process.h"
 #include "tests/integration/dispatcher_process.h"
 #include "tests/testing/test_city.h"
@@ -156,6 +157,16 @@ TEST_CASE("a revoked principal is logged out of the console at the next check of
   CHECK(city.Get("/console/api/me", cookie)->status == 401);  // the session is gone
 }
 
+TEST_CASE("an event page of a long history says how many older records its timeline leaves out") {
+  pb::EventView view;
+  view.mutable_event()->set_id(7);
+  view.add_history()->set_event_seq(102);
+  view.set_older_history(102);
+  json page = gateway::EventPageJson(view);
+  CHECK(page["older_history"] == 102);
+  CHECK(page["timeline"].size() == 1);
+}
+
 TEST_CASE("the board, a grid's events, an event's timeline and the ranks come from the dispatcher") {
   ConsoleCity city;
   const uint64_t a = city.Submit(testing::kGrid1);
@@ -183,6 +194,7 @@ TEST_CASE("the board, a grid's events, an event's timeline and the ranks come fr
   REQUIRE(page["timeline"].size() == 2);
   CHECK(page["timeline"][0]["kind"] == "submitted");
   CHECK(page["timeline"][1]["kind"] == "dispatched");
+  CHECK(page["older_history"] == 0);  // the whole history: a page holds the newest 1,000 records
   CHECK(page["timeline"][0]["body"]["report"].value("contactPhone", "") == "");  // personal data stays out
   REQUIRE(page["pending"].size() == 2);
   CHECK(page["pending"][0]["kind"] == "claim_deadline");
