@@ -116,6 +116,15 @@ pb::Request NewSubmit(const BenchOptions& o, SplitMix64& rng, const std::string&
   r.set_request_id(request_id);
   const City& city = *o.city;
   const auto& categories = city.config().categories();
+  if (o.hot > 0) {
+    pb::Report* repeat = r.mutable_submit()->mutable_report();
+    repeat->set_category(categories[0].code());
+    repeat->set_grid(city.grids()[static_cast<size_t>(rng.Uniform() * o.hot)]->code());
+    repeat->set_source(pb::SOURCE_HOTLINE);
+    repeat->set_reporter("bench");
+    repeat->set_description("whistle-bench: the same problem again");
+    return r;
+  }
   const pb::Region* grid = city.grids()[static_cast<size_t>(rng.Uniform() * city.grid_count())];
   pb::Report* report = r.mutable_submit()->mutable_report();
   report->set_category(categories[static_cast<int>(rng.Uniform() * categories.size())].code());

@@ -88,6 +88,10 @@ struct BenchOptions {
   // grid, so reports are not duplicates of each other (duplicate detection would link them to
   // one event). Required.
   std::shared_ptr<const City> city;
+  // > 0: every report is one of this many problems instead (the first category, in one of the
+  // city's first `hot` grids, without a position): the first report of each makes an event and
+  // the rest are linked to it as repeats, as a hotline's calls in an outage are.
+  int hot = 0;
   std::string month;            // queries: the month Stats asks for ("" = the current one)
   // queries: the kinds taken in turn, of "get", "list", "stats", "mine"; empty = the first three.
   std::vector<std::string> query_kinds;

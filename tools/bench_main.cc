@@ -4,7 +4,8 @@
 //                 [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]
 //                 [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]
 //                 [--query-events=N] [--get-ids=N] [--queries=get,list,stats,mine]
-//                 [--busy-pause-ms=N] [--resend-after-ms=N] [--drain-s=S] [--json] [--trace=PATH]
+//                 [--busy-pause-ms=N] [--resend-after-ms=N] [--drain-s=S] [--hot=N] [--json]
+//                 [--trace=PATH]
 //
 // Without --front it starts its own whistle-dispatcher (next to it in the build tree) on a fresh
 // data directory under $TMPDIR with --dev-no-auth and the same --config, and stops it at the end;
@@ -18,7 +19,9 @@
 // (-1: never). The load ends with the run: then no flow starts and nothing answered BUSY is sent
 // again; the bench waits up to --drain-s (default 10) for the answers still due. An open loop that
 // could not keep its schedule reports the flows it never sent (NOT OFFERED).
-// --json prints one JSON object instead. --trace=PATH writes every measured answer to PATH, a line
+// --hot=N makes every report one of N problems (the first category in one of the city's first N
+// grids): each one's first Submit makes an event and the rest link to it as repeats, the cost of a
+// hotline's burst of calls about one outage. --json prints one JSON object instead. --trace=PATH writes every measured answer to PATH, a line
 // each in the order sent: microseconds from the end of the warm-up to when it was sent (an open
 // loop's first command: when it was due), its latency in microseconds, and its kind, after a first
 // line "# measured from <N> (Unix microseconds)", N the end of the warm-up. To see when the slow
@@ -49,7 +52,7 @@ constexpr char kUsage[] =
     "                     [--mix=submit|lifecycle|claim-race|queries] [--clients=N] [--window=N]\n"
     "                     [--rate=R] [--duration-s=S] [--warmup-s=S] [--seed=N] [--race-agents=N]\n"
     "                     [--query-events=N] [--get-ids=N] [--queries=get,list,stats,mine] [--busy-pause-ms=N]\n"
-    "                     [--resend-after-ms=N] [--drain-s=S] [--json] [--trace=PATH]\n";
+    "                     [--resend-after-ms=N] [--drain-s=S] [--hot=N] [--json] [--trace=PATH]\n";
 
 int Usage(std::string_view why) {
   std::cerr << "whistle-bench: " << why << "\n" << kUsage;
@@ -86,13 +89,15 @@ int main(int argc, char** argv) {
   auto resend_after = flags->TakeInt("resend-after-ms", 2000, -1, 600000);
   if (resend_after.ok() && *resend_after == 0) resend_after = BadRequest("--resend-after-ms: 0 would resend at once");
   auto drain = flags->TakeDouble("drain-s", 10, 0, 3600);
+  auto hot = flags->TakeInt("hot", 0, 0, 1000000);
   auto json = flags->TakeBool("json");
   const bool trace_given = flags->Has("trace");
   const std::string trace = flags->TakeString("trace");
   for (const Status& s : {credentials.status(), mix.status(), clients.status(), window.status(), rate.status(),
                           duration.status(), warmup.status(), seed.status(), race_agents.status(),
                           query_events.status(), get_ids.status(), query_kinds.status(), busy_pause.status(),
-                          resend_after.status(), drain.status(), json.status(), flags->CheckAllTaken()}) {
+                          resend_after.status(), drain.status(), hot.status(), json.status(),
+                          flags->CheckAllTaken()}) {
     if (!s.ok()) return Usage(s.message());
   }
   o.credentials = *credentials;
@@ -110,6 +115,7 @@ int main(int argc, char** argv) {
   o.busy_pause_ms = static_cast<int>(*busy_pause);
   o.resend_after_ms = static_cast<int>(*resend_after);
   o.drain_s = *drain;
+  o.hot = static_cast<int>(*hot);
   if (trace_given && trace.empty()) return Usage("--trace needs a path: --trace=PATH");
   o.trace = trace_given;
   // Opened before the run, so that a path that cannot be written costs no run.
@@ -122,6 +128,9 @@ int main(int argc, char** argv) {
   auto city = LoadCity(config);
   if (!city.ok()) return std::cerr << "whistle-bench: " << city.status().ToString() << "\n", 1;
   o.city = *city;
+  if (o.hot > static_cast<int>((*city)->grid_count())) {
+    return Usage(fmt::format("--hot={} is more problems than the city has grids ({})", o.hot, (*city)->grid_count()));
+  }
   o.month = LocalTime(std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count(),
                       (*city)->settings().utc_offset_minutes()).substr(0, 7);

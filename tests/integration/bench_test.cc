@@ -78,6 +78,21 @@ TEST_CASE("bench: the lifecycle mix takes events through all five steps, each ac
   CHECK(r->after.open_events() + Count(*r, "feedback STATUS_OK") >= Count(*r, "submit STATUS_OK"));
 }
 
+TEST_CASE("bench: with --hot every report repeats one of a few problems and is linked to its event") {
+  pb::CityConfig config = testing::TestCityConfig();  // duplicate detection on (2 h)
+  testing::DispatcherProcess dispatcher(config);
+  BenchOptions o = Short(dispatcher, BenchMix::kSubmit);
+  o.city = *City::Build(config);
+  o.hot = 2;
+  auto r = RunBench(o);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->unanswered == 0);
+  REQUIRE(Count(*r, "submit STATUS_OK") > 10);
+  // Two events at most (one a problem, made in the warm-up or the run), every other report a repeat.
+  CHECK(r->linked + 2 >= Count(*r, "submit STATUS_OK"));
+  CHECK(r->after.open_events() <= 2);
+}
+
 TEST_CASE("bench: with no warm-up every latency is measured from a real send, never before it") {
   // A closed-loop flow's first command is stamped with the run's start: sent before it, an answer
   // could arrive "before" it was sent, and the negative latency read as 18,446,744,073,709 s.
