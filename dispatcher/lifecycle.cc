@@ -107,7 +107,12 @@ void AddLinked(pb::Event* e, const pb::ReportLinked& linked) {
   for (const std::string& p : linked.carried_principals()) AddLinkedPrincipal(e, p);
   *e->add_linked() = linked.link();
   if (e->linked_size() > kLinkedWindow) {
-    e->mutable_linked()->DeleteSubrange(0, e->linked_size() - kLinkedWindow);
+    // Those leaving the window keep their principals: an older version that linked reports to
+    // this event kept them only in `linked`, uncounted.
+    const int leaving = e->linked_size() - kLinkedWindow;
+    for (int i = 0; i < leaving; ++i) AddLinkedPrincipal(e, e->linked(i).principal());
+    e->set_linked_count(std::max(e->linked_count(), static_cast<uint32_t>(e->linked_size())));
+    e->mutable_linked()->DeleteSubrange(0, leaving);
   }
 }
 

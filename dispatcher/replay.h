@@ -6,8 +6,11 @@
 // `idempotency` (retry answers are not records), and in `meta` when both fold their counters at
 // every batch (set_counter_fold_bytes(0)) and `source` holds none in the layout before the
 // journal: a journal follows the batches, which the replay cuts differently (EngineState,
-// "Counters in meta"). Either way the counters themselves are equal. Tests use it to prove that;
-// operators can use it to rebuild indexes.
+// "Counters in meta"). Either way the counters themselves are equal. One more exception: an event
+// a version before 2026-12-07 stored with reports linked to it (every link in Event.linked,
+// uncounted) and that has had no link since comes out in today's form (linked_count,
+// linked_principals, the newest 16 links): the same count and reporters, other bytes. Tests use
+// it to prove that; operators can use it to rebuild indexes.
 #pragma once
 
 #include <span>

@@ -261,6 +261,9 @@ void BuildGet(FlagReader& r, pb::Request& req) {
   req.mutable_get()->set_event_id(r.Id("id"));
   req.mutable_get()->set_with_history(r.Bool("history", false));
   // The newest 1,000 records come first; this reads the page before a record.
+  if (r.Has("history-before") && !req.get().with_history()) {
+    r.Fail(BadRequest("--history-before needs --history"));
+  }
   req.mutable_get()->set_history_before(
       static_cast<uint32_t>(r.Number("history-before", false, 1, std::numeric_limits<uint32_t>::max())));
 }

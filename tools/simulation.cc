@@ -328,6 +328,9 @@ std::string FormatReport(const SimulationReport& report, const Engine& engine) {
     get.request.mutable_get()->set_with_history(true);
     auto history = GetProcessor().Answer(get, engine.state());
     if (!history.ok()) continue;
+    if (history->event().older_history() > 0) {
+      Line(out, "    ({} older records, then the newest:)", history->event().older_history());
+    }
     for (const auto& r : history->event().history()) Line(out, "    {}", DescribeRecord(city, r));
   }
   return out;

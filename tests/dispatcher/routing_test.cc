@@ -589,8 +589,54 @@ TEST_CASE("an event stored with every link, before the window, is counted and tr
   // kept twice.
   CHECK(IsReporter(e, "citizen-01"));
   CHECK(e.linked_principals_size() == 11);
+  CHECK(std::find(e.linked_principals().begin(), e.linked_principals().end(), "worker-a") ==
+        e.linked_principals().end());
   CHECK(Reporters(e).size() == 12);
-  CHECK_FALSE(IsReporter(e, "citizen-02"));
+}
+
+TEST_CASE("links an older version added past the window keep their principals as they leave it") {
+  pb::Event e;
+  e.set_submitted_by("worker-a");
+  pb::ReportLinked one;
+  one.mutable_link()->set_principal("citizen-00");
+  for (int i = 0; i < kLinkedWindow; ++i) AddLinked(&e, one);
+  REQUIRE(e.linked_count() == kLinkedWindow);
+  // An older version appends without counting or naming: the window holds 19.
+  for (int i = 1; i <= 3; ++i) e.add_linked()->set_principal(fmt::format("citizen-{:02}", i));
+  AddLinked(&e, one);
+  CHECK(e.linked_size() == kLinkedWindow);
+  CHECK(e.linked_count() == kLinkedWindow + 4);  // the three counted once the window overflows
+  // Until those three have left the window too.
+  for (int i = 0; i < kLinkedWindow; ++i) AddLinked(&e, one);
+  for (const pb::LinkedReport& link : e.linked()) REQUIRE(link.principal() == "citizen-00");
+  CHECK(e.linked_count() == 2 * kLinkedWindow + 4);
+  for (const char* p : {"citizen-00", "citizen-01", "citizen-02", "citizen-03"}) {
+    CAPTURE(p);
+    CHECK(IsReporter(e, p));
+  }
+}
+
+TEST_CASE("a merge's carried links counted in one record equal those a log before carried one a record") {
+  // Today's merge: one link, carrying two reports and their principals.
+  pb::Event now;
+  pb::ReportLinked merge_link;
+  merge_link.mutable_link()->set_event_id(7);
+  merge_link.mutable_link()->set_principal("rep-c");
+  merge_link.set_carried_links(2);
+  merge_link.add_carried_principals("rep-d");
+  merge_link.add_carried_principals("rep-e");
+  AddLinked(&now, merge_link);
+  // A log written before: the merged event's own link, then one for each report it carried.
+  pb::Event before;
+  for (const char* p : {"rep-c", "rep-d", "rep-e"}) {
+    pb::ReportLinked link;
+    link.mutable_link()->set_event_id(7);
+    link.mutable_link()->set_principal(p);
+    AddLinked(&before, link);
+  }
+  CHECK(LinkedCount(now) == 3);
+  CHECK(LinkedCount(before) == 3);
+  CHECK(std::vector<std::string_view>(Reporters(now)) == std::vector<std::string_view>(Reporters(before)));
 }
 
 TEST_CASE("get with history answers the newest 1,000 records and pages back to the first") {
@@ -625,6 +671,9 @@ TEST_CASE("get with history answers the newest 1,000 records and pages back to t
   CHECK(first.history(0).has_submitted());
   CHECK(seqs(page(5000)) == range(102, 1102));  // past the end: the newest
   CHECK(seqs(page(1)) == range(0, 1));
+  pb::EventView middle = page(1100);
+  CHECK(middle.older_history() == 100);
+  CHECK(seqs(middle) == range(100, 1100));
 }
 
 TEST_CASE("reports outside the duplicate window, grid, category or distance make new events") {

@@ -215,9 +215,17 @@ pb::Event EngineFixture::EventOf(uint64_t id) {
 }
 
 std::vector<pb::Record> EngineFixture::HistoryOf(uint64_t id) {
-  pb::Response r = Get(id, true);
-  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
-  return {r.event().history().begin(), r.event().history().end()};
+  pb::Request get;
+  get.mutable_get()->set_event_id(id);
+  get.mutable_get()->set_with_history(true);
+  std::vector<pb::Record> history;
+  for (;;) {  // a page at a time, newest first
+    pb::Response r = Run(get);
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    history.insert(history.begin(), r.event().history().begin(), r.event().history().end());
+    if (r.event().older_history() == 0) return history;
+    get.mutable_get()->set_history_before(r.event().older_history());
+  }
 }
 
 std::string EngineFixture::Snapshot(uint64_t id) {

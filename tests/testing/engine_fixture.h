@@ -76,8 +76,9 @@ class EngineFixture {
                     const std::string& reporter = "grid-worker-1");
   uint64_t ClaimOk(uint64_t id, const std::string& department);  // returns the claim number
   pb::Event EventOf(uint64_t id);
-  std::vector<pb::Record> HistoryOf(uint64_t id);
-  // The stored bytes of an event and its history: equal before and after means nothing changed.
+  std::vector<pb::Record> HistoryOf(uint64_t id);  // every page of it
+  // The stored bytes of an event and its history (its newest 1,000 records): equal before and
+  // after means nothing changed.
   std::string Snapshot(uint64_t id);
 
  private:

@@ -144,6 +144,7 @@ TEST_CASE("get asks for the history only with --history") {
   CHECK(older->get().history_before() == 102);
   CHECK(BuildError({"get", "--id=17", "--history", "--history-before=0"}).message() ==
         "--history-before must be a whole number from 1 to 4294967295");
+  CHECK(BuildError({"get", "--id=17", "--history-before=5"}).message() == "--history-before needs --history");
 }
 
 TEST_CASE("list takes one scope, a state, a page size and a hex cursor") {
