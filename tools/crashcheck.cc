@@ -79,7 +79,7 @@ struct EventModel {
   std::string resolved_by;  // the department whose Resolved record stands
   uint32_t reopens = 0;
   uint32_t linked = 0;        // reports linked to it: a ReportLinked record's, and those it carried
-  uint32_t link_records = 0;  // ReportLinked records (the event keeps the newest 16)
+  uint32_t link_records = 0;  // ReportLinked records (the event keeps the newest kLinkedKept)
   uint64_t merged_into = 0;  // set by MergedInto
   // What a record must be followed by, in the same batch: a Returned one by the dispatch or
   // climb, a Whistled one by its climb, a FeedbackGiven one by the close (satisfied) or the reopen,
@@ -112,6 +112,7 @@ class Checker {
         sent_by_reason_[op.request_id] = &op;
       }
       if (op.kind == OpKind::kMerge) merges_sent_.insert({op.event_id, op.into_event_id});
+      if (op.kind == OpKind::kSubmit) submits_[op.request_id] = &op;
     }
     ReplayLog();
     CheckNothingLeftHanging();
@@ -293,6 +294,7 @@ class Checker {
       case pb::Record::kSupervised:
         break;
       case pb::Record::kReportLinked:
+        if (r.report_linked().link().event_id() == 0) CheckRepeat(r, m);
         m.linked += 1 + r.report_linked().carried_links();
         ++m.link_records;
         break;
@@ -557,13 +559,27 @@ class Checker {
     merge_link_ = MergeLink{r.event_id(), into, m.linked};
   }
 
+  // A repeat report linked to an open event at its Submit: only to one waiting or held (not
+  // resolved), and of the grid and category the Submit asked for. (That a Submit is linked at all,
+  // once, and to the event it was answered with: CheckSubmits.)
+  void CheckRepeat(const pb::Record& r, const EventModel& m) {
+    if (!Open(m.state)) {
+      Add("lifecycle", r.event_id(), r.seq(), fmt::format("a repeat report linked while {}", Short(m.state)));
+    }
+    auto op = submits_.find(r.report_linked().link().request_id());
+    if (op != submits_.end() && (op->second->grid != m.grid || op->second->category != m.category)) {
+      Add("lifecycle", r.event_id(), r.seq(),
+          fmt::format("a repeat report of {} in {} linked to an event of {} in {}", op->second->category,
+                      op->second->grid, m.category, m.grid));
+    }
+  }
+
   // The record right after a MergedInto links the merged event's report to the one it joined, and
-  // carries the reports linked to it along; no other record links a report (the checker's city
-  // detects no duplicates at submit).
+  // carries the reports linked to it along; no other record links a merged event's report.
   void CheckMergeLinked(const pb::Record& r) {
     if (!merge_link_) {
-      if (r.has_report_linked()) {
-        Add("lifecycle", r.event_id(), r.seq(), "a report linked to the event, but by no merge");
+      if (r.has_report_linked() && r.report_linked().link().event_id() != 0) {
+        Add("lifecycle", r.event_id(), r.seq(), "a merged event's report linked to the event, but by no merge");
       }
       return;
     }
@@ -817,15 +833,26 @@ class Checker {
     }
   }
 
+  // A Submit is in the log as the event it made (Submitted) or as the repeat of an open one (the
+  // ReportLinked record of its report, which names no merged event).
   void CheckSubmits() {
     CheckOncePerRequest(
         OpKind::kSubmit, "submit",
-        [](const pb::Record& r) { return r.has_submitted() ? &r.submitted().request_id() : nullptr; },
+        [](const pb::Record& r) -> const std::string* {
+          if (r.has_submitted()) return &r.submitted().request_id();
+          if (r.has_report_linked() && r.report_linked().link().event_id() == 0) {
+            return &r.report_linked().link().request_id();
+          }
+          return nullptr;
+        },
         [](const Op& op, const pb::Record& r) {
-          return r.event_id() == op.event_id
+          auto as = [](bool repeat, uint64_t id) {
+            return fmt::format("{} {}", repeat ? "a repeat of event" : "event", id);
+          };
+          return r.event_id() == op.event_id && op.linked == r.has_report_linked()
                      ? std::string()
-                     : fmt::format("was answered as event {} but the log has it as event {}", op.event_id,
-                                   r.event_id());
+                     : fmt::format("was answered as {} but the log has it as {}", as(op.linked, op.event_id),
+                                   as(r.has_report_linked(), r.event_id()));
         });
   }
 
@@ -1002,7 +1029,7 @@ class Checker {
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
       }
-      const auto window = static_cast<int>(std::min<uint32_t>(m.link_records, 16));
+      const auto window = static_cast<int>(std::min(m.link_records, kLinkedKept));
       if (e.linked_count() != m.linked || e.linked_size() != window || e.merged_into() != m.merged_into) {
         Add("event", id, 0,
             fmt::format("stored with {} linked reports ({} kept){}; the log replays to {} ({}){}", e.linked_count(),
@@ -1069,6 +1096,7 @@ class Checker {
   // Returns, whistles, ratings, reopens and cancels, by request id.
   std::map<std::string, const Op*, std::less<>> sent_by_reason_;
   std::set<std::pair<uint64_t, uint64_t>> merges_sent_;  // (event, into), acknowledged or not
+  std::map<std::string, const Op*, std::less<>> submits_;  // by request id
   struct MergeLink {
     uint64_t source = 0, into = 0;
     uint32_t carried = 0;  // the reports linked to the source, which its link carries along

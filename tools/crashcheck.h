@@ -13,7 +13,9 @@
 //   log          the log's seqs are 1..N without a gap; each event's history starts with Submitted
 //                and its event_seqs count 0, 1, 2, ...
 //   submit       every acknowledged Submit is in the log exactly once (by request id), as the event
-//                it was answered with; no Submit is there twice; none that nobody sent
+//                it was answered with: a Submitted record, or, answered as a repeat, the
+//                ReportLinked record of its report on the open event it repeats; no Submit is
+//                there twice; none that nobody sent
 //   switch       the same for SetMode: each acknowledged one is in the log exactly once, as the
 //                ModeChanged record naming its request id, region and mode; a rejected one is not;
 //                none that nobody sent
@@ -46,7 +48,8 @@
 //                only right after satisfied feedback; a cancel or a merge only of an open event,
 //                a merge only into another open event, the link of its report on that event
 //                right after it, carrying every report linked to it along; nothing after a cancel
-//                or a merge. A record whose follower is
+//                or a merge; a repeat linked at submit only to an unresolved event of its
+//                Submit's grid and category. A record whose follower is
 //                missing breaks its rule also at the end of the log, which ends where a batch
 //                does
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
@@ -111,13 +114,19 @@ enum class Outcome { kOk, kRejected, kUnknown };
 
 std::string_view OpKindName(OpKind kind);
 
+// The newest linked reports an event keeps (Event.linked; kLinkedWindow in dispatcher/lifecycle.h).
+inline constexpr uint32_t kLinkedKept = 16;
+
 struct Op {
   OpKind kind = OpKind::kSubmit;
   std::string client;       // who sent it ("reporter-1", "agent desk-a")
   // Also the note or reason of Progress, Resolve, Release, Return, Whistle, Reopen and Cancel,
   // and the comment of Feedback.
   std::string request_id;
-  uint64_t event_id = 0;    // the event acted on; for an acknowledged Submit, the one created
+  // The event acted on; for an acknowledged Submit, the one created, or the open one it repeats.
+  uint64_t event_id = 0;
+  std::string category, grid;  // Submit
+  bool linked = false;      // Submit: answered as linked to an open event as a repeat
   std::string department;   // Claim, Return; Whistle ("" for a supervisor's)
   std::string agent;        // Claim
   // Quoted (Progress, Resolve, Release; Return and Whistle: 0 when the department does not hold

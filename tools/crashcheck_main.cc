@@ -368,12 +368,16 @@ struct Summary {
   size_t returns = 0, whistles = 0, overdue_redispatches = 0, feedback = 0, reopens = 0;
   size_t reopens_for_feedback = 0, merges = 0, cancels = 0;
   size_t mode_switches = 0, replans = 0, replans_after_restart = 0;
+  size_t repeats = 0, most_repeats = 0;  // reports linked at submit; the most on one event
+  size_t events_past_window = 0;         // events with more repeats than they keep (kLinkedKept)
 };
 
 Summary Summarize(const Observed& o) {
   Summary s;
   std::set<uint64_t> ids, overdue;
+  std::map<uint64_t, size_t> repeats;
   for (const auto& r : o.log) {
+    if (r.has_report_linked() && r.report_linked().link().event_id() == 0) ++repeats[r.event_id()];
     if (r.event_id() != 0) ids.insert(r.event_id());
     if (r.has_marked_overdue()) overdue.insert(r.event_id());
     // Dispatched afresh while overdue: a return at city level (Event.overdue_redispatch).
@@ -393,6 +397,11 @@ Summary Summarize(const Observed& o) {
     s.replans += r.has_deadlines_replanned();
     // A switch's re-plans that a stop cut short are finished by the restarted dispatcher.
     s.replans_after_restart += r.has_deadlines_replanned() && r.actor().principal() == "replan";
+  }
+  for (const auto& [id, n] : repeats) {
+    s.repeats += n;
+    s.most_repeats = std::max(s.most_repeats, n);
+    s.events_past_window += n > kLinkedKept;
   }
   s.events = ids.size();
   s.records = o.log.size();
@@ -601,12 +610,14 @@ int Main(const Run& run) {
             "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
             "returns, {} whistles, {} escalations, {} overdue marks ({} dispatches of overdue events), "
             "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} merges, {} "
-            "cancels, {} mode switches, {} re-plans ({} after a restart); {} records published; {} counters (month, "
+            "cancels, {} repeat reports linked ({} at most on one event, {} events with more than they keep), {} "
+            "mode switches, {} re-plans ({} after a restart); {} records published; {} counters (month, "
             "scope) in {} against the replayed log's {}\n",
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
             history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.returns,
             s.whistles, s.escalations, s.overdue, s.overdue_redispatches, s.quiet_closes, s.feedback,
-            s.reopens, s.reopens_for_feedback, s.merges, s.cancels, s.mode_switches,
+            s.reopens, s.reopens_for_feedback, s.merges, s.cancels, s.repeats, s.most_repeats,
+            s.events_past_window, s.mode_switches,
             s.replans, s.replans_after_restart,
             history.published.size(), final_state->counters.size(), fmt::join(months, " and "),
             final_state->replayed_counters.size());

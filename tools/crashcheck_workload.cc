@@ -58,14 +58,16 @@ pb::CityConfig CrashCheckCity() {
   AddRegion(&c, kGrids[0], pb::LEVEL_GRID, kCommunity1);
   AddRegion(&c, kGrids[1], pb::LEVEL_GRID, kCommunity1);
   AddRegion(&c, kGrids[2], pb::LEVEL_GRID, kCommunity2);
-  for (const char* code : {"water", "noise"}) {
+  for (const char* code : {"water", "noise", "outage"}) {
     pb::Category* cat = c.add_categories();
     cat->set_code(code);
     cat->set_name(code);
     cat->set_name_en(code);
     cat->set_severity(pb::SEVERITY_MEDIUM);
   }
-  const std::vector<std::string> both = {"water", "noise"};
+  // Outages (a burst of reports of one problem, repeats of its open event) go to the committees
+  // and every level above them, as the reports of both other categories do.
+  const std::vector<std::string> both = {"water", "noise", "outage"};
   AddDepartment(&c, "c1-committee", pb::LEVEL_COMMUNITY, kCommunity1, both);
   AddDepartment(&c, "c1-water-unit", pb::LEVEL_COMMUNITY, kCommunity1, {"water"});
   AddDepartment(&c, "c2-committee", pb::LEVEL_COMMUNITY, kCommunity2, both);
@@ -90,7 +92,11 @@ pb::CityConfig CrashCheckCity() {
     }
   }
   pb::EngineSettings* settings = c.mutable_settings();
-  settings->set_duplicate_window_seconds(0);
+  // Repeats are linked within an hour and 1 m: the outage reports, without a position, are linked
+  // to the open outage of their grid; the others, each at a random point of a 1 km square, next
+  // to never.
+  settings->set_duplicate_window_seconds(3600);
+  settings->set_duplicate_distance_meters(1);
   settings->set_auto_close_seconds(120);
   settings->set_utc_offset_minutes(480);
   settings->set_max_page_size(100);
@@ -106,11 +112,12 @@ size_t Recorder::Begin(Op op) {
 }
 
 void Recorder::Answer(size_t index, Outcome outcome, pb::StatusCode code, uint64_t event_id,
-                      uint64_t claim_number) {
+                      uint64_t claim_number, bool linked) {
   std::lock_guard lock(mu_);
   Op& op = ops_[index];
   op.outcome = outcome;
   op.code = code;
+  op.linked = linked;
   if (event_id != 0) op.event_id = event_id;
   if (claim_number != 0) op.claim_number = claim_number;
   // Under the lock, so a snapshot's cutoff never sees a tick whose operation it misses.
@@ -232,8 +239,18 @@ void Workload::Reporter(int index) {
     pb::Request r;
     r.set_request_id(Client::NewRequestId());
     pb::Report* report = r.mutable_submit()->mutable_report();
-    report->set_category(rng() % 2 ? "water" : "noise");
-    report->set_grid(kGrids[rng() % 3]);
+    if (rng() % 100 < 15) {
+      // One more report of the outage in the first grid: a repeat of its open event, if it has
+      // one (so that some events have more repeats than they keep: kLinkedWindow).
+      report->set_category("outage");
+      report->set_grid(kGrids[0]);
+    } else {
+      report->set_category(rng() % 2 ? "water" : "noise");
+      report->set_grid(kGrids[rng() % 3]);
+      std::uniform_real_distribution<double> offset(0, 0.01);
+      report->mutable_position()->set_lon(121.40 + offset(rng));
+      report->mutable_position()->set_lat(37.50 + offset(rng));
+    }
     report->set_urgent(rng() % 10 == 0);  // planned in emergency mode wherever it is
     report->set_reporter(name);
     report->set_description("crashcheck report");
@@ -241,11 +258,13 @@ void Workload::Reporter(int index) {
     submit.kind = OpKind::kSubmit;
     submit.client = name;
     submit.request_id = r.request_id();
+    submit.category = report->category();
+    submit.grid = report->grid();
     size_t op = recorder_.Begin(std::move(submit));
     auto answer = Send(client, r);
     const bool ok = answer && answer->code() == pb::STATUS_OK;
     recorder_.Answer(op, OutcomeOf(answer), answer ? answer->code() : pb::STATUS_UNAVAILABLE,
-                     ok ? answer->event().event().id() : 0, 0);
+                     ok ? answer->event().event().id() : 0, 0, ok && answer->event().linked_as_duplicate());
     if (ok) {
       mine.push_back(answer->event().event().id());
       if (mine.size() > 64) mine.erase(mine.begin());

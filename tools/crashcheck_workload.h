@@ -2,7 +2,9 @@
 // checking process (only the dispatcher is killed), each logging what it sent and what it was
 // told into a Recorder (crashcheck.h History).
 //
-//   reporters  Submit reports (fresh request id each, one in ten urgent) at a steady pace; now and
+//   reporters  Submit reports (fresh request id each, one in ten urgent) at a steady pace, some of
+//              them (15%) one more report of an outage in the first grid, which is linked to its
+//              open event as a repeat (the others are at random points: not repeats); now and
 //              then, instead, look one of their latest events up, or list the city's resolved or
 //              closed ones: resolved, they rate it (satisfied closes it, not satisfied reopens it
 //              at its level) or now and then reopen it, and closed, they sometimes reopen it
@@ -76,9 +78,10 @@ class Recorder {
  public:
   // Adds an unanswered operation; returns its index.
   size_t Begin(Op op);
-  // The answer of operation `index`: outcome, code and what it taught (event id, claim number).
+  // The answer of operation `index`: outcome, code and what it taught (event id, claim number,
+  // whether a Submit was linked to an open event as a repeat).
   void Answer(size_t index, Outcome outcome, pb::StatusCode code, uint64_t event_id,
-              uint64_t claim_number);
+              uint64_t claim_number, bool linked = false);
   void Published(pb::Record record);
   void Problem(std::string what);  // a client saw something impossible (e.g. a gap in the log)
 

@@ -1408,7 +1408,7 @@ TEST_CASE("crashcheck merges: a merge or cancel lost, nobody's, or of a closed e
   }
   SUBCASE("a report linked by no merge") {
     s.LinkOnto(1, 3, kT0 + 30);
-    expected = "a report linked to the event, but by no merge";
+    expected = "a merged event's report linked to the event, but by no merge";
   }
   SUBCASE("a cancel nobody sent") {
     s.ops.pop_back();
@@ -1438,6 +1438,16 @@ TEST_CASE("crashcheck merges: a merge or cancel lost, nobody's, or of a closed e
 namespace whistle::crashcheck {
 namespace {
 
+// Clean when `expected` is "", else a violation of `rule` whose text holds `expected`.
+void CheckFound(const std::vector<Violation>& found, const std::string& rule, const std::string& expected) {
+  if (expected.empty()) {
+    CHECK_MESSAGE(found.empty(), All(found));
+    return;
+  }
+  REQUIRE_MESSAGE(Has(found, rule), All(found));
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
 TEST_CASE("crashcheck merges: a merge carries the reports linked to the merged event along") {
   // Event 4 merged into event 2, then event 2 into event 1: one link on event 1, naming 2 and
   // carrying 4's report along.
@@ -1454,11 +1464,7 @@ TEST_CASE("crashcheck merges: a merge carries the reports linked to the merged e
   };
   std::string expected;
   SUBCASE("carried") {
-    link_onto_1(1);
-    b.Submit(5, kT0 + 30, "s5");
-    auto found = CheckReturns(b, ops);
-    CHECK_MESSAGE(found.empty(), All(found));
-    return;
+    link_onto_1(1);  // expected stays "": clean
   }
   SUBCASE("left behind") {
     link_onto_1(0);
@@ -1472,9 +1478,7 @@ TEST_CASE("crashcheck merges: a merge carries the reports linked to the merged e
     expected = "a MergedInto record not followed by the link of its report on event 1";
   }
   b.Submit(5, kT0 + 30, "s5");
-  auto found = CheckReturns(b, ops);
-  REQUIRE(Has(found, "lifecycle"));
-  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+  CheckFound(CheckReturns(b, ops), "lifecycle", expected);
 }
 
 TEST_CASE("crashcheck merges: an event stored without the report merged into it, or merged elsewhere, is a violation") {
@@ -1540,6 +1544,75 @@ TEST_CASE("crashcheck merges: every one of 20 cancels refused is a violation") {
   auto found = s.Run();
   REQUIRE(Has(found, "workload"));
   CHECK(All(found).find("all 20 cancels sent were refused, none accepted") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+TEST_CASE("crashcheck repeats: an acknowledged repeat is its report's link on the open event it was answered with") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", "g1");
+  b.log()[0].mutable_submitted()->mutable_report()->set_category("outage");
+  Op repeat = Acked(OpKind::kSubmit, "s2", 1, 101);
+  repeat.linked = true;
+  repeat.grid = "g1";
+  repeat.category = "outage";
+  auto link = [&](const std::string& request_id, int64_t at) {
+    b.Add(1, at).mutable_report_linked()->mutable_link()->set_request_id(request_id);
+  };
+  std::vector<Op> ops = {repeat};
+  std::string check = "submit", expected;
+  SUBCASE("linked") {
+    link("s2", kT0 + 10);  // expected stays "": clean
+  }
+  SUBCASE("lost") {
+    expected = "acknowledged submit s2 (event 1) of test is not in the log";
+  }
+  SUBCASE("linked twice") {
+    link("s2", kT0 + 10);
+    link("s2", kT0 + 20);
+    expected = "submit s2 is in the log 2 times";
+  }
+  SUBCASE("a new event instead") {
+    b.Submit(2, kT0 + 10, "s2", "g1");
+    expected = "submit s2 was answered as a repeat of event 1 but the log has it as event 2";
+  }
+  SUBCASE("answered as a new event, linked instead") {
+    link("s2", kT0 + 10);
+    ops[0].linked = false;
+    expected = "submit s2 was answered as event 1 but the log has it as a repeat of event 1";
+  }
+  SUBCASE("a repeat nobody sent") {
+    link("s9", kT0 + 10);
+    link("s2", kT0 + 10);
+    expected = "a submit nobody sent (request id 's9')";
+  }
+  SUBCASE("linked to a resolved event") {
+    b.Claim(1, kT0 + 10, "c1-committee", "desk-a", 1);
+    b.Resolve(1, kT0 + 20, 1, "r1");
+    link("s2", kT0 + 30);
+    ops.push_back(AckedClaim(1, "c1-committee", "desk-a", 1, 102));
+    ops.push_back(Acked(OpKind::kResolve, "r1", 1, 103));
+    ops.back().claim_number = 1;
+    check = "lifecycle";
+    expected = "a repeat report linked while RESOLVED";
+  }
+  SUBCASE("of another category") {
+    link("s2", kT0 + 10);
+    ops[0].category = "water";
+    check = "lifecycle";
+    expected = "a repeat report of water in g1 linked to an event of outage in g1";
+  }
+  SUBCASE("of another grid") {
+    link("s2", kT0 + 10);
+    ops[0].grid = "g2";
+    check = "lifecycle";
+    expected = "a repeat report of outage in g2 linked to an event of outage in g1";
+  }
+  CheckFound(CheckReturns(b, ops), check, expected);
 }
 
 }  // namespace
