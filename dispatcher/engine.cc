@@ -65,6 +65,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(storage::Store& store, std::shared_
   std::vector<ReplanTarget> left = engine->state_.TakeReplansFoundAtLoad();
   // PLANTED BUG (test only, --test-plant-bug=replan-not-resumed): the re-plans are forgotten.
   if (options.test_plant_bug == PlantedBug::kReplanNotResumed) left.clear();
+  // PLANTED BUG (test only, --test-plant-bug=duplicates-forgotten): the duplicate index is lost.
+  if (options.test_plant_bug == PlantedBug::kDuplicatesForgotten) engine->state_.ForgetDuplicateIndexForTest();
   if (!left.empty()) {
     pb::Actor replanner;
     replanner.set_role(pb::ROLE_SYSTEM);

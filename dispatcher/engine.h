@@ -77,6 +77,9 @@ enum class PlantedBug {
   // A restart forgets the re-plans of a SetMode that a stop cut short (Engine::Open), so those
   // events keep deadlines of a mode no longer in force.
   kReplanNotResumed,
+  // A restart forgets the duplicate index it loaded (Engine::Open), so a repeat report of an event
+  // open before the restart makes a new event instead of being linked to it.
+  kDuplicatesForgotten,
 };
 
 // The retention's bounds as the operator gives it (--idempotency-retention-hours): a week by

@@ -174,6 +174,8 @@ class EngineState {
   std::vector<ReplanTarget> TakeReplansFoundAtLoad() {
     return std::exchange(replans_found_at_load_, {});
   }
+  // TEST ONLY (PlantedBug::kDuplicatesForgotten): forgets the duplicate index Load built.
+  void ForgetDuplicateIndexForTest() { unresolved_by_grid_category_.clear(); }
 
   // Principals, revoked ones included, by name; nullptr when unknown.
   const pb::Principal* FindPrincipal(std::string_view name) const;

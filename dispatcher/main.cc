@@ -58,7 +58,9 @@
 //                            claim-without-state-check (a claim on a held event takes it over),
 //                            timer-separate-write (a fired timer's removal is written before, and
 //                            apart from, its escalation), replan-not-resumed (a restart forgets a
-//                            mode switch's re-plans a stop cut short). See engine.h PlantedBug.
+//                            mode switch's re-plans a stop cut short), duplicates-forgotten (a
+//                            restart forgets which open events a repeat report joins). See
+//                            engine.h PlantedBug.
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -96,7 +98,7 @@ constexpr char kUsage[] =
     "  --test-power-cut-signal   SIGUSR1 cuts the power: files cut back to what was fsynced, exit 86\n"
     "  --test-power-cut-after-wal-syncs=N  the same cut, right after the N-th write-ahead log fsync\n"
     "  --test-plant-bug=BUG      ack-before-sync | claim-without-state-check | timer-separate-write |\n"
-    "                            replan-not-resumed\n"
+    "                            replan-not-resumed | duplicates-forgotten\n"
     "  --test-clock-start-ms=MS  with --time-scale: scaled time starts at MS unless a record is newer\n"
     "  --test-counter-fold-bytes=N  counters' journal bytes between folds (default 4 MiB)\n"
     "  --test-max-replans-per-batch=N  a mode switch's re-plans per batch (default 2000)\n";
@@ -152,6 +154,8 @@ Result<TestOptions> ReadTestOptions(Flags& flags) {
     t.plant_bug = PlantedBug::kTimerSeparateWrite;
   } else if (t.plant_bug_name == "replan-not-resumed") {
     t.plant_bug = PlantedBug::kReplanNotResumed;
+  } else if (t.plant_bug_name == "duplicates-forgotten") {
+    t.plant_bug = PlantedBug::kDuplicatesForgotten;
   } else if (!t.plant_bug_name.empty()) {
     return BadRequest(fmt::format("--test-plant-bug: unknown bug '{}'", t.plant_bug_name));
   }

@@ -1,6 +1,7 @@
 #include "tools/crashcheck.h"
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -62,6 +63,8 @@ std::string_view TimerName(TimerKind k) {
 struct EventModel {
   std::string grid, category;
   bool urgent = false;
+  int64_t created_at = 0;
+  bool positioned = false;  // its report has a position
   int64_t dispatched_at = 0;  // at the current level
   pb::Mode planned_mode = pb::MODE_NORMAL;  // of its deadlines: its Dispatched or DeadlinesReplanned
   pb::EventState state = pb::STATE_UNSPECIFIED;
@@ -79,7 +82,9 @@ struct EventModel {
   std::string resolved_by;  // the department whose Resolved record stands
   uint32_t reopens = 0;
   uint32_t linked = 0;        // reports linked to it: a ReportLinked record's, and those it carried
-  uint32_t link_records = 0;  // ReportLinked records (the event keeps the newest kLinkedKept)
+  uint32_t link_records = 0;  // ReportLinked records
+  // (merged event, request id) of the newest kLinkedKept ReportLinked records: Event.linked.
+  std::deque<std::pair<uint64_t, std::string>> kept_links;
   uint64_t merged_into = 0;  // set by MergedInto
   // What a record must be followed by, in the same batch: a Returned one by the dispatch or
   // climb, a Whistled one by its climb, a FeedbackGiven one by the close (satisfied) or the reopen,
@@ -250,6 +255,9 @@ class Checker {
         m.grid = r.submitted().grid();
         m.category = r.submitted().report().category();
         m.urgent = r.submitted().report().urgent();
+        m.created_at = r.at_ms();
+        m.positioned = r.submitted().report().has_position();
+        CheckNotARepeat(r, m);
         break;
       case pb::Record::kDeadlinesReplanned: ApplyReplanned(r, m); break;
       case pb::Record::kDispatched: ApplyDispatched(r, m); break;
@@ -297,6 +305,8 @@ class Checker {
         if (r.report_linked().link().event_id() == 0) CheckRepeat(r, m);
         m.linked += 1 + r.report_linked().carried_links();
         ++m.link_records;
+        m.kept_links.emplace_back(r.report_linked().link().event_id(), r.report_linked().link().request_id());
+        if (m.kept_links.size() > kLinkedKept) m.kept_links.pop_front();
         break;
       case pb::Record::kFeedbackGiven: ApplyFeedbackGiven(r, m); break;
       case pb::Record::kReturned: ApplyReturned(r, m); break;
@@ -559,12 +569,40 @@ class Checker {
     merge_link_ = MergeLink{r.event_id(), into, m.linked};
   }
 
+  // A Submit makes a new event only when no unresolved event of its grid and category made within
+  // the duplicate window was there for it to repeat (EngineState::UnresolvedAt, FindDuplicate in
+  // dispatcher/processors/submit.cc). Where both reports have a position the distance decides,
+  // which the model leaves to the engine. Records come in time order: each (grid, category) keeps
+  // the events made within the window, oldest first.
+  void CheckNotARepeat(const pb::Record& r, const EventModel& made) {
+    if (options_.duplicate_window_ms <= 0) return;
+    auto& recent = made_within_window_[{made.grid, made.category}];
+    while (!recent.empty() && events_.at(recent.front()).created_at < r.at_ms() - options_.duplicate_window_ms) {
+      recent.pop_front();
+    }
+    for (uint64_t earlier : recent) {
+      const EventModel& e = events_.at(earlier);
+      if (Open(e.state) && !(made.positioned && e.positioned)) {
+        Add("submit", r.event_id(), r.seq(),
+            fmt::format("a new event of {} in {} while event {} (made {} ms before, {}) was there for it to repeat",
+                        made.category, made.grid, earlier, r.at_ms() - e.created_at, Short(e.state)));
+        break;
+      }
+    }
+    recent.push_back(r.event_id());
+  }
+
   // A repeat report linked to an open event at its Submit: only to one waiting or held (not
   // resolved), and of the grid and category the Submit asked for. (That a Submit is linked at all,
   // once, and to the event it was answered with: CheckSubmits.)
   void CheckRepeat(const pb::Record& r, const EventModel& m) {
     if (!Open(m.state)) {
       Add("lifecycle", r.event_id(), r.seq(), fmt::format("a repeat report linked while {}", Short(m.state)));
+    }
+    if (options_.duplicate_window_ms > 0 && m.created_at < r.at_ms() - options_.duplicate_window_ms) {
+      Add("lifecycle", r.event_id(), r.seq(),
+          fmt::format("a repeat report linked {} ms after the event was made, past the {} ms window",
+                      r.at_ms() - m.created_at, options_.duplicate_window_ms));
     }
     auto op = submits_.find(r.report_linked().link().request_id());
     if (op != submits_.end() && (op->second->grid != m.grid || op->second->category != m.category)) {
@@ -1029,14 +1067,25 @@ class Checker {
             fmt::format("stored offered to {}; the log replays to {}", fmt::join(e.candidates(), ", "),
                         fmt::join(m.candidates, ", ")));
       }
-      const auto window = static_cast<int>(std::min(m.link_records, kLinkedKept));
-      if (e.linked_count() != m.linked || e.linked_size() != window || e.merged_into() != m.merged_into) {
+      std::deque<std::pair<uint64_t, std::string>> kept;
+      for (const pb::LinkedReport& link : e.linked()) kept.emplace_back(link.event_id(), link.request_id());
+      if (e.linked_count() != m.linked || e.merged_into() != m.merged_into) {
         Add("event", id, 0,
-            fmt::format("stored with {} linked reports ({} kept){}; the log replays to {} ({}){}", e.linked_count(),
-                        e.linked_size(),
+            fmt::format("stored with {} linked reports{}; the log replays to {}{}", e.linked_count(),
                         e.merged_into() != 0 ? fmt::format(", merged into event {}", e.merged_into()) : "",
-                        m.linked, window,
+                        m.linked,
                         m.merged_into != 0 ? fmt::format(", merged into event {}", m.merged_into) : ""));
+      }
+      if (kept != m.kept_links) {
+        auto names = [](const std::deque<std::pair<uint64_t, std::string>>& links) {
+          std::vector<std::string> out;
+          for (const auto& [merged, request_id] : links) {
+            out.push_back(merged != 0 ? fmt::format("event {}", merged) : request_id);
+          }
+          return fmt::format("[{}]", fmt::join(out, ", "));
+        };
+        Add("event", id, 0,
+            fmt::format("stored keeping the links {}; the log replays to {}", names(kept), names(m.kept_links)));
       }
       if (e.reopen_count() != m.reopens) {
         Add("event", id, 0,
@@ -1097,6 +1146,8 @@ class Checker {
   std::map<std::string, const Op*, std::less<>> sent_by_reason_;
   std::set<std::pair<uint64_t, uint64_t>> merges_sent_;  // (event, into), acknowledged or not
   std::map<std::string, const Op*, std::less<>> submits_;  // by request id
+  // By (grid, category): the events made within the duplicate window of the latest Submitted.
+  std::map<std::pair<std::string, std::string>, std::deque<uint64_t>> made_within_window_;
   struct MergeLink {
     uint64_t source = 0, into = 0;
     uint32_t carried = 0;  // the reports linked to the source, which its link carries along

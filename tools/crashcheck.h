@@ -15,7 +15,10 @@
 //   submit       every acknowledged Submit is in the log exactly once (by request id), as the event
 //                it was answered with: a Submitted record, or, answered as a repeat, the
 //                ReportLinked record of its report on the open event it repeats; no Submit is
-//                there twice; none that nobody sent
+//                there twice; none that nobody sent; (with duplicate_window_ms) no new event
+//                while an unresolved one of its grid and category created within the window was
+//                there for it to repeat (unless both reports have a position: the distance is
+//                not modelled)
 //   switch       the same for SetMode: each acknowledged one is in the log exactly once, as the
 //                ModeChanged record naming its request id, region and mode; a rejected one is not;
 //                none that nobody sent
@@ -49,7 +52,8 @@
 //                a merge only into another open event, the link of its report on that event
 //                right after it, carrying every report linked to it along; nothing after a cancel
 //                or a merge; a repeat linked at submit only to an unresolved event of its
-//                Submit's grid and category. A record whose follower is
+//                Submit's grid and category (created within the duplicate window). A record
+//                whose follower is
 //                missing breaks its rule also at the end of the log, which ends where a batch
 //                does
 //   deadline     every deadline that passed fired exactly once: no escalation, overdue mark or
@@ -80,7 +84,7 @@
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history (every page) equals the event's records in the
 //                log, and its state, level, lead, claim number, overdue marks, reopens, linked
-//                reports (their count, and the newest 16 kept), the event it merged into,
+//                reports (their count, and the newest 16 kept: which), the event it merged into,
 //                candidates, returns at its level, mode and deadlines equal those replayed from
 //                the log
 //   counters     (with counters) the statistics counters the dispatcher answers StatsQuery with
@@ -176,6 +180,9 @@ struct CheckOptions {
     int64_t claim_ms = 0, resolve_ms = 0;
   };
   std::map<std::tuple<std::string, pb::Level, pb::Mode>, Sla> sla;
+  // The city's duplicate window (EngineSettings.duplicate_window_seconds), in ms: 0, none, and
+  // the "submit" check does not look for repeats that should have been linked.
+  int64_t duplicate_window_ms = 0;
 };
 
 struct Violation {

@@ -16,8 +16,8 @@
 // counters against the log replayed through the engine's own appliers.
 //
 // --plant-bug passes --test-plant-bug to the dispatcher (ack-before-sync,
-// claim-without-state-check, timer-separate-write, replan-not-resumed) to show the checker
-// catches it.
+// claim-without-state-check, timer-separate-write, replan-not-resumed, duplicates-forgotten) to
+// show the checker catches it.
 // Exit status: 0 clean; 1 violations found (each listed: check, event, seq, what); 2 bad flags;
 // 3 the harness itself failed (the dispatcher never started, the log, an event or a counter could
 // not be read).
@@ -64,7 +64,8 @@ constexpr char kUsage[] =
     "  --power-cuts=N   power cuts: unsynced bytes lost, then the process ends (default 10)\n"
     "  --seed=S         the random choices (fault order and moments, clients); default: random\n"
     "  --plant-bug=BUG  TEST: start the dispatcher with a known bug planted: ack-before-sync,\n"
-    "                   claim-without-state-check, timer-separate-write or replan-not-resumed;\n"
+    "                   claim-without-state-check, timer-separate-write, replan-not-resumed or\n"
+    "                   duplicates-forgotten;\n"
     "                   it must be caught\n"
     "  --keep           keep the temporary directory (data, city, dispatcher logs)\n"
     "  --dispatcher=P   the whistle-dispatcher binary (default: next to this one)\n"
@@ -370,6 +371,7 @@ struct Summary {
   size_t mode_switches = 0, replans = 0, replans_after_restart = 0;
   size_t repeats = 0, most_repeats = 0;  // reports linked at submit; the most on one event
   size_t events_past_window = 0;         // events with more repeats than they keep (kLinkedKept)
+  size_t merges_carrying = 0;            // merges whose link carried reports linked before
 };
 
 Summary Summarize(const Observed& o) {
@@ -378,6 +380,7 @@ Summary Summarize(const Observed& o) {
   std::map<uint64_t, size_t> repeats;
   for (const auto& r : o.log) {
     if (r.has_report_linked() && r.report_linked().link().event_id() == 0) ++repeats[r.event_id()];
+    s.merges_carrying += r.has_report_linked() && r.report_linked().carried_links() > 0;
     if (r.event_id() != 0) ids.insert(r.event_id());
     if (r.has_marked_overdue()) overdue.insert(r.event_id());
     // Dispatched afresh while overdue: a return at city level (Event.overdue_redispatch).
@@ -455,6 +458,7 @@ int Main(const Run& run) {
     Client checker(context, dispatcher.front(), co);
     CheckOptions check_options;
     check_options.auto_close_ms = (*city)->settings().auto_close_seconds() * 1000;
+    check_options.duplicate_window_ms = (*city)->settings().duplicate_window_seconds() * 1000;
     for (const pb::Region& r : (*city)->config().regions()) check_options.parents[r.code()] = r.parent();
     for (const pb::SlaPolicy& p : (*city)->config().sla()) {
       check_options.sla[{p.category(), p.level(), p.mode()}] = {int64_t{p.claim_seconds()} * 1000,
@@ -609,14 +613,15 @@ int Main(const Run& run) {
             "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
             "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
             "returns, {} whistles, {} escalations, {} overdue marks ({} dispatches of overdue events), "
-            "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} merges, {} "
+            "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} merges ({} carrying "
+            "linked reports), {} "
             "cancels, {} repeat reports linked ({} at most on one event, {} events with more than they keep), {} "
             "mode switches, {} re-plans ({} after a restart); {} records published; {} counters (month, "
             "scope) in {} against the replayed log's {}\n",
             cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
             history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.returns,
             s.whistles, s.escalations, s.overdue, s.overdue_redispatches, s.quiet_closes, s.feedback,
-            s.reopens, s.reopens_for_feedback, s.merges, s.cancels, s.repeats, s.most_repeats,
+            s.reopens, s.reopens_for_feedback, s.merges, s.merges_carrying, s.cancels, s.repeats, s.most_repeats,
             s.events_past_window, s.mode_switches,
             s.replans, s.replans_after_restart,
             history.published.size(), final_state->counters.size(), fmt::join(months, " and "),
@@ -669,11 +674,11 @@ int main(int argc, char** argv) {
   for (const Status& s : {cycles.status(), cuts.status(), seed.status(), keep.status(), flags->CheckAllTaken()}) {
     if (!s.ok()) return usage(s.message());
   }
-  const std::set<std::string> planted = {"ack-before-sync", "claim-without-state-check",
-                                          "timer-separate-write", "replan-not-resumed"};
+  const std::set<std::string> planted = {"ack-before-sync", "claim-without-state-check", "timer-separate-write",
+                                          "replan-not-resumed", "duplicates-forgotten"};
   if (!run.plant_bug.empty() && !planted.contains(run.plant_bug)) {
-    return usage("--plant-bug must be ack-before-sync, claim-without-state-check, timer-separate-write or "
-                 "replan-not-resumed");
+    return usage("--plant-bug must be ack-before-sync, claim-without-state-check, timer-separate-write, "
+                 "replan-not-resumed or duplicates-forgotten");
   }
   run.cycles = *cycles;
   run.power_cuts = *cuts;

@@ -487,8 +487,12 @@ void Workload::Supervisor(uint64_t seed) {
   while (!stop_) {
     Sleep(pause / 2 + static_cast<int>(rng() % static_cast<uint64_t>(pause)));
     if (stop_) break;
+    // One turn in four at city level, where a whistle is refused: there it merges or cancels, and
+    // merges the event with the most repeats linked to it (an outage that climbed there; the
+    // next report of it, out of the duplicate window, made another), carrying them along.
+    const bool city = rng() % 4 == 0;
     pb::Request list;
-    list.mutable_list()->set_level(below_city[rng() % std::size(below_city)]);
+    list.mutable_list()->set_level(city ? pb::LEVEL_CITY : below_city[rng() % std::size(below_city)]);
     for (pb::EventState s : {pb::STATE_DISPATCHED, pb::STATE_CLAIMED, pb::STATE_IN_PROGRESS}) {
       list.mutable_list()->add_states(s);
     }
@@ -496,7 +500,10 @@ void Workload::Supervisor(uint64_t seed) {
     auto open = Send(client, list);
     if (!open || open->code() != pb::STATUS_OK || open->list().events_size() == 0) continue;
     const auto& events = open->list().events();
-    const pb::Event& picked = events[static_cast<int>(rng() % static_cast<uint64_t>(events.size()))];
+    const pb::Event& picked =
+        city ? *std::max_element(events.begin(), events.end(),
+                                 [](const pb::Event& a, const pb::Event& b) { return a.linked_count() < b.linked_count(); })
+             : events[static_cast<int>(rng() % static_cast<uint64_t>(events.size()))];
     // Long enough, now and then, for a deadline to climb it first (0.3 s of real time).
     Sleep(static_cast<int>(rng() % 400));
     if (stop_) break;
@@ -516,7 +523,7 @@ void Workload::Supervisor(uint64_t seed) {
       op.kind = OpKind::kCancel;
       r.mutable_cancel()->set_event_id(picked.id());
       r.mutable_cancel()->set_reason(r.request_id());
-    } else if (choice < 30 && repeated != events.end()) {
+    } else if (choice < (city ? 70 : 30) && repeated != events.end()) {
       op.kind = OpKind::kMerge;
       op.into_event_id = repeated->id();
       r.mutable_merge()->set_event_id(picked.id());
@@ -526,6 +533,7 @@ void Workload::Supervisor(uint64_t seed) {
       (void)SendRecorded(client, std::move(op), r);
       continue;
     }
+    if (city) continue;
     pb::WhistleCommand* whistle = r.mutable_whistle();
     whistle->set_event_id(picked.id());
     whistle->set_reason(r.request_id());

@@ -3,8 +3,9 @@
 // told into a Recorder (crashcheck.h History).
 //
 //   reporters  Submit reports (fresh request id each, one in ten urgent) at a steady pace, some of
-//              them (15%) one more report of an outage in the first grid, which is linked to its
-//              open event as a repeat (the others are at random points: not repeats); now and
+//              them (15%) one more report of an outage in the first grid, which is linked as a
+//              repeat to its event while that is unresolved and within the duplicate window (the
+//              others are at random points: not repeats); now and
 //              then, instead, look one of their latest events up, or list the city's resolved or
 //              closed ones: resolved, they rate it (satisfied closes it, not satisfied reopens it
 //              at its level) or now and then reopen it, and closed, they sometimes reopen it
@@ -19,7 +20,9 @@
 //   supervisor now and then lists the open events of a level below the city's and whistles one
 //              (吹哨), usually naming the level it saw, after a pause in which the event may
 //              have climbed already: such a whistle must be refused; or, now and then, cancels
-//              it, or merges it into another open event of its grid and category
+//              it, or merges it into another open event of its grid and category. One turn in
+//              four it lists the city level instead, where it only cancels or merges, and merges
+//              the event with the most repeats linked to it, which the merge carries along
 //   commander  now and then switches a region (a community half the time, else the street, the
 //              county or the city) to the other mode than the one in force there: each switch
 //              re-plans the unresolved events whose mode it changes, in the batches after its own,

@@ -690,7 +690,7 @@ Op AckedWhistle(const std::string& request_id, const std::string& department, ui
 }
 
 // Checks the log against `ops` and an acknowledged Submit for each of its Submitted records.
-std::vector<Violation> CheckReturns(LogBuilder& b, std::vector<Op> ops) {
+std::vector<Violation> CheckReturns(LogBuilder& b, std::vector<Op> ops, const CheckOptions& options = Quiet()) {
   History h;
   for (const pb::Record& r : b.log()) {
     if (r.has_submitted()) h.ops.push_back(Acked(OpKind::kSubmit, r.submitted().request_id(), r.event_id(), 100));
@@ -699,7 +699,7 @@ std::vector<Violation> CheckReturns(LogBuilder& b, std::vector<Op> ops) {
   h.ack_cutoff = 1000;
   Observed o;
   o.log = b.log();
-  return Check(h, o, Quiet());
+  return Check(h, o, options);
 }
 
 // The committee declines the offer; the water unit claims, then gives its claim back: all have
@@ -1511,19 +1511,18 @@ TEST_CASE("crashcheck merges: an event stored without the report merged into it,
   auto found = Check(h, o, Quiet());
   REQUIRE_MESSAGE(found.empty(), All(found));
   std::string expected;
-  SUBCASE("its report not linked") {
-    o.events[1].mutable_event()->clear_linked();
+  SUBCASE("its report not counted") {
     o.events[1].mutable_event()->clear_linked_count();
-    expected = "event: event 1: stored with 0 linked reports (0 kept); the log replays to 1 (1)";
+    expected = "event: event 1: stored with 0 linked reports; the log replays to 1";
   }
   SUBCASE("counted but not kept") {
     o.events[1].mutable_event()->clear_linked();
-    expected = "event: event 1: stored with 1 linked reports (0 kept); the log replays to 1 (1)";
+    expected = "event: event 1: stored keeping the links []; the log replays to [event 2]";
   }
   SUBCASE("merged into another event") {
     o.events[2].mutable_event()->set_merged_into(7);
-    expected = "event: event 2: stored with 0 linked reports (0 kept), merged into event 7; the log replays to "
-               "0 (0), merged into event 1";
+    expected = "event: event 2: stored with 0 linked reports, merged into event 7; the log replays to 0, "
+               "merged into event 1";
   }
   found = Check(h, o, Quiet());
   REQUIRE(found.size() == 1);
@@ -1613,6 +1612,130 @@ TEST_CASE("crashcheck repeats: an acknowledged repeat is its report's link on th
     expected = "a repeat report of outage in g2 linked to an event of outage in g1";
   }
   CheckFound(CheckReturns(b, ops), check, expected);
+}
+
+}  // namespace
+}  // namespace whistle::crashcheck
+
+namespace whistle::crashcheck {
+namespace {
+
+constexpr int64_t kWindowMs = 5'000;  // shorter than a claim deadline: no timer fires in these
+
+CheckOptions WithWindow() {
+  CheckOptions options = Quiet();
+  options.duplicate_window_ms = kWindowMs;
+  return options;
+}
+
+// An outage in g1 reported at kT0 (event 1), without a position.
+LogBuilder Outage() {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1", "g1");
+  b.log()[0].mutable_submitted()->mutable_report()->set_category("outage");
+  return b;
+}
+
+void SubmitOutage(LogBuilder& b, uint64_t id, int64_t at, const std::string& category = "outage") {
+  const size_t at_index = b.log().size();
+  b.Submit(id, at, "s" + std::to_string(id), "g1");
+  b.log()[at_index].mutable_submitted()->mutable_report()->set_category(category);
+}
+
+TEST_CASE("crashcheck repeats: a new event while an open one of its grid and category was there to repeat") {
+  LogBuilder b = Outage();
+  std::vector<Op> ops;
+  std::string expected;
+  SUBCASE("made anew") {
+    SubmitOutage(b, 2, kT0 + 10);
+    expected = "a new event of outage in g1 while event 1 (made 10 ms before, DISPATCHED) was there for it to repeat";
+  }
+  SUBCASE("the first one resolved") {
+    b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+    b.Resolve(1, kT0 + 6, 1, "r1");
+    ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 101), Acked(OpKind::kResolve, "r1", 1, 102)};
+    ops.back().claim_number = 1;
+    SubmitOutage(b, 2, kT0 + 10);
+  }
+  SUBCASE("past the window") {
+    SubmitOutage(b, 2, kT0 + kWindowMs + 1);
+  }
+  SUBCASE("at the window's edge") {
+    SubmitOutage(b, 2, kT0 + kWindowMs);
+    expected = "while event 1 (made 5000 ms before, DISPATCHED) was there for it to repeat";
+  }
+  SUBCASE("another category") {
+    SubmitOutage(b, 2, kT0 + 10, "water");
+  }
+  SUBCASE("both with a position: the distance decides, not modelled") {
+    b.log()[0].mutable_submitted()->mutable_report()->mutable_position()->set_lon(121.4);
+    SubmitOutage(b, 2, kT0 + 10);
+    b.log()[2].mutable_submitted()->mutable_report()->mutable_position()->set_lon(121.4);
+  }
+  SUBCASE("one with a position") {
+    b.log()[0].mutable_submitted()->mutable_report()->mutable_position()->set_lon(121.4);
+    SubmitOutage(b, 2, kT0 + 10);
+    expected = "a new event of outage in g1 while event 1";
+  }
+  CheckFound(CheckReturns(b, ops, WithWindow()), "submit", expected);
+  CHECK(CheckReturns(b, ops).empty());  // without a window, nothing is a repeat
+}
+
+TEST_CASE("crashcheck repeats: a repeat linked to an event made before the window is a violation") {
+  LogBuilder b = Outage();
+  Op repeat = Acked(OpKind::kSubmit, "s2", 1, 101);
+  repeat.linked = true;
+  repeat.grid = "g1";
+  repeat.category = "outage";
+  b.Add(1, kT0 + kWindowMs + 1).mutable_report_linked()->mutable_link()->set_request_id("s2");
+  CheckFound(CheckReturns(b, {repeat}, WithWindow()), "lifecycle",
+             "a repeat report linked 5001 ms after the event was made, past the 5000 ms window");
+}
+
+TEST_CASE("crashcheck repeats: an event stored with other links kept than its newest 16, or miscounted, is a violation") {
+  LogBuilder b = Outage();
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1)};
+  for (int i = 0; i < 20; ++i) {
+    const std::string request_id = fmt::format("r{:02}", i);
+    b.Add(1, kT0 + 10 + i).mutable_report_linked()->mutable_link()->set_request_id(request_id);
+    Op repeat = Acked(OpKind::kSubmit, request_id, 1, 2 + static_cast<uint64_t>(i));
+    repeat.linked = true;
+    repeat.grid = "g1";
+    repeat.category = "outage";
+    h.ops.push_back(repeat);
+  }
+  h.ack_cutoff = 1000;
+  Observed o;
+  o.log = b.log();
+  pb::Event& e = *o.events[1].mutable_event();
+  for (const pb::Record& r : o.log) *o.events[1].add_history() = r;
+  e.set_id(1);
+  e.set_state(pb::STATE_DISPATCHED);
+  e.set_level(pb::LEVEL_COMMUNITY);
+  e.add_candidates("c1-committee");
+  e.add_candidates("c1-water-unit");
+  e.set_claim_deadline_ms(kT0 + kClaimMs);
+  e.set_resolve_deadline_ms(kT0 + kResolveMs);
+  e.set_linked_count(20);
+  auto keep = [&](int from) {
+    e.clear_linked();
+    for (int i = from; i < from + 16; ++i) e.add_linked()->set_request_id(fmt::format("r{:02}", i));
+  };
+  keep(4);
+  REQUIRE_MESSAGE(Check(h, o, WithWindow()).empty(), All(Check(h, o, WithWindow())));
+  std::string expected;
+  SUBCASE("the oldest 16 kept") {
+    keep(0);
+    expected = "event: event 1: stored keeping the links [r00, r01,";
+  }
+  SUBCASE("one link not counted") {
+    e.set_linked_count(19);
+    expected = "event: event 1: stored with 19 linked reports; the log replays to 20";
+  }
+  auto found = Check(h, o, WithWindow());
+  REQUIRE(found.size() == 1);
+  CHECK_MESSAGE(FormatViolation(found[0]).find(expected) == 0, FormatViolation(found[0]));
 }
 
 }  // namespace
