@@ -21,11 +21,12 @@
 // could not keep its schedule reports the flows it never sent (NOT OFFERED).
 // --hot=N makes every report one of N problems (the first category in one of the city's first N
 // grids): each one's first Submit makes an event and the rest link to it as repeats, the cost of a
-// hotline's burst of calls about one outage. --json prints one JSON object instead. --trace=PATH writes every measured answer to PATH, a line
-// each in the order sent: microseconds from the end of the warm-up to when it was sent (an open
-// loop's first command: when it was due), its latency in microseconds, and its kind, after a first
-// line "# measured from <N> (Unix microseconds)", N the end of the warm-up. To see when the slow
-// ones fell: tools/latency_windows.py reads it.
+// hotline's burst of calls about one outage. --json prints one JSON object instead.
+// --trace=PATH writes every measured answer to PATH, a line each in the order sent: microseconds
+// from the end of the warm-up to when it was sent (an open loop's first command: when it was due),
+// its latency in microseconds, and its kind, after a first line "# measured from <N> (Unix
+// microseconds)", N the end of the warm-up. To see when the slow ones fell:
+// tools/latency_windows.py reads it.
 //
 // Exit: 0 done; 1 the run failed (or a claim race had other than one winner); 2 bad flags.
 

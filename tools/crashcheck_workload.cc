@@ -500,9 +500,11 @@ void Workload::Supervisor(uint64_t seed) {
     auto open = Send(client, list);
     if (!open || open->code() != pb::STATUS_OK || open->list().events_size() == 0) continue;
     const auto& events = open->list().events();
+    auto fewer_links = [](const pb::Event& a, const pb::Event& b) {
+      return a.linked_count() < b.linked_count();
+    };
     const pb::Event& picked =
-        city ? *std::max_element(events.begin(), events.end(),
-                                 [](const pb::Event& a, const pb::Event& b) { return a.linked_count() < b.linked_count(); })
+        city ? *std::max_element(events.begin(), events.end(), fewer_links)
              : events[static_cast<int>(rng() % static_cast<uint64_t>(events.size()))];
     // Long enough, now and then, for a deadline to climb it first (0.3 s of real time).
     Sleep(static_cast<int>(rng() % 400));
