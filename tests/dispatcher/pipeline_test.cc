@@ -274,5 +274,50 @@ TEST_CASE("a history asked for while batches are unwritten has every record once
   CHECK(HistorySeqs(engine.Decide(ask)[0]) == all);
 }
 
+TEST_CASE("the newest page of a long history ends in its unwritten records, each once") {
+  EngineFixture f;
+  Engine& engine = f.engine();
+  const uint64_t id = f.SubmitOk("water", testing::kGrid1);
+  std::vector<Command> repeats;
+  for (int i = 0; i < 1000; ++i) repeats.push_back(PipelineSubmit(fmt::format("repeat-{}", i), testing::kGrid1));
+  for (const pb::Response& r : engine.Process(repeats)) REQUIRE(r.event().event().id() == id);
+  // 1,002 records on disk; three more in each of two sealed batches, neither written yet.
+  std::vector<Command> more = {PipelineSubmit("late-1", testing::kGrid1), PipelineSubmit("late-2", testing::kGrid1),
+                               PipelineSubmit("late-3", testing::kGrid1)};
+  REQUIRE(engine.Decide(more)[0].code() == pb::STATUS_OK);
+  SealedBatch one = engine.Seal();
+  more = {PipelineSubmit("late-4", testing::kGrid1), PipelineSubmit("late-5", testing::kGrid1),
+          PipelineSubmit("late-6", testing::kGrid1)};
+  REQUIRE(engine.Decide(more)[0].code() == pb::STATUS_OK);
+  SealedBatch two = engine.Seal();
+
+  pb::Request get;
+  get.mutable_get()->set_event_id(id);
+  get.mutable_get()->set_with_history(true);
+  std::vector<Command> ask = {PipelineCommand(get)};
+  get.mutable_get()->set_history_before(1005);  // ends inside the first unwritten batch
+  std::vector<Command> ask_before = {PipelineCommand(get)};
+  auto range = [](uint32_t from, uint32_t to) {
+    std::vector<uint32_t> out;
+    for (uint32_t i = from; i < to; ++i) out.push_back(i);
+    return out;
+  };
+  auto check = [&] {
+    pb::Response newest = engine.Decide(ask)[0];
+    CHECK(newest.event().older_history() == 8);
+    CHECK(HistorySeqs(newest) == range(8, 1008));
+    pb::Response before = engine.Decide(ask_before)[0];
+    CHECK(before.event().older_history() == 5);
+    CHECK(HistorySeqs(before) == range(5, 1005));
+  };
+  check();
+  // Batch 1 written, not yet completed: the cursor sees its records too; each still once.
+  REQUIRE(f.store().Write(*one.write).ok());
+  check();
+  CHECK(engine.Complete(one, Status::Ok()).ok());
+  CHECK(engine.Complete(two, f.store().Write(*two.write)).ok());
+  check();
+}
+
 }  // namespace
 }  // namespace whistle
