@@ -141,7 +141,10 @@ json EventPageJson(const pb::EventView& view) {
   }
   // The newest records of a long history (an event repeated thousands of times): how many
   // older ones the timeline leaves out.
-  return {{"event", event}, {"pending", pending}, {"timeline", timeline}, {"older_history", view.older_history()}};
+  return {{"event", event},
+          {"pending", pending},
+          {"timeline", timeline},
+          {"older_history", view.older_history()}};
 }
 
 json RecordJson(const pb::Notification& n) {
