@@ -282,14 +282,16 @@ TEST_CASE("the newest page of a long history ends in its unwritten records, each
   for (int i = 0; i < 1000; ++i) repeats.push_back(PipelineSubmit(fmt::format("repeat-{}", i), testing::kGrid1));
   for (const pb::Response& r : engine.Process(repeats)) REQUIRE(r.event().event().id() == id);
   // 1,002 records on disk; three more in each of two sealed batches, neither written yet.
-  std::vector<Command> more = {PipelineSubmit("late-1", testing::kGrid1), PipelineSubmit("late-2", testing::kGrid1),
-                               PipelineSubmit("late-3", testing::kGrid1)};
-  REQUIRE(engine.Decide(more)[0].code() == pb::STATUS_OK);
-  SealedBatch one = engine.Seal();
-  more = {PipelineSubmit("late-4", testing::kGrid1), PipelineSubmit("late-5", testing::kGrid1),
-          PipelineSubmit("late-6", testing::kGrid1)};
-  REQUIRE(engine.Decide(more)[0].code() == pb::STATUS_OK);
-  SealedBatch two = engine.Seal();
+  auto seal_three_repeats = [&](int first) {
+    std::vector<Command> more;
+    for (int i = first; i < first + 3; ++i) {
+      more.push_back(PipelineSubmit(fmt::format("late-{}", i), testing::kGrid1));
+    }
+    REQUIRE(engine.Decide(more)[0].code() == pb::STATUS_OK);
+    return engine.Seal();
+  };
+  SealedBatch one = seal_three_repeats(1);
+  SealedBatch two = seal_three_repeats(4);
 
   pb::Request get;
   get.mutable_get()->set_event_id(id);

@@ -1551,18 +1551,43 @@ TEST_CASE("crashcheck merges: every one of 20 cancels refused is a violation") {
 namespace whistle::crashcheck {
 namespace {
 
-TEST_CASE("crashcheck repeats: an acknowledged repeat is its report's link on the open event it was answered with") {
+constexpr int64_t kWindowMs = 5'000;  // shorter than a claim deadline: no timer fires in these
+
+CheckOptions WithWindow() {
+  CheckOptions options = Quiet();
+  options.duplicate_window_ms = kWindowMs;
+  return options;
+}
+
+// An outage in g1 reported at kT0 (event 1), without a position.
+LogBuilder Outage() {
   LogBuilder b;
   b.Submit(1, kT0, "s1", "g1");
   b.log()[0].mutable_submitted()->mutable_report()->set_category("outage");
-  Op repeat = Acked(OpKind::kSubmit, "s2", 1, 101);
+  return b;
+}
+
+// An acknowledged Submit of an outage in g1, answered as a repeat of event 1.
+Op AckedRepeat(const std::string& request_id, uint64_t tick) {
+  Op repeat = Acked(OpKind::kSubmit, request_id, 1, tick);
   repeat.linked = true;
   repeat.grid = "g1";
   repeat.category = "outage";
+  return repeat;
+}
+
+void SubmitOutage(LogBuilder& b, uint64_t id, int64_t at, const std::string& category = "outage") {
+  const size_t at_index = b.log().size();
+  b.Submit(id, at, "s" + std::to_string(id), "g1");
+  b.log()[at_index].mutable_submitted()->mutable_report()->set_category(category);
+}
+
+TEST_CASE("crashcheck repeats: an acknowledged repeat is its report's link on the open event it was answered with") {
+  LogBuilder b = Outage();
   auto link = [&](const std::string& request_id, int64_t at) {
     b.Add(1, at).mutable_report_linked()->mutable_link()->set_request_id(request_id);
   };
-  std::vector<Op> ops = {repeat};
+  std::vector<Op> ops = {AckedRepeat("s2", 101)};
   std::string check = "submit", expected;
   SUBCASE("linked") {
     link("s2", kT0 + 10);  // expected stays "": clean
@@ -1620,28 +1645,6 @@ TEST_CASE("crashcheck repeats: an acknowledged repeat is its report's link on th
 namespace whistle::crashcheck {
 namespace {
 
-constexpr int64_t kWindowMs = 5'000;  // shorter than a claim deadline: no timer fires in these
-
-CheckOptions WithWindow() {
-  CheckOptions options = Quiet();
-  options.duplicate_window_ms = kWindowMs;
-  return options;
-}
-
-// An outage in g1 reported at kT0 (event 1), without a position.
-LogBuilder Outage() {
-  LogBuilder b;
-  b.Submit(1, kT0, "s1", "g1");
-  b.log()[0].mutable_submitted()->mutable_report()->set_category("outage");
-  return b;
-}
-
-void SubmitOutage(LogBuilder& b, uint64_t id, int64_t at, const std::string& category = "outage") {
-  const size_t at_index = b.log().size();
-  b.Submit(id, at, "s" + std::to_string(id), "g1");
-  b.log()[at_index].mutable_submitted()->mutable_report()->set_category(category);
-}
-
 TEST_CASE("crashcheck repeats: a new event while an open one of its grid and category was there to repeat") {
   LogBuilder b = Outage();
   std::vector<Op> ops;
@@ -1683,12 +1686,8 @@ TEST_CASE("crashcheck repeats: a new event while an open one of its grid and cat
 
 TEST_CASE("crashcheck repeats: a repeat linked to an event made before the window is a violation") {
   LogBuilder b = Outage();
-  Op repeat = Acked(OpKind::kSubmit, "s2", 1, 101);
-  repeat.linked = true;
-  repeat.grid = "g1";
-  repeat.category = "outage";
   b.Add(1, kT0 + kWindowMs + 1).mutable_report_linked()->mutable_link()->set_request_id("s2");
-  CheckFound(CheckReturns(b, {repeat}, WithWindow()), "lifecycle",
+  CheckFound(CheckReturns(b, {AckedRepeat("s2", 101)}, WithWindow()), "lifecycle",
              "a repeat report linked 5001 ms after the event was made, past the 5000 ms window");
 }
 
@@ -1699,11 +1698,7 @@ TEST_CASE("crashcheck repeats: an event stored with other links kept than its ne
   for (int i = 0; i < 20; ++i) {
     const std::string request_id = fmt::format("r{:02}", i);
     b.Add(1, kT0 + 10 + i).mutable_report_linked()->mutable_link()->set_request_id(request_id);
-    Op repeat = Acked(OpKind::kSubmit, request_id, 1, 2 + static_cast<uint64_t>(i));
-    repeat.linked = true;
-    repeat.grid = "g1";
-    repeat.category = "outage";
-    h.ops.push_back(repeat);
+    h.ops.push_back(AckedRepeat(request_id, 2 + static_cast<uint64_t>(i)));
   }
   h.ack_cutoff = 1000;
   Observed o;
