@@ -1,9 +1,11 @@
-// Agent: a department's duty desk (or many departments' at once) on the bus.
+// Agent: a department's duty desk (or many departments' at once).
 //
-// It follows every record in sequence order (Subscriber: no record is missed or seen twice, even
-// across drops and restarts of the bus), and reacts to what concerns its departments:
+// It follows the log in sequence order (Subscriber: no record is missed or seen twice, even
+// across drops and restarts), and reacts to what concerns its departments:
 //   offered a task (Dispatched)  -> claim it after a delay, or return it, or let it lapse
 //   won a claim (Claimed)        -> report progress, then resolve, whistle, or let it lapse
+// With a key, the dispatcher gives it only the records of events within its departments'
+// jurisdiction (the bus refuses an agent; its Subscriber reads the log through the front door).
 // The behaviour (delays as shares of the deadline window, shares of returns, whistles and lapses)
 // is configurable so that a simulated city really climbs its ladder. Delays are drawn in the
 // dispatcher's (possibly scaled) time and waited in real time divided by `time_scale`.

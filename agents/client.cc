@@ -133,12 +133,14 @@ Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::s
     : sub_(context, zmq::socket_type::sub),
       monitor_(context, zmq::socket_type::pair),
       front_(context, std::move(front_endpoint), front_options),
+      bus_endpoint_(std::move(bus_endpoint)),
       last_seq_(after_seq),
       last_mark_(after && after->seq == after_seq && after_seq > 0 ? after : std::nullopt),
       bus_floor_(after_seq) {
   static std::atomic<uint64_t> monitors{0};
   std::string address = fmt::format("inproc://whistle-subscriber-{}", monitors.fetch_add(1));
-  if (zmq_socket_monitor(sub_.handle(), address.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+  if (zmq_socket_monitor(sub_.handle(), address.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
     throw zmq::error_t();
   }
   monitor_.set(zmq::sockopt::linger, 0);
@@ -146,7 +148,7 @@ Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::s
   sub_.set(zmq::sockopt::linger, 0);
   ApplyCredentials(sub_, front_options.credentials);
   sub_.set(zmq::sockopt::subscribe, "all");
-  sub_.connect(bus_endpoint);
+  sub_.connect(bus_endpoint_);
 }
 
 Status Subscriber::Rewound(std::string what) {
@@ -204,7 +206,16 @@ Result<pb::LogResult> Subscriber::ReadLog(uint64_t from, uint32_t max_records) {
 Status Subscriber::CheckReconnection() {
   for (zmq::message_t event, where; monitor_.recv(event, zmq::recv_flags::dontwait);) {
     if (event.more()) (void)monitor_.recv(where, zmq::recv_flags::dontwait);
-    check_pending_ = true;  // the only event asked for
+    uint16_t id = 0;
+    if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      // The bus is not this principal's (it may not read the whole log): stop asking for it, and
+      // follow the log through the front door.
+      bus_refused_ = true;
+      (void)zmq_disconnect(sub_.handle(), bus_endpoint_.c_str());
+    } else {
+      check_pending_ = true;  // a handshake succeeded: a (re)connection
+    }
   }
   if (!check_pending_) return Status::Ok();
   Status checked = Status::Ok();
@@ -248,43 +259,67 @@ Result<std::optional<pb::Record>> Subscriber::Next(std::chrono::milliseconds tim
 Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono::milliseconds timeout) {
   if (rewound_because_) return Internal(*rewound_because_);
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (ready_.empty()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (more_in_log_) left = std::chrono::milliseconds(0);  // a backlog to read on: no wait for the bus
-    zmq::pollitem_t item{sub_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::max(left, std::chrono::milliseconds(0)));
-    if (!(item.revents & ZMQ_POLLIN)) {
-      // Quiet bus: ask the log whether anything was missed (a subscriber that started late, or
-      // whose last messages were dropped).
+  for (;;) {
+    while (ready_.empty()) {
+      auto now = std::chrono::steady_clock::now();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      if (more_in_log_) left = std::chrono::milliseconds(0);  // a backlog to read on: no wait
+      if (bus_refused_) {
+        // Only the log brings records: wake when its next read is due.
+        left = std::min(left, std::chrono::ceil<std::chrono::milliseconds>(next_log_read_ - now));
+      }
+      zmq::pollitem_t items[] = {{sub_.handle(), 0, ZMQ_POLLIN, 0},
+                                 {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(0)));
+      // A reconnection's handshake (or the bus's refusal) is reported before anything it brings can
+      // be read.
       if (Status s = CheckReconnection(); !s.ok()) return s;
-      if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
-      if (ready_.empty()) return std::optional<pb::Notification>();
-      break;
+      if (!(items[0].revents & ZMQ_POLLIN)) {
+        // Only news of the bus's connection, with time left: wait on.
+        if ((items[1].revents & ZMQ_POLLIN) && left.count() > 0) continue;
+        // Quiet bus (or none): ask the log whether anything was missed (a subscriber that started
+        // late, or whose last messages were dropped), or what came, when the bus is refused; at
+        // most once a kLogPollInterval, however short the waits asked for.
+        now = std::chrono::steady_clock::now();
+        if (!more_in_log_ && now < next_log_read_) {
+          if (now < deadline) continue;
+          return std::optional<pb::Notification>();
+        }
+        next_log_read_ = now + kLogPollInterval;
+        if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
+        if (ready_.empty()) {
+          if (bus_refused_ && std::chrono::steady_clock::now() < deadline) continue;
+          return std::optional<pb::Notification>();
+        }
+        break;
+      }
+      zmq::message_t topic, body;
+      (void)sub_.recv(topic, zmq::recv_flags::none);
+      if (!topic.more()) continue;
+      (void)sub_.recv(body, zmq::recv_flags::none);
+      pb::Notification n;
+      if (!n.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
+      uint64_t seq = n.record().seq();
+      if (seq <= bus_floor_) {
+        return Rewound(fmt::format("the bus brought seq {} after seq {}", seq, bus_floor_));
+      }
+      bus_floor_ = seq;
+      if (seq <= last_seq_) continue;  // already delivered (caught up earlier)
+      if (seq > last_seq_ + 1) {
+        if (Status s = CatchUp(seq - 1); !s.ok()) return s;
+      }
+      if (seq == last_seq_ + ready_.size() + 1) ready_.push_back(std::move(n));
     }
-    // A reconnection's handshake is reported before anything it brings can be read.
-    if (Status s = CheckReconnection(); !s.ok()) return s;
-    zmq::message_t topic, body;
-    (void)sub_.recv(topic, zmq::recv_flags::none);
-    if (!topic.more()) continue;
-    (void)sub_.recv(body, zmq::recv_flags::none);
-    pb::Notification n;
-    if (!n.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
-    uint64_t seq = n.record().seq();
-    if (seq <= bus_floor_) {
-      return Rewound(fmt::format("the bus brought seq {} after seq {}", seq, bus_floor_));
+    pb::Notification next = std::move(ready_.front());
+    ready_.pop_front();
+    last_seq_ = next.record().seq();
+    last_mark_ = RecordMark::Of(next.record());
+    if (next.record().withheld()) {
+      ++withheld_;  // not this principal's to read: passed over, never delivered
+      continue;
     }
-    bus_floor_ = seq;
-    if (seq <= last_seq_) continue;  // already delivered (caught up earlier)
-    if (seq > last_seq_ + 1) {
-      if (Status s = CatchUp(seq - 1); !s.ok()) return s;
-    }
-    if (seq == last_seq_ + ready_.size() + 1) ready_.push_back(std::move(n));
+    return std::optional<pb::Notification>(std::move(next));
   }
-  pb::Notification next = std::move(ready_.front());
-  ready_.pop_front();
-  last_seq_ = next.record().seq();
-  last_mark_ = RecordMark::Of(next.record());
-  return std::optional<pb::Notification>(std::move(next));
 }
 
 }  // namespace whistle

@@ -14,6 +14,11 @@
 // Subscriber delivers records in sequence order, each exactly once. It reads the bus ("all"
 // topic); when it sees a gap (or starts after records it has not seen) it reads the missing ones
 // from the front door's LogQuery before going on.
+// A principal that may not read the whole log (an agent, a supervisor of a region:
+// dispatcher/authorization.h, "The log") is refused on the bus. Seeing its handshake refused, the
+// Subscriber drops the bus and reads the log instead, every kLogPollInterval while Next waits.
+// The log withholds the records of events it may not read: they are passed over (last_seq()
+// moves past them, withheld() counts them), never delivered.
 // A dispatcher's sequence numbers only grow, across restarts and crashes too (a record is
 // published only once it is on disk). One started on an older copy of its store (a restored
 // backup) numbers new records again from where that copy ends, reusing numbers this subscriber
@@ -49,6 +54,11 @@ namespace whistle {
 // `first` doubled each time, at most 32 x `first`, times a factor in [0.5, 1.5) taken from
 // `random` (any 64 random bits).
 std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_answers, uint64_t random);
+
+// How often a Subscriber reads the log while it waits and the bus is quiet: on a bus, to see
+// what the bus dropped; refused on it, to see what came (the delay before it sees a record).
+// At most one request a Subscriber this often while nothing comes, however short its waits.
+inline constexpr std::chrono::milliseconds kLogPollInterval{250};
 
 struct ClientOptions {
   std::chrono::milliseconds timeout{2000};
@@ -122,6 +132,10 @@ class Subscriber {
   bool rewound() const { return rewound_because_.has_value(); }
   // Records fetched through the front door because the bus did not bring them.
   uint64_t caught_up() const { return caught_up_; }
+  // Records passed over because the log withheld them from this principal.
+  uint64_t withheld() const { return withheld_; }
+  // The bus refused this principal: it follows the log through the front door.
+  bool bus_refused() const { return bus_refused_; }
 
  private:
   // Reads records after last_seq_ up to `through` from the front door into ready_: one page at
@@ -138,7 +152,8 @@ class Subscriber {
   // The mark of record last_seq_ + ready_.size(), when known.
   std::optional<RecordMark> KnownMark() const;
   // After a (re)connection of the bus socket (its monitor's news), until a check is answered:
-  // checks the log as above before anything more is taken from the bus.
+  // checks the log as above before anything more is taken from the bus. A refused handshake
+  // instead drops the bus (bus_refused()).
   Status CheckReconnection();
   // Notes (the first time) that the dispatcher's log went back, as `what` shows, and says so.
   Status Rewound(std::string what);
@@ -147,6 +162,10 @@ class Subscriber {
   zmq::socket_t monitor_;  // sub_'s handshakes; stopped before either closes (~Subscriber)
   bool check_pending_ = false;
   Client front_;
+  std::string bus_endpoint_;
+  bool bus_refused_ = false;  // a handshake on the bus was refused: the log is read instead
+  // When a quiet wait may next read the log (kLogPollInterval after the last such read).
+  std::chrono::steady_clock::time_point next_log_read_{};
   uint64_t last_seq_;
   std::optional<RecordMark> last_mark_;
   // The highest number that came on the bus, or (before any) the one it was created after: the
@@ -155,6 +174,7 @@ class Subscriber {
   uint64_t bus_floor_;
   std::optional<std::string> rewound_because_;
   uint64_t caught_up_ = 0;
+  uint64_t withheld_ = 0;
   bool more_in_log_ = false;  // CatchUp left records to read: the next Next reads on at once
   std::deque<pb::Notification> ready_;
 };

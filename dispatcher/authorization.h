@@ -25,8 +25,8 @@
 //   list (mine)        own       own         own      own         own    own     own
 //   list, stats        -         department  any      region      any    any     any
 //   board, ranks       -         -           -        region      any    any     any
-//   log                -         any         any      any         any    any     any
-//   subscribe (bus)    -         any         any      any         any    any     any
+//   log                -         department  any      region      any    any     any
+//   subscribe (bus)    -         -           any      city        any    any     any
 //   metrics            -         -           -        any         any    -       -
 //   whoami             any       any         any      any         any    any     any
 //   ticket             any       any         any      any         any    -       any  (for itself only)
@@ -50,7 +50,15 @@
 //               the event lies in the principal's region; reads: events within the department's
 //               jurisdiction (and region), List and Stats of its own department (whose
 //               jurisdiction must lie in its region, if it has one) or of a region within its
-//               jurisdiction
+//               jurisdiction (which holds every event its departments are offered, lead or
+//               assist: only candidates claim or assist, and a grid never moves)
+//   city        the whole city only: a principal with a region is refused
+// The log: every record in order, but those of events the principal may not get (by get's row),
+// and those of no event, are withheld: the answer gives only their seq, event_id and at_ms, with
+// Record.withheld set, so that a follower still sees every number. The bus cannot withhold per
+// connection (an XPUB sends a topic to whoever subscribed to it, and libzmq 4.3's manual
+// subscriptions are not safe to use), so only principals that read the whole log may subscribe;
+// the others follow the log through the front door (agents/client.h, Subscriber).
 // A supervisor's whistle names no department (WhistleCommand.department empty): it climbs the
 // event whoever holds it. ROLE_DEV (a --dev-no-auth dispatcher) may do everything; ROLE_SYSTEM
 // (the dispatcher itself; no principal has it) only create_principal, for the first admin;
@@ -81,9 +89,17 @@ Status Authorize(const pb::Actor& actor, const pb::Request& request, const Engin
 // a Submit, a Get by submit_request_id or a query by scope.
 std::vector<uint64_t> EventIds(const pb::Request& request);
 
-// Whether `role` may subscribe to the bus: the bus is the log, live, so the log's row decides.
-// The ZAP handler refuses the others' handshakes on the bus (zap.h).
-bool MaySubscribe(pb::Role role);
+// Whether a principal of `role` and `region` reads the whole log, nothing withheld: its role's
+// log scope is any, or region with no region (the whole city).
+bool ReadsWholeLog(pb::Role role, std::string_view region);
+
+// Whether `principal` may subscribe to the bus: the bus is the whole log, live, so only those
+// that read the whole log. The ZAP handler refuses the others' handshakes on the bus (zap.h).
+bool MaySubscribe(const pb::Principal& principal);
+
+// Whether `actor` may read `event` by get's row (the log withholds the records of the others).
+// The actor's principal is not checked for revocation: the request that reads was.
+bool MayRead(const pb::Actor& actor, const pb::Event& event, const EngineState& state);
 
 // "claim", "set_mode", ...: the request's field name.
 std::string_view CommandName(pb::Request::CommandCase command);

@@ -77,6 +77,8 @@ void ServerMetrics::Fill(pb::MetricsResult* out) const {
   out->set_rejected_frames(rejected_frames_.load(std::memory_order_relaxed));
   out->set_dropped_replies(dropped_replies_.load(std::memory_order_relaxed));
   out->set_bus_connections_cut(bus_connections_cut_.load(std::memory_order_relaxed));
+  out->set_front_handshakes_refused(front_handshakes_refused_.load(std::memory_order_relaxed));
+  out->set_bus_handshakes_refused(bus_handshakes_refused_.load(std::memory_order_relaxed));
   for (int kind = 0; kind < kKinds; ++kind) {
     for (int code = 0; code < kCodes; ++code) {
       uint64_t n = replies_[static_cast<size_t>(kind)][static_cast<size_t>(code)].load(std::memory_order_relaxed);
@@ -150,6 +152,12 @@ std::string ServerMetrics::Prometheus() const {
   out.Counter("whistle_bus_connections_cut_total",
               "Bus connections shut down at revocations: the revoked principals' and those not yet known to be anyone's.");
   out.Sample("whistle_bus_connections_cut_total", static_cast<double>(m.bus_connections_cut()));
+  out.Counter("whistle_handshakes_refused_total",
+              "CURVE handshakes refused: unknown or revoked keys; on the bus, principals that may not read the whole log.");
+  out.Sample("whistle_handshakes_refused_total", {{"socket", "front"}},
+             static_cast<double>(m.front_handshakes_refused()));
+  out.Sample("whistle_handshakes_refused_total", {{"socket", "bus"}},
+             static_cast<double>(m.bus_handshakes_refused()));
   out.Counter("whistle_batches_total", "Engine batches (each one synced write when it changed anything).");
   out.Sample("whistle_batches_total", static_cast<double>(m.batches()));
   out.Counter("whistle_engine_requests_total", "Requests that reached the engine, queries included.");

@@ -48,6 +48,11 @@ class ServerMetrics {
   void CountRejectedFrame() { rejected_frames_.fetch_add(1, std::memory_order_relaxed); }
   void CountDroppedReply() { dropped_replies_.fetch_add(1, std::memory_order_relaxed); }
   void CountBusConnectionsCut(uint64_t n) { bus_connections_cut_.fetch_add(n, std::memory_order_relaxed); }
+  // A CURVE handshake the ZAP handler refused, on the bus or the front door (any thread).
+  void CountHandshakeRefused(bool bus) {
+    auto& counter = bus ? bus_handshakes_refused_ : front_handshakes_refused_;
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
   // Connections now open on the front door and the bus (socket monitor events).
   void SetConnections(uint32_t front, uint32_t bus) {
     front_connections_.store(front, std::memory_order_relaxed);
@@ -95,6 +100,8 @@ class ServerMetrics {
   std::atomic<uint64_t> rejected_frames_{0};
   std::atomic<uint64_t> dropped_replies_{0};
   std::atomic<uint64_t> bus_connections_cut_{0};
+  std::atomic<uint64_t> front_handshakes_refused_{0};
+  std::atomic<uint64_t> bus_handshakes_refused_{0};
   std::atomic<uint32_t> front_connections_{0};
   std::atomic<uint32_t> bus_connections_{0};
   // The threads' clocks and their last readings.

@@ -76,7 +76,9 @@ Result<std::unique_ptr<Server>> Server::Start(zmq::context_t& context, Engine& e
     if (!o.bus_endpoint.starts_with("tcp://")) {
       return BadRequest(fmt::format("bus endpoint '{}': with keys the bus must be tcp://", o.bus_endpoint));
     }
-    auto zap = ZapHandler::Start(context);
+    auto zap = ZapHandler::Start(context, [m = &server->metrics_](bool bus) {
+      m->CountHandshakeRefused(bus);
+    });
     if (!zap.ok()) return zap.status();
     server->zap_ = std::move(zap).value();
     server->SetZapKeys(server->ActiveKeys(), engine.state().principals_version());
@@ -130,13 +132,13 @@ Server::Server(zmq::context_t& context, Engine& engine, ServerOptions options)
     : engine_(engine),
       options_(std::move(options)),
       context_(context),
+      metrics_(SystemClock().NowMs()),
       front_(context, zmq::socket_type::router),
       bus_(context, zmq::socket_type::xpub),
       front_monitor_(context, zmq::socket_type::pair),
       bus_monitor_(context, zmq::socket_type::pair),
       tickets_(options_.server_key ? TicketSigner::FromSecret(options_.server_key->secret_key())
                                    : TicketSigner::Random()),
-      metrics_(SystemClock().NowMs()),
       writer_(engine.store()) {
   metrics_.ObserveEngine(engine_);
 }
@@ -165,7 +167,7 @@ Status Server::SelfTest() {
 std::unordered_map<std::string, ZapKey> Server::ActiveKeys() const {
   std::unordered_map<std::string, ZapKey> keys;
   for (const auto& [name, p] : engine_.state().principals()) {
-    if (p.revoked_at_ms() == 0) keys.emplace(p.public_key(), ZapKey{name, MaySubscribe(p.role())});
+    if (p.revoked_at_ms() == 0) keys.emplace(p.public_key(), ZapKey{name, MaySubscribe(p)});
   }
   return keys;
 }

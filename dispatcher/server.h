@@ -45,7 +45,8 @@
 //
 // Authentication: with a server key, both sockets are CURVE servers, with the ZAP domains
 // "whistle" (front door) and "whistle-bus", and a ZapHandler (zap.h) lets in the active
-// principals' keys; on the bus only those whose role may read the log. Each request acts as
+// principals' keys; on the bus only those that read the whole log (authorization.h, "The log").
+// MetricsResult counts the handshakes it refused on each socket. Each request acts as
 // the principal named by its connection's User-Id, looked up again in the engine's table for
 // every request, so a revoked key stops working at once, on connections already open too
 // (UNAUTHENTICATED). Start() refuses to serve unless a client with an unknown key is refused on
@@ -235,6 +236,7 @@ class Server {
   Engine& engine_;
   ServerOptions options_;
   zmq::context_t& context_;
+  ServerMetrics metrics_;  // before zap_: its thread counts into it until it stops
   std::unique_ptr<ZapHandler> zap_;  // before the sockets: they must close first
   uint64_t zap_keys_version_ = UINT64_MAX;
   zmq::socket_t front_;
@@ -251,7 +253,6 @@ class Server {
   std::string front_endpoint_;
   std::string bus_endpoint_;
   std::atomic<bool> stop_{false};
-  ServerMetrics metrics_;
   std::optional<InFlight> in_flight_;
   std::vector<Round> staged_;  // decided, not yet sealed: the writer is busy with in_flight_
   std::vector<Incoming> held_;  // read by ShedUntilWritten, not shed: first in the next turn

@@ -14,8 +14,10 @@ std::string_view View(const zmq::message_t& m) { return {m.data<char>(), m.size(
 
 }  // namespace
 
-Result<std::unique_ptr<ZapHandler>> ZapHandler::Start(zmq::context_t& context) {
+Result<std::unique_ptr<ZapHandler>> ZapHandler::Start(zmq::context_t& context,
+                                                      std::function<void(bool bus)> on_refused) {
   std::unique_ptr<ZapHandler> handler(new ZapHandler(context));
+  handler->on_refused_ = std::move(on_refused);
   try {
     handler->socket_.set(zmq::sockopt::linger, 0);
     handler->socket_.bind(kZapEndpoint);
@@ -44,13 +46,15 @@ ZapHandler::Verdict ZapHandler::Judge(const std::vector<zmq::message_t>& request
   const bool bus = View(request[2]) == kBusZapDomain;
   if (!bus && View(request[2]) != kZapDomain) return {"400", "unknown domain", ""};
   if (View(request[5]) != "CURVE" || request.size() != 7 || request[6].size() != 32) {
-    return {"400", "CURVE required", ""};
+    return {"400", "CURVE required", "", bus};
   }
   std::lock_guard lock(mu_);
   auto it = keys_.find(std::string(View(request[6])));
-  if (it == keys_.end()) return {"400", "unknown or revoked key", ""};
-  if (bus && !it->second.may_subscribe) return {"400", "this principal's role may not subscribe", ""};
-  return {"200", "OK", it->second.principal};
+  if (it == keys_.end()) return {"400", "unknown or revoked key", "", bus};
+  if (bus && !it->second.may_subscribe) {
+    return {"400", "this principal may not read the whole log", "", bus};
+  }
+  return {"200", "OK", it->second.principal, bus};
 }
 
 void ZapHandler::Run() {
@@ -71,7 +75,7 @@ void ZapHandler::Run() {
       request.push_back(std::move(frame));
     } while (request.back().more());
     Verdict v = Judge(request);
-    (v.code[0] == '2' ? accepted_ : refused_).fetch_add(1);
+    if (v.code[0] != '2' && on_refused_) on_refused_(v.bus);
     std::string_view request_id = request.size() > 1 ? View(request[1]) : std::string_view();
     socket_.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
     socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);

@@ -481,6 +481,8 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
   out += fmt::format("overdue {}, supervised {}, connections: front door {}, bus {} ({} cut off on revocation)\n",
                      m.overdue_events(), m.supervised_events(), m.connected_clients(), m.bus_subscribers(),
                      m.bus_connections_cut());
+  out += fmt::format("handshakes refused: front door {}, bus {}\n", m.front_handshakes_refused(),
+                     m.bus_handshakes_refused());
   out += fmt::format("CPU time: {:.1f} s, of which the engine thread {:.1f} s and the writer thread {:.1f} s\n",
                      static_cast<double>(m.cpu_micros()) / 1e6, static_cast<double>(m.engine_cpu_micros()) / 1e6,
                      static_cast<double>(m.writer_cpu_micros()) / 1e6);
@@ -748,7 +750,8 @@ void AppendLog(const pb::LogResult& log, const Style& style, std::string& out) {
   for (const pb::Record& r : log.records()) {
     out += fmt::format("#{}  {}  {}\n", r.seq(),
                        r.event_id() == 0 ? std::string("-") : fmt::format("event {}", r.event_id()),
-                       DescribeRecord(style.city, style.utc_offset_minutes, r));
+                       r.withheld() ? std::string("withheld: not yours to read")
+                                    : DescribeRecord(style.city, style.utc_offset_minutes, r));
   }
   out += fmt::format("last seq {}\n", log.last_seq());
 }

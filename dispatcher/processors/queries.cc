@@ -2,9 +2,12 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include "dispatcher/authorization.h"
 #include "dispatcher/processors/processors.h"
 #include "dispatcher/rejections.h"
 #include "dispatcher/stats.h"
@@ -433,6 +436,44 @@ Result<pb::Response> StatsProcessor::Answer(const Command& command, const Engine
   return reply;
 }
 
+namespace {
+
+// Which events of a Log page a principal that does not read the whole log may read, each event
+// looked up once a page (its records come together).
+class LogScope {
+ public:
+  LogScope(const pb::Actor& actor, const EngineState& state) : actor_(actor), state_(state) {}
+
+  // False for a record of no event (a mode switch, a principal's record) and for an event that is
+  // not the principal's to get.
+  Result<bool> MayRead(uint64_t event_id) {
+    if (event_id == 0) return false;
+    if (auto known = readable_.find(event_id); known != readable_.end()) return known->second;
+    auto event = state_.FindEvent(event_id);
+    if (!event.ok()) return event.status();
+    bool readable = *event != nullptr && whistle::MayRead(actor_, **event, state_);
+    readable_.emplace(event_id, readable);
+    return readable;
+  }
+
+ private:
+  const pb::Actor& actor_;
+  const EngineState& state_;
+  std::unordered_map<uint64_t, bool> readable_;
+};
+
+// What a Log answer says of a record its reader may not read: that it is there, and its mark.
+void Withhold(pb::Record* record) {
+  pb::Record kept;
+  kept.set_seq(record->seq());
+  kept.set_event_id(record->event_id());
+  kept.set_at_ms(record->at_ms());
+  kept.set_withheld(true);
+  *record = std::move(kept);
+}
+
+}  // namespace
+
 Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineState& state) const {
   const pb::Request& request = command.request;
   const pb::LogQuery& q = request.log();
@@ -453,13 +494,20 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
     if (!found.ok()) return found.status();
     first = *found;
   }
+  const pb::Actor& actor = command.actor;
+  const bool whole = ReadsWholeLog(actor.role(), actor.region());
+  LogScope scope(actor, state);
   for (cursor->Seek(storage::LogKey(first));
        cursor->Valid() && static_cast<uint32_t>(result->records_size()) < max; cursor->Next()) {
     if (storage::DecodeFixed64BE(cursor->key().data()) > last) break;
-    if (!result->add_records()->ParseFromArray(cursor->value().data(),
-                                               static_cast<int>(cursor->value().size()))) {
+    pb::Record* record = result->add_records();
+    if (!record->ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {
       return Internal("the log is corrupt");
     }
+    if (whole) continue;
+    auto readable = scope.MayRead(record->event_id());
+    if (!readable.ok()) return readable.status();
+    if (!*readable) Withhold(record);
   }
   if (Status s = cursor->status(); !s.ok()) return s;
   return reply;

@@ -249,7 +249,7 @@ std::map<std::string, Row> ExpectedTable() {
       {"get",               {O, P, A, R, A, A, A}},
       {"list",              {O, P, A, R, A, A, A}},  // reporter: its own reports only (mine)
       {"stats",             {D, P, A, R, A, A, A}},
-      {"log",               {D, A, A, A, A, A, A}},
+      {"log",               {D, P, A, R, A, A, A}},
       {"whoami",            {A, A, A, A, A, A, A}},
       {"board",             {D, D, D, R, A, A, A}},
       {"ranks",             {D, D, D, R, A, A, A}},
@@ -706,6 +706,69 @@ TEST_CASE("an agent reads events within its department's jurisdiction only") {
   CHECK(RunOk(f, GetOf(out), street).event().event().id() == out);
 }
 
+// Each record of `log`: 'r' read in full, 'w' withheld to its mark (and nothing else).
+std::string ReadOrWithheld(const pb::LogResult& log) {
+  std::string out;
+  for (const pb::Record& r : log.records()) {
+    pb::Record mark;
+    mark.set_seq(r.seq());
+    mark.set_event_id(r.event_id());
+    mark.set_at_ms(r.at_ms());
+    mark.set_withheld(true);
+    if (!r.withheld()) {
+      out += r.has_actor() && r.body_case() != pb::Record::BODY_NOT_SET ? 'r' : '?';
+    } else {
+      out += r.SerializeAsString() == mark.SerializeAsString() && r.at_ms() > 0 ? 'w' : '!';
+    }
+  }
+  return out;
+}
+
+TEST_CASE("the log withholds from an agent and a regional supervisor what they may not get, to its mark") {
+  EngineFixture f;
+  const uint64_t first_seq = f.engine().state().committed_seq();
+  const uint64_t ours = f.SubmitOk("water", kGrid1);    // community 1: submitted, dispatched
+  const uint64_t theirs = f.SubmitOk("water", kGrid3);  // community 2
+  RunOk(f, Create(NewPrincipal("desk-x", pb::ROLE_AGENT, "c1-committee", "", Key('x'))), Admin());
+  REQUIRE(ours != theirs);
+  pb::Request log;
+  log.mutable_log()->set_after_seq(first_seq);
+  // Readers of the whole log, and those who read part of it.
+  CHECK(ReadOrWithheld(RunOk(f, log, Admin()).log()) == "rrrrr");
+  CHECK(ReadOrWithheld(RunOk(f, log, Supervisor("sup-city")).log()) == "rrrrr");
+  CHECK(ReadOrWithheld(RunOk(f, log, TestActor(pb::ROLE_HOTLINE, "hotline-a")).log()) == "rrrrr");
+  CHECK(ReadOrWithheld(RunOk(f, log, TestActor(pb::ROLE_VIEWER, "screen")).log()) == "rrrrr");
+  CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-a", "c1-committee")).log()) == "rrwww");
+  CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-c", "c2-committee")).log()) == "wwrrw");
+  CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-s", "s-office")).log()) == "rrrrw");
+  CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-r", "s-office", kCommunity2)).log()) == "wwrrw");
+  CHECK(ReadOrWithheld(RunOk(f, log, Supervisor("sup-2", kCommunity2)).log()) == "wwrrw");
+  CHECK(ReadOrWithheld(RunOk(f, log, Supervisor("sup-street", kStreet)).log()) == "rrrrw");
+  // A page counts withheld records as records: max_records bounds the answer either way.
+  log.mutable_log()->set_max_records(3);
+  CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-c", "c2-committee")).log()) == "wwr");
+  CHECK(ReadOrWithheld(RunOk(f, log, Supervisor("sup-2", kCommunity2)).log()) == "wwr");
+}
+
+TEST_CASE("only those who read the whole log may subscribe to the bus") {
+  auto principal = [](pb::Role role, const std::string& region = "") {
+    pb::Principal p;
+    p.set_role(role);
+    p.set_region(region);
+    return p;
+  };
+  CHECK(MaySubscribe(principal(pb::ROLE_ADMIN)));
+  CHECK(MaySubscribe(principal(pb::ROLE_HOTLINE)));
+  CHECK(MaySubscribe(principal(pb::ROLE_CONSOLE)));
+  CHECK(MaySubscribe(principal(pb::ROLE_VIEWER)));
+  CHECK(MaySubscribe(principal(pb::ROLE_SUPERVISOR)));
+  CHECK(MaySubscribe(principal(pb::ROLE_DEV)));
+  CHECK_FALSE(MaySubscribe(principal(pb::ROLE_SUPERVISOR, kStreet)));
+  CHECK_FALSE(MaySubscribe(principal(pb::ROLE_AGENT)));
+  CHECK_FALSE(MaySubscribe(principal(pb::ROLE_REPORTER)));
+  CHECK_FALSE(MaySubscribe(principal(pb::ROLE_UNSPECIFIED)));
+}
+
 TEST_CASE("an agent lists and counts its own department or a region within its jurisdiction") {
   EngineFixture f;
   f.SubmitOk("water", kGrid1);
@@ -941,6 +1004,19 @@ TEST_CASE("only admin and dev are answered the principal directory by the log: o
     for (const pb::Record& record : r.log().records()) {
       if (record.has_principal_created()) created = &record;
       if (record.has_principal_revoked()) revoked = &record;
+    }
+    if (reader.actor.role() == pb::ROLE_AGENT) {
+      // An agent's log withholds every record of no event: it reads of events in its reach only.
+      CHECK(created == nullptr);
+      CHECK(revoked == nullptr);
+      REQUIRE(r.log().records_size() == 2);
+      for (const pb::Record& record : r.log().records()) {
+        CHECK(record.withheld());
+        CHECK(record.event_id() == 0);
+        CHECK(record.at_ms() > 0);
+        CHECK(record.actor().principal().empty());
+      }
+      continue;
     }
     REQUIRE(created != nullptr);
     REQUIRE(revoked != nullptr);

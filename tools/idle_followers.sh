@@ -1,0 +1,38 @@
+#!/bin/bash
+# What idle followers of the log cost the dispatcher: starts a dispatcher with keys on a fresh
+# store (the sample city), registers N agent principals, runs a whistle-agent for each (nothing
+# happens in the city, so each only waits for records), and prints the requests and the CPU time
+# the dispatcher spent over S seconds, read from its metrics (docs/BENCHMARKS.md, "Idle
+# followers of the log").
+#   tools/idle_followers.sh [N=50] [S=30] [BUILD=build]
+set -euo pipefail
+N=${1:-50}
+S=${2:-30}
+B=$(realpath "${3:-build}")
+D=$(mktemp -d /tmp/whistle-idle-followers-XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
+"$B/dispatcher/whistle-dispatcher" --data="$D/data" --keys="$D/keys" \
+  --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
+for _ in $(seq 100); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done
+FRONT=$(sed -n 's/^front=//p' "$D/ep")
+BUS=$(sed -n 's/^bus=//p' "$D/ep")
+CTL=("$B/tools/whistlectl" "--front=$FRONT" "--key=$D/keys/admin.key")
+for i in $(seq "$N"); do
+  "${CTL[@]}" principal-create --name="desk-$i" --role=agent --department=city-water \
+    --out="$D/desk-$i.key" > /dev/null 2>&1
+  "$B/agents/whistle-agent" --front="$FRONT" --bus="$BUS" --key="$D/desk-$i.key" \
+    --departments=city-water --name="desk-$i" --duration-s=$((S + 10)) > /dev/null 2>&1 &
+done
+sleep 5  # every desk started and following
+"${CTL[@]}" --json metrics > "$D/before.json"
+sleep "$S"
+"${CTL[@]}" --json metrics > "$D/after.json"
+python3 - "$N" "$S" "$D/before.json" "$D/after.json" <<'PY'
+import json, sys
+n, s = int(sys.argv[1]), float(sys.argv[2])
+a, b = (json.load(open(f))["metrics"] for f in sys.argv[3:5])
+d = lambda k: int(b.get(k, 0)) - int(a.get(k, 0))
+r = d("commands") / s
+print(f"{n} idle followers, {s:.0f} s: {r:.0f} requests/s ({r / n:.1f} a follower), dispatcher CPU "
+      f"{d('cpu_micros') / s / 1000:.1f} ms/s (engine thread {d('engine_cpu_micros') / s / 1000:.1f} ms/s)")
+PY
