@@ -129,11 +129,13 @@ Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::s
                  ClientOptions{.credentials = std::move(credentials)}) {}
 
 Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-                       uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after)
+                       uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after,
+                       std::chrono::milliseconds log_poll_interval)
     : sub_(context, zmq::socket_type::sub),
       monitor_(context, zmq::socket_type::pair),
       front_(context, std::move(front_endpoint), front_options),
       bus_endpoint_(std::move(bus_endpoint)),
+      log_poll_interval_(log_poll_interval),
       last_seq_(after_seq),
       last_mark_(after && after->seq == after_seq && after_seq > 0 ? after : std::nullopt),
       bus_floor_(after_seq) {
@@ -167,10 +169,16 @@ std::optional<RecordMark> Subscriber::KnownMark() const {
   return ready_.empty() ? last_mark_ : RecordMark::Of(ready_.back().record());
 }
 
-Result<pb::LogResult> Subscriber::LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records) {
+Result<pb::LogResult> Subscriber::LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records,
+                                             const std::optional<RecordMark>& mark) {
   pb::Request r;
   r.mutable_log()->set_after_seq(after_seq);
   r.mutable_log()->set_max_records(max_records);
+  if (mark) {
+    r.mutable_log()->set_check_mark(true);
+    r.mutable_log()->set_mark_at_ms(mark->at_ms);
+    r.mutable_log()->set_mark_event_id(mark->event_id);
+  }
   auto answer = front_.Call(r);
   if (!answer.ok()) return answer.status();
   if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
@@ -190,15 +198,18 @@ Status Subscriber::CheckMark(const RecordMark& mark) {
 }
 
 Result<pb::LogResult> Subscriber::ReadLog(uint64_t from, uint32_t max_records) {
-  auto read = LogReaching(from, from, max_records);
+  // Records to take: first, that the one before them is the one this subscriber knows. The same
+  // read checks it when records follow (an idle read, which brings none, costs the dispatcher no
+  // read of its store); a dispatcher from before check_mark needs a read of its own.
+  const std::optional<RecordMark> known = KnownMark();  // record `from`'s
+  auto read = LogReaching(from, from, max_records, known);
   if (!read.ok()) return read.status();
   pb::LogResult log = std::move(read).value();
-  // Records to take: first, that the one before them is the one this subscriber knows. (An idle
-  // read, which brings none, costs the dispatcher no read of its store.)
-  if (log.records_size() > 0) {
-    if (auto known = KnownMark()) {
-      if (Status s = CheckMark(*known); !s.ok()) return s;
-    }
+  if (log.mark_differs()) {
+    return Rewound(fmt::format("its record {} is not the one seen here", from));
+  }
+  if (known && log.records_size() > 0 && !log.mark_checked()) {
+    if (Status s = CheckMark(*known); !s.ok()) return s;
   }
   return log;
 }
@@ -262,7 +273,7 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
   for (;;) {
     while (ready_.empty()) {
       auto now = std::chrono::steady_clock::now();
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
       if (more_in_log_) left = std::chrono::milliseconds(0);  // a backlog to read on: no wait
       if (bus_refused_) {
         // Only the log brings records: wake when its next read is due.
@@ -285,7 +296,7 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
           if (now < deadline) continue;
           return std::optional<pb::Notification>();
         }
-        next_log_read_ = now + kLogPollInterval;
+        next_log_read_ = now + log_poll_interval_;
         if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
         if (ready_.empty()) {
           if (bus_refused_ && std::chrono::steady_clock::now() < deadline) continue;
@@ -316,6 +327,8 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
     last_mark_ = RecordMark::Of(next.record());
     if (next.record().withheld()) {
       ++withheld_;  // not this principal's to read: passed over, never delivered
+      // Within the wait only: a backlog of pages all withheld is read on at the next call.
+      if (std::chrono::steady_clock::now() >= deadline) return std::optional<pb::Notification>();
       continue;
     }
     return std::optional<pb::Notification>(std::move(next));

@@ -55,9 +55,10 @@ namespace whistle {
 // `random` (any 64 random bits).
 std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_answers, uint64_t random);
 
-// How often a Subscriber reads the log while it waits and the bus is quiet: on a bus, to see
-// what the bus dropped; refused on it, to see what came (the delay before it sees a record).
-// At most one request a Subscriber this often while nothing comes, however short its waits.
+// How often a Subscriber reads the log while nothing comes, however short the waits it is asked
+// for. Refused on the bus, it reads the log whenever this is due, during a wait too: the delay
+// before it sees a record. On a bus, at the end of a wait (to see what the bus dropped), when
+// this long has passed since the last such read.
 inline constexpr std::chrono::milliseconds kLogPollInterval{250};
 
 struct ClientOptions {
@@ -111,8 +112,10 @@ class Subscriber {
   // The same, with its front-door client's options (the credentials among them): a daemon that
   // must stop promptly while the dispatcher is away waits less for each catch-up.
   // `after`: the mark of record `after_seq` (last_mark() of an earlier Subscriber), when kept.
+  // `log_poll_interval`: kLogPollInterval's part here (shorter where time runs faster).
   Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-             uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after = {});
+             uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after = {},
+             std::chrono::milliseconds log_poll_interval = kLogPollInterval);
   // Stops the bus socket's monitor first: libzmq would block its I/O thread for good sending a
   // handshake's news to a monitor socket already closed.
   ~Subscriber();
@@ -145,8 +148,9 @@ class Subscriber {
   // One page of the log after `from` (last_seq_ + ready_.size()), checked as the header says.
   Result<pb::LogResult> ReadLog(uint64_t from, uint32_t max_records = 0);
   // The log after `after_seq` (at most `max_records`, 0 = the default page), failing as the header
-  // says when it does not reach `seq`.
-  Result<pb::LogResult> LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records);
+  // says when it does not reach `seq`; with `mark`, record after_seq's (LogQuery.check_mark).
+  Result<pb::LogResult> LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records,
+                                    const std::optional<RecordMark>& mark = std::nullopt);
   // Whether the dispatcher still has the record `mark` names.
   Status CheckMark(const RecordMark& mark);
   // The mark of record last_seq_ + ready_.size(), when known.
@@ -163,7 +167,10 @@ class Subscriber {
   bool check_pending_ = false;
   Client front_;
   std::string bus_endpoint_;
-  bool bus_refused_ = false;  // a handshake on the bus was refused: the log is read instead
+  // A handshake on the bus was refused: the log is read instead, for the Subscriber's life (a
+  // refused handshake ends libzmq's attempts to connect; the bus is disconnected to be sure).
+  bool bus_refused_ = false;
+  std::chrono::milliseconds log_poll_interval_;
   // When a quiet wait may next read the log (kLogPollInterval after the last such read).
   std::chrono::steady_clock::time_point next_log_read_{};
   uint64_t last_seq_;

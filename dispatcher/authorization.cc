@@ -60,11 +60,21 @@ Row RowFor(Case command) {
   return {D, D, D, D, D, D, D};  // a command added to the wire and not to this table
 }
 
+// The departments an agent acts for, sorted: its stored principal's, or, for an actor with no
+// stored principal (engine tests, the simulation), the actor's own department, put in `single`.
+// Not copied: a duty desk may act for thousands, and this runs for every request.
+const google::protobuf::RepeatedPtrField<std::string>& DepartmentsOf(
+    const pb::Actor& actor, const EngineState& state,
+    google::protobuf::RepeatedPtrField<std::string>* single) {
+  if (const pb::Principal* p = state.FindPrincipal(actor.principal())) return p->departments();
+  if (!actor.department().empty() && single->empty()) *single->Add() = actor.department();
+  return *single;
+}
+
 class Check {
  public:
-  Check(const pb::Actor& actor, const pb::Request& request, const EngineState& state,
-        const pb::Event* known = nullptr)
-      : actor_(actor), request_(request), state_(state), city_(state.city()), known_(known) {}
+  Check(const pb::Actor& actor, const pb::Request& request, const EngineState& state)
+      : actor_(actor), request_(request), state_(state), city_(state.city()) {}
 
   Status Run(Scope scope) {
     // A principal's own reports (ListQuery.mine) are its own to list, whatever its scope.
@@ -101,10 +111,6 @@ class Check {
   Status ForEachEvent(F&& check) const {
     for (uint64_t id : EventIds(request_)) {
       if (id == 0) continue;  // Get by submit_request_id, or a missing id the processor rejects
-      if (known_ != nullptr && known_->id() == id) {
-        if (Status s = check(*known_); !s.ok()) return s;
-        continue;
-      }
       auto event = state_.FindEvent(id);
       if (!event.ok()) return event.status();
       if (*event == nullptr) continue;  // NOT_FOUND comes from the processor
@@ -181,13 +187,8 @@ class Check {
     }
   }
 
-  // The departments an agent acts for, sorted: its stored principal's, or, for an actor with no
-  // stored principal (engine tests, the simulation), the actor's own department. Not copied: a
-  // duty desk may act for thousands, and this runs for every request.
   const google::protobuf::RepeatedPtrField<std::string>& AgentDepartments() {
-    if (const pb::Principal* p = state_.FindPrincipal(actor_.principal())) return p->departments();
-    if (!actor_.department().empty()) *single_department_.Add() = actor_.department();
-    return single_department_;
+    return DepartmentsOf(actor_, state_, &single_department_);
   }
 
   Status Department() {
@@ -263,7 +264,6 @@ class Check {
   const pb::Request& request_;
   const EngineState& state_;
   const City& city_;
-  const pb::Event* known_;  // an event the caller has already read: not looked up again
   google::protobuf::RepeatedPtrField<std::string> single_department_;
 };
 
@@ -296,10 +296,36 @@ bool MaySubscribe(const pb::Principal& principal) {
   return ReadsWholeLog(principal.role(), principal.region());
 }
 
-bool MayRead(const pb::Actor& actor, const pb::Event& event, const EngineState& state) {
-  pb::Request get;
-  get.mutable_get()->set_event_id(event.id());
-  return Check(actor, get, state, &event).Run(ScopeFor(actor.role(), pb::Request::kGet)).ok();
+ReadReach::ReadReach(const pb::Actor& actor, const EngineState& state)
+    : actor_(actor), city_(state.city()), scope_(ScopeFor(actor.role(), pb::Request::kGet)) {
+  if (scope_ != Scope::kDepartment) return;
+  google::protobuf::RepeatedPtrField<std::string> single;
+  for (const std::string& id : DepartmentsOf(actor, state, &single)) {
+    const pb::Department* d = city_.FindDepartment(id);
+    if (d != nullptr) jurisdictions_.insert(d->jurisdiction());
+  }
+}
+
+bool ReadReach::whole() const { return ReadsWholeLog(actor_.role(), actor_.region()); }
+
+bool ReadReach::Covers(const pb::Event& e) const {
+  auto in_region = [&] {
+    return actor_.region().empty() || city_.Contains(actor_.region(), e.grid());
+  };
+  switch (scope_) {
+    case Scope::kAny: return true;
+    case Scope::kOwn: return IsReporter(e, actor_.principal());
+    case Scope::kRegion: return in_region();
+    case Scope::kDepartment: {
+      if (city_.FindRegion(e.grid()) == nullptr) return false;
+      for (const pb::Region* r : city_.Ancestry(e.grid())) {
+        if (jurisdictions_.contains(r->code())) return in_region();
+      }
+      return false;
+    }
+    case Scope::kDenied: return false;
+  }
+  return false;
 }
 
 Scope ScopeFor(pb::Role role, Case command) {

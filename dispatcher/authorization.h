@@ -67,6 +67,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "dispatcher/engine_state.h"
@@ -97,9 +98,23 @@ bool ReadsWholeLog(pb::Role role, std::string_view region);
 // that read the whole log. The ZAP handler refuses the others' handshakes on the bus (zap.h).
 bool MaySubscribe(const pb::Principal& principal);
 
-// Whether `actor` may read `event` by get's row (the log withholds the records of the others).
+// Which events `actor` may get (get's row), worked out once for many events: the log withholds
+// the records of the others. Covers(e) is true exactly when Authorize would let the actor get e
+// (an agent's departments' jurisdictions are gathered once: a duty desk may act for thousands).
 // The actor's principal is not checked for revocation: the request that reads was.
-bool MayRead(const pb::Actor& actor, const pb::Event& event, const EngineState& state);
+class ReadReach {
+ public:
+  ReadReach(const pb::Actor& actor, const EngineState& state);
+  // Every event, nothing withheld (ReadsWholeLog).
+  bool whole() const;
+  bool Covers(const pb::Event& event) const;
+
+ private:
+  const pb::Actor& actor_;
+  const City& city_;
+  Scope scope_;
+  std::unordered_set<std::string_view> jurisdictions_;  // kDepartment: region codes
+};
 
 // "claim", "set_mode", ...: the request's field name.
 std::string_view CommandName(pb::Request::CommandCase command);

@@ -442,7 +442,9 @@ namespace {
 // looked up once a page (its records come together).
 class LogScope {
  public:
-  LogScope(const pb::Actor& actor, const EngineState& state) : actor_(actor), state_(state) {}
+  LogScope(const pb::Actor& actor, const EngineState& state) : reach_(actor, state), state_(state) {}
+
+  bool whole() const { return reach_.whole(); }
 
   // False for a record of no event (a mode switch, a principal's record) and for an event that is
   // not the principal's to get.
@@ -451,13 +453,13 @@ class LogScope {
     if (auto known = readable_.find(event_id); known != readable_.end()) return known->second;
     auto event = state_.FindEvent(event_id);
     if (!event.ok()) return event.status();
-    bool readable = *event != nullptr && whistle::MayRead(actor_, **event, state_);
+    bool readable = *event != nullptr && reach_.Covers(**event);
     readable_.emplace(event_id, readable);
     return readable;
   }
 
  private:
-  const pb::Actor& actor_;
+  ReadReach reach_;
   const EngineState& state_;
   std::unordered_map<uint64_t, bool> readable_;
 };
@@ -483,20 +485,40 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
   }
   pb::Response reply = Ok();
   pb::LogResult* result = reply.mutable_log();
+  if (q.check_mark() && q.from_ms() != 0) {
+    return BadRequest("check_mark reads on from after_seq, not from from_ms");
+  }
+  if (q.check_mark() && q.after_seq() == 0) {
+    return BadRequest("check_mark needs a record after_seq, numbered from 1");
+  }
   uint64_t last = state.committed_seq();
   result->set_last_seq(last);
   if (q.after_seq() >= last) return reply;
   if (q.from_ms() < 0) return BadRequest("from_ms is Unix milliseconds");
   auto cursor = state.store().NewCursor(storage::Cf::kLog);
   uint64_t first = q.after_seq() + 1;
+  if (q.check_mark()) {
+    // The same cursor reads the follower's last record, then what follows it.
+    cursor->Seek(storage::LogKey(q.after_seq()));
+    pb::Record known;
+    const bool there = cursor->Valid() &&
+                       storage::DecodeFixed64BE(cursor->key().data()) == q.after_seq() &&
+                       known.ParseFromArray(cursor->value().data(),
+                                            static_cast<int>(cursor->value().size()));
+    if (Status s = cursor->status(); !s.ok()) return s;
+    if (!there || known.at_ms() != q.mark_at_ms() || known.event_id() != q.mark_event_id()) {
+      result->set_mark_differs(true);
+      return reply;
+    }
+    result->set_mark_checked(true);
+  }
   if (q.from_ms() > 0) {
     auto found = FirstRecordAtOrAfter(*cursor, first, last, q.from_ms());
     if (!found.ok()) return found.status();
     first = *found;
   }
-  const pb::Actor& actor = command.actor;
-  const bool whole = ReadsWholeLog(actor.role(), actor.region());
-  LogScope scope(actor, state);
+  LogScope scope(command.actor, state);
+  const bool whole = scope.whole();
   for (cursor->Seek(storage::LogKey(first));
        cursor->Valid() && static_cast<uint32_t>(result->records_size()) < max; cursor->Next()) {
     if (storage::DecodeFixed64BE(cursor->key().data()) > last) break;

@@ -738,6 +738,8 @@ TEST_CASE("the log withholds from an agent and a regional supervisor what they m
   CHECK(ReadOrWithheld(RunOk(f, log, Supervisor("sup-city")).log()) == "rrrrr");
   CHECK(ReadOrWithheld(RunOk(f, log, TestActor(pb::ROLE_HOTLINE, "hotline-a")).log()) == "rrrrr");
   CHECK(ReadOrWithheld(RunOk(f, log, TestActor(pb::ROLE_VIEWER, "screen")).log()) == "rrrrr");
+  CHECK(ReadOrWithheld(RunOk(f, log, TestActor(pb::ROLE_CONSOLE, "console")).log()) == "rrrrr");
+  CHECK(ReadOrWithheld(RunOk(f, log, TestActor(pb::ROLE_DEV, "dev")).log()) == "rrrrr");
   CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-a", "c1-committee")).log()) == "rrwww");
   CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-c", "c2-committee")).log()) == "wwrrw");
   CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-s", "s-office")).log()) == "rrrrw");
@@ -748,6 +750,43 @@ TEST_CASE("the log withholds from an agent and a regional supervisor what they m
   log.mutable_log()->set_max_records(3);
   CHECK(ReadOrWithheld(RunOk(f, log, Agent("agent-c", "c2-committee")).log()) == "wwr");
   CHECK(ReadOrWithheld(RunOk(f, log, Supervisor("sup-2", kCommunity2)).log()) == "wwr");
+}
+
+TEST_CASE("the log's reach is get's: an event's records are withheld exactly when its get is denied") {
+  EngineFixture f;
+  const uint64_t mine = f.Run(SubmitAt(kGrid1), Reporter("rep-a")).event().event().id();
+  std::vector<uint64_t> ids = {mine, f.SubmitOk("water", kGrid2), f.SubmitOk("noise", kGrid3)};
+  const uint64_t linked = f.Run(SubmitAt(kGrid3, "noise"), Reporter("rep-b")).event().event().id();
+  REQUIRE(linked == ids[2]);  // a repeat: rep-b reads it too
+  RunOk(f, Create(NewPrincipal("desk-many", pb::ROLE_AGENT, "c2-committee", "", Key('m'))), Admin());
+  pb::Principal duty = NewPrincipal("desk-duty", pb::ROLE_AGENT, "c1-committee", "", Key('n'));
+  duty.add_departments("c2-committee");
+  RunOk(f, Create(duty), Admin());
+  const std::vector<pb::Actor> actors = {
+      Reporter("rep-a"), Reporter("rep-b"), Reporter("rep-c"),
+      Agent("agent-a", "c1-committee"), Agent("agent-w", "c1-water-unit"),
+      Agent("agent-c", "c2-committee"), Agent("agent-s", "s-office"),
+      Agent("agent-sr", "s-office", kCommunity2), Agent("agent-cr", "c1-committee", kCommunity2),
+      Agent("agent-k", "k-bureau"), Agent("agent-x", "no-such-department"),
+      TestActor(pb::ROLE_AGENT, "desk-many"), TestActor(pb::ROLE_AGENT, "desk-duty"),
+      Supervisor("sup-city"), Supervisor("sup-1", kCommunity1), Supervisor("sup-g", kGrid2),
+      Supervisor("sup-st", kStreet), TestActor(pb::ROLE_HOTLINE, "hotline-a"), Admin(),
+      TestActor(pb::ROLE_CONSOLE, "console"), TestActor(pb::ROLE_VIEWER, "screen"),
+      TestActor(pb::ROLE_DEV, "dev"), TestActor(pb::ROLE_UNSPECIFIED, "nobody")};
+  int covered = 0, withheld = 0;
+  for (const pb::Actor& actor : actors) {
+    const ReadReach reach(actor, f.engine().state());
+    for (uint64_t id : ids) {
+      INFO(RoleName(actor.role()), " ", actor.principal(), " ", actor.region(), ", event ", id);
+      const pb::Event event = f.EventOf(id);
+      const bool may_get = Authorize(actor, GetOf(id), f.engine().state()).ok();
+      CHECK(reach.Covers(event) == may_get);
+      (may_get ? covered : withheld) += 1;
+    }
+    CHECK(reach.whole() == ReadsWholeLog(actor.role(), actor.region()));
+  }
+  CHECK(covered > 20);
+  CHECK(withheld > 20);
 }
 
 TEST_CASE("only those who read the whole log may subscribe to the bus") {

@@ -327,6 +327,56 @@ TEST_CASE("the log returns every record after a sequence number, then nothing") 
   CHECK(f.Run(r).log().records_size() == 0);
 }
 
+TEST_CASE("the log checks a follower's last record when records follow it, and gives none when it differs") {
+  EngineFixture f;
+  f.SubmitOk();                     // records 1, 2
+  f.ClaimOk(1, "c1-committee");     // record 3
+  pb::Request r;
+  r.mutable_log()->set_max_records(1);
+  const pb::Record first = f.Run(r).log().records(0);
+  REQUIRE(first.seq() == 1);
+
+  pb::Request check;
+  check.mutable_log()->set_after_seq(1);
+  check.mutable_log()->set_check_mark(true);
+  check.mutable_log()->set_mark_at_ms(first.at_ms());
+  check.mutable_log()->set_mark_event_id(first.event_id());
+  pb::Response same = f.Run(check);
+  REQUIRE_MESSAGE(same.code() == pb::STATUS_OK, same.message());
+  CHECK(same.log().mark_checked());
+  CHECK_FALSE(same.log().mark_differs());
+  REQUIRE(same.log().records_size() == 2);
+  CHECK(same.log().records(0).seq() == 2);
+
+  for (auto differ : {std::pair<int64_t, uint64_t>{first.at_ms() + 1, first.event_id()},
+                      std::pair<int64_t, uint64_t>{first.at_ms(), first.event_id() + 1}}) {
+    pb::Request other = check;
+    other.mutable_log()->set_mark_at_ms(differ.first);
+    other.mutable_log()->set_mark_event_id(differ.second);
+    pb::Response differs = f.Run(other);
+    REQUIRE(differs.code() == pb::STATUS_OK);
+    CHECK(differs.log().mark_differs());
+    CHECK_FALSE(differs.log().mark_checked());
+    CHECK(differs.log().records_size() == 0);
+    CHECK(differs.log().last_seq() == 3);
+  }
+  // An idle read checks nothing: nothing follows record 3.
+  pb::Request idle = check;
+  idle.mutable_log()->set_after_seq(3);
+  idle.mutable_log()->set_mark_at_ms(0);
+  pb::Response nothing = f.Run(idle);
+  CHECK_FALSE(nothing.log().mark_checked());
+  CHECK_FALSE(nothing.log().mark_differs());
+  CHECK(nothing.log().records_size() == 0);
+  // Malformed: a check of no record, or with from_ms.
+  pb::Request zero = check;
+  zero.mutable_log()->set_after_seq(0);
+  CHECK(f.Run(zero).code() == pb::STATUS_BAD_REQUEST);
+  pb::Request by_time = check;
+  by_time.mutable_log()->set_from_ms(testing::kStartMs);
+  CHECK(f.Run(by_time).code() == pb::STATUS_BAD_REQUEST);
+}
+
 TEST_CASE("a checkpoint is an openable copy holding everything acknowledged") {
   EngineFixture f;
   uint64_t id = f.SubmitOk();

@@ -424,7 +424,11 @@ TEST_CASE("an agent follows its reach of the log: the bus refuses it, its Subscr
     Client other = city.As(city.Principal("app-2", pb::ROLE_REPORTER));
     AnswerOk(other, Submit(testing::kGrid1));
   });
+  const auto waited_from = std::chrono::steady_clock::now();
   auto next = desk.Next(10s);
+  // During the wait, not at its end (when any Subscriber reads the log): the log was read as it
+  // waited. (A bound with room to spare, not a speed.)
+  CHECK(std::chrono::steady_clock::now() - waited_from < 8s);
   later.join();
   REQUIRE_MESSAGE(next.ok(), next.status().ToString());
   REQUIRE(next->has_value());
@@ -452,6 +456,37 @@ TEST_CASE("an agent follows its reach of the log: the bus refuses it, its Subscr
   }
   CHECK(std::none_of(mine.records().begin(), mine.records().end(),
                      [&](const pb::Record& r) { return r.event_id() == theirs && !r.withheld(); }));
+}
+
+TEST_CASE("a Subscriber passing over a backlog of withheld records keeps to the wait it was asked for") {
+  SecureCity city;
+  Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
+  const pb::KeyFile desk_key = city.Principal("desk-a", pb::ROLE_AGENT, "c1-committee");
+  pb::Request log;
+  log.mutable_log()->set_after_seq(UINT64_MAX);
+  const uint64_t start = AnswerOk(*city.admin, log).log().last_seq();
+  // More than a page of the log (1,000 records) out of the desk's reach: one report in the other
+  // community and its repeats, then one in its own.
+  for (int i = 0; i < 1100; ++i) AnswerOk(reporter, Submit(testing::kGrid3));
+  const uint64_t ours = AnswerOk(reporter, Submit(testing::kGrid1)).event().event().id();
+
+  Subscriber desk(city.context, city.dispatcher.bus(), city.dispatcher.front(), start,
+                  SecureCity::Options(desk_key));
+  auto none = desk.Next(0ms);  // reads a page, passes one withheld record over, and is out of time
+  REQUIRE_MESSAGE(none.ok(), none.status().ToString());
+  CHECK_FALSE(none->has_value());
+  CHECK(desk.withheld() >= 1);
+  CHECK(desk.withheld() < 1000);
+  std::optional<pb::Record> first;
+  for (int call = 0; call < 100 && !first; ++call) {
+    auto next = desk.Next(10s);
+    REQUIRE_MESSAGE(next.ok(), next.status().ToString());
+    first = *next;
+  }
+  REQUIRE(first.has_value());
+  CHECK(first->event_id() == ours);
+  CHECK(first->has_submitted());
+  CHECK(desk.withheld() >= 1101);  // the first report, its dispatch and its 1,099 repeats
 }
 
 TEST_CASE("a reporter cannot claim, department A cannot touch B's task, the hotline submits but does not resolve") {
