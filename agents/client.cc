@@ -135,7 +135,7 @@ Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::s
       monitor_(context, zmq::socket_type::pair),
       front_(context, std::move(front_endpoint), front_options),
       bus_endpoint_(std::move(bus_endpoint)),
-      log_poll_interval_(log_poll_interval),
+      log_poll_interval_(std::min(log_poll_interval, kLogPollInterval)),
       last_seq_(after_seq),
       last_mark_(after && after->seq == after_seq && after_seq > 0 ? after : std::nullopt),
       bus_floor_(after_seq) {
@@ -296,7 +296,7 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
           if (now < deadline) continue;
           return std::optional<pb::Notification>();
         }
-        next_log_read_ = now + log_poll_interval_;
+        next_log_read_ = now + (bus_refused_ ? log_poll_interval_ : kLogPollInterval);
         if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
         if (ready_.empty()) {
           if (bus_refused_ && std::chrono::steady_clock::now() < deadline) continue;
@@ -327,8 +327,11 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
     last_mark_ = RecordMark::Of(next.record());
     if (next.record().withheld()) {
       ++withheld_;  // not this principal's to read: passed over, never delivered
-      // Within the wait only: a backlog of pages all withheld is read on at the next call.
-      if (std::chrono::steady_clock::now() >= deadline) return std::optional<pb::Notification>();
+      // The records in hand are passed over at once; another page of a backlog all withheld is
+      // read within the wait only, else at the next call.
+      if (ready_.empty() && std::chrono::steady_clock::now() >= deadline) {
+        return std::optional<pb::Notification>();
+      }
       continue;
     }
     return std::optional<pb::Notification>(std::move(next));

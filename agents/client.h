@@ -25,7 +25,8 @@
 // has delivered for other records. Subscriber does not take those for records it has seen:
 //   - every read of the log checks that the log reaches the last number it knows, and one that
 //     brings records checks that the dispatcher still has the last record it knows, by its
-//     RecordMark (one more record read);
+//     RecordMark (in the same read: LogQuery.check_mark; a second read from a dispatcher older
+//     than that);
 //   - after each (re)connection of the bus socket it checks so before taking anything more from
 //     the bus (a restarted dispatcher is a reconnection), until a check gets an answer;
 //   - the bus bringing a number it has passed there (or, before anything came on the bus, one it
@@ -56,9 +57,9 @@ namespace whistle {
 std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_answers, uint64_t random);
 
 // How often a Subscriber reads the log while nothing comes, however short the waits it is asked
-// for. Refused on the bus, it reads the log whenever this is due, during a wait too: the delay
-// before it sees a record. On a bus, at the end of a wait (to see what the bus dropped), when
-// this long has passed since the last such read.
+// for. Refused on the bus, it reads the log whenever this (or the shorter interval it was made
+// with) is due, during a wait too: the delay before it sees a record. On a bus, at the end of a
+// wait (to see what the bus dropped), when this long has passed since the last such read.
 inline constexpr std::chrono::milliseconds kLogPollInterval{250};
 
 struct ClientOptions {
@@ -112,7 +113,8 @@ class Subscriber {
   // The same, with its front-door client's options (the credentials among them): a daemon that
   // must stop promptly while the dispatcher is away waits less for each catch-up.
   // `after`: the mark of record `after_seq` (last_mark() of an earlier Subscriber), when kept.
-  // `log_poll_interval`: kLogPollInterval's part here (shorter where time runs faster).
+  // `log_poll_interval`: how often it reads the log once refused on the bus, at most
+  // kLogPollInterval (shorter where time runs faster).
   Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
              uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after = {},
              std::chrono::milliseconds log_poll_interval = kLogPollInterval);

@@ -297,7 +297,11 @@ bool MaySubscribe(const pb::Principal& principal) {
 }
 
 ReadReach::ReadReach(const pb::Actor& actor, const EngineState& state)
-    : actor_(actor), city_(state.city()), scope_(ScopeFor(actor.role(), pb::Request::kGet)) {
+    : role_(actor.role()),
+      principal_(actor.principal()),
+      region_(actor.region()),
+      city_(state.city()),
+      scope_(ScopeFor(actor.role(), pb::Request::kGet)) {
   if (scope_ != Scope::kDepartment) return;
   google::protobuf::RepeatedPtrField<std::string> single;
   for (const std::string& id : DepartmentsOf(actor, state, &single)) {
@@ -306,18 +310,17 @@ ReadReach::ReadReach(const pb::Actor& actor, const EngineState& state)
   }
 }
 
-bool ReadReach::whole() const { return ReadsWholeLog(actor_.role(), actor_.region()); }
+bool ReadReach::whole() const { return ReadsWholeLog(role_, region_); }
 
 bool ReadReach::Covers(const pb::Event& e) const {
-  auto in_region = [&] {
-    return actor_.region().empty() || city_.Contains(actor_.region(), e.grid());
-  };
+  auto in_region = [&] { return region_.empty() || city_.Contains(region_, e.grid()); };
   switch (scope_) {
     case Scope::kAny: return true;
-    case Scope::kOwn: return IsReporter(e, actor_.principal());
+    case Scope::kOwn: return IsReporter(e, principal_);
     case Scope::kRegion: return in_region();
     case Scope::kDepartment: {
-      if (city_.FindRegion(e.grid()) == nullptr) return false;
+      // Ancestry needs a known grid; an unknown one is in nobody's jurisdiction.
+      if (jurisdictions_.empty() || city_.FindRegion(e.grid()) == nullptr) return false;
       for (const pb::Region* r : city_.Ancestry(e.grid())) {
         if (jurisdictions_.contains(r->code())) return in_region();
       }

@@ -66,6 +66,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -110,7 +111,9 @@ class ReadReach {
   bool Covers(const pb::Event& event) const;
 
  private:
-  const pb::Actor& actor_;
+  pb::Role role_;
+  std::string principal_;
+  std::string region_;  // "" = the whole city
   const City& city_;
   Scope scope_;
   std::unordered_set<std::string_view> jurisdictions_;  // kDepartment: region codes

@@ -501,11 +501,14 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
     // The same cursor reads the follower's last record, then what follows it.
     cursor->Seek(storage::LogKey(q.after_seq()));
     pb::Record known;
-    const bool there = cursor->Valid() &&
-                       storage::DecodeFixed64BE(cursor->key().data()) == q.after_seq() &&
-                       known.ParseFromArray(cursor->value().data(),
-                                            static_cast<int>(cursor->value().size()));
+    const bool there =
+        cursor->Valid() && storage::DecodeFixed64BE(cursor->key().data()) == q.after_seq();
     if (Status s = cursor->status(); !s.ok()) return s;
+    if (there && !known.ParseFromArray(cursor->value().data(),
+                                       static_cast<int>(cursor->value().size()))) {
+      return Internal("the log is corrupt");
+    }
+    // Missing (the log is never trimmed) or another record: a different store.
     if (!there || known.at_ms() != q.mark_at_ms() || known.event_id() != q.mark_event_id()) {
       result->set_mark_differs(true);
       return reply;

@@ -772,7 +772,8 @@ TEST_CASE("the log's reach is get's: an event's records are withheld exactly whe
       Supervisor("sup-city"), Supervisor("sup-1", kCommunity1), Supervisor("sup-g", kGrid2),
       Supervisor("sup-st", kStreet), TestActor(pb::ROLE_HOTLINE, "hotline-a"), Admin(),
       TestActor(pb::ROLE_CONSOLE, "console"), TestActor(pb::ROLE_VIEWER, "screen"),
-      TestActor(pb::ROLE_DEV, "dev"), TestActor(pb::ROLE_UNSPECIFIED, "nobody")};
+      TestActor(pb::ROLE_DEV, "dev"), TestActor(pb::ROLE_UNSPECIFIED, "nobody"),
+      TestActor(pb::ROLE_SYSTEM, "dispatcher")};
   int covered = 0, withheld = 0;
   for (const pb::Actor& actor : actors) {
     const ReadReach reach(actor, f.engine().state());
