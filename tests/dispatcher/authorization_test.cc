@@ -580,7 +580,7 @@ TEST_CASE("a region-scoped supervisor acts on events in its region and is denied
   uint64_t out = f.SubmitOk("water", kGrid3);
   REQUIRE(out == 3);
   pb::Actor supervisor = Supervisor("sup-a", kCommunity1);
-  const std::string outside = "event 3 (grid 370602001002-01) is outside its region 370602001001";
+  const std::string outside = "event 3 is outside its region 370602001001";
   CheckDenied(f, SuperviseOf(out), supervisor, "supervisor 'sup-a' may not supervise: " + outside);
   CheckDenied(f, GetOf(out), supervisor, "supervisor 'sup-a' may not get: " + outside);
   CheckDenied(f, WhistleOf(out, ""), supervisor, "supervisor 'sup-a' may not whistle: " + outside);
@@ -699,8 +699,8 @@ TEST_CASE("an agent reads events within its department's jurisdiction only") {
   pb::Actor community = Agent("agent-a", "c1-committee");
   CHECK(RunOk(f, GetOf(in), community).event().event().id() == in);
   CheckDenied(f, GetOf(out), community,
-              "agent 'agent-a' of department 'c1-committee' may not get: event 2 (grid "
-              "370602001002-01) is outside its department's jurisdiction");
+              "agent 'agent-a' of department 'c1-committee' may not get: event 2 is outside its "
+              "department's jurisdiction");
   pb::Actor street = Agent("agent-s", "s-office");
   CHECK(RunOk(f, GetOf(in), street).event().event().id() == in);
   CHECK(RunOk(f, GetOf(out), street).event().event().id() == out);
@@ -843,7 +843,7 @@ TEST_CASE("an agent whose principal has a region is denied events outside it") {
   // s-office's jurisdiction is the whole street; this agent's region is one community of it.
   pb::Actor agent = Agent("agent-s", "s-office", kCommunity1);
   const std::string who = "agent 'agent-s' of department 's-office'";
-  const std::string outside = "event 2 (grid 370602001002-01) is outside its region 370602001001";
+  const std::string outside = "event 2 is outside its region 370602001001";
   CheckDenied(f, ClaimOf(out, "s-office"), agent, who + " may not claim: " + outside);
   CheckDenied(f, ReturnOf(out, "s-office"), agent, who + " may not return_task: " + outside);
   CheckDenied(f, WhistleOf(out, "s-office"), agent, who + " may not whistle: " + outside);
@@ -855,8 +855,8 @@ TEST_CASE("an agent whose principal has a region is denied events outside it") {
   // Its department holds the claim, but the event is outside its region.
   uint64_t claim = f.ClaimOk(in, "c1-committee");
   CheckDenied(f, ProgressOf(in, claim), Agent("agent-n", "c1-committee", kGrid2),
-              "agent 'agent-n' of department 'c1-committee' may not progress: event 1 (grid "
-              "370602001001-01) is outside its region 370602001001-02");
+              "agent 'agent-n' of department 'c1-committee' may not progress: event 1 is outside "
+              "its region 370602001001-02");
   // Nor can it read the event through its department's listing or counts: those are not cut to
   // a region, so a region-scoped agent lists by region.
   const std::string narrow = "agent 'agent-n' of department 'c1-committee' may not ";
@@ -880,8 +880,7 @@ TEST_CASE("an agent principal acting for several departments acts for each of th
               "agent 'desk' may not claim: it does not act for department 'c2-committee'");
   CheckDenied(
       f, GetOf(other), agent,
-      "agent 'desk' may not get: event 2 (grid 370602001002-01) is outside its department's "
-      "jurisdiction");
+      "agent 'desk' may not get: event 2 is outside its department's jurisdiction");
   CHECK(RunOk(f, ClaimOf(community, "c1-water-unit"), agent).event().event().lead() ==
         "c1-water-unit");
   CHECK(RunOk(f, ProgressOf(community, 1), agent).event().event().state() == pb::STATE_IN_PROGRESS);
