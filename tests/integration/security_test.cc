@@ -458,6 +458,45 @@ TEST_CASE("an agent follows its reach of the log: the bus refuses it, its Subscr
                      [&](const pb::Record& r) { return r.event_id() == theirs && !r.withheld(); }));
 }
 
+TEST_CASE("a supervisor of one community follows that community's events and nothing else") {
+  SecureCity city;
+  Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
+  const pb::KeyFile sup_key = city.Principal("sup-c2", pb::ROLE_SUPERVISOR, "", testing::kCommunity2);
+  Subscriber sup(city.context, city.dispatcher.bus(), city.dispatcher.front(), 0,
+                 SecureCity::Options(sup_key));
+  const uint64_t outside = AnswerOk(reporter, Submit(testing::kGrid1)).event().event().id();
+  const uint64_t inside = AnswerOk(reporter, Submit(testing::kGrid3)).event().event().id();
+  // Acted on by the supervisor itself: its own records come back to it too.
+  pb::Request supervise;
+  supervise.mutable_supervise()->set_event_id(inside);
+  supervise.mutable_supervise()->set_note("hurry");
+  Client sup_front = city.As(sup_key);
+  AnswerOk(sup_front, supervise);
+  pb::Request log;
+  log.mutable_log();
+  const pb::LogResult all = AnswerOk(*city.admin, log).log();
+  std::vector<uint64_t> expected;
+  for (const pb::Record& r : all.records()) {
+    if (r.event_id() == inside) expected.push_back(r.seq());
+  }
+  REQUIRE(expected.size() == 3);  // submitted, dispatched, supervised
+  std::vector<uint64_t> delivered;
+  while (sup.last_seq() < all.last_seq()) {
+    auto next = sup.Next(10s);
+    REQUIRE_MESSAGE(next.ok(), next.status().ToString());
+    if (!next->has_value()) break;
+    CHECK((*next)->event_id() == inside);
+    delivered.push_back((*next)->seq());
+  }
+  CHECK(sup.bus_refused());
+  CHECK(delivered == expected);
+  CHECK(sup.last_seq() == all.last_seq());
+  // Passed over: the other community's event, and the principals' records.
+  CHECK(std::count_if(all.records().begin(), all.records().end(),
+                      [&](const pb::Record& r) { return r.event_id() == outside; }) == 2);
+  CHECK(sup.withheld() == all.records_size() - expected.size());
+}
+
 TEST_CASE("a Subscriber passing over a backlog of withheld records keeps to the wait it was asked for") {
   SecureCity city;
   Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
