@@ -13,17 +13,31 @@ D=$(mktemp -d /tmp/whistle-idle-followers-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
 "$B/dispatcher/whistle-dispatcher" --data="$D/data" --keys="$D/keys" \
   --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
-for _ in $(seq 100); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q '^bus=' "$D/ep" 2>/dev/null; then
+  echo "idle_followers: the dispatcher did not start within 30 s:" >&2
+  cat "$D/dispatcher.log" >&2
+  exit 1
+fi
 FRONT=$(sed -n 's/^front=//p' "$D/ep")
 BUS=$(sed -n 's/^bus=//p' "$D/ep")
 CTL=("$B/tools/whistlectl" "--front=$FRONT" "--key=$D/keys/admin.key")
 for i in $(seq "$N"); do
   "${CTL[@]}" principal-create --name="desk-$i" --role=agent --department=city-water \
-    --out="$D/desk-$i.key" > /dev/null 2>&1
+    --out="$D/desk-$i.key" > /dev/null 2> "$D/ctl.err" || { cat "$D/ctl.err" >&2; exit 1; }
   "$B/agents/whistle-agent" --front="$FRONT" --bus="$BUS" --key="$D/desk-$i.key" \
     --departments=city-water --name="desk-$i" --duration-s=$((S + 10)) > /dev/null 2>&1 &
 done
-sleep 5  # every desk started and following
+# Every desk connected to the front door before the measure starts: each holds two connections
+# (its own client's and its Subscriber's), and whistlectl asking holds one.
+connected() { "${CTL[@]}" --json metrics | python3 -c \
+  'import json, sys; print(json.load(sys.stdin)["metrics"].get("connected_clients", 0))'; }
+for _ in $(seq 300); do [ "$(connected)" -gt $((2 * N)) ] && break; sleep 0.1; done
+if [ "$(connected)" -le $((2 * N)) ]; then
+  echo "idle_followers: fewer than $N desks connected within 30 s" >&2
+  exit 1
+fi
+sleep 1  # their first reads of the log
 "${CTL[@]}" --json metrics > "$D/before.json"
 sleep "$S"
 "${CTL[@]}" --json metrics > "$D/after.json"

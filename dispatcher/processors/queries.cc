@@ -497,8 +497,9 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
   if (q.from_ms() < 0) return BadRequest("from_ms is Unix milliseconds");
   auto cursor = state.store().NewCursor(storage::Cf::kLog);
   uint64_t first = q.after_seq() + 1;
+  bool positioned = false;  // the cursor is at `first` already
   if (q.check_mark()) {
-    // The same cursor reads the follower's last record, then what follows it.
+    // The same cursor reads the follower's last record, then goes on to what follows it.
     cursor->Seek(storage::LogKey(q.after_seq()));
     pb::Record known;
     const bool there =
@@ -514,6 +515,8 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
       return reply;
     }
     result->set_mark_checked(true);
+    cursor->Next();
+    positioned = true;
   }
   if (q.from_ms() > 0) {
     auto found = FirstRecordAtOrAfter(*cursor, first, last, q.from_ms());
@@ -522,8 +525,8 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
   }
   LogScope scope(command.actor, state);
   const bool whole = scope.whole();
-  for (cursor->Seek(storage::LogKey(first));
-       cursor->Valid() && static_cast<uint32_t>(result->records_size()) < max; cursor->Next()) {
+  if (!positioned) cursor->Seek(storage::LogKey(first));
+  for (; cursor->Valid() && static_cast<uint32_t>(result->records_size()) < max; cursor->Next()) {
     if (storage::DecodeFixed64BE(cursor->key().data()) > last) break;
     pb::Record* record = result->add_records();
     if (!record->ParseFromArray(cursor->value().data(), static_cast<int>(cursor->value().size()))) {

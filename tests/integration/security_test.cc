@@ -290,16 +290,11 @@ class ConnectionWatch {
   zmq::socket_t events_;
 };
 
-uint64_t BusConnectionsCut(SecureCity& city) {
+// The dispatcher's counters, as its admin reads them.
+pb::MetricsResult Metrics(SecureCity& city) {
   pb::Request r;
   r.mutable_metrics();
-  return AnswerOk(*city.admin, r).metrics().bus_connections_cut();
-}
-
-uint64_t BusHandshakesRefused(SecureCity& city) {
-  pb::Request r;
-  r.mutable_metrics();
-  return AnswerOk(*city.admin, r).metrics().bus_handshakes_refused();
+  return AnswerOk(*city.admin, r).metrics();
 }
 
 void Revoke(SecureCity& city, const std::string& name) {
@@ -316,14 +311,14 @@ TEST_CASE("a revoked key's bus subscription is cut off at once, the others' go o
   zmq::socket_t lost = Subscribe(city, city.Principal("screen-lost", pb::ROLE_VIEWER));
   zmq::socket_t kept = Subscribe(city, city.Principal("screen-kept", pb::ROLE_VIEWER));
   AwaitSubscribed(reporter, {&lost, &kept});
-  CHECK(BusConnectionsCut(city) == 0);
+  CHECK(Metrics(city).bus_connections_cut() == 0);
 
   ConnectionWatch watch(city.context, lost);
   Revoke(city, "screen-lost");
   // The dispatcher shut the connection down, and the socket's reconnection is refused.
   CHECK(watch.Next(10s) == ZMQ_EVENT_DISCONNECTED);
   CHECK(watch.Next(10s) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-  CHECK(BusConnectionsCut(city) == 1);
+  CHECK(Metrics(city).bus_connections_cut() == 1);
   // The one that stays hears of the revocation, the lost phone does not (what it had queued
   // before the cut is read out here). This does not prove the cut came before the publishing: cut
   // just after it, the record would mostly still be in libzmq's queue, never sent.
@@ -356,7 +351,7 @@ TEST_CASE("at a revocation a bus connection not yet known to be anyone's is cut 
   CHECK(late_watch.Next(10s) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
   CHECK(idle_watch.Next(10s) == ZMQ_EVENT_DISCONNECTED);
   CHECK(idle_watch.Next(10s) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED);  // let in again
-  CHECK(BusConnectionsCut(city) == 2);
+  CHECK(Metrics(city).bus_connections_cut() == 2);
 }
 
 TEST_CASE("a reporter reads no log, so it may not subscribe to the bus, and its front door works") {
@@ -417,7 +412,7 @@ TEST_CASE("an agent follows its reach of the log: the bus refuses it, its Subscr
 
   // Refused once, the Subscriber does not knock on the bus again: it reads the log while it
   // waits, and a report sent after it began to wait reaches it.
-  const uint64_t refused = BusHandshakesRefused(city);
+  const uint64_t refused = Metrics(city).bus_handshakes_refused();
   CHECK(refused >= 4);  // the start-up self-test's stranger, the two above, the desk's Subscriber
   std::thread later([&] {
     std::this_thread::sleep_for(4 * kLogPollInterval);
@@ -436,7 +431,7 @@ TEST_CASE("an agent follows its reach of the log: the bus refuses it, its Subscr
   INFO("next: ", got);
   CHECK((*next)->has_report_linked());  // a repeat of the first report: linked to it
   CHECK((*next)->event_id() == ours);
-  CHECK(BusHandshakesRefused(city) == refused);
+  CHECK(Metrics(city).bus_handshakes_refused() == refused);
 
   // The log as the desk reads it: every number, the other community's event and the principals'
   // records withheld to their marks.
