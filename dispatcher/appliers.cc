@@ -42,6 +42,7 @@ void ClearClaim(pb::Event& e) {
   e.clear_claim_agent();
   e.clear_assists();
   e.clear_claimed_at_ms();
+  e.clear_released_by();
 }
 
 void RemoveValue(google::protobuf::RepeatedPtrField<std::string>* list, const std::string& v) {
@@ -57,11 +58,12 @@ void CountClaimMissed(EngineState& state, const pb::Record& r, pb::Event& e) {
         [](pb::StatCounters& c) { c.set_claim_missed(c.claim_missed() + 1); });
 }
 
-// A holder whose claim climbs away (resolve deadline, own whistle) did not resolve it.
+// A department that climbs away unresolved: the holder (resolve deadline, a whistle), or the one
+// that gave the claim back with nobody claiming it since (Escalated.released_by).
 void CountUnresolved(EngineState& state, const pb::Record& r, const pb::Event& e,
-                     const std::string& holder) {
-  if (holder.empty()) return;
-  Count(state, r, e, {holder}, e.level(),
+                     const std::string& department) {
+  if (department.empty()) return;
+  Count(state, r, e, {department}, e.level(),
         [](pb::StatCounters& c) { c.set_unresolved(c.unresolved() + 1); });
 }
 
@@ -104,6 +106,7 @@ void ApplyClaimed(const pb::Record& r, EngineState& state) {
   e.set_claim_agent(c.agent());
   e.set_claim_number(c.claim_number());
   e.set_claimed_at_ms(r.at_ms());
+  e.clear_released_by();
   if (c.in_time() && !e.responded()) {
     Count(state, r, e, {c.department()}, e.level(),
           [](pb::StatCounters& s) { s.set_claimed_in_time(s.claimed_in_time() + 1); });
@@ -126,6 +129,7 @@ void ApplyReleased(const pb::Record& r, EngineState& state) {
   pb::Event& e = state.MutableEvent(r.event_id());
   e.set_state(pb::STATE_DISPATCHED);
   ClearClaim(e);
+  e.set_released_by(r.released().department());
 }
 
 void ApplyProgressed(const pb::Record& r, EngineState& state) {
@@ -168,6 +172,7 @@ void ApplyEscalated(const pb::Record& r, EngineState& state) {
   if (up.cause() == pb::ESCALATION_RESOLVE_DEADLINE || up.cause() == pb::ESCALATION_WHISTLE) {
     CountUnresolved(state, r, e, up.holder());
   }
+  CountUnresolved(state, r, e, up.released_by());
   Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_escalated(c.escalated() + 1); });
   e.set_escalations(e.escalations() + 1);
   ClearClaim(e);

@@ -13,10 +13,12 @@
 //     claim deadline  claim_missed         each candidate, regions, level (unless answered)
 //     resolve deadline, or a whistle while claimed (the holder's, or a supervisor's over it)
 //                     unresolved           holder, regions, level
+//     claim deadline or a whistle after a release, nobody claiming it since (released_by)
+//                     unresolved           releasing department, regions, level
 //                     escalated            regions, level
 //   MarkedOverdue     overdue              regions, level, once each time it goes overdue (not
-//                                          again while it is; a reopened one can); claim deadline: also
-//                                          claim_missed as above (a holder past the resolve
+//                                          again while it is; a reopened one can); claim deadline:
+//                                          also claim_missed as above (a holder past the resolve
 //                                          deadline may still resolve, so it is not counted
 //                                          unresolved). An overdue event a candidate returns is
 //                                          dispatched afresh with its claim deadline armed

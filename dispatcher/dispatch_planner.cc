@@ -2,9 +2,15 @@
 
 #include <algorithm>
 
+#include "dispatcher/lifecycle.h"
 #include "whistle/check.h"
 
 namespace whistle {
+namespace {
+
+const std::string kNobody;
+
+}  // namespace
 
 pb::Level NextLevel(pb::Level level) {
   WHISTLE_CHECK(level >= pb::LEVEL_COMMUNITY && level < pb::LEVEL_CITY, "no level above %d",
@@ -47,12 +53,16 @@ int64_t ReplannedDue(const City& city, const pb::Event& event, pb::Mode mode) {
 }
 
 void AppendClimb(const EngineState& state, const pb::Event& event, pb::EscalationCause cause,
-                 std::string_view holder, int64_t now_ms, const pb::Actor& actor,
-                 Decision* decision) {
+                 int64_t now_ms, const pb::Actor& actor, Decision* decision) {
+  const bool answered = cause != pb::ESCALATION_ALL_RETURNED;
+  const bool held = IsClaimed(event.state());
+  const std::string& holder = answered && held ? event.lead() : kNobody;
   if (event.level() == pb::LEVEL_CITY) {
+    // An overdue event stays where it is, and may still be claimed or resolved: nobody is counted
+    // unresolved, so a release is not named.
     auto* overdue = decision->Add(event.id(), now_ms, actor).mutable_marked_overdue();
     overdue->set_cause(cause);
-    overdue->set_holder(std::string(holder));
+    overdue->set_holder(holder);
     return;
   }
   pb::Level next = NextLevel(event.level());
@@ -60,7 +70,8 @@ void AppendClimb(const EngineState& state, const pb::Event& event, pb::Escalatio
   up->set_from_level(event.level());
   up->set_to_level(next);
   up->set_cause(cause);
-  up->set_holder(std::string(holder));
+  up->set_holder(holder);
+  if (answered && !held) up->set_released_by(event.released_by());
   *decision->Add(event.id(), now_ms, actor).mutable_dispatched() =
       PlanDispatch(state, event.report(), event.grid(), next, now_ms);
 }

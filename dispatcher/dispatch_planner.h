@@ -33,11 +33,14 @@ pb::DeadlinesReplanned Replan(const City& city, const pb::Event& event, pb::Mode
 int64_t ReplannedDue(const City& city, const pb::Event& event, pb::Mode mode);
 
 // Appends the records that take `event` one level up (Escalated + Dispatched), or, at city level,
-// mark it overdue and supervised (MarkedOverdue). `holder` is the department that held the
-// claim, if any.
+// mark it overdue and supervised (MarkedOverdue).
+//
+// The records name who answers for the climb, counted unresolved (appliers.h): the department
+// holding the claim (`holder`) or, nobody holding it, the one that last gave it back at this
+// dispatch (Escalated.released_by; a release does not hand back the duty to resolve). Nobody
+// answers for a climb because every department returned the event: each said it is not theirs.
 void AppendClimb(const EngineState& state, const pb::Event& event, pb::EscalationCause cause,
-                 std::string_view holder, int64_t now_ms, const pb::Actor& actor,
-                 Decision* decision);
+                 int64_t now_ms, const pb::Actor& actor, Decision* decision);
 
 // The level above `level`. REQUIRES: COMMUNITY <= level < CITY.
 pb::Level NextLevel(pb::Level level);

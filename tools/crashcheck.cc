@@ -75,6 +75,11 @@ struct EventModel {
   bool overdue_redispatch = false;
   uint64_t claim_number = 0;
   std::string lead, agent;
+  // The department that gave its claim back at this dispatch, nobody claiming it since: a climb
+  // for its claim deadline or a whistle names it (Escalated.released_by). Set by a release,
+  // cleared by a dispatch; a claim need not clear it, as a held event names no releaser and
+  // leaves its hold only by a release, a dispatch or a climb that is not answered for.
+  std::string released_by;
   int64_t claim_deadline = 0, resolve_deadline = 0, resolved_at = 0;
   uint32_t next_event_seq = 0;
   bool dispatched_once = false;
@@ -265,6 +270,7 @@ class Checker {
       case pb::Record::kReleased:
         CheckFenced(r, m, "release", r.released().claim_number());
         m.state = pb::STATE_DISPATCHED;
+        m.released_by = m.lead;
         m.lead.clear();
         m.agent.clear();
         break;
@@ -398,6 +404,7 @@ class Checker {
     m.overdue_redispatch = m.overdue;
     m.lead.clear();
     m.agent.clear();
+    m.released_by.clear();
     m.claim_deadline = r.dispatched().claim_deadline_ms();
     m.resolve_deadline = r.dispatched().resolve_deadline_ms();
     m.dispatched_at = r.at_ms();
@@ -732,9 +739,22 @@ class Checker {
                     holder, held_by.empty() ? std::string("nobody holds the event") : "'" + held_by + "' does"));
   }
 
+  // A climb nobody holds, for its claim deadline or a whistle, names the department that gave the
+  // claim back at this dispatch, if any: it answers for the climb.
+  void CheckClimbReleaser(const pb::Record& r, const EventModel& m, const pb::Escalated& up) {
+    const bool answered = up.cause() != pb::ESCALATION_ALL_RETURNED && !Held(m.state);
+    const std::string expected = answered ? m.released_by : std::string();
+    if (up.released_by() == expected) return;
+    Add("holder", r.event_id(), r.seq(),
+        fmt::format(
+            "a climb names '{}' as the department that gave it back, but {}", up.released_by(),
+            expected.empty() ? std::string("none answers for it") : "'" + expected + "' does"));
+  }
+
   void ApplyEscalated(const pb::Record& r, EventModel& m, EventModel::Pending pending) {
     const pb::Escalated& up = r.escalated();
     CheckClimbHolder(r, m, up.holder());
+    CheckClimbReleaser(r, m, up);
     if (up.cause() == pb::ESCALATION_WHISTLE && pending != EventModel::Pending::kWhistledClimb) {
       Add("ladder", r.event_id(), r.seq(), "climbed for a whistle right after no Whistled record");
     }

@@ -33,7 +33,9 @@
 //                as satisfied as its request, and a MergedInto only for a merge someone sent
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim; a climb or an
-//                overdue mark names the holder of the moment, if any
+//                overdue mark names the holder of the moment, if any, and a climb nobody holds
+//                (claim deadline, whistle) the department that gave the claim back at this
+//                dispatch with nobody claiming it since, if any
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
 //                current one, or on an event nobody holds; a Return or a department's Whistle
 //                (matched to the request that quoted it) is the holder's with its current claim,

@@ -49,9 +49,20 @@ std::string Body(const City* city, const pb::Record& r) {
         return fmt::format("whistle blown by supervisor {}: {}", r.actor().principal(), r.whistled().reason());
       }
       return fmt::format("whistle blown by {}: {}", DepartmentLabel(city, r.whistled().department()), r.whistled().reason());
-    case pb::Record::kEscalated:
-      return fmt::format("escalated {} -> {} ({})", LevelName(r.escalated().from_level()),
-                         LevelName(r.escalated().to_level()), CauseText(r.escalated().cause()));
+    case pb::Record::kEscalated: {
+      // Who answers for the climb, as the statistics count it (dispatcher/appliers.h).
+      const pb::Escalated& up = r.escalated();
+      std::string line = fmt::format("escalated {} -> {} ({}", LevelName(up.from_level()),
+                                     LevelName(up.to_level()), CauseText(up.cause()));
+      if (!up.holder().empty()) {
+        line +=
+            fmt::format("; unresolved by {}, which held it", DepartmentLabel(city, up.holder()));
+      } else if (!up.released_by().empty()) {
+        line += fmt::format("; unresolved by {}, which gave it back",
+                            DepartmentLabel(city, up.released_by()));
+      }
+      return line + ")";
+    }
     case pb::Record::kMarkedOverdue:
       return fmt::format("OVERDUE at city level ({}); flagged for supervision", CauseText(r.marked_overdue().cause()));
     case pb::Record::kSupervised:

@@ -383,5 +383,158 @@ TEST_CASE("a mode switch re-plans the claim deadline of an overdue event dispatc
   CHECK(f.SetMode(testing::kCity, pb::MODE_NORMAL).mode().replanned_events() == 0);
 }
 
+// --- A release hands the claim back, not the duty to resolve (appliers.h) ---
+
+// The event's newest Escalated record.
+pb::Escalated LastClimb(EngineFixture& f, uint64_t id) {
+  auto history = f.HistoryOf(id);
+  auto up = std::find_if(history.rbegin(), history.rend(),
+                         [](const pb::Record& r) { return r.has_escalated(); });
+  REQUIRE(up != history.rend());
+  return up->escalated();
+}
+
+pb::StatCounters CommunityLevelStats(EngineFixture& f) {
+  pb::Request q;
+  q.mutable_stats()->set_level(pb::LEVEL_COMMUNITY);
+  q.mutable_stats()->set_month("2026-11");
+  return f.Run(q).stats().counters();
+}
+
+// Claimed by c1-committee in time and released at `release_at_ms`. (Past the claim deadline, the
+// next batch, a query's too, climbs it.)
+uint64_t ClaimedAndReleased(EngineFixture& f, int64_t release_at_ms) {
+  uint64_t id = f.SubmitOk();
+  uint64_t claim = f.ClaimOk(id, "c1-committee");
+  f.clock.Set(release_at_ms);
+  REQUIRE(f.Release(id, claim).code() == pb::STATUS_OK);
+  return id;
+}
+
+TEST_CASE("a release nobody takes up climbs at the claim deadline counted unresolved against the releaser") {
+  EngineFixture f;
+  uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 10 * 60'000);
+  CHECK(f.EventOf(id).released_by() == "c1-committee");
+  PassPendingDeadline(f, id);
+  pb::Escalated up = LastClimb(f, id);
+  CHECK(up.cause() == pb::ESCALATION_CLAIM_DEADLINE);
+  CHECK(up.holder().empty());
+  CHECK(up.released_by() == "c1-committee");
+  pb::StatCounters committee = DepartmentStats(f, "c1-committee");
+  CHECK(committee.claimed_in_time() == 1);  // its answer stands: the dispatch is not missed too
+  CHECK(committee.claim_missed() == 0);
+  CHECK(committee.unresolved() == 1);
+  CHECK(DepartmentStats(f, "c1-water-unit").claim_missed() == 0);
+  CHECK(DepartmentStats(f, "c1-water-unit").unresolved() == 0);
+  CHECK(CommunityLevelStats(f).unresolved() == 1);
+  CHECK(f.EventOf(id).released_by().empty());  // the street's dispatch owes it nothing
+}
+
+TEST_CASE("a release just before the resolve deadline no longer escapes unresolved") {
+  // The release came after the claim deadline, so the event climbs for its claim deadline in the
+  // next batch. It used to count against nobody: the dispatch had been answered, and nobody held
+  // it.
+  EngineFixture f;
+  const int64_t resolve_deadline = testing::kStartMs + 24 * 3600'000LL;
+  uint64_t id = ClaimedAndReleased(f, resolve_deadline - 60'000);
+  REQUIRE(f.engine().FireDueTimers() == 1);
+  CHECK(f.EventOf(id).level() == pb::LEVEL_STREET);
+  CHECK(LastClimb(f, id).cause() == pb::ESCALATION_CLAIM_DEADLINE);
+  CHECK(LastClimb(f, id).released_by() == "c1-committee");
+  CHECK(DepartmentStats(f, "c1-committee").unresolved() == 1);
+}
+
+TEST_CASE("a supervisor's whistle over a released event counts against the department that gave it back") {
+  EngineFixture f;
+  uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+  pb::Response r = f.Whistle(id, "", 0, "nobody is on it");
+  REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+  CHECK(LastClimb(f, id).cause() == pb::ESCALATION_WHISTLE);
+  CHECK(LastClimb(f, id).released_by() == "c1-committee");
+  CHECK(DepartmentStats(f, "c1-committee").unresolved() == 1);
+}
+
+TEST_CASE("a released event claimed again answers through its new holder alone") {
+  SUBCASE("another department takes it and lets its resolve deadline pass") {
+    EngineFixture f;
+    uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+    f.ClaimOk(id, "c1-water-unit");
+    CHECK(f.EventOf(id).released_by().empty());
+    PassPendingDeadline(f, id);
+    CHECK(LastClimb(f, id).holder() == "c1-water-unit");
+    CHECK(LastClimb(f, id).released_by().empty());
+    CHECK(DepartmentStats(f, "c1-water-unit").unresolved() == 1);
+    CHECK(DepartmentStats(f, "c1-committee").unresolved() == 0);
+  }
+  SUBCASE("the same department takes it back, a colleague's hand-over, and resolves it") {
+    EngineFixture f;
+    uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+    REQUIRE(f.Resolve(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+    pb::StatCounters committee = DepartmentStats(f, "c1-committee");
+    CHECK(committee.resolved() == 1);
+    CHECK(committee.unresolved() == 0);
+    CHECK(committee.claimed_in_time() == 1);
+  }
+}
+
+TEST_CASE("a release followed by another candidate's return is a fresh dispatch: a miss counts, not the release") {
+  EngineFixture f;
+  uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+  REQUIRE(f.Return(id, "c1-water-unit", 0).code() == pb::STATUS_OK);
+  pb::Event e = f.EventOf(id);
+  REQUIRE(std::vector<std::string>(e.candidates().begin(), e.candidates().end()) ==
+          std::vector<std::string>{"c1-committee"});
+  CHECK(e.released_by().empty());
+  PassPendingDeadline(f, id);
+  CHECK(LastClimb(f, id).released_by().empty());
+  pb::StatCounters committee = DepartmentStats(f, "c1-committee");
+  CHECK(committee.claim_missed() == 1);  // offered afresh and not claimed
+  CHECK(committee.unresolved() == 0);
+}
+
+TEST_CASE("a release then a return of the last candidate climbs as returned by all, counted against nobody") {
+  // Noise in community 1 is offered to c1-committee alone: it gives the claim back, then says
+  // the event is not its own at all. A return is not an unresolved climb.
+  EngineFixture f;
+  uint64_t id = f.SubmitOk("noise");
+  REQUIRE(f.EventOf(id).candidates_size() == 1);
+  REQUIRE(f.Release(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+  REQUIRE(f.EventOf(id).released_by() == "c1-committee");
+  REQUIRE(f.Return(id, "c1-committee", 0).code() == pb::STATUS_OK);
+  CHECK(LastClimb(f, id).cause() == pb::ESCALATION_ALL_RETURNED);
+  CHECK(LastClimb(f, id).released_by().empty());
+  CHECK(DepartmentStats(f, "c1-committee").unresolved() == 0);
+  CHECK(DepartmentStats(f, "c1-committee").returned() == 1);
+}
+
+TEST_CASE("a release at city level past the claim deadline marks the event overdue, counting nobody unresolved") {
+  // At city level nothing climbs: the event stays, and may still be claimed and resolved.
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  for (int i = 0; i < 3; ++i) PassPendingDeadline(f, id);
+  REQUIRE(f.EventOf(id).level() == pb::LEVEL_CITY);
+  uint64_t claim = f.ClaimOk(id, "city-bureau");
+  f.clock.Set(f.EventOf(id).claim_deadline_ms() + 1);
+  REQUIRE(f.Release(id, claim).code() == pb::STATUS_OK);
+  REQUIRE(f.engine().FireDueTimers() == 1);
+  pb::Event e = f.EventOf(id);
+  CHECK(e.overdue());
+  CHECK(e.released_by() == "city-bureau");
+  CHECK(DepartmentStats(f, "city-bureau").unresolved() == 0);
+  CHECK(CityLevelStats(f).unresolved() == 0);
+}
+
+TEST_CASE("who gave a claim back survives a restart, and the climb after it counts the same") {
+  EngineFixture f;
+  uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+  f.Restart();
+  CHECK(f.EventOf(id).released_by() == "c1-committee");
+  PassPendingDeadline(f, id);
+  CHECK(LastClimb(f, id).released_by() == "c1-committee");
+  CHECK(DepartmentStats(f, "c1-committee").unresolved() == 1);
+  f.Restart();
+  CHECK(DepartmentStats(f, "c1-committee").unresolved() == 1);
+}
+
 }  // namespace
 }  // namespace whistle

@@ -105,14 +105,22 @@ class LogBuilder {
     Dispatch(id, at, level);
   }
   void Escalate(uint64_t id, int64_t at, pb::Level from, pb::EscalationCause cause,
-                pb::Mode mode = pb::MODE_NORMAL, const std::string& holder = "") {
+                pb::Mode mode = pb::MODE_NORMAL, const std::string& holder = "",
+                const std::string& released_by = "") {
     const bool timer = cause == pb::ESCALATION_CLAIM_DEADLINE || cause == pb::ESCALATION_RESOLVE_DEADLINE;
     pb::Escalated* e = Add(id, at, timer).mutable_escalated();
     e->set_from_level(from);
     e->set_to_level(static_cast<pb::Level>(from + 1));
     e->set_cause(cause);
     e->set_holder(holder);
+    e->set_released_by(released_by);
     Dispatch(id, at, static_cast<pb::Level>(from + 1), timer, mode);
+  }
+  // The holder `department` gives claim `number` back.
+  void Release(uint64_t id, int64_t at, const std::string& department, uint64_t number) {
+    pb::Released* r = Add(id, at).mutable_released();
+    r->set_department(department);
+    r->set_claim_number(number);
   }
   // A Returned record (its reason the request id); the dispatch or climb after it is the caller's.
   void Return(uint64_t id, int64_t at, const std::string& department, const std::string& request_id,
@@ -1005,6 +1013,59 @@ TEST_CASE("crashcheck returns: a whistle of a resolved event, one recorded for a
   auto found = CheckReturns(b, ops);
   REQUIRE(Has(found, check));
   CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck returns: a climb nobody holds names the department that gave the claim back, and only then") {
+  // Claimed by c1-committee and released at once; the claim deadline is kT0 + kClaimMs.
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+  b.Release(1, kT0 + 6, "c1-committee", 1);
+  std::vector<Op> ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 1)};
+  std::string expected;
+  SUBCASE("named at the claim deadline: clean") {
+    b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_NORMAL, "",
+               "c1-committee");
+  }
+  SUBCASE("named by a supervisor's whistle: clean") {
+    b.Add(1, kT0 + 10).mutable_whistled()->set_reason("w-1");
+    b.Escalate(1, kT0 + 10, pb::LEVEL_COMMUNITY, pb::ESCALATION_WHISTLE, pb::MODE_NORMAL, "", "c1-committee");
+    ops.push_back(AckedWhistle("w-1", "", 0, pb::LEVEL_UNSPECIFIED, 2));
+  }
+  SUBCASE("forgotten at the claim deadline") {
+    b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE);
+    expected = "a climb names '' as the department that gave it back, but 'c1-committee' does";
+  }
+  SUBCASE("named after another department claimed it, as well as the holder") {
+    b.Claim(1, kT0 + 7, "c1-water-unit", "unit", 2);
+    ops.push_back(AckedClaim(1, "c1-water-unit", "unit", 2, 2));
+    b.Escalate(1, kT0 + kResolveMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_RESOLVE_DEADLINE, pb::MODE_NORMAL,
+               "c1-water-unit", "c1-committee");
+    expected = "a climb names 'c1-committee' as the department that gave it back, but none answers for it";
+  }
+  SUBCASE("named after a dispatch afresh") {
+    b.Return(1, kT0 + 7, "c1-water-unit", "ret-1", false);
+    b.Dispatch(1, kT0 + 7, pb::LEVEL_COMMUNITY, false, pb::MODE_NORMAL, {"c1-committee"});
+    ops.push_back(AckedReturn("ret-1", "c1-water-unit", 0, 2));
+    b.Escalate(1, kT0 + 7 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_NORMAL, "",
+               "c1-committee");
+    expected = "a climb names 'c1-committee' as the department that gave it back, but none answers for it";
+  }
+  SUBCASE("named when every department returned it") {
+    b.Return(1, kT0 + 7, "c1-committee", "ret-1", false);
+    b.Return(1, kT0 + 7, "c1-water-unit", "ret-2", false);
+    ops.push_back(AckedReturn("ret-1", "c1-committee", 0, 2));
+    ops.push_back(AckedReturn("ret-2", "c1-water-unit", 0, 3));
+    b.Escalate(1, kT0 + 7, pb::LEVEL_COMMUNITY, pb::ESCALATION_ALL_RETURNED, pb::MODE_NORMAL, "", "c1-committee");
+    expected = "a climb names 'c1-committee' as the department that gave it back, but none answers for it";
+  }
+  auto found = CheckReturns(b, ops);
+  if (expected.empty()) {
+    CHECK_MESSAGE(found.empty(), All(found));
+  } else {
+    CHECK(Has(found, "holder"));
+    CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+  }
 }
 
 TEST_CASE("crashcheck returns: every one of 20 returns refused is a violation, some accepted is not") {

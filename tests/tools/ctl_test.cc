@@ -447,6 +447,39 @@ TEST_CASE("an event prints as an aligned block with names from the city and its 
         std::string::npos);
 }
 
+TEST_CASE("an event given back names who gave it, and a climb names who answers for it") {
+  auto city = TestCity();
+  pb::Response response = EventResponse(true);
+  pb::Event* e = response.mutable_event()->mutable_event();
+  e->set_state(pb::STATE_DISPATCHED);
+  e->clear_lead();
+  e->set_released_by("c1-water-unit");
+  auto climb = [&](const std::string& holder, const std::string& released_by) {
+    pb::Record* r = response.mutable_event()->add_history();
+    r->set_at_ms(kMidnightMs + 10 * 60 * kMinuteMs);
+    pb::Escalated* up = r->mutable_escalated();
+    up->set_from_level(pb::LEVEL_COMMUNITY);
+    up->set_to_level(pb::LEVEL_STREET);
+    up->set_cause(holder.empty() ? pb::ESCALATION_CLAIM_DEADLINE : pb::ESCALATION_RESOLVE_DEADLINE);
+    up->set_holder(holder);
+    up->set_released_by(released_by);
+  };
+  climb("", "c1-water-unit");
+  climb("c1-committee", "");
+  climb("", "");
+  std::string out = FormatResponse("get", response, city.get(), false);
+  MESSAGE(out);
+  CHECK(out.find("released by  c1-water-unit (c1-water-unit)\n") != std::string::npos);
+  CHECK(out.find("  2026-11-23 10:00  escalated community -> street (claim deadline missed; unresolved "
+                 "by c1-water-unit (c1-water-unit), which gave it back)\n") != std::string::npos);
+  CHECK(out.find("  2026-11-23 10:00  escalated community -> street (resolve deadline missed; unresolved "
+                 "by c1-committee (c1-committee), which held it)\n") != std::string::npos);
+  CHECK(out.find("  2026-11-23 10:00  escalated community -> street (claim deadline missed)\n") !=
+        std::string::npos);
+  e->clear_released_by();
+  CHECK(FormatResponse("get", response, city.get(), false).find("released by") == std::string::npos);
+}
+
 TEST_CASE("an event with a long history says how to read the records before the page, and counts every link") {
   pb::Response response = EventResponse(true);
   response.mutable_event()->set_older_history(102);
