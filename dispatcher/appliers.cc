@@ -129,7 +129,7 @@ void ApplyReleased(const pb::Record& r, EngineState& state) {
   pb::Event& e = state.MutableEvent(r.event_id());
   e.set_state(pb::STATE_DISPATCHED);
   ClearClaim(e);
-  e.set_released_by(r.released().department());
+  if (r.released().answerable()) e.set_released_by(r.released().department());
 }
 
 void ApplyProgressed(const pb::Record& r, EngineState& state) {
@@ -172,6 +172,7 @@ void ApplyEscalated(const pb::Record& r, EngineState& state) {
   if (up.cause() == pb::ESCALATION_RESOLVE_DEADLINE || up.cause() == pb::ESCALATION_WHISTLE) {
     CountUnresolved(state, r, e, up.holder());
   }
+  // The planner names a releaser only for the causes it answers for (AppendClimb).
   CountUnresolved(state, r, e, up.released_by());
   Count(state, r, e, {}, e.level(), [](pb::StatCounters& c) { c.set_escalated(c.escalated() + 1); });
   e.set_escalations(e.escalations() + 1);

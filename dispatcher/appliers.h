@@ -13,7 +13,8 @@
 //     claim deadline  claim_missed         each candidate, regions, level (unless answered)
 //     resolve deadline, or a whistle while claimed (the holder's, or a supervisor's over it)
 //                     unresolved           holder, regions, level
-//     claim deadline or a whistle after a release, nobody claiming it since (released_by)
+//     claim deadline, a supervisor's whistle or the releaser's own, nobody holding it, after
+//     a release at this dispatch (Escalated.released_by; not another department's whistle)
 //                     unresolved           releasing department, regions, level
 //                     escalated            regions, level
 //   MarkedOverdue     overdue              regions, level, once each time it goes overdue (not

@@ -6,11 +6,6 @@
 #include "whistle/check.h"
 
 namespace whistle {
-namespace {
-
-const std::string kNobody;
-
-}  // namespace
 
 pb::Level NextLevel(pb::Level level) {
   WHISTLE_CHECK(level >= pb::LEVEL_COMMUNITY && level < pb::LEVEL_CITY, "no level above %d",
@@ -53,10 +48,14 @@ int64_t ReplannedDue(const City& city, const pb::Event& event, pb::Mode mode) {
 }
 
 void AppendClimb(const EngineState& state, const pb::Event& event, pb::EscalationCause cause,
-                 int64_t now_ms, const pb::Actor& actor, Decision* decision) {
+                 std::string_view whistled_by, int64_t now_ms, const pb::Actor& actor,
+                 Decision* decision) {
   const bool answered = cause != pb::ESCALATION_ALL_RETURNED;
   const bool held = IsClaimed(event.state());
-  const std::string& holder = answered && held ? event.lead() : kNobody;
+  const std::string holder = answered && held ? event.lead() : std::string();
+  const bool releaser_answers = answered && !held &&
+                                (cause != pb::ESCALATION_WHISTLE || whistled_by.empty() ||
+                                 whistled_by == event.released_by());
   if (event.level() == pb::LEVEL_CITY) {
     // An overdue event stays where it is, and may still be claimed or resolved: nobody is counted
     // unresolved, so a release is not named.
@@ -71,7 +70,7 @@ void AppendClimb(const EngineState& state, const pb::Event& event, pb::Escalatio
   up->set_to_level(next);
   up->set_cause(cause);
   up->set_holder(holder);
-  if (answered && !held) up->set_released_by(event.released_by());
+  if (releaser_answers) up->set_released_by(event.released_by());
   *decision->Add(event.id(), now_ms, actor).mutable_dispatched() =
       PlanDispatch(state, event.report(), event.grid(), next, now_ms);
 }

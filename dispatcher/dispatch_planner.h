@@ -38,9 +38,12 @@ int64_t ReplannedDue(const City& city, const pb::Event& event, pb::Mode mode);
 // The records name who answers for the climb, counted unresolved (appliers.h): the department
 // holding the claim (`holder`) or, nobody holding it, the one that last gave it back at this
 // dispatch (Escalated.released_by; a release does not hand back the duty to resolve). Nobody
-// answers for a climb because every department returned the event: each said it is not theirs.
+// answers for a climb because every department returned the event (each said it is not theirs),
+// nor a releaser for another department's whistle. `whistled_by`: for a whistle, the department
+// that blew it, empty for a supervisor's.
 void AppendClimb(const EngineState& state, const pb::Event& event, pb::EscalationCause cause,
-                 int64_t now_ms, const pb::Actor& actor, Decision* decision);
+                 std::string_view whistled_by, int64_t now_ms, const pb::Actor& actor,
+                 Decision* decision);
 
 // The level above `level`. REQUIRES: COMMUNITY <= level < CITY.
 pb::Level NextLevel(pb::Level level);

@@ -75,11 +75,12 @@ struct EventModel {
   bool overdue_redispatch = false;
   uint64_t claim_number = 0;
   std::string lead, agent;
-  // The department that gave its claim back at this dispatch, nobody claiming it since: a climb
-  // for its claim deadline or a whistle names it (Escalated.released_by). Set by a release,
-  // cleared by a dispatch; a claim need not clear it, as a held event names no releaser and
-  // leaves its hold only by a release, a dispatch or a climb that is not answered for.
+  // The department that gave its claim back at this dispatch (its Released record answerable),
+  // nobody claiming it since: a climb nobody holds names it (Escalated.released_by), unless for
+  // being returned by all or for another department's whistle (`whistled_by`).
   std::string released_by;
+  // The department of the Whistled record before a climb; "" = a supervisor's.
+  std::string whistled_by;
   int64_t claim_deadline = 0, resolve_deadline = 0, resolved_at = 0;
   uint32_t next_event_seq = 0;
   bool dispatched_once = false;
@@ -108,6 +109,13 @@ struct EventModel {
   int64_t timer_due = 0;
   int64_t timer_set_ms = 0;  // the batch time of the record that planned it
   std::vector<const pb::Record*> records;
+
+  // The claim is over (Event's ClearClaim in dispatcher/appliers.cc).
+  void EndClaim() {
+    lead.clear();
+    agent.clear();
+    released_by.clear();
+  }
 };
 
 class Checker {
@@ -270,9 +278,11 @@ class Checker {
       case pb::Record::kReleased:
         CheckFenced(r, m, "release", r.released().claim_number());
         m.state = pb::STATE_DISPATCHED;
-        m.released_by = m.lead;
-        m.lead.clear();
-        m.agent.clear();
+        {
+          std::string releaser = m.lead;
+          m.EndClaim();
+          if (r.released().answerable()) m.released_by = std::move(releaser);
+        }
         break;
       case pb::Record::kProgressed:
         CheckFenced(r, m, "progress", r.progressed().claim_number());
@@ -323,8 +333,7 @@ class Checker {
         CheckOpen(r, m, "cancelled");
         (void)SentFor(r, OpKind::kCancel, r.cancelled().reason());
         m.state = pb::STATE_CANCELLED;
-        m.lead.clear();
-        m.agent.clear();
+        m.EndClaim();
         break;
       default:  // not caused by the workload
         m.deadlines_modelled = false;
@@ -402,9 +411,7 @@ class Checker {
     }
     // Still overdue (a return at city level): the new candidates' claim deadline is armed.
     m.overdue_redispatch = m.overdue;
-    m.lead.clear();
-    m.agent.clear();
-    m.released_by.clear();
+    m.EndClaim();
     m.claim_deadline = r.dispatched().claim_deadline_ms();
     m.resolve_deadline = r.dispatched().resolve_deadline_ms();
     m.dispatched_at = r.at_ms();
@@ -489,6 +496,7 @@ class Checker {
     m.state = pb::STATE_CLAIMED;
     m.lead = c.department();
     m.agent = c.agent();
+    m.released_by.clear();
     m.claim_number = c.claim_number();
     m.overdue_redispatch = false;
   }
@@ -506,8 +514,7 @@ class Checker {
     m.returned_by.insert(ret.department());
     if (m.lead == ret.department()) {
       m.state = pb::STATE_DISPATCHED;
-      m.lead.clear();
-      m.agent.clear();
+      m.EndClaim();
     }
     m.pending = EventModel::Pending::kReturnedOutcome;
   }
@@ -528,6 +535,7 @@ class Checker {
           fmt::format("whistle {} was sent from {} level, but the event climbs from {} level",
                       sent->request_id, Short(sent->seen_level), Short(m.level)));
     }
+    m.whistled_by = w.department();
     m.pending = EventModel::Pending::kWhistledClimb;
   }
 
@@ -570,8 +578,7 @@ class Checker {
     }
     m.state = pb::STATE_MERGED;
     m.merged_into = into;
-    m.lead.clear();
-    m.agent.clear();
+    m.EndClaim();
     // Its own report, carrying those linked to it before along.
     merge_link_ = MergeLink{r.event_id(), into, m.linked};
   }
@@ -739,10 +746,14 @@ class Checker {
                     holder, held_by.empty() ? std::string("nobody holds the event") : "'" + held_by + "' does"));
   }
 
-  // A climb nobody holds, for its claim deadline or a whistle, names the department that gave the
-  // claim back at this dispatch, if any: it answers for the climb.
+  // A climb nobody holds names the department that gave the claim back at this dispatch, if any:
+  // it answers for the climb, unless every department returned the event or another department
+  // whistled it up.
   void CheckClimbReleaser(const pb::Record& r, const EventModel& m, const pb::Escalated& up) {
-    const bool answered = up.cause() != pb::ESCALATION_ALL_RETURNED && !Held(m.state);
+    const bool whistled_by_another = up.cause() == pb::ESCALATION_WHISTLE &&
+                                     !m.whistled_by.empty() && m.whistled_by != m.released_by;
+    const bool answered =
+        up.cause() != pb::ESCALATION_ALL_RETURNED && !Held(m.state) && !whistled_by_another;
     const std::string expected = answered ? m.released_by : std::string();
     if (up.released_by() == expected) return;
     Add("holder", r.event_id(), r.seq(),
@@ -776,8 +787,7 @@ class Checker {
     }
     CheckFired(r, m, up.cause());
     m.escalated_to = up.to_level();
-    m.lead.clear();
-    m.agent.clear();
+    m.EndClaim();
     m.overdue_redispatch = false;
   }
 
@@ -1076,6 +1086,11 @@ class Checker {
                         Short(e.state()), Short(e.level()), e.lead(), e.claim_number(),
                         e.overdue() ? ", overdue" : "", Short(m.state), Short(m.level), m.lead,
                         m.claim_number, m.overdue ? ", overdue" : ""));
+      }
+      if (e.released_by() != m.released_by) {
+        Add("event", id, 0,
+            fmt::format("stored as given back by '{}'; the log replays to '{}'", e.released_by(),
+                        m.released_by));
       }
       if (m.deadlines_modelled && e.overdue_redispatch() != m.overdue_redispatch) {
         Add("event", id, 0,

@@ -34,8 +34,8 @@
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim; a climb or an
 //                overdue mark names the holder of the moment, if any, and a climb nobody holds
-//                (claim deadline, whistle) the department that gave the claim back at this
-//                dispatch with nobody claiming it since, if any
+//                (claim deadline, a supervisor's whistle or its own) the department that last
+//                gave the claim back at this dispatch with nobody claiming it since, if any
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
 //                current one, or on an event nobody holds; a Return or a department's Whistle
 //                (matched to the request that quoted it) is the holder's with its current claim,
@@ -85,7 +85,8 @@
 //                merges, cancels) sent, not every one was refused once 20 were
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history (every page) equals the event's records in the
-//                log, and its state, level, lead, claim number, overdue marks, reopens, linked
+//                log, and its state, level, lead, claim number, who gave its claim back (at this
+//                dispatch, nobody claiming it since), overdue marks, reopens, linked
 //                reports (their count, and the newest 16 kept: which), the event it merged into,
 //                candidates, returns at its level, mode and deadlines equal those replayed from
 //                the log

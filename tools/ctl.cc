@@ -625,7 +625,8 @@ void AppendEvent(const pb::EventView& view, const Style& style, std::string& out
                     e.report().reporter().empty() ? "anonymous" : e.report().reporter()));
   if (e.candidates_size() > 0) b.Add("candidates", DepartmentLabels(style.city, e.candidates()));
   if (e.returned_by_size() > 0) b.Add("returned by", DepartmentLabels(style.city, e.returned_by()));
-  // Until someone claims it again, a climb counts unresolved against it (dispatcher/appliers.h).
+  // Until claimed again or dispatched afresh, a climb from this level counts unresolved against
+  // it (dispatcher/appliers.h).
   if (!e.released_by().empty()) b.Add("released by", DepartmentLabel(style.city, e.released_by()));
   if (!e.lead().empty()) {
     b.Add("lead", DepartmentLabel(style.city, e.lead()));

@@ -39,10 +39,10 @@ Result<Decision> DeadlineProcessor::Decide(const DueTimer& timer, const EngineSt
   d.reply_event_id = e->id();
   switch (timer.kind) {
     case pb::TIMER_CLAIM_DEADLINE:
-      AppendClimb(state, *e, pb::ESCALATION_CLAIM_DEADLINE, now_ms, TimerActor(), &d);
+      AppendClimb(state, *e, pb::ESCALATION_CLAIM_DEADLINE, {}, now_ms, TimerActor(), &d);
       break;
     case pb::TIMER_RESOLVE_DEADLINE:
-      AppendClimb(state, *e, pb::ESCALATION_RESOLVE_DEADLINE, now_ms, TimerActor(), &d);
+      AppendClimb(state, *e, pb::ESCALATION_RESOLVE_DEADLINE, {}, now_ms, TimerActor(), &d);
       break;
     case pb::TIMER_AUTO_CLOSE:
       d.Add(e->id(), now_ms, TimerActor()).mutable_closed()->set_cause(pb::CLOSE_QUIET_PERIOD);

@@ -17,6 +17,7 @@ Result<Decision> ReleaseProcessor::Decide(const Command& command, const EngineSt
   released->set_department(e.lead());
   released->set_claim_number(c.claim_number());
   released->set_reason(c.reason());
+  released->set_answerable(true);  // a release hands back the claim, not the duty (appliers.h)
   return d;
 }
 

@@ -37,7 +37,7 @@ Result<Decision> ReturnProcessor::Decide(const Command& command, const EngineSta
     *d.Add(e.id(), now_ms, command.actor).mutable_dispatched() = std::move(rerouted);
   } else {
     // Everyone at this level said "not ours": the level above decides.
-    AppendClimb(state, e, pb::ESCALATION_ALL_RETURNED, now_ms, command.actor, &d);
+    AppendClimb(state, e, pb::ESCALATION_ALL_RETURNED, {}, now_ms, command.actor, &d);
   }
   return d;
 }

@@ -43,7 +43,7 @@ Result<Decision> WhistleProcessor::Decide(const Command& command, const EngineSt
   pb::Whistled* whistled = d.Add(e.id(), now_ms, command.actor).mutable_whistled();
   whistled->set_department(c.department());
   whistled->set_reason(c.reason());
-  AppendClimb(state, e, pb::ESCALATION_WHISTLE, now_ms, command.actor, &d);
+  AppendClimb(state, e, pb::ESCALATION_WHISTLE, c.department(), now_ms, command.actor, &d);
   return d;
 }
 

@@ -129,6 +129,73 @@ TEST_CASE("once the journal holds counter_fold_bytes, a batch writes its months 
   RestartAndCheck(f);
 }
 
+TEST_CASE("climbs after releases count the same after a restart and replayed from the log") {
+  // Each decision is in its record (Released.answerable, Escalated.released_by): the log replays
+  // to the counts the engine made, the releaser's unresolved among them.
+  EngineFixture f;
+  uint64_t climbs = f.SubmitOk();
+  REQUIRE(f.Release(climbs, f.ClaimOk(climbs, "c1-committee")).code() == pb::STATUS_OK);
+  uint64_t taken = f.SubmitOk("noise", testing::kGrid3);
+  REQUIRE(f.Release(taken, f.ClaimOk(taken, "c2-committee")).code() == pb::STATUS_OK);
+  f.ClaimOk(taken, "c2-committee");
+  f.clock.Set(f.EventOf(climbs).claim_deadline_ms());
+  REQUIRE(f.engine().FireDueTimers() == 1);
+  auto unresolved = [&](const std::string& department) {
+    auto c = f.engine().state().Counters(kMonth, DepartmentScope(department));
+    REQUIRE(c.ok());
+    return c->has_value() ? (*c)->unresolved() : 0;
+  };
+  REQUIRE(unresolved("c1-committee") == 1);
+  REQUIRE(unresolved("c2-committee") == 0);
+  RestartAndCheck(f);
+  CHECK(unresolved("c1-committee") == 1);
+}
+
+TEST_CASE(
+    "a log written before releases were answerable replays to what it applied then: nobody named, "
+    "nothing counted") {
+  EngineFixture f;
+  uint64_t id = f.SubmitOk();
+  REQUIRE(f.Release(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+  f.clock.Set(f.EventOf(id).claim_deadline_ms());
+  REQUIRE(f.engine().FireDueTimers() == 1);
+  std::vector<pb::Record> log = f.HistoryOf(id);  // one event: the whole log
+  REQUIRE(log.front().seq() == 1);
+  size_t released_at = 0;
+  for (size_t i = 0; i < log.size(); ++i) {  // as a version before wrote them
+    if (log[i].has_released()) {
+      released_at = i;
+      log[i].mutable_released()->clear_answerable();
+    }
+    if (log[i].has_escalated()) log[i].mutable_escalated()->clear_released_by();
+  }
+  REQUIRE(released_at > 0);
+  auto replay = [&](std::span<const pb::Record> records, auto&& check) {
+    testing::TempDir dir;
+    auto store = storage::Store::Open(dir.Sub("replayed"));
+    REQUIRE(store.ok());
+    EngineState replayed(**store, f.city());
+    REQUIRE(replayed.Load().ok());
+    Status s = ReplayRecords(records, replayed);
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    check(replayed);
+  };
+  replay(std::span<const pb::Record>(log).first(released_at + 1), [&](EngineState& replayed) {
+    auto e = replayed.FindEvent(id);
+    REQUIRE(e.ok());
+    REQUIRE(*e != nullptr);
+    CHECK((*e)->state() == pb::STATE_DISPATCHED);
+    CHECK((*e)->released_by().empty());
+  });
+  replay(log, [&](EngineState& replayed) {
+    auto c = replayed.Counters(kMonth, DepartmentScope("c1-committee"));
+    REQUIRE(c.ok());
+    REQUIRE(c->has_value());
+    CHECK((*c)->claimed_in_time() == 1);
+    CHECK((*c)->unresolved() == 0);
+  });
+}
+
 TEST_CASE("a restart part way through the journal folds at the same point as a run without it") {
   EngineFixture steady, restarted;
   for (EngineFixture* f : {&steady, &restarted}) {

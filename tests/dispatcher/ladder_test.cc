@@ -401,6 +401,13 @@ pb::StatCounters CommunityLevelStats(EngineFixture& f) {
   return f.Run(q).stats().counters();
 }
 
+pb::StatCounters RegionStats(EngineFixture& f, const std::string& region) {
+  pb::Request q;
+  q.mutable_stats()->set_region(region);
+  q.mutable_stats()->set_month("2026-11");
+  return f.Run(q).stats().counters();
+}
+
 // Claimed by c1-committee in time and released at `release_at_ms`. (Past the claim deadline, the
 // next batch, a query's too, climbs it.)
 uint64_t ClaimedAndReleased(EngineFixture& f, int64_t release_at_ms) {
@@ -427,6 +434,8 @@ TEST_CASE("a release nobody takes up climbs at the claim deadline counted unreso
   CHECK(DepartmentStats(f, "c1-water-unit").claim_missed() == 0);
   CHECK(DepartmentStats(f, "c1-water-unit").unresolved() == 0);
   CHECK(CommunityLevelStats(f).unresolved() == 1);
+  CHECK(RegionStats(f, testing::kCommunity1).unresolved() == 1);
+  CHECK(RegionStats(f, testing::kCity).unresolved() == 1);
   CHECK(f.EventOf(id).released_by().empty());  // the street's dispatch owes it nothing
 }
 
@@ -454,6 +463,25 @@ TEST_CASE("a supervisor's whistle over a released event counts against the depar
   CHECK(DepartmentStats(f, "c1-committee").unresolved() == 1);
 }
 
+TEST_CASE("a department's own whistle after its release counts against it, another's does not") {
+  SUBCASE("its own") {
+    EngineFixture f;
+    uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+    REQUIRE(f.Whistle(id, "c1-committee", 0, "needs the street").code() == pb::STATUS_OK);
+    CHECK(LastClimb(f, id).released_by() == "c1-committee");
+    CHECK(DepartmentStats(f, "c1-committee").unresolved() == 1);
+  }
+  SUBCASE("another candidate's: it judges the event to belong higher, not the releaser late") {
+    EngineFixture f;
+    uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+    REQUIRE(f.Whistle(id, "c1-water-unit", 0, "needs the street").code() == pb::STATUS_OK);
+    CHECK(LastClimb(f, id).cause() == pb::ESCALATION_WHISTLE);
+    CHECK(LastClimb(f, id).released_by().empty());
+    CHECK(DepartmentStats(f, "c1-committee").unresolved() == 0);
+    CHECK(DepartmentStats(f, "c1-water-unit").unresolved() == 0);
+  }
+}
+
 TEST_CASE("a released event claimed again answers through its new holder alone") {
   SUBCASE("another department takes it and lets its resolve deadline pass") {
     EngineFixture f;
@@ -469,11 +497,29 @@ TEST_CASE("a released event claimed again answers through its new holder alone")
   SUBCASE("the same department takes it back, a colleague's hand-over, and resolves it") {
     EngineFixture f;
     uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
-    REQUIRE(f.Resolve(id, f.ClaimOk(id, "c1-committee")).code() == pb::STATUS_OK);
+    uint64_t again = f.ClaimOk(id, "c1-committee");
+    CHECK(f.EventOf(id).released_by().empty());
+    REQUIRE(f.Resolve(id, again).code() == pb::STATUS_OK);
     pb::StatCounters committee = DepartmentStats(f, "c1-committee");
     CHECK(committee.resolved() == 1);
     CHECK(committee.unresolved() == 0);
     CHECK(committee.claimed_in_time() == 1);
+  }
+  SUBCASE("another department takes it and gives it back too: the climb is the last releaser's") {
+    EngineFixture f;
+    uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+    REQUIRE(f.Release(id, f.ClaimOk(id, "c1-water-unit")).code() == pb::STATUS_OK);
+    CHECK(f.EventOf(id).released_by() == "c1-water-unit");
+    PassPendingDeadline(f, id);
+    CHECK(LastClimb(f, id).released_by() == "c1-water-unit");
+    CHECK(DepartmentStats(f, "c1-water-unit").unresolved() == 1);
+    CHECK(DepartmentStats(f, "c1-committee").unresolved() == 0);
+  }
+  SUBCASE("a supervisor cancels it: nobody answers any more") {
+    EngineFixture f;
+    uint64_t id = ClaimedAndReleased(f, testing::kStartMs + 5 * 60'000);
+    REQUIRE(f.Cancel(id).code() == pb::STATUS_OK);
+    CHECK(f.EventOf(id).released_by().empty());
   }
 }
 

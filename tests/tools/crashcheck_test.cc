@@ -116,11 +116,14 @@ class LogBuilder {
     e->set_released_by(released_by);
     Dispatch(id, at, static_cast<pb::Level>(from + 1), timer, mode);
   }
-  // The holder `department` gives claim `number` back.
-  void Release(uint64_t id, int64_t at, const std::string& department, uint64_t number) {
+  // The holder `department` gives claim `number` back (`answerable`: as every release since
+  // Released.answerable).
+  void Release(uint64_t id, int64_t at, const std::string& department, uint64_t number,
+               bool answerable = true) {
     pb::Released* r = Add(id, at).mutable_released();
     r->set_department(department);
     r->set_claim_number(number);
+    r->set_answerable(answerable);
   }
   // A Returned record (its reason the request id); the dispatch or climb after it is the caller's.
   void Return(uint64_t id, int64_t at, const std::string& department, const std::string& request_id,
@@ -455,6 +458,9 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   SUBCASE("not overdue") { o.events[2].mutable_event()->set_overdue(false); }
   SUBCASE("re-dispatched while overdue") { o.events[2].mutable_event()->set_overdue_redispatch(true); }
   SUBCASE("other candidates") { o.events[2].mutable_event()->mutable_candidates()->RemoveLast(); }
+  SUBCASE("given back by a department") {
+    o.events[1].mutable_event()->set_released_by("c1-committee");
+  }
   CHECK(Has(Check(s.history, o, options), "event"));
 }
 
@@ -1020,9 +1026,9 @@ TEST_CASE("crashcheck returns: a climb nobody holds names the department that ga
   LogBuilder b;
   b.Submit(1, kT0, "s1");
   b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
-  b.Release(1, kT0 + 6, "c1-committee", 1);
   std::vector<Op> ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 1)};
   std::string expected;
+  b.Release(1, kT0 + 6, "c1-committee", 1);
   SUBCASE("named at the claim deadline: clean") {
     b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE, pb::MODE_NORMAL, "",
                "c1-committee");
@@ -1031,6 +1037,28 @@ TEST_CASE("crashcheck returns: a climb nobody holds names the department that ga
     b.Add(1, kT0 + 10).mutable_whistled()->set_reason("w-1");
     b.Escalate(1, kT0 + 10, pb::LEVEL_COMMUNITY, pb::ESCALATION_WHISTLE, pb::MODE_NORMAL, "", "c1-committee");
     ops.push_back(AckedWhistle("w-1", "", 0, pb::LEVEL_UNSPECIFIED, 2));
+  }
+  SUBCASE("named by its own whistle: clean") {
+    b.Whistle(1, kT0 + 10, "c1-committee", "w-1", pb::LEVEL_COMMUNITY);
+    b.log()[b.log().size() - 2].mutable_escalated()->set_released_by("c1-committee");
+    ops.push_back(AckedWhistle("w-1", "c1-committee", 0, pb::LEVEL_COMMUNITY, 2));
+  }
+  SUBCASE("named by another department's whistle") {
+    b.Whistle(1, kT0 + 10, "c1-water-unit", "w-1", pb::LEVEL_COMMUNITY);
+    b.log()[b.log().size() - 2].mutable_escalated()->set_released_by("c1-committee");
+    ops.push_back(AckedWhistle("w-1", "c1-water-unit", 0, pb::LEVEL_COMMUNITY, 2));
+    expected =
+        "a climb names 'c1-committee' as the department that gave it back, but none answers for it";
+  }
+  SUBCASE("named after another department claimed it and gave it back too") {
+    b.Claim(1, kT0 + 7, "c1-water-unit", "unit", 2);
+    ops.push_back(AckedClaim(1, "c1-water-unit", "unit", 2, 2));
+    b.Release(1, kT0 + 8, "c1-water-unit", 2);
+    b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE,
+               pb::MODE_NORMAL, "", "c1-committee");
+    expected =
+        "a climb names 'c1-committee' as the department that gave it back, but 'c1-water-unit' "
+        "does";
   }
   SUBCASE("forgotten at the claim deadline") {
     b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE);
@@ -1065,6 +1093,29 @@ TEST_CASE("crashcheck returns: a climb nobody holds names the department that ga
   } else {
     CHECK(Has(found, "holder"));
     CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+  }
+}
+
+TEST_CASE(
+    "crashcheck returns: a release written before Released.answerable leaves nobody to name") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+  b.Release(1, kT0 + 6, "c1-committee", 1, /*answerable=*/false);
+  const std::vector<Op> ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 1)};
+  SUBCASE("a climb naming nobody: clean") {
+    b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE);
+    auto found = CheckReturns(b, ops);
+    CHECK_MESSAGE(found.empty(), All(found));
+  }
+  SUBCASE("a climb naming it") {
+    b.Escalate(1, kT0 + kClaimMs, pb::LEVEL_COMMUNITY, pb::ESCALATION_CLAIM_DEADLINE,
+               pb::MODE_NORMAL, "", "c1-committee");
+    auto found = CheckReturns(b, ops);
+    CHECK_MESSAGE(
+        All(found).find("a climb names 'c1-committee' as the department that gave it back, but "
+                        "none answers for it") != std::string::npos,
+        All(found));
   }
 }
 
