@@ -109,11 +109,14 @@ struct EventModel {
   int64_t timer_due = 0;
   int64_t timer_set_ms = 0;  // the batch time of the record that planned it
   std::vector<const pb::Record*> records;
+  std::vector<std::string> assists;  // departments that joined the current claim, in order
+  bool supervised = false;           // a Supervised record, or an overdue mark; never unset
 
   // The claim is over (Event's ClearClaim in dispatcher/appliers.cc).
   void EndClaim() {
     lead.clear();
     agent.clear();
+    assists.clear();
     released_by.clear();
   }
 };
@@ -125,8 +128,9 @@ class Checker {
 
   std::vector<Violation> Run() {
     for (const Op& op : history_.ops) {
-      if (op.kind == OpKind::kReturn || op.kind == OpKind::kWhistle || op.kind == OpKind::kFeedback ||
-          op.kind == OpKind::kReopen || op.kind == OpKind::kCancel) {
+      if (op.kind == OpKind::kReturn || op.kind == OpKind::kWhistle ||
+          op.kind == OpKind::kFeedback || op.kind == OpKind::kReopen ||
+          op.kind == OpKind::kCancel || op.kind == OpKind::kSupervise) {
         sent_by_reason_[op.request_id] = &op;
       }
       if (op.kind == OpKind::kMerge) merges_sent_.insert({op.event_id, op.into_event_id});
@@ -302,6 +306,7 @@ class Checker {
         CheckFired(r, m, r.marked_overdue().cause());
         CheckClimbHolder(r, m, r.marked_overdue().holder());
         m.overdue = true;
+        m.supervised = true;
         m.overdue_redispatch = false;
         break;
       case pb::Record::kClosed:
@@ -315,7 +320,12 @@ class Checker {
         m.state = pb::STATE_CLOSED;
         break;
       case pb::Record::kAssistJoined:
+        ApplyAssistJoined(r, m);
+        break;
       case pb::Record::kSupervised:
+        CheckOpen(r, m, "supervised");
+        (void)SentFor(r, OpKind::kSupervise, r.supervised().note());
+        m.supervised = true;
         break;
       case pb::Record::kReportLinked:
         if (r.report_linked().link().event_id() == 0) CheckRepeat(r, m);
@@ -499,6 +509,23 @@ class Checker {
     m.released_by.clear();
     m.claim_number = c.claim_number();
     m.overdue_redispatch = false;
+  }
+
+  // A department joins the holder to co-handle the event (ClaimCommand.assist): a candidate at its
+  // level, while the event is held, neither the lead nor assisting already.
+  void ApplyAssistJoined(const pb::Record& r, EventModel& m) {
+    const std::string& department = r.assist_joined().department();
+    if (!Held(m.state)) {
+      Add("holder", r.event_id(), r.seq(),
+          fmt::format("'{}' joins to assist while the event is {}", department, Short(m.state)));
+    } else if (department == m.lead ||
+               std::ranges::find(m.assists, department) != m.assists.end()) {
+      Add("holder", r.event_id(), r.seq(),
+          fmt::format("'{}' joins to assist while it already {} the event", department,
+                      department == m.lead ? "leads" : "assists"));
+    }
+    CheckOffered(r, m, "assist", department);
+    m.assists.push_back(department);
   }
 
   // 退单: a candidate declines the offer, or the holder gives its claim back; either way the
@@ -948,9 +975,14 @@ class Checker {
     std::set<std::pair<uint64_t, uint64_t>> merged;  // (event, into)
     // (A refused merge of a pair that another request, accepted or unanswered, merged is no finding.)
     std::set<std::pair<uint64_t, uint64_t>> merges_not_rejected;
+    // (event, department) of each AssistJoined record, and of each assist request not refused.
+    std::set<std::pair<uint64_t, std::string>> assisted, assists_not_rejected;
     for (const Op& op : history_.ops) {
       if (op.kind == OpKind::kMerge && op.outcome != Outcome::kRejected) {
         merges_not_rejected.insert({op.event_id, op.into_event_id});
+      }
+      if (op.kind == OpKind::kAssist && op.outcome != Outcome::kRejected) {
+        assists_not_rejected.insert({op.event_id, op.department});
       }
     }
     for (const pb::Record& r : observed_.log) {
@@ -962,6 +994,8 @@ class Checker {
       if (r.has_feedback_given()) by_note[r.feedback_given().feedback().comment()] = &r;
       if (r.has_reopened()) by_note[r.reopened().reason()] = &r;
       if (r.has_cancelled()) by_note[r.cancelled().reason()] = &r;
+      if (r.has_supervised()) by_note[r.supervised().note()] = &r;
+      if (r.has_assist_joined()) assisted.insert({r.event_id(), r.assist_joined().department()});
       if (r.has_claimed()) claims[{r.event_id(), r.claimed().claim_number()}] = &r;
       if (r.has_merged_into()) merged.insert({r.event_id(), r.merged_into().into_event_id()});
     }
@@ -980,6 +1014,23 @@ class Checker {
           Add("rejected", op.event_id, 0,
               fmt::format("merge {} of event {} into event {} was rejected ({}) yet is in the log",
                           op.request_id, op.event_id, op.into_event_id, pb::StatusCode_Name(op.code)));
+        }
+        continue;
+      }
+      if (op.kind == OpKind::kAssist) {
+        // An AssistJoined record names no request: matched by event and department (a
+        // department may join the same event again under a later claim).
+        const bool there = assisted.contains({op.event_id, op.department});
+        if (MustBeThere(op) && !there) {
+          Add("lost", op.event_id, 0,
+              fmt::format("acknowledged assist {} of event {} by {}/{} is not in the log",
+                          op.request_id, op.event_id, op.department, op.agent));
+        }
+        if (op.outcome == Outcome::kRejected && there &&
+            !assists_not_rejected.contains({op.event_id, op.department})) {
+          Add("rejected", op.event_id, 0,
+              fmt::format("assist {} of event {} by {} was rejected ({}) yet is in the log",
+                          op.request_id, op.event_id, op.department, pb::StatusCode_Name(op.code)));
         }
         continue;
       }
@@ -1028,10 +1079,12 @@ class Checker {
       int satisfied;  // Feedback: 1 or 0; -1 for the others
       std::string_view name;
     };
-    for (const Kind k : {Kind{OpKind::kReturn, -1, "returns"}, Kind{OpKind::kWhistle, -1, "whistles"},
-                         Kind{OpKind::kFeedback, 1, "satisfied ratings"},
-                         Kind{OpKind::kFeedback, 0, "unsatisfied ratings"}, Kind{OpKind::kReopen, -1, "reopens"},
-                         Kind{OpKind::kMerge, -1, "merges"}, Kind{OpKind::kCancel, -1, "cancels"}}) {
+    for (const Kind k :
+         {Kind{OpKind::kReturn, -1, "returns"}, Kind{OpKind::kWhistle, -1, "whistles"},
+          Kind{OpKind::kAssist, -1, "assists"}, Kind{OpKind::kSupervise, -1, "supervisions"},
+          Kind{OpKind::kFeedback, 1, "satisfied ratings"},
+          Kind{OpKind::kFeedback, 0, "unsatisfied ratings"}, Kind{OpKind::kReopen, -1, "reopens"},
+          Kind{OpKind::kMerge, -1, "merges"}, Kind{OpKind::kCancel, -1, "cancels"}}) {
       size_t ok = 0, rejected = 0;
       const Op* refused = nullptr;
       for (const Op& op : history_.ops) {
@@ -1086,6 +1139,16 @@ class Checker {
                         Short(e.state()), Short(e.level()), e.lead(), e.claim_number(),
                         e.overdue() ? ", overdue" : "", Short(m.state), Short(m.level), m.lead,
                         m.claim_number, m.overdue ? ", overdue" : ""));
+      }
+      if (!std::ranges::equal(e.assists(), m.assists)) {
+        Add("event", id, 0,
+            fmt::format("stored assisted by [{}]; the log replays to [{}]",
+                        fmt::join(e.assists(), ", "), fmt::join(m.assists, ", ")));
+      }
+      if (e.supervised() != m.supervised) {
+        Add("event", id, 0,
+            fmt::format("stored {}supervised; the log replays to {}supervised",
+                        e.supervised() ? "" : "not ", m.supervised ? "" : "not "));
       }
       if (e.released_by() != m.released_by) {
         Add("event", id, 0,
@@ -1199,11 +1262,15 @@ std::string_view OpKindName(OpKind kind) {
   switch (kind) {
     case OpKind::kSubmit: return "submit";
     case OpKind::kClaim: return "claim";
+    case OpKind::kAssist:
+      return "assist";
     case OpKind::kProgress: return "progress";
     case OpKind::kResolve: return "resolve";
     case OpKind::kRelease: return "release";
     case OpKind::kReturn: return "return";
     case OpKind::kWhistle: return "whistle";
+    case OpKind::kSupervise:
+      return "supervise";
     case OpKind::kFeedback: return "feedback";
     case OpKind::kReopen: return "reopen";
     case OpKind::kMerge: return "merge";

@@ -22,30 +22,37 @@
 //   switch       the same for SetMode: each acknowledged one is in the log exactly once, as the
 //                ModeChanged record naming its request id, region and mode; a rejected one is not;
 //                none that nobody sent
-//   lost         every acknowledged Claim / Progress / Resolve / Release / Return / Whistle /
-//                Feedback / Reopen / Cancel / Merge is in the log (the record names its request
-//                id: Progressed/Resolved notes, Released/Returned/Whistled/Reopened/Cancelled
-//                reasons and the feedback's comment are the request id; a Claimed record is
-//                matched by event, claim number, department and agent, a MergedInto record by
-//                its two events); a rejected one is not (merges aside); a Returned, Whistled,
-//                FeedbackGiven, (citizen's) Reopened or Cancelled record is there only for a
-//                request of its kind for its event, acting for the department its request named,
-//                as satisfied as its request, and a MergedInto only for a merge someone sent
+//   lost         every acknowledged Claim / Assist / Progress / Resolve / Release / Return /
+//                Whistle / Supervise / Feedback / Reopen / Cancel / Merge is in the log (the
+//                record names its request id: Progressed/Resolved/Supervised notes,
+//                Released/Returned/Whistled/Reopened/Cancelled reasons and the feedback's comment
+//                are the request id; a Claimed record is matched by event, claim number,
+//                department and agent, an AssistJoined record by event and department, a
+//                MergedInto record by its two events); a rejected one is not (for merges and
+//                assists: unless another request for the same was not rejected); a Returned,
+//                Whistled, Supervised, FeedbackGiven, (citizen's) Reopened or Cancelled record is
+//                there only for a request of its kind for its event, acting for the department
+//                its request named, as satisfied as its request, and a MergedInto only for a
+//                merge someone sent
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
-//                grow by one, and no two clients were told they won the same claim; a climb or an
-//                overdue mark names the holder of the moment, if any, and a climb nobody holds
+//                grow by one, and no two clients were told they won the same claim; an assisting
+//                department joins only a held event, neither leading nor assisting it already,
+//                and its assist ends with the claim (release, return, climb, dispatch); a climb or
+//                an overdue mark names the holder of the moment, if any, and a climb nobody holds
 //                (claim deadline, a supervisor's whistle or its own) the department that last
 //                gave the claim back at this dispatch with nobody claiming it since, if any
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the
 //                current one, or on an event nobody holds; a Return or a department's Whistle
 //                (matched to the request that quoted it) is the holder's with its current claim,
 //                or, on an event nobody holds, quotes none
-//   offer        a claim, a return or a department's whistle comes from a department the event
+//   offer        a claim, an assist, a return or a department's whistle comes from a department the
+//   event
 //                is offered to at its level (the Dispatched record's candidates, less those that
 //                returned it since); a re-dispatch after a return offers it to exactly the rest
 //                of its level, never to a department that returned it there, and never to nobody;
 //                a dispatch after a reopen offers it to every department of its level again
-//   lifecycle    returns and whistles only of events dispatched or held; feedback only on a
+//   lifecycle    returns, whistles and supervision only of events dispatched or held; feedback only
+//   on a
 //                resolved event, rating the department that resolved it, and followed by its close
 //                (satisfied) or its reopen (not); a reopen only of a resolved or closed event,
 //                followed by its dispatch at its level (the reopen after unsatisfied feedback,
@@ -81,12 +88,14 @@
 //                for being returned by all, a Whistled record by its climb for the whistle, and a
 //                climb for either cause comes only so; a whistle that named the level it saw
 //                (seen_level) climbs from that level
-//   workload     of the returns (and whistles, satisfied ratings, unsatisfied ratings, reopens,
-//                merges, cancels) sent, not every one was refused once 20 were
+//   workload     of the returns (and whistles, assists, supervisions, satisfied ratings,
+//                unsatisfied ratings, reopens, merges, cancels) sent, not every one was refused
+//                once 20 were
 //   published    every record the subscriber was published is in the log, byte for byte
 //   event        (with events) GetQuery's history (every page) equals the event's records in the
-//                log, and its state, level, lead, claim number, who gave its claim back (at this
-//                dispatch, nobody claiming it since), overdue marks, reopens, linked
+//                log, and its state, level, lead, assisting departments, claim number, who gave
+//                its claim back (at this dispatch, nobody claiming it since), overdue marks, the
+//                supervision mark (a Supervised record's, or an overdue mark's), reopens, linked
 //                reports (their count, and the newest 16 kept: which), the event it merged into,
 //                candidates, returns at its level, mode and deadlines equal those replayed from
 //                the log
@@ -96,9 +105,8 @@
 // Operations acknowledged after `ack_cutoff` (and published records not in the snapshot) may be
 // missing from a log read while clients still run; at the final check everything is before it.
 //
-// Model limits: records the workload never causes (AssistJoined, Supervised: neither moves an
-// event) are applied as nothing; any other switches the deadline and offer checks off for that
-// event.
+// Model limits: a record the workload never causes switches the deadline and offer checks off for
+// that event.
 #pragma once
 
 #include <cstdint>
@@ -114,8 +122,20 @@
 namespace whistle::crashcheck {
 
 enum class OpKind {
-  kSubmit, kClaim, kProgress, kResolve, kRelease, kReturn, kWhistle, kFeedback, kReopen, kMerge,
-  kCancel, kSetMode
+  kSubmit,
+  kClaim,
+  kAssist,
+  kProgress,
+  kResolve,
+  kRelease,
+  kReturn,
+  kWhistle,
+  kSupervise,
+  kFeedback,
+  kReopen,
+  kMerge,
+  kCancel,
+  kSetMode
 };
 enum class Outcome { kOk, kRejected, kUnknown };
 

@@ -368,6 +368,8 @@ struct Summary {
   size_t events = 0, records = 0, escalations = 0, overdue = 0, quiet_closes = 0, claims = 0;
   size_t returns = 0, whistles = 0, overdue_redispatches = 0, feedback = 0, reopens = 0;
   size_t reopens_for_feedback = 0, merges = 0, cancels = 0;
+  size_t assists = 0, supervisions = 0;
+  size_t releaser_climbs = 0;  // climbs counted against the department that gave the claim back
   size_t mode_switches = 0, replans = 0, replans_after_restart = 0;
   size_t repeats = 0, most_repeats = 0;  // reports linked at submit; the most on one event
   size_t events_past_window = 0;         // events with more repeats than they keep (kLinkedKept)
@@ -389,6 +391,9 @@ Summary Summarize(const Observed& o) {
     s.overdue += r.has_marked_overdue();
     s.quiet_closes += r.has_closed() && r.closed().cause() == pb::CLOSE_QUIET_PERIOD;
     s.claims += r.has_claimed();
+    s.assists += r.has_assist_joined();
+    s.supervisions += r.has_supervised();
+    s.releaser_climbs += r.has_escalated() && !r.escalated().released_by().empty();
     s.returns += r.has_returned();
     s.whistles += r.has_whistled();
     s.feedback += r.has_feedback_given();
@@ -610,21 +615,29 @@ int Main(const Run& run) {
         std::set<std::string> months;
         for (const auto& [key, counters] : final_state->counters) months.insert(key.substr(0, key.find('|')));
         std::cout << fmt::format(
-            "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, check); {} "
-            "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims, {} "
-            "returns, {} whistles, {} escalations, {} overdue marks ({} dispatches of overdue events), "
-            "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} merges ({} carrying "
+            "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, "
+            "check); {} "
+            "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims "
+            "({} assists "
+            "joined), {} returns, {} whistles, {} supervision marks, {} escalations ({} after a "
+            "release, "
+            "counted against the releaser), {} overdue marks ({} dispatches of overdue events), "
+            "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} "
+            "merges ({} carrying "
             "linked reports), {} "
-            "cancels, {} repeat reports linked ({} at most on one event, {} events with more than they keep), {} "
-            "mode switches, {} re-plans ({} after a restart); {} records published; {} counters (month, "
+            "cancels, {} repeat reports linked ({} at most on one event, {} events with more than "
+            "they keep), {} "
+            "mode switches, {} re-plans ({} after a restart); {} records published; {} counters "
+            "(month, "
             "scope) in {} against the replayed log's {}\n",
-            cycle, Seconds(Clock::now() - started), cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0,
-            history.ops.size(), ok, rejected, unknown, s.events, s.records, s.claims, s.returns,
-            s.whistles, s.escalations, s.overdue, s.overdue_redispatches, s.quiet_closes, s.feedback,
-            s.reopens, s.reopens_for_feedback, s.merges, s.merges_carrying, s.cancels, s.repeats, s.most_repeats,
-            s.events_past_window, s.mode_switches,
-            s.replans, s.replans_after_restart,
-            history.published.size(), final_state->counters.size(), fmt::join(months, " and "),
+            cycle, Seconds(Clock::now() - started),
+            cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0, history.ops.size(), ok,
+            rejected, unknown, s.events, s.records, s.claims, s.assists, s.returns, s.whistles,
+            s.supervisions, s.escalations, s.releaser_climbs, s.overdue, s.overdue_redispatches,
+            s.quiet_closes, s.feedback, s.reopens, s.reopens_for_feedback, s.merges,
+            s.merges_carrying, s.cancels, s.repeats, s.most_repeats, s.events_past_window,
+            s.mode_switches, s.replans, s.replans_after_restart, history.published.size(),
+            final_state->counters.size(), fmt::join(months, " and "),
             final_state->replayed_counters.size());
       }
     }

@@ -390,6 +390,17 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
       (void)act(OpKind::kReturn, give_back, id, 0);
       continue;
     }
+    if (held && chance(35)) {
+      // Join the holder as an assisting department (协办): refused if this department leads it
+      // (another desk of it) or assists already, or if the claim ended meanwhile.
+      pb::Request join;
+      join.mutable_claim()->set_event_id(id);
+      join.mutable_claim()->set_department(department);
+      join.mutable_claim()->set_agent(name);
+      join.mutable_claim()->set_assist(true);
+      (void)act(OpKind::kAssist, join, id, 0);
+      continue;
+    }
     pb::Request claim;
     claim.mutable_claim()->set_event_id(id);
     claim.mutable_claim()->set_department(department);
@@ -530,8 +541,12 @@ void Workload::Supervisor(uint64_t seed) {
       op.into_event_id = repeated->id();
       r.mutable_merge()->set_event_id(picked.id());
       r.mutable_merge()->set_into_event_id(repeated->id());
+    } else if (choice >= 88) {  // 督办: the event marked for supervision, at any level
+      op.kind = OpKind::kSupervise;
+      r.mutable_supervise()->set_event_id(picked.id());
+      r.mutable_supervise()->set_note(r.request_id());
     }
-    if (op.kind == OpKind::kCancel || op.kind == OpKind::kMerge) {
+    if (op.kind == OpKind::kCancel || op.kind == OpKind::kMerge || op.kind == OpKind::kSupervise) {
       (void)SendRecorded(client, std::move(op), r);
       continue;
     }

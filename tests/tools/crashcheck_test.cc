@@ -154,6 +154,13 @@ class LogBuilder {
     Add(id, t, true).mutable_marked_overdue()->set_cause(pb::ESCALATION_CLAIM_DEADLINE);
     return t;
   }
+  void Assist(uint64_t id, int64_t at, const std::string& department) {
+    Add(id, at).mutable_assist_joined()->set_department(department);
+  }
+  // A Supervised record (its note the request id).
+  void Supervise(uint64_t id, int64_t at, const std::string& request_id) {
+    Add(id, at).mutable_supervised()->set_note(request_id);
+  }
   std::vector<pb::Record>& log() { return log_; }
 
  private:
@@ -447,6 +454,7 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   o.events[2].mutable_event()->set_state(pb::STATE_DISPATCHED);
   o.events[2].mutable_event()->set_level(pb::LEVEL_CITY);
   o.events[2].mutable_event()->set_overdue(true);
+  o.events[2].mutable_event()->set_supervised(true);  // overdue marks it
   const CheckOptions options = Quiet();
   auto clean = Check(s.history, o, options);
   CHECK_MESSAGE(clean.empty(), All(clean));
@@ -461,6 +469,8 @@ TEST_CASE("crashcheck: an event whose stored state differs from its log is a vio
   SUBCASE("given back by a department") {
     o.events[1].mutable_event()->set_released_by("c1-committee");
   }
+  SUBCASE("not supervised") { o.events[2].mutable_event()->set_supervised(false); }
+  SUBCASE("assisted") { o.events[1].mutable_event()->add_assists("c1-water-unit"); }
   CHECK(Has(Check(s.history, o, options), "event"));
 }
 
@@ -927,6 +937,7 @@ TEST_CASE("crashcheck returns: an event stored other than its returns replay to 
   e.set_state(pb::STATE_DISPATCHED);
   e.set_level(pb::LEVEL_CITY);
   e.set_overdue(true);
+  e.set_supervised(true);  // overdue marks it
   e.set_overdue_redispatch(true);
   e.add_candidates("c1-water-unit");
   e.add_returned_by("c1-committee");
@@ -1138,6 +1149,194 @@ TEST_CASE("crashcheck returns: every one of 20 returns refused is a violation, s
   REQUIRE(Has(found, "workload"));
   CHECK(All(found).find("all 20 returns sent were refused, none accepted (the last: STATUS_NOT_ASSIGNED)") !=
         std::string::npos);
+}
+
+Op AckedAssist(const std::string& request_id, const std::string& department, uint64_t tick) {
+  Op op = Acked(OpKind::kAssist, request_id, 1, tick);
+  op.department = department;
+  op.agent = department + "-desk";
+  return op;
+}
+
+Op Refused(Op op, pb::StatusCode code = pb::STATUS_ILLEGAL_TRANSITION) {
+  op.outcome = Outcome::kRejected;
+  op.code = code;
+  return op;
+}
+
+TEST_CASE(
+    "crashcheck assists: a department joins a held event it is offered, once a claim, and leaves "
+    "with the claim") {
+  // Event 1 at community level, offered to c1-committee and c1-water-unit; c1-committee claims.
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+  std::vector<Op> ops = {AckedClaim(1, "c1-committee", "desk-a", 1, 1)};
+  std::string check, expected;
+  SUBCASE("joined, acknowledged: clean") {
+    b.Assist(1, kT0 + 6, "c1-water-unit");
+    ops.push_back(AckedAssist("a-1", "c1-water-unit", 2));
+  }
+  SUBCASE("joined again under the next claim: clean, the first assist ended with its claim") {
+    b.Assist(1, kT0 + 6, "c1-water-unit");
+    b.Release(1, kT0 + 7, "c1-committee", 1);
+    b.Claim(1, kT0 + 8, "c1-committee", "desk-a", 2);
+    b.Assist(1, kT0 + 9, "c1-water-unit");
+    ops.push_back(AckedAssist("a-1", "c1-water-unit", 2));
+    ops.push_back(AckedClaim(1, "c1-committee", "desk-a", 2, 3));
+    ops.push_back(AckedAssist("a-2", "c1-water-unit", 4));
+  }
+  SUBCASE("refused once, then joined by another request: clean") {
+    b.Assist(1, kT0 + 6, "c1-water-unit");
+    ops.push_back(AckedAssist("a-1", "c1-water-unit", 2));
+    ops.push_back(Refused(AckedAssist("a-2", "c1-water-unit", 3)));
+  }
+  SUBCASE("acknowledged, not in the log") {
+    ops.push_back(AckedAssist("a-1", "c1-water-unit", 2));
+    check = "lost";
+    expected =
+        "acknowledged assist a-1 of event 1 by c1-water-unit/c1-water-unit-desk is not in the log";
+  }
+  SUBCASE("refused, yet in the log") {
+    b.Assist(1, kT0 + 6, "c1-water-unit");
+    ops.push_back(Refused(AckedAssist("a-1", "c1-water-unit", 2)));
+    check = "rejected";
+    expected =
+        "assist a-1 of event 1 by c1-water-unit was rejected (STATUS_ILLEGAL_TRANSITION) yet is in "
+        "the log";
+  }
+  SUBCASE("joined by the lead") {
+    b.Assist(1, kT0 + 6, "c1-committee");
+    check = "holder";
+    expected = "'c1-committee' joins to assist while it already leads the event";
+  }
+  SUBCASE("joined twice") {
+    b.Assist(1, kT0 + 6, "c1-water-unit");
+    b.Assist(1, kT0 + 7, "c1-water-unit");
+    check = "holder";
+    expected = "'c1-water-unit' joins to assist while it already assists the event";
+  }
+  SUBCASE("joined once the claim was given back") {
+    b.Release(1, kT0 + 6, "c1-committee", 1);
+    b.Assist(1, kT0 + 7, "c1-water-unit");
+    check = "holder";
+    expected = "'c1-water-unit' joins to assist while the event is DISPATCHED";
+  }
+  SUBCASE("joined by a department not offered it") {
+    b.Assist(1, kT0 + 6, "c2-committee");
+    check = "offer";
+    expected = "assist by 'c2-committee', which is not offered the event at COMMUNITY level";
+  }
+  auto found = CheckReturns(b, ops);
+  if (check.empty()) {
+    CHECK_MESSAGE(found.empty(), All(found));
+  } else {
+    CHECK_MESSAGE(Has(found, check), All(found));
+    CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+  }
+}
+
+TEST_CASE(
+    "crashcheck supervision: a Supervised record is a supervise someone sent, of an open event") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  std::vector<Op> ops;
+  std::string check, expected;
+  SUBCASE("marked, acknowledged: clean") {
+    b.Supervise(1, kT0 + 5, "sv-1");
+    ops.push_back(Acked(OpKind::kSupervise, "sv-1", 1, 1));
+  }
+  SUBCASE("acknowledged, not in the log") {
+    ops.push_back(Acked(OpKind::kSupervise, "sv-1", 1, 1));
+    check = "lost";
+    expected = "acknowledged supervise sv-1 (claim 0) by test is not in the log";
+  }
+  SUBCASE("refused, yet in the log") {
+    b.Supervise(1, kT0 + 5, "sv-1");
+    ops.push_back(Refused(Acked(OpKind::kSupervise, "sv-1", 1, 1)));
+    check = "rejected";
+    expected = "supervise sv-1 was rejected (STATUS_ILLEGAL_TRANSITION) yet is in the log";
+  }
+  SUBCASE("nobody sent it") {
+    b.Supervise(1, kT0 + 5, "sv-9");
+    check = "lost";
+    expected = "a supervise nobody sent (request id 'sv-9')";
+  }
+  SUBCASE("of a resolved event") {
+    b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+    b.Resolve(1, kT0 + 6, 1, "r1");
+    b.Supervise(1, kT0 + 7, "sv-1");
+    ops.push_back(AckedClaim(1, "c1-committee", "desk-a", 1, 1));
+    ops.push_back(Acked(OpKind::kResolve, "r1", 1, 2));
+    ops.back().claim_number = 1;
+    ops.push_back(Acked(OpKind::kSupervise, "sv-1", 1, 3));
+    check = "lifecycle";
+    expected = "supervised while RESOLVED";
+  }
+  auto found = CheckReturns(b, ops);
+  if (check.empty()) {
+    CHECK_MESSAGE(found.empty(), All(found));
+  } else {
+    CHECK_MESSAGE(Has(found, check), All(found));
+    CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+  }
+}
+
+TEST_CASE(
+    "crashcheck supervision and assists: an event stored without the mark or the assist its log "
+    "has is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  b.Claim(1, kT0 + 5, "c1-committee", "desk-a", 1);
+  b.Assist(1, kT0 + 6, "c1-water-unit");
+  b.Supervise(1, kT0 + 7, "sv-1");
+  History h;
+  h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), AckedClaim(1, "c1-committee", "desk-a", 1, 2),
+           AckedAssist("a-1", "c1-water-unit", 3), Acked(OpKind::kSupervise, "sv-1", 1, 4)};
+  h.ack_cutoff = 1000;
+  Observed o;
+  o.log = b.log();
+  pb::EventView& view = o.events[1];
+  for (const pb::Record& r : o.log) *view.add_history() = r;
+  pb::Event& e = *view.mutable_event();
+  e.set_id(1);
+  e.set_state(pb::STATE_CLAIMED);
+  e.set_level(pb::LEVEL_COMMUNITY);
+  e.set_lead("c1-committee");
+  e.set_claim_number(1);
+  e.add_assists("c1-water-unit");
+  e.set_supervised(true);
+  *e.mutable_candidates() = o.log[1].dispatched().candidates();
+  e.set_claim_deadline_ms(kT0 + kClaimMs);
+  e.set_resolve_deadline_ms(kT0 + kResolveMs);
+  auto found = Check(h, o, Quiet());
+  REQUIRE_MESSAGE(found.empty(), All(found));
+  std::string expected;
+  SUBCASE("not supervised") {
+    e.set_supervised(false);
+    expected = "stored not supervised; the log replays to supervised";
+  }
+  SUBCASE("without its assist") {
+    e.clear_assists();
+    expected = "stored assisted by []; the log replays to [c1-water-unit]";
+  }
+  found = Check(h, o, Quiet());
+  CHECK_MESSAGE(All(found).find(expected) != std::string::npos, All(found));
+}
+
+TEST_CASE("crashcheck assists: every one of 20 assists or supervisions refused is a violation") {
+  LogBuilder b;
+  b.Submit(1, kT0, "s1");
+  for (OpKind kind : {OpKind::kAssist, OpKind::kSupervise}) {
+    std::vector<Op> ops;
+    for (uint64_t i = 0; i < 20; ++i)
+      ops.push_back(Refused(Acked(kind, "no-" + std::to_string(i), 1, 1 + i)));
+    auto found = CheckReturns(b, ops);
+    const std::string name = kind == OpKind::kAssist ? "assists" : "supervisions";
+    CHECK_MESSAGE(All(found).find("all 20 " + name + " sent were refused, none accepted") !=
+                      std::string::npos,
+                  All(found));
+  }
 }
 
 // NeedsReplan: such an event's claim deadline is live, so a switch re-plans it like any other.
