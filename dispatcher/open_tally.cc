@@ -18,14 +18,6 @@ void Apply(OpenCounts& c, const pb::Event& e, int delta) {
   if (e.supervised()) bump(c.supervised);
 }
 
-void Mark(std::set<uint64_t>& ids, uint64_t id, bool on) {
-  if (on) {
-    ids.insert(id);
-  } else {
-    ids.erase(id);
-  }
-}
-
 }  // namespace
 
 void OpenCounts::Add(const OpenCounts& other) {
@@ -42,8 +34,22 @@ void OpenTally::Change(const pb::Event& e, int delta) {
   auto it = by_grid_.try_emplace(e.grid()).first;
   Apply(it->second, e, delta);
   if (it->second.open == 0) by_grid_.erase(it);
-  if (e.overdue()) Mark(overdue_ids_, e.id(), delta > 0);
-  if (e.supervised()) Mark(supervised_ids_, e.id(), delta > 0);
+  if (e.overdue()) Mark(overdue_ids_, &GridMarks::overdue, e.grid(), e.id(), delta > 0);
+  if (e.supervised()) Mark(supervised_ids_, &GridMarks::supervised, e.grid(), e.id(), delta > 0);
+}
+
+void OpenTally::Mark(std::set<uint64_t>& city, std::set<uint64_t> GridMarks::*in_grid,
+                     const std::string& grid, uint64_t id, bool on) {
+  if (on) {
+    city.insert(id);
+    (marks_by_grid_[grid].*in_grid).insert(id);
+    return;
+  }
+  city.erase(id);
+  auto it = marks_by_grid_.find(grid);
+  if (it == marks_by_grid_.end()) return;
+  (it->second.*in_grid).erase(id);
+  if (it->second.overdue.empty() && it->second.supervised.empty()) marks_by_grid_.erase(it);
 }
 
 void OpenTally::Replace(const pb::Event& before, const pb::Event& after) {
@@ -57,8 +63,12 @@ void OpenTally::Replace(const pb::Event& before, const pb::Event& after) {
   Apply(city_, after, +1);
   Apply(it->second, before, -1);
   Apply(it->second, after, +1);
-  if (before.overdue() != after.overdue()) Mark(overdue_ids_, after.id(), after.overdue());
-  if (before.supervised() != after.supervised()) Mark(supervised_ids_, after.id(), after.supervised());
+  if (before.overdue() != after.overdue()) {
+    Mark(overdue_ids_, &GridMarks::overdue, after.grid(), after.id(), after.overdue());
+  }
+  if (before.supervised() != after.supervised()) {
+    Mark(supervised_ids_, &GridMarks::supervised, after.grid(), after.id(), after.supervised());
+  }
 }
 
 }  // namespace whistle

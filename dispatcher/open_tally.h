@@ -1,7 +1,9 @@
 // OpenTally: how many open events there are, by level and state, overdue and supervised, per
-// grid, and which open events are overdue or supervised. The engine keeps it in step with every command (EngineState::FinishCommand removes an
-// event's state before the command and adds its state after), so the operations console's board
-// and the metrics cost a pass over the grids with open events, never a scan of the events.
+// grid, and which open events are overdue or supervised, in the city and in each grid. The engine
+// keeps it in step with every command (EngineState::FinishCommand removes an event's state before
+// the command and adds its state after), so the operations console's board and the metrics cost
+// a pass over the grids with open events, never a scan of the events, and a board of one region
+// never reads an event of another to find which marked events are its own.
 //
 // Threading: engine thread only.
 #pragma once
@@ -29,6 +31,13 @@ struct OpenCounts {
   bool operator==(const OpenCounts&) const = default;
 };
 
+// The open events of one grid that are overdue, and those supervised, by id.
+struct GridMarks {
+  std::set<uint64_t> overdue;
+  std::set<uint64_t> supervised;
+  bool operator==(const GridMarks&) const = default;
+};
+
 class OpenTally {
  public:
   // Counts an open event (REQUIRES: its state is open) / uncounts one counted before.
@@ -44,14 +53,20 @@ class OpenTally {
   // The open events that are overdue, and those supervised, by id.
   const std::set<uint64_t>& overdue_ids() const { return overdue_ids_; }
   const std::set<uint64_t>& supervised_ids() const { return supervised_ids_; }
+  // The same, by grid: only grids with a mark. Each id is in its event's grid.
+  const std::unordered_map<std::string, GridMarks>& marks_by_grid() const { return marks_by_grid_; }
 
  private:
   void Change(const pb::Event& e, int delta);
+  // Marks `id` of `grid` (or unmarks it) in the city's set and in its grid's.
+  void Mark(std::set<uint64_t>& city, std::set<uint64_t> GridMarks::*in_grid,
+            const std::string& grid, uint64_t id, bool on);
 
   OpenCounts city_;
   std::unordered_map<std::string, OpenCounts> by_grid_;
   std::set<uint64_t> overdue_ids_;
   std::set<uint64_t> supervised_ids_;
+  std::unordered_map<std::string, GridMarks> marks_by_grid_;
 };
 
 }  // namespace whistle

@@ -1,9 +1,12 @@
 // The operations console's queries: Board (open events at a glance) and Ranks (the three rates
 // for every department or region of a month). Both read counters the engine keeps in step with
 // every command (open_tally.h, stats.h), never the events themselves.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <vector>
 
 #include "dispatcher/lifecycle.h"
 #include "dispatcher/processors/processors.h"
@@ -36,21 +39,30 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
   }
   std::sort(board->mutable_grids()->begin(), board->mutable_grids()->end(),
             [](const pb::GridCount& a, const pb::GridCount& b) { return a.grid() < b.grid(); });
-  // The newest of the events to watch, in the region asked for.
-  constexpr int kMaxWatched = 100;
-  auto watch = [&](const std::set<uint64_t>& ids, google::protobuf::RepeatedField<uint64_t>* out) -> Status {
-    for (auto it = ids.rbegin(); it != ids.rend() && out->size() < kMaxWatched; ++it) {
-      if (!q.region().empty()) {
-        auto e = state.FindEvent(*it);  // open: in memory
-        if (!e.ok()) return e.status();
-        if (*e == nullptr || !city.Contains(q.region(), (*e)->grid())) continue;
+  // The newest of the events to watch, in the region asked for: a region's from its grids' marks
+  // (the newest of each grid, then the newest of those), never by reading the city's events.
+  constexpr size_t kMaxWatched = 100;
+  auto watch = [&](const std::set<uint64_t>& city_ids, std::set<uint64_t> GridMarks::*in_grid,
+                   google::protobuf::RepeatedField<uint64_t>* out) {
+    std::vector<uint64_t> newest;
+    auto take = [&](const std::set<uint64_t>& ids) {
+      size_t n = 0;
+      for (auto it = ids.rbegin(); it != ids.rend() && n < kMaxWatched; ++it, ++n)
+        newest.push_back(*it);
+    };
+    if (q.region().empty()) {
+      take(city_ids);
+    } else {
+      for (const auto& [grid, marks] : tally.marks_by_grid()) {
+        if (city.Contains(q.region(), grid)) take(marks.*in_grid);
       }
-      out->Add(*it);
+      std::sort(newest.begin(), newest.end(), std::greater<>());
+      if (newest.size() > kMaxWatched) newest.resize(kMaxWatched);
     }
-    return Status::Ok();
+    out->Add(newest.begin(), newest.end());
   };
-  if (Status s = watch(tally.overdue_ids(), board->mutable_overdue_ids()); !s.ok()) return s;
-  if (Status s = watch(tally.supervised_ids(), board->mutable_supervised_ids()); !s.ok()) return s;
+  watch(tally.overdue_ids(), &GridMarks::overdue, board->mutable_overdue_ids());
+  watch(tally.supervised_ids(), &GridMarks::supervised, board->mutable_supervised_ids());
   board->set_last_seq(state.last_seq());
   board->set_open(total.open);
   board->set_overdue(total.overdue);

@@ -1,13 +1,15 @@
 // The operations console's queries: Board (open events counted by level, state and grid, kept
 // in step by the engine: open_tally.h) and Ranks (the three rates of every department or region).
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "dispatcher/open_tally.h"
 #include "dispatcher/sample_city.h"
@@ -111,11 +113,16 @@ TEST_CASE("the tally's Replace of an event that stays open counts as Remove then
     CHECK(replaced.by_grid() == removed_and_added.by_grid());
     CHECK(replaced.overdue_ids() == removed_and_added.overdue_ids());
     CHECK(replaced.supervised_ids() == removed_and_added.supervised_ids());
+    CHECK(replaced.marks_by_grid() == removed_and_added.marks_by_grid());
   }
   CHECK(replaced.city().open == 3);
   CHECK(replaced.by_grid().count(kGrid2) == 0);  // its only event moved away
   CHECK(replaced.overdue_ids() == std::set<uint64_t>{3});
   CHECK(replaced.supervised_ids() == std::set<uint64_t>{1, 2});
+  // By grid, only grids with a mark: event 2 moved from grid 2 to grid 3.
+  CHECK(replaced.marks_by_grid() ==
+        std::unordered_map<std::string, GridMarks>{{kGrid1, GridMarks{{3}, {1}}},
+                                                   {kGrid3, GridMarks{{}, {2}}}});
 }
 
 TEST_CASE("the board counts every open event by level, state and grid through the whole lifecycle") {
@@ -199,6 +206,58 @@ TEST_CASE("a board of a region counts only the grids in it") {
   pb::Response reply = f.Run(unknown);
   CHECK(reply.code() == pb::STATUS_NOT_FOUND);
   CHECK(reply.message() == "unknown region 'nowhere'");
+}
+
+TEST_CASE("a board of a region lists the newest 100 of its marked events, from its grids' marks") {
+  // The sample city: 150 reports in one county's grids and 150 elsewhere, interleaved, each its
+  // own event (one a grid and category), every one supervised; after four days unclaimed they
+  // are overdue at city level. A region's lists are what a scan of its open events would give.
+  EngineFixture f(SampleCity());
+  const City& city = f.city();
+  const std::string grid = city.grids()[0]->code();
+  const std::string county = city.AncestorAt(grid, pb::LEVEL_COUNTY)->code();
+  const std::string street = city.AncestorAt(grid, pb::LEVEL_STREET)->code();
+  const std::string community = city.AncestorAt(grid, pb::LEVEL_COMMUNITY)->code();
+  std::vector<std::string> in_county, elsewhere;
+  for (const pb::Region* g : city.grids()) {
+    (city.Contains(county, g->code()) ? in_county : elsewhere).push_back(g->code());
+  }
+  REQUIRE(in_county.size() >= 75);
+  REQUIRE(elsewhere.size() >= 75);
+  for (size_t i = 0; i < 300; ++i) {
+    const auto& grids = i % 2 ? in_county : elsewhere;
+    pb::Response r = f.Submit(i / 2 % 2 ? "water" : "noise", grids[i / 4]);
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    REQUIRE_FALSE(r.event().linked_as_duplicate());
+    REQUIRE(f.Supervise(r.event().event().id()).code() == pb::STATUS_OK);
+  }
+  for (int step = 0; step < 4; ++step) {
+    f.clock.Advance(24h);
+    f.engine().FireDueTimers();
+  }
+  auto expected = [&](const std::string& region, bool overdue) {
+    std::vector<uint64_t> ids;
+    f.engine().state().ForEachOpenEvent([&](const pb::Event& e) {
+      if ((overdue ? e.overdue() : e.supervised()) && city.Contains(region, e.grid()))
+        ids.push_back(e.id());
+    });
+    std::sort(ids.rbegin(), ids.rend());
+    if (ids.size() > 100) ids.resize(100);
+    return ids;
+  };
+  auto listed = [](const google::protobuf::RepeatedField<uint64_t>& ids) {
+    return std::vector<uint64_t>(ids.begin(), ids.end());
+  };
+  for (const std::string& region : {county, street, community, grid, std::string()}) {
+    CAPTURE(region);
+    const std::string scope = region.empty() ? city.root().code() : region;
+    pb::BoardResult b = Board(f, region);
+    CHECK(listed(b.supervised_ids()) == expected(scope, false));
+    CHECK(listed(b.overdue_ids()) == expected(scope, true));
+  }
+  CHECK(Board(f, county).supervised_ids_size() == 100);  // of 150
+  CHECK(Board(f, county).overdue_ids_size() == 100);
+  CHECK(Board(f, grid).supervised_ids_size() == 2);  // water and noise
 }
 
 TEST_CASE("a supervisor sees the board of its region, not the city's") {

@@ -103,6 +103,7 @@ struct Derived {
   OpenCounts city;
   std::unordered_map<std::string, OpenCounts> by_grid;
   std::set<uint64_t> overdue, supervised;
+  std::unordered_map<std::string, GridMarks> marks_by_grid;
   std::vector<std::vector<uint64_t>> unresolved;  // ids, for each (grid, category)
   testing::KeyValues timers;
   bool operator==(const Derived&) const = default;
@@ -111,8 +112,13 @@ struct Derived {
 Derived TakeDerived(EngineFixture& f, const std::vector<std::string>& grids,
                     const std::vector<std::string>& categories) {
   const EngineState& state = f.engine().state();
-  Derived d{state.open_event_count(), state.open_tally().city(), state.open_tally().by_grid(),
-            state.open_tally().overdue_ids(), state.open_tally().supervised_ids(), {},
+  Derived d{state.open_event_count(),
+            state.open_tally().city(),
+            state.open_tally().by_grid(),
+            state.open_tally().overdue_ids(),
+            state.open_tally().supervised_ids(),
+            state.open_tally().marks_by_grid(),
+            {},
             testing::Dump(f.store(), storage::Cf::kTimers)};
   for (const auto& grid : grids) {
     for (const auto& category : categories) {

@@ -473,6 +473,9 @@ class Checker {
     INVARIANT("f-tally", tally.by_grid() == recount.by_grid(),
               "the open tally's grids differ from the stored events' (%zu and %zu grids)",
               tally.by_grid().size(), recount.by_grid().size());
+    INVARIANT("f-tally", tally.marks_by_grid() == recount.marks_by_grid(),
+              "the open tally's marks by grid differ from the stored events' (%zu and %zu grids)",
+              tally.marks_by_grid().size(), recount.marks_by_grid().size());
   }
 
  private:
