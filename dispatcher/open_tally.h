@@ -53,7 +53,9 @@ class OpenTally {
   // The open events that are overdue, and those supervised, by id.
   const std::set<uint64_t>& overdue_ids() const { return overdue_ids_; }
   const std::set<uint64_t>& supervised_ids() const { return supervised_ids_; }
-  // The same, by grid: only grids with a mark. Each id is in its event's grid.
+  // The same, by grid: only grids with a mark. Each id is in its event's grid. Each marked event
+  // thus costs a second set node per mark (about 50 bytes): some 9 MB for 90,000 events both
+  // overdue and supervised, against a board of one region reading them all.
   const std::unordered_map<std::string, GridMarks>& marks_by_grid() const { return marks_by_grid_; }
 
  private:

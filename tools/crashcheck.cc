@@ -40,9 +40,10 @@ pb::Mode Effective(pb::Mode m) { return m == pb::MODE_EMERGENCY ? m : pb::MODE_N
 
 enum class TimerKind { kNone, kClaim, kResolve, kClose };
 
-// A return, whistle, rating, reopen, merge or cancel now and then meets a state that refuses it;
-// this many of a kind, none accepted, does not happen to the workload (a short run accepts a few
-// to dozens of each).
+// A return, whistle, assist, supervision, rating, reopen, merge or cancel now and then meets a
+// state that refuses it; this many of a kind, none accepted, does not happen to the workload (a
+// short run accepts a few to dozens of each; assists are asked of events another department
+// leads, as a rule, which about one in three accepts).
 constexpr size_t kRefusalsToNotice = 20;
 
 // The reason of the Reopened record that unsatisfied feedback writes (processors/feedback.cc).
@@ -975,14 +976,23 @@ class Checker {
     std::set<std::pair<uint64_t, uint64_t>> merged;  // (event, into)
     // (A refused merge of a pair that another request, accepted or unanswered, merged is no finding.)
     std::set<std::pair<uint64_t, uint64_t>> merges_not_rejected;
-    // (event, department) of each AssistJoined record, and of each assist request not refused.
-    std::set<std::pair<uint64_t, std::string>> assisted, assists_not_rejected;
+    // An AssistJoined record names no request: counted by (event, department). Each assist
+    // request makes at most one record (a department may join again under a later claim), so the
+    // records are at least those acknowledged (before the cutoff) and at most those not refused.
+    struct AssistCount {
+      size_t records = 0, acknowledged = 0, not_rejected = 0;
+      const Op* rejected = nullptr;  // the last refused, for the finding
+    };
+    std::map<std::pair<uint64_t, std::string>, AssistCount> assists;
     for (const Op& op : history_.ops) {
       if (op.kind == OpKind::kMerge && op.outcome != Outcome::kRejected) {
         merges_not_rejected.insert({op.event_id, op.into_event_id});
       }
-      if (op.kind == OpKind::kAssist && op.outcome != Outcome::kRejected) {
-        assists_not_rejected.insert({op.event_id, op.department});
+      if (op.kind == OpKind::kAssist) {
+        AssistCount& n = assists[{op.event_id, op.department}];
+        n.acknowledged += MustBeThere(op);
+        n.not_rejected += op.outcome != Outcome::kRejected;
+        if (op.outcome == Outcome::kRejected) n.rejected = &op;
       }
     }
     for (const pb::Record& r : observed_.log) {
@@ -995,7 +1005,7 @@ class Checker {
       if (r.has_reopened()) by_note[r.reopened().reason()] = &r;
       if (r.has_cancelled()) by_note[r.cancelled().reason()] = &r;
       if (r.has_supervised()) by_note[r.supervised().note()] = &r;
-      if (r.has_assist_joined()) assisted.insert({r.event_id(), r.assist_joined().department()});
+      if (r.has_assist_joined()) ++assists[{r.event_id(), r.assist_joined().department()}].records;
       if (r.has_claimed()) claims[{r.event_id(), r.claimed().claim_number()}] = &r;
       if (r.has_merged_into()) merged.insert({r.event_id(), r.merged_into().into_event_id()});
     }
@@ -1017,23 +1027,7 @@ class Checker {
         }
         continue;
       }
-      if (op.kind == OpKind::kAssist) {
-        // An AssistJoined record names no request: matched by event and department (a
-        // department may join the same event again under a later claim).
-        const bool there = assisted.contains({op.event_id, op.department});
-        if (MustBeThere(op) && !there) {
-          Add("lost", op.event_id, 0,
-              fmt::format("acknowledged assist {} of event {} by {}/{} is not in the log",
-                          op.request_id, op.event_id, op.department, op.agent));
-        }
-        if (op.outcome == Outcome::kRejected && there &&
-            !assists_not_rejected.contains({op.event_id, op.department})) {
-          Add("rejected", op.event_id, 0,
-              fmt::format("assist {} of event {} by {} was rejected ({}) yet is in the log",
-                          op.request_id, op.event_id, op.department, pb::StatusCode_Name(op.code)));
-        }
-        continue;
-      }
+      if (op.kind == OpKind::kAssist) continue;  // counted below
       if (op.kind == OpKind::kClaim) {
         if (op.outcome != Outcome::kOk) continue;
         auto key = std::make_pair(op.event_id, op.claim_number);
@@ -1066,6 +1060,24 @@ class Checker {
         Add("rejected", op.event_id, it->second->seq(),
             fmt::format("{} {} was rejected ({}) yet is in the log", OpKindName(op.kind), op.request_id,
                         pb::StatusCode_Name(op.code)));
+      }
+    }
+    for (const auto& [key, n] : assists) {
+      const auto& [event, department] = key;
+      if (n.records < n.acknowledged) {
+        Add("lost", event, 0,
+            fmt::format(
+                "{} acknowledged assist(s) of event {} by {}, but {} AssistJoined record(s)",
+                n.acknowledged, event, department, n.records));
+      } else if (n.records > n.not_rejected) {
+        Add("rejected", event, 0,
+            fmt::format("{} AssistJoined record(s) of event {} by {}, but {} assist request(s) not "
+                        "refused{}",
+                        n.records, event, department, n.not_rejected,
+                        n.rejected == nullptr
+                            ? std::string()
+                            : fmt::format(" ({} was refused: {})", n.rejected->request_id,
+                                          pb::StatusCode_Name(n.rejected->code))));
       }
     }
   }

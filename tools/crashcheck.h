@@ -27,9 +27,10 @@
 //                record names its request id: Progressed/Resolved/Supervised notes,
 //                Released/Returned/Whistled/Reopened/Cancelled reasons and the feedback's comment
 //                are the request id; a Claimed record is matched by event, claim number,
-//                department and agent, an AssistJoined record by event and department, a
-//                MergedInto record by its two events); a rejected one is not (for merges and
-//                assists: unless another request for the same was not rejected); a Returned,
+//                department and agent, a MergedInto record by its two events); a rejected one is
+//                not (merges: unless another request for the same pair was not rejected); the
+//                AssistJoined records of an event by a department (they name no request) are at
+//                least its acknowledged assists and at most those not rejected; a Returned,
 //                Whistled, Supervised, FeedbackGiven, (citizen's) Reopened or Cancelled record is
 //                there only for a request of its kind for its event, acting for the department
 //                its request named, as satisfied as its request, and a MergedInto only for a
@@ -37,7 +38,8 @@
 //   holder       never two holders at once: no Claimed while the event is claimed, claim numbers
 //                grow by one, and no two clients were told they won the same claim; an assisting
 //                department joins only a held event, neither leading nor assisting it already,
-//                and its assist ends with the claim (release, return, climb, dispatch); a climb or
+//                and its assist ends with the claim (release, the holder's return, climb,
+//                dispatch, merge, cancel); a climb or
 //                an overdue mark names the holder of the moment, if any, and a climb nobody holds
 //                (claim deadline, a supervisor's whistle or its own) the department that last
 //                gave the claim back at this dispatch with nobody claiming it since, if any
@@ -45,20 +47,18 @@
 //                current one, or on an event nobody holds; a Return or a department's Whistle
 //                (matched to the request that quoted it) is the holder's with its current claim,
 //                or, on an event nobody holds, quotes none
-//   offer        a claim, an assist, a return or a department's whistle comes from a department the
-//   event
-//                is offered to at its level (the Dispatched record's candidates, less those that
-//                returned it since); a re-dispatch after a return offers it to exactly the rest
-//                of its level, never to a department that returned it there, and never to nobody;
-//                a dispatch after a reopen offers it to every department of its level again
-//   lifecycle    returns, whistles and supervision only of events dispatched or held; feedback only
-//   on a
-//                resolved event, rating the department that resolved it, and followed by its close
-//                (satisfied) or its reopen (not); a reopen only of a resolved or closed event,
-//                followed by its dispatch at its level (the reopen after unsatisfied feedback,
-//                and only it, gives that reason); a close only of a resolved event, as satisfied
-//                only right after satisfied feedback; a cancel or a merge only of an open event,
-//                a merge only into another open event, the link of its report on that event
+//   offer        a claim, an assist, a return or a department's whistle comes from a department
+//                the event is offered to at its level (the Dispatched record's candidates, less
+//                those that returned it since); a re-dispatch after a return offers it to exactly
+//                the rest of its level, never to a department that returned it there, and never to
+//                nobody; a dispatch after a reopen offers it to every department of its level again
+//   lifecycle    returns, whistles and supervision only of events dispatched or held; feedback
+//                only on a resolved event, rating the department that resolved it, and followed by
+//                its close (satisfied) or its reopen (not); a reopen only of a resolved or closed
+//                event, followed by its dispatch at its level (the reopen after unsatisfied
+//                feedback, and only it, gives that reason); a close only of a resolved event, as
+//                satisfied only right after satisfied feedback; a cancel or a merge only of an open
+//                event, a merge only into another open event, the link of its report on that event
 //                right after it, carrying every report linked to it along; nothing after a cancel
 //                or a merge; a repeat linked at submit only to an unresolved event of its
 //                Submit's grid and category (created within the duplicate window). A record

@@ -609,33 +609,31 @@ int Main(const Run& run) {
         if (!violations.empty()) caught = "the final check";
         Summary s = Summarize(*final_state);
         size_t ok = 0, rejected = 0, unknown = 0;
+        size_t assists_asked = 0;
         for (const Op& op : history.ops) {
           (op.outcome == Outcome::kOk ? ok : op.outcome == Outcome::kRejected ? rejected : unknown)++;
+          assists_asked += op.kind == OpKind::kAssist;
         }
         std::set<std::string> months;
         for (const auto& [key, counters] : final_state->counters) months.insert(key.substr(0, key.find('|')));
         std::cout << fmt::format(
             "whistle-crashcheck: {} faults in {:.1f} s ({:.2f} s per cycle: fault, restart, "
-            "check); {} "
-            "requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, {} claims "
-            "({} assists "
-            "joined), {} returns, {} whistles, {} supervision marks, {} escalations ({} after a "
-            "release, "
-            "counted against the releaser), {} overdue marks ({} dispatches of overdue events), "
-            "{} quiet-period closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} "
-            "merges ({} carrying "
-            "linked reports), {} "
-            "cancels, {} repeat reports linked ({} at most on one event, {} events with more than "
-            "they keep), {} "
-            "mode switches, {} re-plans ({} after a restart); {} records published; {} counters "
-            "(month, "
-            "scope) in {} against the replayed log's {}\n",
+            "check); "
+            "{} requests ({} acknowledged, {} rejected, {} unknown); {} events, {} records, "
+            "{} claims ({} assists joined, of {} asked), {} returns, {} whistles, "
+            "{} supervision marks, {} escalations ({} after a release, counted against the "
+            "releaser), {} overdue marks ({} dispatches of overdue events), {} quiet-period "
+            "closes, {} ratings, {} reopens ({} for unsatisfied ratings), {} merges ({} carrying "
+            "linked reports), {} cancels, {} repeat reports linked ({} at most on one event, {} "
+            "events with more than they keep), {} mode switches, {} re-plans ({} after a "
+            "restart); {} records published; {} counters (month, scope) in {} against the "
+            "replayed log's {}\n",
             cycle, Seconds(Clock::now() - started),
             cycle > 0 ? fault_seconds / static_cast<double>(cycle) : 0.0, history.ops.size(), ok,
-            rejected, unknown, s.events, s.records, s.claims, s.assists, s.returns, s.whistles,
-            s.supervisions, s.escalations, s.releaser_climbs, s.overdue, s.overdue_redispatches,
-            s.quiet_closes, s.feedback, s.reopens, s.reopens_for_feedback, s.merges,
-            s.merges_carrying, s.cancels, s.repeats, s.most_repeats, s.events_past_window,
+            rejected, unknown, s.events, s.records, s.claims, s.assists, assists_asked, s.returns,
+            s.whistles, s.supervisions, s.escalations, s.releaser_climbs, s.overdue,
+            s.overdue_redispatches, s.quiet_closes, s.feedback, s.reopens, s.reopens_for_feedback,
+            s.merges, s.merges_carrying, s.cancels, s.repeats, s.most_repeats, s.events_past_window,
             s.mode_switches, s.replans, s.replans_after_restart, history.published.size(),
             final_state->counters.size(), fmt::join(months, " and "),
             final_state->replayed_counters.size());

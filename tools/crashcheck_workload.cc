@@ -362,7 +362,9 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
     // claims. Without these, a claim that takes over a held event (the planted
     // claim-without-state-check) needs two agents to pick the same offered event within the
     // pause below, which on a loaded machine did not happen in 10 cycles once in a few runs.
-    const bool held = chance(20);
+    // (A turn in three here: some become assists below, and the claims on held events stay at
+    // about one turn in five or more.)
+    const bool held = chance(30);
     if (held) {
       list.mutable_list()->add_states(pb::STATE_CLAIMED);
       list.mutable_list()->add_states(pb::STATE_IN_PROGRESS);
@@ -390,9 +392,10 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
       (void)act(OpKind::kReturn, give_back, id, 0);
       continue;
     }
-    if (held && chance(35)) {
-      // Join the holder as an assisting department (协办): refused if this department leads it
-      // (another desk of it) or assists already, or if the claim ended meanwhile.
+    // Join the holder as an assisting department (协办), as a rule one another department leads:
+    // refused if it assists already, or if the claim ended meanwhile. Now and then one its own
+    // department leads (another desk of it), which must be refused.
+    if (held && chance(picked.lead() != department ? 40 : 4)) {
       pb::Request join;
       join.mutable_claim()->set_event_id(id);
       join.mutable_claim()->set_department(department);
@@ -498,9 +501,10 @@ void Workload::Supervisor(uint64_t seed) {
   while (!stop_) {
     Sleep(pause / 2 + static_cast<int>(rng() % static_cast<uint64_t>(pause)));
     if (stop_) break;
-    // One turn in four at city level, where a whistle is refused: there it merges or cancels, and
-    // merges the event with the most repeats linked to it (an outage that climbed there; the
-    // next report of it, out of the duplicate window, made another), carrying them along.
+    // One turn in four at city level, where a whistle is refused: there it merges, cancels or
+    // marks for supervision, and merges the event with the most repeats linked to it (an outage
+    // that climbed there; the next report of it, out of the duplicate window, made another),
+    // carrying them along.
     const bool city = rng() % 4 == 0;
     pb::Request list;
     list.mutable_list()->set_level(city ? pb::LEVEL_CITY : below_city[rng() % std::size(below_city)]);

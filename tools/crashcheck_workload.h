@@ -13,18 +13,19 @@
 //              per level, two names for one department, a registered unit against its
 //              committee), report progress, then resolve, or sometimes release; now and then
 //              they quote an old claim number, or claim an event someone holds, on purpose:
-//              both must be refused (the claim, while the event is still held), or join a held
-//              event as an assisting department (协办). Now and then
-//              they return an offer instead of claiming it, give a claim back (退单: the event is
-//              offered to the rest of its level, or climbs once all have returned it), or
-//              whistle their claim up a level, naming the level they saw it at
+//              both must be refused (the claim, while the event is still held). Now and then
+//              they join an event another department holds as an assisting department (协办;
+//              now and then one their own department holds, which must be refused), return an
+//              offer instead of claiming it, give a claim back (退单: the event is offered to the
+//              rest of its level, or climbs once all have returned it), or whistle their claim
+//              up a level, naming the level they saw it at
 //   supervisor now and then lists the open events of a level below the city's and whistles one
 //              (吹哨), usually naming the level it saw, after a pause in which the event may
 //              have climbed already: such a whistle must be refused; or, now and then, cancels
 //              it, marks it for supervision (督办), or merges it into another open event of its
-//              grid and category. One turn in
-//              four it lists the city level instead, where it only cancels or merges, and merges
-//              the event with the most repeats linked to it, which the merge carries along
+//              grid and category. One turn in four it lists the city level instead, where it
+//              does not whistle: it cancels, marks or merges, and merges the event with the most
+//              repeats linked to it, which the merge carries along
 //   commander  now and then switches a region (a community half the time, else the street, the
 //              county or the city) to the other mode than the one in force there: each switch
 //              re-plans the unresolved events whose mode it changes, in the batches after its own,

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <functional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "dispatcher/lifecycle.h"
@@ -39,27 +39,38 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
   }
   std::sort(board->mutable_grids()->begin(), board->mutable_grids()->end(),
             [](const pb::GridCount& a, const pb::GridCount& b) { return a.grid() < b.grid(); });
-  // The newest of the events to watch, in the region asked for: a region's from its grids' marks
-  // (the newest of each grid, then the newest of those), never by reading the city's events.
-  constexpr size_t kMaxWatched = 100;
+  // The newest of the events to watch, in the region asked for. A region's come from its grids'
+  // marks, merged newest first (a heap of each grid's newest not yet taken), never by reading
+  // the city's events: a pass over the marked grids and 100 steps.
+  constexpr int kMaxWatched = 100;
+  const bool whole_city = q.region().empty() || q.region() == city.root().code();
   auto watch = [&](const std::set<uint64_t>& city_ids, std::set<uint64_t> GridMarks::*in_grid,
                    google::protobuf::RepeatedField<uint64_t>* out) {
-    std::vector<uint64_t> newest;
-    auto take = [&](const std::set<uint64_t>& ids) {
-      size_t n = 0;
-      for (auto it = ids.rbegin(); it != ids.rend() && n < kMaxWatched; ++it, ++n)
-        newest.push_back(*it);
-    };
-    if (q.region().empty()) {
-      take(city_ids);
-    } else {
-      for (const auto& [grid, marks] : tally.marks_by_grid()) {
-        if (city.Contains(q.region(), grid)) take(marks.*in_grid);
+    if (whole_city) {
+      for (auto it = city_ids.rbegin(); it != city_ids.rend() && out->size() < kMaxWatched; ++it) {
+        out->Add(*it);
       }
-      std::sort(newest.begin(), newest.end(), std::greater<>());
-      if (newest.size() > kMaxWatched) newest.resize(kMaxWatched);
+      return;
     }
-    out->Add(newest.begin(), newest.end());
+    using Newest = std::set<uint64_t>::const_reverse_iterator;
+    std::vector<std::pair<Newest, Newest>> heads;  // each marked grid's next and end
+    for (const auto& [grid, marks] : tally.marks_by_grid()) {
+      const std::set<uint64_t>& ids = marks.*in_grid;
+      if (!ids.empty() && city.Contains(q.region(), grid))
+        heads.emplace_back(ids.rbegin(), ids.rend());
+    }
+    auto older = [](const auto& a, const auto& b) { return *a.first < *b.first; };
+    std::make_heap(heads.begin(), heads.end(), older);
+    while (!heads.empty() && out->size() < kMaxWatched) {
+      std::pop_heap(heads.begin(), heads.end(), older);
+      auto& [next, end] = heads.back();
+      out->Add(*next);
+      if (++next == end) {
+        heads.pop_back();
+      } else {
+        std::push_heap(heads.begin(), heads.end(), older);
+      }
+    }
   };
   watch(tally.overdue_ids(), &GridMarks::overdue, board->mutable_overdue_ids());
   watch(tally.supervised_ids(), &GridMarks::supervised, board->mutable_supervised_ids());

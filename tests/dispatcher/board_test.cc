@@ -260,6 +260,37 @@ TEST_CASE("a board of a region lists the newest 100 of its marked events, from i
   CHECK(Board(f, grid).supervised_ids_size() == 2);  // water and noise
 }
 
+TEST_CASE(
+    "a board of a region merges its grids' marks newest first, past a grid of more than 100") {
+  // Community 1: one report in grid 2, then 110 in grid 1 (each out of the last one's duplicate
+  // window), then one more in grid 2, all supervised; one in community 2 last of all.
+  EngineFixture f;
+  auto supervised = [&](const char* grid) {
+    uint64_t id = f.SubmitOk("water", grid);
+    REQUIRE(f.Supervise(id).code() == pb::STATUS_OK);
+    f.clock.Advance(2h + 1s);  // past the test city's duplicate window (2 h)
+    return id;
+  };
+  const uint64_t first = supervised(kGrid2);
+  std::vector<uint64_t> grid1;
+  for (int i = 0; i < 110; ++i) grid1.push_back(supervised(kGrid1));
+  const uint64_t last = supervised(kGrid2);
+  supervised(kGrid3);
+  std::vector<uint64_t> expected = {last};
+  expected.insert(expected.end(), grid1.rbegin(), grid1.rbegin() + 99);
+  pb::BoardResult b = Board(f, kCommunity1);
+  CHECK(std::vector<uint64_t>(b.supervised_ids().begin(), b.supervised_ids().end()) == expected);
+  CHECK(std::find(b.supervised_ids().begin(), b.supervised_ids().end(), first) ==
+        b.supervised_ids().end());
+  // The city's root as the region is the whole city.
+  pb::Request root;
+  root.mutable_board()->set_region(f.city().root().code());
+  pb::Response whole = f.Run(root);
+  REQUIRE(whole.code() == pb::STATUS_OK);
+  CHECK(whole.board().supervised_ids(0) == Board(f).supervised_ids(0));
+  CHECK(whole.board().supervised_ids_size() == 100);
+}
+
 TEST_CASE("a supervisor sees the board of its region, not the city's") {
   EngineFixture f;
   f.SubmitOk("water", kGrid1);

@@ -421,6 +421,7 @@ class Checker {
               static_cast<unsigned long long>(last_seq_));
 
     OpenTally recount;
+    std::map<uint64_t, pb::Event> marked;  // open events overdue or supervised, as stored
     auto cursor = world_.store().NewCursor(storage::Cf::kEvents);
     for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
       pb::Event e;
@@ -432,6 +433,7 @@ class Checker {
       const char* state = state_name.c_str();
       if (IsOpen(e.state())) {
         recount.Add(e);
+        if (e.overdue() || e.supervised()) marked[e.id()] = e;
         std::set<std::string> assists(e.assists().begin(), e.assists().end());
         INVARIANT("a-assists", assists.size() == static_cast<size_t>(e.assists_size()),
                   "event %llu (%s) has a department assisting twice", id, state);
@@ -476,6 +478,27 @@ class Checker {
     INVARIANT("f-tally", tally.marks_by_grid() == recount.marks_by_grid(),
               "the open tally's marks by grid differ from the stored events' (%zu and %zu grids)",
               tally.marks_by_grid().size(), recount.marks_by_grid().size());
+    // Each grid's marks are events of that grid, marked so; together, the city's marks.
+    size_t overdue_marks = 0, supervised_marks = 0;
+    for (const auto& [grid, marks] : tally.marks_by_grid()) {
+      for (bool overdue : {true, false}) {
+        for (uint64_t mark : overdue ? marks.overdue : marks.supervised) {
+          auto e = marked.find(mark);
+          const bool right = e != marked.end() && e->second.grid() == grid &&
+                             (overdue ? e->second.overdue() : e->second.supervised());
+          INVARIANT("f-tally", right, "grid %s marks event %llu %s, which is not so", grid.c_str(),
+                    static_cast<unsigned long long>(mark), overdue ? "overdue" : "supervised");
+        }
+      }
+      overdue_marks += marks.overdue.size();
+      supervised_marks += marks.supervised.size();
+    }
+    INVARIANT("f-tally",
+              overdue_marks == tally.overdue_ids().size() &&
+                  supervised_marks == tally.supervised_ids().size(),
+              "the grids mark %zu overdue and %zu supervised events, the city %zu and %zu",
+              overdue_marks, supervised_marks, tally.overdue_ids().size(),
+              tally.supervised_ids().size());
   }
 
  private:
