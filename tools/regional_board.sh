@@ -3,7 +3,8 @@
 # dispatcher (--dev-no-auth, the sample city, a fresh store, time 20,000 times faster), submits
 # reports for S seconds with whistle-bench, lets the four days pass in which nobody claims them
 # (every one climbs to city level, overdue and supervised), then times `whistlectl board` for the
-# city and for one community, 30 times each (docs/BENCHMARKS.md, "A board of one region").
+# city, one county and one community, 30 times each (docs/BENCHMARKS.md, "A board of one
+# region").
 #   tools/regional_board.sh [S=12] [BUILD=build] [DISPATCHER=BUILD/dispatcher/whistle-dispatcher]
 # The whistlectl time includes its own start, about 9 ms here.
 set -euo pipefail
@@ -29,9 +30,11 @@ import json, subprocess, sys, time
 ctl, front = sys.argv[1:]
 board = json.loads(subprocess.run([ctl, "--front=" + front, "--json", "board"], check=True,
                                   capture_output=True, text=True).stdout)["board"]
-community = board["grids"][0]["grid"][:12]  # a grid's code starts with its community's
+grid = board["grids"][0]["grid"]  # a grid's code starts with its community's, and its county's
+county, community = grid[:6], grid[:12]
 print(f"open {board['open']}, overdue {board.get('overdue', 0)}, supervised {board.get('supervised', 0)}")
-for name, extra in (("the city", []), (f"community {community}", ["--region=" + community])):
+for name, extra in (("the city", []), (f"county {county}", ["--region=" + county]),
+                    (f"community {community}", ["--region=" + community])):
     times = []
     for _ in range(30):
         start = time.perf_counter()
