@@ -981,7 +981,8 @@ class Checker {
     // records are at least those acknowledged (before the cutoff) and at most those not refused.
     struct AssistCount {
       size_t records = 0, acknowledged = 0, not_rejected = 0;
-      const Op* rejected = nullptr;  // the last refused, for the finding
+      const Op* acked = nullptr;     // the last acknowledged, for the finding
+      const Op* rejected = nullptr;  // the last refused
     };
     std::map<std::pair<uint64_t, std::string>, AssistCount> assists;
     for (const Op& op : history_.ops) {
@@ -991,6 +992,7 @@ class Checker {
       if (op.kind == OpKind::kAssist) {
         AssistCount& n = assists[{op.event_id, op.department}];
         n.acknowledged += MustBeThere(op);
+        if (MustBeThere(op)) n.acked = &op;
         n.not_rejected += op.outcome != Outcome::kRejected;
         if (op.outcome == Outcome::kRejected) n.rejected = &op;
       }
@@ -1066,9 +1068,10 @@ class Checker {
       const auto& [event, department] = key;
       if (n.records < n.acknowledged) {
         Add("lost", event, 0,
-            fmt::format(
-                "{} acknowledged assist(s) of event {} by {}, but {} AssistJoined record(s)",
-                n.acknowledged, event, department, n.records));
+            fmt::format("{} acknowledged assist(s) of event {} by {}, but {} AssistJoined "
+                        "record(s) (the last acknowledged: {} by {})",
+                        n.acknowledged, event, department, n.records, n.acked->request_id,
+                        n.acked->agent));
       } else if (n.records > n.not_rejected) {
         Add("rejected", event, 0,
             fmt::format("{} AssistJoined record(s) of event {} by {}, but {} assist request(s) not "
@@ -1082,9 +1085,9 @@ class Checker {
     }
   }
 
-  // A workload whose returns (or whistles, satisfied or unsatisfied ratings, reopens, merges,
-  // cancels) are all refused reaches none of what they lead to, and every check of them passes for
-  // want of records: a dispatcher refusing every one is a finding.
+  // A workload whose returns (or whistles, assists, supervisions, satisfied or unsatisfied
+  // ratings, reopens, merges, cancels) are all refused reaches none of what they lead to, and every
+  // check of them passes for want of records: a dispatcher refusing every one is a finding.
   void CheckSomeAccepted() {
     struct Kind {
       OpKind kind;

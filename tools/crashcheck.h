@@ -39,8 +39,8 @@
 //                grow by one, and no two clients were told they won the same claim; an assisting
 //                department joins only a held event, neither leading nor assisting it already,
 //                and its assist ends with the claim (release, the holder's return, climb,
-//                dispatch, merge, cancel); a climb or
-//                an overdue mark names the holder of the moment, if any, and a climb nobody holds
+//                dispatch, merge, cancel); a climb or an overdue mark names the holder of the
+//                moment, if any, and a climb nobody holds
 //                (claim deadline, a supervisor's whistle or its own) the department that last
 //                gave the claim back at this dispatch with nobody claiming it since, if any
 //   stale-claim  no Progress / Resolve / Release accepted with a claim number that is not the

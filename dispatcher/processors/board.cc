@@ -56,8 +56,8 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
     std::vector<std::pair<Newest, Newest>> heads;  // each marked grid's next and end
     for (const auto& [grid, marks] : tally.marks_by_grid()) {
       const std::set<uint64_t>& ids = marks.*in_grid;
-      if (!ids.empty() && city.Contains(q.region(), grid))
-        heads.emplace_back(ids.rbegin(), ids.rend());
+      if (ids.empty() || !city.Contains(q.region(), grid)) continue;
+      heads.emplace_back(ids.rbegin(), ids.rend());
     }
     auto older = [](const auto& a, const auto& b) { return *a.first < *b.first; };
     std::make_heap(heads.begin(), heads.end(), older);

@@ -287,8 +287,14 @@ TEST_CASE(
   root.mutable_board()->set_region(f.city().root().code());
   pb::Response whole = f.Run(root);
   REQUIRE(whole.code() == pb::STATUS_OK);
-  CHECK(whole.board().supervised_ids(0) == Board(f).supervised_ids(0));
+  const pb::BoardResult city = Board(f);
   CHECK(whole.board().supervised_ids_size() == 100);
+  CHECK(std::vector<uint64_t>(whole.board().supervised_ids().begin(),
+                              whole.board().supervised_ids().end()) ==
+        std::vector<uint64_t>(city.supervised_ids().begin(), city.supervised_ids().end()));
+  CHECK(std::vector<uint64_t>(whole.board().overdue_ids().begin(),
+                              whole.board().overdue_ids().end()) ==
+        std::vector<uint64_t>(city.overdue_ids().begin(), city.overdue_ids().end()));
 }
 
 TEST_CASE("a supervisor sees the board of its region, not the city's") {

@@ -1199,7 +1199,9 @@ TEST_CASE(
     ops.push_back(AckedClaim(1, "c1-committee", "desk-a", 2, 3));
     ops.push_back(AckedAssist("a-2", "c1-water-unit", 4));
     check = "lost";
-    expected = "2 acknowledged assist(s) of event 1 by c1-water-unit, but 1 AssistJoined record(s)";
+    expected =
+        "2 acknowledged assist(s) of event 1 by c1-water-unit, but 1 AssistJoined "
+        "record(s) (the last acknowledged: a-2 by c1-water-unit-desk)";
   }
   SUBCASE("joined again after a climb: clean, the climb ended the claim and its assist") {
     b.Assist(1, kT0 + 6, "c1-water-unit");
@@ -1222,6 +1224,22 @@ TEST_CASE(
     check = "offer";
     expected = "assist by 'c1-water-unit', which is not offered the event at COMMUNITY level";
   }
+  SUBCASE("joined by a request never answered: clean, it may have happened") {
+    b.Assist(1, kT0 + 6, "c1-water-unit");
+    Op unknown = AckedAssist("a-1", "c1-water-unit", 0);
+    unknown.outcome = Outcome::kUnknown;
+    ops.push_back(unknown);
+  }
+  SUBCASE("acknowledged after the log was read, not in it: clean") {
+    ops.push_back(AckedAssist("a-1", "c1-water-unit", 2000));
+  }
+  SUBCASE("joined by nobody's request") {
+    b.Assist(1, kT0 + 6, "c1-water-unit");
+    check = "rejected";
+    expected =
+        "1 AssistJoined record(s) of event 1 by c1-water-unit, but 0 assist request(s) not "
+        "refused\n";
+  }
   SUBCASE("refused once, then joined by another request: clean") {
     b.Assist(1, kT0 + 6, "c1-water-unit");
     ops.push_back(AckedAssist("a-1", "c1-water-unit", 2));
@@ -1230,7 +1248,9 @@ TEST_CASE(
   SUBCASE("acknowledged, not in the log") {
     ops.push_back(AckedAssist("a-1", "c1-water-unit", 2));
     check = "lost";
-    expected = "1 acknowledged assist(s) of event 1 by c1-water-unit, but 0 AssistJoined record(s)";
+    expected =
+        "1 acknowledged assist(s) of event 1 by c1-water-unit, but 0 AssistJoined "
+        "record(s) (the last acknowledged: a-1 by c1-water-unit-desk)";
   }
   SUBCASE("refused, yet in the log") {
     b.Assist(1, kT0 + 6, "c1-water-unit");
