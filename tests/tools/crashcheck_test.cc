@@ -235,6 +235,16 @@ std::string All(const std::vector<Violation>& found) {
   return out;
 }
 
+// The log, and event 1 stored with its whole history; the caller sets the event's fields.
+Observed LogWithEventOne(const std::vector<pb::Record>& log) {
+  Observed o;
+  o.log = log;
+  pb::EventView& view = o.events[1];
+  for (const pb::Record& r : o.log) *view.add_history() = r;
+  view.mutable_event()->set_id(1);
+  return o;
+}
+
 // Clean when `expected` is "", else a violation of `rule` whose text holds `expected`.
 void CheckFound(const std::vector<Violation>& found, const std::string& rule,
                 const std::string& expected) {
@@ -939,12 +949,8 @@ TEST_CASE("crashcheck returns: an event stored other than its returns replay to 
   History h;
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), AckedReturn("ret-1", "c1-committee", 0, 2)};
   h.ack_cutoff = 1000;
-  Observed o;
-  o.log = b.log();
-  pb::EventView& view = o.events[1];
-  for (const pb::Record& r : o.log) *view.add_history() = r;
-  pb::Event& e = *view.mutable_event();
-  e.set_id(1);
+  Observed o = LogWithEventOne(b.log());
+  pb::Event& e = *o.events[1].mutable_event();
   e.set_state(pb::STATE_DISPATCHED);
   e.set_level(pb::LEVEL_CITY);
   e.set_overdue(true);
@@ -1337,12 +1343,8 @@ TEST_CASE(
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), AckedClaim(1, "c1-committee", "desk-a", 1, 2),
            AckedAssist("a-1", "c1-water-unit", 3), Acked(OpKind::kSupervise, "sv-1", 1, 4)};
   h.ack_cutoff = 1000;
-  Observed o;
-  o.log = b.log();
-  pb::EventView& view = o.events[1];
-  for (const pb::Record& r : o.log) *view.add_history() = r;
-  pb::Event& e = *view.mutable_event();
-  e.set_id(1);
+  Observed o = LogWithEventOne(b.log());
+  pb::Event& e = *o.events[1].mutable_event();
   e.set_state(pb::STATE_CLAIMED);
   e.set_level(pb::LEVEL_COMMUNITY);
   e.set_lead("c1-committee");
@@ -1575,12 +1577,8 @@ TEST_CASE("crashcheck feedback: an event stored with fewer reopens than its log 
   History h;
   h.ops = {Acked(OpKind::kSubmit, "s1", 1, 1), AckedFeedback("f-1", false, 2)};
   h.ack_cutoff = 1000;
-  Observed o;
-  o.log = s.log.log();
-  pb::EventView& view = o.events[1];
-  for (const pb::Record& r : o.log) *view.add_history() = r;
-  pb::Event& e = *view.mutable_event();
-  e.set_id(1);
+  Observed o = LogWithEventOne(s.log.log());
+  pb::Event& e = *o.events[1].mutable_event();
   e.set_state(pb::STATE_DISPATCHED);
   e.set_level(pb::LEVEL_COMMUNITY);
   e.set_claim_number(1);
