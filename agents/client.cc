@@ -123,17 +123,64 @@ Result<pb::Response> Client::Call(pb::Request request) {
                                  busy_answers > 0 ? fmt::format(" ({} answered BUSY)", busy_answers) : ""));
 }
 
+Status Client::Post(pb::Request request, std::chrono::milliseconds patience) {
+  WHISTLE_CHECK(!posted_, "Client::Post with a request posted already");
+  posted_ = Posted{std::move(request), patience, {}, 0};
+  Status s = SendPosted();
+  if (!s.ok()) posted_.reset();
+  return s;
+}
+
+Status Client::SendPosted() {
+  ++posted_->sendings;
+  posted_->deadline = std::chrono::steady_clock::now() + posted_->patience;
+  if (!socket_) {
+    if (Status s = Connect(std::chrono::steady_clock::now() + options_.timeout); !s.ok()) return s;
+  }
+  posted_->request.set_correlation_id(next_correlation_++);
+  socket_->send(zmq::buffer(posted_->request.SerializeAsString()), zmq::send_flags::none);
+  return Status::Ok();
+}
+
+Result<std::optional<pb::Response>> Client::Collect() {
+  WHISTLE_CHECK(posted_.has_value(), "Client::Collect with nothing posted");
+  for (zmq::message_t reply; socket_ && socket_->recv(reply, zmq::recv_flags::dontwait);) {
+    pb::Response response;
+    if (!response.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) continue;
+    if (response.correlation_id() != posted_->request.correlation_id() &&
+        response.correlation_id() != 0) {
+      continue;  // stale: an answer to an earlier sending
+    }
+    posted_.reset();
+    return std::optional<pb::Response>(std::move(response));
+  }
+  if (std::chrono::steady_clock::now() < posted_->deadline) return std::optional<pb::Response>();
+  socket_.reset();  // no answer in time: a fresh socket drops any late one
+  if (posted_->sendings >= options_.attempts) {
+    const int sendings = posted_->sendings;
+    posted_.reset();
+    return Unavailable(fmt::format("no answer from {} after {} attempts", endpoint_, sendings));
+  }
+  if (Status s = SendPosted(); !s.ok()) {
+    posted_.reset();
+    return s;
+  }
+  return std::optional<pb::Response>();
+}
+
 Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
                        uint64_t after_seq, ClientCredentials credentials)
     : Subscriber(context, std::move(bus_endpoint), std::move(front_endpoint), after_seq,
                  ClientOptions{.credentials = std::move(credentials)}) {}
 
-Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint, std::string front_endpoint,
-                       uint64_t after_seq, ClientOptions front_options, std::optional<RecordMark> after,
-                       std::chrono::milliseconds log_poll_interval)
+Subscriber::Subscriber(zmq::context_t& context, std::string bus_endpoint,
+                       std::string front_endpoint, uint64_t after_seq, ClientOptions front_options,
+                       std::optional<RecordMark> after, std::chrono::milliseconds log_poll_interval)
     : sub_(context, zmq::socket_type::sub),
       monitor_(context, zmq::socket_type::pair),
-      front_(context, std::move(front_endpoint), front_options),
+      front_(context, front_endpoint, front_options),
+      follow_(context, std::move(front_endpoint), front_options),
+      follow_patience_(kLogHoldTime + front_options.timeout),
       bus_endpoint_(std::move(bus_endpoint)),
       log_poll_interval_(std::min(log_poll_interval, kLogPollInterval)),
       last_seq_(after_seq),
@@ -169,8 +216,8 @@ std::optional<RecordMark> Subscriber::KnownMark() const {
   return ready_.empty() ? last_mark_ : RecordMark::Of(ready_.back().record());
 }
 
-Result<pb::LogResult> Subscriber::LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records,
-                                             const std::optional<RecordMark>& mark) {
+pb::Request Subscriber::LogRequest(uint64_t after_seq, uint32_t max_records,
+                                   const std::optional<RecordMark>& mark) {
   pb::Request r;
   r.mutable_log()->set_after_seq(after_seq);
   r.mutable_log()->set_max_records(max_records);
@@ -179,7 +226,13 @@ Result<pb::LogResult> Subscriber::LogReaching(uint64_t seq, uint64_t after_seq, 
     r.mutable_log()->set_mark_at_ms(mark->at_ms);
     r.mutable_log()->set_mark_event_id(mark->event_id);
   }
-  auto answer = front_.Call(r);
+  return r;
+}
+
+Result<pb::LogResult> Subscriber::LogReaching(uint64_t seq, uint64_t after_seq,
+                                              uint32_t max_records,
+                                              const std::optional<RecordMark>& mark) {
+  auto answer = front_.Call(LogRequest(after_seq, max_records, mark));
   if (!answer.ok()) return answer.status();
   if (answer->code() != pb::STATUS_OK) return Status(answer->code(), answer->message());
   if (answer->log().last_seq() < seq) {
@@ -205,13 +258,20 @@ Result<pb::LogResult> Subscriber::ReadLog(uint64_t from, uint32_t max_records) {
   auto read = LogReaching(from, from, max_records, known);
   if (!read.ok()) return read.status();
   pb::LogResult log = std::move(read).value();
+  if (Status s = CheckPage(log, from, known); !s.ok()) return s;
+  return log;
+}
+
+Status Subscriber::CheckPage(const pb::LogResult& log, uint64_t from,
+                             const std::optional<RecordMark>& mark) {
+  if (log.last_seq() < from) {
+    return Rewound(fmt::format("it ends at seq {}, before seq {} seen here", log.last_seq(), from));
+  }
   if (log.mark_differs()) {
     return Rewound(fmt::format("its record {} is not the one seen here", from));
   }
-  if (known && log.records_size() > 0 && !log.mark_checked()) {
-    if (Status s = CheckMark(*known); !s.ok()) return s;
-  }
-  return log;
+  if (mark && log.records_size() > 0 && !log.mark_checked()) return CheckMark(*mark);
+  return Status::Ok();
 }
 
 Status Subscriber::CheckReconnection() {
@@ -245,7 +305,12 @@ Status Subscriber::CatchUp(uint64_t through) {
   if (from >= through) return Status::Ok();
   auto log = ReadLog(from);
   if (!log.ok()) return log.status();
-  for (const auto& record : log->records()) {
+  return TakePage(*log, from, through);
+}
+
+Status Subscriber::TakePage(const pb::LogResult& log, uint64_t from, uint64_t through) {
+  more_in_log_ = false;
+  for (const auto& record : log.records()) {
     if (record.seq() != from + 1) return Internal(fmt::format("log skipped from {} to {}", from, record.seq()));
     pb::Notification n;
     *n.mutable_record() = record;  // the log has no state, level or grid after the record
@@ -256,8 +321,49 @@ Status Subscriber::CatchUp(uint64_t through) {
   }
   // The log holds more than this page: read on at once. (An empty page: nothing is committed past
   // `from` as far as the log knows.)
-  more_in_log_ = log->records_size() > 0 && from < log->last_seq();
+  more_in_log_ = log.records_size() > 0 && from < log.last_seq();
   return Status::Ok();
+}
+
+Status Subscriber::ReadHeld(std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    if (!follow_.posted() && (more_in_log_ || now >= next_log_read_)) {
+      next_log_read_ = now + log_poll_interval_;
+      follow_from_ = last_seq_;  // ready_ is empty: held reads bring every record here
+      follow_mark_ = last_mark_;
+      pb::Request r = LogRequest(follow_from_, 0, follow_mark_);
+      r.mutable_log()->set_wait_ms(static_cast<uint32_t>(kLogHoldTime.count()));
+      if (Status s = follow_.Post(std::move(r), follow_patience_); !s.ok()) return s;
+    }
+    if (follow_.posted()) {
+      auto until = std::min(deadline, follow_.posted_deadline());
+      zmq::pollitem_t item{follow_.socket().handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1,
+                std::max(std::chrono::ceil<std::chrono::milliseconds>(until - now),
+                         std::chrono::milliseconds(0)));
+      auto answer = follow_.Collect();
+      if (!answer.ok()) return answer.status();
+      if (answer->has_value()) {
+        if (Status s = TakeHeld(**answer); !s.ok()) return s;
+        if (!ready_.empty()) return Status::Ok();
+        continue;  // nothing for it: the next read when due (at once with more_in_log_)
+      }
+    } else if (now < deadline) {
+      // The last read came back less than log_poll_interval_ ago: the next waits for its time.
+      std::this_thread::sleep_until(std::min(deadline, next_log_read_));
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return Status::Ok();
+  }
+}
+
+Status Subscriber::TakeHeld(const pb::Response& answer) {
+  // A dispatcher stopping answers the reads it holds so: read again when due.
+  if (answer.code() == pb::STATUS_UNAVAILABLE) return Status::Ok();
+  if (answer.code() != pb::STATUS_OK) return Status(answer.code(), answer.message());
+  if (Status s = CheckPage(answer.log(), follow_from_, follow_mark_); !s.ok()) return s;
+  return TakePage(answer.log(), follow_from_, UINT64_MAX);
 }
 
 Result<std::optional<pb::Record>> Subscriber::Next(std::chrono::milliseconds timeout) {
@@ -272,36 +378,36 @@ Result<std::optional<pb::Notification>> Subscriber::NextNotification(std::chrono
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     while (ready_.empty()) {
+      if (bus_refused_) {
+        // Only the log brings records.
+        if (Status s = ReadHeld(deadline); !s.ok()) return s;
+        if (ready_.empty()) return std::optional<pb::Notification>();
+        break;
+      }
       auto now = std::chrono::steady_clock::now();
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
       if (more_in_log_) left = std::chrono::milliseconds(0);  // a backlog to read on: no wait
-      if (bus_refused_) {
-        // Only the log brings records: wake when its next read is due.
-        left = std::min(left, std::chrono::ceil<std::chrono::milliseconds>(next_log_read_ - now));
-      }
       zmq::pollitem_t items[] = {{sub_.handle(), 0, ZMQ_POLLIN, 0},
                                  {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
       zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(0)));
       // A reconnection's handshake (or the bus's refusal) is reported before anything it brings can
       // be read.
       if (Status s = CheckReconnection(); !s.ok()) return s;
+      if (bus_refused_) continue;  // refused just now: the log instead
       if (!(items[0].revents & ZMQ_POLLIN)) {
         // Only news of the bus's connection, with time left: wait on.
         if ((items[1].revents & ZMQ_POLLIN) && left.count() > 0) continue;
-        // Quiet bus (or none): ask the log whether anything was missed (a subscriber that started
-        // late, or whose last messages were dropped), or what came, when the bus is refused; at
-        // most once a kLogPollInterval, however short the waits asked for.
+        // Quiet bus: ask the log whether anything was missed (a subscriber that started late, or
+        // whose last messages were dropped); at most once a kLogPollInterval, however short the
+        // waits asked for.
         now = std::chrono::steady_clock::now();
         if (!more_in_log_ && now < next_log_read_) {
           if (now < deadline) continue;
           return std::optional<pb::Notification>();
         }
-        next_log_read_ = now + (bus_refused_ ? log_poll_interval_ : kLogPollInterval);
+        next_log_read_ = now + kLogPollInterval;
         if (Status s = CatchUp(UINT64_MAX); !s.ok()) return s;
-        if (ready_.empty()) {
-          if (bus_refused_ && std::chrono::steady_clock::now() < deadline) continue;
-          return std::optional<pb::Notification>();
-        }
+        if (ready_.empty()) return std::optional<pb::Notification>();
         break;
       }
       zmq::message_t topic, body;

@@ -16,9 +16,13 @@
 // from the front door's LogQuery before going on.
 // A principal that may not read the whole log (an agent, a supervisor of a region:
 // dispatcher/authorization.h, "The log") is refused on the bus. Seeing its handshake refused, the
-// Subscriber drops the bus and reads the log instead, every kLogPollInterval while Next waits.
-// The log withholds the records of events it may not read: they are passed over (last_seq()
-// moves past them, withheld() counts them), never delivered.
+// Subscriber drops the bus and follows the log instead, through held reads (LogQuery.wait_ms,
+// kLogHoldTime): the dispatcher answers one when a record this principal may read is written,
+// or when the hold ends, so an idle follower sends one read a hold, and a busy one at most one a
+// kLogPollInterval. A read is left outstanding between calls of Next (on a connection of its
+// own), and Next waits on it only as long as it was asked to. The log withholds the records of
+// events it may not read: they are passed over (last_seq() moves past them, withheld() counts
+// them), never delivered.
 // A dispatcher's sequence numbers only grow, across restarts and crashes too (a record is
 // published only once it is on disk). One started on an older copy of its store (a restored
 // backup) numbers new records again from where that copy ends, reusing numbers this subscriber
@@ -61,6 +65,10 @@ std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_
 // with) is due, during a wait too: the delay before it sees a record. On a bus, at the end of a
 // wait (to see what the bus dropped), when this long has passed since the last such read.
 inline constexpr std::chrono::milliseconds kLogPollInterval{250};
+// How long a Subscriber refused on the bus asks the dispatcher to hold its read of the log while
+// nothing comes for it (LogQuery.wait_ms). Its patience for the answer is this and its client's
+// timeout; unanswered, the read is sent again on a fresh connection, up to the client's attempts.
+inline constexpr std::chrono::milliseconds kLogHoldTime{20000};
 
 struct ClientOptions {
   std::chrono::milliseconds timeout{2000};
@@ -87,6 +95,20 @@ class Client {
   // (the outcome is unknown: repeat with the same request id). A request without a request id
   // gets a fresh random one, so that retries are safe.
   Result<pb::Response> Call(pb::Request request);
+
+  // One request left outstanding while the caller waits on other things too (a held log read):
+  // Post sends it (connecting first, if need be); the caller polls socket() for input and calls
+  // Collect, which gives the answer once it has come (BUSY included) and nullopt while it has
+  // not. When `patience` passes with no answer, Collect sends the request again on a fresh socket,
+  // up to options.attempts sendings in all, and then gives UNAVAILABLE. No Call, and no second
+  // Post, while a request is posted. Give a read (a request without a request id is sent again
+  // as it is, not made idempotent).
+  Status Post(pb::Request request, std::chrono::milliseconds patience);
+  bool posted() const { return posted_.has_value(); }
+  // REQUIRES: posted(). The socket its answer comes on; when Collect is due without one.
+  zmq::socket_t& socket() { return *socket_; }
+  std::chrono::steady_clock::time_point posted_deadline() const { return posted_->deadline; }
+  Result<std::optional<pb::Response>> Collect();
   // A fresh request id: 128 bits from the kernel (getrandom), in hex. (Not a generator seeded
   // once: std::random_device gives a seed 32 bits, and runs of whistlectl, each its own process,
   // would repeat each other's ids within a few hundred thousand.)
@@ -97,12 +119,22 @@ class Client {
   // A fresh socket, connected (waiting for the handshake until `deadline` at most);
   // UNAUTHENTICATED when the dispatcher refused the key.
   Status Connect(std::chrono::steady_clock::time_point deadline);
+  // Sends the posted request (a fresh correlation id, a fresh socket if there is none).
+  Status SendPosted();
+
+  struct Posted {
+    pb::Request request;
+    std::chrono::milliseconds patience;
+    std::chrono::steady_clock::time_point deadline;  // of the sending in progress
+    int sendings = 0;
+  };
 
   zmq::context_t& context_;
   std::string endpoint_;
   ClientOptions options_;
   std::optional<zmq::socket_t> socket_;
   uint64_t next_correlation_ = 1;
+  std::optional<Posted> posted_;
 };
 
 class Subscriber {
@@ -147,6 +179,20 @@ class Subscriber {
   // a time, so that a long backlog (a follower away for a day) is delivered as it is read, never
   // held whole. Sets more_in_log_ when it stopped short of `through` with records left to read.
   Status CatchUp(uint64_t through);
+  // Takes a page read after `from` into ready_, up to `through`; sets more_in_log_ as CatchUp.
+  Status TakePage(const pb::LogResult& log, uint64_t from, uint64_t through);
+  // Refused on the bus: follows the log through held reads on follow_ until records are in ready_
+  // or `deadline` passes (the read may be left outstanding). Sends a read when none is
+  // outstanding and one is due (log_poll_interval_ after the last; at once with more_in_log_).
+  Status ReadHeld(std::chrono::steady_clock::time_point deadline);
+  // The answer to a held read sent after follow_from_: checked, and its records taken.
+  Status TakeHeld(const pb::Response& answer);
+  // A log read's request.
+  static pb::Request LogRequest(uint64_t after_seq, uint32_t max_records,
+                                const std::optional<RecordMark>& mark);
+  // Fails as the header says when `log`, read after `from` (with `mark`, record from's), does
+  // not reach `from`, or no longer holds the record the mark names.
+  Status CheckPage(const pb::LogResult& log, uint64_t from, const std::optional<RecordMark>& mark);
   // One page of the log after `from` (last_seq_ + ready_.size()), checked as the header says.
   Result<pb::LogResult> ReadLog(uint64_t from, uint32_t max_records = 0);
   // The log after `after_seq` (at most `max_records`, 0 = the default page), failing as the header
@@ -168,6 +214,10 @@ class Subscriber {
   zmq::socket_t monitor_;  // sub_'s handshakes; stopped before either closes (~Subscriber)
   bool check_pending_ = false;
   Client front_;
+  Client follow_;  // held reads, refused on the bus: one outstanding at a time
+  std::chrono::milliseconds follow_patience_;
+  uint64_t follow_from_ = 0;  // the outstanding held read's after_seq, and its mark
+  std::optional<RecordMark> follow_mark_;
   std::string bus_endpoint_;
   // A handshake on the bus was refused: the log is read instead, for the Subscriber's life (a
   // refused handshake ends libzmq's attempts to connect; the bus is disconnected to be sure).

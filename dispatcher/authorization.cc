@@ -313,15 +313,20 @@ ReadReach::ReadReach(const pb::Actor& actor, const EngineState& state)
 bool ReadReach::whole() const { return ReadsWholeLog(role_, region_); }
 
 bool ReadReach::Covers(const pb::Event& e) const {
-  auto in_region = [&] { return region_.empty() || city_.Contains(region_, e.grid()); };
+  return scope_ == Scope::kOwn ? IsReporter(e, principal_) : CoversGrid(e.grid());
+}
+
+bool ReadReach::CoversGrid(std::string_view grid) const {
+  auto in_region = [&] { return region_.empty() || city_.Contains(region_, grid); };
   switch (scope_) {
     case Scope::kAny: return true;
-    case Scope::kOwn: return IsReporter(e, principal_);
+    case Scope::kOwn:
+      return true;  // the grid cannot tell whose reports its events are
     case Scope::kRegion: return in_region();
     case Scope::kDepartment: {
       // Ancestry needs a known grid; an unknown one is in nobody's jurisdiction.
-      if (jurisdictions_.empty() || city_.FindRegion(e.grid()) == nullptr) return false;
-      for (const pb::Region* r : city_.Ancestry(e.grid())) {
+      if (jurisdictions_.empty() || city_.FindRegion(grid) == nullptr) return false;
+      for (const pb::Region* r : city_.Ancestry(grid)) {
         if (jurisdictions_.contains(r->code())) return in_region();
       }
       return false;
@@ -329,6 +334,23 @@ bool ReadReach::Covers(const pb::Event& e) const {
     case Scope::kDenied: return false;
   }
   return false;
+}
+
+std::optional<std::vector<std::string>> ReadReach::BoundingRegions() const {
+  switch (scope_) {
+    case Scope::kAny:
+    case Scope::kOwn:
+      return std::nullopt;
+    case Scope::kRegion:
+      if (region_.empty()) return std::nullopt;
+      return std::vector<std::string>{region_};
+    case Scope::kDepartment:
+      // The jurisdictions (CoversGrid requires one of them, and the region besides).
+      return std::vector<std::string>(jurisdictions_.begin(), jurisdictions_.end());
+    case Scope::kDenied:
+      return std::vector<std::string>{};
+  }
+  return std::vector<std::string>{};
 }
 
 Scope ScopeFor(pb::Role role, Case command) {

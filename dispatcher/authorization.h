@@ -66,6 +66,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -109,6 +110,13 @@ class ReadReach {
   // Every event, nothing withheld (ReadsWholeLog).
   bool whole() const;
   bool Covers(const pb::Event& event) const;
+  // Covers for any event of `grid`, by its grid alone: exact for every reach but a reporter's
+  // (its own reports), for which it is true (the grid cannot tell).
+  bool CoversGrid(std::string_view grid) const;
+  // Region codes every covered event lies within (each one in at least one of them), so that a
+  // caller can index readers by region: nullopt when no region bounds the reach (the whole log,
+  // a reporter's own reports); empty when it covers nothing.
+  std::optional<std::vector<std::string>> BoundingRegions() const;
 
  private:
   pb::Role role_;

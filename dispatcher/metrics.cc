@@ -79,6 +79,9 @@ void ServerMetrics::Fill(pb::MetricsResult* out) const {
   out->set_bus_connections_cut(bus_connections_cut_.load(std::memory_order_relaxed));
   out->set_front_handshakes_refused(front_handshakes_refused_.load(std::memory_order_relaxed));
   out->set_bus_handshakes_refused(bus_handshakes_refused_.load(std::memory_order_relaxed));
+  out->set_log_reads_held(held_reads_.load(std::memory_order_relaxed));
+  out->set_log_reads_held_total(held_reads_total_.load(std::memory_order_relaxed));
+  out->set_log_reads_woken(held_reads_woken_.load(std::memory_order_relaxed));
   for (int kind = 0; kind < kKinds; ++kind) {
     for (int code = 0; code < kCodes; ++code) {
       uint64_t n = replies_[static_cast<size_t>(kind)][static_cast<size_t>(code)].load(std::memory_order_relaxed);
@@ -158,6 +161,16 @@ std::string ServerMetrics::Prometheus() const {
              static_cast<double>(m.front_handshakes_refused()));
   out.Sample("whistle_handshakes_refused_total", {{"socket", "bus"}},
              static_cast<double>(m.bus_handshakes_refused()));
+  out.Gauge("whistle_log_reads_held",
+            "Log reads held now for their reader's next record (LogQuery.wait_ms).");
+  out.Sample("whistle_log_reads_held", static_cast<double>(m.log_reads_held()));
+  out.Counter("whistle_log_reads_held_total",
+              "Log reads held for their reader's next record since the start.");
+  out.Sample("whistle_log_reads_held_total", static_cast<double>(m.log_reads_held_total()));
+  out.Counter(
+      "whistle_log_reads_woken_total",
+      "Held log reads a record their reader may read woke (the rest ended with their wait).");
+  out.Sample("whistle_log_reads_woken_total", static_cast<double>(m.log_reads_woken()));
   out.Counter("whistle_batches_total", "Engine batches (each one synced write when it changed anything).");
   out.Sample("whistle_batches_total", static_cast<double>(m.batches()));
   out.Counter("whistle_engine_requests_total", "Requests that reached the engine, queries included.");

@@ -53,6 +53,13 @@ class ServerMetrics {
     auto& counter = bus ? bus_handshakes_refused_ : front_handshakes_refused_;
     counter.fetch_add(1, std::memory_order_relaxed);
   }
+  // Log reads held for their next record (server.h, "Held log reads"): one more held, n woken by a
+  // record, and how many are held now.
+  void CountHeldRead() { held_reads_total_.fetch_add(1, std::memory_order_relaxed); }
+  void CountHeldReadsWoken(uint64_t n) {
+    held_reads_woken_.fetch_add(n, std::memory_order_relaxed);
+  }
+  void SetHeldReads(uint32_t n) { held_reads_.store(n, std::memory_order_relaxed); }
   // Connections now open on the front door and the bus (socket monitor events).
   void SetConnections(uint32_t front, uint32_t bus) {
     front_connections_.store(front, std::memory_order_relaxed);
@@ -102,6 +109,9 @@ class ServerMetrics {
   std::atomic<uint64_t> bus_connections_cut_{0};
   std::atomic<uint64_t> front_handshakes_refused_{0};
   std::atomic<uint64_t> bus_handshakes_refused_{0};
+  std::atomic<uint64_t> held_reads_total_{0};
+  std::atomic<uint64_t> held_reads_woken_{0};
+  std::atomic<uint32_t> held_reads_{0};
   std::atomic<uint32_t> front_connections_{0};
   std::atomic<uint32_t> bus_connections_{0};
   // The threads' clocks and their last readings.

@@ -1,21 +1,21 @@
 #include "dispatcher/server.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "dispatcher/authorization.h"
 #include "dispatcher/lifecycle.h"
 #include "dispatcher/privacy.h"
+#include "dispatcher/processors/processors.h"
 #include "dispatcher/request_peek.h"
 #include "whistle/check.h"
 
@@ -31,6 +31,7 @@ struct Pending {
   zmq::message_t identity;
   Command command;
   std::chrono::steady_clock::time_point read_at;
+  std::optional<std::chrono::steady_clock::time_point> held_until;  // a held read decided again
 };
 
 pb::Actor ActorFor(const pb::Principal& p) {
@@ -312,6 +313,7 @@ Status Server::Run() {
       if (e.num() != EINTR) throw;
     }
   }
+  EndHeldReads();
   return engine_.health();
 }
 
@@ -325,6 +327,14 @@ void Server::Turn() {
   } else if (auto next = engine_.NextTimerDue()) {
     int64_t until = *next - engine_.NowMs();
     wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, kMaxWaitMs));
+  }
+  if (!woken_.empty()) {
+    wait_ms = 0;  // held reads to decide again
+  } else if (auto end = held_reads_.NextEnd()) {
+    auto until =
+        std::chrono::ceil<std::chrono::milliseconds>(*end - std::chrono::steady_clock::now())
+            .count();
+    wait_ms = std::min(wait_ms, static_cast<int>(std::clamp<int64_t>(until, 0, kMaxWaitMs)));
   }
   // The writer's signal wakes the loop as soon as the batch in flight is written.
   zmq::pollitem_t items[] = {{front_.handle(), 0, ZMQ_POLLIN, 0},
@@ -344,6 +354,7 @@ void Server::Turn() {
   }
   if (items[1].revents != 0 || items[2].revents != 0) ReadConnectionEvents();
   if (items[4].revents != 0) ReadSubscriptions();
+  held_reads_.Expire(std::chrono::steady_clock::now(), &woken_);
   if (in_flight_ && (!in_flight_->on_writer || writer_.done())) FinishInFlight();
   // A full batch is staged: wait for the writer rather than stage more. This bounds a write (and
   // the memory held for it) at about two batches while the writer is behind.
@@ -354,7 +365,7 @@ void Server::Turn() {
   // decided and not yet written: they wait for the write of the round they join, like its replies.
   std::vector<Answered> answered;
   auto take = [&](Incoming in) {
-    Pending p{std::move(in.identity), {}, in.read_at};
+    Pending p{std::move(in.identity), {}, in.read_at, std::nullopt};
     if (!p.command.request.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size()))) {
       metrics_.CountRejectedFrame();
       Answer(p.identity, ErrorResponse(BadRequest("the request is not a whistle.pb.Request")));
@@ -386,6 +397,11 @@ void Server::Turn() {
   // before any is handled, so that a signal part-way cannot leave moved-from requests there.
   std::vector<Incoming> held = std::exchange(held_, {});
   size_t drained = held.size();
+  // Held reads woken, or whose wait ended: decided again as they were read ("Held log reads").
+  const auto now = std::chrono::steady_clock::now();
+  for (HeldReads::Read& w : std::exchange(woken_, {})) {
+    batch.push_back({std::move(w.identity), std::move(w.command), now, w.until});
+  }
   for (Incoming& in : held) take(std::move(in));
   // Staged rounds wait for the writer (it is busy whenever there are any). Counting them, the
   // submits a write takes stay under max_batch however the reads fall into turns; before, a turn
@@ -407,10 +423,12 @@ void Server::Turn() {
     round.identities.reserve(batch.size());
     round.commands.reserve(batch.size());
     round.read_at.reserve(batch.size());
+    round.held_until.reserve(batch.size());
     for (auto& p : batch) {
       round.identities.push_back(std::move(p.identity));
       round.commands.push_back(std::move(p.command));
       round.read_at.push_back(p.read_at);
+      round.held_until.push_back(p.held_until);
     }
     round.answered = std::move(answered);
     // Such a query reads the store through cursors, which show a batch only once it is written.
@@ -554,6 +572,7 @@ void Server::FinishInFlight() {
   for (Round& r : f.rounds) {
     for (size_t i = 0; i < r.replies.size(); ++i) {
       if (!s.ok()) r.replies[i] = ErrorResponse(s, r.commands[i].request.correlation_id());
+      if (s.ok() && HoldRead(r, i, answered_at)) continue;
       metrics_.CountReply(r.commands[i].request, r.replies[i].code());
       metrics_.CountAnswerTime(answer_micros(r.read_at[i]));
       Answer(r.identities[i], r.replies[i]);
@@ -565,7 +584,61 @@ void Server::FinishInFlight() {
       Answer(a.identity, a.reply);
     }
   }
-  if (s.ok()) Publish(f.notifications);
+  if (s.ok()) {
+    Publish(f.notifications);
+    std::vector<HeldReads::Written> records;
+    records.reserve(f.notifications.size());
+    for (const Outgoing& o : f.notifications) records.push_back(o.written);
+    const size_t before = woken_.size();
+    held_reads_.Wrote(records, &woken_);
+    metrics_.CountHeldReadsWoken(woken_.size() - before);
+  }
+  metrics_.SetHeldReads(held_reads_.size());
+}
+
+bool Server::HoldRead(Round& r, size_t i, std::chrono::steady_clock::time_point now) {
+  const pb::Request& request = r.commands[i].request;
+  const pb::Response& reply = r.replies[i];
+  if (!request.has_log() || request.log().wait_ms() == 0 || reply.code() != pb::STATUS_OK)
+    return false;
+  const pb::LogResult& log = reply.log();
+  const uint32_t page =
+      request.log().max_records() == 0 ? kDefaultLogRecords : request.log().max_records();
+  // Something to give (a record the reader may read, a whole page, a mark that differs), or no
+  // room: answered now.
+  if (log.mark_differs() || static_cast<uint32_t>(log.records_size()) >= page ||
+      held_reads_.size() >= options_.max_held_log_reads || stop_.load()) {
+    return false;
+  }
+  if (std::any_of(log.records().begin(), log.records().end(),
+                  [](const pb::Record& rec) { return !rec.withheld(); })) {
+    return false;
+  }
+  const auto until =
+      r.held_until[i].value_or(r.read_at[i] + std::chrono::milliseconds(request.log().wait_ms()));
+  if (until <= now) return false;
+  const ReadReach reach(r.commands[i].actor, engine_.state());
+  const bool first = !r.held_until[i].has_value();
+  const size_t before = woken_.size();
+  held_reads_.Hold({std::move(r.identities[i]), std::move(r.commands[i]), until}, reach,
+                   log.last_seq(), &woken_);
+  if (first) metrics_.CountHeldRead();
+  metrics_.CountHeldReadsWoken(woken_.size() - before);
+  return true;
+}
+
+void Server::EndHeldReads() {
+  std::vector<HeldReads::Read> ending = held_reads_.TakeAll();
+  for (HeldReads::Read& w : woken_) ending.push_back(std::move(w));
+  woken_.clear();
+  for (HeldReads::Read& read : ending) {
+    const pb::Request& request = read.command.request;
+    pb::Response reply = ErrorResponse(
+        Unavailable("the dispatcher is stopping: read the log again"), request.correlation_id());
+    metrics_.CountReply(request, reply.code());
+    Answer(read.identity, reply);
+  }
+  metrics_.SetHeldReads(0);
 }
 
 void Server::Answer(const zmq::message_t& identity, const pb::Response& r) {
@@ -594,6 +667,7 @@ std::vector<Server::Outgoing> Server::Notifications(const std::vector<pb::Record
     *n.mutable_record() = record;
     StripPersonalData(n.mutable_record());  // stored, never published: contacts, the directory
     Outgoing& o = out.emplace_back();
+    o.written.seq = record.seq();
     o.topics.push_back("all");
     if (record.event_id() != 0) {
       o.topics.push_back(fmt::format("e/{}", record.event_id()));
@@ -606,7 +680,8 @@ std::vector<Server::Outgoing> Server::Notifications(const std::vector<pb::Record
           n.add_departments(std::string(d));
           o.topics.push_back(fmt::format("d/{}", d));
         }
-        if (engine_.city().FindRegion((*e)->grid()) != nullptr) {
+        if (const pb::Region* grid = engine_.city().FindRegion((*e)->grid()); grid != nullptr) {
+          o.written.grid = grid->code();
           for (const pb::Region* r : engine_.city().Ancestry((*e)->grid())) {
             o.topics.push_back(fmt::format("r/{}", r->code()));
           }

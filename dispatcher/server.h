@@ -65,6 +65,18 @@
 // input was stopped, its queue into this socket full. Any client could do that by sending faster
 // than the dispatcher reads and disconnecting; under overload every client does it by accident.
 //
+// Held log reads: a LogQuery with wait_ms that finds nothing its reader may read after after_seq
+// (no record, or fewer than a page, all withheld: authorization.h, "The log") is not answered
+// when its batch is written. The server holds it (held_reads.h) until a record its reader may
+// read is written, and then decides it again, as if it had just come; or until its wait ends,
+// and then decides it again and answers whatever that finds. So an idle follower costs one
+// request a wait instead of one a poll interval (agents/client.h, Subscriber). A read held is
+// decided again with its actor as it was read; the engine checks again that the principal is
+// not revoked. At most `max_held_log_reads` are held; past that a read is answered at once, as
+// one without a wait. At a stop, each read held is answered UNAVAILABLE: read again. The waits
+// are the server's own, in the steady clock's time, not the engine's: a read waits the same
+// whatever the engine's clock does (--time-scale).
+//
 // Metrics (metrics.h): MetricsQuery is answered here, at once, after the same authorization as
 // every request; it is never part of a batch. So is TicketQuery (tickets.h), which needs the
 // server's key.
@@ -83,11 +95,11 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "dispatcher/bus_peers.h"
 #include "dispatcher/engine.h"
+#include "dispatcher/held_reads.h"
 #include "dispatcher/metrics.h"
 #include "dispatcher/submit_admission.h"
 #include "dispatcher/tickets.h"
@@ -123,6 +135,8 @@ struct ServerOptions {
   // A connection whose sent data stays unacknowledged this long is dropped (TCP_USER_TIMEOUT):
   // keepalive probes only an idle connection, and a subscriber's is rarely idle.
   int unacknowledged_timeout_ms = 30000;
+  // Log reads held for their next record at once, at most ("Held log reads" above).
+  size_t max_held_log_reads = 10000;
 };
 
 class Server {
@@ -156,12 +170,16 @@ class Server {
     std::vector<Command> commands;
     std::vector<pb::Response> replies;
     std::vector<std::chrono::steady_clock::time_point> read_at;  // of each command, off the socket
+    // Of each command: when the wait of a held read decided again ends; nullopt for a request
+    // just read (a LogQuery's wait then starts at read_at).
+    std::vector<std::optional<std::chrono::steady_clock::time_point>> held_until;
     std::vector<Answered> answered;
     std::chrono::steady_clock::time_point started;
   };
   struct Outgoing {
     std::vector<std::string> topics;
     std::string bytes;  // a pb::Notification
+    HeldReads::Written written;  // the record's number and its event's grid (the city's string)
   };
   // Rounds sealed into one batch and handed to the writer.
   struct InFlight {
@@ -204,6 +222,13 @@ class Server {
   void FinishInFlight();
   // Writes and answers everything decided: the batch in flight, then the staged rounds.
   void Drain();
+  // Whether reply `i` of `r` (whose batch is written) is a log read to hold rather than answer
+  // ("Held log reads"); if so, takes it from `r` into held_reads_ (or woken_, when a record of the
+  // last two batches wakes it already).
+  bool HoldRead(Round& r, size_t i, std::chrono::steady_clock::time_point now);
+  // At the end of Run: answers every read held, and every one woken and not yet decided again,
+  // UNAVAILABLE.
+  void EndHeldReads();
   // The bus messages for `records`, with the state of their events as the engine has it now.
   std::vector<Outgoing> Notifications(const std::vector<pb::Record>& records) const;
   void Publish(const std::vector<Outgoing>& notifications);
@@ -257,6 +282,9 @@ class Server {
   std::vector<Round> staged_;  // decided, not yet sealed: the writer is busy with in_flight_
   std::vector<Incoming> held_;  // read by ShedUntilWritten, not shed: first in the next turn
   SubmitAdmission admission_{options_.max_batch};  // which Submits a turn takes (Turn)
+  HeldReads held_reads_{engine_.city()};
+  // Held reads woken (or whose wait ended), to decide again first in the next turn.
+  std::vector<HeldReads::Read> woken_;
   // Last, so it is destroyed first: it waits for a write in progress, whose batch in_flight_ owns.
   storage::BatchWriter writer_;
 };

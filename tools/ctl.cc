@@ -483,6 +483,8 @@ void AppendMetrics(const pb::MetricsResult& m, int32_t utc_offset_minutes, std::
                      m.bus_connections_cut());
   out += fmt::format("handshakes refused: front door {}, bus {}\n", m.front_handshakes_refused(),
                      m.bus_handshakes_refused());
+  out += fmt::format("log reads held: {} now; {} since the start, {} of them woken by a record\n",
+                     m.log_reads_held(), m.log_reads_held_total(), m.log_reads_woken());
   out += fmt::format("CPU time: {:.1f} s, of which the engine thread {:.1f} s and the writer thread {:.1f} s\n",
                      static_cast<double>(m.cpu_micros()) / 1e6, static_cast<double>(m.engine_cpu_micros()) / 1e6,
                      static_cast<double>(m.writer_cpu_micros()) / 1e6);

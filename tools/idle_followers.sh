@@ -29,7 +29,8 @@ for i in $(seq "$N"); do
     --departments=city-water --name="desk-$i" --duration-s=$((S + 10)) > /dev/null 2>&1 &
 done
 # Every desk connected to the front door before the measure starts: each holds two connections
-# (its own client's and its Subscriber's), and whistlectl asking holds one.
+# (its own client's and its Subscriber's; a third for its held reads once the bus refuses it), and
+# whistlectl asking holds one.
 connected() { "${CTL[@]}" --json metrics | python3 -c \
   'import json, sys; print(json.load(sys.stdin)["metrics"].get("connected_clients", 0))'; }
 for _ in $(seq 300); do [ "$(connected)" -gt $((2 * N)) ] && break; sleep 0.1; done

@@ -58,6 +58,11 @@ class ListProcessor final : public QueryProcessor {
 };
 WHISTLE_PIPELINED_QUERY_PROCESSOR(StatsProcessor);  // memory, or a past month's archive
 WHISTLE_PIPELINED_QUERY_PROCESSOR(LogProcessor);    // only up to the last written record
+// A Log page: records by default, and at most. A held read's wait at most (LogQuery.wait_ms;
+// the server holds it, the processor refuses a longer one).
+inline constexpr uint32_t kDefaultLogRecords = 1000;
+inline constexpr uint32_t kMaxLogRecords = 10000;
+inline constexpr uint32_t kMaxLogWaitMs = 60000;
 WHISTLE_QUERY_PROCESSOR(CheckpointProcessor);  // a backup copy of the store
 WHISTLE_QUERY_PROCESSOR(DigestProcessor);      // a hash of everything stored
 WHISTLE_PIPELINED_QUERY_PROCESSOR(ListPrincipalsProcessor);

@@ -18,8 +18,6 @@ namespace whistle {
 namespace {
 
 constexpr uint32_t kDefaultPageSize = 50;
-constexpr uint32_t kDefaultLogRecords = 1000;
-constexpr uint32_t kMaxLogRecords = 10000;
 // Records of an event's history one Get answers (GetQuery.with_history): about 150 KB.
 constexpr uint32_t kHistoryPage = 1000;
 constexpr int kMaxListFilterValues = 32;
@@ -482,6 +480,10 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
   uint32_t max = q.max_records() == 0 ? kDefaultLogRecords : q.max_records();
   if (max > kMaxLogRecords) {
     return BadRequest(fmt::format("max_records {} is over the limit of {}", max, kMaxLogRecords));
+  }
+  if (q.wait_ms() > kMaxLogWaitMs) {
+    return BadRequest(
+        fmt::format("wait_ms {} is over the limit of {}", q.wait_ms(), kMaxLogWaitMs));
   }
   pb::Response reply = Ok();
   pb::LogResult* result = reply.mutable_log();

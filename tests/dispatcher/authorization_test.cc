@@ -783,7 +783,18 @@ TEST_CASE("the log's reach is get's: an event's records are withheld exactly whe
       const bool may_get = Authorize(actor, GetOf(id), f.engine().state()).ok();
       CHECK(reach.Covers(event) == may_get);
       (may_get ? covered : withheld) += 1;
+      // By the grid alone: exact but for a reporter's own reports, which it cannot tell.
+      CHECK(reach.CoversGrid(event.grid()) == (may_get || actor.role() == pb::ROLE_REPORTER));
+      // Every event covered lies in one of the bounding regions, if any bound it.
+      if (auto regions = reach.BoundingRegions(); regions && may_get) {
+        CHECK(std::any_of(regions->begin(), regions->end(), [&](const std::string& r) {
+          return f.city().Contains(r, event.grid());
+        }));
+      }
     }
+    // Unbounded exactly for the whole log's readers and reporters.
+    CHECK(reach.BoundingRegions().has_value() ==
+          !(reach.whole() || actor.role() == pb::ROLE_REPORTER));
     CHECK(reach.whole() == ReadsWholeLog(actor.role(), actor.region()));
   }
   CHECK(covered > 20);

@@ -1,16 +1,16 @@
 // The server's pipelined commit against a real store on disk and real sockets on loopback: when a
 // write fails, nothing decided in or after its batch is acknowledged or published.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <rocksdb/env.h>
 
 #include <chrono>
 #include <map>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "dispatcher/processors/processors.h"
 #include "dispatcher/server.h"
 #include "storage/fault_injection.h"
 #include "tests/testing/eventually.h"
@@ -367,6 +367,104 @@ TEST_CASE("a client that fills its queue into the front door and leaves before i
     REQUIRE((answer->code() == pb::STATUS_OK || answer->code() == pb::STATUS_BUSY));
   }
   CHECK(answer->code() == pb::STATUS_OK);
+}
+
+pb::Request HeldLogRead(uint64_t correlation, uint64_t after_seq, uint32_t wait_ms) {
+  pb::Request r;
+  r.set_correlation_id(correlation);
+  r.mutable_log()->set_after_seq(after_seq);
+  r.mutable_log()->set_wait_ms(wait_ms);
+  return r;
+}
+
+TEST_CASE(
+    "held log reads: answered when a record comes or their wait ends, at once past the limit or "
+    "with a mark that differs, UNAVAILABLE at a stop") {
+  testing::FaultyEngine disk;
+  ServerOptions options;
+  options.max_held_log_reads = 2;
+  ServedEngine served(*disk.engine, options);
+  Server& server = *served.server;
+  zmq::socket_t& dealer = served.dealer;
+  std::thread loop([&] { (void)server.Run(); });
+  auto send = [&](const pb::Request& r) {
+    dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
+  };
+  auto metrics = [&] {
+    pb::MetricsResult m;
+    server.metrics().Fill(&m);
+    return m;
+  };
+  // Answers by correlation id, until `n` have come.
+  auto answers = [&](size_t n) {
+    std::map<uint64_t, pb::Response> got;
+    while (got.size() < n) {
+      auto a = ReadAnswer(dealer, 10s);
+      REQUIRE(a.has_value());
+      got[a->correlation_id()] = *a;
+    }
+    return got;
+  };
+
+  // Nothing is written yet: two reads are held, the third is past the limit and answered at once.
+  send(HeldLogRead(1, 0, 20000));
+  send(HeldLogRead(2, 0, 20000));
+  REQUIRE(testing::Eventually([&] { return metrics().log_reads_held() == 2; }));
+  send(HeldLogRead(3, 0, 20000));
+  auto third = answers(1);
+  REQUIRE(third.contains(3));
+  CHECK(third[3].code() == pb::STATUS_OK);
+  CHECK(third[3].log().records_size() == 0);
+  CHECK(metrics().log_reads_held() == 2);
+
+  // A record written wakes both: each is answered with it, and what came with it.
+  send(PipelinedSubmit(0));
+  auto woken = answers(3);
+  REQUIRE(woken[0].code() == pb::STATUS_OK);
+  const uint64_t last = woken[1].log().last_seq();
+  for (uint64_t id : {1, 2}) {
+    INFO("read ", id);
+    REQUIRE(woken[id].code() == pb::STATUS_OK);
+    CHECK(woken[id].log().records_size() >= 2);  // submitted and dispatched
+    CHECK(woken[id].log().records(0).seq() == 1);
+    CHECK(woken[id].log().records(0).has_submitted());
+  }
+  CHECK(woken[2].log().last_seq() == last);
+  pb::MetricsResult m = metrics();
+  CHECK(m.log_reads_held() == 0);
+  CHECK(m.log_reads_held_total() == 2);
+  CHECK(m.log_reads_woken() == 2);
+
+  // A read whose wait ends is answered then, with nothing.
+  send(HeldLogRead(4, last, 50));
+  auto ended = answers(1);
+  REQUIRE(ended[4].code() == pb::STATUS_OK);
+  CHECK(ended[4].log().records_size() == 0);
+  CHECK(ended[4].log().last_seq() == last);
+  // A follower whose mark differs (a restored dispatcher) learns it at once, not after the wait.
+  pb::Request marked = HeldLogRead(5, 1, 20000);
+  marked.mutable_log()->set_check_mark(true);
+  marked.mutable_log()->set_mark_at_ms(1);
+  send(marked);
+  auto differs = answers(1);
+  CHECK(differs[5].log().mark_differs());
+  // Over the longest wait: refused.
+  send(HeldLogRead(6, last, kMaxLogWaitMs + 1));
+  auto refused = answers(1);
+  CHECK(refused[6].code() == pb::STATUS_BAD_REQUEST);
+  CHECK(refused[6].message().find("wait_ms") != std::string::npos);
+  m = metrics();
+  CHECK(m.log_reads_held_total() == 3);  // 1, 2 and 4
+  CHECK(m.log_reads_woken() == 2);
+
+  // At a stop, a read held is answered UNAVAILABLE: read again.
+  send(HeldLogRead(7, last, 20000));
+  REQUIRE(testing::Eventually([&] { return metrics().log_reads_held() == 1; }));
+  server.Stop();
+  loop.join();
+  auto stopped = answers(1);
+  CHECK(stopped[7].code() == pb::STATUS_UNAVAILABLE);
+  CHECK(metrics().log_reads_held() == 0);
 }
 
 }  // namespace
