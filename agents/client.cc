@@ -65,7 +65,7 @@ Status Client::Connect(std::chrono::steady_clock::time_point deadline) {
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (ConnectAndAwaitHandshake(context_, *socket_, endpoint_, std::max(wait, std::chrono::milliseconds(0))) ==
       Handshake::kRefused) {
-    socket_.reset();
+    DropSocket();
     return Unauthenticated(fmt::format("{} refused this client's key{}", endpoint_,
                                        options_.credentials ? "" : " (it has none: the dispatcher "
                                                                    "expects CURVE)"));
@@ -112,7 +112,7 @@ Result<pb::Response> Client::Call(pb::Request request) {
     }
     if (!answered) {
       unanswered = true;
-      socket_.reset();  // timed out: a fresh socket drops any late answer
+      DropSocket();  // timed out: a fresh socket drops any late answer
     }
   }
   if (!unanswered) {
@@ -123,28 +123,54 @@ Result<pb::Response> Client::Call(pb::Request request) {
                                  busy_answers > 0 ? fmt::format(" ({} answered BUSY)", busy_answers) : ""));
 }
 
-Status Client::Post(pb::Request request, std::chrono::milliseconds patience) {
-  WHISTLE_CHECK(!posted_, "Client::Post with a request posted already");
-  posted_ = Posted{std::move(request), patience, {}, 0};
-  Status s = SendPosted();
-  if (!s.ok()) posted_.reset();
-  return s;
+Client::~Client() { DropSocket(); }
+
+void Client::DropSocket() {
+  // A moved-from client's socket has no handle; stopping its monitor fails harmlessly.
+  if (watch_ && socket_) zmq_socket_monitor(socket_->handle(), nullptr, 0);
+  watch_.reset();
+  socket_.reset();
 }
 
-Status Client::SendPosted() {
+Status Client::Post(pb::Request request, std::chrono::milliseconds patience) {
+  WHISTLE_CHECK(!posted_, "Client::Post with a request posted already");
+  if (!watch_) DropSocket();  // a socket of Call's, not watched
+  posted_ = Posted{std::move(request), patience, {}, 0};
+  SendPosted();
+  return Status::Ok();
+}
+
+void Client::SendPosted() {
   ++posted_->sendings;
   posted_->deadline = std::chrono::steady_clock::now() + posted_->patience;
   if (!socket_) {
-    if (Status s = Connect(std::chrono::steady_clock::now() + options_.timeout); !s.ok()) return s;
+    socket_.emplace(context_, zmq::socket_type::dealer);
+    socket_->set(zmq::sockopt::linger, 0);
+    ApplyCredentials(*socket_, options_.credentials);
+    static std::atomic<uint64_t> watches{0};
+    const std::string address =
+        fmt::format("inproc://whistle-client-watch-{}", watches.fetch_add(1));
+    constexpr int kEvents = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    if (zmq_socket_monitor(socket_->handle(), address.c_str(), kEvents) != 0) throw zmq::error_t();
+    watch_.emplace(context_, zmq::socket_type::pair);
+    watch_->set(zmq::sockopt::linger, 0);
+    watch_->connect(address);
+    socket_->connect(endpoint_);
   }
   posted_->request.set_correlation_id(next_correlation_++);
   socket_->send(zmq::buffer(posted_->request.SerializeAsString()), zmq::send_flags::none);
-  return Status::Ok();
+}
+
+void Client::AwaitPosted(std::chrono::milliseconds timeout) {
+  zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                             {watch_->handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 2, std::max(timeout, std::chrono::milliseconds(0)));
 }
 
 Result<std::optional<pb::Response>> Client::Collect() {
   WHISTLE_CHECK(posted_.has_value(), "Client::Collect with nothing posted");
-  for (zmq::message_t reply; socket_ && socket_->recv(reply, zmq::recv_flags::dontwait);) {
+  for (zmq::message_t reply; socket_->recv(reply, zmq::recv_flags::dontwait);) {
     pb::Response response;
     if (!response.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) continue;
     if (response.correlation_id() != posted_->request.correlation_id() &&
@@ -154,17 +180,29 @@ Result<std::optional<pb::Response>> Client::Collect() {
     posted_.reset();
     return std::optional<pb::Response>(std::move(response));
   }
-  if (std::chrono::steady_clock::now() < posted_->deadline) return std::optional<pb::Response>();
-  socket_.reset();  // no answer in time: a fresh socket drops any late one
+  bool lost = false;
+  for (zmq::message_t event, where; watch_->recv(event, zmq::recv_flags::dontwait);) {
+    if (event.more()) (void)watch_->recv(where, zmq::recv_flags::dontwait);
+    uint16_t id = 0;
+    if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+      DropSocket();
+      posted_.reset();
+      return Unauthenticated(
+          fmt::format("{} refused this client's key{}", endpoint_,
+                      options_.credentials ? "" : " (it has none: the dispatcher expects CURVE)"));
+    }
+    lost = lost || id == ZMQ_EVENT_DISCONNECTED;  // what was sent on it is gone with it
+  }
+  if (!lost && std::chrono::steady_clock::now() < posted_->deadline)
+    return std::optional<pb::Response>();
+  DropSocket();  // a fresh socket drops any late answer
   if (posted_->sendings >= options_.attempts) {
     const int sendings = posted_->sendings;
     posted_.reset();
     return Unavailable(fmt::format("no answer from {} after {} attempts", endpoint_, sendings));
   }
-  if (Status s = SendPosted(); !s.ok()) {
-    posted_.reset();
-    return s;
-  }
+  SendPosted();
   return std::optional<pb::Response>();
 }
 
@@ -338,10 +376,7 @@ Status Subscriber::ReadHeld(std::chrono::steady_clock::time_point deadline) {
     }
     if (follow_.posted()) {
       auto until = std::min(deadline, follow_.posted_deadline());
-      zmq::pollitem_t item{follow_.socket().handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1,
-                std::max(std::chrono::ceil<std::chrono::milliseconds>(until - now),
-                         std::chrono::milliseconds(0)));
+      follow_.AwaitPosted(std::chrono::ceil<std::chrono::milliseconds>(until - now));
       auto answer = follow_.Collect();
       if (!answer.ok()) return answer.status();
       if (answer->has_value()) {

@@ -96,17 +96,24 @@ class Client {
   // gets a fresh random one, so that retries are safe.
   Result<pb::Response> Call(pb::Request request);
 
+  ~Client();
+  Client(Client&&) noexcept = default;
+  Client& operator=(Client&&) noexcept = default;
+
   // One request left outstanding while the caller waits on other things too (a held log read):
-  // Post sends it (connecting first, if need be); the caller polls socket() for input and calls
-  // Collect, which gives the answer once it has come (BUSY included) and nullopt while it has
-  // not. When `patience` passes with no answer, Collect sends the request again on a fresh socket,
-  // up to options.attempts sendings in all, and then gives UNAVAILABLE. No Call, and no second
-  // Post, while a request is posted. Give a read (a request without a request id is sent again
-  // as it is, not made idempotent).
+  // Post sends it, without waiting for a connection (it waits in the socket until one is made);
+  // the caller waits with AwaitPosted and calls Collect, which gives the answer once it has come
+  // (BUSY included) and nullopt while it has not. Collect sends the request again on a fresh
+  // socket when the connection it went on is lost (a dispatcher restarting: a socket monitor
+  // watches it) or when `patience` passes with no answer, up to options.attempts sendings in all,
+  // and then gives UNAVAILABLE; UNAUTHENTICATED when the dispatcher refuses the key at the
+  // handshake. No Call, and no second Post, while a request is posted. Post reads only (a
+  // request without a request id is sent again as it is, not made idempotent).
   Status Post(pb::Request request, std::chrono::milliseconds patience);
   bool posted() const { return posted_.has_value(); }
-  // REQUIRES: posted(). The socket its answer comes on; when Collect is due without one.
-  zmq::socket_t& socket() { return *socket_; }
+  // REQUIRES: posted(). Waits until the answer or news of the connection comes, or `timeout`
+  // passes. When Collect is due at the latest (patience).
+  void AwaitPosted(std::chrono::milliseconds timeout);
   std::chrono::steady_clock::time_point posted_deadline() const { return posted_->deadline; }
   Result<std::optional<pb::Response>> Collect();
   // A fresh request id: 128 bits from the kernel (getrandom), in hex. (Not a generator seeded
@@ -119,8 +126,11 @@ class Client {
   // A fresh socket, connected (waiting for the handshake until `deadline` at most);
   // UNAUTHENTICATED when the dispatcher refused the key.
   Status Connect(std::chrono::steady_clock::time_point deadline);
-  // Sends the posted request (a fresh correlation id, a fresh socket if there is none).
-  Status SendPosted();
+  // Sends the posted request (a fresh correlation id; a fresh socket, watched, if there is none).
+  void SendPosted();
+  // Drops the socket, stopping its monitor first (libzmq would block its I/O thread for good
+  // sending news to a monitor socket already closed).
+  void DropSocket();
 
   struct Posted {
     pb::Request request;
@@ -133,6 +143,8 @@ class Client {
   std::string endpoint_;
   ClientOptions options_;
   std::optional<zmq::socket_t> socket_;
+  // For a posted request: the other end of socket_'s monitor (a lost connection, a refused key).
+  std::optional<zmq::socket_t> watch_;
   uint64_t next_correlation_ = 1;
   std::optional<Posted> posted_;
 };

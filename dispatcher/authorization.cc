@@ -344,9 +344,19 @@ std::optional<std::vector<std::string>> ReadReach::BoundingRegions() const {
     case Scope::kRegion:
       if (region_.empty()) return std::nullopt;
       return std::vector<std::string>{region_};
-    case Scope::kDepartment:
-      // The jurisdictions (CoversGrid requires one of them, and the region besides).
-      return std::vector<std::string>(jurisdictions_.begin(), jurisdictions_.end());
+    case Scope::kDepartment: {
+      // CoversGrid requires a jurisdiction and the region: the narrower of the two where one
+      // holds the other, so that a desk held to a community of a city-wide department is found
+      // under the community, not looked at for every record of the city.
+      if (region_.empty())
+        return std::vector<std::string>(jurisdictions_.begin(), jurisdictions_.end());
+      std::vector<std::string> regions;
+      for (std::string_view j : jurisdictions_) {
+        if (city_.Contains(j, region_)) return std::vector<std::string>{region_};
+        if (city_.Contains(region_, j)) regions.emplace_back(j);
+      }
+      return regions;
+    }
     case Scope::kDenied:
       return std::vector<std::string>{};
   }

@@ -115,7 +115,8 @@ class ReadReach {
   bool CoversGrid(std::string_view grid) const;
   // Region codes every covered event lies within (each one in at least one of them), so that a
   // caller can index readers by region: nullopt when no region bounds the reach (the whole log,
-  // a reporter's own reports); empty when it covers nothing.
+  // a reporter's own reports); empty when it covers nothing. An agent's: its departments'
+  // jurisdictions, narrowed to its region where that lies within one of them (or they in it).
   std::optional<std::vector<std::string>> BoundingRegions() const;
 
  private:

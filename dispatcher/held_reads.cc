@@ -12,15 +12,14 @@ bool HeldReads::Wakes(const ReadReach& reach, uint64_t seen, uint64_t seq, std::
 
 void HeldReads::Hold(Read read, const ReadReach& reach, uint64_t seen_seq,
                      std::vector<Read>* woken) {
-  for (const auto* batch : {&batch_before_, &last_batch_}) {
-    for (const Written& w : *batch) {
-      if (Wakes(reach, seen_seq, w.seq, w.grid)) {
-        woken->push_back(std::move(read));
-        return;
-      }
+  for (const Written& w : last_batch_) {
+    if (Wakes(reach, seen_seq, w.seq, w.grid)) {
+      woken->push_back(std::move(read));
+      return;
     }
   }
   const uint64_t id = next_id_++;
+  ++by_holder_[Holder(read.command.actor)];
   const TimePoint until = read.until;
   auto regions = reach.BoundingRegions();
   Entry entry{std::move(read), reach, seen_seq, {}, regions.has_value()};
@@ -65,8 +64,12 @@ std::vector<uint64_t> HeldReads::Woken(uint64_t seq, std::string_view grid) cons
   return ids;
 }
 
+size_t HeldReads::HeldFor(const std::string& holder) const {
+  auto it = by_holder_.find(holder);
+  return it == by_holder_.end() ? 0 : it->second;
+}
+
 void HeldReads::Wrote(std::span<const Written> records, std::vector<Read>* woken) {
-  batch_before_ = std::move(last_batch_);
   last_batch_.clear();
   for (const Written& w : records) {
     // A grid the city does not know is nobody's to read but a whole-log reader's: kept as "".
@@ -107,6 +110,8 @@ void HeldReads::Take(uint64_t id, std::vector<Read>* out) {
     unbounded_.erase(id);
   }
   by_end_.erase({e.read.until, id});
+  auto holder = by_holder_.find(Holder(e.read.command.actor));
+  if (--holder->second == 0) by_holder_.erase(holder);
   out->push_back(std::move(e.read));
   entries_.erase(it);
 }

@@ -24,6 +24,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -45,6 +46,11 @@ class HeldReads {
     Command command;          // a LogQuery with wait_ms, its actor as authorized when it came
     TimePoint until;          // when its wait ends
   };
+  // Whose reads count together against a limit: the principal the connection authenticated as
+  // (a console carrying a person's ticket: the console).
+  static const std::string& Holder(const pb::Actor& actor) {
+    return actor.via().empty() ? actor.principal() : actor.via();
+  }
 
   // A record written, for waking reads: its number and its event's grid ("" for a record of no
   // event, or of an event not found).
@@ -57,13 +63,17 @@ class HeldReads {
   explicit HeldReads(const City& city) : city_(city) {}
 
   size_t size() const { return entries_.size(); }
+  // Reads held for `holder` (Holder).
+  size_t HeldFor(const std::string& holder) const;
   // Holds `read` for a reader of reach `reach` that has read the log up to `seen_seq` (its
-  // answer's last_seq), unless a record after that among the last two batches written (Written)
-  // wakes it already: then it is moved into *woken. (A read is decided while the batch before its
-  // own is being written, and held once its own is: both may hold records it has not seen.)
+  // answer's last_seq), unless a record after that in the last batch written (Wrote) wakes it
+  // already: then it is moved into *woken. A read is decided while the batch before its own is
+  // being written (server.h: rounds are staged while a write is in flight), so it may not have
+  // seen that batch's records, which are written, and woke nothing, before it is held; the
+  // batches before that it has seen. Its own batch's come after it is held (Wrote).
   void Hold(Read read, const ReadReach& reach, uint64_t seen_seq, std::vector<Read>* woken);
-  // A batch's records are written: moves into *woken the reads they wake, and remembers them
-  // (and the batch before) for Hold.
+  // A batch's records are written: moves into *woken the reads they wake, and remembers them for
+  // Hold until the next batch.
   void Wrote(std::span<const Written> records, std::vector<Read>* woken);
   // Moves into *ended the reads whose wait ended by `now`.
   void Expire(TimePoint now, std::vector<Read>* ended);
@@ -95,8 +105,9 @@ class HeldReads {
   // O(1)).
   std::unordered_map<std::string_view, std::unordered_set<uint64_t>> by_region_;
   std::set<std::pair<TimePoint, uint64_t>> by_end_;
-  // The records of the last two batches written (Hold), grids as the city's own strings.
-  std::vector<Written> last_batch_, batch_before_;
+  std::unordered_map<std::string, size_t> by_holder_;  // reads held, by Holder
+  // The records of the last batch written (Hold), grids as the city's own strings.
+  std::vector<Written> last_batch_;
 };
 
 }  // namespace whistle

@@ -397,11 +397,20 @@ void Server::Turn() {
   // before any is handled, so that a signal part-way cannot leave moved-from requests there.
   std::vector<Incoming> held = std::exchange(held_, {});
   size_t drained = held.size();
-  // Held reads woken, or whose wait ended: decided again as they were read ("Held log reads").
+  // Held reads woken, or whose wait ended: decided again as they were read ("Held log reads"), a
+  // batch's worth a turn (the rest in the next turns, which do not wait).
   const auto now = std::chrono::steady_clock::now();
-  for (HeldReads::Read& w : std::exchange(woken_, {})) {
+  const size_t redecided = std::min(woken_.size(), options_.max_batch);
+  for (size_t i = 0; i < redecided; ++i) {
+    HeldReads::Read& w = woken_[i];
+    if (Status acts = StillActs(w.command); !acts.ok()) {
+      answered.push_back({std::move(w.identity), std::move(w.command.request),
+                          ErrorResponse(acts, w.command.request.correlation_id()), now});
+      continue;
+    }
     batch.push_back({std::move(w.identity), std::move(w.command), now, w.until});
   }
+  woken_.erase(woken_.begin(), woken_.begin() + static_cast<std::ptrdiff_t>(redecided));
   for (Incoming& in : held) take(std::move(in));
   // Staged rounds wait for the writer (it is busy whenever there are any). Counting them, the
   // submits a write takes stay under max_batch however the reads fall into turns; before, a turn
@@ -604,10 +613,13 @@ bool Server::HoldRead(Round& r, size_t i, std::chrono::steady_clock::time_point 
   const pb::LogResult& log = reply.log();
   const uint32_t page =
       request.log().max_records() == 0 ? kDefaultLogRecords : request.log().max_records();
-  // Something to give (a record the reader may read, a whole page, a mark that differs), or no
-  // room: answered now.
+  // Something to give (a record the reader may read, a whole page, a mark that differs, a log
+  // that ends before the reader's place: a restored dispatcher), or no room: answered now.
+  const std::string& holder = HeldReads::Holder(r.commands[i].actor);
   if (log.mark_differs() || static_cast<uint32_t>(log.records_size()) >= page ||
-      held_reads_.size() >= options_.max_held_log_reads || stop_.load()) {
+      request.log().after_seq() > log.last_seq() ||
+      held_reads_.size() >= options_.max_held_log_reads ||
+      held_reads_.HeldFor(holder) >= options_.max_held_log_reads_per_principal || stop_.load()) {
     return false;
   }
   if (std::any_of(log.records().begin(), log.records().end(),
@@ -620,11 +632,32 @@ bool Server::HoldRead(Round& r, size_t i, std::chrono::steady_clock::time_point 
   const ReadReach reach(r.commands[i].actor, engine_.state());
   const bool first = !r.held_until[i].has_value();
   const size_t before = woken_.size();
-  held_reads_.Hold({std::move(r.identities[i]), std::move(r.commands[i]), until}, reach,
-                   log.last_seq(), &woken_);
+  // Only what deciding it again needs: a request may carry up to max_request_bytes of fields
+  // the log read ignores.
+  Command kept;
+  kept.actor = std::move(r.commands[i].actor);
+  kept.request.set_correlation_id(request.correlation_id());
+  *kept.request.mutable_log() = request.log();
+  kept.request.set_acting_ticket(request.acting_ticket());
+  held_reads_.Hold({std::move(r.identities[i]), std::move(kept), until}, reach, log.last_seq(),
+                   &woken_);
   if (first) metrics_.CountHeldRead();
   metrics_.CountHeldReadsWoken(woken_.size() - before);
   return true;
+}
+
+Status Server::StillActs(const Command& read) const {
+  // The principal itself is checked again by the engine (Authorize); a console carrying its
+  // ticket is not, nor the ticket, which may have expired meanwhile.
+  if (read.actor.via().empty()) return Status::Ok();
+  if (options_.server_key) {
+    const pb::Principal* console = engine_.state().FindPrincipal(read.actor.via());
+    if (console == nullptr || console->revoked_at_ms() != 0) {
+      return Unauthenticated(fmt::format("principal '{}' is {}", read.actor.via(),
+                                         console == nullptr ? "unknown" : "revoked"));
+    }
+  }
+  return tickets_.Verify(read.request.acting_ticket(), SystemClock().NowMs()).status();
 }
 
 void Server::EndHeldReads() {

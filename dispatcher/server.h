@@ -70,12 +70,15 @@
 // when its batch is written. The server holds it (held_reads.h) until a record its reader may
 // read is written, and then decides it again, as if it had just come; or until its wait ends,
 // and then decides it again and answers whatever that finds. So an idle follower costs one
-// request a wait instead of one a poll interval (agents/client.h, Subscriber). A read held is
-// decided again with its actor as it was read; the engine checks again that the principal is
-// not revoked. At most `max_held_log_reads` are held; past that a read is answered at once, as
-// one without a wait. At a stop, each read held is answered UNAVAILABLE: read again. The waits
-// are the server's own, in the steady clock's time, not the engine's: a read waits the same
-// whatever the engine's clock does (--time-scale).
+// request a wait instead of one a poll interval (agents/client.h, Subscriber). Answered at once
+// as usual: a read whose mark differs, or whose after_seq is past the log's end (a restored
+// dispatcher: the follower must learn it now), or one past the limits: `max_held_log_reads` held
+// in all, `max_held_log_reads_per_principal` for one principal. A read held is decided again with
+// its actor as it was read: the engine checks again that the principal is not revoked, and
+// StillActs that a console carrying a person's ticket is not, and that the ticket is still good.
+// Woken reads are decided again `max_batch` a turn at most. At a stop, each read held is
+// answered UNAVAILABLE: read again. The waits are the server's own, in the steady clock's time,
+// not the engine's: a read waits the same whatever the engine's clock does (--time-scale).
 //
 // Metrics (metrics.h): MetricsQuery is answered here, at once, after the same authorization as
 // every request; it is never part of a batch. So is TicketQuery (tickets.h), which needs the
@@ -135,8 +138,10 @@ struct ServerOptions {
   // A connection whose sent data stays unacknowledged this long is dropped (TCP_USER_TIMEOUT):
   // keepalive probes only an idle connection, and a subscriber's is rarely idle.
   int unacknowledged_timeout_ms = 30000;
-  // Log reads held for their next record at once, at most ("Held log reads" above).
+  // Log reads held for their next record at once, at most, and at most for one principal (a
+  // console's count the console's: HeldReads::Holder) ("Held log reads" above).
   size_t max_held_log_reads = 10000;
+  size_t max_held_log_reads_per_principal = 16;
 };
 
 class Server {
@@ -229,6 +234,10 @@ class Server {
   // At the end of Run: answers every read held, and every one woken and not yet decided again,
   // UNAVAILABLE.
   void EndHeldReads();
+  // Whether a held read about to be decided again may still act as its actor: a console that
+  // carried a person's ticket must still be active, and the ticket good (the engine checks the
+  // person).
+  Status StillActs(const Command& read) const;
   // The bus messages for `records`, with the state of their events as the engine has it now.
   std::vector<Outgoing> Notifications(const std::vector<pb::Record>& records) const;
   void Publish(const std::vector<Outgoing>& notifications);

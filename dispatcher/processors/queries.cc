@@ -485,6 +485,10 @@ Result<pb::Response> LogProcessor::Answer(const Command& command, const EngineSt
     return BadRequest(
         fmt::format("wait_ms {} is over the limit of {}", q.wait_ms(), kMaxLogWaitMs));
   }
+  if (q.wait_ms() != 0 && q.from_ms() != 0) {
+    // A start in the future would be woken by every record and find none after it.
+    return BadRequest("wait_ms waits for records after after_seq, not with from_ms");
+  }
   pb::Response reply = Ok();
   pb::LogResult* result = reply.mutable_log();
   if (q.check_mark() && q.from_ms() != 0) {

@@ -795,6 +795,16 @@ TEST_CASE("the log's reach is get's: an event's records are withheld exactly whe
     // Unbounded exactly for the whole log's readers and reporters.
     CHECK(reach.BoundingRegions().has_value() ==
           !(reach.whole() || actor.role() == pb::ROLE_REPORTER));
+    // Bounded: the regions hold every grid the reach covers and no other (held reads are indexed
+    // under them: a record of a grid outside would not wake its reader, one inside always does).
+    if (auto regions = reach.BoundingRegions()) {
+      for (const char* grid : {kGrid1, kGrid2, kGrid3}) {
+        INFO(RoleName(actor.role()), " ", actor.principal(), " ", actor.region(), ", grid ", grid);
+        CHECK(reach.CoversGrid(grid) ==
+              std::any_of(regions->begin(), regions->end(),
+                          [&](const std::string& r) { return f.city().Contains(r, grid); }));
+      }
+    }
     CHECK(reach.whole() == ReadsWholeLog(actor.role(), actor.region()));
   }
   CHECK(covered > 20);

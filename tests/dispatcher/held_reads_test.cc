@@ -109,22 +109,25 @@ TEST_CASE("a written record wakes the held reads of those who may read it, and o
 }
 
 TEST_CASE(
-    "a read held after records it has not seen is woken at once by those of the last two batches") {
+    "a read held after records it has not seen is woken at once by those of the last batch "
+    "written") {
   EngineFixture f;
   HeldReads held(f.city());
   const pb::Actor desk = HeldActor(pb::ROLE_AGENT, "desk-c1", "c1-committee");
   const ReadReach reach(desk, f.engine().state());
   std::vector<HeldReads::Read> woken;
-  held.Wrote(std::vector<HeldReads::Written>{{5, kGrid1}}, &woken);           // three batches back
-  held.Wrote(std::vector<HeldReads::Written>{{6, kGrid3}}, &woken);           // two back
-  held.Wrote(std::vector<HeldReads::Written>{{7, kGrid3}, {8, ""}}, &woken);  // the last
+  held.Wrote(std::vector<HeldReads::Written>{{5, kGrid1}}, &woken);           // the batch before
+  held.Wrote(std::vector<HeldReads::Written>{{6, kGrid3}, {7, ""}}, &woken);  // the last
   REQUIRE(woken.empty());
-  // Seen up to 4: record 5 is three batches back, out of memory; 6 and 7 are not its to read.
+  // Seen up to 4: record 5 is in the batch before the last (a read decided while the last was
+  // written has seen it); 6 and 7 are not its to read.
   held.Hold(ReadOf(desk, "seen-4", 4), reach, 4, &woken);
   CHECK(woken.empty());
   CHECK(held.size() == 1);
+  CHECK(held.HeldFor("desk-c1") == 1);
   held.Wrote(std::vector<HeldReads::Written>{{9, kGrid1}}, &woken);
   CHECK(Names(woken) == std::vector<std::string>{"seen-4"});
+  CHECK(held.HeldFor("desk-c1") == 0);
   // Record 9, in the last batch, is after what this one saw: woken at once, never held.
   woken.clear();
   held.Hold(ReadOf(desk, "seen-8", 8), reach, 8, &woken);
@@ -135,6 +138,12 @@ TEST_CASE(
   held.Hold(ReadOf(desk, "seen-9", 9), reach, 9, &woken);
   CHECK(woken.empty());
   CHECK(held.size() == 1);
+  // A console's reads, on people's tickets, count as the console's.
+  pb::Actor person = desk;
+  person.set_via("console");
+  held.Hold(ReadOf(person, "via", 9), reach, 9, &woken);
+  CHECK(held.HeldFor("desk-c1") == 1);
+  CHECK(held.HeldFor("console") == 1);
 }
 
 TEST_CASE("held reads end with their waits, soonest first, and all of them at a stop") {

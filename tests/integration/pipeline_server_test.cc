@@ -467,5 +467,85 @@ TEST_CASE(
   CHECK(metrics().log_reads_held() == 0);
 }
 
+TEST_CASE(
+    "held log reads: one decided while the batch before it is written is woken by that batch's "
+    "records") {
+  StallableServer s(/*max_batch=*/40, /*busy_window=*/50);
+  zmq::socket_t dealer = s.Connect();
+  auto send = [&](const pb::Request& r) {
+    dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
+  };
+  s.FirstEvent(dealer);
+  send(HeldLogRead(10, UINT64_MAX, 0));
+  auto end = ReadAnswer(dealer, 10s);
+  REQUIRE(end.has_value());
+  const uint64_t last = end->log().last_seq();
+  // A submit's write hangs; the read comes meanwhile and is decided on what is written, which
+  // has nothing after `last`.
+  s.StallAWrite(dealer, PipelinedSubmit(1));
+  send(HeldLogRead(11, last, kMaxLogWaitMs));
+  // Not needed for the outcome (read after the write, it finds the submit at once), only for
+  // what it proves: the read is decided while the write hangs.
+  std::this_thread::sleep_for(200ms);
+  s.disk.fs->set_stall_syncs(false);
+  // The submit's records were written before the read was held, and woke nobody then: the read
+  // must see them as it is held, not wait for the next record (none comes) or its wait's end.
+  std::map<uint64_t, pb::Response> got;
+  for (int i = 0; i < 2; ++i) {
+    auto a = ReadAnswer(dealer, 10s);
+    REQUIRE(a.has_value());
+    got[a->correlation_id()] = *a;
+  }
+  REQUIRE(got.contains(11));
+  REQUIRE(got[11].code() == pb::STATUS_OK);
+  REQUIRE(got[11].log().records_size() >= 2);
+  CHECK(got[11].log().records(0).seq() == last + 1);
+  CHECK(got[11].log().records(0).has_submitted());
+}
+
+TEST_CASE(
+    "held log reads: one principal holds a few at most, a read from a time or past the log's end "
+    "is not held") {
+  testing::FaultyEngine disk;
+  ServerOptions options;
+  // Every request of a --dev-no-auth server is "dev"'s.
+  options.max_held_log_reads_per_principal = 2;
+  ServedEngine served(*disk.engine, options);
+  Server& server = *served.server;
+  zmq::socket_t& dealer = served.dealer;
+  std::thread loop([&] { (void)server.Run(); });
+  auto ask = [&](const pb::Request& r) {
+    dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
+    auto a = ReadAnswer(dealer, 10s);
+    REQUIRE(a.has_value());
+    return *a;
+  };
+  auto held = [&] {
+    pb::MetricsResult m;
+    server.metrics().Fill(&m);
+    return m.log_reads_held();
+  };
+  dealer.send(zmq::buffer(HeldLogRead(1, 0, 20000).SerializeAsString()), zmq::send_flags::none);
+  dealer.send(zmq::buffer(HeldLogRead(2, 0, 20000).SerializeAsString()), zmq::send_flags::none);
+  REQUIRE(testing::Eventually([&] { return held() == 2; }));
+  pb::Response third = ask(HeldLogRead(3, 0, 20000));
+  CHECK(third.correlation_id() == 3);
+  CHECK(third.code() == pb::STATUS_OK);
+  CHECK(third.log().records_size() == 0);
+  // A follower ahead of the log (a restored dispatcher) learns it at once: last_seq < after_seq.
+  pb::Response ahead = ask(HeldLogRead(4, 100, 20000));
+  CHECK(ahead.correlation_id() == 4);
+  CHECK(ahead.log().last_seq() == 0);
+  // A read from a time would be woken by every record and find none: refused.
+  pb::Request from = HeldLogRead(5, 0, 20000);
+  from.mutable_log()->set_from_ms(4102444800000);
+  pb::Response refused = ask(from);
+  CHECK(refused.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(refused.message().find("from_ms") != std::string::npos);
+  CHECK(held() == 2);
+  server.Stop();
+  loop.join();
+}
+
 }  // namespace
 }  // namespace whistle

@@ -496,8 +496,7 @@ TEST_CASE("a supervisor of one community follows that community's events and not
 pb::Response Collected(Client& client) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline) {
-    zmq::pollitem_t item{client.socket().handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, 100ms);
+    client.AwaitPosted(100ms);
     auto got = client.Collect();
     REQUIRE_MESSAGE(got.ok(), got.status().ToString());
     if (got->has_value()) return **got;
@@ -587,6 +586,37 @@ TEST_CASE(
   CHECK((*next)->has_submitted());
   CHECK(desk.withheld() >= 3);  // passed over on the way: the principals' records
   CHECK(Metrics(city).log_reads_woken() >= 1);
+}
+
+TEST_CASE(
+    "a held read lost with a dispatcher killed -9 is sent again when its connection drops, not "
+    "after its patience") {
+  SecureCity city;
+  Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
+  ClientOptions options =
+      SecureCity::Options(city.Principal("desk-a", pb::ROLE_AGENT, "c1-committee"));
+  options.attempts = 3;  // the lost sending is one
+  Subscriber desk(city.context, city.dispatcher.bus(), city.dispatcher.front(), 0, options);
+  for (int i = 0; i < 100 && Metrics(city).log_reads_held() == 0; ++i) {
+    auto next = desk.Next(100ms);
+    REQUIRE_MESSAGE(next.ok(), next.status().ToString());
+  }
+  REQUIRE(Metrics(city).log_reads_held() == 1);
+  city.dispatcher.Kill();
+  city.dispatcher.StartOnSamePorts();
+  const uint64_t ours = AnswerOk(reporter, Submit(testing::kGrid1)).event().event().id();
+  // Its read died with the dispatcher. Sent again as the connection dropped, it is held by the
+  // new one and woken by the report; waiting out its patience would take 22 s.
+  std::optional<pb::Record> got;
+  const auto from = std::chrono::steady_clock::now();
+  while (!got && std::chrono::steady_clock::now() - from < kLogHoldTime / 2) {
+    auto next = desk.Next(1s);
+    REQUIRE_MESSAGE(next.ok(), next.status().ToString());
+    got = *next;
+  }
+  REQUIRE(got.has_value());
+  CHECK(got->event_id() == ours);
+  CHECK(got->has_submitted());
 }
 
 TEST_CASE("a Subscriber passing over a backlog of withheld records keeps to the wait it was asked for") {
@@ -926,6 +956,29 @@ TEST_CASE("a console acts only on a person's ticket, as that person, a forged, m
   CHECK(revoked.code() == pb::STATUS_UNAUTHENTICATED);
   CHECK(revoked.message() == "the ticket's principal 'sup-1' is revoked");
   CHECK(city.Digest() == after_revoke);
+}
+
+TEST_CASE(
+    "a console's held read on a person's ticket is answered UNAUTHENTICATED once the console is "
+    "revoked") {
+  SecureCity city;
+  Client sup = city.As(city.Principal("sup-city", pb::ROLE_SUPERVISOR));
+  Client console = city.As(city.Principal("ops-console", pb::ROLE_CONSOLE));
+  const std::string ticket = AnswerOk(sup, TicketRequest()).ticket().ticket();
+  pb::Request log;
+  log.mutable_log()->set_after_seq(UINT64_MAX);
+  log.mutable_log()->set_after_seq(AnswerOk(*city.admin, log).log().last_seq());
+  log.mutable_log()->set_wait_ms(20000);
+  log.set_acting_ticket(ticket);
+  REQUIRE(console.Post(log, 30s).ok());
+  REQUIRE(testing::Eventually([&] { return Metrics(city).log_reads_held() == 1; }));
+  // The revocation's record wakes it (the supervisor of the whole city reads every record); the
+  // console that carried it may no longer act for anyone.
+  Revoke(city, "ops-console");
+  const pb::Response answer = Collected(console);
+  CHECK(answer.code() == pb::STATUS_UNAUTHENTICATED);
+  CHECK(answer.message() == "principal 'ops-console' is revoked");
+  CHECK(answer.log().records_size() == 0);
 }
 
 }  // namespace
