@@ -96,9 +96,10 @@ class Client {
   // gets a fresh random one, so that retries are safe.
   Result<pb::Response> Call(pb::Request request);
 
+  // Stops a watched socket's monitor before closing it. Movable, not assignable (the context is
+  // a reference).
   ~Client();
   Client(Client&&) noexcept = default;
-  Client& operator=(Client&&) noexcept = default;
 
   // One request left outstanding while the caller waits on other things too (a held log read):
   // Post sends it, without waiting for a connection (it waits in the socket until one is made);
