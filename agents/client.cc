@@ -74,6 +74,7 @@ Status Client::Connect(std::chrono::steady_clock::time_point deadline) {
 }
 
 Result<pb::Response> Client::Call(pb::Request request) {
+  WHISTLE_CHECK(!posted_, "Client::Call with a request posted");
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
   int busy_answers = 0;
   bool unanswered = false;
@@ -129,13 +130,19 @@ void Client::DropSocket() {
   // A moved-from client's socket has no handle; stopping its monitor fails harmlessly.
   if (watch_ && socket_) zmq_socket_monitor(socket_->handle(), nullptr, 0);
   watch_.reset();
+  watch_connected_ = false;
   socket_.reset();
 }
 
 Status Client::Post(pb::Request request, std::chrono::milliseconds patience) {
   WHISTLE_CHECK(!posted_, "Client::Post with a request posted already");
   if (!watch_) DropSocket();  // a socket of Call's, not watched
-  posted_ = Posted{std::move(request), patience, {}, 0};
+  // News from before this request (a drop while nothing was posted) concerns no request of it.
+  if (watch_) {
+    auto news = ReadWatch();
+    if (!news.ok()) return news.status();
+  }
+  posted_ = Posted{std::move(request), patience, {}, 0, 0};
   SendPosted();
   return Status::Ok();
 }
@@ -150,8 +157,8 @@ void Client::SendPosted() {
     static std::atomic<uint64_t> watches{0};
     const std::string address =
         fmt::format("inproc://whistle-client-watch-{}", watches.fetch_add(1));
-    constexpr int kEvents = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    constexpr int kEvents = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     if (zmq_socket_monitor(socket_->handle(), address.c_str(), kEvents) != 0) throw zmq::error_t();
     watch_.emplace(context_, zmq::socket_type::pair);
     watch_->set(zmq::sockopt::linger, 0);
@@ -168,18 +175,7 @@ void Client::AwaitPosted(std::chrono::milliseconds timeout) {
   zmq::poll(items, 2, std::max(timeout, std::chrono::milliseconds(0)));
 }
 
-Result<std::optional<pb::Response>> Client::Collect() {
-  WHISTLE_CHECK(posted_.has_value(), "Client::Collect with nothing posted");
-  for (zmq::message_t reply; socket_->recv(reply, zmq::recv_flags::dontwait);) {
-    pb::Response response;
-    if (!response.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) continue;
-    if (response.correlation_id() != posted_->request.correlation_id() &&
-        response.correlation_id() != 0) {
-      continue;  // stale: an answer to an earlier sending
-    }
-    posted_.reset();
-    return std::optional<pb::Response>(std::move(response));
-  }
+Result<bool> Client::ReadWatch() {
   bool lost = false;
   for (zmq::message_t event, where; watch_->recv(event, zmq::recv_flags::dontwait);) {
     if (event.more()) (void)watch_->recv(where, zmq::recv_flags::dontwait);
@@ -187,15 +183,56 @@ Result<std::optional<pb::Response>> Client::Collect() {
     if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
     if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
       DropSocket();
-      posted_.reset();
       return Unauthenticated(
           fmt::format("{} refused this client's key{}", endpoint_,
                       options_.credentials ? "" : " (it has none: the dispatcher expects CURVE)"));
     }
-    lost = lost || id == ZMQ_EVENT_DISCONNECTED;  // what was sent on it is gone with it
+    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) watch_connected_ = true;
+    if (id == ZMQ_EVENT_DISCONNECTED) {
+      // Only a connection that carried requests loses them; one dropped in its handshake leaves
+      // them queued for the next.
+      lost = lost || watch_connected_;
+      watch_connected_ = false;
+    }
   }
-  if (!lost && std::chrono::steady_clock::now() < posted_->deadline)
+  return lost;
+}
+
+Result<std::optional<pb::Response>> Client::Collect() {
+  WHISTLE_CHECK(posted_.has_value(), "Client::Collect with nothing posted");
+  auto answer = [&]() -> std::optional<pb::Response> {
+    for (zmq::message_t reply; socket_->recv(reply, zmq::recv_flags::dontwait);) {
+      pb::Response response;
+      if (!response.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) continue;
+      if (response.correlation_id() != posted_->request.correlation_id() &&
+          response.correlation_id() != 0) {
+        continue;  // stale: an answer to an earlier sending
+      }
+      posted_.reset();
+      return response;
+    }
+    return std::nullopt;
+  };
+  if (auto got = answer()) return got;
+  auto lost = ReadWatch();
+  if (!lost.ok()) {
+    posted_.reset();
+    return lost.status();
+  }
+  if (*lost) {
+    // The answer may have come just before its connection dropped.
+    if (auto got = answer()) return got;
+    DropSocket();
+    if (++posted_->lost > kMaxLostSendings) {
+      posted_.reset();
+      return Unavailable(
+          fmt::format("{} dropped the connection {} times", endpoint_, kMaxLostSendings + 1));
+    }
+    SendPosted();
+    --posted_->sendings;  // a drop is not a want of an answer: it counts apart
     return std::optional<pb::Response>();
+  }
+  if (std::chrono::steady_clock::now() < posted_->deadline) return std::optional<pb::Response>();
   DropSocket();  // a fresh socket drops any late answer
   if (posted_->sendings >= options_.attempts) {
     const int sendings = posted_->sendings;

@@ -105,8 +105,13 @@ class Client {
   // Post sends it, without waiting for a connection (it waits in the socket until one is made);
   // the caller waits with AwaitPosted and calls Collect, which gives the answer once it has come
   // (BUSY included) and nullopt while it has not. Collect sends the request again on a fresh
-  // socket when the connection it went on is lost (a dispatcher restarting: a socket monitor
-  // watches it) or when `patience` passes with no answer, up to options.attempts sendings in all,
+  // socket:
+  //   - when a connection it may have gone out on drops (a socket monitor watches: a connection
+  //     whose handshake had succeeded closes, as when the dispatcher's process is killed or
+  //     restarted). A drop before the handshake loses nothing: the request waits in the socket
+  //     for the next connection. At most kMaxLostSendings such sendings;
+  //   - when `patience` passes with no answer (a host gone silent is noticed only so), up to
+  //     options.attempts such sendings in all;
   // and then gives UNAVAILABLE; UNAUTHENTICATED when the dispatcher refuses the key at the
   // handshake. No Call, and no second Post, while a request is posted. Post reads only (a
   // request without a request id is sent again as it is, not made idempotent).
@@ -133,11 +138,18 @@ class Client {
   // sending news to a monitor socket already closed).
   void DropSocket();
 
+  // Reads the news of the watched socket's connection. Returns whether a connection whose
+  // handshake succeeded has dropped since the last reading; UNAUTHENTICATED when a handshake was
+  // refused.
+  Result<bool> ReadWatch();
+
+  static constexpr int kMaxLostSendings = 16;
   struct Posted {
     pb::Request request;
     std::chrono::milliseconds patience;
     std::chrono::steady_clock::time_point deadline;  // of the sending in progress
-    int sendings = 0;
+    int sendings = 0;  // sent again for want of an answer within the patience, the first included
+    int lost = 0;      // sent again because its connection dropped
   };
 
   zmq::context_t& context_;
@@ -146,6 +158,7 @@ class Client {
   std::optional<zmq::socket_t> socket_;
   // For a posted request: the other end of socket_'s monitor (a lost connection, a refused key).
   std::optional<zmq::socket_t> watch_;
+  bool watch_connected_ = false;  // the watched socket's handshake succeeded, not dropped since
   uint64_t next_correlation_ = 1;
   std::optional<Posted> posted_;
 };

@@ -485,8 +485,8 @@ TEST_CASE(
   s.StallAWrite(dealer, PipelinedSubmit(1));
   send(HeldLogRead(11, last, kMaxLogWaitMs));
   // Not needed for the outcome (read after the write, it finds the submit at once), only for
-  // what it proves: the read is decided while the write hangs.
-  std::this_thread::sleep_for(200ms);
+  // what it proves, checked below: the read is decided while the write hangs.
+  std::this_thread::sleep_for(500ms);
   s.disk.fs->set_stall_syncs(false);
   // The submit's records were written before the read was held, and woke nobody then: the read
   // must see them as it is held, not wait for the next record (none comes) or its wait's end.
@@ -501,6 +501,11 @@ TEST_CASE(
   REQUIRE(got[11].log().records_size() >= 2);
   CHECK(got[11].log().records(0).seq() == last + 1);
   CHECK(got[11].log().records(0).has_submitted());
+  // It found nothing when decided: it went to be held, and was woken at once.
+  pb::MetricsResult m;
+  s.server->metrics().Fill(&m);
+  CHECK(m.log_reads_held_total() == 1);
+  CHECK(m.log_reads_woken() == 1);
 }
 
 TEST_CASE(
@@ -525,6 +530,20 @@ TEST_CASE(
     server.metrics().Fill(&m);
     return m.log_reads_held();
   };
+  // With nothing held: a follower ahead of the log (a restored dispatcher) learns it at once
+  // (last_seq < after_seq), and a read from a time, which every record would wake to find none,
+  // is refused.
+  pb::Response ahead = ask(HeldLogRead(4, 100, 20000));
+  CHECK(ahead.correlation_id() == 4);
+  CHECK(ahead.code() == pb::STATUS_OK);
+  CHECK(ahead.log().last_seq() == 0);
+  pb::Request from = HeldLogRead(5, 0, 20000);
+  from.mutable_log()->set_from_ms(4102444800000);
+  pb::Response refused = ask(from);
+  CHECK(refused.code() == pb::STATUS_BAD_REQUEST);
+  CHECK(refused.message().find("from_ms") != std::string::npos);
+  CHECK(held() == 0);
+  // Two held, the third of the same principal answered at once.
   dealer.send(zmq::buffer(HeldLogRead(1, 0, 20000).SerializeAsString()), zmq::send_flags::none);
   dealer.send(zmq::buffer(HeldLogRead(2, 0, 20000).SerializeAsString()), zmq::send_flags::none);
   REQUIRE(testing::Eventually([&] { return held() == 2; }));
@@ -532,16 +551,6 @@ TEST_CASE(
   CHECK(third.correlation_id() == 3);
   CHECK(third.code() == pb::STATUS_OK);
   CHECK(third.log().records_size() == 0);
-  // A follower ahead of the log (a restored dispatcher) learns it at once: last_seq < after_seq.
-  pb::Response ahead = ask(HeldLogRead(4, 100, 20000));
-  CHECK(ahead.correlation_id() == 4);
-  CHECK(ahead.log().last_seq() == 0);
-  // A read from a time would be woken by every record and find none: refused.
-  pb::Request from = HeldLogRead(5, 0, 20000);
-  from.mutable_log()->set_from_ms(4102444800000);
-  pb::Response refused = ask(from);
-  CHECK(refused.code() == pb::STATUS_BAD_REQUEST);
-  CHECK(refused.message().find("from_ms") != std::string::npos);
   CHECK(held() == 2);
   server.Stop();
   loop.join();
