@@ -5,8 +5,9 @@
 // A read is held with its reader's reach (authorization.h, ReadReach). A record wakes the reads
 // that have not seen it (it comes after what their answer had read) and whose reader may read it:
 //   - a reader of the whole log: any record;
-//   - a reader bounded by regions (an agent: its departments' jurisdictions; a supervisor of a
-//     region: the region): a record of an event whose grid the reach covers. They are found
+//   - a reader bounded by regions (an agent: its departments' jurisdictions, narrowed to its own
+//     region; a supervisor of a region: the region; ReadReach::BoundingRegions): a record of an
+//     event whose grid the reach covers. They are found
 //     through an index by region code, so a record costs the reads held in its grid's few
 //     regions (grid, community, street, county, city), not every read held;
 //   - a reporter (its own reports, which the grid cannot tell): any record of an event. (The log
