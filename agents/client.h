@@ -67,7 +67,8 @@ std::chrono::milliseconds BusyBackoff(std::chrono::milliseconds first, int busy_
 inline constexpr std::chrono::milliseconds kLogPollInterval{250};
 // How long a Subscriber refused on the bus asks the dispatcher to hold its read of the log while
 // nothing comes for it (LogQuery.wait_ms). Its patience for the answer is this and its client's
-// timeout; unanswered, the read is sent again on a fresh connection, up to the client's attempts.
+// timeout; unanswered, the read is sent again on a fresh connection, up to the client's attempts,
+// and at once when the connection it went on drops (Client::Post).
 inline constexpr std::chrono::milliseconds kLogHoldTime{20000};
 
 struct ClientOptions {
