@@ -8,8 +8,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -18,6 +18,7 @@
 
 #include "agents/agent.h"
 #include "agents/principals.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/temp_dir.h"
 
 namespace whistle {
@@ -133,6 +134,52 @@ TEST_CASE("a call answered after a BUSY returns the answer") {
   auto answer = SubmitTo(peer, 2);
   REQUIRE(answer.ok());
   CHECK(answer->code() == pb::STATUS_OK);
+}
+
+// Collects the posted request's outcome, waiting up to 10 s.
+Result<pb::Response> CollectPosted(Client& client) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    client.AwaitPosted(milliseconds(50));
+    auto got = client.Collect();
+    if (!got.ok()) return got.status();
+    if (got->has_value()) return **got;
+  }
+  return Internal("no outcome within 10 s");
+}
+
+TEST_CASE(
+    "a posted request unanswered within its patience is sent again on a fresh socket, up to the "
+    "attempts") {
+  zmq::context_t context;
+  pb::Request read;
+  read.mutable_log()->set_wait_ms(20000);
+  SUBCASE("the second sending is answered") {
+    ScriptedPeer peer([](int nth) -> std::optional<pb::StatusCode> {
+      if (nth == 0) return std::nullopt;
+      return pb::STATUS_OK;
+    });
+    // A patience a loaded machine's answer keeps to, and attempts to spare.
+    Client client(context, peer.endpoint(), Quick(4));
+    REQUIRE(client.Post(read, milliseconds(1000)).ok());
+    CHECK(client.posted());
+    auto answer = CollectPosted(client);
+    REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+    CHECK(answer->code() == pb::STATUS_OK);
+    CHECK_FALSE(client.posted());
+    CHECK(peer.requests() >= 2);
+  }
+  SUBCASE("never answered: UNAVAILABLE after the attempts, and nothing posted") {
+    ScriptedPeer peer([](int) -> std::optional<pb::StatusCode> { return std::nullopt; });
+    Client client(context, peer.endpoint(), Quick(3));
+    REQUIRE(client.Post(read, milliseconds(100)).ok());
+    auto answer = CollectPosted(client);
+    REQUIRE_FALSE(answer.ok());
+    CHECK(answer.status().code() == pb::STATUS_UNAVAILABLE);
+    CHECK(answer.status().message().find("after 3 attempts") != std::string::npos);
+    CHECK_FALSE(client.posted());
+    CHECK(testing::Eventually([&] { return peer.requests() == 3; }));
+  }
 }
 
 TEST_CASE("request ids are 32 hex digits, and none repeats") {
