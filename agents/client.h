@@ -135,6 +135,10 @@ class Client {
   Status Connect(std::chrono::steady_clock::time_point deadline);
   // Sends the posted request (a fresh correlation id; a fresh socket, watched, if there is none).
   void SendPosted();
+  // socket_, fresh and unconnected, with the credentials.
+  void NewSocket();
+  // UNAUTHENTICATED: the dispatcher refused this client's key at the handshake.
+  Status KeyRefused() const;
   // Drops the socket, stopping its monitor first (libzmq would block its I/O thread for good
   // sending news to a monitor socket already closed).
   void DropSocket();
@@ -222,10 +226,10 @@ class Subscriber {
   Status CheckPage(const pb::LogResult& log, uint64_t from, const std::optional<RecordMark>& mark);
   // One page of the log after `from` (last_seq_ + ready_.size()), checked as the header says.
   Result<pb::LogResult> ReadLog(uint64_t from, uint32_t max_records = 0);
-  // The log after `after_seq` (at most `max_records`, 0 = the default page), failing as the header
-  // says when it does not reach `seq`; with `mark`, record after_seq's (LogQuery.check_mark).
-  Result<pb::LogResult> LogReaching(uint64_t seq, uint64_t after_seq, uint32_t max_records,
-                                    const std::optional<RecordMark>& mark = std::nullopt);
+  // The log after `after_seq` (at most `max_records`, 0 = the default page); with `mark`, record
+  // after_seq's (LogQuery.check_mark). Unchecked: see CheckPage.
+  Result<pb::LogResult> CallLog(uint64_t after_seq, uint32_t max_records,
+                                const std::optional<RecordMark>& mark = std::nullopt);
   // Whether the dispatcher still has the record `mark` names.
   Status CheckMark(const RecordMark& mark);
   // The mark of record last_seq_ + ready_.size(), when known.

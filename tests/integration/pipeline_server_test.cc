@@ -369,6 +369,13 @@ TEST_CASE("a client that fills its queue into the front door and leaves before i
   CHECK(answer->code() == pb::STATUS_OK);
 }
 
+// What `server` counts now.
+pb::MetricsResult MetricsOf(const Server& server) {
+  pb::MetricsResult m;
+  server.metrics().Fill(&m);
+  return m;
+}
+
 pb::Request HeldLogRead(uint64_t correlation, uint64_t after_seq, uint32_t wait_ms) {
   pb::Request r;
   r.set_correlation_id(correlation);
@@ -390,11 +397,7 @@ TEST_CASE(
   auto send = [&](const pb::Request& r) {
     dealer.send(zmq::buffer(r.SerializeAsString()), zmq::send_flags::none);
   };
-  auto metrics = [&] {
-    pb::MetricsResult m;
-    server.metrics().Fill(&m);
-    return m;
-  };
+  auto metrics = [&] { return MetricsOf(server); };
   // Answers by correlation id, until `n` have come.
   auto answers = [&](size_t n) {
     std::map<uint64_t, pb::Response> got;
@@ -502,8 +505,7 @@ TEST_CASE(
   CHECK(got[11].log().records(0).seq() == last + 1);
   CHECK(got[11].log().records(0).has_submitted());
   // It found nothing when decided: it went to be held, and was woken at once.
-  pb::MetricsResult m;
-  s.server->metrics().Fill(&m);
+  const pb::MetricsResult m = MetricsOf(*s.server);
   CHECK(m.log_reads_held_total() == 1);
   CHECK(m.log_reads_woken() == 1);
 }
@@ -525,11 +527,7 @@ TEST_CASE(
     REQUIRE(a.has_value());
     return *a;
   };
-  auto held = [&] {
-    pb::MetricsResult m;
-    server.metrics().Fill(&m);
-    return m.log_reads_held();
-  };
+  auto held = [&] { return MetricsOf(server).log_reads_held(); };
   // With nothing held: a follower ahead of the log (a restored dispatcher) learns it at once
   // (last_seq < after_seq), and a read from a time, which every record would wake to find none,
   // is refused.

@@ -543,20 +543,24 @@ TEST_CASE(
   CHECK(m.log_reads_woken() == 1);
 }
 
-TEST_CASE(
-    "an idle Subscriber refused on the bus sends one held read, and sees a report as it comes") {
-  SecureCity city;
-  Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
-  Subscriber desk(city.context, city.dispatcher.bus(), city.dispatcher.front(), 0,
-                  SecureCity::Options(city.Principal("desk-a", pb::ROLE_AGENT, "c1-committee")));
-  // Until it knows it is refused on the bus and its read of the log is held. (What the log holds
-  // so far, the principals' records, is withheld from it: no reason to answer.)
+// Calls desk.Next until the desk knows it is refused on the bus and its read of the log is held.
+// (What the log holds so far, the principals' records, is withheld from it: no reason to answer.)
+void UntilReadHeld(SecureCity& city, Subscriber& desk) {
   for (int i = 0; i < 100 && Metrics(city).log_reads_held() == 0; ++i) {
     auto next = desk.Next(100ms);
     REQUIRE_MESSAGE(next.ok(), next.status().ToString());
     CHECK_FALSE(next->has_value());
   }
   REQUIRE(Metrics(city).log_reads_held() == 1);
+}
+
+TEST_CASE(
+    "an idle Subscriber refused on the bus sends one held read, and sees a report as it comes") {
+  SecureCity city;
+  Client reporter = city.As(city.Principal("app-1", pb::ROLE_REPORTER));
+  Subscriber desk(city.context, city.dispatcher.bus(), city.dispatcher.front(), 0,
+                  SecureCity::Options(city.Principal("desk-a", pb::ROLE_AGENT, "c1-committee")));
+  UntilReadHeld(city, desk);
   CHECK(desk.bus_refused());
   // Then idle through many of the short waits an agent's loop makes (whistle-agent: 50 ms): the
   // read is held through them all, where reading every kLogPollInterval sent one each.
@@ -597,11 +601,7 @@ TEST_CASE(
   // answer, and does not use it up.
   Subscriber desk(city.context, city.dispatcher.bus(), city.dispatcher.front(), 0,
                   SecureCity::Options(city.Principal("desk-a", pb::ROLE_AGENT, "c1-committee")));
-  for (int i = 0; i < 100 && Metrics(city).log_reads_held() == 0; ++i) {
-    auto next = desk.Next(100ms);
-    REQUIRE_MESSAGE(next.ok(), next.status().ToString());
-  }
-  REQUIRE(Metrics(city).log_reads_held() == 1);
+  UntilReadHeld(city, desk);
   city.dispatcher.Kill();
   city.dispatcher.StartOnSamePorts();
   const uint64_t ours = AnswerOk(reporter, Submit(testing::kGrid1)).event().event().id();
