@@ -472,10 +472,12 @@ Result<const pb::Event*> EngineState::FindEvent(uint64_t id) const {
   return &e;
 }
 
-Result<bool> EngineState::ReadEvent(uint64_t id, pb::Event* out, std::optional<std::string_view> stored) const {
-  if (id == 0 || id >= next_event_id_) return false;
+Result<EngineState::EventRead> EngineState::ReadEvent(
+    uint64_t id, pb::Event* out, std::optional<std::string_view> stored) const {
+  if (id == 0 || id >= next_event_id_) return EventRead::kNotFound;
   // Memory wins over `stored`: a cursor may show an older version.
   const pb::Event* known = nullptr;
+  EventRead from = EventRead::kFromMemory;
   if (auto h = hot_.find(id); h != hot_.end()) {
     known = &h->second;
   } else if (auto o = open_.find(id); o != open_.end()) {
@@ -484,22 +486,23 @@ Result<bool> EngineState::ReadEvent(uint64_t id, pb::Event* out, std::optional<s
     known = &c->second;
   } else {
     known = InSealed(id);
+    if (known == nullptr) from = stored ? EventRead::kFromStored : EventRead::kFromStore;
   }
   if (known != nullptr) {
     *out = *known;
-    return true;
+    return from;
   }
   std::optional<std::string> read;
   if (!stored) {
     auto value = store_.Get(Cf::kEvents, storage::EventKey(id));
     if (!value.ok()) return value.status();
-    if (!value->has_value()) return false;
+    if (!value->has_value()) return EventRead::kNotFound;
     read = std::move(**value);
     stored = *read;
   }
   WHISTLE_CHECK(out->ParseFromArray(stored->data(), static_cast<int>(stored->size())), "event %llu is corrupt",
                 static_cast<unsigned long long>(id));
-  return true;
+  return from;
 }
 
 pb::Mode EngineState::PlanningMode(const pb::Report& report, std::string_view grid,

@@ -126,11 +126,16 @@ class EngineState {
   // A terminal event read from disk is cached until the batch ends (this is why the engine
   // thread only may call it, const or not). The pointer is valid until the command finishes.
   Result<const pb::Event*> FindEvent(uint64_t id) const;
-  // Copies the event into `out`; false when there is none. One that is not in memory (not open,
-  // not read in this batch) is parsed from `stored` (its bytes as a cursor over the events read
-  // them) or from disk straight into `out`, and not cached: listings read many events once, and
-  // caching each would cost a copy and a hash insert for nothing.
-  Result<bool> ReadEvent(uint64_t id, pb::Event* out, std::optional<std::string_view> stored = std::nullopt) const;
+  // Where ReadEvent found an event. A read from the store (a block from RocksDB's cache or the
+  // disk) costs the engine thread several times what a parse from memory does: listings count
+  // it against their page's budget (processors/queries.cc).
+  enum class EventRead { kNotFound, kFromMemory, kFromStored, kFromStore };
+  // Copies the event into `out`. One that is not in memory (not open, not read in this batch) is
+  // parsed from `stored` (its bytes as a cursor over the events read them) or from the store
+  // straight into `out`, and not cached: listings read many events once, and caching each would
+  // cost a copy and a hash insert for nothing.
+  Result<EventRead> ReadEvent(uint64_t id, pb::Event* out,
+                              std::optional<std::string_view> stored = std::nullopt) const;
   uint64_t next_event_id() const { return next_event_id_; }
   uint64_t last_seq() const { return last_seq_; }
   // The time of the newest record logged (0 before the first).

@@ -21,9 +21,14 @@ constexpr uint32_t kDefaultPageSize = 50;
 // Records of an event's history one Get answers (GetQuery.with_history): about 150 KB.
 constexpr uint32_t kHistoryPage = 1000;
 constexpr int kMaxListFilterValues = 32;
-// Entries one List may look at: a narrow filter over a big store answers a short page (with a
-// next_cursor) instead of holding the engine thread.
-constexpr uint32_t kMaxScannedPerPage = 20000;
+// What one List page may cost the engine thread: a narrow filter over a big store answers a short
+// page (with a next_cursor) instead of holding it, and every other request with it. Counted in
+// entries looked at, an event read from the store costing kStoreReadCost: on a Beijing-size store
+// a walk parses an event from memory or a cursor's bytes in about 2 us and reads one from the
+// store in 7-13 us (docs/BENCHMARKS.md, "A List's budget"), so a page stops within about 5 ms.
+// A page of max_page_size (500) events all read from the store fits.
+constexpr uint32_t kPageBudget = 2000;
+constexpr uint32_t kStoreReadCost = 4;
 
 pb::Response Ok() { return pb::Response(); }
 
@@ -169,32 +174,34 @@ Status CheckListFilters(const pb::ListQuery& q, const City& city) {
 }
 
 // One page of a listing. Walks `cursor` from where it stands, a key at a time with `step` (Next or
-// Prev), while its keys start with `prefix`; reads each key's event with `read` (Result<bool>:
-// found) into the page, and keeps it only when `keep` says it belongs there. Ids grow with
-// creation time, so a newest-first walk (Prev) stops at the first event created before
-// created_from_ms. A page cut short by its size or by the scan budget says where to go on: the
-// last key looked at.
+// Prev), while its keys start with `prefix`; reads each key's event with `read`
+// (Result<EngineState::EventRead>) into the page, and keeps it only when `keep` says it belongs
+// there. Ids grow with creation time, so a newest-first walk (Prev) stops at the first event
+// created before created_from_ms. A page cut short by its size or by kPageBudget says where to go
+// on: the last key looked at.
 template <typename Read, typename Keep>
 Status ReadPage(storage::Cursor& cursor, std::string_view prefix, void (storage::Cursor::*step)(),
                 const pb::ListQuery& q, uint32_t page, Read read, Keep keep, pb::ListResult* result) {
   const ListFilter filter{q};
   const bool newest_first = step == &storage::Cursor::Prev;
   std::string last_key;
-  uint32_t scanned = 0;
+  uint32_t spent = 0;
   for (; cursor.Valid() && cursor.key().starts_with(prefix); (cursor.*step)()) {
-    if (static_cast<uint32_t>(result->events_size()) == page || scanned == kMaxScannedPerPage) {
+    if (static_cast<uint32_t>(result->events_size()) == page || spent >= kPageBudget) {
       result->set_next_cursor(last_key);
       break;
     }
-    ++scanned;
     last_key = std::string(cursor.key());
     // Read into the page, and taken out again when it does not belong there.
     pb::Event* e = result->add_events();
-    auto found = read(cursor, e);
-    if (!found.ok()) return found.status();
-    const bool too_old =
-        newest_first && *found && q.created_from_ms() != 0 && e->created_at_ms() < q.created_from_ms();
-    if (!*found || too_old || !keep(*e) || !filter.Matches(*e)) result->mutable_events()->RemoveLast();
+    auto read_from = read(cursor, e);
+    if (!read_from.ok()) return read_from.status();
+    spent += *read_from == EngineState::EventRead::kFromStore ? kStoreReadCost : 1;
+    const bool found = *read_from != EngineState::EventRead::kNotFound;
+    const bool too_old = newest_first && found && q.created_from_ms() != 0 &&
+                         e->created_at_ms() < q.created_from_ms();
+    if (!found || too_old || !keep(*e) || !filter.Matches(*e))
+      result->mutable_events()->RemoveLast();
     if (too_old) break;
   }
   return cursor.status();
@@ -220,7 +227,7 @@ Result<std::string> NewestCreatedBefore(storage::Cursor& cursor, const EngineSta
     pb::Event e;
     auto found = state.ReadEvent(storage::DecodeFixed64BE(cursor.key().data()), &e, cursor.value());
     if (!found.ok()) return found.status();
-    return !*found || e.created_at_ms() < before_ms;
+    return *found == EngineState::EventRead::kNotFound || e.created_at_ms() < before_ms;
   };
   cursor.SeekForPrev(storage::EventKey(UINT64_MAX));
   if (!cursor.Valid()) {
@@ -267,7 +274,8 @@ Result<pb::Response> ListCity(const pb::ListQuery& q, const EngineState& state, 
 
 // Reads the event an index key names. The index is as of the last commit, so this batch may have
 // made the entry stale: the listing's `keep` re-checks the event.
-Result<bool> ReadIndexed(const EngineState& state, const storage::Cursor& at, pb::Event* e) {
+Result<EngineState::EventRead> ReadIndexed(const EngineState& state, const storage::Cursor& at,
+                                           pb::Event* e) {
   return state.ReadEvent(storage::IndexKeyId(at.key()), e);
 }
 

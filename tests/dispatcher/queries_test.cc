@@ -453,24 +453,108 @@ TEST_CASE("the whole city lists newest first, filtered by time, category and sta
   CHECK(Ids(List(f, dept)) == std::vector<uint64_t>{ids[1]});
 }
 
+// Submits `categories.size()` reports in kGrid1 as one batch, the i-th of categories[i]; their ids,
+// oldest first.
+std::vector<uint64_t> SubmitBatch(EngineFixture& f, const std::vector<std::string>& categories) {
+  static int batches = 0;
+  ++batches;
+  std::vector<Command> submits;
+  for (size_t i = 0; i < categories.size(); ++i) {
+    Command c{testing::TestActor(), {}};
+    c.request.set_request_id(fmt::format("batch-{}-{}", batches, i));
+    c.request.mutable_submit()->mutable_report()->set_category(categories[i]);
+    c.request.mutable_submit()->mutable_report()->set_grid(kGrid1);
+    submits.push_back(std::move(c));
+  }
+  std::vector<uint64_t> ids;
+  for (const pb::Response& r : f.engine().Process(submits)) {
+    REQUIRE(r.code() == pb::STATUS_OK);
+    ids.push_back(r.event().event().id());
+  }
+  return ids;
+}
+
+// Every page of a listing: the ids of each page, in order.
+std::vector<std::vector<uint64_t>> Pages(EngineFixture& f, pb::ListQuery q) {
+  std::vector<std::vector<uint64_t>> pages;
+  for (int page = 0; page < 100; ++page) {
+    pb::Response r = List(f, q);
+    REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
+    pages.push_back(Ids(r));
+    if (r.list().next_cursor().empty()) break;
+    q.set_cursor(r.list().next_cursor());
+  }
+  return pages;
+}
+
+TEST_CASE(
+    "a list page stops at its budget: 2000 entries, an event read from the store counting 4") {
+  pb::CityConfig config = testing::TestCityConfig();
+  config.mutable_settings()->set_duplicate_window_seconds(0);
+  EngineFixture f(config);
+  // 600 events of c1-committee, every 12th a noise report, all cancelled: closed, so a listing
+  // reads them from the store.
+  std::vector<std::string> categories;
+  for (int i = 0; i < 600; ++i) categories.push_back(i % 12 == 0 ? "noise" : "water");
+  const std::vector<uint64_t> closed = SubmitBatch(f, categories);
+  std::vector<Command> cancels;
+  for (uint64_t id : closed) {
+    Command c{testing::TestActor(), {}};
+    c.request.mutable_cancel()->set_event_id(id);
+    c.request.mutable_cancel()->set_reason("reported by mistake");
+    cancels.push_back(std::move(c));
+  }
+  for (const pb::Response& r : f.engine().Process(cancels)) REQUIRE(r.code() == pb::STATUS_OK);
+  auto noise_among = [&](size_t from, size_t to) {  // closed[from, to)
+    std::vector<uint64_t> ids;
+    for (size_t i = from; i < to; ++i) {
+      if (i % 12 == 0) ids.push_back(closed[i]);
+    }
+    return ids;
+  };
+
+  // A department's closed bucket, oldest first: 500 events read from the store fill the budget,
+  // and the page ends there with what matched among them.
+  pb::ListQuery dept;
+  dept.set_department("c1-committee");
+  dept.add_states(pb::STATE_CANCELLED);
+  dept.add_categories("noise");
+  dept.set_page_size(100);
+  CHECK(Pages(f, dept) ==
+        std::vector<std::vector<uint64_t>>{noise_among(0, 500), noise_among(500, 600)});
+
+  // The whole city walks the events' own bytes, newest first: every entry costs 1. Behind 1,500
+  // open events (in memory), the first page reaches the newest 500 closed ones.
+  SubmitBatch(f, std::vector<std::string>(1500, "water"));
+  pb::ListQuery city;
+  city.set_city(true);
+  city.add_categories("noise");
+  city.set_page_size(100);
+  std::vector<uint64_t> newest = noise_among(100, 600), oldest = noise_among(0, 100);
+  std::reverse(newest.begin(), newest.end());
+  std::reverse(oldest.begin(), oldest.end());
+  CHECK(Pages(f, city) == std::vector<std::vector<uint64_t>>{newest, oldest});
+
+  // A page that fills before its budget ends at its size, as ever, and the pages together hold
+  // every match once.
+  dept.set_page_size(5);
+  const auto pages = Pages(f, dept);
+  CHECK(pages[0] == noise_among(0, 49));
+  std::vector<uint64_t> all;
+  for (const auto& page : pages) all.insert(all.end(), page.begin(), page.end());
+  CHECK(all == noise_among(0, 600));
+}
+
 TEST_CASE("the whole city listed before a time starts at the events created before it") {
-  // A walk from the newest event would read the 20,001 newer ones first and answer a page with
-  // nothing on it but a cursor (a List looks at 20,000 entries at most).
+  // A walk from the newest event would read the 2,001 newer ones first and answer a page with
+  // nothing on it but a cursor (a page looks at 2,000 entries at most).
   pb::CityConfig config = testing::TestCityConfig();
   config.mutable_settings()->set_duplicate_window_seconds(0);
   EngineFixture f(config);
   const uint64_t old_one = f.SubmitOk();
   const int64_t before = f.clock.NowMs() + 1;
   f.clock.Advance(1h);
-  std::vector<Command> newer;
-  for (int i = 0; i < 20001; ++i) {
-    Command c{testing::TestActor(), {}};
-    c.request.set_request_id(fmt::format("newer-{}", i));
-    c.request.mutable_submit()->mutable_report()->set_category("water");
-    c.request.mutable_submit()->mutable_report()->set_grid(kGrid1);
-    newer.push_back(std::move(c));
-  }
-  for (const pb::Response& r : f.engine().Process(newer)) REQUIRE(r.code() == pb::STATUS_OK);
+  SubmitBatch(f, std::vector<std::string>(2001, "water"));
 
   pb::ListQuery q;
   q.set_city(true);
@@ -485,7 +569,7 @@ TEST_CASE("the whole city listed before a time starts at the events created befo
   CHECK(r.list().next_cursor().empty());
   q.set_created_before_ms(f.clock.NowMs() + 1);  // after every event: from the newest
   q.set_page_size(1);
-  CHECK(Ids(List(f, q)) == std::vector<uint64_t>{old_one + 20001});
+  CHECK(Ids(List(f, q)) == std::vector<uint64_t>{old_one + 2001});
 }
 
 TEST_CASE("list filters that cannot match anything are refused") {
