@@ -342,6 +342,7 @@ Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
   }
   std::sort(ids.begin(), ids.end());
   open_.reserve(ids.size());
+  open_tally_.StampChangesAfter(last_seq_);  // a board of changes since before the start is whole
 
   // Two threads, before anything else runs: this one reads and parses the events and keeps their
   // bytes (open_, timers); a helper files them (open_tally_, the duplicate index, the city check).
@@ -353,7 +354,7 @@ Status EngineState::LoadOpenEvents(std::vector<TimerEntry>* timers) {
       for (size_t i = 0; i < chunk.size; ++i) {
         const pb::Event& e = chunk.events[i];
         if (IsUnresolved(e.state())) AddUnresolved(e);
-        open_tally_.Add(e);
+        open_tally_.Add(e, last_seq_);
         // A city that no longer knows the event refuses the load: no SLA to re-plan it by.
         if (std::string problem = MissingFromCity(e); !problem.empty()) {
           problems.push_back(fmt::format("event {}: {}", e.id(), problem));
@@ -986,10 +987,10 @@ void EngineState::FinishCommand() {
 
     const bool was_open = before && IsOpen(before->state());
     if (was_open && IsOpen(e->state())) {
-      open_tally_.Replace(*before, *e);
+      open_tally_.Replace(*before, *e, last_seq_);
     } else {
-      if (was_open) open_tally_.Remove(*before);
-      if (IsOpen(e->state())) open_tally_.Add(*e);
+      if (was_open) open_tally_.Remove(*before, last_seq_);
+      if (IsOpen(e->state())) open_tally_.Add(*e, last_seq_);
     }
 
     // Duplicate index. An entry is made of what a Submit set (grid, category, id, creation), so an

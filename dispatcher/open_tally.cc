@@ -29,11 +29,12 @@ void OpenCounts::Add(const OpenCounts& other) {
   supervised += other.supervised;
 }
 
-void OpenTally::Change(const pb::Event& e, int delta) {
+void OpenTally::Change(const pb::Event& e, int delta, uint64_t seq) {
   Apply(city_, e, delta);
   auto it = by_grid_.try_emplace(e.grid()).first;
   Apply(it->second, e, delta);
   if (it->second.open == 0) by_grid_.erase(it);
+  Stamp(e.grid(), seq);  // its open count changed
   if (e.overdue()) Mark(overdue_ids_, &GridMarks::overdue, e.grid(), e.id(), delta > 0);
   if (e.supervised()) Mark(supervised_ids_, &GridMarks::supervised, e.grid(), e.id(), delta > 0);
 }
@@ -52,12 +53,16 @@ void OpenTally::Mark(std::set<uint64_t>& city, std::set<uint64_t> GridMarks::*in
   if (it->second.overdue.empty() && it->second.supervised.empty()) marks_by_grid_.erase(it);
 }
 
-void OpenTally::Replace(const pb::Event& before, const pb::Event& after) {
+void OpenTally::Replace(const pb::Event& before, const pb::Event& after, uint64_t seq) {
   auto it = by_grid_.find(after.grid());
   if (before.grid() != after.grid() || before.id() != after.id() || it == by_grid_.end()) {
-    Remove(before);
-    Add(after);
+    Remove(before, seq);
+    Add(after, seq);
     return;
+  }
+  // The grid's open count stays; what a board shows of it changes only with a mark.
+  if (before.overdue() != after.overdue() || before.supervised() != after.supervised()) {
+    Stamp(after.grid(), seq);
   }
   Apply(city_, before, -1);
   Apply(city_, after, +1);

@@ -1,13 +1,15 @@
 #include "agents/gateway/console.h"
 
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <sodium.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <map>
-
-#include <fmt/format.h>
-#include <sodium.h>
-#include <google/protobuf/util/json_util.h>
+#include <set>
+#include <string_view>
 
 #include "dispatcher/authorization.h"
 #include "dispatcher/lifecycle.h"
@@ -340,6 +342,17 @@ Result<std::shared_ptr<ConsoleStream>> ConsoleHub::Open(const std::string& sessi
         fmt::format("{} already has as many console pages open as one principal may ({})", principal, share));
   }
   auto stream = std::make_shared<ConsoleStream>(session, principal);
+  if (board_event_.empty() && board_) {  // the whole board, made once after each change
+    pb::BoardResult whole = *board_;
+    for (const auto& [grid, counts] : last_grids_) {
+      pb::GridCount* g = whole.add_grids();
+      g->set_grid(grid);
+      g->set_open(counts[0]);
+      g->set_overdue(counts[1]);
+      g->set_supervised(counts[2]);
+    }
+    board_event_ = SseEvent("board", BoardJson(whole));
+  }
   if (!board_event_.empty()) stream->Push(board_event_);
   for (const std::string& e : recent_) stream->Push(e);
   streams_.push_back(stream);
@@ -357,45 +370,67 @@ void ConsoleHub::Broadcast(const std::string& event) {
   for (auto& s : streams_) s->Push(event);
 }
 
-std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client) {
+std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client, bool whole) {
   pb::Request r;
-  r.mutable_board();
+  // Only the grids changed since the last board, unless asked whole: a Beijing-size city's whole
+  // board is 30,000 grids, a megabyte, and 9 ms of the dispatcher's engine thread, four times a
+  // second while records flow.
+  r.mutable_board()->set_grids_changed_after(whole ? 0 : board_seq_);
   auto answer = client.Call(std::move(r));
   if (!answer.ok() || answer->code() != pb::STATUS_OK) {
     std::fprintf(stderr, "whistle-gateway: console board: %s\n",
                  answer.ok() ? answer->message().c_str() : answer.status().ToString().c_str());
     return std::nullopt;
   }
-  const uint64_t last_seq = answer->board().last_seq();
-  json board = BoardJson(answer->board());
-  // Open pages get only the grids whose counts changed (a grid no longer open with zeros): a
-  // Beijing-size city has 30,000 grids, over a megabyte a board. A page opened later starts from
-  // the whole board.
-  std::map<std::string, std::array<uint32_t, 3>> grids;
-  for (const pb::GridCount& g : answer->board().grids()) grids[g.grid()] = {g.open(), g.overdue(), g.supervised()};
+  pb::BoardResult& b = *answer->mutable_board();
+  board_seq_ = b.last_seq();
+  // Open pages get only the grids whose counts changed (a grid no longer open with zeros). A page
+  // opened later starts from the whole board (Open).
+  std::lock_guard lock(mu_);
   json changed = json::array();
-  for (const auto& [grid, counts] : grids) {
-    auto before = last_grids_.find(grid);
-    if (before == last_grids_.end() || before->second != counts) {
-      changed.push_back({{"grid", grid}, {"open", counts[0]}, {"overdue", counts[1]}, {"supervised", counts[2]}});
+  auto note = [&](const std::string& grid, const std::array<uint32_t, 3>& counts) {
+    changed.push_back(
+        {{"grid", grid}, {"open", counts[0]}, {"overdue", counts[1]}, {"supervised", counts[2]}});
+  };
+  auto update = [&](const pb::GridCount& g) {
+    const std::array<uint32_t, 3> counts = {g.open(), g.overdue(), g.supervised()};
+    auto known = last_grids_.find(g.grid());
+    if (counts[0] == 0) {  // no open event left there
+      if (known != last_grids_.end()) {
+        note(g.grid(), counts);
+        last_grids_.erase(known);
+      }
+    } else if (known == last_grids_.end() || known->second != counts) {
+      note(g.grid(), counts);
+      last_grids_[g.grid()] = counts;
+    }
+  };
+  if (!b.grids_changed_only()) {  // every grid with open events: the others have none now
+    std::set<std::string_view> open;
+    for (const pb::GridCount& g : b.grids()) open.insert(g.grid());
+    for (auto it = last_grids_.begin(); it != last_grids_.end();) {
+      if (open.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      note(it->first, {0, 0, 0});
+      it = last_grids_.erase(it);
     }
   }
-  for (const auto& [grid, counts] : last_grids_) {
-    if (!grids.contains(grid)) changed.push_back({{"grid", grid}, {"open", 0}, {"overdue", 0}, {"supervised", 0}});
-  }
-  std::string full = SseEvent("board", board);
+  for (const pb::GridCount& g : b.grids()) update(g);
+  b.clear_grids();
+  board_ = b;
+  board_event_.clear();  // made again, whole, for the next page that opens
+  json board = BoardJson(b);
   board["grids"] = changed;
   board["grids_delta"] = true;
   std::string delta = SseEvent("board", board);
   board.erase("last_seq");  // pages are sent a board when the counts changed, not the sequence
   std::string counts = board.dump();
-  std::lock_guard lock(mu_);
-  board_event_ = std::move(full);
-  last_grids_ = std::move(grids);
-  if (changed.empty() && counts == board_counts_) return last_seq;
+  if (changed.empty() && counts == board_counts_) return board_seq_;
   board_counts_ = std::move(counts);
-  for (auto& s : streams_) s->Push(delta);
-  return last_seq;
+  for (auto& stream : streams_) stream->Push(delta);
+  return board_seq_;
 }
 
 void ConsoleHub::Run() {
@@ -450,7 +485,7 @@ void ConsoleHub::Run() {
       // A dispatcher on an older copy of its store: the pages follow it from the present (with
       // no mark: what it has now is what they show), and the records it no longer has leave the
       // feed kept for pages opened from now on.
-      if (auto seq = RefreshBoard(client)) {
+      if (auto seq = RefreshBoard(client, /*whole=*/true)) {
         after = *seq;
         mark.reset();
       }

@@ -140,9 +140,9 @@ class ConsoleHub {
  private:
   void Run();
   void Broadcast(const std::string& event);
-  // Asks for the board and sends the pages what changed; the board's last_seq, or nullopt when
-  // the dispatcher did not answer.
-  std::optional<uint64_t> RefreshBoard(Client& client);
+  // Asks for the board (the grids changed since the last one, or `whole`) and sends the pages what
+  // changed; the board's last_seq, or nullopt when the dispatcher did not answer.
+  std::optional<uint64_t> RefreshBoard(Client& client, bool whole = false);
 
   zmq::context_t& context_;
   std::string bus_endpoint_;
@@ -152,9 +152,11 @@ class ConsoleHub {
 
   std::mutex mu_;
   std::vector<std::shared_ptr<ConsoleStream>> streams_;
-  std::string board_event_;           // the latest "board" event
-  std::string board_counts_;          // its counts, to send a board only when they changed
+  uint64_t board_seq_ = 0;                // the last board's last_seq (the hub's thread only)
+  std::optional<pb::BoardResult> board_;  // the last board but its grids
   std::map<std::string, std::array<uint32_t, 3>> last_grids_;  // open, overdue, supervised
+  std::string board_event_;           // the whole board as a "board" event; "": to be made again
+  std::string board_counts_;          // the last delta's counts, to send one only when they changed
   std::deque<std::string> recent_;    // the latest "record" events, for pages opened later
   std::atomic<uint64_t> records_pushed_{0};
   std::atomic<bool> stopping_{false};

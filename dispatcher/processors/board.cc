@@ -25,17 +25,38 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
   pb::Response reply;
   pb::BoardResult* board = reply.mutable_board();
   const OpenTally& tally = state.open_tally();
-  if (q.region().empty()) total = tally.city();
-  for (const auto& [grid, counts] : tally.by_grid()) {
-    if (!q.region().empty()) {
-      if (!city.Contains(q.region(), grid)) continue;
-      total.Add(counts);
-    }
+  auto add_grid = [&](const std::string& grid, const OpenCounts& counts) {
     pb::GridCount* g = board->add_grids();
     g->set_grid(grid);
     g->set_open(counts.open);
     g->set_overdue(counts.overdue);
     g->set_supervised(counts.supervised);
+  };
+  // Only what changed since a board the caller has, when the tally can say: the grids changed
+  // after it were all stamped (since this start) and it is not ahead of the log.
+  const uint64_t after = q.grids_changed_after();
+  const bool changed_only =
+      after != 0 && after >= tally.stamped_after() && after <= state.last_seq();
+  if (changed_only) {
+    board->set_grids_changed_only(true);
+    const OpenCounts none;
+    for (const auto& [grid, seq] : tally.changed_at()) {
+      if (seq <= after || (!q.region().empty() && !city.Contains(q.region(), grid))) continue;
+      auto counts = tally.by_grid().find(grid);
+      add_grid(grid, counts == tally.by_grid().end() ? none : counts->second);
+    }
+  }
+  if (q.region().empty()) {
+    total = tally.city();
+    if (!changed_only) {
+      for (const auto& [grid, counts] : tally.by_grid()) add_grid(grid, counts);
+    }
+  } else {
+    for (const auto& [grid, counts] : tally.by_grid()) {
+      if (!city.Contains(q.region(), grid)) continue;
+      total.Add(counts);
+      if (!changed_only) add_grid(grid, counts);
+    }
   }
   std::sort(board->mutable_grids()->begin(), board->mutable_grids()->end(),
             [](const pb::GridCount& a, const pb::GridCount& b) { return a.grid() < b.grid(); });

@@ -29,9 +29,10 @@ using testing::kStreet;
 using testing::TestActor;
 
 pb::BoardResult Board(EngineFixture& f, const std::string& region = "",
-                      const pb::Actor& actor = TestActor()) {
+                      const pb::Actor& actor = TestActor(), uint64_t grids_changed_after = 0) {
   pb::Request r;
   r.mutable_board()->set_region(region);
+  r.mutable_board()->set_grids_changed_after(grids_changed_after);
   pb::Response reply = f.Run(r, actor);
   REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
   return reply.board();
@@ -68,9 +69,38 @@ Recount FromBoard(const pb::BoardResult& b) {
   return r;
 }
 
-void CheckBoardMatchesEvents(EngineFixture& f) {
+// The grids as a reader has them that asks, as the console does, only for those changed since its
+// last board, and keeps them.
+struct ChangedGridsReader {
+  std::string region;
+  uint64_t seq = 0;
+  std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>> grids;
+  int changed_only = 0;  // answers that were only the changes
+
+  void Read(EngineFixture& f) {
+    pb::BoardResult b = Board(f, region, TestActor(), seq);
+    if (b.grids_changed_only()) {
+      ++changed_only;
+    } else {
+      grids.clear();
+    }
+    for (const pb::GridCount& g : b.grids()) {
+      if (g.open() == 0) {
+        CHECK((g.overdue() == 0 && g.supervised() == 0));
+        grids.erase(g.grid());
+      } else {
+        grids[g.grid()] = {g.open(), g.overdue(), g.supervised()};
+      }
+    }
+    seq = b.last_seq();
+  }
+};
+
+void CheckBoardMatchesEvents(EngineFixture& f, ChangedGridsReader& reader) {
   Recount expected = RecountOpen(f);
   CHECK(FromBoard(Board(f)) == expected);
+  reader.Read(f);
+  CHECK(reader.grids == expected.grids);
 }
 
 TEST_CASE("the tally's Replace of an event that stays open counts as Remove then Add") {
@@ -101,14 +131,18 @@ TEST_CASE("the tally's Replace of an event that stays open counts as Remove then
   };
   OpenTally replaced, removed_and_added;
   for (OpenTally* t : {&replaced, &removed_and_added}) {
-    t->Add(steps[0].first);
-    t->Add(steps[4].first);
-    t->Add(event(3, kGrid1, pb::STATE_CLAIMED, pb::LEVEL_COMMUNITY, true, false));  // a neighbour
+    t->Add(steps[0].first, 1);
+    t->Add(steps[4].first, 2);
+    t->Add(event(3, kGrid1, pb::STATE_CLAIMED, pb::LEVEL_COMMUNITY, true, false),
+           3);  // a neighbour
   }
+  uint64_t seq = 3;
   for (const auto& step : steps) {
-    replaced.Replace(step.first, step.second);
-    removed_and_added.Remove(step.first);
-    removed_and_added.Add(step.second);
+    ++seq;
+    replaced.Replace(step.first, step.second, seq);
+    removed_and_added.Remove(step.first, seq);
+    removed_and_added.Add(step.second, seq);
+    if (seq == 4) CHECK(replaced.changed_at().at(kGrid1) == 3);  // a claim: no mark, no stamp
     CHECK(replaced.city() == removed_and_added.city());
     CHECK(replaced.by_grid() == removed_and_added.by_grid());
     CHECK(replaced.overdue_ids() == removed_and_added.overdue_ids());
@@ -117,6 +151,10 @@ TEST_CASE("the tally's Replace of an event that stays open counts as Remove then
   }
   CHECK(replaced.city().open == 3);
   CHECK(replaced.by_grid().count(kGrid2) == 0);  // its only event moved away
+  // Replace stamps a grid only when what a board shows of it changes: the first step changed no
+  // mark (grid 1 keeps the neighbour's 3), the last moved the event (both grids).
+  CHECK(replaced.changed_at() ==
+        std::unordered_map<std::string, uint64_t>{{kGrid1, 7}, {kGrid2, 8}, {kGrid3, 8}});
   CHECK(replaced.overdue_ids() == std::set<uint64_t>{3});
   CHECK(replaced.supervised_ids() == std::set<uint64_t>{1, 2});
   // By grid, only grids with a mark: event 2 moved from grid 2 to grid 3.
@@ -127,6 +165,7 @@ TEST_CASE("the tally's Replace of an event that stays open counts as Remove then
 
 TEST_CASE("the board counts every open event by level, state and grid through the whole lifecycle") {
   EngineFixture f(SampleCity());
+  ChangedGridsReader reader;  // and a reader of what changed, checked against the same recount
   const auto& grids = f.city().grids();
   std::vector<uint64_t> ids;
   for (int i = 0; i < 12; ++i) {
@@ -134,33 +173,33 @@ TEST_CASE("the board counts every open event by level, state and grid through th
     REQUIRE_MESSAGE(r.code() == pb::STATUS_OK, r.message());
     ids.push_back(r.event().event().id());
   }
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   CHECK(Board(f).open() == 12);
 
   // Claim, progress, resolve, close by feedback, supervise, cancel: each moves the counts.
   pb::Event e0 = f.EventOf(ids[0]);
   uint64_t claim = f.ClaimOk(ids[0], e0.candidates(0));
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   REQUIRE(f.Progress(ids[0], claim).code() == pb::STATUS_OK);
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   REQUIRE(f.Resolve(ids[0], claim).code() == pb::STATUS_OK);
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   REQUIRE(f.Feedback(ids[0], true).code() == pb::STATUS_OK);
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   REQUIRE(f.Supervise(ids[1]).code() == pb::STATUS_OK);
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   CHECK(Board(f).supervised() == 1);
   REQUIRE(Board(f).supervised_ids_size() == 1);
   CHECK(Board(f).supervised_ids(0) == ids[1]);
   REQUIRE(f.Cancel(ids[2]).code() == pb::STATUS_OK);
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   CHECK(Board(f).open() == 10);
 
   // Nobody claims the rest: they climb every level and end overdue at city level.
   for (int step = 0; step < 12; ++step) {
     f.clock.Advance(24h);
     f.engine().FireDueTimers();
-    CheckBoardMatchesEvents(f);
+    CheckBoardMatchesEvents(f, reader);
   }
   pb::BoardResult board = Board(f);
   CHECK(board.overdue() > 0);
@@ -177,8 +216,9 @@ TEST_CASE("the board counts every open event by level, state and grid through th
 
   // A restart rebuilds the same counts from the store.
   f.Restart();
-  CheckBoardMatchesEvents(f);
+  CheckBoardMatchesEvents(f, reader);
   CHECK(FromBoard(Board(f)) == FromBoard(board));
+  CHECK(reader.changed_only == 19);  // every read but the first
 }
 
 TEST_CASE("a board of a region counts only the grids in it") {
@@ -206,6 +246,69 @@ TEST_CASE("a board of a region counts only the grids in it") {
   pb::Response reply = f.Run(unknown);
   CHECK(reply.code() == pb::STATUS_NOT_FOUND);
   CHECK(reply.message() == "unknown region 'nowhere'");
+}
+
+TEST_CASE(
+    "a board of what changed since another sends the grids changed after it, emptied ones at "
+    "zero") {
+  EngineFixture f;
+  const uint64_t a = f.SubmitOk("water", kGrid1);
+  f.SubmitOk("noise", kGrid2);
+  const uint64_t c = f.SubmitOk("water", kGrid3);
+  const pb::BoardResult whole = Board(f);
+  CHECK_FALSE(whole.grids_changed_only());
+  CHECK(whole.grids_size() == 3);
+  auto grids_of = [](const pb::BoardResult& b) {
+    std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>> grids;
+    for (const pb::GridCount& g : b.grids())
+      grids[g.grid()] = {g.open(), g.overdue(), g.supervised()};
+    return grids;
+  };
+  using Grids = std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>>;
+
+  // A claim changes no grid's counts; the totals come whole all the same.
+  f.ClaimOk(a, "c1-committee");
+  pb::BoardResult b = Board(f, "", TestActor(), whole.last_seq());
+  CHECK(b.grids_changed_only());
+  CHECK(b.grids_size() == 0);
+  CHECK(b.open() == 3);
+  CHECK(b.cells_size() == 2);
+  CHECK(b.last_seq() == f.engine().state().last_seq());
+
+  // A supervision, a cancel (the grid's last open event) and a new report.
+  REQUIRE(f.Supervise(2).code() == pb::STATUS_OK);
+  REQUIRE(f.Cancel(c).code() == pb::STATUS_OK);
+  f.SubmitOk("noise", kGrid1);
+  b = Board(f, "", TestActor(), whole.last_seq());
+  CHECK(b.grids_changed_only());
+  CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}, {kGrid2, {1, 0, 1}}, {kGrid3, {0, 0, 0}}});
+  CHECK(b.open() == 3);
+  CHECK(b.supervised_ids_size() == 1);
+  // Of a region: its own grids only, its totals whole.
+  b = Board(f, kCommunity2, TestActor(), whole.last_seq());
+  CHECK(b.grids_changed_only());
+  CHECK(grids_of(b) == Grids{{kGrid3, {0, 0, 0}}});
+  CHECK(b.open() == 0);
+  // From the board before the report: only grid 1.
+  b = Board(f, "", TestActor(), f.engine().state().last_seq() - 1);
+  CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}});
+  // From now: nothing.
+  CHECK(Board(f, "", TestActor(), f.engine().state().last_seq()).grids_size() == 0);
+
+  // Ahead of the log (a dispatcher restored from an older copy), or from before a start: whole.
+  b = Board(f, "", TestActor(), f.engine().state().last_seq() + 1);
+  CHECK_FALSE(b.grids_changed_only());
+  CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}, {kGrid2, {1, 0, 1}}});
+  const uint64_t before_restart = f.engine().state().last_seq();
+  f.Restart();
+  b = Board(f, "", TestActor(), whole.last_seq());
+  CHECK_FALSE(b.grids_changed_only());  // grid 3 emptied before the start: no stamp says so
+  CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}, {kGrid2, {1, 0, 1}}});
+  b = Board(f, "", TestActor(), before_restart);
+  CHECK(b.grids_changed_only());  // the board just before the start is this one
+  CHECK(b.grids_size() == 0);
+  REQUIRE(f.Cancel(a).code() == pb::STATUS_OK);
+  CHECK(grids_of(Board(f, "", TestActor(), before_restart)) == Grids{{kGrid1, {1, 0, 0}}});
 }
 
 TEST_CASE("a board of a region lists the newest 100 of its marked events, from its grids' marks") {

@@ -432,7 +432,7 @@ class Checker {
       const std::string state_name = pb::EventState_Name(e.state());
       const char* state = state_name.c_str();
       if (IsOpen(e.state())) {
-        recount.Add(e);
+        recount.Add(e, 0);
         if (e.overdue() || e.supervised()) marked[e.id()] = e;
         std::set<std::string> assists(e.assists().begin(), e.assists().end());
         INVARIANT("a-assists", assists.size() == static_cast<size_t>(e.assists_size()),

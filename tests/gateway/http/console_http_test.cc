@@ -281,6 +281,53 @@ TEST_CASE("a submit reaches an open console page as a record and a new board, pu
                     "\"grids_delta\":true") != std::string::npos);
 }
 
+TEST_CASE(
+    "a page opened later starts from the whole board as it stands; a grid emptied is sent at "
+    "zero") {
+  // The hub asks the dispatcher only for the grids changed since its last board, and keeps the
+  // rest: a page opened later gets the whole board made from what it kept.
+  ConsoleCity city;
+  const std::string grid3 = fmt::format("\"grid\":\"{}\"", testing::kGrid3);
+  auto first_event = [](const std::string& stream) {
+    return stream.substr(0, stream.find("\n\n"));
+  };
+  uint64_t in_grid3 = 0;
+  ReadStream(
+      city.gateway, city.Login("sup-1"),
+      [&](const std::string& s) { return s.find(grid3 + ",\"open\":1") != std::string::npos; },
+      [&] {
+        city.Submit(testing::kGrid1);
+        in_grid3 = city.Submit(testing::kGrid3);
+      });
+
+  std::string second = ReadStream(
+      city.gateway, city.Login("watcher-1"),  // a principal's pages are few (one here)
+      [&](const std::string& s) { return s.find(grid3 + ",\"open\":0") != std::string::npos; },
+      [&] {
+        pb::Request cancel;
+        cancel.set_request_id(Client::NewRequestId());
+        cancel.mutable_cancel()->set_event_id(in_grid3);
+        cancel.mutable_cancel()->set_reason("reported twice");
+        city.Ok(cancel);
+      });
+  std::string whole = first_event(second);
+  CHECK(whole.find("\"grids_delta\"") == std::string::npos);
+  CHECK(whole.find(fmt::format("{{\"grid\":\"{}\",\"open\":1,", testing::kGrid1)) !=
+        std::string::npos);
+  CHECK(whole.find(grid3 + ",\"open\":1,") != std::string::npos);
+  CHECK(second.find(grid3 + ",\"open\":0,\"overdue\":0,\"supervised\":0}],\"grids_delta\":true") !=
+        std::string::npos);
+
+  whole = first_event(ReadStream(
+      city.gateway, city.Login("sup-1"),
+      [](const std::string& s) { return s.find("\n\n") != std::string::npos; }, [] {}));
+  CHECK(whole.starts_with("event: board\ndata: {"));
+  CHECK(whole.find(fmt::format("\"grids\":[{{\"grid\":\"{}\",\"open\":1,", testing::kGrid1)) !=
+        std::string::npos);
+  CHECK(whole.find(grid3) == std::string::npos);
+  CHECK(whole.find("\"open\":1,\"overdue\":0,\"overdue_ids\"") != std::string::npos);
+}
+
 TEST_CASE("pages past the limits are told so, and logging out ends a session's pages at once") {
   ConsoleCity city;
   city.Principal("admin-1", pb::ROLE_ADMIN, 'a');
