@@ -1,5 +1,7 @@
 #include "dispatcher/open_tally.h"
 
+#include <random>
+
 #include "whistle/check.h"
 
 namespace whistle {
@@ -19,6 +21,12 @@ void Apply(OpenCounts& c, const pb::Event& e, int delta) {
 }
 
 }  // namespace
+
+uint64_t OpenTally::NewEpoch() {
+  std::random_device random;
+  const uint64_t epoch = (static_cast<uint64_t>(random()) << 32) | random();
+  return epoch == 0 ? 1 : epoch;
+}
 
 void OpenCounts::Add(const OpenCounts& other) {
   for (int l = 0; l < kLevels; ++l) {

@@ -68,6 +68,8 @@ class OpenTally {
   // open event went stays, at zero). A grid changed only before it is not in it.
   const std::unordered_map<std::string, uint64_t>& changed_at() const { return changed_at_; }
   uint64_t stamped_after() const { return stamped_after_; }
+  // Random, never 0: which tally (which start of the dispatcher) the stamps are of.
+  uint64_t epoch() const { return epoch_; }
   // A start, before it fills the tally from the store as of record `seq` (whose Adds, given
   // `seq`, stamp nothing).
   void StampChangesAfter(uint64_t seq) { stamped_after_ = seq; }
@@ -88,6 +90,9 @@ class OpenTally {
   std::unordered_map<std::string, GridMarks> marks_by_grid_;
   std::unordered_map<std::string, uint64_t> changed_at_;
   uint64_t stamped_after_ = 0;
+  uint64_t epoch_ = NewEpoch();
+
+  static uint64_t NewEpoch();
 };
 
 }  // namespace whistle

@@ -3,8 +3,8 @@
 # "The console's board, by what changed"). On a copy of a store made by whistle-sim (STORE, its
 # city CITY): a dispatcher (--dev-no-auth), a gateway with the console on and one console page
 # open, and the lifecycle mix at 2,000 commands/s for 20 s; then the same without the gateway.
-# Prints the bench's latency, the dispatcher's answer time, and the CPU time the dispatcher's
-# engine thread and the gateway took during the run.
+# Prints the bench's latency, the dispatcher's answer time, and the CPU time the dispatcher and
+# the gateway (each process, all its threads) took during the run.
 #   tools/console_board.sh STORE CITY [BUILD=build] [DISPATCHER] [GATEWAY]
 set -euo pipefail
 STORE=$(realpath "$1")
@@ -37,7 +37,7 @@ run() {  # WITH_GATEWAY
       --dispatcher-endpoints="$D/ep" --data="$D/gw" --config="$CITY" --port=0 --key= --console-key=none \
       --endpoints-file="$D/gw-ep" > "$D/gateway.log" 2>&1 &
     gateway=$!
-    for _ in $(seq 600); do [ -s "$D/gw-ep" ] && break; sleep 0.1; done
+    wait_for "$D/gw-ep" http "the gateway"
     local url ticket
     url=$(sed -n "s/^http=//p" "$D/gw-ep")
     # A supervisor to log in as (any key: a --dev-no-auth dispatcher's tickets are all it takes).
@@ -45,10 +45,14 @@ run() {  # WITH_GATEWAY
       --public-key='rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7' --request-id=console-board-ops > /dev/null
     ticket=$("$B/tools/whistlectl" --front="$front" --json console-ticket --name=console-board-ops |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["ticket"]["ticket"])')
-    curl -s -c "$D/cookies" -o /dev/null -H 'Content-Type: application/json' \
+    curl -sf -c "$D/cookies" -o /dev/null -H 'Content-Type: application/json' \
       -d "{\"ticket\":\"$ticket\"}" "$url/console/api/login"
     curl -s -N -b "$D/cookies" -o "$D/page" "$url/console/api/stream" &  # one page, open throughout
     sleep 2
+    if ! grep -q '^event: board' "$D/page"; then
+      echo "console_board: the console page got no board" >&2
+      exit 1
+    fi
   fi
   local engine0 gateway0=0
   engine0=$(cpu_ticks "$dispatcher")

@@ -201,6 +201,17 @@ std::optional<pb::Response> Workload::Send(Client& client, const pb::Request& re
   }
 }
 
+std::optional<pb::Response> Workload::List(Client& client, pb::Request request) {
+  auto answer = Send(client, request);
+  for (int page = 1; page < 10 && answer && answer->code() == pb::STATUS_OK &&
+                     answer->list().events_size() == 0 && !answer->list().next_cursor().empty();
+       ++page) {
+    request.mutable_list()->set_cursor(answer->list().next_cursor());
+    answer = Send(client, request);
+  }
+  return answer;
+}
+
 namespace {
 
 ClientOptions QuickClient() {
@@ -291,7 +302,7 @@ void Workload::FollowUp(Client& client, std::mt19937_64& rng, const std::string&
     list.mutable_list()->set_city(true);
     list.mutable_list()->add_states(rng() % 3 == 0 ? pb::STATE_RESOLVED : pb::STATE_CLOSED);
     list.mutable_list()->set_page_size(20);
-    auto found = Send(client, list);
+    auto found = List(client, list);
     if (!found || found->code() != pb::STATUS_OK || found->list().events_size() == 0) return;
     const pb::Event& e = found->list().events(static_cast<int>(rng() % static_cast<uint64_t>(found->list().events_size())));
     id = e.id();
@@ -372,7 +383,7 @@ void Workload::Agent(std::string name, std::string department, uint64_t seed) {
       list.mutable_list()->add_states(pb::STATE_DISPATCHED);
     }
     list.mutable_list()->set_page_size(20);
-    auto offered = Send(client, list);
+    auto offered = List(client, list);
     if (!offered || offered->code() != pb::STATUS_OK || offered->list().events_size() == 0) {
       Sleep(30);
       continue;
@@ -512,7 +523,7 @@ void Workload::Supervisor(uint64_t seed) {
       list.mutable_list()->add_states(s);
     }
     list.mutable_list()->set_page_size(20);
-    auto open = Send(client, list);
+    auto open = List(client, list);
     if (!open || open->code() != pb::STATUS_OK || open->list().events_size() == 0) continue;
     const auto& events = open->list().events();
     auto fewer_links = [](const pb::Event& a, const pb::Event& b) {

@@ -149,6 +149,9 @@ class Workload {
   // Sends `request` until answered (same request id every time) or stopping for long.
   // nullopt: never answered (unknown).
   std::optional<pb::Response> Send(Client& client, const pb::Request& request);
+  // Send for a List, reading on past pages with no event on them (a page stops at a budget of
+  // work, dispatcher/processors/queries.cc), 10 pages at most.
+  std::optional<pb::Response> List(Client& client, pb::Request request);
   // `op` recorded, `request` sent as Send does, and its answer recorded (teaching nothing more:
   // no event id or claim number). Returns the answer.
   std::optional<pb::Response> SendRecorded(Client& client, Op op, const pb::Request& request);

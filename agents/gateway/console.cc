@@ -375,7 +375,10 @@ std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client, bool whole) {
   // Only the grids changed since the last board, unless asked whole: a Beijing-size city's whole
   // board is 30,000 grids, a megabyte, and 9 ms of the dispatcher's engine thread, four times a
   // second while records flow.
-  r.mutable_board()->set_grids_changed_after(whole ? 0 : board_seq_);
+  if (!whole) {
+    r.mutable_board()->set_grids_changed_after(board_seq_);
+    r.mutable_board()->set_grids_epoch(board_epoch_);
+  }
   auto answer = client.Call(std::move(r));
   if (!answer.ok() || answer->code() != pb::STATUS_OK) {
     std::fprintf(stderr, "whistle-gateway: console board: %s\n",
@@ -384,6 +387,8 @@ std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client, bool whole) {
   }
   pb::BoardResult& b = *answer->mutable_board();
   board_seq_ = b.last_seq();
+  board_epoch_ = b.grids_epoch();
+  (b.grids_changed_only() ? boards_of_changes_ : boards_whole_).fetch_add(1);
   // Open pages get only the grids whose counts changed (a grid no longer open with zeros). A page
   // opened later starts from the whole board (Open).
   std::lock_guard lock(mu_);
@@ -420,7 +425,6 @@ std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client, bool whole) {
   for (const pb::GridCount& g : b.grids()) update(g);
   b.clear_grids();
   board_ = b;
-  board_event_.clear();  // made again, whole, for the next page that opens
   json board = BoardJson(b);
   board["grids"] = changed;
   board["grids_delta"] = true;
@@ -429,6 +433,7 @@ std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client, bool whole) {
   std::string counts = board.dump();
   if (changed.empty() && counts == board_counts_) return board_seq_;
   board_counts_ = std::move(counts);
+  board_event_.clear();  // made again, whole, for the next page that opens
   for (auto& stream : streams_) stream->Push(delta);
   return board_seq_;
 }

@@ -136,6 +136,9 @@ class ConsoleHub {
   void Stop();
   size_t streams();
   uint64_t records_pushed() const { return records_pushed_.load(); }
+  // Boards got from the dispatcher: whole ones, and those of only the grids changed since the last.
+  uint64_t boards_whole() const { return boards_whole_.load(); }
+  uint64_t boards_of_changes() const { return boards_of_changes_.load(); }
 
  private:
   void Run();
@@ -152,13 +155,16 @@ class ConsoleHub {
 
   std::mutex mu_;
   std::vector<std::shared_ptr<ConsoleStream>> streams_;
-  uint64_t board_seq_ = 0;                // the last board's last_seq (the hub's thread only)
+  uint64_t board_seq_ = 0;  // the last board's last_seq and grids_epoch (the hub's thread only)
+  uint64_t board_epoch_ = 0;
   std::optional<pb::BoardResult> board_;  // the last board but its grids
   std::map<std::string, std::array<uint32_t, 3>> last_grids_;  // open, overdue, supervised
   std::string board_event_;           // the whole board as a "board" event; "": to be made again
   std::string board_counts_;          // the last delta's counts, to send one only when they changed
   std::deque<std::string> recent_;    // the latest "record" events, for pages opened later
   std::atomic<uint64_t> records_pushed_{0};
+  std::atomic<uint64_t> boards_whole_{0};
+  std::atomic<uint64_t> boards_of_changes_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -278,6 +278,14 @@ std::string Gateway::Prometheus() {
     out.Sample("whistle_gateway_console_sessions", static_cast<double>(sessions_->size()));
     out.Counter("whistle_gateway_console_records_total", "Records pushed to the console's pages.");
     out.Sample("whistle_gateway_console_records_total", static_cast<double>(hub_->records_pushed()));
+    out.Counter(
+        "whistle_gateway_console_boards_total",
+        "Boards the console's hub got from the dispatcher: whole, or only the grids changed since "
+        "its last one.");
+    out.Sample("whistle_gateway_console_boards_total", {{"answer", "whole"}},
+               static_cast<double>(hub_->boards_whole()));
+    out.Sample("whistle_gateway_console_boards_total", {{"answer", "changes"}},
+               static_cast<double>(hub_->boards_of_changes()));
   }
   return out.Take();
 }

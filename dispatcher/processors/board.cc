@@ -32,11 +32,12 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
     g->set_overdue(counts.overdue);
     g->set_supervised(counts.supervised);
   };
-  // Only what changed since a board the caller has, when the tally can say: the grids changed
-  // after it were all stamped (since this start) and it is not ahead of the log.
+  // Only what changed since a board the caller has, when the tally can say: that board is of this
+  // start (its epoch), so every grid changed after it was stamped.
   const uint64_t after = q.grids_changed_after();
-  const bool changed_only =
-      after != 0 && after >= tally.stamped_after() && after <= state.last_seq();
+  const bool changed_only = q.grids_epoch() == tally.epoch() && after >= tally.stamped_after() &&
+                            after <= state.last_seq();
+  board->set_grids_epoch(tally.epoch());
   if (changed_only) {
     board->set_grids_changed_only(true);
     const OpenCounts none;

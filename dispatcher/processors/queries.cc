@@ -26,7 +26,8 @@ constexpr int kMaxListFilterValues = 32;
 // entries looked at, an event read from the store costing kStoreReadCost: on a Beijing-size store
 // a walk parses an event from memory or a cursor's bytes in about 2 us and reads one from the
 // store in 7-13 us (docs/BENCHMARKS.md, "A List's budget"), so a page stops within about 5 ms.
-// A page of max_page_size (500) events all read from the store fits.
+// A page of the default max_page_size (500) events all read from the store fits; a larger
+// configured page may come back short, with its cursor.
 constexpr uint32_t kPageBudget = 2000;
 constexpr uint32_t kStoreReadCost = 4;
 
@@ -218,7 +219,7 @@ void SeekNewestFirst(storage::Cursor& cursor, std::string_view last, std::string
 // none was): ids grow with creation time (the engine's time never goes back), so a binary search
 // over ids, each probe a seek to the event at or before it, finds it in about 24 reads at 10 M
 // events. The city-wide walk starts there rather than at the newest event: a search of a past
-// window would otherwise read every event since, 20,000 a page.
+// window would otherwise read every event since, a page's budget at a time.
 Result<std::string> NewestCreatedBefore(storage::Cursor& cursor, const EngineState& state,
                                         int64_t before_ms) {
   auto created_before = [&](uint64_t id) -> Result<bool> {  // the event at or before `id`

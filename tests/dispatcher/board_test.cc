@@ -29,11 +29,22 @@ using testing::kStreet;
 using testing::TestActor;
 
 pb::BoardResult Board(EngineFixture& f, const std::string& region = "",
-                      const pb::Actor& actor = TestActor(), uint64_t grids_changed_after = 0) {
+                      const pb::Actor& actor = TestActor()) {
   pb::Request r;
   r.mutable_board()->set_region(region);
-  r.mutable_board()->set_grids_changed_after(grids_changed_after);
   pb::Response reply = f.Run(r, actor);
+  REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
+  return reply.board();
+}
+
+// A board of the grids changed after record `after` of epoch `epoch` (epoch 0: a whole one).
+pb::BoardResult ChangedSince(EngineFixture& f, uint64_t after, uint64_t epoch,
+                             const std::string& region = "") {
+  pb::Request r;
+  r.mutable_board()->set_region(region);
+  r.mutable_board()->set_grids_changed_after(after);
+  r.mutable_board()->set_grids_epoch(epoch);
+  pb::Response reply = f.Run(r);
   REQUIRE_MESSAGE(reply.code() == pb::STATUS_OK, reply.message());
   return reply.board();
 }
@@ -73,12 +84,12 @@ Recount FromBoard(const pb::BoardResult& b) {
 // last board, and keeps them.
 struct ChangedGridsReader {
   std::string region;
-  uint64_t seq = 0;
+  uint64_t seq = 0, epoch = 0;
   std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>> grids;
   int changed_only = 0;  // answers that were only the changes
 
   void Read(EngineFixture& f) {
-    pb::BoardResult b = Board(f, region, TestActor(), seq);
+    pb::BoardResult b = ChangedSince(f, seq, epoch, region);
     if (b.grids_changed_only()) {
       ++changed_only;
     } else {
@@ -93,6 +104,7 @@ struct ChangedGridsReader {
       }
     }
     seq = b.last_seq();
+    epoch = b.grids_epoch();
   }
 };
 
@@ -218,7 +230,7 @@ TEST_CASE("the board counts every open event by level, state and grid through th
   f.Restart();
   CheckBoardMatchesEvents(f, reader);
   CHECK(FromBoard(Board(f)) == FromBoard(board));
-  CHECK(reader.changed_only == 19);  // every read but the first
+  CHECK(reader.changed_only == 18);  // every read but the first, and the first after the restart
 }
 
 TEST_CASE("a board of a region counts only the grids in it") {
@@ -258,57 +270,75 @@ TEST_CASE(
   const pb::BoardResult whole = Board(f);
   CHECK_FALSE(whole.grids_changed_only());
   CHECK(whole.grids_size() == 3);
+  const uint64_t epoch = whole.grids_epoch();
+  CHECK(epoch != 0);
+  using Grids = std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>>;
   auto grids_of = [](const pb::BoardResult& b) {
-    std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>> grids;
+    Grids grids;
     for (const pb::GridCount& g : b.grids())
       grids[g.grid()] = {g.open(), g.overdue(), g.supervised()};
     return grids;
   };
-  using Grids = std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>>;
+
+  // From record 0 of this start (the store began empty): every grid, as changes. Without an
+  // epoch: whole.
+  pb::BoardResult b = ChangedSince(f, 0, epoch);
+  CHECK(b.grids_changed_only());
+  CHECK(grids_of(b) == grids_of(whole));
+  CHECK_FALSE(ChangedSince(f, whole.last_seq(), 0).grids_changed_only());
 
   // A claim changes no grid's counts; the totals come whole all the same.
   f.ClaimOk(a, "c1-committee");
-  pb::BoardResult b = Board(f, "", TestActor(), whole.last_seq());
+  b = ChangedSince(f, whole.last_seq(), epoch);
   CHECK(b.grids_changed_only());
   CHECK(b.grids_size() == 0);
   CHECK(b.open() == 3);
   CHECK(b.cells_size() == 2);
   CHECK(b.last_seq() == f.engine().state().last_seq());
+  CHECK(b.grids_epoch() == epoch);
 
   // A supervision, a cancel (the grid's last open event) and a new report.
   REQUIRE(f.Supervise(2).code() == pb::STATUS_OK);
   REQUIRE(f.Cancel(c).code() == pb::STATUS_OK);
   f.SubmitOk("noise", kGrid1);
-  b = Board(f, "", TestActor(), whole.last_seq());
+  b = ChangedSince(f, whole.last_seq(), epoch);
   CHECK(b.grids_changed_only());
   CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}, {kGrid2, {1, 0, 1}}, {kGrid3, {0, 0, 0}}});
   CHECK(b.open() == 3);
   CHECK(b.supervised_ids_size() == 1);
   // Of a region: its own grids only, its totals whole.
-  b = Board(f, kCommunity2, TestActor(), whole.last_seq());
+  b = ChangedSince(f, whole.last_seq(), epoch, kCommunity2);
   CHECK(b.grids_changed_only());
   CHECK(grids_of(b) == Grids{{kGrid3, {0, 0, 0}}});
   CHECK(b.open() == 0);
-  // From the board before the report: only grid 1.
-  b = Board(f, "", TestActor(), f.engine().state().last_seq() - 1);
-  CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}});
-  // From now: nothing.
-  CHECK(Board(f, "", TestActor(), f.engine().state().last_seq()).grids_size() == 0);
+  // From the board before the report: only grid 1. From now: nothing.
+  CHECK(grids_of(ChangedSince(f, f.engine().state().last_seq() - 1, epoch)) ==
+        Grids{{kGrid1, {2, 0, 0}}});
+  CHECK(ChangedSince(f, f.engine().state().last_seq(), epoch).grids_size() == 0);
 
-  // Ahead of the log (a dispatcher restored from an older copy), or from before a start: whole.
-  b = Board(f, "", TestActor(), f.engine().state().last_seq() + 1);
+  // Whole: another epoch's board, or one ahead of the log.
+  const Grids now = {{kGrid1, {2, 0, 0}}, {kGrid2, {1, 0, 1}}};
+  b = ChangedSince(f, whole.last_seq(), epoch + 1);
   CHECK_FALSE(b.grids_changed_only());
-  CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}, {kGrid2, {1, 0, 1}}});
+  CHECK(grids_of(b) == now);
+  CHECK_FALSE(ChangedSince(f, f.engine().state().last_seq() + 1, epoch).grids_changed_only());
+
+  // A start is a new epoch: the whole board, once. (Grid 3 was emptied before it, and a store
+  // restored from an older copy may have lost records after the caller's board: no stamp says.)
   const uint64_t before_restart = f.engine().state().last_seq();
   f.Restart();
-  b = Board(f, "", TestActor(), whole.last_seq());
-  CHECK_FALSE(b.grids_changed_only());  // grid 3 emptied before the start: no stamp says so
-  CHECK(grids_of(b) == Grids{{kGrid1, {2, 0, 0}}, {kGrid2, {1, 0, 1}}});
-  b = Board(f, "", TestActor(), before_restart);
-  CHECK(b.grids_changed_only());  // the board just before the start is this one
+  b = ChangedSince(f, before_restart, epoch);
+  CHECK_FALSE(b.grids_changed_only());
+  CHECK(grids_of(b) == now);
+  const uint64_t restarted = b.grids_epoch();
+  CHECK(restarted != epoch);
+  // Of this epoch but from before its start (no board of it could be): whole too.
+  CHECK_FALSE(ChangedSince(f, before_restart - 1, restarted).grids_changed_only());
+  b = ChangedSince(f, before_restart, restarted);
+  CHECK(b.grids_changed_only());
   CHECK(b.grids_size() == 0);
   REQUIRE(f.Cancel(a).code() == pb::STATUS_OK);
-  CHECK(grids_of(Board(f, "", TestActor(), before_restart)) == Grids{{kGrid1, {1, 0, 0}}});
+  CHECK(grids_of(ChangedSince(f, before_restart, restarted)) == Grids{{kGrid1, {1, 0, 0}}});
 }
 
 TEST_CASE("a board of a region lists the newest 100 of its marked events, from its grids' marks") {

@@ -30,7 +30,9 @@
 //       store's horizon, which a compaction may drop at any time)
 //   (e) [e-seq] committed records carry consecutive sequence numbers, batch after batch
 //   (f) [f-tally] the engine's open-event counts (open_tally.h: the console's board and the
-//       metrics) equal a recount of the stored open events, city-wide and grid by grid
+//       metrics) equal a recount of the stored open events, city-wide and grid by grid;
+//       [f-stamps] every grid whose counts the batch changed is stamped with a record after the
+//       batch before (a board of what changed since then sends it)
 //   (g) [g-replan] once a mode switch's re-plans are all made (engine.h, "Re-planning"), no open
 //       event is left with deadlines planned in a mode no longer in force for it
 // and every answer passes CheckResponse; the engine stays healthy [health].
@@ -405,6 +407,7 @@ class Checker {
   // After every batch: (a), (b), (c), (e) and the engine's health.
   void AfterBatch() {
     Engine& engine = world_.engine();
+    const uint64_t seq_before = last_seq_;
     INVARIANT("health", engine.health().ok(), "the engine stopped: %s",
               engine.health().ToString().c_str());
     std::set<uint64_t> level_may_drop;
@@ -478,6 +481,32 @@ class Checker {
     INVARIANT("f-tally", tally.marks_by_grid() == recount.marks_by_grid(),
               "the open tally's marks by grid differ from the stored events' (%zu and %zu grids)",
               tally.marks_by_grid().size(), recount.marks_by_grid().size());
+    // A board of the grids changed since the last batch's (BoardQuery.grids_changed_after) finds
+    // every grid whose open, overdue or supervised count changed in this batch: stamped after it.
+    // Not across a restart of the engine (a new epoch: its boards of changes start after it).
+    using GridCounts = std::tuple<uint32_t, uint32_t, uint32_t>;
+    std::map<std::string, GridCounts> grids;
+    for (const auto& [grid, c] : recount.by_grid()) grids[grid] = {c.open, c.overdue, c.supervised};
+    if (tally.epoch() == epoch_) {
+      std::set<std::string> changed;
+      for (const auto& [grid, counts] : grids) {
+        auto before = grids_.find(grid);
+        if (before == grids_.end() || before->second != counts) changed.insert(grid);
+      }
+      for (const auto& [grid, counts] : grids_) {
+        if (!grids.contains(grid)) changed.insert(grid);
+      }
+      for (const std::string& grid : changed) {
+        auto stamp = tally.changed_at().find(grid);
+        INVARIANT(
+            "f-stamps", stamp != tally.changed_at().end() && stamp->second > seq_before,
+            "grid %s changed in the batch after seq %llu, stamped %llu", grid.c_str(),
+            static_cast<unsigned long long>(seq_before),
+            static_cast<unsigned long long>(stamp == tally.changed_at().end() ? 0 : stamp->second));
+      }
+    }
+    epoch_ = tally.epoch();
+    grids_ = std::move(grids);
     // Each grid's marks are events of that grid, marked so; together, the city's marks.
     size_t overdue_marks = 0, supervised_marks = 0;
     for (const auto& [grid, marks] : tally.marks_by_grid()) {
@@ -505,6 +534,8 @@ class Checker {
   EngineWorld& world_;
   uint64_t last_seq_ = 0;
   std::map<uint64_t, Seen> seen_;
+  uint64_t epoch_ = 0;  // of the engine's open tally at the last batch, and its grids' counts
+  std::map<std::string, std::tuple<uint32_t, uint32_t, uint32_t>> grids_;
 };
 
 }  // namespace

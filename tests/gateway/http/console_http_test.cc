@@ -326,6 +326,14 @@ TEST_CASE(
         std::string::npos);
   CHECK(whole.find(grid3) == std::string::npos);
   CHECK(whole.find("\"open\":1,\"overdue\":0,\"overdue_ids\"") != std::string::npos);
+
+  // The hub got one whole board, at its start; every later one was of the changes only.
+  auto metrics = city.gateway.Http().Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("whistle_gateway_console_boards_total{answer=\"whole\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics->body.find("whistle_gateway_console_boards_total{answer=\"changes\"} 0\n") ==
+        std::string::npos);
 }
 
 TEST_CASE("pages past the limits are told so, and logging out ends a session's pages at once") {
