@@ -155,7 +155,24 @@ Result<std::shared_ptr<const City>> City::Build(pb::CityConfig config) {
     settings->set_auto_close_seconds(kDefaultAutoCloseSeconds);
   }
   city->IndexGeometry();
+  city->IndexGridsWithin();
   return std::shared_ptr<const City>(std::move(city));
+}
+
+void City::IndexGridsWithin() {
+  grids_within_.assign(parent_.size(), {});
+  for (const pb::Region* grid : grids_) {
+    for (int i = region_index_.find(grid->code())->second; i >= 0;
+         i = parent_[static_cast<size_t>(i)]) {
+      grids_within_[static_cast<size_t>(i)].push_back(grid);
+    }
+  }
+}
+
+std::span<const pb::Region* const> City::GridsWithin(std::string_view region) const {
+  auto it = region_index_.find(region);
+  if (it == region_index_.end()) return {};
+  return grids_within_[static_cast<size_t>(it->second)];
 }
 
 void City::Index() {

@@ -96,6 +96,10 @@ class City {
   size_t grid_count() const { return grids_.size(); }
   // Every grid region, in configuration order.
   std::span<const pb::Region* const> grids() const { return grids_; }
+  // The grids in `region` (the region itself when it is a grid), in configuration order: those
+  // for which Contains(region, grid). Empty for an unknown code. A region's board walks these,
+  // not every grid of the city (a county holds a tenth of Beijing's 30,000).
+  std::span<const pb::Region* const> GridsWithin(std::string_view region) const;
 
  private:
   City() = default;
@@ -112,6 +116,8 @@ class City {
   Status ValidateSettings() const;
   // Bounding boxes and the bucket index; REQUIRES: Validate() passed (finite coordinates).
   void IndexGeometry();
+  // grids_within_; REQUIRES: Validate() passed (the parents form a tree).
+  void IndexGridsWithin();
   // Region index of the ancestor of region `index` at `level`, or -1.
   int AncestorIndex(int index, pb::Level level) const;
   static uint64_t RegionCategoryKey(int region, int category) {
@@ -137,6 +143,7 @@ class City {
   StringMap<int> department_index_;
   std::vector<int> parent_;  // by region index; -1 for the root
   std::vector<const pb::Region*> grids_;
+  std::vector<std::vector<const pb::Region*>> grids_within_;  // by region index
   std::vector<Box> grid_boxes_;  // parallel to grids_; empty box when no polygon
   // A coarse uniform grid of buckets over the union of the grid boxes: bucket (col, row) lists,
   // in configuration order, the grids whose box overlaps it, so LocateGrid ray-casts a handful

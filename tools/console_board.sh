@@ -51,14 +51,21 @@ run() {  # WITH_GATEWAY
     curl -s -N -b "$D/cookies" -o "$D/page" "$url/console/api/stream" &  # one page, open throughout
     # A new gateway reads the dispatcher's whole log first, for the hotline's orders: not part of
     # the run.
-    local through
-    through=$("$B/tools/whistlectl" --front="$front" metrics | sed -n 's/.*through seq \([0-9]*\).*/\1/p')
+    local through fed=0
+    through=$("$B/tools/whistlectl" --front="$front" metrics | sed -n 's/.*through seq \([0-9][0-9]*\).*/\1/p')
+    if [ -z "$through" ]; then
+      echo "console_board: no 'through seq' in whistlectl metrics" >&2
+      exit 1
+    fi
     for _ in $(seq 600); do
-      local fed
-      fed=$(curl -sf "$url/metrics" | sed -n 's/^whistle_gateway_feed_seq \([0-9]*\)$/\1/p')
+      fed=$({ curl -sf "$url/metrics" || true; } | sed -n 's/^whistle_gateway_feed_seq \([0-9][0-9]*\)$/\1/p')
       [ "${fed:-0}" -ge "$through" ] && break
       sleep 1
     done
+    if [ "${fed:-0}" -lt "$through" ]; then
+      echo "console_board: the gateway read the log to ${fed:-0} of $through in 600 s" >&2
+      exit 1
+    fi
     sleep 2
     if ! grep -q '^event: board' "$D/page"; then
       echo "console_board: the console page got no board" >&2
@@ -74,7 +81,8 @@ run() {  # WITH_GATEWAY
   engine1=$(cpu_ticks "$dispatcher")
   [ -n "$gateway" ] && gateway1=$(cpu_ticks "$gateway")
   echo "dispatcher CPU in the run: $(( (engine1 - engine0) * 10 )) ms; gateway: $(( (gateway1 - gateway0) * 10 )) ms"
-  "$B/tools/whistlectl" --front="$front" metrics | grep -E '^  (log|board) ' | tr -s ' ' | sed 's/^/answered: /'
+  { "$B/tools/whistlectl" --front="$front" metrics | grep -E '^  (log|board) ' || true; } | tr -s ' ' |
+    sed 's/^/answered: /'
   if [ -n "$gateway" ]; then
     echo "the page got $(grep -c '^event: board' "$D/page") boards, $(wc -c < "$D/page") bytes"
     kill "$gateway"; wait "$gateway" || true

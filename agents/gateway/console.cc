@@ -431,9 +431,11 @@ std::optional<uint64_t> ConsoleHub::RefreshBoard(Client& client, bool whole) {
   std::string delta = SseEvent("board", board);
   board.erase("last_seq");  // pages are sent a board when the counts changed, not the sequence
   std::string counts = board.dump();
+  // The whole board for the next page that opens is made again after a change, and after a whole
+  // board (which may follow a dispatcher restored from an older copy: its last_seq went back).
+  if (!b.grids_changed_only() || !changed.empty() || counts != board_counts_) board_event_.clear();
   if (changed.empty() && counts == board_counts_) return board_seq_;
   board_counts_ = std::move(counts);
-  board_event_.clear();  // made again, whole, for the next page that opens
   for (auto& stream : streams_) stream->Push(delta);
   return board_seq_;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -38,13 +39,25 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
   const bool changed_only = q.grids_epoch() == tally.epoch() && after >= tally.stamped_after() &&
                             after <= state.last_seq();
   board->set_grids_epoch(tally.epoch());
+  // A region's grids are the city's list of them (a county holds a tenth of Beijing's), each
+  // looked up in the tally, not every grid of the tally tested for being in the region.
+  const std::span<const pb::Region* const> region_grids =
+      q.region().empty() ? std::span<const pb::Region* const>() : city.GridsWithin(q.region());
   if (changed_only) {
     board->set_grids_changed_only(true);
-    const OpenCounts none;
-    for (const auto& [grid, seq] : tally.changed_at()) {
-      if (seq <= after || (!q.region().empty() && !city.Contains(q.region(), grid))) continue;
+    auto add_changed = [&](const std::string& grid, uint64_t seq) {
+      if (seq <= after) return;
       auto counts = tally.by_grid().find(grid);
-      add_grid(grid, counts == tally.by_grid().end() ? none : counts->second);
+      add_grid(grid, counts == tally.by_grid().end() ? OpenCounts() : counts->second);
+    };
+    if (q.region().empty()) {
+      for (const auto& [grid, seq] : tally.changed_at()) add_changed(grid, seq);
+    } else {
+      for (const pb::Region* g : region_grids) {
+        if (auto stamp = tally.changed_at().find(g->code()); stamp != tally.changed_at().end()) {
+          add_changed(g->code(), stamp->second);
+        }
+      }
     }
   }
   if (q.region().empty()) {
@@ -53,17 +66,18 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
       for (const auto& [grid, counts] : tally.by_grid()) add_grid(grid, counts);
     }
   } else {
-    for (const auto& [grid, counts] : tally.by_grid()) {
-      if (!city.Contains(q.region(), grid)) continue;
-      total.Add(counts);
-      if (!changed_only) add_grid(grid, counts);
+    for (const pb::Region* g : region_grids) {
+      auto counts = tally.by_grid().find(g->code());
+      if (counts == tally.by_grid().end()) continue;
+      total.Add(counts->second);
+      if (!changed_only) add_grid(g->code(), counts->second);
     }
   }
   std::sort(board->mutable_grids()->begin(), board->mutable_grids()->end(),
             [](const pb::GridCount& a, const pb::GridCount& b) { return a.grid() < b.grid(); });
   // The newest of the events to watch, in the region asked for. A region's come from its grids'
   // marks, merged newest first (a heap of each grid's newest not yet taken), never by reading
-  // the city's events: a pass over the marked grids and 100 steps.
+  // the city's events: a lookup for each of its grids and 100 steps.
   constexpr int kMaxWatched = 100;
   const bool whole_city = q.region().empty() || q.region() == city.root().code();
   auto watch = [&](const std::set<uint64_t>& city_ids, std::set<uint64_t> GridMarks::*in_grid,
@@ -76,10 +90,11 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
     }
     using Newest = std::set<uint64_t>::const_reverse_iterator;
     std::vector<std::pair<Newest, Newest>> heads;  // each marked grid's next and end
-    for (const auto& [grid, marks] : tally.marks_by_grid()) {
-      const std::set<uint64_t>& ids = marks.*in_grid;
-      if (ids.empty() || !city.Contains(q.region(), grid)) continue;
-      heads.emplace_back(ids.rbegin(), ids.rend());
+    for (const pb::Region* g : region_grids) {
+      auto marks = tally.marks_by_grid().find(g->code());
+      if (marks == tally.marks_by_grid().end()) continue;
+      const std::set<uint64_t>& ids = marks->second.*in_grid;
+      if (!ids.empty()) heads.emplace_back(ids.rbegin(), ids.rend());
     }
     auto older = [](const auto& a, const auto& b) { return *a.first < *b.first; };
     std::make_heap(heads.begin(), heads.end(), older);

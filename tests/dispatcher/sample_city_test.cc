@@ -74,6 +74,24 @@ TEST_CASE("the sample city passes City::Build") {
   CHECK_MESSAGE(city.ok(), city.status().ToString());
 }
 
+TEST_CASE("the grids within each region are exactly those it contains, in configuration order") {
+  auto city = City::Build(SampleCity());
+  REQUIRE(city.ok());
+  const City& c = **city;
+  for (int i = 0; i < static_cast<int>(c.region_count()); ++i) {
+    const pb::Region& region = c.RegionAt(i);
+    std::vector<const pb::Region*> contained;
+    for (const pb::Region* grid : c.grids()) {
+      if (c.Contains(region.code(), grid->code())) contained.push_back(grid);
+    }
+    const auto within = c.GridsWithin(region.code());
+    CHECK_MESSAGE(std::vector<const pb::Region*>(within.begin(), within.end()) == contained,
+                  region.code());
+  }
+  CHECK(c.GridsWithin(c.root().code()).size() == c.grid_count());
+  CHECK(c.GridsWithin("nowhere").empty());
+}
+
 TEST_CASE("a sample city with other options passes City::Build") {
   SampleCityOptions options;
   options.seed = 7;
