@@ -98,7 +98,7 @@ class City {
   std::span<const pb::Region* const> grids() const { return grids_; }
   // The grids in `region` (the region itself when it is a grid), in configuration order: those
   // for which Contains(region, grid). Empty for an unknown code. A region's board walks these,
-  // not every grid of the city (a county holds a tenth of Beijing's 30,000).
+  // not every grid of the city (a county holds about a sixteenth of Beijing's 30,000).
   std::span<const pb::Region* const> GridsWithin(std::string_view region) const;
 
  private:

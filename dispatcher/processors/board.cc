@@ -39,7 +39,7 @@ Result<pb::Response> BoardProcessor::Answer(const Command& command, const Engine
   const bool changed_only = q.grids_epoch() == tally.epoch() && after >= tally.stamped_after() &&
                             after <= state.last_seq();
   board->set_grids_epoch(tally.epoch());
-  // A region's grids are the city's list of them (a county holds a tenth of Beijing's), each
+  // A region's grids are the city's list of them (a county holds a sixteenth of Beijing's), each
   // looked up in the tally, not every grid of the tally tested for being in the region.
   const std::span<const pb::Region* const> region_grids =
       q.region().empty() ? std::span<const pb::Region* const>() : city.GridsWithin(q.region());
