@@ -14,7 +14,7 @@ B=$(realpath "${3:-build}")
 DISPATCHER=$(realpath "${4:-$B/dispatcher/whistle-dispatcher}")
 GATEWAY=$(realpath "${5:-$B/agents/gateway/whistle-gateway}")
 D=$(mktemp -d /tmp/whistle-console-board-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
 
 wait_for() {  # FILE KEY WHAT: until FILE has a line KEY=...
   for _ in $(seq 600); do grep -q "^$2=" "$1" 2>/dev/null && return; sleep 0.1; done

@@ -13,7 +13,7 @@ S=${2:-30}
 B=$(realpath "${3:-build}")
 RATE=${4:-0}
 D=$(mktemp -d /tmp/whistle-idle-followers-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
 "$B/dispatcher/whistle-dispatcher" --data="$D/data" --keys="$D/keys" \
   --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
 for _ in $(seq 300); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done

@@ -14,7 +14,7 @@ CITY=$(realpath "$2")
 B=$(realpath "${3:-build}")
 DISPATCHER=$(realpath "${4:-$B/dispatcher/whistle-dispatcher}")
 D=$(mktemp -d /tmp/whistle-list-budget-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
 CTL=("$B/tools/whistlectl")
 
 start() {  # a dispatcher on a fresh copy of the store; sets FRONT and PID

@@ -12,7 +12,7 @@ S=${1:-12}
 B=$(realpath "${2:-build}")
 DISPATCHER=$(realpath "${3:-$B/dispatcher/whistle-dispatcher}")
 D=$(mktemp -d /tmp/whistle-regional-board-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
 "$DISPATCHER" --dev-no-auth --data="$D/data" --time-scale=20000 \
   --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
 for _ in $(seq 300); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done
