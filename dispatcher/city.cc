@@ -160,11 +160,12 @@ Result<std::shared_ptr<const City>> City::Build(pb::CityConfig config) {
 }
 
 void City::IndexGridsWithin() {
+  const auto& regions = config_.regions();
   grids_within_.assign(parent_.size(), {});
-  for (const pb::Region* grid : grids_) {
-    for (int i = region_index_.find(grid->code())->second; i >= 0;
-         i = parent_[static_cast<size_t>(i)]) {
-      grids_within_[static_cast<size_t>(i)].push_back(grid);
+  for (int g = 0; g < regions.size(); ++g) {
+    if (regions[g].level() != pb::LEVEL_GRID) continue;
+    for (int i = g; i >= 0; i = parent_[static_cast<size_t>(i)]) {
+      grids_within_[static_cast<size_t>(i)].push_back(&regions[g]);
     }
   }
 }

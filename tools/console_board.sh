@@ -13,32 +13,22 @@ CITY=$(realpath "$2")
 B=$(realpath "${3:-build}")
 DISPATCHER=$(realpath "${4:-$B/dispatcher/whistle-dispatcher}")
 GATEWAY=$(realpath "${5:-$B/agents/gateway/whistle-gateway}")
-D=$(mktemp -d /tmp/whistle-console-board-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
-
-wait_for() {  # FILE KEY WHAT: until FILE has a line KEY=...
-  for _ in $(seq 600); do grep -q "^$2=" "$1" 2>/dev/null && return; sleep 0.1; done
-  echo "console_board: $3 did not start within 60 s" >&2
-  exit 1
-}
+source "$(dirname "$0")/bench_lib.sh"
+bench_dir console-board
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in 10 ms ticks
 
 run() {  # WITH_GATEWAY
-  rm -rf "$D/data" "$D/gw" "$D/ep" "$D/gw-ep" && cp -r "$STORE" "$D/data" && sync
+  rm -rf "$D/data" "$D/gw" "$D/gw-ep" && cp -r "$STORE" "$D/data" && sync
   # --time-scale keeps the engine's time by the store's newest record (no deadline falls due).
-  "$DISPATCHER" --dev-no-auth --data="$D/data" --config="$CITY" --time-scale=0.001 \
-    --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
-  local dispatcher=$!
-  wait_for "$D/ep" bus "the dispatcher"
-  local front
-  front=$(sed -n 's/^front=//p' "$D/ep")
+  start_dispatcher "$DISPATCHER" --dev-no-auth --data="$D/data" --config="$CITY" --time-scale=0.001
+  local dispatcher=$DISPATCHER_PID front=$FRONT
   local gateway=""
   if [ "$1" = yes ]; then
     "$GATEWAY" --gateway-config="$(dirname "$0")/../deploy/whistle-gateway.textproto" \
       --dispatcher-endpoints="$D/ep" --data="$D/gw" --config="$CITY" --port=0 --key= --console-key=none \
       --endpoints-file="$D/gw-ep" > "$D/gateway.log" 2>&1 &
     gateway=$!
-    wait_for "$D/gw-ep" http "the gateway"
+    wait_for_line "$D/gw-ep" http "the gateway" "$D/gateway.log"
     local url ticket
     url=$(sed -n "s/^http=//p" "$D/gw-ep")
     # A supervisor to log in as (any key: a --dev-no-auth dispatcher's tickets are all it takes).

@@ -12,18 +12,9 @@ N=${1:-50}
 S=${2:-30}
 B=$(realpath "${3:-build}")
 RATE=${4:-0}
-D=$(mktemp -d /tmp/whistle-idle-followers-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
-"$B/dispatcher/whistle-dispatcher" --data="$D/data" --keys="$D/keys" \
-  --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
-for _ in $(seq 300); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done
-if ! grep -q '^bus=' "$D/ep" 2>/dev/null; then
-  echo "idle_followers: the dispatcher did not start within 30 s:" >&2
-  cat "$D/dispatcher.log" >&2
-  exit 1
-fi
-FRONT=$(sed -n 's/^front=//p' "$D/ep")
-BUS=$(sed -n 's/^bus=//p' "$D/ep")
+source "$(dirname "$0")/bench_lib.sh"
+bench_dir idle-followers
+start_dispatcher "$B/dispatcher/whistle-dispatcher" --data="$D/data" --keys="$D/keys"
 CTL=("$B/tools/whistlectl" "--front=$FRONT" "--key=$D/keys/admin.key")
 for i in $(seq "$N"); do
   "${CTL[@]}" principal-create --name="desk-$i" --role=agent --department=city-water \

@@ -13,26 +13,16 @@ STORE=$(realpath "$1")
 CITY=$(realpath "$2")
 B=$(realpath "${3:-build}")
 DISPATCHER=$(realpath "${4:-$B/dispatcher/whistle-dispatcher}")
-D=$(mktemp -d /tmp/whistle-list-budget-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
-CTL=("$B/tools/whistlectl")
+source "$(dirname "$0")/bench_lib.sh"
+bench_dir list-budget
 
-start() {  # a dispatcher on a fresh copy of the store; sets FRONT and PID
-  rm -rf "$D/data" "$D/ep" && cp -r "$STORE" "$D/data" && sync  # the copy's writeback not in the run
+start() {  # a dispatcher on a fresh copy of the store; sets FRONT and CTL
+  rm -rf "$D/data" && cp -r "$STORE" "$D/data" && sync  # the copy's writeback not in the run
   # --time-scale keeps the engine's time by the store's newest record (no deadline falls due).
-  "$DISPATCHER" --dev-no-auth --data="$D/data" --config="$CITY" --time-scale=0.001 \
-    --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 600); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done
-  if ! grep -q '^bus=' "$D/ep" 2>/dev/null; then
-    echo "list_budget: the dispatcher did not start within 60 s:" >&2
-    cat "$D/dispatcher.log" >&2
-    exit 1
-  fi
-  FRONT=$(sed -n 's/^front=//p' "$D/ep")
+  start_dispatcher "$DISPATCHER" --dev-no-auth --data="$D/data" --config="$CITY" --time-scale=0.001
   CTL=("$B/tools/whistlectl" "--front=$FRONT")
 }
-stop() { kill "$PID"; wait "$PID" || true; }
+stop() { kill "$DISPATCHER_PID"; wait "$DISPATCHER_PID" || true; }
 
 PAGES=("--level=county --state=cancelled" "--city --state=cancelled"
        "--department=city-water --state=cancelled")

@@ -11,17 +11,9 @@ set -euo pipefail
 S=${1:-12}
 B=$(realpath "${2:-build}")
 DISPATCHER=$(realpath "${3:-$B/dispatcher/whistle-dispatcher}")
-D=$(mktemp -d /tmp/whistle-regional-board-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$D"' EXIT
-"$DISPATCHER" --dev-no-auth --data="$D/data" --time-scale=20000 \
-  --front=tcp://127.0.0.1:* --bus=tcp://127.0.0.1:* --endpoints-file="$D/ep" > "$D/dispatcher.log" 2>&1 &
-for _ in $(seq 300); do grep -q '^bus=' "$D/ep" 2>/dev/null && break; sleep 0.1; done
-if ! grep -q '^bus=' "$D/ep" 2>/dev/null; then
-  echo "regional_board: the dispatcher did not start within 30 s:" >&2
-  cat "$D/dispatcher.log" >&2
-  exit 1
-fi
-FRONT=$(sed -n 's/^front=//p' "$D/ep")
+source "$(dirname "$0")/bench_lib.sh"
+bench_dir regional-board
+start_dispatcher "$DISPATCHER" --dev-no-auth --data="$D/data" --time-scale=20000
 "$B/tools/whistle-bench" --front="$FRONT" --mix=submit --clients=4 --window=32 --duration-s="$S" \
   --warmup-s=0 > "$D/bench.log"
 sleep 25  # four days of the city's time and more: every unclaimed report overdue at city level
